@@ -1,0 +1,349 @@
+//! The one command language of termphone (CONTROL.md): the control socket,
+//! `termphone ctl` and (later) the TUI's keys and `:` line all produce a
+//! [`Command`] through the parsers here. A leaf: depends on nothing else in
+//! the crate.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A command for the phone, with its arguments checked and typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Accounts, calls and phone state.
+    Status,
+    /// Place a call. `to` is a number, a SIP URI or `echo`.
+    Dial { to: String, account: Option<String> },
+    /// Answer a ringing call (default: the ringing one).
+    Answer { call: Option<String> },
+    /// End a call in whatever way its state needs (BYE/CANCEL/reject).
+    Hangup { call: Option<String> },
+    /// Reject an incoming call with 486 (default) or 603.
+    Reject { call: Option<String>, code: u16 },
+    /// Call history, newest first.
+    History { limit: Option<usize> },
+    /// Stream events (socket only; answered with `ok` then event lines).
+    Events,
+    /// End every call, unregister, exit.
+    Quit,
+}
+
+/// An error a user can cause with a command: a stable `code` and a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    /// snake_case, stable: scripts match on it.
+    pub code: String,
+    /// Human text.
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+    pub fn bad_argument(message: impl Into<String>) -> Self {
+        Self::new("bad_argument", message)
+    }
+}
+
+/// Every command name with its positional argument names, for `ctl` and `:`.
+pub const COMMANDS: &[(&str, &[&str], &str)] = &[
+    ("status", &[], "accounts, calls and phone state"),
+    (
+        "dial",
+        &["to", "account"],
+        "call a number, SIP URI or `echo`",
+    ),
+    ("answer", &["call"], "answer the ringing call"),
+    ("hangup", &["call"], "end a call"),
+    (
+        "reject",
+        &["call", "code"],
+        "reject an incoming call (486/603)",
+    ),
+    ("history", &["limit"], "call history, newest first"),
+    ("events", &[], "stream events"),
+    ("quit", &[], "end all calls, unregister and exit"),
+];
+
+impl Command {
+    /// The command's name as in CONTROL.md.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Status => "status",
+            Command::Dial { .. } => "dial",
+            Command::Answer { .. } => "answer",
+            Command::Hangup { .. } => "hangup",
+            Command::Reject { .. } => "reject",
+            Command::History { .. } => "history",
+            Command::Events => "events",
+            Command::Quit => "quit",
+        }
+    }
+
+    /// Parses a request object `{"cmd": "...", ...args}`. The `id` member, if
+    /// any, is ignored here (the protocol layer echoes it).
+    pub fn from_json(value: &Value) -> Result<Command, CommandError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| CommandError::new("bad_request", "a request must be a JSON object"))?;
+        let name = obj
+            .get("cmd")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CommandError::new("bad_request", "missing string member `cmd`"))?;
+        let spec = COMMANDS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .ok_or_else(|| {
+                CommandError::new("unknown_command", format!("unknown command `{name}`"))
+            })?;
+        for key in obj.keys() {
+            if key != "cmd" && key != "id" && !spec.1.contains(&key.as_str()) {
+                return Err(CommandError::bad_argument(format!(
+                    "`{name}` takes no argument `{key}` (it takes: {})",
+                    if spec.1.is_empty() {
+                        "none".to_string()
+                    } else {
+                        spec.1.join(", ")
+                    }
+                )));
+            }
+        }
+        let args = Args { obj, cmd: name };
+        Ok(match name {
+            "status" => Command::Status,
+            "dial" => Command::Dial {
+                to: args.required_str("to")?,
+                account: args.opt_str("account")?,
+            },
+            "answer" => Command::Answer {
+                call: args.opt_str("call")?,
+            },
+            "hangup" => Command::Hangup {
+                call: args.opt_str("call")?,
+            },
+            "reject" => {
+                let code = args.opt_u64("code")?.unwrap_or(486);
+                if code != 486 && code != 603 && !(400..700).contains(&code) {
+                    return Err(CommandError::bad_argument(format!(
+                        "reject code must be a 4xx, 5xx or 6xx status (486 busy, 603 decline), not {code}"
+                    )));
+                }
+                Command::Reject {
+                    call: args.opt_str("call")?,
+                    code: code as u16,
+                }
+            }
+            "history" => Command::History {
+                limit: args.opt_u64("limit")?.map(|l| l as usize),
+            },
+            "events" => Command::Events,
+            "quit" => Command::Quit,
+            _ => {
+                return Err(CommandError::new(
+                    "unknown_command",
+                    format!("unknown command `{name}`"),
+                ))
+            }
+        })
+    }
+
+    /// Parses words as typed after `termphone ctl` or at the `:` line:
+    /// `dial 1002`, `transfer call=c1 to=1003`. Values stay strings; the
+    /// typed parse in [`Command::from_json`] converts them.
+    pub fn words_to_json(words: &[String]) -> Result<Value, CommandError> {
+        let (name, rest) = words
+            .split_first()
+            .ok_or_else(|| CommandError::new("bad_request", "no command given"))?;
+        let spec = COMMANDS.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
+            CommandError::new("unknown_command", format!("unknown command `{name}`"))
+        })?;
+        let mut obj = Map::new();
+        obj.insert("cmd".into(), Value::String(name.clone()));
+        let mut positional = spec.1.iter();
+        for word in rest {
+            match word.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !k.contains(':') => {
+                    obj.insert(k.to_string(), Value::String(v.to_string()));
+                }
+                _ => {
+                    let key = positional.find(|k| !obj.contains_key(**k)).ok_or_else(|| {
+                        CommandError::bad_argument(format!(
+                            "too many arguments for `{name}`: `{word}`"
+                        ))
+                    })?;
+                    obj.insert((*key).to_string(), Value::String(word.clone()));
+                }
+            }
+        }
+        Ok(Value::Object(obj))
+    }
+
+    /// Parses a `:` line or ctl words into a command.
+    pub fn parse_line(line: &str) -> Result<Command, CommandError> {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        Command::from_json(&Command::words_to_json(&words)?)
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+struct Args<'a> {
+    obj: &'a Map<String, Value>,
+    cmd: &'a str,
+}
+
+impl Args<'_> {
+    fn opt_str(&self, key: &str) -> Result<Option<String>, CommandError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Err(CommandError::bad_argument(format!(
+                "`{}`: `{key}` must not be empty",
+                self.cmd
+            ))),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(CommandError::bad_argument(format!(
+                "`{}`: `{key}` must be a string, not {other}",
+                self.cmd
+            ))),
+        }
+    }
+
+    fn required_str(&self, key: &str) -> Result<String, CommandError> {
+        self.opt_str(key)?
+            .ok_or_else(|| CommandError::bad_argument(format!("`{}` needs `{key}`", self.cmd)))
+    }
+
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>, CommandError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                CommandError::bad_argument(format!(
+                    "`{}`: `{key}` must be a whole number",
+                    self.cmd
+                ))
+            }),
+            Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
+                CommandError::bad_argument(format!(
+                    "`{}`: `{key}` must be a whole number, not `{s}`",
+                    self.cmd
+                ))
+            }),
+            Some(other) => Err(CommandError::bad_argument(format!(
+                "`{}`: `{key}` must be a whole number, not {other}",
+                self.cmd
+            ))),
+        }
+    }
+
+    #[allow(dead_code)]
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, CommandError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.as_str() {
+                "true" | "on" | "yes" | "1" => Ok(Some(true)),
+                "false" | "off" | "no" | "0" => Ok(Some(false)),
+                _ => Err(CommandError::bad_argument(format!(
+                    "`{}`: `{key}` must be on/off or true/false, not `{s}`",
+                    self.cmd
+                ))),
+            },
+            Some(other) => Err(CommandError::bad_argument(format!(
+                "`{}`: `{key}` must be true or false, not {other}",
+                self.cmd
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn positional_and_named_words() {
+        assert_eq!(
+            Command::parse_line("dial 1002").unwrap(),
+            Command::Dial {
+                to: "1002".into(),
+                account: None
+            }
+        );
+        assert_eq!(
+            Command::parse_line("dial sip:bob@127.0.0.1:5070 account=office").unwrap(),
+            Command::Dial {
+                to: "sip:bob@127.0.0.1:5070".into(),
+                account: Some("office".into())
+            }
+        );
+        assert_eq!(
+            Command::parse_line("reject c2 603").unwrap(),
+            Command::Reject {
+                call: Some("c2".into()),
+                code: 603
+            }
+        );
+        assert_eq!(
+            Command::parse_line("reject").unwrap(),
+            Command::Reject {
+                call: None,
+                code: 486
+            }
+        );
+    }
+
+    #[test]
+    fn json_requests() {
+        assert_eq!(
+            Command::from_json(&json!({"id": 1, "cmd": "dial", "to": 1002})).unwrap(),
+            Command::Dial {
+                to: "1002".into(),
+                account: None
+            }
+        );
+        assert_eq!(
+            Command::from_json(&json!({"cmd": "history", "limit": 5})).unwrap(),
+            Command::History { limit: Some(5) }
+        );
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        assert_eq!(
+            Command::parse_line("frobnicate").unwrap_err().code,
+            "unknown_command"
+        );
+        assert_eq!(
+            Command::parse_line("dial").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("hangup c1 c2").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::from_json(&json!({"cmd": "dial", "to": "1", "bogus": 1}))
+                .unwrap_err()
+                .code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::from_json(&json!([1])).unwrap_err().code,
+            "bad_request"
+        );
+        assert_eq!(
+            Command::parse_line("reject c1 200").unwrap_err().code,
+            "bad_argument"
+        );
+    }
+}

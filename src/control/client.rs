@@ -1,0 +1,1 @@
+//! `termphone ctl`: sends one command and prints the reply, or streams events.

@@ -1,0 +1,7 @@
+//! The JSON-lines control socket (CONTROL.md "Wire format"): the server side
+//! that hands each request to the phone as a [`crate::command::Command`], and
+//! the `termphone ctl` client. Never touches SIP or media.
+
+pub mod client;
+pub mod protocol;
+pub mod server;

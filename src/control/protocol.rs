@@ -1,0 +1,1 @@
+//! Wire format of the control socket: request lines in, reply and event lines out.

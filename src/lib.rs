@@ -1,0 +1,25 @@
+//! termphone: a keyboard-driven SIP softphone for terminals.
+//!
+//! Map of the crate (dependencies point downwards only):
+//!
+//! - [`control`]: JSON-lines control socket server and the `ctl` client. Turns
+//!   socket input into a [`command::Command`] for the phone; never touches SIP or media.
+//! - [`phone`]: the `CallManager` actor and one `Call` actor per SIP dialog.
+//!   Speaks [`command::Command`] in and [`phone::Event`] out.
+//! - [`sip`]: SIP over the `rsipstack::sip` message codec: transport (UDP/TCP),
+//!   RFC 3261 transactions, dialogs, digest auth, registration, SDP. Knows
+//!   nothing about calls or the user interface.
+//! - [`media`]: RTP/RTCP, jitter buffer, loss concealment, G.711, audio
+//!   backends (cpal, null, WAV file), the echo reflector. Knows nothing about SIP.
+//! - [`store`]: crash-safe call history (SQLite, WAL).
+//! - [`config`]: TOML configuration and XDG paths (a leaf).
+//! - [`command`]: the one command language shared by keys, the `:` line and the
+//!   socket (a leaf).
+
+pub mod command;
+pub mod config;
+pub mod control;
+pub mod media;
+pub mod phone;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,2 @@
+//! The `termphone` binary: CLI (CONTROL.md "Running").
+fn main() {}

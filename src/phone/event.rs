@@ -1,0 +1,83 @@
+//! Events the phone publishes (CONTROL.md "Call object and events"): the
+//! `Call` snapshot and the event enum streamed by `ctl events` and the TUI.
+
+use crate::media::MediaStats;
+use serde::Serialize;
+
+/// CONTROL.md `state` of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    Dialing,
+    Ringing,
+    Alerting,
+    Active,
+    Held,
+    Transferring,
+    Ended,
+}
+
+/// `"in"` / `"out"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    In,
+    Out,
+}
+
+impl CallDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallDirection::In => "in",
+            CallDirection::Out => "out",
+        }
+    }
+}
+
+/// The Call object of CONTROL.md.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallInfo {
+    pub id: String,
+    pub account: String,
+    pub direction: CallDirection,
+    pub remote: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_name: Option<String>,
+    pub state: CallState,
+    pub held: bool,
+    pub remote_held: bool,
+    pub muted: bool,
+    pub conference: bool,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<MediaStats>,
+    /// SIP Call-ID of the dialog (also the WAV name of the file backend).
+    pub sip_call_id: String,
+}
+
+/// One event line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Call {
+        call: CallInfo,
+    },
+    Registration {
+        account: String,
+        registered: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    Dtmf {
+        call: String,
+        digit: String,
+    },
+}

@@ -1,0 +1,27 @@
+//! SIP user-agent layers over the `rsipstack::sip` message codec (an rsip
+//! fork that parses compact headers and knows Replaces/Refer-To): transport,
+//! RFC 3261 §17 transactions, dialogs, digest auth, registration and SDP.
+//! Owns nothing about calls, audio or the user interface.
+
+pub use rsipstack::sip as msg;
+
+pub mod auth;
+pub mod transaction;
+pub mod transport;
+
+/// Errors of the SIP layers.
+#[derive(Debug, thiserror::Error)]
+pub enum SipError {
+    #[error("network error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed SIP message: {0}")]
+    Parse(String),
+    #[error("missing or invalid header {0}")]
+    Header(&'static str),
+    #[error("authentication: {0}")]
+    Auth(String),
+    #[error("the SIP endpoint is shut down")]
+    Closed,
+}
+
+pub type Result<T, E = SipError> = std::result::Result<T, E>;
