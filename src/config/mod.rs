@@ -1,8 +1,19 @@
 //! Configuration: the TOML file (CONTROL.md keys), XDG paths via
 //! `directories`, accounts and their secrets (`password_cmd`). A leaf: it
 //! depends on no other module of the crate except plain data types of `media`.
+//!
+//! [`Config::load`] parses the file into the raw serde structs of [`raw`]
+//! (unknown keys are errors), then resolves them into the typed [`Config`]:
+//! relative paths against the file's directory, `password_cmd` run once,
+//! addresses and proxy URIs checked. Every error names the file, the line,
+//! the column and the key.
 
-use crate::media::AudioConfig;
+mod paths;
+mod proxy;
+mod raw;
+mod secret;
+
+use crate::media::{AudioConfig, BackendKind};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -82,6 +93,15 @@ impl Default for PhoneConfig {
     }
 }
 
+/// One `[[blf]]` busy lamp field target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlfTarget {
+    /// A number (in the account's domain) or a SIP URI.
+    pub target: String,
+    /// What to show instead of the target, if set.
+    pub label: Option<String>,
+}
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -94,25 +114,99 @@ pub struct Config {
     pub phone: PhoneConfig,
     /// Where call history lives (default: XDG data dir `termphone/history.db`).
     pub history_path: PathBuf,
+    /// `[[blf]]` targets, in file order.
+    pub blf: Vec<BlfTarget>,
 }
 
 impl Config {
     /// Loads and validates `path`.
+    ///
+    /// A file without any `[[account]]` gets the direct-IP account of
+    /// [`Config::direct_ip_default`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let _ = path;
-        todo!()
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Config::parse(&text, path)
     }
+
+    /// Parses config text as if read from `path` (used for error messages and
+    /// to resolve relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        raw::parse(text, path)
+    }
+
+    /// Reads only the `control` key of a config file (resolved against the
+    /// file's directory), without running any `password_cmd`: what `ctl`
+    /// needs to find the socket.
+    pub fn load_control_path(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        raw::control_only(&text, path)
+    }
+
     /// The default config file path (XDG config dir, `termphone/config.toml`).
     pub fn default_path() -> Option<PathBuf> {
-        todo!()
+        paths::default_config_path()
     }
+
     /// No config file: a direct-IP account on 127.0.0.1, any free port.
     pub fn direct_ip_default() -> Config {
-        todo!()
+        Config {
+            path: None,
+            control: None,
+            sip: SipConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
+            accounts: vec![Account::direct()],
+            audio: AudioConfig {
+                backend: BackendKind::Cpal,
+                input: None,
+                output_dir: None,
+            },
+            phone: PhoneConfig::default(),
+            history_path: paths::default_history_path(),
+            blf: Vec::new(),
+        }
     }
+
     /// The control socket path: config, else `$XDG_RUNTIME_DIR/termphone/control.sock`,
     /// else a private dir under the temp dir.
     pub fn control_path(&self) -> PathBuf {
-        todo!()
+        match &self.control {
+            Some(p) => p.clone(),
+            None => paths::default_control_path(),
+        }
     }
 }
+
+impl Account {
+    /// The direct-IP account: `sip:<$USER>@127.0.0.1`, no proxy, no registration.
+    pub fn direct() -> Account {
+        let user = std::env::var("USER")
+            .ok()
+            .filter(|u| {
+                !u.is_empty()
+                    && u.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c))
+            })
+            .unwrap_or_else(|| "termphone".to_string());
+        Account {
+            name: "direct".to_string(),
+            user,
+            domain: "127.0.0.1".to_string(),
+            display_name: None,
+            proxy: None,
+            password: None,
+            auth_user: None,
+            register: false,
+            expires: raw::DEFAULT_EXPIRES,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,329 @@
+//! The config file as written: serde structs that reject unknown keys, and
+//! their resolution into the typed [`Config`]. Errors carry the file, line,
+//! column and key.
+
+use super::{paths, proxy, secret};
+use super::{Account, BlfTarget, Config, ConfigError, PhoneConfig, SipConfig};
+use crate::media::{AudioConfig, BackendKind};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// Default registration lifetime (seconds).
+pub(crate) const DEFAULT_EXPIRES: u32 = 600;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    control: Option<Spanned<String>>,
+    history: Option<Spanned<String>>,
+    #[serde(default)]
+    sip: RawSip,
+    #[serde(default)]
+    account: Vec<RawAccount>,
+    #[serde(default)]
+    audio: RawAudio,
+    #[serde(default)]
+    phone: RawPhone,
+    #[serde(default)]
+    blf: Vec<RawBlf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSip {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    name: Spanned<String>,
+    user: Spanned<String>,
+    domain: Spanned<String>,
+    proxy: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    password_cmd: Option<Spanned<String>>,
+    register: Option<bool>,
+    display_name: Option<String>,
+    auth_user: Option<String>,
+    expires: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudio {
+    backend: Option<BackendKind>,
+    input: Option<String>,
+    output_dir: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPhone {
+    call_waiting: Option<bool>,
+    dnd: Option<bool>,
+    auto_answer: Option<bool>,
+    max_calls: Option<Spanned<usize>>,
+    ring_timeout_s: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlf {
+    target: Spanned<String>,
+    label: Option<String>,
+}
+
+/// Only the `control` key; everything else is ignored.
+#[derive(Deserialize)]
+struct ControlOnly {
+    control: Option<Spanned<String>>,
+}
+
+/// Builds errors that point into one file.
+struct Source<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Source<'_> {
+    fn at(&self, span: Range<usize>, message: String) -> ConfigError {
+        let (line, column) = line_col(self.text, span.start);
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn from_toml(&self, err: toml::de::Error) -> ConfigError {
+        let span = err.span().unwrap_or(0..0);
+        let message = describe_toml_error(&err);
+        self.at(span, message)
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+/// toml's message plus the key it is about. toml keeps the key path private
+/// and prints it (as a last line "in `a.b`") only when the error carries no
+/// input, so a copy without input is printed to read it.
+fn describe_toml_error(err: &toml::de::Error) -> String {
+    let mut bare = err.clone();
+    bare.set_input(None);
+    let shown = bare.to_string();
+    let keys = shown
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("in `"))
+        .and_then(|l| l.strip_suffix('`'))
+        .map(str::to_string);
+    let message = err.message().trim_end().replace('\n', "; ");
+    match keys {
+        None => message,
+        Some(keys)
+            if message.starts_with("unknown field") || message.starts_with("missing field") =>
+        {
+            format!("{message} in table `{keys}`")
+        }
+        Some(keys) => format!("{message} for key `{keys}`"),
+    }
+}
+
+/// Parses and resolves a whole config file.
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let src = Source { text, path };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| src.from_toml(e))?;
+
+    let listen = match &raw.sip.listen {
+        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+        Some(s) => s.get_ref().parse::<SocketAddr>().map_err(|_| {
+            src.at(
+                s.span(),
+                format!(
+                    "invalid value for key `sip.listen`: `{}` is not an IP address and port like `127.0.0.1:5062`",
+                    s.get_ref()
+                ),
+            )
+        })?,
+    };
+
+    let mut accounts = Vec::new();
+    let mut pending_cmds = Vec::new();
+    let mut names = HashSet::new();
+    for a in raw.account {
+        let name = a.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(src.at(a.name.span(), "key `account.name` must not be empty".into()));
+        }
+        if !names.insert(name.clone()) {
+            return Err(src.at(
+                a.name.span(),
+                format!("duplicate account name `{name}` (key `account.name`)"),
+            ));
+        }
+        for (key, v) in [("user", &a.user), ("domain", &a.domain)] {
+            if v.get_ref().trim().is_empty() || v.get_ref().contains(char::is_whitespace) {
+                return Err(src.at(
+                    v.span(),
+                    format!("account `{name}`: key `account.{key}` must be non-empty and without spaces"),
+                ));
+            }
+        }
+        if let Some(p) = &a.proxy {
+            proxy::check(p.get_ref()).map_err(|why| {
+                src.at(
+                    p.span(),
+                    format!(
+                        "account `{name}`: invalid value for key `account.proxy`: `{}` is not a SIP URI like `sip:host[:port]`: {why}",
+                        p.get_ref()
+                    ),
+                )
+            })?;
+        }
+        if let (Some(_), Some(cmd)) = (&a.password, &a.password_cmd) {
+            return Err(src.at(
+                cmd.span(),
+                format!("account `{name}`: set either `password` or `password_cmd`, not both"),
+            ));
+        }
+        let expires = match &a.expires {
+            Some(e) if *e.get_ref() == 0 => {
+                return Err(src.at(
+                    e.span(),
+                    format!("account `{name}`: key `account.expires` must be at least 1 second"),
+                ))
+            }
+            Some(e) => *e.get_ref(),
+            None => DEFAULT_EXPIRES,
+        };
+        if let Some(cmd) = &a.password_cmd {
+            pending_cmds.push((accounts.len(), cmd.clone()));
+        }
+        accounts.push(Account {
+            register: a.register.unwrap_or(a.proxy.is_some()),
+            proxy: a.proxy.map(Spanned::into_inner),
+            password: a.password.map(Spanned::into_inner),
+            user: a.user.into_inner(),
+            domain: a.domain.into_inner(),
+            display_name: a.display_name,
+            auth_user: a.auth_user,
+            expires,
+            name,
+        });
+    }
+
+    let phone = resolve_phone(&src, raw.phone)?;
+
+    let mut blf = Vec::new();
+    for b in raw.blf {
+        if b.target.get_ref().trim().is_empty() {
+            return Err(src.at(b.target.span(), "key `blf.target` must not be empty".into()));
+        }
+        blf.push(BlfTarget {
+            target: b.target.into_inner().trim().to_string(),
+            label: b.label,
+        });
+    }
+
+    // Secrets last: a mistake elsewhere in the file is reported without
+    // running any command.
+    for (index, cmd) in pending_cmds {
+        let Some(account) = accounts.get_mut(index) else {
+            continue;
+        };
+        let password = secret::run_password_cmd(cmd.get_ref()).map_err(|why| {
+            src.at(
+                cmd.span(),
+                format!("account `{}`: password_cmd {why}", account.name),
+            )
+        })?;
+        account.password = Some(password);
+    }
+
+    if accounts.is_empty() {
+        accounts.push(Account::direct());
+    }
+
+    Ok(Config {
+        path: Some(path.to_path_buf()),
+        control: raw.control.map(|c| paths::resolve(path, c.get_ref())),
+        sip: SipConfig { listen },
+        accounts,
+        audio: AudioConfig {
+            backend: raw.audio.backend.unwrap_or_default(),
+            input: raw.audio.input.map(|p| paths::resolve(path, &p)),
+            output_dir: raw.audio.output_dir.map(|p| paths::resolve(path, &p)),
+        },
+        phone,
+        history_path: match raw.history {
+            Some(h) => paths::resolve(path, h.get_ref()),
+            None => paths::default_history_path(),
+        },
+        blf,
+    })
+}
+
+fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigError> {
+    let d = PhoneConfig::default();
+    if let Some(m) = &raw.max_calls {
+        if *m.get_ref() == 0 {
+            return Err(src.at(m.span(), "key `phone.max_calls` must be at least 1".into()));
+        }
+    }
+    if let Some(t) = &raw.ring_timeout_s {
+        if *t.get_ref() == 0 {
+            return Err(src.at(
+                t.span(),
+                "key `phone.ring_timeout_s` must be at least 1 second".into(),
+            ));
+        }
+    }
+    Ok(PhoneConfig {
+        call_waiting: raw.call_waiting.unwrap_or(d.call_waiting),
+        dnd: raw.dnd.unwrap_or(d.dnd),
+        auto_answer: raw.auto_answer.unwrap_or(d.auto_answer),
+        max_calls: raw.max_calls.map_or(d.max_calls, Spanned::into_inner),
+        ring_timeout_s: raw
+            .ring_timeout_s
+            .map_or(d.ring_timeout_s, Spanned::into_inner),
+    })
+}
+
+/// The `control` key only (for `termphone ctl`).
+pub(crate) fn control_only(
+    text: &str,
+    path: &Path,
+) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    let src = Source { text, path };
+    let raw: ControlOnly = toml::from_str(text).map_err(|e| src.from_toml(e))?;
+    Ok(raw.control.map(|c| paths::resolve(path, c.get_ref())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_col;
+
+    #[test]
+    fn line_and_column_are_one_based_in_characters() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        // byte offset of `=` on line 2: "bé " is 4 bytes, 3 characters
+        assert_eq!(line_col(text, 10), (2, 4));
+        assert_eq!(line_col(text, 1000), (3, 1));
+    }
+}

@@ -1,0 +1,311 @@
+//! Config loading: every key, defaults, and bad files whose errors must name
+//! the file, the line and the key.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use std::sync::Mutex;
+
+/// Tests that change environment variables run one at a time.
+static ENV: Mutex<()> = Mutex::new(());
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name)
+}
+
+#[test]
+fn full_config_is_resolved() {
+    let path = fixture("full.toml");
+    let dir = path.parent().unwrap().to_path_buf();
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.path.as_deref(), Some(path.as_path()));
+    assert_eq!(c.control, Some(dir.join("run/control.sock")));
+    assert_eq!(c.control_path(), dir.join("run/control.sock"));
+    assert_eq!(c.history_path, dir.join("data/history.db"));
+    assert_eq!(c.sip.listen, "127.0.0.1:5062".parse().unwrap());
+    assert_eq!(c.accounts.len(), 2);
+    let office = &c.accounts[0];
+    assert_eq!(office.name, "office");
+    assert_eq!(office.user, "1001");
+    assert_eq!(office.domain, "test.local");
+    assert_eq!(office.proxy.as_deref(), Some("sip:127.0.0.1:5070"));
+    assert_eq!(office.password.as_deref(), Some("pw1001"));
+    assert!(office.register);
+    assert_eq!(office.expires, 600);
+    let home = &c.accounts[1];
+    assert_eq!(home.password.as_deref(), Some("from-cmd"));
+    assert_eq!(home.display_name.as_deref(), Some("Home Line"));
+    assert_eq!(home.auth_user.as_deref(), Some("auth2001"));
+    assert!(!home.register, "no proxy: register defaults to false");
+    assert_eq!(home.expires, 120);
+    assert_eq!(c.audio.backend, BackendKind::File);
+    assert_eq!(c.audio.input, Some(dir.join("speech.wav")));
+    assert_eq!(c.audio.output_dir, Some(dir.join("rec/")));
+    assert_eq!(
+        c.phone,
+        PhoneConfig {
+            call_waiting: false,
+            dnd: true,
+            auto_answer: true,
+            max_calls: 3,
+            ring_timeout_s: 15,
+        }
+    );
+    assert_eq!(
+        c.blf,
+        vec![
+            BlfTarget {
+                target: "1002".into(),
+                label: Some("Reception".into())
+            },
+            BlfTarget {
+                target: "sip:1003@test.local".into(),
+                label: None
+            },
+        ]
+    );
+}
+
+#[test]
+fn password_never_in_debug_output() {
+    let c = Config::load(&fixture("full.toml")).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("pw1001"), "{shown}");
+    assert!(!shown.contains("from-cmd"), "{shown}");
+    assert!(shown.contains("<redacted>"));
+}
+
+#[test]
+fn empty_file_gets_defaults_and_the_direct_account() {
+    let c = Config::parse("", Path::new("/etc/termphone/config.toml")).unwrap();
+    assert_eq!(c.sip.listen, "127.0.0.1:0".parse().unwrap());
+    assert_eq!(c.accounts.len(), 1);
+    assert_eq!(c.accounts[0].name, "direct");
+    assert_eq!(c.accounts[0].domain, "127.0.0.1");
+    assert_eq!(c.audio.backend, BackendKind::Cpal);
+    assert_eq!(c.phone, PhoneConfig::default());
+    assert!(c.control.is_none());
+    assert!(c.blf.is_empty());
+}
+
+#[test]
+fn register_defaults_follow_proxy_and_can_be_overridden() {
+    let text = r#"
+[[account]]
+name = "a"
+user = "1"
+domain = "d"
+proxy = "sip:127.0.0.1:5070"
+register = false
+[[account]]
+name = "b"
+user = "2"
+domain = "d"
+proxy = "sip:127.0.0.1:5070"
+"#;
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert!(!c.accounts[0].register);
+    assert!(c.accounts[1].register);
+}
+
+#[test]
+fn absolute_paths_are_kept() {
+    let text = "control = \"/run/x.sock\"\nhistory = \"/var/h.db\"\n[audio]\ninput = \"/a.wav\"\n";
+    let c = Config::parse(text, Path::new("/etc/t/c.toml")).unwrap();
+    assert_eq!(c.control, Some(PathBuf::from("/run/x.sock")));
+    assert_eq!(c.history_path, PathBuf::from("/var/h.db"));
+    assert_eq!(c.audio.input, Some(PathBuf::from("/a.wav")));
+}
+
+/// (fixture, line, column, substrings the message must contain)
+const BAD: &[(&str, usize, usize, &[&str])] = &[
+    (
+        "unknown_top.toml",
+        2,
+        1,
+        &["unknown field `colour`", "expected one of", "`control`"],
+    ),
+    (
+        "unknown_phone.toml",
+        3,
+        1,
+        &[
+            "unknown field `auto_anser`",
+            "in table `phone`",
+            "`auto_answer`",
+        ],
+    ),
+    (
+        "unknown_account_key.toml",
+        5,
+        1,
+        &["unknown field `registrar`", "in table `account`"],
+    ),
+    (
+        "wrong_type.toml",
+        3,
+        15,
+        &[
+            "invalid type: string \"yes\", expected a boolean",
+            "for key `phone.auto_answer`",
+        ],
+    ),
+    ("bad_listen.toml", 3, 10, &["`sip.listen`", "`localhost`"]),
+    (
+        "bad_proxy.toml",
+        5,
+        9,
+        &[
+            "account `office`",
+            "`account.proxy`",
+            "`127.0.0.1:5070`",
+            "sip:",
+        ],
+    ),
+    (
+        "duplicate_account.toml",
+        7,
+        8,
+        &["duplicate account name `office`"],
+    ),
+    ("missing_user.toml", 1, 1, &["missing field `user`"]),
+    (
+        "bad_backend.toml",
+        2,
+        11,
+        &[
+            "unknown variant `alsa`",
+            "`cpal`",
+            "for key `audio.backend`",
+        ],
+    ),
+    (
+        "password_cmd_fails.toml",
+        5,
+        16,
+        &[
+            "account `office`",
+            "password_cmd failed (exit status 1)",
+            "not in the password store",
+        ],
+    ),
+    ("syntax.toml", 2, 22, &["invalid basic string"]),
+];
+
+#[test]
+fn bad_configs_name_file_line_and_key() {
+    for (name, line, column, needles) in BAD {
+        let path = fixture(&format!("bad/{name}"));
+        let err = Config::load(&path).unwrap_err();
+        let shown = err.to_string();
+        match &err {
+            ConfigError::Invalid {
+                path: p,
+                line: l,
+                column: c,
+                message,
+            } => {
+                assert_eq!(p, &path, "{name}");
+                assert_eq!((*l, *c), (*line, *column), "{name}: {shown}");
+                for needle in *needles {
+                    assert!(
+                        message.contains(needle),
+                        "{name}: `{needle}` not in: {message}"
+                    );
+                }
+                assert!(
+                    shown.starts_with(&format!("{}:{line}:{column}: ", path.display())),
+                    "{shown}"
+                );
+                assert!(!shown.contains('\n'), "one line: {shown}");
+            }
+            other => panic!("{name}: expected Invalid, got {other:?}"),
+        }
+        assert!(!shown.contains("hunter2"), "password leaked: {shown}");
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_it() {
+    let path = fixture("bad/does_not_exist.toml");
+    let err = Config::load(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }));
+    assert!(err.to_string().contains("does_not_exist.toml"));
+}
+
+#[test]
+fn control_only_reads_just_that_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "control = \"ctl.sock\"\n[[account]]\nname = \"a\"\nuser = \"1\"\ndomain = \"d\"\npassword_cmd = \"exit 1\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        Config::load_control_path(&path).unwrap(),
+        Some(dir.path().join("ctl.sock"))
+    );
+    std::fs::write(&path, "[phone]\ndnd = true\n").unwrap();
+    assert_eq!(Config::load_control_path(&path).unwrap(), None);
+    std::fs::write(&path, "control = 5\n").unwrap();
+    let err = Config::load_control_path(&path).unwrap_err();
+    assert!(err.to_string().contains(":1:11: "), "{err}");
+    assert!(err.to_string().contains("for key `control`"), "{err}");
+}
+
+#[test]
+fn xdg_variables_place_default_paths() {
+    let _guard = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let saved: Vec<_> = ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR"]
+        .iter()
+        .map(|k| (*k, std::env::var_os(k)))
+        .collect();
+    std::env::set_var("XDG_CONFIG_HOME", "/xdg/config");
+    std::env::set_var("XDG_DATA_HOME", "/xdg/data");
+    std::env::set_var("XDG_RUNTIME_DIR", "/xdg/run");
+    let config_path = Config::default_path();
+    let direct = Config::direct_ip_default();
+    let control = direct.control_path();
+    std::env::remove_var("XDG_RUNTIME_DIR");
+    let control_tmp = direct.control_path();
+    for (k, v) in saved {
+        match v {
+            Some(v) => std::env::set_var(k, v),
+            None => std::env::remove_var(k),
+        }
+    }
+    assert_eq!(
+        config_path,
+        Some(PathBuf::from("/xdg/config/termphone/config.toml"))
+    );
+    assert_eq!(
+        direct.history_path,
+        PathBuf::from("/xdg/data/termphone/history.db")
+    );
+    assert_eq!(control, PathBuf::from("/xdg/run/termphone/control.sock"));
+    let uid = rustix::process::getuid().as_raw();
+    assert_eq!(
+        control_tmp,
+        std::env::temp_dir()
+            .join(format!("termphone-{uid}"))
+            .join("control.sock")
+    );
+}
+
+#[test]
+fn direct_ip_default_is_a_local_unregistered_account() {
+    let c = Config::direct_ip_default();
+    assert_eq!(c.path, None);
+    assert_eq!(c.sip.listen, "127.0.0.1:0".parse().unwrap());
+    assert_eq!(c.accounts.len(), 1);
+    let a = &c.accounts[0];
+    assert_eq!(a.name, "direct");
+    assert_eq!(a.domain, "127.0.0.1");
+    assert!(!a.user.is_empty());
+    assert_eq!(a.proxy, None);
+    assert!(!a.register);
+    assert_eq!(c.audio.backend, BackendKind::Cpal);
+}
