@@ -101,7 +101,7 @@ impl Source<'_> {
         }
     }
 
-    fn from_toml(&self, err: toml::de::Error) -> ConfigError {
+    fn toml_error(&self, err: toml::de::Error) -> ConfigError {
         let span = err.span().unwrap_or(0..0);
         let message = describe_toml_error(&err);
         self.at(span, message)
@@ -146,7 +146,7 @@ fn describe_toml_error(err: &toml::de::Error) -> String {
 /// Parses and resolves a whole config file.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let src = Source { text, path };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| src.from_toml(e))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| src.toml_error(e))?;
 
     let listen = match &raw.sip.listen {
         None => SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -309,11 +309,12 @@ pub(crate) fn control_only(
     path: &Path,
 ) -> Result<Option<std::path::PathBuf>, ConfigError> {
     let src = Source { text, path };
-    let raw: ControlOnly = toml::from_str(text).map_err(|e| src.from_toml(e))?;
+    let raw: ControlOnly = toml::from_str(text).map_err(|e| src.toml_error(e))?;
     Ok(raw.control.map(|c| paths::resolve(path, c.get_ref())))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::line_col;
 
