@@ -1,2 +1,328 @@
 //! Control socket server: a Unix socket (0600 in a 0700 dir), one task per
 //! connection, refuses to start when another instance owns the socket.
+//!
+//! Each request line gets one reply line. `events` is answered with `ok`,
+//! then the connection carries event lines until the client closes it (or
+//! the phone stops). Bad lines get an error reply; the connection stays.
+//! The socket file is removed when the [`ControlServer`] is shut down or
+//! dropped (only if it is still ours).
+
+use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line};
+use crate::command::{Command, CommandError};
+use crate::phone::{Event, PhoneHandle};
+use serde_json::Value;
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Longest accepted request line (bytes).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// What the server needs from the phone: run a command, subscribe to events.
+pub trait Dispatch: Clone + Send + Sync + 'static {
+    fn execute(&self, command: Command)
+        -> impl Future<Output = Result<Value, CommandError>> + Send;
+    fn events(&self) -> broadcast::Receiver<Event>;
+}
+
+impl Dispatch for PhoneHandle {
+    fn execute(
+        &self,
+        command: Command,
+    ) -> impl Future<Output = Result<Value, CommandError>> + Send {
+        PhoneHandle::execute(self, command)
+    }
+    fn events(&self) -> broadcast::Receiver<Event> {
+        PhoneHandle::events(self)
+    }
+}
+
+/// Why the control socket could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("another termphone is running on {}", .0.display())]
+    InUse(PathBuf),
+    #[error("control socket {}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+}
+
+fn io_err(path: &Path, message: impl std::fmt::Display) -> ControlError {
+    ControlError::Io {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// A running control socket. Stops accepting and removes the socket file
+/// on [`ControlServer::shutdown`] or drop.
+#[derive(Debug)]
+pub struct ControlServer {
+    path: PathBuf,
+    /// (device, inode) of the socket we bound, to never remove someone else's.
+    identity: (u64, u64),
+    cancel: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl ControlServer {
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops accepting, ends open connections and removes the socket file.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.remove_socket();
+    }
+
+    fn remove_socket(&self) {
+        if let Ok(md) = std::fs::symlink_metadata(&self.path) {
+            if (md.dev(), md.ino()) == self.identity {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.remove_socket();
+    }
+}
+
+/// Serves the control socket at `path` for `phone`.
+pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, ControlError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        prepare_dir(dir)?;
+    }
+    clear_stale(path).await?;
+    let listener = UnixListener::bind(path).map_err(|e| io_err(path, e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_err(path, e))?;
+    let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(accept_loop(listener, phone, cancel.clone()));
+    Ok(ControlServer {
+        path: path.to_path_buf(),
+        identity: (md.dev(), md.ino()),
+        cancel,
+        task: Some(task),
+    })
+}
+
+/// Creates the socket's directory with mode 0700 when missing; an existing
+/// one must be a directory of ours (or root's, like `/tmp`).
+fn prepare_dir(dir: &Path) -> Result<(), ControlError> {
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io_err(dir, format!("cannot create the directory: {e}")))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_err(dir, e))
+        }
+        Err(e) => Err(io_err(dir, e)),
+        Ok(md) if !md.is_dir() => Err(io_err(dir, "not a directory")),
+        Ok(md) => {
+            let uid = rustix::process::getuid().as_raw();
+            if md.uid() != uid && md.uid() != 0 {
+                Err(io_err(
+                    dir,
+                    format!("the directory belongs to user {}, not to you", md.uid()),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Refuses when a live instance answers on `path`; removes a stale socket.
+async fn clear_stale(path: &Path) -> Result<(), ControlError> {
+    let md = match std::fs::symlink_metadata(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(path, e)),
+    };
+    if !md.file_type().is_socket() {
+        return Err(io_err(path, "exists and is not a socket (not removing it)"));
+    }
+    match UnixStream::connect(path).await {
+        Ok(_) => Err(ControlError::InUse(path.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            tracing::info!(path = %path.display(), "removing a stale control socket");
+            std::fs::remove_file(path).map_err(|e| io_err(path, e))
+        }
+        Err(e) => Err(io_err(
+            path,
+            format!("cannot check the existing socket: {e}"),
+        )),
+    }
+}
+
+async fn accept_loop(listener: UnixListener, phone: impl Dispatch, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(stream, phone.clone(), cancel.child_token()));
+                }
+                Err(e) => {
+                    // e.g. out of file descriptors: back off, keep serving.
+                    tracing::warn!("control socket accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+enum Line {
+    Data,
+    TooLong,
+    Eof,
+}
+
+/// Reads one `\n`-terminated line into `buf` (without the newline), keeping
+/// at most [`MAX_LINE`] bytes; the rest of a longer line is discarded.
+async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<Line> {
+    let mut too_long = false;
+    loop {
+        let available = r.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if too_long {
+                Line::TooLong
+            } else if buf.is_empty() {
+                Line::Eof
+            } else {
+                Line::Data
+            });
+        }
+        let (chunk, used, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if buf.len() + chunk.len() > MAX_LINE {
+            too_long = true;
+            buf.clear();
+        } else if !too_long {
+            buf.extend_from_slice(chunk);
+        }
+        r.consume(used);
+        if done {
+            return Ok(if too_long { Line::TooLong } else { Line::Data });
+        }
+    }
+}
+
+async fn send(w: &mut OwnedWriteHalf, line: String) -> io::Result<()> {
+    let mut bytes = line.into_bytes();
+    bytes.push(b'\n');
+    w.write_all(&bytes).await
+}
+
+async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: CancellationToken) {
+    let (rd, mut wr) = stream.into_split();
+    let mut reader = BufReader::new(rd);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let line = tokio::select! {
+            _ = cancel.cancelled() => return,
+            line = read_line(&mut reader, &mut buf) => line,
+        };
+        let reply = match line {
+            Err(_) | Ok(Line::Eof) => return,
+            Ok(Line::TooLong) => error_line(
+                &Value::Null,
+                &CommandError::new(
+                    "line_too_long",
+                    format!("a request line may have at most {MAX_LINE} bytes"),
+                ),
+            ),
+            Ok(Line::Data) => {
+                let Ok(text) = std::str::from_utf8(&buf) else {
+                    let e = CommandError::new("bad_json", "malformed JSON: not UTF-8");
+                    if send(&mut wr, error_line(&Value::Null, &e)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                };
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let (id, parsed) = parse_request(text);
+                match parsed {
+                    Ok(Command::Events) => {
+                        let rx = phone.events();
+                        if send(&mut wr, ok_line(&id, &Value::Null)).await.is_ok() {
+                            stream_events(reader, wr, rx, cancel).await;
+                        }
+                        return;
+                    }
+                    Ok(command) => {
+                        tracing::debug!(%command, "control request");
+                        reply_line(&id, &phone.execute(command).await)
+                    }
+                    Err(e) => error_line(&id, &e),
+                }
+            }
+        };
+        if send(&mut wr, reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes event lines until the client closes, the phone's event stream
+/// ends, or the server shuts down. Input from the client is ignored.
+async fn stream_events(
+    mut reader: BufReader<OwnedReadHalf>,
+    mut wr: OwnedWriteHalf,
+    mut rx: broadcast::Receiver<Event>,
+    cancel: CancellationToken,
+) {
+    let mut sink = [0u8; 1024];
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            read = reader.read(&mut sink) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            event = rx.recv() => match event {
+                Ok(event) => {
+                    if send(&mut wr, event_line(&event)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!("control client lagged, {n} events skipped");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
