@@ -153,6 +153,12 @@ impl Config {
         paths::default_config_path()
     }
 
+    /// The control socket path when the config sets none:
+    /// `$XDG_RUNTIME_DIR/termphone/control.sock`, else `<tmp>/termphone-<uid>/control.sock`.
+    pub fn default_control_path() -> PathBuf {
+        paths::default_control_path()
+    }
+
     /// No config file: a direct-IP account on 127.0.0.1, any free port.
     pub fn direct_ip_default() -> Config {
         Config {

@@ -325,4 +325,4 @@ async fn stream_events(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
