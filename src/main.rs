@@ -1,2 +1,306 @@
 //! The `termphone` binary: CLI (CONTROL.md "Running").
-fn main() {}
+//!
+//! `termphone [--config FILE] [--control PATH] [--headless]` runs the phone
+//! and its control socket; `termphone ctl` talks to a running one;
+//! `termphone call URI` places one call and exits with its outcome.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use termphone::command::Command;
+use termphone::config::Config;
+use termphone::control::client::{call_until_ended, ended_normally, run_ctl};
+use termphone::control::protocol::event_line;
+use termphone::control::server::{ensure_not_running, serve, ControlServer};
+use termphone::phone::PhoneHandle;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "termphone",
+    version,
+    about = "A keyboard-driven SIP softphone for the terminal"
+)]
+struct Cli {
+    /// Config file (default: termphone/config.toml in the XDG config dir, if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Control socket path (default: $XDG_RUNTIME_DIR/termphone/control.sock).
+    #[arg(long, global = true, value_name = "PATH")]
+    control: Option<PathBuf>,
+    /// Run without the terminal UI until SIGTERM/SIGINT or `quit`.
+    #[arg(long)]
+    headless: bool,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Send one command to a running termphone and print the JSON reply.
+    Ctl {
+        /// Control socket to talk to (default: from the config, else the default path).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// The command and its arguments, e.g. `dial 1002` or `transfer call=c1 to=1003`.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD [ARGS]..."
+        )]
+        words: Vec<String>,
+    },
+    /// Call URI (headless) and exit when the call ends: 0 if it was answered
+    /// and ended normally, 1 otherwise.
+    Call {
+        /// A number, a SIP URI or `echo`.
+        uri: String,
+    },
+}
+
+/// How long to wait for the phone to end its calls and unregister.
+const QUIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("termphone: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    if let Some(Sub::Ctl { socket, words }) = cli.command {
+        let code = run_ctl(socket.or(cli.control), cli.config, words).await;
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
+    let mut config = match load_config(cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("termphone: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(control) = cli.control {
+        config.control = Some(control);
+    }
+    init_tracing();
+    match cli.command {
+        Some(Sub::Call { uri }) => call(config, &uri).await,
+        _ => {
+            if !cli.headless {
+                eprintln!("termphone: the terminal UI is not built yet; running headless (stop with Ctrl-C)");
+            }
+            headless(config).await
+        }
+    }
+}
+
+/// `--config`, else the default file if it exists, else the direct-IP default.
+fn load_config(explicit: Option<PathBuf>) -> Result<Config, termphone::config::ConfigError> {
+    match explicit.or_else(|| Config::default_path().filter(|p| p.is_file())) {
+        Some(path) => Config::load(&path),
+        None => Ok(Config::direct_ip_default()),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERMPHONE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Starts the phone and (unless `optional_socket` and it fails) its control socket.
+async fn start(
+    config: Config,
+    optional_socket: bool,
+) -> Result<(PhoneHandle, Option<ControlServer>), ExitCode> {
+    let control_path = config.control_path();
+    if let Err(e) = ensure_not_running(&control_path).await {
+        if !optional_socket {
+            eprintln!("termphone: {e}");
+            return Err(ExitCode::from(1));
+        }
+    }
+    let phone = match PhoneHandle::start(config).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("termphone: {e:#}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    let server = match serve(&control_path, phone.clone()).await {
+        Ok(s) => Some(s),
+        Err(e) if optional_socket => {
+            tracing::warn!("no control socket: {e}");
+            None
+        }
+        Err(e) => {
+            eprintln!("termphone: {e}");
+            stop(&phone).await;
+            return Err(ExitCode::from(1));
+        }
+    };
+    tracing::info!(
+        sip = %phone.sip_addr(),
+        control = %server.as_ref().map_or_else(|| "-".to_string(), |s| s.path().display().to_string()),
+        "termphone is up"
+    );
+    Ok((phone, server))
+}
+
+/// Asks the phone to quit and waits (bounded) until it has.
+async fn stop(phone: &PhoneHandle) {
+    if let Err(e) = phone.execute(Command::Quit).await {
+        tracing::warn!("quit: {e}");
+    }
+    if tokio::time::timeout(QUIT_TIMEOUT, phone.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the phone did not stop within {QUIT_TIMEOUT:?}");
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn termination() {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; stop with `quit`");
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+}
+
+async fn headless(config: Config) -> ExitCode {
+    let (phone, server) = match start(config, false).await {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    tokio::select! {
+        _ = termination() => stop(&phone).await,
+        _ = phone.closed() => tracing::info!("the phone has stopped"),
+    }
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    ExitCode::SUCCESS
+}
+
+async fn call(config: Config, uri: &str) -> ExitCode {
+    let (phone, server) = match start(config, true).await {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let outcome = tokio::select! {
+        r = call_until_ended(&phone, uri, |event| println!("{}", event_line(event))) => r,
+        _ = termination() => Err(termphone::command::CommandError::new("interrupted", "stopped by a signal")),
+    };
+    stop(&phone).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    match outcome {
+        Ok(call) if ended_normally(&call) => ExitCode::SUCCESS,
+        Ok(call) => {
+            eprintln!(
+                "termphone: call {} {} ({})",
+                call.id,
+                if call.answered_at.is_some() {
+                    "ended"
+                } else {
+                    "was not answered"
+                },
+                call.end_reason.as_deref().unwrap_or("no reason given")
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("termphone: {} ({})", e.message, e.code);
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("termphone").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn phone_options() {
+        let cli = parse(&["--headless", "--config", "c.toml", "--control", "/r/c.sock"]);
+        assert!(cli.headless);
+        assert_eq!(cli.config, Some(PathBuf::from("c.toml")));
+        assert_eq!(cli.control, Some(PathBuf::from("/r/c.sock")));
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn ctl_takes_trailing_words_including_hyphens() {
+        let cli = parse(&[
+            "ctl",
+            "--socket",
+            "/s",
+            "dtmf",
+            "-1",
+            "to=--x",
+            "--not-an-option",
+        ]);
+        match cli.command {
+            Some(Sub::Ctl { socket, words }) => {
+                assert_eq!(socket, Some(PathBuf::from("/s")));
+                assert_eq!(words, ["dtmf", "-1", "to=--x", "--not-an-option"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["termphone", "ctl"]).is_err(),
+            "CMD is required"
+        );
+    }
+
+    #[test]
+    fn call_with_config_after_the_uri() {
+        let cli = parse(&["call", "sip:echo@127.0.0.1", "--config", "c.toml"]);
+        assert_eq!(cli.config, Some(PathBuf::from("c.toml")));
+        assert!(matches!(cli.command, Some(Sub::Call { uri }) if uri == "sip:echo@127.0.0.1"));
+    }
+
+    #[test]
+    fn explicit_bad_config_is_an_error_with_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[phone]\ndnd = 3\n").unwrap();
+        let err = load_config(Some(path.clone())).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2:7: ", path.display())),
+            "{err}"
+        );
+    }
+}

@@ -154,6 +154,16 @@ fn prepare_dir(dir: &Path) -> Result<(), ControlError> {
     }
 }
 
+/// Fails with [`ControlError::InUse`] when a live instance answers on
+/// `path`. Lets a caller refuse to start before doing anything else;
+/// [`serve`] checks again.
+pub async fn ensure_not_running(path: &Path) -> Result<(), ControlError> {
+    match UnixStream::connect(path).await {
+        Ok(_) => Err(ControlError::InUse(path.to_path_buf())),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Refuses when a live instance answers on `path`; removes a stale socket.
 async fn clear_stale(path: &Path) -> Result<(), ControlError> {
     let md = match std::fs::symlink_metadata(path) {
