@@ -215,4 +215,4 @@ impl Account {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

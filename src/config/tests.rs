@@ -6,8 +6,8 @@
 use super::*;
 use std::sync::Mutex;
 
-/// Tests that change environment variables run one at a time.
-static ENV: Mutex<()> = Mutex::new(());
+/// Tests that change or depend on environment variables run one at a time.
+pub(crate) static ENV: Mutex<()> = Mutex::new(());
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

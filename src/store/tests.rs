@@ -88,6 +88,12 @@ fn lifecycle_and_queries() {
 }
 
 #[test]
+fn history_can_be_shared_between_tasks() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<History>();
+}
+
+#[test]
 fn errors_instead_of_panics() {
     let (_dir, path) = temp_db();
     let h = History::open(&path).unwrap();

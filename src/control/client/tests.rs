@@ -129,6 +129,9 @@ async fn events_are_printed_until_the_socket_closes() {
 
 #[test]
 fn socket_path_precedence() {
+    let _env = crate::config::tests::ENV
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "control = \"from-config.sock\"\n").unwrap();
