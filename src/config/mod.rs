@@ -2,7 +2,7 @@
 //! `directories`, accounts and their secrets (`password_cmd`). A leaf: it
 //! depends on no other module of the crate except plain data types of `media`.
 //!
-//! [`Config::load`] parses the file into the raw serde structs of [`raw`]
+//! [`Config::load`] parses the file into the raw serde structs of `raw.rs`
 //! (unknown keys are errors), then resolves them into the typed [`Config`]:
 //! relative paths against the file's directory, `password_cmd` run once,
 //! addresses and proxy URIs checked. Every error names the file, the line,
@@ -67,6 +67,9 @@ impl std::fmt::Debug for Account {
             .field("proxy", &self.proxy)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("register", &self.register)
+            .field("display_name", &self.display_name)
+            .field("auth_user", &self.auth_user)
+            .field("expires", &self.expires)
             .finish()
     }
 }
