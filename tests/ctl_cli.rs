@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
-use std::future::Future;
 use std::process::Output;
 use termphone::command::{Command, CommandError};
 use termphone::control::server::{serve, Dispatch};
@@ -17,16 +16,11 @@ struct Scripted {
 }
 
 impl Dispatch for Scripted {
-    fn execute(
-        &self,
-        command: Command,
-    ) -> impl Future<Output = Result<Value, CommandError>> + Send {
-        async move {
-            match command {
-                Command::Dial { to, .. } => Ok(json!({"call": "c1", "to": to})),
-                Command::Answer { .. } => Err(CommandError::new("no_call", "nothing is ringing")),
-                _ => Ok(Value::Null),
-            }
+    async fn execute(&self, command: Command) -> Result<Value, CommandError> {
+        match command {
+            Command::Dial { to, .. } => Ok(json!({"call": "c1", "to": to})),
+            Command::Answer { .. } => Err(CommandError::new("no_call", "nothing is ringing")),
+            _ => Ok(Value::Null),
         }
     }
     fn events(&self) -> broadcast::Receiver<Event> {
