@@ -43,7 +43,9 @@ fn strip_tag(value: &str) -> String {
             let (head, rest) = value.split_at(i + 1);
             let kept: Vec<&str> = rest
                 .split(';')
-                .filter(|p| !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag="))
+                .filter(|p| {
+                    !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag=")
+                })
                 .collect();
             if kept.is_empty() {
                 head.to_string()
@@ -102,7 +104,9 @@ impl Dialog {
             route_set,
             local_cseq: cseq,
             remote_cseq: None,
-            local_contact: header(&invite.headers, "Contact").unwrap_or_default().to_string(),
+            local_contact: header(&invite.headers, "Contact")
+                .unwrap_or_default()
+                .to_string(),
         })
     }
 
@@ -127,11 +131,11 @@ impl Dialog {
         })
     }
 
-    fn from_value(&self) -> String {
+    fn local_value(&self) -> String {
         format!("{};tag={}", self.local_party, self.local_tag)
     }
 
-    fn to_value(&self) -> String {
+    fn remote_value(&self) -> String {
         if self.remote_tag.is_empty() {
             self.remote_party.clone()
         } else {
@@ -163,15 +167,15 @@ impl Dialog {
             }
             None => (self.remote_target.clone(), self.route_set.clone()),
         };
-        let mut req = m::request(method.clone(), &ruri)?;
+        let mut req = m::request(method, &ruri)?;
         let h = &mut req.headers;
         add_header(h, "Via", via);
         add_header(h, "Max-Forwards", "70");
         for r in routes {
             add_header(h, "Route", r);
         }
-        add_header(h, "From", self.from_value());
-        add_header(h, "To", self.to_value());
+        add_header(h, "From", self.local_value());
+        add_header(h, "To", self.remote_value());
         add_header(h, "Call-ID", self.call_id.clone());
         add_header(h, "CSeq", format!("{cseq} {method}"));
         Ok(req)
@@ -180,8 +184,11 @@ impl Dialog {
     /// A new in-dialog request (CSeq incremented). `via` is the full top Via value.
     pub fn request(&mut self, method: Method, via: &str) -> Result<Request> {
         self.local_cseq += 1;
-        let mut req = self.base(method.clone(), self.local_cseq, via)?;
-        if matches!(method, Method::Invite | Method::Refer | Method::Subscribe | Method::Notify | Method::Update) {
+        let mut req = self.base(method, self.local_cseq, via)?;
+        if matches!(
+            method,
+            Method::Invite | Method::Refer | Method::Subscribe | Method::Notify | Method::Update
+        ) {
             add_header(&mut req.headers, "Contact", self.local_contact.clone());
         }
         add_header(&mut req.headers, "User-Agent", crate::sip::USER_AGENT);
@@ -198,7 +205,9 @@ impl Dialog {
     /// Checks an in-dialog request's CSeq (RFC 3261 §12.2.2): lower than the
     /// last one is out of order (answer 500).
     pub fn accept_remote_cseq(&mut self, req: &Request) -> bool {
-        let Ok((n, method)) = m::cseq(&req.headers) else { return false };
+        let Ok((n, method)) = m::cseq(&req.headers) else {
+            return false;
+        };
         if method == Method::Ack || method == Method::Cancel {
             return true;
         }
@@ -264,34 +273,58 @@ Content-Length: 0
 
     #[test]
     fn uac_dialog_from_200() {
-        let SipMessage::Request(inv) = parse(INVITE) else { panic!() };
-        let SipMessage::Response(ok) = parse(OK) else { panic!() };
+        let SipMessage::Request(inv) = parse(INVITE) else {
+            panic!()
+        };
+        let SipMessage::Response(ok) = parse(OK) else {
+            panic!()
+        };
         let mut d = Dialog::from_uac(&inv, &ok).unwrap();
         assert_eq!(d.remote_tag, "bbb");
         assert_eq!(d.remote_target, "sip:1002@127.0.0.1:6000");
-        assert_eq!(d.route_set, vec!["<sip:10.0.0.1;lr>", "<sip:127.0.0.1:5070;lr>"]);
+        assert_eq!(
+            d.route_set,
+            vec!["<sip:10.0.0.1;lr>", "<sip:127.0.0.1:5070;lr>"]
+        );
         assert_eq!(d.next_hop_uri(), "sip:10.0.0.1;lr");
-        let ack = d.ack(1, "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK2").unwrap();
+        let ack = d
+            .ack(1, "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK2")
+            .unwrap();
         assert_eq!(header(&ack.headers, "CSeq"), Some("1 ACK"));
-        let bye = d.request(Method::Bye, "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3").unwrap();
+        let bye = d
+            .request(Method::Bye, "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3")
+            .unwrap();
         assert_eq!(header(&bye.headers, "CSeq"), Some("2 BYE"));
         assert_eq!(bye.uri.to_string(), "sip:1002@127.0.0.1:6000");
         assert_eq!(headers_all(&bye.headers, "Route").len(), 2);
-        assert_eq!(header(&bye.headers, "To"), Some("<sip:1002@test.local>;tag=bbb"));
+        assert_eq!(
+            header(&bye.headers, "To"),
+            Some("<sip:1002@test.local>;tag=bbb")
+        );
     }
 
     #[test]
     fn uas_dialog_and_cseq_rules() {
-        let SipMessage::Request(inv) = parse(INVITE) else { panic!() };
+        let SipMessage::Request(inv) = parse(INVITE) else {
+            panic!()
+        };
         let mut d = Dialog::from_uas(&inv, "ccc", "<sip:1002@127.0.0.1:6000>").unwrap();
         assert_eq!(d.remote_target, "sip:1001@127.0.0.1:5062");
         let bye_text = INVITE
             .replace("INVITE sip", "BYE sip")
             .replace("1 INVITE", "2 BYE")
-            .replace("To: <sip:1002@test.local>", "To: <sip:1002@test.local>;tag=ccc");
-        let SipMessage::Request(bye) = parse(&bye_text) else { panic!() };
+            .replace(
+                "To: <sip:1002@test.local>",
+                "To: <sip:1002@test.local>;tag=ccc",
+            );
+        let SipMessage::Request(bye) = parse(&bye_text) else {
+            panic!()
+        };
         assert!(d.matches_request(&bye.headers));
         assert!(d.accept_remote_cseq(&bye));
-        assert!(!d.accept_remote_cseq(&bye), "a repeated CSeq is out of order");
+        assert!(
+            !d.accept_remote_cseq(&bye),
+            "a repeated CSeq is out of order"
+        );
     }
 }

@@ -50,8 +50,14 @@ pub fn call_id(headers: &Headers) -> Result<String> {
 pub fn cseq(headers: &Headers) -> Result<(u32, Method)> {
     let v = require(headers, "CSeq")?;
     let mut it = v.split_whitespace();
-    let n = it.next().and_then(|n| n.parse().ok()).ok_or(SipError::Header("CSeq"))?;
-    let m = it.next().and_then(|m| m.parse().ok()).ok_or(SipError::Header("CSeq"))?;
+    let n = it
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or(SipError::Header("CSeq"))?;
+    let m = it
+        .next()
+        .and_then(|m| m.parse().ok())
+        .ok_or(SipError::Header("CSeq"))?;
     Ok((n, m))
 }
 
@@ -63,7 +69,9 @@ pub fn param(value: &str, name: &str) -> Option<String> {
     };
     rest.split(';').find_map(|p| {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"').to_string())
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').to_string())
     })
 }
 
@@ -125,7 +133,12 @@ pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
 }
 
 /// Sets the body and its Content-Type / Content-Length.
-pub fn set_body(headers: &mut Headers, body: &mut Vec<u8>, content_type: Option<&str>, content: Vec<u8>) {
+pub fn set_body(
+    headers: &mut Headers,
+    body: &mut Vec<u8>,
+    content_type: Option<&str>,
+    content: Vec<u8>,
+) {
     if let Some(ct) = content_type {
         set_header(headers, "Content-Type", ct);
     }
@@ -243,7 +256,11 @@ pub fn new_tag() -> String {
 
 /// A new Call-ID.
 pub fn new_call_id() -> String {
-    format!("{:016x}{:08x}", rand::random::<u64>(), rand::random::<u32>())
+    format!(
+        "{:016x}{:08x}",
+        rand::random::<u64>(),
+        rand::random::<u32>()
+    )
 }
 
 /// A top Via value for a request we send from `local` over `protocol`.
@@ -278,9 +295,18 @@ mod tests {
 
     #[test]
     fn host_ports() {
-        assert_eq!(host_port("sip:1002@127.0.0.1:5070").unwrap(), ("127.0.0.1".into(), Some(5070)));
-        assert_eq!(host_port("sip:[::1]:5070;transport=tcp").unwrap(), ("::1".into(), Some(5070)));
-        assert_eq!(host_port("sip:test.local").unwrap(), ("test.local".into(), None));
+        assert_eq!(
+            host_port("sip:1002@127.0.0.1:5070").unwrap(),
+            ("127.0.0.1".into(), Some(5070))
+        );
+        assert_eq!(
+            host_port("sip:[::1]:5070;transport=tcp").unwrap(),
+            ("::1".into(), Some(5070))
+        );
+        assert_eq!(
+            host_port("sip:test.local").unwrap(),
+            ("test.local".into(), None)
+        );
         assert!(host_port("mailto:x").is_err());
         assert!(host_port("sip:h:99999").is_err());
         assert_eq!(uri_protocol("sip:h;transport=TCP"), Protocol::Tcp);

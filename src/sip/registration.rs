@@ -49,7 +49,11 @@ pub const AUTH_FAILURE_RETRY: Duration = Duration::from_secs(600);
 /// When to refresh a registration granted for `expires` seconds.
 pub fn refresh_after(expires: u32) -> Duration {
     let e = expires as u64;
-    let secs = if e > 60 { e * 85 / 100 } else { e.saturating_sub(5).max(e / 2) };
+    let secs = if e > 60 {
+        e * 85 / 100
+    } else {
+        e.saturating_sub(5).max(e / 2)
+    };
     Duration::from_secs(secs.max(1))
 }
 
@@ -75,13 +79,25 @@ impl Registrar {
         let local = self.endpoint.transport().local_addr();
         let mut req = m::request(Method::Register, &self.cfg.registrar_uri)?;
         let h = &mut req.headers;
-        add_header(h, "Via", m::via(local, self.cfg.peer.protocol, &m::new_branch()));
+        add_header(
+            h,
+            "Via",
+            m::via(local, self.cfg.peer.protocol, &m::new_branch()),
+        );
         add_header(h, "Max-Forwards", "70");
-        add_header(h, "From", format!("<{}>;tag={}", self.cfg.aor, self.from_tag));
+        add_header(
+            h,
+            "From",
+            format!("<{}>;tag={}", self.cfg.aor, self.from_tag),
+        );
         add_header(h, "To", format!("<{}>", self.cfg.aor));
         add_header(h, "Call-ID", self.call_id.clone());
         add_header(h, "CSeq", format!("{} REGISTER", self.cseq));
-        add_header(h, "Contact", contact_for(&self.cfg.aor, local, self.cfg.peer.protocol));
+        add_header(
+            h,
+            "Contact",
+            contact_for(&self.cfg.aor, local, self.cfg.peer.protocol),
+        );
         add_header(h, "Expires", expires.to_string());
         add_header(h, "Allow", super::ALLOW);
         add_header(h, "User-Agent", super::USER_AGENT);
@@ -118,12 +134,17 @@ impl Registrar {
                         .is_some_and(|s| s.eq_ignore_ascii_case("true"));
                     challenged += 1;
                     if challenged > 1 && !stale || challenged > 3 {
-                        return Outcome::Failed(format!("{code} wrong password"), Some(AUTH_FAILURE_RETRY));
+                        return Outcome::Failed(
+                            format!("{code} wrong password"),
+                            Some(AUTH_FAILURE_RETRY),
+                        );
                     }
                     match self.digest.authorize(&req, &resp, &creds) {
                         Ok(r) => {
                             req = r;
-                            self.cseq = m::cseq(&req.headers).map(|(n, _)| n).unwrap_or(self.cseq + 1);
+                            self.cseq = m::cseq(&req.headers)
+                                .map(|(n, _)| n)
+                                .unwrap_or(self.cseq + 1);
                         }
                         Err(e) => return Outcome::Failed(e.to_string(), Some(AUTH_FAILURE_RETRY)),
                     }
@@ -139,7 +160,10 @@ impl Registrar {
                     let auth_headers: Vec<_> = req
                         .headers
                         .iter()
-                        .filter(|h| m::is_header(h, "Authorization") || m::is_header(h, "Proxy-Authorization"))
+                        .filter(|h| {
+                            m::is_header(h, "Authorization")
+                                || m::is_header(h, "Proxy-Authorization")
+                        })
                         .cloned()
                         .collect();
                     match self.build(expires) {
@@ -152,7 +176,12 @@ impl Registrar {
                         Err(e) => return Outcome::Failed(e.to_string(), None),
                     }
                 }
-                403 => return Outcome::Failed(format!("{} (wrong user or password)", m::status_text(&resp)), Some(AUTH_FAILURE_RETRY)),
+                403 => {
+                    return Outcome::Failed(
+                        format!("{} (wrong user or password)", m::status_text(&resp)),
+                        Some(AUTH_FAILURE_RETRY),
+                    )
+                }
                 _ => return Outcome::Failed(m::status_text(&resp), None),
             }
         }
@@ -225,7 +254,11 @@ impl Registrar {
 }
 
 /// Our Contact for an address of record.
-pub fn contact_for(aor: &str, local: std::net::SocketAddr, protocol: super::transport::Protocol) -> String {
+pub fn contact_for(
+    aor: &str,
+    local: std::net::SocketAddr,
+    protocol: super::transport::Protocol,
+) -> String {
     let user = aor
         .strip_prefix("sip:")
         .and_then(|r| r.split_once('@'))

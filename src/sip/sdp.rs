@@ -101,10 +101,15 @@ fn parse_connection(value: &str, line: usize) -> Result<IpAddr, SdpError> {
     // c=IN IP4 192.0.2.1[/ttl]
     let mut parts = value.split_whitespace();
     let (_net, _kind, addr) = (parts.next(), parts.next(), parts.next());
-    let addr = addr.ok_or_else(|| SdpError::Syntax { line, message: "c= needs 3 fields".into() })?;
+    let addr = addr.ok_or_else(|| SdpError::Syntax {
+        line,
+        message: "c= needs 3 fields".into(),
+    })?;
     let addr = addr.split('/').next().unwrap_or(addr);
-    addr.parse()
-        .map_err(|_| SdpError::Syntax { line, message: format!("bad connection address `{addr}`") })
+    addr.parse().map_err(|_| SdpError::Syntax {
+        line,
+        message: format!("bad connection address `{addr}`"),
+    })
 }
 
 impl SessionDescription {
@@ -126,18 +131,25 @@ impl SessionDescription {
             if raw.is_empty() {
                 continue;
             }
-            let (kind, value) = raw
-                .split_once('=')
-                .ok_or_else(|| SdpError::Syntax { line, message: format!("not a `x=value` line: `{raw}`") })?;
+            let (kind, value) = raw.split_once('=').ok_or_else(|| SdpError::Syntax {
+                line,
+                message: format!("not a `x=value` line: `{raw}`"),
+            })?;
             if kind.len() != 1 {
-                return Err(SdpError::Syntax { line, message: format!("bad line type `{kind}`") });
+                return Err(SdpError::Syntax {
+                    line,
+                    message: format!("bad line type `{kind}`"),
+                });
             }
             match kind {
                 "v" => saw_version = true,
                 "o" => {
                     let f: Vec<&str> = value.split_whitespace().collect();
                     if f.len() < 6 {
-                        return Err(SdpError::Syntax { line, message: "o= needs 6 fields".into() });
+                        return Err(SdpError::Syntax {
+                            line,
+                            message: "o= needs 6 fields".into(),
+                        });
                     }
                     sdp.origin_user = f[0].to_string();
                     sdp.session_id = f[1].parse().unwrap_or(0);
@@ -154,12 +166,16 @@ impl SessionDescription {
                 "m" => {
                     let f: Vec<&str> = value.split_whitespace().collect();
                     if f.len() < 3 {
-                        return Err(SdpError::Syntax { line, message: "m= needs at least 3 fields".into() });
+                        return Err(SdpError::Syntax {
+                            line,
+                            message: "m= needs at least 3 fields".into(),
+                        });
                     }
                     let port_str = f[1].split('/').next().unwrap_or(f[1]);
-                    let port = port_str
-                        .parse()
-                        .map_err(|_| SdpError::Syntax { line, message: format!("bad port `{}`", f[1]) })?;
+                    let port = port_str.parse().map_err(|_| SdpError::Syntax {
+                        line,
+                        message: format!("bad port `{}`", f[1]),
+                    })?;
                     let formats = f[3..].iter().filter_map(|p| p.parse::<u8>().ok()).collect();
                     sdp.media.push(MediaDescription {
                         kind: f[0].to_string(),
@@ -185,7 +201,9 @@ impl SessionDescription {
                         }
                         continue;
                     }
-                    let Some(m) = sdp.media.last_mut() else { continue };
+                    let Some(m) = sdp.media.last_mut() else {
+                        continue;
+                    };
                     match (name, arg) {
                         ("rtpmap", Some(arg)) => {
                             // 96 telephone-event/8000[/1]
@@ -196,7 +214,11 @@ impl SessionDescription {
                                 let mut e = enc.split('/');
                                 let name = e.next().unwrap_or("").to_string();
                                 let rate = e.next().and_then(|r| r.parse().ok()).unwrap_or(8000);
-                                m.rtpmaps.push(RtpMap { payload_type: pt, name, clock_rate: rate });
+                                m.rtpmaps.push(RtpMap {
+                                    payload_type: pt,
+                                    name,
+                                    clock_rate: rate,
+                                });
                             }
                         }
                         ("ptime", Some(arg)) => m.ptime = arg.trim().parse().ok(),
@@ -207,7 +229,10 @@ impl SessionDescription {
             }
         }
         if !saw_version {
-            return Err(SdpError::Syntax { line: 1, message: "missing v= line".into() });
+            return Err(SdpError::Syntax {
+                line: 1,
+                message: "missing v= line".into(),
+            });
         }
         Ok(sdp)
     }
@@ -220,7 +245,10 @@ impl SessionDescription {
     /// The audio stream's direction as the peer states it (media level wins).
     pub fn audio_direction(&self) -> Direction {
         let m = self.audio();
-        let dir = m.and_then(|m| m.direction).or(self.direction).unwrap_or_default();
+        let dir = m
+            .and_then(|m| m.direction)
+            .or(self.direction)
+            .unwrap_or_default();
         // RFC 2543 hold: c=0.0.0.0 means "do not send to me".
         let conn = m.and_then(|m| m.connection).or(self.connection);
         match conn {
@@ -235,7 +263,10 @@ impl SessionDescription {
     /// RTP address of the audio stream.
     pub fn audio_addr(&self) -> Result<SocketAddr, SdpError> {
         let m = self.audio().ok_or(SdpError::NoAudio)?;
-        let ip = m.connection.or(self.connection).ok_or(SdpError::NoConnection)?;
+        let ip = m
+            .connection
+            .or(self.connection)
+            .ok_or(SdpError::NoConnection)?;
         Ok(SocketAddr::new(ip, m.port))
     }
 }
@@ -252,7 +283,12 @@ pub struct LocalMedia {
     pub session_version: u64,
 }
 
-fn render(local: &LocalMedia, codecs: &[(u8, Codec)], dtmf: Option<u8>, direction: Direction) -> String {
+fn render(
+    local: &LocalMedia,
+    codecs: &[(u8, Codec)],
+    dtmf: Option<u8>,
+    direction: Direction,
+) -> String {
     let ip = local.addr.ip();
     let kind = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut fmts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
@@ -268,12 +304,22 @@ fn render(local: &LocalMedia, codecs: &[(u8, Codec)], dtmf: Option<u8>, directio
     s.push_str("s=termphone\r\n");
     s.push_str(&format!("c=IN {kind} {ip}\r\n"));
     s.push_str("t=0 0\r\n");
-    s.push_str(&format!("m=audio {} RTP/AVP {}\r\n", local.addr.port(), fmts.join(" ")));
+    s.push_str(&format!(
+        "m=audio {} RTP/AVP {}\r\n",
+        local.addr.port(),
+        fmts.join(" ")
+    ));
     for (pt, c) in codecs {
-        s.push_str(&format!("a=rtpmap:{pt} {}/{}\r\n", c.name(), c.clock_rate()));
+        s.push_str(&format!(
+            "a=rtpmap:{pt} {}/{}\r\n",
+            c.name(),
+            c.clock_rate()
+        ));
     }
     if let Some(pt) = dtmf {
-        s.push_str(&format!("a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"));
+        s.push_str(&format!(
+            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"
+        ));
     }
     s.push_str("a=ptime:20\r\n");
     s.push_str(&format!("a={}\r\n", direction_attr(direction)));
@@ -282,8 +328,17 @@ fn render(local: &LocalMedia, codecs: &[(u8, Codec)], dtmf: Option<u8>, directio
 
 /// Our offer.
 pub fn offer(local: &LocalMedia) -> String {
-    let codecs: Vec<(u8, Codec)> = local.codecs.iter().map(|c| (c.payload_type(), *c)).collect();
-    render(local, &codecs, Some(local.dtmf_payload_type), local.direction)
+    let codecs: Vec<(u8, Codec)> = local
+        .codecs
+        .iter()
+        .map(|c| (c.payload_type(), *c))
+        .collect();
+    render(
+        local,
+        &codecs,
+        Some(local.dtmf_payload_type),
+        local.direction,
+    )
 }
 
 /// The outcome of negotiation.
@@ -323,7 +378,12 @@ fn telephone_event(remote: &MediaDescription) -> Option<u8> {
         .map(|m| m.payload_type)
 }
 
-fn negotiated(remote: &SessionDescription, pt: u8, codec: Codec, ours: Direction) -> Result<Negotiated, SdpError> {
+fn negotiated(
+    remote: &SessionDescription,
+    pt: u8,
+    codec: Codec,
+    ours: Direction,
+) -> Result<Negotiated, SdpError> {
     let audio = remote.audio().ok_or(SdpError::NoAudio)?;
     let peer_dir = remote.audio_direction();
     let mut addr = remote.audio_addr()?;
@@ -366,7 +426,12 @@ pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotia
         let offered: Vec<String> = audio
             .formats
             .iter()
-            .map(|pt| audio.encoding(*pt).map(|(n, _)| n).unwrap_or_else(|| pt.to_string()))
+            .map(|pt| {
+                audio
+                    .encoding(*pt)
+                    .map(|(n, _)| n)
+                    .unwrap_or_else(|| pt.to_string())
+            })
             .collect();
         SdpError::NoCommonCodec(offered.join(" "))
     })?;
@@ -381,7 +446,14 @@ pub fn read_answer(remote_answer: &str, local: &LocalMedia) -> Result<Negotiated
     let remote = SessionDescription::parse(remote_answer)?;
     let audio = remote.audio().ok_or(SdpError::NoAudio)?;
     let (pt, codec) = choose(audio, &local.codecs, true).ok_or_else(|| {
-        SdpError::NoCommonCodec(audio.formats.iter().map(u8::to_string).collect::<Vec<_>>().join(" "))
+        SdpError::NoCommonCodec(
+            audio
+                .formats
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     })?;
     negotiated(&remote, pt, codec, local.direction)
 }
@@ -451,12 +523,22 @@ m=audio 10000 RTP/AVP 9 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 
     #[test]
     fn no_common_codec_is_an_error() {
         let g722 = BARESIP_OFFER.replace("RTP/AVP 9 8 0 96", "RTP/AVP 9 96");
-        assert!(matches!(answer(&g722, &local()), Err(SdpError::NoCommonCodec(_))));
+        assert!(matches!(
+            answer(&g722, &local()),
+            Err(SdpError::NoCommonCodec(_))
+        ));
     }
 
     #[test]
     fn garbage_is_rejected_without_panic() {
-        for bad in ["", "hello", "v=0\r\nm=audio x RTP/AVP 0", "v=0\r\nc=IN IP4\r\n", "v=0\r\nm=\r\n", "\u{0}=\u{1}"] {
+        for bad in [
+            "",
+            "hello",
+            "v=0\r\nm=audio x RTP/AVP 0",
+            "v=0\r\nc=IN IP4\r\n",
+            "v=0\r\nm=\r\n",
+            "\u{0}=\u{1}",
+        ] {
             let _ = SessionDescription::parse(bad);
             let _ = answer(bad, &local());
         }

@@ -70,3 +70,8 @@ impl History {
         todo!()
     }
 }
+
+/// Now as an RFC 3339 UTC string.
+pub fn now_rfc3339() -> String {
+    todo!()
+}
