@@ -68,7 +68,7 @@ pub struct CallInfo {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Call {
-        call: CallInfo,
+        call: Box<CallInfo>,
     },
     Registration {
         account: String,

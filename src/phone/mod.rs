@@ -1,41 +1,92 @@
-//! The phone: the `CallManager` actor (accounts, registrations, policy) and
-//! one actor per call. Takes [`Command`]s, publishes [`Event`]s. The only
-//! module that joins `sip`, `media` and `store`.
+//! The phone: the `CallManager` actor (accounts, registrations, policy,
+//! history) and one actor per call. Takes [`Command`]s, publishes
+//! [`Event`]s. The only module that joins `sip`, `media` and `store`.
 
+mod call;
 mod event;
+mod manager;
 
 pub use event::{CallDirection, CallInfo, CallState, Event};
 
 use crate::command::{Command, CommandError};
 use crate::config::Config;
-use tokio::sync::broadcast;
+use crate::media::{AudioSystem, MediaStats};
+use crate::sip::registration::RegistrationStatus;
+use crate::sip::transaction::Endpoint;
+use std::net::{IpAddr, SocketAddr};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// What the manager's inbox carries.
+#[derive(Debug)]
+pub(crate) enum ManagerMsg {
+    CallUpdate(Box<CallInfo>),
+    Stats(String, Option<MediaStats>),
+    Dtmf(String, char),
+    CallGone(String),
+}
+
+/// What every call actor needs from the phone, shared read-only.
+#[derive(Debug)]
+pub(crate) struct CallEnv {
+    pub endpoint: Endpoint,
+    pub audio: AudioSystem,
+    pub media_ip: IpAddr,
+    pub ring_timeout_s: u64,
+    pub manager: mpsc::UnboundedSender<ManagerMsg>,
+}
+
+type CommandMsg = (
+    Command,
+    oneshot::Sender<Result<serde_json::Value, CommandError>>,
+);
 
 /// Handle to a running phone (cheap to clone).
 #[derive(Clone, Debug)]
-pub struct PhoneHandle {}
+pub struct PhoneHandle {
+    commands: mpsc::Sender<CommandMsg>,
+    events: broadcast::Sender<Event>,
+    sip_addr: SocketAddr,
+    closed: watch::Receiver<bool>,
+}
 
 impl PhoneHandle {
     /// Starts the phone: binds the SIP port, opens audio and history,
     /// registers the accounts.
     pub async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
-        let _ = config;
-        todo!()
+        manager::start(config).await
     }
+
     /// Runs one command; the reply object is the `...result` of CONTROL.md.
     pub async fn execute(&self, command: Command) -> Result<serde_json::Value, CommandError> {
-        let _ = command;
-        todo!()
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send((command, tx))
+            .await
+            .map_err(|_| CommandError::new("shutting_down", "the phone is shutting down"))?;
+        rx.await.unwrap_or_else(|_| {
+            Err(CommandError::new(
+                "shutting_down",
+                "the phone is shutting down",
+            ))
+        })
     }
+
     /// Subscribes to the event stream.
     pub fn events(&self) -> broadcast::Receiver<Event> {
-        todo!()
+        self.events.subscribe()
     }
+
     /// The SIP listening address (for the status line / tests).
-    pub fn sip_addr(&self) -> std::net::SocketAddr {
-        todo!()
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip_addr
     }
+
     /// Resolves when the phone has shut down (after `quit`).
     pub async fn closed(&self) {
-        todo!()
+        let mut rx = self.closed.clone();
+        let _ = rx.wait_for(|c| *c).await;
     }
 }
+
+/// Registration updates come on their own channel.
+pub(crate) type RegistrationRx = mpsc::UnboundedReceiver<RegistrationStatus>;

@@ -25,3 +25,18 @@ pub enum SipError {
 }
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;
+
+pub mod dialog;
+pub mod message;
+pub mod registration;
+pub mod sdp;
+
+/// Our User-Agent / Server header value.
+pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));
+
+/// Methods we accept (Allow header).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+/// Bodies we accept (Accept header).
+pub const ACCEPT: &str = "application/sdp";
+/// Extensions we support (Supported header; none yet, the header may be empty).
+pub const SUPPORTED: &str = "";

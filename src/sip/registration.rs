@@ -1,0 +1,318 @@
+//! REGISTER client (RFC 3261 §10): one task per account that registers,
+//! answers digest challenges, refreshes before expiry, honours 423
+//! Interval Too Brief, backs off after failures, does not loop on a wrong
+//! password, and unregisters when cancelled. Reports its status on a channel.
+
+use super::auth::{Credentials, DigestState};
+use super::message::{self as m, add_header, set_body};
+use super::msg::{Method, Request, Response};
+use super::transaction::Endpoint;
+use super::transport::Peer;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What one account registers.
+#[derive(Debug, Clone)]
+pub struct RegistrationConfig {
+    /// Account name (for the status reports).
+    pub account: String,
+    /// Address of record, e.g. `sip:1001@test.local`.
+    pub aor: String,
+    /// Request-URI of the REGISTER, e.g. `sip:test.local`.
+    pub registrar_uri: String,
+    /// Where to send it (outbound proxy or the registrar itself).
+    pub peer: Peer,
+    pub credentials: Option<Credentials>,
+    pub expires: u32,
+}
+
+/// The state of one registration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrationStatus {
+    pub account: String,
+    pub registered: bool,
+    /// Granted lifetime in seconds (0 when not registered).
+    pub expires: u32,
+    /// Why it is not registered, in words (e.g. "401 wrong password").
+    pub reason: Option<String>,
+}
+
+/// Back-off after a failure: 2, 4, 8 … seconds, at most 5 minutes.
+pub fn backoff(failures: u32) -> Duration {
+    Duration::from_secs((1u64 << failures.min(8)).clamp(2, 300))
+}
+
+/// After a rejected password, wait this long before trying again (no loop).
+pub const AUTH_FAILURE_RETRY: Duration = Duration::from_secs(600);
+
+/// When to refresh a registration granted for `expires` seconds.
+pub fn refresh_after(expires: u32) -> Duration {
+    let e = expires as u64;
+    let secs = if e > 60 {
+        e * 85 / 100
+    } else {
+        e.saturating_sub(5).max(e / 2)
+    };
+    Duration::from_secs(secs.max(1))
+}
+
+struct Registrar {
+    endpoint: Endpoint,
+    cfg: RegistrationConfig,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    digest: DigestState,
+    status: mpsc::UnboundedSender<RegistrationStatus>,
+}
+
+enum Outcome {
+    Registered(u32),
+    /// Try again after the given time.
+    Failed(String, Option<Duration>),
+}
+
+impl Registrar {
+    fn build(&mut self, expires: u32) -> Result<Request, super::SipError> {
+        self.cseq += 1;
+        let local = self.endpoint.transport().local_addr();
+        let mut req = m::request(Method::Register, &self.cfg.registrar_uri)?;
+        let h = &mut req.headers;
+        add_header(
+            h,
+            "Via",
+            m::via(local, self.cfg.peer.protocol, &m::new_branch()),
+        );
+        add_header(h, "Max-Forwards", "70");
+        add_header(
+            h,
+            "From",
+            format!("<{}>;tag={}", self.cfg.aor, self.from_tag),
+        );
+        add_header(h, "To", format!("<{}>", self.cfg.aor));
+        add_header(h, "Call-ID", self.call_id.clone());
+        add_header(h, "CSeq", format!("{} REGISTER", self.cseq));
+        add_header(
+            h,
+            "Contact",
+            contact_for(&self.cfg.aor, local, self.cfg.peer.protocol),
+        );
+        add_header(h, "Expires", expires.to_string());
+        add_header(h, "Allow", super::ALLOW);
+        add_header(h, "User-Agent", super::USER_AGENT);
+        set_body(h, &mut req.body, None, Vec::new());
+        Ok(req)
+    }
+
+    /// One REGISTER exchange including digest challenges and 423.
+    async fn register(&mut self, mut expires: u32) -> Outcome {
+        let mut req = match self.build(expires) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e.to_string(), Some(AUTH_FAILURE_RETRY)),
+        };
+        let mut challenged = 0;
+        let mut brief = 0;
+        loop {
+            let resp = match self.send(req.clone()).await {
+                Some(r) => r,
+                None => return Outcome::Failed("registrar did not answer".into(), None),
+            };
+            let code = m::code(&resp);
+            match code {
+                200..=299 => return Outcome::Registered(granted(&resp, expires)),
+                401 | 407 => {
+                    let Some(creds) = self.cfg.credentials.clone() else {
+                        return Outcome::Failed(
+                            format!("{code} authentication required, no password configured"),
+                            Some(AUTH_FAILURE_RETRY),
+                        );
+                    };
+                    let stale = m::header(&resp.headers, "WWW-Authenticate")
+                        .or_else(|| m::header(&resp.headers, "Proxy-Authenticate"))
+                        .and_then(|v| m::param(&format!(";{}", v.replace(',', ";")), "stale"))
+                        .is_some_and(|s| s.eq_ignore_ascii_case("true"));
+                    challenged += 1;
+                    if challenged > 1 && !stale || challenged > 3 {
+                        return Outcome::Failed(
+                            format!("{code} wrong password"),
+                            Some(AUTH_FAILURE_RETRY),
+                        );
+                    }
+                    match self.digest.authorize(&req, &resp, &creds) {
+                        Ok(r) => {
+                            req = r;
+                            self.cseq = m::cseq(&req.headers)
+                                .map(|(n, _)| n)
+                                .unwrap_or(self.cseq + 1);
+                        }
+                        Err(e) => return Outcome::Failed(e.to_string(), Some(AUTH_FAILURE_RETRY)),
+                    }
+                }
+                423 if brief < 2 => {
+                    brief += 1;
+                    let min = m::header(&resp.headers, "Min-Expires")
+                        .and_then(|v| v.trim().parse::<u32>().ok())
+                        .unwrap_or(expires.saturating_mul(2));
+                    expires = min.max(expires);
+                    self.cfg.expires = expires;
+                    // Keep the credentials: rebuild and re-authorize on the next challenge.
+                    let auth_headers: Vec<_> = req
+                        .headers
+                        .iter()
+                        .filter(|h| {
+                            m::is_header(h, "Authorization")
+                                || m::is_header(h, "Proxy-Authorization")
+                        })
+                        .cloned()
+                        .collect();
+                    match self.build(expires) {
+                        Ok(mut r) => {
+                            for h in auth_headers {
+                                r.headers.push(h);
+                            }
+                            req = r;
+                        }
+                        Err(e) => return Outcome::Failed(e.to_string(), None),
+                    }
+                }
+                403 => {
+                    return Outcome::Failed(
+                        format!("{} (wrong user or password)", m::status_text(&resp)),
+                        Some(AUTH_FAILURE_RETRY),
+                    )
+                }
+                _ => return Outcome::Failed(m::status_text(&resp), None),
+            }
+        }
+    }
+
+    async fn send(&mut self, req: Request) -> Option<Response> {
+        let mut tx = match self.endpoint.send_request(req, self.cfg.peer).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::debug!(account = %self.cfg.account, "REGISTER not sent: {e}");
+                return None;
+            }
+        };
+        while let Some(resp) = tx.next_response().await {
+            if m::code(&resp) >= 200 {
+                return Some(resp);
+            }
+        }
+        None
+    }
+
+    fn report(&self, registered: bool, expires: u32, reason: Option<String>) {
+        let _ = self.status.send(RegistrationStatus {
+            account: self.cfg.account.clone(),
+            registered,
+            expires,
+            reason,
+        });
+    }
+
+    async fn run(mut self, cancel: CancellationToken) {
+        let mut failures = 0u32;
+        let mut last_reported: Option<(bool, Option<String>)> = None;
+        loop {
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => break,
+                o = self.register(self.cfg.expires) => o,
+            };
+            let wait = match outcome {
+                Outcome::Registered(expires) => {
+                    failures = 0;
+                    tracing::info!(account = %self.cfg.account, expires, "registered");
+                    self.report(true, expires, None);
+                    last_reported = Some((true, None));
+                    refresh_after(expires)
+                }
+                Outcome::Failed(reason, retry) => {
+                    failures += 1;
+                    let wait = retry.unwrap_or_else(|| backoff(failures));
+                    let state = (false, Some(reason.clone()));
+                    if last_reported.as_ref() != Some(&state) {
+                        tracing::warn!(account = %self.cfg.account, "registration failed: {reason}; retry in {}s", wait.as_secs());
+                        self.report(false, 0, Some(reason));
+                        last_reported = Some(state);
+                    }
+                    wait
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        if matches!(last_reported, Some((true, _))) {
+            // Unregister, but do not hang shutdown on a dead registrar.
+            let _ = tokio::time::timeout(Duration::from_secs(3), self.register(0)).await;
+            self.report(false, 0, Some("unregistered".into()));
+        }
+    }
+}
+
+/// Our Contact for an address of record.
+pub fn contact_for(
+    aor: &str,
+    local: std::net::SocketAddr,
+    protocol: super::transport::Protocol,
+) -> String {
+    let user = aor
+        .strip_prefix("sip:")
+        .and_then(|r| r.split_once('@'))
+        .map(|(u, _)| u)
+        .unwrap_or("termphone");
+    let transport = match protocol {
+        super::transport::Protocol::Udp => "",
+        super::transport::Protocol::Tcp => ";transport=tcp",
+    };
+    format!("<sip:{user}@{local}{transport}>")
+}
+
+/// The lifetime the registrar granted: our Contact's `expires`, else the
+/// Expires header, else what we asked for.
+fn granted(resp: &Response, asked: u32) -> u32 {
+    let from_contact = m::headers_all(&resp.headers, "Contact")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .find_map(|c| m::param(c, "expires").and_then(|e| e.parse::<u32>().ok()));
+    from_contact
+        .or_else(|| m::header(&resp.headers, "Expires").and_then(|e| e.trim().parse().ok()))
+        .unwrap_or(asked)
+}
+
+/// Starts the registration task for one account.
+pub fn spawn(
+    endpoint: Endpoint,
+    cfg: RegistrationConfig,
+    status: mpsc::UnboundedSender<RegistrationStatus>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let reg = Registrar {
+        endpoint,
+        call_id: m::new_call_id(),
+        from_tag: m::new_tag(),
+        cseq: 0,
+        digest: DigestState::default(),
+        status,
+        cfg,
+    };
+    tokio::spawn(reg.run(cancel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_and_backoff() {
+        assert_eq!(refresh_after(3600), Duration::from_secs(3060));
+        assert_eq!(refresh_after(60), Duration::from_secs(55));
+        assert_eq!(refresh_after(10), Duration::from_secs(5));
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(30), Duration::from_secs(256));
+    }
+}

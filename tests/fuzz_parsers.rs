@@ -1,0 +1,195 @@
+//! Mutation fuzzing of the SIP and SDP parsers on the stable toolchain: valid
+//! messages are mutated at random (bit flips, truncation, inserted and
+//! duplicated bytes and lines, huge values, non-UTF-8) and fed to the SIP
+//! codec, our header helpers, dialog creation and SDP offer/answer. Any panic
+//! fails the test. Runs for `TERMPHONE_FUZZ_SECS` seconds per target
+//! (default 5; CI sets 60).
+
+use std::time::{Duration, Instant};
+use termphone::media::{Codec, Direction};
+use termphone::sip::dialog::Dialog;
+use termphone::sip::message as m;
+use termphone::sip::msg::SipMessage;
+use termphone::sip::sdp::{self, LocalMedia};
+
+const INVITE: &str = "INVITE sip:1002@test.local SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport\r\n\
+v: SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK2\r\n\
+Max-Forwards: 70\r\n\
+f: \"Alice\" <sip:1001@test.local>;tag=aaa\r\n\
+t: <sip:1002@test.local>\r\n\
+i: call-1@host\r\n\
+CSeq: 1 INVITE\r\n\
+m: <sip:1001@127.0.0.1:5062;transport=udp>\r\n\
+Record-Route: <sip:127.0.0.1:5070;lr>, <sip:[::1]:5070;lr>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 211\r\n\
+\r\n";
+
+const SDP: &str = "v=0\r\no=- 123 456 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 10000 RTP/AVP 9 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-15\r\n\
+a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 31\r\n";
+
+const RESPONSE: &str = "SIP/2.0 401 Unauthorized\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport=5062;received=127.0.0.1\r\n\
+From: <sip:1001@test.local>;tag=aaa\r\n\
+To: <sip:1001@test.local>;tag=bbb\r\n\
+Call-ID: reg-1\r\n\
+CSeq: 2 REGISTER\r\n\
+WWW-Authenticate: Digest realm=\"test.local\", nonce=\"Y2l0eQ==\", qop=\"auth\", algorithm=MD5\r\n\
+Content-Length: 0\r\n\r\n";
+
+/// xorshift64*: deterministic per seed, no extra crate.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+const TOKENS: &[&[u8]] = &[
+    b"\r\n", b":", b";", b",", b"<", b">", b"\"", b"=", b"@", b"[", b"]", b"sip:", b";tag=",
+    b"Content-Length: 99999\r\n", b"CSeq: x\r\n", b"\r\n\r\n", b"\x00", b"\xff\xfe", b"m=audio",
+    b"a=rtpmap:", b"c=IN IP6 ", b"/", b"%", b" ", b"\t",
+];
+
+fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    let mut v = seed.to_vec();
+    for _ in 0..=rng.below(6) {
+        let len = v.len();
+        match rng.below(8) {
+            0 if len > 0 => {
+                let i = rng.below(len);
+                v[i] ^= 1 << rng.below(8);
+            }
+            1 => v.truncate(rng.below(len + 1)),
+            2 => {
+                let i = rng.below(len + 1);
+                let t = TOKENS[rng.below(TOKENS.len())];
+                v.splice(i..i, t.iter().copied());
+            }
+            3 if len > 0 => {
+                let a = rng.below(len);
+                let b = (a + rng.below(64)).min(len);
+                let chunk: Vec<u8> = v[a..b].to_vec();
+                let i = rng.below(v.len() + 1);
+                v.splice(i..i, chunk);
+            }
+            4 if len > 0 => {
+                let a = rng.below(len);
+                let b = (a + rng.below(32)).min(len);
+                v.drain(a..b);
+            }
+            5 => {
+                let i = rng.below(len + 1);
+                let n = 1 + rng.below(5000);
+                v.splice(i..i, std::iter::repeat_n(b'a' + (rng.below(26) as u8), n));
+            }
+            6 => {
+                let i = rng.below(len + 1);
+                let bytes: Vec<u8> = (0..rng.below(16)).map(|_| rng.next() as u8).collect();
+                v.splice(i..i, bytes);
+            }
+            _ => {
+                // Swap two lines.
+                let text = String::from_utf8_lossy(&v).into_owned();
+                let mut lines: Vec<&str> = text.split("\r\n").collect();
+                if lines.len() > 2 {
+                    let a = rng.below(lines.len());
+                    let b = rng.below(lines.len());
+                    lines.swap(a, b);
+                }
+                v = lines.join("\r\n").into_bytes();
+            }
+        }
+    }
+    v
+}
+
+fn budget() -> Duration {
+    let secs = std::env::var("TERMPHONE_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5u64);
+    Duration::from_secs(secs)
+}
+
+fn exercise_sip(bytes: &[u8]) {
+    let Ok(msg) = SipMessage::try_from(bytes) else { return };
+    let headers = match &msg {
+        SipMessage::Request(r) => &r.headers,
+        SipMessage::Response(r) => &r.headers,
+    };
+    let _ = m::call_id(headers);
+    let _ = m::cseq(headers);
+    for name in ["From", "To", "Contact", "Via", "Record-Route"] {
+        if let Some(v) = m::header(headers, name) {
+            let _ = m::tag(v);
+            let _ = m::uri_of(v);
+            let _ = m::display_name(v);
+            let _ = m::host_port(&m::uri_of(v));
+        }
+    }
+    if let SipMessage::Request(req) = &msg {
+        if let Ok(mut d) = Dialog::from_uas(req, "t", "<sip:x@127.0.0.1>") {
+            let _ = d.accept_remote_cseq(req);
+            let _ = d.request(termphone::sip::msg::Method::Bye, "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx");
+            let _ = d.next_hop_uri();
+        }
+        let _ = m::response(req, 400, Some("x"));
+        let _ = String::from_utf8(req.to_bytes());
+    }
+}
+
+fn exercise_sdp(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let local = LocalMedia {
+        addr: "127.0.0.1:4000".parse().expect("addr"),
+        codecs: vec![Codec::Pcmu, Codec::Pcma],
+        dtmf_payload_type: 101,
+        direction: Direction::SendRecv,
+        session_id: 1,
+        session_version: 1,
+    };
+    if let Ok(s) = sdp::SessionDescription::parse(&text) {
+        let _ = s.audio_addr();
+        let _ = s.audio_direction();
+    }
+    let _ = sdp::answer(&text, &local);
+    let _ = sdp::read_answer(&text, &local);
+}
+
+fn run(name: &str, seeds: &[Vec<u8>], f: fn(&[u8])) {
+    let deadline = Instant::now() + budget();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let seed = &seeds[rng.below(seeds.len())];
+        let input = mutate(&mut rng, seed);
+        f(&input);
+        n += 1;
+    }
+    eprintln!("fuzz {name}: {n} inputs, no panic");
+    assert!(n > 0);
+}
+
+#[test]
+fn fuzz_sip_parser() {
+    let invite = format!("{INVITE}{SDP}").into_bytes();
+    run("sip", &[invite, RESPONSE.as_bytes().to_vec()], exercise_sip);
+}
+
+#[test]
+fn fuzz_sdp_parser() {
+    run("sdp", &[SDP.as_bytes().to_vec()], exercise_sdp);
+}
