@@ -58,9 +58,31 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b":", b";", b",", b"<", b">", b"\"", b"=", b"@", b"[", b"]", b"sip:", b";tag=",
-    b"Content-Length: 99999\r\n", b"CSeq: x\r\n", b"\r\n\r\n", b"\x00", b"\xff\xfe", b"m=audio",
-    b"a=rtpmap:", b"c=IN IP6 ", b"/", b"%", b" ", b"\t",
+    b"\r\n",
+    b":",
+    b";",
+    b",",
+    b"<",
+    b">",
+    b"\"",
+    b"=",
+    b"@",
+    b"[",
+    b"]",
+    b"sip:",
+    b";tag=",
+    b"Content-Length: 99999\r\n",
+    b"CSeq: x\r\n",
+    b"\r\n\r\n",
+    b"\x00",
+    b"\xff\xfe",
+    b"m=audio",
+    b"a=rtpmap:",
+    b"c=IN IP6 ",
+    b"/",
+    b"%",
+    b" ",
+    b"\t",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
@@ -125,7 +147,9 @@ fn budget() -> Duration {
 }
 
 fn exercise_sip(bytes: &[u8]) {
-    let Ok(msg) = SipMessage::try_from(bytes) else { return };
+    let Ok(msg) = SipMessage::try_from(bytes) else {
+        return;
+    };
     let headers = match &msg {
         SipMessage::Request(r) => &r.headers,
         SipMessage::Response(r) => &r.headers,
@@ -143,7 +167,10 @@ fn exercise_sip(bytes: &[u8]) {
     if let SipMessage::Request(req) = &msg {
         if let Ok(mut d) = Dialog::from_uas(req, "t", "<sip:x@127.0.0.1>") {
             let _ = d.accept_remote_cseq(req);
-            let _ = d.request(termphone::sip::msg::Method::Bye, "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx");
+            let _ = d.request(
+                termphone::sip::msg::Method::Bye,
+                "SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx",
+            );
             let _ = d.next_hop_uri();
         }
         let _ = m::response(req, 400, Some("x"));

@@ -198,7 +198,7 @@ pub async fn call_until_ended<D: Dispatch>(
                     if call.id == id {
                         on_event(&event);
                         if call.state == CallState::Ended {
-                            return Ok(call.clone());
+                            return Ok((**call).clone());
                         }
                     }
                 }

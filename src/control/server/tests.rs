@@ -64,7 +64,7 @@ impl Dispatch for FakePhone {
 
 pub(crate) fn call_event(id: &str, state: CallState) -> Event {
     Event::Call {
-        call: CallInfo {
+        call: Box::new(CallInfo {
             id: id.into(),
             account: "office".into(),
             direction: CallDirection::Out,
@@ -82,7 +82,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             codec: None,
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
-        },
+        }),
     }
 }
 
