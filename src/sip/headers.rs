@@ -46,7 +46,9 @@ pub fn via_branch(via: &typed::Via) -> Option<String> {
 
 /// The CSeq header, parsed.
 pub fn cseq(message: &impl HeadersExt) -> Result<typed::CSeq> {
-    let cseq = message.cseq_header().map_err(|_| SipError::Header("CSeq"))?;
+    let cseq = message
+        .cseq_header()
+        .map_err(|_| SipError::Header("CSeq"))?;
     cseq.typed().map_err(|_| SipError::Header("CSeq"))
 }
 

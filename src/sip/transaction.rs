@@ -118,12 +118,8 @@ impl Endpoint {
     ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (up_tx, up_rx) = mpsc::unbounded_channel();
-        let dispatcher = dispatch::Dispatcher::new(
-            transport.clone(),
-            timers,
-            cmd_tx.downgrade(),
-            up_tx,
-        );
+        let dispatcher =
+            dispatch::Dispatcher::new(transport.clone(), timers, cmd_tx.downgrade(), up_tx);
         tokio::spawn(dispatcher.run(cmd_rx, inbound));
         let inner = EndpointInner {
             transport,
@@ -190,6 +186,6 @@ impl Endpoint {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod net_tests;
+#[cfg(test)]
+mod tests;

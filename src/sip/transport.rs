@@ -216,7 +216,10 @@ async fn udp_loop(
             }
         };
         let data = &buf[..n];
-        if data.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0)) {
+        if data
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
+        {
             continue; // keep-alive
         }
         let peer = Peer {

@@ -7,7 +7,9 @@ use super::dispatch::Cmd;
 use super::key::ClientKey;
 use super::Timers;
 use crate::sip::headers;
-use crate::sip::msg::{self, Header, HeadersExt, Method, Request, Response, SipMessage, StatusCode};
+use crate::sip::msg::{
+    self, Header, HeadersExt, Method, Request, Response, SipMessage, StatusCode,
+};
 use crate::sip::transport::{Peer, Transport};
 use std::time::Duration;
 use tokio::sync::mpsc;

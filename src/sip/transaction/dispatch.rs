@@ -4,7 +4,7 @@
 
 use super::key::{AckKey, ClientKey, ServerKey};
 use super::server::{self, ServerCtx, ServerNet};
-use super::{Incoming, Inbound, ServerTransaction, Timers};
+use super::{Inbound, Incoming, ServerTransaction, Timers};
 use crate::sip::headers;
 use crate::sip::msg::{Method, Request, Response, SipMessage, StatusCode};
 use crate::sip::transport::{Peer, Transport};
@@ -156,10 +156,7 @@ impl Dispatcher {
                 self.acks.remove(&key);
             }
         }
-        let _ = self.up.send(Incoming::Ack {
-            request: req,
-            peer,
-        });
+        let _ = self.up.send(Incoming::Ack { request: req, peer });
     }
 
     /// Sends `request` to the server transaction with its key; gives it back
@@ -223,7 +220,11 @@ impl Dispatcher {
                     StatusCode::CallTransactionDoesNotExist,
                     Some(&headers::new_tag()),
                 );
-                if let Err(e) = self.transport.send(&SipMessage::Response(resp), &peer).await {
+                if let Err(e) = self
+                    .transport
+                    .send(&SipMessage::Response(resp), &peer)
+                    .await
+                {
                     tracing::debug!(error = %e, "sending 481 to CANCEL failed");
                 }
             }

@@ -14,6 +14,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(5);
 
 /// A request built by hand the way a dialog layer would.
+#[allow(clippy::too_many_arguments)]
 fn build(
     ep: &Endpoint,
     method: Method,
@@ -84,7 +85,16 @@ async fn call_between_two_endpoints(listen: &str, proto: Protocol) {
     let call_id = new_call_id("test");
     let from_tag = new_tag();
 
-    let invite = build(&a, Method::Invite, proto, b_addr, &call_id, &from_tag, None, 1);
+    let invite = build(
+        &a,
+        Method::Invite,
+        proto,
+        b_addr,
+        &call_id,
+        &from_tag,
+        None,
+        1,
+    );
     let mut tx = a.send_request(invite, to_b).await.unwrap();
     let Incoming::Request(st) = up(&mut b_up).await else {
         panic!("B did not get the INVITE")
@@ -93,7 +103,11 @@ async fn call_between_two_endpoints(listen: &str, proto: Protocol) {
     assert_eq!(st.peer.protocol, proto);
     let b_tag = new_tag();
     st.handle
-        .respond(headers::response_to(&st.request, StatusCode::Ringing, Some(&b_tag)))
+        .respond(headers::response_to(
+            &st.request,
+            StatusCode::Ringing,
+            Some(&b_tag),
+        ))
         .unwrap();
     let mut saw = Vec::new();
     loop {
@@ -105,20 +119,44 @@ async fn call_between_two_endpoints(listen: &str, proto: Protocol) {
     }
     assert!(saw.iter().all(|c| *c == 100 || *c == 180), "{saw:?}");
     st.handle
-        .respond(headers::response_to(&st.request, StatusCode::OK, Some(&b_tag)))
+        .respond(headers::response_to(
+            &st.request,
+            StatusCode::OK,
+            Some(&b_tag),
+        ))
         .unwrap();
     let ok = next(&mut tx).await;
     assert_eq!(ok.status_code, StatusCode::OK);
     assert_eq!(headers::to_tag(&ok).as_deref(), Some(b_tag.as_str()));
 
-    let ack = build(&a, Method::Ack, proto, b_addr, &call_id, &from_tag, Some(&b_tag), 1);
-    a.send_stateless(SipMessage::Request(ack), &to_b).await.unwrap();
+    let ack = build(
+        &a,
+        Method::Ack,
+        proto,
+        b_addr,
+        &call_id,
+        &from_tag,
+        Some(&b_tag),
+        1,
+    );
+    a.send_stateless(SipMessage::Request(ack), &to_b)
+        .await
+        .unwrap();
     match up(&mut b_up).await {
         Incoming::Ack { request, .. } => assert_eq!(headers::call_id(&request).unwrap(), call_id),
         other => panic!("expected the ACK, got {other:?}"),
     }
 
-    let bye = build(&a, Method::Bye, proto, b_addr, &call_id, &from_tag, Some(&b_tag), 2);
+    let bye = build(
+        &a,
+        Method::Bye,
+        proto,
+        b_addr,
+        &call_id,
+        &from_tag,
+        Some(&b_tag),
+        2,
+    );
     let mut tx = a.send_request(bye, to_b).await.unwrap();
     let Incoming::Request(st) = up(&mut b_up).await else {
         panic!("B did not get the BYE")
@@ -152,16 +190,30 @@ async fn call_over_tcp_v6() {
 
 #[tokio::test]
 async fn connection_refused_over_tcp_gives_503() {
-    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let (ep, _up) = Endpoint::start(t, i, Timers::default());
-    // A port that was free a moment ago: nobody listens on it.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let req = build(&ep, Method::Options, Protocol::Tcp, dead, "c", "f", None, 1);
-    let mut tx = ep
-        .send_request(req, Peer { protocol: Protocol::Tcp, addr: dead })
+    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    assert_eq!(next(&mut tx).await.status_code, StatusCode::ServiceUnavailable);
+    let (ep, _up) = Endpoint::start(t, i, Timers::default());
+    // A port that was free a moment ago: nobody listens on it.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let req = build(&ep, Method::Options, Protocol::Tcp, dead, "c", "f", None, 1);
+    let mut tx = ep
+        .send_request(
+            req,
+            Peer {
+                protocol: Protocol::Tcp,
+                addr: dead,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut tx).await.status_code,
+        StatusCode::ServiceUnavailable
+    );
 }
 
 fn sipp_available() -> bool {
@@ -199,20 +251,51 @@ async fn call_through_sipp_uas() {
         protocol: Protocol::Udp,
         addr: sipp_addr,
     };
-    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (ep, _up) = Endpoint::start(t, i, Timers::default());
     let call_id = new_call_id("termphone.test");
     let from_tag = new_tag();
 
     // SIPp may need a moment to bind: timer A retransmits cover that.
-    let invite = build(&ep, Method::Invite, Protocol::Udp, sipp_addr, &call_id, &from_tag, None, 1);
+    let invite = build(
+        &ep,
+        Method::Invite,
+        Protocol::Udp,
+        sipp_addr,
+        &call_id,
+        &from_tag,
+        None,
+        1,
+    );
     let mut tx = ep.send_request(invite, to_sipp).await.unwrap();
     let ok = final_response(&mut tx).await;
     assert_eq!(ok.status_code, StatusCode::OK);
     let to_tag = headers::to_tag(&ok).expect("200 without To tag");
-    let ack = build(&ep, Method::Ack, Protocol::Udp, sipp_addr, &call_id, &from_tag, Some(&to_tag), 1);
-    ep.send_stateless(SipMessage::Request(ack), &to_sipp).await.unwrap();
-    let bye = build(&ep, Method::Bye, Protocol::Udp, sipp_addr, &call_id, &from_tag, Some(&to_tag), 2);
+    let ack = build(
+        &ep,
+        Method::Ack,
+        Protocol::Udp,
+        sipp_addr,
+        &call_id,
+        &from_tag,
+        Some(&to_tag),
+        1,
+    );
+    ep.send_stateless(SipMessage::Request(ack), &to_sipp)
+        .await
+        .unwrap();
+    let bye = build(
+        &ep,
+        Method::Bye,
+        Protocol::Udp,
+        sipp_addr,
+        &call_id,
+        &from_tag,
+        Some(&to_tag),
+        2,
+    );
     let mut tx = ep.send_request(bye, to_sipp).await.unwrap();
     assert_eq!(final_response(&mut tx).await.status_code, StatusCode::OK);
 

@@ -179,7 +179,10 @@ impl ServerCtx {
                 }
             };
             if state != State::Proceeding {
-                tracing::debug!(code = response.status_code.code(), "response after the final one ignored");
+                tracing::debug!(
+                    code = response.status_code.code(),
+                    "response after the final one ignored"
+                );
                 continue;
             }
             let code = response.status_code.code();
@@ -253,7 +256,11 @@ impl ServerCtx {
             self.send(&response).await;
             last = Some(response);
             if code >= 200 {
-                let wait = if self.reliable() { Duration::ZERO } else { t.t1 * 64 };
+                let wait = if self.reliable() {
+                    Duration::ZERO
+                } else {
+                    t.t1 * 64
+                };
                 timer_j = Some(Instant::now() + wait);
             }
         }

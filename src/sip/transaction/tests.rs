@@ -129,10 +129,18 @@ async fn provisional_stops_a_and_non_2xx_is_acked_during_timer_d() {
     assert!(h.sent_until(40.0).await.is_empty());
 
     h.feed(reply(&inv, StatusCode::BusyHere));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::BusyHere);
-    assert!(tx.next_response().await.is_none(), "nothing after the final");
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::BusyHere
+    );
+    assert!(
+        tx.next_response().await.is_none(),
+        "nothing after the final"
+    );
     let (ack, _) = h.wire.recv().await.unwrap();
-    let SipMessage::Request(ack) = ack else { panic!() };
+    let SipMessage::Request(ack) = ack else {
+        panic!()
+    };
     assert_eq!(ack.method, Method::Ack);
     assert_eq!(ack.uri, inv.uri);
     let via = headers::top_via(&ack).unwrap();
@@ -147,7 +155,9 @@ async fn provisional_stops_a_and_non_2xx_is_acked_during_timer_d() {
     tokio::time::sleep(Duration::from_secs(31)).await;
     h.feed(reply(&inv, StatusCode::BusyHere));
     h.settle().await;
-    assert!(matches!(h.wire.try_recv(), Ok((SipMessage::Request(r), _)) if r.method == Method::Ack));
+    assert!(
+        matches!(h.wire.try_recv(), Ok((SipMessage::Request(r), _)) if r.method == Method::Ack)
+    );
     assert!(h.up.try_recv().is_err());
     // After D the transaction is gone: the response goes up.
     tokio::time::sleep_until(h.start + Duration::from_secs_f64(t0 + 32.5)).await;
@@ -163,10 +173,16 @@ async fn accepted_forwards_2xx_retransmissions_for_64_t1() {
     let inv = request(Method::Invite, "z9hG4bK2xx", 1);
     let mut tx = h.ep.send_request(inv.clone(), h.peer).await.unwrap();
     h.feed(reply(&inv, StatusCode::OK));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::OK);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_secs(10)).await;
     h.feed(reply(&inv, StatusCode::OK));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::OK);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::OK
+    );
     // No ACK is sent by the layer for a 2xx, and no retransmission.
     assert_eq!(h.sent_until(20.0).await.len(), 1);
     assert!(tx.next_response().await.is_none());
@@ -181,7 +197,10 @@ async fn transport_error_gives_503() {
     let h = harness(Protocol::Udp);
     let Harness { ep, wire, peer, .. } = h;
     drop(wire);
-    let mut tx = ep.send_request(request(Method::Options, "z9hG4bK503", 1), peer).await.unwrap();
+    let mut tx = ep
+        .send_request(request(Method::Options, "z9hG4bK503", 1), peer)
+        .await
+        .unwrap();
     let r = tx.next_response().await.unwrap();
     assert_eq!(r.status_code, StatusCode::ServiceUnavailable);
     assert!(tx.next_response().await.is_none());
@@ -192,13 +211,19 @@ async fn transport_error_gives_503() {
 #[tokio::test(start_paused = true)]
 async fn timer_e_caps_at_t2_and_timer_f_gives_408() {
     let mut h = harness(Protocol::Udp);
-    let mut tx = h.ep.send_request(request(Method::Options, "z9hG4bKe", 1), h.peer).await.unwrap();
+    let mut tx =
+        h.ep.send_request(request(Method::Options, "z9hG4bKe", 1), h.peer)
+            .await
+            .unwrap();
     let sent = h.sent_until(40.0).await;
     assert_eq!(
         times(&sent),
         vec![0.0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5]
     );
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::RequestTimeout);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::RequestTimeout
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -208,7 +233,10 @@ async fn timer_e_uses_t2_after_provisional() {
     let mut tx = h.ep.send_request(req.clone(), h.peer).await.unwrap();
     h.sent_until(0.1).await;
     h.feed(reply(&req, StatusCode::Trying));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::Trying);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::Trying
+    );
     let sent = h.sent_until(10.0).await;
     assert_eq!(times(&sent), vec![0.5, 4.5, 8.5]);
 }
@@ -219,7 +247,10 @@ async fn timer_k_absorbs_retransmitted_finals_for_t4() {
     let req = request(Method::Options, "z9hG4bKk", 1);
     let mut tx = h.ep.send_request(req.clone(), h.peer).await.unwrap();
     h.feed(reply(&req, StatusCode::OK));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::OK);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::OK
+    );
     assert!(tx.next_response().await.is_none());
     tokio::time::sleep(Duration::from_secs(4)).await;
     h.feed(reply(&req, StatusCode::OK));
@@ -229,7 +260,11 @@ async fn timer_k_absorbs_retransmitted_finals_for_t4() {
     h.feed(reply(&req, StatusCode::OK));
     h.settle().await;
     assert!(matches!(h.up.try_recv(), Ok(Incoming::Response { .. })));
-    assert_eq!(h.sent_until(40.0).await.len(), 1, "no retransmission after the final");
+    assert_eq!(
+        h.sent_until(40.0).await.len(),
+        1,
+        "no retransmission after the final"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -238,7 +273,10 @@ async fn timer_k_is_zero_over_tcp() {
     let req = request(Method::Options, "z9hG4bKk0", 1);
     let mut tx = h.ep.send_request(req.clone(), h.peer).await.unwrap();
     h.feed(reply(&req, StatusCode::OK));
-    assert_eq!(tx.next_response().await.unwrap().status_code, StatusCode::OK);
+    assert_eq!(
+        tx.next_response().await.unwrap().status_code,
+        StatusCode::OK
+    );
     h.settle().await;
     h.feed(reply(&req, StatusCode::OK));
     h.settle().await;
@@ -267,13 +305,22 @@ async fn invite_server_sends_100_and_repeats_the_last_response() {
     // Retransmission: 100 again, not passed up.
     h.feed(inv.clone());
     h.settle().await;
-    assert_eq!(h.wire.try_recv().unwrap().0.start_line(), "SIP/2.0 100 Trying");
+    assert_eq!(
+        h.wire.try_recv().unwrap().0.start_line(),
+        "SIP/2.0 100 Trying"
+    );
     st.handle.respond(reply(&inv, StatusCode::Ringing)).unwrap();
     h.settle().await;
-    assert_eq!(h.wire.try_recv().unwrap().0.start_line(), "SIP/2.0 180 Ringing");
+    assert_eq!(
+        h.wire.try_recv().unwrap().0.start_line(),
+        "SIP/2.0 180 Ringing"
+    );
     h.feed(inv.clone());
     h.settle().await;
-    assert_eq!(h.wire.try_recv().unwrap().0.start_line(), "SIP/2.0 180 Ringing");
+    assert_eq!(
+        h.wire.try_recv().unwrap().0.start_line(),
+        "SIP/2.0 180 Ringing"
+    );
     assert!(h.up.try_recv().is_err());
 }
 
@@ -284,7 +331,9 @@ async fn timer_g_retransmits_non_2xx_until_timer_h() {
     h.feed(inv.clone());
     let st = incoming_request(&mut h).await;
     h.wire.recv().await.unwrap(); // 100
-    st.handle.respond(reply(&inv, StatusCode::BusyHere)).unwrap();
+    st.handle
+        .respond(reply(&inv, StatusCode::BusyHere))
+        .unwrap();
     let sent = h.sent_until(60.0).await;
     assert!(sent.iter().all(|(_, l)| l == "SIP/2.0 486 Busy Here"));
     assert_eq!(
@@ -410,7 +459,9 @@ async fn cancel_matches_the_invite_and_is_answered_200() {
     let Incoming::Cancel { invite, .. } = h.up.recv().await.unwrap() else {
         panic!("no Cancel")
     };
-    invite.respond(reply(&inv, StatusCode::RequestTerminated)).unwrap();
+    invite
+        .respond(reply(&inv, StatusCode::RequestTerminated))
+        .unwrap();
     assert_eq!(
         h.wire.recv().await.unwrap().0.start_line(),
         "SIP/2.0 487 Request Terminated"
@@ -418,7 +469,10 @@ async fn cancel_matches_the_invite_and_is_answered_200() {
     drop(st);
     // A retransmitted CANCEL gets the same 200 from its own transaction.
     h.feed(request(Method::Cancel, "z9hG4bKc", 1));
-    assert_eq!(h.wire.recv().await.unwrap().0.start_line(), "SIP/2.0 200 OK");
+    assert_eq!(
+        h.wire.recv().await.unwrap().0.start_line(),
+        "SIP/2.0 200 OK"
+    );
     assert!(h.up.try_recv().is_err());
 }
 
@@ -453,7 +507,10 @@ async fn timer_j_repeats_the_final_then_forgets() {
     h.feed(req.clone());
     let st = incoming_request(&mut h).await;
     st.handle.respond(reply(&req, StatusCode::OK)).unwrap();
-    assert_eq!(h.wire.recv().await.unwrap().0.start_line(), "SIP/2.0 200 OK");
+    assert_eq!(
+        h.wire.recv().await.unwrap().0.start_line(),
+        "SIP/2.0 200 OK"
+    );
     tokio::time::sleep(Duration::from_secs(31)).await;
     h.feed(req.clone());
     h.settle().await;

@@ -132,10 +132,7 @@ pub fn content_length(head: &str) -> Result<Option<usize>, &'static str> {
         };
         let name = name.trim();
         if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
-            let value: usize = value
-                .trim()
-                .parse()
-                .map_err(|_| "invalid Content-Length")?;
+            let value: usize = value.trim().parse().map_err(|_| "invalid Content-Length")?;
             if value > MAX_MESSAGE {
                 return Err("Content-Length too large");
             }
@@ -193,11 +190,9 @@ fn bad_request(head: &str, what: &str, peer: &Peer) -> Option<Vec<u8>> {
     }
     check_common(&request).ok()?;
     let _ = apply_rport(&mut request, peer);
-    let response = headers::response_to(&request, StatusCode::BadRequest, Some(&headers::new_tag()));
-    let reason: String = what
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
+    let response =
+        headers::response_to(&request, StatusCode::BadRequest, Some(&headers::new_tag()));
+    let reason: String = what.chars().filter(|c| !c.is_control()).collect();
     let mut out = format!("SIP/2.0 400 Bad Request ({reason})\r\n").into_bytes();
     out.extend_from_slice(response.headers.to_string().as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -296,12 +291,24 @@ mod tests {
 
     #[test]
     fn missing_via_or_bad_cseq_is_dropped() {
-        let no_via = options("", "").replace("Via: SIP/2.0/UDP 10.1.1.1:5060;branch=z9hG4bK1;rport\r\n", "");
-        assert!(matches!(inspect(no_via.as_bytes(), &udp()), Verdict::Drop(_)));
+        let no_via = options("", "").replace(
+            "Via: SIP/2.0/UDP 10.1.1.1:5060;branch=z9hG4bK1;rport\r\n",
+            "",
+        );
+        assert!(matches!(
+            inspect(no_via.as_bytes(), &udp()),
+            Verdict::Drop(_)
+        ));
         let no_cseq = options("", "").replace("CSeq: 1 OPTIONS\r\n", "");
-        assert!(matches!(inspect(no_cseq.as_bytes(), &udp()), Verdict::Drop(_)));
+        assert!(matches!(
+            inspect(no_cseq.as_bytes(), &udp()),
+            Verdict::Drop(_)
+        ));
         let bad_cseq = options("", "").replace("CSeq: 1 OPTIONS", "CSeq: one OPTIONS");
-        assert!(matches!(inspect(bad_cseq.as_bytes(), &udp()), Verdict::Drop(_)));
+        assert!(matches!(
+            inspect(bad_cseq.as_bytes(), &udp()),
+            Verdict::Drop(_)
+        ));
     }
 
     #[test]
@@ -328,7 +335,10 @@ mod tests {
     #[test]
     fn content_length_scan() {
         assert_eq!(content_length("X\r\nl: 5"), Ok(Some(5)));
-        assert_eq!(content_length("X\r\nContent-Length: 5\r\ncontent-length:5"), Ok(Some(5)));
+        assert_eq!(
+            content_length("X\r\nContent-Length: 5\r\ncontent-length:5"),
+            Ok(Some(5))
+        );
         assert!(content_length("X\r\nContent-Length: 5\r\nl: 6").is_err());
         assert!(content_length("X\r\nContent-Length: 99999999999").is_err());
         assert_eq!(content_length("X\r\nFoo: 1"), Ok(None));
@@ -336,7 +346,8 @@ mod tests {
 
     #[test]
     fn bad_response_is_dropped() {
-        let raw = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nContent-Length: 0\r\n\r\n";
+        let raw =
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nContent-Length: 0\r\n\r\n";
         assert!(matches!(inspect(raw.as_bytes(), &udp()), Verdict::Drop(_)));
     }
 }

@@ -161,7 +161,8 @@ impl Connections {
                     Err(e) => {
                         tracing::debug!(%addr, reason = e.reason, "closing unframeable TCP connection");
                         if let Some(head) = e.head {
-                            if let Verdict::Reject(answer) = reject_or_drop(&head, e.reason, &peer) {
+                            if let Verdict::Reject(answer) = reject_or_drop(&head, e.reason, &peer)
+                            {
                                 let _ = writer.lock().await.write_all(&answer).await;
                             }
                         }
