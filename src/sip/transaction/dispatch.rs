@@ -92,7 +92,7 @@ impl Dispatcher {
                     None => break,
                 },
                 msg = inbound.recv(), if inbound_open => match msg {
-                    Some(Inbound { message, peer }) => self.inbound(message, peer).await,
+                    Some(Inbound { message, peer }) => self.inbound(message, peer),
                     None => inbound_open = false,
                 },
             }
@@ -114,12 +114,12 @@ impl Dispatcher {
         }
     }
 
-    async fn inbound(&mut self, message: SipMessage, peer: Peer) {
+    fn inbound(&mut self, message: SipMessage, peer: Peer) {
         match message {
             SipMessage::Response(response) => self.response(response, peer),
             SipMessage::Request(request) => match request.method {
                 Method::Ack => self.ack(request, peer),
-                Method::Cancel => self.cancel(request, peer).await,
+                Method::Cancel => self.cancel(request, peer),
                 _ => self.request(request, peer),
             },
         }
@@ -185,7 +185,7 @@ impl Dispatcher {
         }
     }
 
-    async fn cancel(&mut self, request: Request, peer: Peer) {
+    fn cancel(&mut self, request: Request, peer: Peer) {
         // A retransmitted CANCEL goes to the CANCEL's own transaction.
         let Some(request) = self.forward_to_server(&request, None, request.clone()) else {
             return;
@@ -220,13 +220,12 @@ impl Dispatcher {
                     StatusCode::CallTransactionDoesNotExist,
                     Some(&headers::new_tag()),
                 );
-                if let Err(e) = self
-                    .transport
-                    .send(&SipMessage::Response(resp), &peer)
-                    .await
-                {
-                    tracing::debug!(error = %e, "sending 481 to CANCEL failed");
-                }
+                let transport = self.transport.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = transport.send(&SipMessage::Response(resp), &peer).await {
+                        tracing::debug!(error = %e, "sending 481 to CANCEL failed");
+                    }
+                });
             }
         }
     }

@@ -187,6 +187,17 @@ impl ServerCtx {
             }
             let code = response.status_code.code();
             last = response;
+            if (200..300).contains(&code) && ack_key.is_none() {
+                // Registered before the 2xx leaves, so the ACK cannot overtake it.
+                if let Ok(key) = AckKey::of(&self.request) {
+                    let _ = self.cmd.send(Cmd::ExpectAck {
+                        key: key.clone(),
+                        id: self.id,
+                        tx: self.net_tx.clone(),
+                    });
+                    ack_key = Some(key);
+                }
+            }
             self.send(&last).await;
             if code < 200 {
                 continue;
@@ -197,14 +208,6 @@ impl ServerCtx {
                 sent_to_tag = headers::to_tag(&last);
                 retransmit = (!reliable).then(|| Instant::now() + interval);
                 end = Some(Instant::now() + t.t1 * 64);
-                if let Ok(key) = AckKey::of(&self.request) {
-                    let _ = self.cmd.send(Cmd::ExpectAck {
-                        key: key.clone(),
-                        id: self.id,
-                        tx: self.net_tx.clone(),
-                    });
-                    ack_key = Some(key);
-                }
             } else {
                 state = State::Completed;
                 retransmit = (!reliable).then(|| Instant::now() + interval);
