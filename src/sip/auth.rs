@@ -257,3 +257,5 @@ fn credentials_value(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod kamailio_tests;
