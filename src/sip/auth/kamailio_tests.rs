@@ -40,7 +40,11 @@ impl Kamailio {
             .stderr(std::fs::File::create(dir.path().join("kamailio.log")).unwrap())
             .status()
             .ok()?;
-        assert!(status.success(), "kamailio failed to start: {}", log(dir.path()));
+        assert!(
+            status.success(),
+            "kamailio failed to start: {}",
+            log(dir.path())
+        );
         for _ in 0..50 {
             if let Ok(pid) = std::fs::read_to_string(&pid_path) {
                 if !pid.trim().is_empty() {
@@ -119,7 +123,9 @@ async fn kamailio_accepts_our_digest_answers() {
         return;
     };
     let server: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (ep, _up) = Endpoint::start(t, i, Timers::default());
 
     for proto in [Protocol::Udp, Protocol::Tcp] {
