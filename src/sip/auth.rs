@@ -256,6 +256,6 @@ fn credentials_value(
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod kamailio_tests;
+#[cfg(test)]
+mod tests;
