@@ -2,6 +2,17 @@
 //! INVITE and non-INVITE client and server transactions, timers A–K,
 //! retransmission absorption, ACK for non-2xx, 2xx retransmission until ACK,
 //! CANCEL matching. Runs one task per transaction; knows nothing of dialogs.
+//!
+//! Use: bind a [`Transport`], hand it and its inbound stream to
+//! [`Endpoint::start`], then read [`Incoming`] events. New requests arrive as
+//! [`Incoming::Request`] with a [`ServerTxHandle`] to answer through (the
+//! layer already sent `100 Trying` for an INVITE; responses go back to the
+//! source address and port, RFC 3581). Send requests with
+//! [`Endpoint::send_request`] (top Via with a fresh branch, e.g.
+//! `transport.via(protocol, &new_branch())`) and read the responses from the
+//! [`ClientTransaction`]. The ACK for a 2xx is the dialog's business: send it
+//! with [`Endpoint::send_stateless`]. An ACK that matches no transaction
+//! (including late ones) is passed up as [`Incoming::Ack`].
 
 mod client;
 mod dispatch;
