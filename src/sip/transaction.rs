@@ -2,10 +2,27 @@
 //! INVITE and non-INVITE client and server transactions, timers A–K,
 //! retransmission absorption, ACK for non-2xx, 2xx retransmission until ACK,
 //! CANCEL matching. Runs one task per transaction; knows nothing of dialogs.
+//!
+//! Use: bind a [`Transport`], hand it and its inbound stream to
+//! [`Endpoint::start`], then read [`Incoming`] events. New requests arrive as
+//! [`Incoming::Request`] with a [`ServerTxHandle`] to answer through (the
+//! layer already sent `100 Trying` for an INVITE; responses go back to the
+//! source address and port, RFC 3581). Send requests with
+//! [`Endpoint::send_request`] (top Via with a fresh branch, e.g.
+//! `transport.via(protocol, &new_branch())`) and read the responses from the
+//! [`ClientTransaction`]. The ACK for a 2xx is the dialog's business: send it
+//! with [`Endpoint::send_stateless`]. An ACK that matches no transaction
+//! (including late ones) is passed up as [`Incoming::Ack`].
 
-use super::msg::{Request, Response};
+mod client;
+mod dispatch;
+mod key;
+mod server;
+
+use super::msg::{Request, Response, SipMessage};
 use super::transport::{Inbound, Peer, Transport};
-use super::Result;
+use super::{Result, SipError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -56,31 +73,52 @@ pub struct ServerTransaction {
 
 /// Answers a server transaction (cheap to clone).
 #[derive(Debug, Clone)]
-pub struct ServerTxHandle {}
+pub struct ServerTxHandle {
+    tx: mpsc::UnboundedSender<Response>,
+}
 
 impl ServerTxHandle {
     /// Sends a response (provisional or final) through the transaction.
+    /// Errors with [`SipError::Closed`] once the transaction has ended.
+    /// When every handle is dropped before a final response, the layer
+    /// answers `500` itself.
     pub fn respond(&self, response: Response) -> Result<()> {
-        let _ = response;
-        todo!()
+        self.tx.send(response).map_err(|_| SipError::Closed)
+    }
+
+    /// Whether the transaction has ended.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
     }
 }
 
 /// A client transaction: yields the responses to one request.
 #[derive(Debug)]
-pub struct ClientTransaction {}
+pub struct ClientTransaction {
+    rx: mpsc::UnboundedReceiver<Response>,
+}
 
 impl ClientTransaction {
     /// Next response (provisional or final). Timer B/F firing yields a
     /// synthesized 408, a transport error a synthesized 503. `None` after the final.
+    /// (After a 2xx to an INVITE, retransmitted 2xx keep coming for 64*T1.)
     pub async fn next_response(&mut self) -> Option<Response> {
-        todo!()
+        self.rx.recv().await
     }
 }
 
 /// Handle to the transaction layer (cheap to clone).
 #[derive(Clone, Debug)]
-pub struct Endpoint {}
+pub struct Endpoint {
+    inner: Arc<EndpointInner>,
+}
+
+#[derive(Debug)]
+struct EndpointInner {
+    transport: Transport,
+    timers: Timers,
+    cmd: mpsc::UnboundedSender<dispatch::Cmd>,
+}
 
 impl Endpoint {
     /// Starts the layer over a bound transport and its inbound stream.
@@ -89,24 +127,76 @@ impl Endpoint {
         inbound: mpsc::UnboundedReceiver<Inbound>,
         timers: Timers,
     ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
-        let _ = (transport, inbound, timers);
-        todo!()
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (up_tx, up_rx) = mpsc::unbounded_channel();
+        let dispatcher =
+            dispatch::Dispatcher::new(transport.clone(), timers, cmd_tx.downgrade(), up_tx);
+        tokio::spawn(dispatcher.run(cmd_rx, inbound));
+        let inner = EndpointInner {
+            transport,
+            timers,
+            cmd: cmd_tx,
+        };
+        (
+            Endpoint {
+                inner: Arc::new(inner),
+            },
+            up_rx,
+        )
     }
 
     pub fn transport(&self) -> &Transport {
-        todo!()
+        &self.inner.transport
+    }
+
+    /// The timer values in use.
+    pub fn timers(&self) -> Timers {
+        self.inner.timers
     }
 
     /// Sends `request` (top Via with branch already set by the caller) in a
     /// new client transaction.
     pub async fn send_request(&self, request: Request, peer: Peer) -> Result<ClientTransaction> {
-        let _ = (request, peer);
-        todo!()
+        if request.method == super::msg::Method::Ack {
+            return Err(SipError::Parse(
+                "an ACK has no client transaction: use send_stateless".into(),
+            ));
+        }
+        let key = key::ClientKey::of_request(&request)?;
+        let (net_tx, net_rx) = mpsc::unbounded_channel();
+        let (tu_tx, tu_rx) = mpsc::unbounded_channel();
+        let id = dispatch::next_id();
+        // Registered before the request leaves, so no response can miss it.
+        self.inner
+            .cmd
+            .send(dispatch::Cmd::Client {
+                key: key.clone(),
+                id,
+                tx: net_tx,
+            })
+            .map_err(|_| SipError::Closed)?;
+        let ctx = client::ClientCtx {
+            transport: self.inner.transport.clone(),
+            timers: self.inner.timers,
+            request,
+            peer,
+            tu: Some(tu_tx),
+            net: net_rx,
+            cmd: self.inner.cmd.clone(),
+            key,
+            id,
+        };
+        tokio::spawn(ctx.run());
+        Ok(ClientTransaction { rx: tu_rx })
     }
 
     /// Sends a message outside any transaction (ACK for 2xx, stateless replies).
-    pub async fn send_stateless(&self, message: super::msg::SipMessage, peer: &Peer) -> Result<()> {
-        let _ = (message, peer);
-        todo!()
+    pub async fn send_stateless(&self, message: SipMessage, peer: &Peer) -> Result<()> {
+        self.inner.transport.send(&message, peer).await
     }
 }
+
+#[cfg(test)]
+mod net_tests;
+#[cfg(test)]
+mod tests;

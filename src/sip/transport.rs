@@ -1,17 +1,49 @@
 //! SIP transport: UDP and TCP sockets bound on one address (IPv4 or IPv6),
 //! TCP stream framing by Content-Length, CRLF keep-alive, and the answer 400 /
 //! drop policy for malformed input. Knows nothing about transactions.
+//!
+//! Inbound requests get RFC 3581 `received`/`rport` filled in before they go
+//! up. TCP connections are remembered by peer address, so responses and later
+//! requests to that peer reuse them; sending to a TCP peer without a
+//! connection opens one. An in-memory variant ([`Transport::memory`]) lets the
+//! layers above be tested without sockets.
 
-use super::msg::SipMessage;
-use super::Result;
+mod framer;
+mod inspect;
+mod tcp;
+
+pub use super::headers::{new_branch, new_call_id, new_tag};
+pub use inspect::MAX_MESSAGE;
+
+use super::msg::{self, SipMessage};
+use super::{Result, SipError};
+use inspect::{inspect, Verdict};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Transport protocol of a hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
     Udp,
     Tcp,
+}
+
+impl Protocol {
+    /// Whether the protocol is reliable (no retransmissions needed).
+    pub fn is_reliable(self) -> bool {
+        self == Protocol::Tcp
+    }
+
+    /// The token used in Via headers ("UDP", "TCP").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Udp => "UDP",
+            Protocol::Tcp => "TCP",
+        }
+    }
 }
 
 /// The far end of a hop: where a message came from or is to be sent.
@@ -28,26 +60,188 @@ pub struct Inbound {
     pub peer: Peer,
 }
 
-/// Handle to the transport (cheap to clone).
-#[derive(Clone, Debug)]
-pub struct Transport {}
+/// Handle to the transport (cheap to clone). The sockets close when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    local: SocketAddr,
+    kind: Kind,
+    _shutdown: DropGuard,
+}
+
+enum Kind {
+    Net {
+        udp: Arc<UdpSocket>,
+        tcp: tcp::Connections,
+    },
+    Memory(mpsc::UnboundedSender<(SipMessage, Peer)>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.inner.kind {
+            Kind::Net { .. } => "net",
+            Kind::Memory(_) => "memory",
+        };
+        write!(f, "Transport({kind} {})", self.inner.local)
+    }
+}
 
 impl Transport {
     /// Binds UDP and TCP on `listen` (port 0: one free port that both get).
     pub async fn bind(listen: SocketAddr) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
-        let _ = listen;
-        todo!()
+        let (udp, listener) = bind_pair(listen).await?;
+        let local = udp.local_addr()?;
+        let udp = Arc::new(udp);
+        let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let token = CancellationToken::new();
+        let tcp = tcp::Connections::new(inbound_tx.clone(), token.clone());
+        tokio::spawn(udp_loop(udp.clone(), inbound_tx, token.clone()));
+        tokio::spawn(tcp.clone().accept_loop(listener));
+        let inner = Inner {
+            local,
+            kind: Kind::Net { udp, tcp },
+            _shutdown: token.drop_guard(),
+        };
+        tracing::debug!(%local, "SIP transport bound (UDP+TCP)");
+        Ok((
+            Transport {
+                inner: Arc::new(inner),
+            },
+            inbound_rx,
+        ))
+    }
+
+    /// A transport without sockets: every sent message appears on the
+    /// returned receiver; inbound messages are whatever the caller feeds to
+    /// the layer above. Sending fails once the receiver is dropped.
+    pub fn memory(local: SocketAddr) -> (Transport, mpsc::UnboundedReceiver<(SipMessage, Peer)>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inner = Inner {
+            local,
+            kind: Kind::Memory(tx),
+            _shutdown: CancellationToken::new().drop_guard(),
+        };
+        (
+            Transport {
+                inner: Arc::new(inner),
+            },
+            rx,
+        )
     }
 
     /// The bound address (same port for UDP and TCP).
     pub fn local_addr(&self) -> SocketAddr {
-        todo!()
+        self.inner.local
+    }
+
+    /// A Via for a request we send: sent-by = our local address, `rport`,
+    /// and `branch` (normally from [`new_branch`]).
+    pub fn via(&self, protocol: Protocol, branch: &str) -> msg::Via {
+        msg::Via::new(format!(
+            "SIP/2.0/{} {};rport;branch={branch}",
+            protocol.as_str(),
+            self.inner.local
+        ))
     }
 
     /// Sends a message to `peer` (TCP: reuses the connection it came on or
     /// opens one).
     pub async fn send(&self, message: &SipMessage, peer: &Peer) -> Result<()> {
-        let _ = (message, peer);
-        todo!()
+        match &self.inner.kind {
+            Kind::Memory(tx) => tx
+                .send((message.clone(), *peer))
+                .map_err(|_| SipError::Closed),
+            Kind::Net { udp, tcp } => {
+                let bytes = message.to_bytes();
+                if bytes.len() > MAX_MESSAGE {
+                    return Err(SipError::Parse(format!(
+                        "message of {} bytes is too large to send",
+                        bytes.len()
+                    )));
+                }
+                tracing::trace!(to = %peer.addr, proto = peer.protocol.as_str(), line = %message.start_line(), "send");
+                match peer.protocol {
+                    Protocol::Udp => {
+                        udp.send_to(&bytes, peer.addr).await?;
+                        Ok(())
+                    }
+                    Protocol::Tcp => tcp.send(&bytes, peer.addr).await,
+                }
+            }
+        }
     }
 }
+
+async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
+    const ATTEMPTS: usize = 20;
+    let mut last_err = None;
+    for _ in 0..ATTEMPTS {
+        let udp = UdpSocket::bind(listen).await?;
+        let port = udp.local_addr()?.port();
+        match TcpListener::bind(SocketAddr::new(listen.ip(), port)).await {
+            Ok(listener) => return Ok((udp, listener)),
+            Err(e) if listen.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                last_err = Some(e);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last_err
+        .unwrap_or_else(|| std::io::Error::other("no free port for UDP and TCP"))
+        .into())
+}
+
+async fn udp_loop(
+    udp: Arc<UdpSocket>,
+    inbound: mpsc::UnboundedSender<Inbound>,
+    token: CancellationToken,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let received = tokio::select! {
+            _ = token.cancelled() => break,
+            r = udp.recv_from(&mut buf) => r,
+        };
+        let (n, src) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                // ICMP port unreachable and the like surface here on some systems.
+                tracing::debug!(error = %e, "UDP receive error");
+                continue;
+            }
+        };
+        let data = &buf[..n];
+        if data
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
+        {
+            continue; // keep-alive
+        }
+        let peer = Peer {
+            protocol: Protocol::Udp,
+            addr: src,
+        };
+        match inspect(data, &peer) {
+            Verdict::Deliver(message) => {
+                if inbound.send(Inbound { message, peer }).is_err() {
+                    break;
+                }
+            }
+            Verdict::Reject(bytes) => {
+                tracing::debug!(from = %src, "answering 400 to a malformed request");
+                if let Err(e) = udp.send_to(&bytes, src).await {
+                    tracing::debug!(error = %e, "sending 400 failed");
+                }
+            }
+            Verdict::Drop(reason) => tracing::debug!(from = %src, %reason, "dropped UDP message"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
