@@ -15,7 +15,7 @@ use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Method, Request, Response, SipMessage};
 use crate::sip::sdp::{self, LocalMedia, Negotiated};
-use crate::sip::transaction::{ServerTransaction, ServerTxHandle};
+use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::Peer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +28,8 @@ pub enum SipInput {
     Request(Box<ServerTransaction>),
     /// ACK for our 2xx.
     Ack(Request),
-    /// The caller cancelled its INVITE.
-    Cancel(ServerTxHandle),
+    /// The caller cancelled its INVITE (the layer answered the CANCEL).
+    Cancel,
     /// A response outside any live client transaction (2xx retransmission).
     Response(Response),
     /// Our 2xx was never ACKed.
@@ -838,7 +838,7 @@ impl CallActor {
 
     async fn on_sip(&mut self, input: SipInput) {
         match input {
-            SipInput::Cancel(_) => {
+            SipInput::Cancel => {
                 if self.info.state == CallState::Ringing {
                     self.respond_invite(487);
                     self.end("caller cancelled").await;

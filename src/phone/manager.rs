@@ -531,12 +531,12 @@ impl Manager {
                     h.sip(SipInput::Ack(request));
                 }
             }
-            Incoming::Cancel { request, invite } => {
+            Incoming::Cancel { request, .. } => {
                 if let Some(h) = m::call_id(&request.headers)
                     .ok()
                     .and_then(|c| self.call_for(&c))
                 {
-                    h.sip(SipInput::Cancel(invite));
+                    h.sip(SipInput::Cancel);
                 }
             }
             Incoming::Response { response, .. } => {

@@ -3,6 +3,7 @@
 //! the next hop (a [`Peer`]) for a SIP URI. Pure, no IO except DNS look-up in
 //! [`resolve`].
 
+use super::headers;
 use super::msg::{Header, Headers, Method, Request, Response, StatusCode, Uri, Version};
 use super::transport::{Peer, Protocol};
 use super::{Result, SipError};
@@ -97,39 +98,18 @@ pub fn display_name(value: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// Builds a response to `req` (Via, From, To, Call-ID, CSeq copied; To tag
-/// added when given and not present).
+/// Builds a response to `req` on top of [`headers::response_to`]: also
+/// copies Record-Route into 1xx/2xx (they make the dialog's route set) and
+/// adds our Server header.
 pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
-    let mut headers = Headers::default();
-    for h in req.headers.iter() {
-        let name = h.name();
-        if name.eq_ignore_ascii_case("Via")
-            || name.eq_ignore_ascii_case("From")
-            || name.eq_ignore_ascii_case("Call-ID")
-            || name.eq_ignore_ascii_case("CSeq")
-        {
-            headers.push(h.clone());
-        } else if name.eq_ignore_ascii_case("To") {
-            let v = h.value();
-            match (to_tag, tag(v)) {
-                (Some(t), None) => add_header(&mut headers, "To", format!("{v};tag={t}")),
-                _ => headers.push(h.clone()),
-            }
-        }
-    }
-    if (200..300).contains(&code) || (101..200).contains(&code) {
+    let mut resp = headers::response_to(req, StatusCode::from(code), to_tag);
+    if (101..300).contains(&code) {
         for rr in headers_all(&req.headers, "Record-Route") {
-            add_header(&mut headers, "Record-Route", rr);
+            add_header(&mut resp.headers, "Record-Route", rr);
         }
     }
-    add_header(&mut headers, "Server", crate::sip::USER_AGENT);
-    Response {
-        status_code: StatusCode::from(code),
-        wire_reason: None,
-        version: Version::V2,
-        headers,
-        body: Vec::new(),
-    }
+    add_header(&mut resp.headers, "Server", crate::sip::USER_AGENT);
+    resp
 }
 
 /// Sets the body and its Content-Type / Content-Length.
@@ -244,23 +224,11 @@ pub fn redact(text: &str) -> String {
         .join("\r\n")
 }
 
-/// A new RFC 3261 branch (`z9hG4bK` magic cookie + random).
-pub fn new_branch() -> String {
-    format!("z9hG4bK{:016x}", rand::random::<u64>())
-}
-
-/// A new From/To tag.
-pub fn new_tag() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
+pub use super::headers::{new_branch, new_tag};
 
 /// A new Call-ID.
 pub fn new_call_id() -> String {
-    format!(
-        "{:016x}{:08x}",
-        rand::random::<u64>(),
-        rand::random::<u32>()
-    )
+    headers::new_call_id("termphone")
 }
 
 /// A top Via value for a request we send from `local` over `protocol`.
