@@ -3,10 +3,25 @@
 //! in-process echo reflector. Knows nothing about SIP: it is told where to
 //! send, which codec and which direction.
 
+pub mod audio;
+pub mod dtmf;
+mod echo;
+pub mod g711;
+pub mod jitter;
+pub mod plc;
+pub mod rtcp_stats;
+mod session;
+mod sockets;
+pub mod tone;
+
+use audio::{AudioBackend, Sink, Source};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Errors of the media layer.
 #[derive(Debug, thiserror::Error)]
@@ -118,42 +133,64 @@ pub enum MediaEvent {
 
 /// A bound RTP socket and its RTCP neighbour (even port, port + 1).
 #[derive(Debug)]
-pub struct RtpSockets {}
+pub struct RtpSockets {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+}
 
 impl RtpSockets {
     /// Binds an even RTP port and the RTCP port above it on `ip`.
     pub async fn bind(ip: IpAddr) -> Result<RtpSockets> {
-        let _ = ip;
-        todo!()
+        let (rtp, rtcp) = sockets::bind_pair(ip).await?;
+        Ok(RtpSockets { rtp, rtcp })
     }
     pub fn rtp_addr(&self) -> SocketAddr {
-        todo!()
+        self.rtp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0))
+    }
+    /// The RTCP socket's address (RTP port + 1).
+    pub fn rtcp_addr(&self) -> SocketAddr {
+        sockets::rtcp_of(self.rtp_addr())
     }
 }
 
 /// The phone's audio: one per process, opened from config. Probes cpal and
 /// falls back to null with one warning when no device works.
 #[derive(Clone, Debug)]
-pub struct AudioSystem {}
+pub struct AudioSystem {
+    backend: Arc<dyn AudioBackend>,
+}
 
 impl AudioSystem {
     pub fn open(config: &AudioConfig) -> Result<AudioSystem> {
-        let _ = config;
-        todo!()
+        Ok(AudioSystem {
+            backend: audio::open_backend(config)?,
+        })
     }
     /// Which backend is in use after probing (e.g. cpal fell back to null).
     pub fn backend(&self) -> BackendKind {
-        todo!()
+        self.backend.kind()
+    }
+    /// A call's microphone and speaker (what [`MediaSession::start`] uses;
+    /// also for local mixing such as conferences).
+    pub fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+        self.backend.open_call(call_id)
     }
 }
 
 /// Handle to one call's running media task.
 #[derive(Debug)]
-pub struct MediaSession {}
+pub struct MediaSession {
+    commands: mpsc::UnboundedSender<session::Command>,
+    stats: watch::Receiver<MediaStats>,
+    task: tokio::task::JoinHandle<()>,
+}
 
 impl MediaSession {
     /// Starts sending and receiving on `sockets` with `params`, audio to and
     /// from `audio` for the call named `call_id` (file backend: its WAV name).
+    /// Must be called inside a tokio runtime.
     pub fn start(
         sockets: RtpSockets,
         params: RtpParams,
@@ -161,44 +198,84 @@ impl MediaSession {
         call_id: &str,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> Result<MediaSession> {
-        let _ = (sockets, params, audio, call_id, events);
-        todo!()
+        Self::start_with(sockets, params, audio, call_id, events, RTCP_INTERVAL)
+    }
+
+    /// [`MediaSession::start`] with a chosen RTCP report interval (the first
+    /// report goes out after half of it).
+    pub fn start_with(
+        sockets: RtpSockets,
+        params: RtpParams,
+        audio: &AudioSystem,
+        call_id: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+        rtcp_interval: Duration,
+    ) -> Result<MediaSession> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| MediaError::Io(std::io::Error::other(e)))?;
+        let (source, sink) = audio.open_call(call_id)?;
+        let (stats_tx, stats) = watch::channel(MediaStats::default());
+        let (commands, rx) = mpsc::unbounded_channel();
+        let session = session::Session::new(params, source, sink, events, stats_tx);
+        let options = session::Options {
+            rtcp_interval: rtcp_interval.max(Duration::from_millis(100)),
+        };
+        let task = runtime.spawn(session.run(sockets.rtp, sockets.rtcp, rx, options));
+        Ok(MediaSession {
+            commands,
+            stats,
+            task,
+        })
     }
     /// New remote address / codec / direction (re-INVITE).
     pub fn update(&self, params: RtpParams) {
-        let _ = params;
-        todo!()
+        let _ = self.commands.send(session::Command::Update(params));
     }
     /// Mute: stop sending audio (keeps receiving).
     pub fn set_mute(&self, on: bool) {
-        let _ = on;
-        todo!()
+        let _ = self.commands.send(session::Command::Mute(on));
     }
-    /// Sends RFC 4733 digits.
+    /// Sends RFC 4733 digits (0-9, *, #, A-D; others are skipped), one after
+    /// the other. Needs `dtmf_payload_type` in the params.
     pub fn send_dtmf(&self, digits: &str) {
-        let _ = digits;
-        todo!()
+        let _ = self
+            .commands
+            .send(session::Command::Dtmf(digits.to_owned()));
     }
     pub fn stats(&self) -> MediaStats {
-        todo!()
+        self.stats.borrow().clone()
     }
     /// Stops the task and finishes the call's recording (WAV header written).
+    /// Sends RTCP BYE.
     pub async fn stop(self) {
-        todo!()
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(session::Command::Stop(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        let _ = self.task.await;
     }
 }
+
+/// Nominal RTCP report interval.
+pub const RTCP_INTERVAL: Duration = session::RTCP_INTERVAL;
 
 /// The in-process far end of the built-in `echo` target: answers RTP by
 /// sending every packet back to where it came from.
 #[derive(Debug)]
-pub struct EchoReflector {}
+pub struct EchoReflector {
+    inner: echo::Reflector,
+}
 
 impl EchoReflector {
     pub async fn start(ip: IpAddr) -> Result<EchoReflector> {
-        let _ = ip;
-        todo!()
+        Ok(EchoReflector {
+            inner: echo::Reflector::start(ip).await?,
+        })
     }
     pub fn rtp_addr(&self) -> SocketAddr {
-        todo!()
+        self.inner.rtp_addr()
     }
 }
+
+#[cfg(test)]
+mod tests;

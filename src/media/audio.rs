@@ -1,0 +1,60 @@
+//! Audio backends behind one trait: each call gets a microphone [`Source`]
+//! and a speaker [`Sink`] of 20 ms, 8 kHz mono frames. The backends are
+//! registered in [`open_backend`]: `null` (silence in, output discarded),
+//! `file` (a WAV as the microphone, each call's playout recorded to WAV) and
+//! `cpal` (the sound card, all calls mixed, falls back to `null`).
+//!
+//! Sources and sinks are called from the media task once per tick: they must
+//! not block for long (the file sink writes a frame to a buffered file).
+
+pub mod cpal;
+pub mod file;
+pub mod null;
+pub mod resample;
+pub mod wav;
+
+use super::jitter::FRAME;
+use super::{AudioConfig, BackendKind, Result};
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// A call's microphone: 20 ms of 8 kHz mono audio per read.
+pub trait Source: Send {
+    /// Fills `frame` with the next 20 ms (silence when nothing is there).
+    fn read(&mut self, frame: &mut [i16; FRAME]);
+}
+
+/// A call's speaker: 20 ms of 8 kHz mono audio per write.
+pub trait Sink: Send {
+    fn write(&mut self, frame: &[i16; FRAME]);
+    /// Called once when the call's media stops (e.g. finalise a file).
+    fn finish(&mut self) {}
+}
+
+/// One audio backend, shared by all calls of the process.
+pub trait AudioBackend: Send + Sync + Debug {
+    fn kind(&self) -> BackendKind;
+    /// The microphone and speaker for the call named `call_id`.
+    fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)>;
+}
+
+/// The backend registry: builds the backend `config` asks for. `cpal`
+/// falls back to `null` (with one warning) when no device works.
+pub fn open_backend(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
+    Ok(match config.backend {
+        BackendKind::Null => Arc::new(null::NullBackend),
+        BackendKind::File => Arc::new(file::FileBackend::open(
+            config.input.as_deref(),
+            config.output_dir.as_deref(),
+        )?),
+        BackendKind::Cpal => match cpal::CpalBackend::open() {
+            Ok(b) => Arc::new(b),
+            Err(e) => {
+                tracing::warn!(
+                    "no usable sound device ({e}); audio falls back to the null backend"
+                );
+                Arc::new(null::NullBackend)
+            }
+        },
+    })
+}

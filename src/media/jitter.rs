@@ -1,0 +1,455 @@
+//! The jitter buffer: orders received audio by RTP sequence number, drops late
+//! and duplicate packets, survives sequence wrap and SSRC changes, and hands
+//! out one 20 ms frame per tick, concealing gaps through [`Plc`].
+//!
+//! Target delay starts fixed at 40 ms and adapts between 40 and 120 ms: each
+//! underrun raises it by 20 ms; a buffer that stays a frame above target for
+//! a 5 s window loses one frame, and 10 s without underrun lowers the target
+//! again. It knows nothing of sockets or codecs: it takes decoded samples.
+
+use super::plc::Plc;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Samples per 20 ms frame at 8 kHz.
+pub const FRAME: usize = 160;
+const MIN_TARGET: usize = 2 * FRAME;
+const MAX_TARGET: usize = 6 * FRAME;
+/// Ticks of a measurement window (5 s).
+const WINDOW_TICKS: u32 = 250;
+/// A sequence jump this large is a restart of the stream, not loss.
+const MAX_JUMP: i64 = 1000;
+/// Ticks of concealment after an underrun before the output is silence
+/// (the concealer has faded out by then).
+const FADE_TICKS: u32 = 3;
+/// A gap shorter than this (in ticks) was jitter, not a pause in sending.
+const SHORT_GAP_TICKS: u32 = 10;
+
+/// What happened to a pushed packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Accepted,
+    /// Its turn has passed (already played or concealed).
+    Late,
+    Duplicate,
+}
+
+/// What a pulled frame is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// Only received audio.
+    Audio,
+    /// Contains concealment.
+    Concealed,
+    /// Nothing to play (not started, or after a long gap).
+    Silence,
+}
+
+/// One received stream's playout buffer.
+#[derive(Debug)]
+pub struct JitterBuffer {
+    ssrc: Option<u32>,
+    /// Highest extended sequence number seen.
+    max_ext: Option<i64>,
+    /// Next extended sequence number to play.
+    next: Option<i64>,
+    /// Received packets not yet played: samples (empty for non-audio).
+    packets: BTreeMap<i64, Vec<i16>>,
+    buffered: usize,
+    /// Samples ready to play (already through the concealer).
+    ready: VecDeque<i16>,
+    playing: bool,
+    /// Whether we have played anything since the last reset.
+    started: bool,
+    concealed_run: usize,
+    /// Ticks since playing stopped on an underrun.
+    gap_ticks: u32,
+    last_len: usize,
+    target: usize,
+    plc: Plc,
+    window_ticks: u32,
+    window_min: usize,
+    calm_ticks: u32,
+    stats: JitterStats,
+}
+
+/// Counters for tests and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JitterStats {
+    pub late: u64,
+    pub duplicate: u64,
+    pub concealed_frames: u64,
+    pub underruns: u64,
+    pub dropped_frames: u64,
+}
+
+impl Default for JitterBuffer {
+    fn default() -> Self {
+        JitterBuffer::new()
+    }
+}
+
+impl JitterBuffer {
+    pub fn new() -> JitterBuffer {
+        JitterBuffer {
+            ssrc: None,
+            max_ext: None,
+            next: None,
+            packets: BTreeMap::new(),
+            buffered: 0,
+            ready: VecDeque::new(),
+            playing: false,
+            started: false,
+            concealed_run: 0,
+            gap_ticks: 0,
+            last_len: FRAME,
+            target: MIN_TARGET,
+            plc: Plc::new(),
+            window_ticks: 0,
+            window_min: usize::MAX,
+            calm_ticks: 0,
+            stats: JitterStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+
+    /// Current target delay in milliseconds.
+    pub fn target_ms(&self) -> u32 {
+        (self.target / 8) as u32
+    }
+
+    /// Samples waiting in the buffer (packets plus ready samples).
+    pub fn depth(&self) -> usize {
+        self.buffered + self.ready.len()
+    }
+
+    /// Adds a packet's decoded samples. `samples` may be empty for packets
+    /// that take a sequence number but carry no audio (telephone-event,
+    /// comfort noise): they are skipped without concealment.
+    pub fn push(&mut self, ssrc: u32, seq: u16, samples: Vec<i16>) -> Pushed {
+        if self.ssrc != Some(ssrc) {
+            self.restart(ssrc);
+        }
+        let ext = match self.max_ext {
+            None => i64::from(seq) + (1 << 32),
+            Some(max) => {
+                let delta = i64::from(seq.wrapping_sub(max as u16) as i16);
+                max + delta
+            }
+        };
+        if let Some(max) = self.max_ext {
+            if (ext - max).abs() > MAX_JUMP {
+                // The sender restarted its numbering: start over, keep audio flowing.
+                self.restart(ssrc);
+                return self.push(ssrc, seq, samples);
+            }
+        }
+        if self.next.is_some_and(|n| ext < n) {
+            self.stats.late += 1;
+            return Pushed::Late;
+        }
+        if self.packets.contains_key(&ext) {
+            self.stats.duplicate += 1;
+            return Pushed::Duplicate;
+        }
+        self.max_ext = Some(self.max_ext.map_or(ext, |m| m.max(ext)));
+        if self.next.is_none() {
+            self.next = Some(ext);
+        }
+        if !samples.is_empty() {
+            self.last_len = samples.len();
+        }
+        self.buffered += samples.len();
+        self.packets.insert(ext, samples);
+        Pushed::Accepted
+    }
+
+    /// Forgets the stream (new SSRC or renumbered); keeps the concealer so
+    /// the audio stays continuous.
+    fn restart(&mut self, ssrc: u32) {
+        self.ssrc = Some(ssrc);
+        self.max_ext = None;
+        self.next = None;
+        self.packets.clear();
+        self.buffered = 0;
+        self.playing = false;
+    }
+
+    /// Takes the next 20 ms frame.
+    pub fn pop(&mut self, out: &mut [i16; FRAME]) -> Frame {
+        self.adapt();
+        if !self.playing {
+            if self.buffered + self.ready.len() >= self.target && self.next.is_some() {
+                if self.started && self.gap_ticks <= SHORT_GAP_TICKS {
+                    // The stream came back quickly: that was jitter, buffer more.
+                    self.target = (self.target + FRAME).min(MAX_TARGET);
+                }
+                self.playing = true;
+                self.started = true;
+                self.gap_ticks = 0;
+            } else if self.started && self.gap_ticks < FADE_TICKS {
+                // Waiting to re-buffer after an underrun: let the concealer fade.
+                self.gap_ticks += 1;
+                self.plc.conceal(out);
+                self.stats.concealed_frames += 1;
+                return Frame::Concealed;
+            } else {
+                self.gap_ticks = self.gap_ticks.saturating_add(1);
+                out.fill(0);
+                return Frame::Silence;
+            }
+        }
+        let mut concealed = false;
+        while self.ready.len() < FRAME {
+            if !self.fill_one(&mut concealed) {
+                break;
+            }
+        }
+        for s in out.iter_mut() {
+            *s = self.ready.pop_front().unwrap_or(0);
+        }
+        if concealed {
+            self.stats.concealed_frames += 1;
+            Frame::Concealed
+        } else {
+            Frame::Audio
+        }
+    }
+
+    /// Moves one packet (or its concealment) into `ready`. False when the
+    /// buffer ran dry and playing stopped.
+    fn fill_one(&mut self, concealed: &mut bool) -> bool {
+        let Some(next) = self.next else {
+            return self.underrun(concealed);
+        };
+        if let Some(mut samples) = self.packets.remove(&next) {
+            self.next = Some(next + 1);
+            self.buffered -= samples.len();
+            if !samples.is_empty() {
+                self.plc.good(&mut samples);
+                self.ready.extend(samples);
+                self.concealed_run = 0;
+            }
+            return true;
+        }
+        if self.packets.is_empty() {
+            return self.underrun(concealed);
+        }
+        // A hole with later packets waiting: the packet is lost.
+        self.next = Some(next + 1);
+        let mut fill = vec![0i16; self.last_len];
+        self.plc.conceal(&mut fill);
+        self.ready.extend(fill);
+        self.concealed_run += self.last_len;
+        *concealed = true;
+        true
+    }
+
+    /// Nothing to play: conceal the rest of this frame and re-buffer once
+    /// the concealment has run its course.
+    fn underrun(&mut self, concealed: &mut bool) -> bool {
+        let missing = FRAME - self.ready.len().min(FRAME);
+        let mut fill = vec![0i16; missing];
+        self.plc.conceal(&mut fill);
+        self.ready.extend(fill);
+        self.concealed_run += missing;
+        *concealed = true;
+        if self.concealed_run >= FRAME && self.playing {
+            // A real gap, not just the tail of a frame.
+            self.stats.underruns += 1;
+            self.playing = false;
+            self.calm_ticks = 0;
+            self.gap_ticks = 0;
+        }
+        false
+    }
+
+    /// Per-tick adaptation of the target delay.
+    fn adapt(&mut self) {
+        if !self.playing {
+            self.window_ticks = 0;
+            self.window_min = usize::MAX;
+            return;
+        }
+        self.window_min = self.window_min.min(self.depth());
+        self.window_ticks += 1;
+        self.calm_ticks = self.calm_ticks.saturating_add(1);
+        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > MIN_TARGET {
+            self.target -= FRAME;
+            self.calm_ticks = 0;
+        }
+        if self.window_ticks >= WINDOW_TICKS {
+            if self.window_min > self.target + FRAME {
+                self.drop_frame();
+            }
+            self.window_ticks = 0;
+            self.window_min = usize::MAX;
+        }
+    }
+
+    /// Shortens the delay by one frame's worth of samples.
+    fn drop_frame(&mut self) {
+        let mut dropped = 0;
+        while dropped < FRAME {
+            if let Some(_s) = self.ready.pop_front() {
+                dropped += 1;
+                continue;
+            }
+            let Some(next) = self.next else { break };
+            let Some(samples) = self.packets.remove(&next) else {
+                break;
+            };
+            self.next = Some(next + 1);
+            self.buffered -= samples.len();
+            dropped += samples.len();
+        }
+        if dropped > 0 {
+            self.stats.dropped_frames += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet whose samples all equal `v`.
+    fn pkt(v: i16) -> Vec<i16> {
+        vec![v; FRAME]
+    }
+
+    fn pop(jb: &mut JitterBuffer) -> (Frame, [i16; FRAME]) {
+        let mut f = [0i16; FRAME];
+        let k = jb.pop(&mut f);
+        (k, f)
+    }
+
+    #[test]
+    fn buffers_to_target_then_plays_in_order() {
+        let mut jb = JitterBuffer::new();
+        assert_eq!(jb.push(1, 10, pkt(10)), Pushed::Accepted);
+        assert_eq!(pop(&mut jb).0, Frame::Silence);
+        // Out of order arrival.
+        assert_eq!(jb.push(1, 12, pkt(12)), Pushed::Accepted);
+        assert_eq!(jb.push(1, 11, pkt(11)), Pushed::Accepted);
+        for v in [10, 11, 12] {
+            let (k, f) = pop(&mut jb);
+            assert_eq!(k, Frame::Audio);
+            assert!(f.iter().all(|&s| s == v), "expected {v}, got {}", f[0]);
+        }
+    }
+
+    #[test]
+    fn late_and_duplicate_packets_are_dropped() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 100, pkt(1));
+        jb.push(1, 101, pkt(2));
+        assert_eq!(jb.push(1, 101, pkt(9)), Pushed::Duplicate);
+        pop(&mut jb);
+        assert_eq!(jb.push(1, 100, pkt(9)), Pushed::Late);
+        assert_eq!(jb.push(1, 99, pkt(9)), Pushed::Late);
+        let (_, f) = pop(&mut jb);
+        assert_eq!(f[0], 2);
+        assert_eq!(jb.stats().late, 2);
+        assert_eq!(jb.stats().duplicate, 1);
+    }
+
+    #[test]
+    fn sequence_wrap_keeps_order() {
+        let mut jb = JitterBuffer::new();
+        jb.push(7, 65534, pkt(1));
+        jb.push(7, 0, pkt(3));
+        jb.push(7, 65535, pkt(2));
+        jb.push(7, 1, pkt(4));
+        for v in 1..=4 {
+            let (k, f) = pop(&mut jb);
+            assert_eq!(k, Frame::Audio);
+            assert_eq!(f[0], v);
+        }
+        assert_eq!(jb.push(7, 65535, pkt(9)), Pushed::Late);
+    }
+
+    #[test]
+    fn missing_packet_is_concealed_not_silent() {
+        let mut jb = JitterBuffer::new();
+        let sine = crate::media::tone::sine(500.0, 0.2, 8000);
+        let frames: Vec<Vec<i16>> = sine.chunks(FRAME).map(<[i16]>::to_vec).collect();
+        for (i, f) in frames.iter().enumerate() {
+            if i != 4 {
+                jb.push(3, i as u16, f.clone());
+            }
+        }
+        let mut kinds = Vec::new();
+        for _ in 0..8 {
+            let (k, f) = pop(&mut jb);
+            if kinds.len() == 4 {
+                let e: f64 = f.iter().map(|&s| f64::from(s).powi(2)).sum();
+                assert!(e > 0.5 * 160.0 * 16384.0f64.powi(2) / 2.0, "energy {e}");
+            }
+            kinds.push(k);
+        }
+        assert_eq!(kinds[3], Frame::Audio);
+        assert_eq!(kinds[4], Frame::Concealed);
+        assert_eq!(kinds[5], Frame::Audio);
+    }
+
+    #[test]
+    fn ssrc_change_restarts_the_stream() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 500, pkt(1));
+        jb.push(1, 501, pkt(1));
+        pop(&mut jb);
+        pop(&mut jb);
+        jb.push(2, 9, pkt(5));
+        jb.push(2, 10, pkt(6));
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let (k, f) = pop(&mut jb);
+            if k == Frame::Audio {
+                seen.push(f[159]);
+            }
+        }
+        assert_eq!(seen, vec![5, 6]);
+    }
+
+    #[test]
+    fn underrun_raises_target_and_non_audio_is_skipped() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 1, pkt(1));
+        jb.push(1, 2, Vec::new());
+        jb.push(1, 3, pkt(3));
+        let (_, f) = pop(&mut jb);
+        assert_eq!(f[0], 1);
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[0]), (Frame::Audio, 3));
+        assert_eq!(jb.target_ms(), 40);
+        let (k, _) = pop(&mut jb);
+        assert_eq!(k, Frame::Concealed);
+        assert_eq!(jb.stats().underruns, 1);
+        // The stream resumes quickly: the target grows by a frame.
+        jb.push(1, 4, pkt(4));
+        jb.push(1, 5, pkt(5));
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[100]), (Frame::Audio, 4));
+        assert_eq!(jb.target_ms(), 60);
+    }
+
+    #[test]
+    fn standing_delay_is_trimmed() {
+        let mut jb = JitterBuffer::new();
+        let mut seq = 0u16;
+        for _ in 0..6 {
+            jb.push(1, seq, pkt(1));
+            seq += 1;
+        }
+        for _ in 0..(WINDOW_TICKS + 5) {
+            jb.push(1, seq, pkt(1));
+            seq += 1;
+            pop(&mut jb);
+        }
+        assert!(jb.stats().dropped_frames >= 1);
+        assert!(jb.depth() <= 5 * FRAME, "depth {}", jb.depth());
+    }
+}

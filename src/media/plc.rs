@@ -1,0 +1,244 @@
+//! Packet loss concealment in the spirit of ITU-T G.711 Appendix I: on a
+//! missing stretch, repeat the last pitch period(s) found by autocorrelation,
+//! widen to two and three periods as the loss goes on, attenuate after 10 ms
+//! and fade to silence at 60 ms; when real audio returns, overlap-add it with
+//! the synthetic continuation so neither edge clicks.
+//!
+//! The concealer sees every output sample in order: real audio through
+//! [`Plc::good`], missing audio through [`Plc::conceal`].
+
+/// History kept for pitch search and the pitch buffer (48.75 ms).
+const HIST_LEN: usize = 390;
+/// Pitch search range in samples (5 ms .. 15 ms at 8 kHz).
+const PITCH_MIN: usize = 40;
+const PITCH_MAX: usize = 120;
+/// Correlation window (20 ms).
+const CORR_LEN: usize = 160;
+/// Samples per 10 ms.
+const TEN_MS: usize = 80;
+/// After this many concealed samples the output is silent (60 ms).
+const FADE_END: usize = 6 * TEN_MS;
+
+/// Concealment state for one received stream (8 kHz).
+#[derive(Debug, Clone)]
+pub struct Plc {
+    history: Vec<f32>,
+    /// Samples concealed in the current erasure; 0 when not concealing.
+    erased: usize,
+    pitch: usize,
+    /// The last three pitch periods of history when the erasure began.
+    pitch_buf: Vec<f32>,
+}
+
+impl Default for Plc {
+    fn default() -> Self {
+        Plc::new()
+    }
+}
+
+impl Plc {
+    pub fn new() -> Plc {
+        Plc {
+            history: vec![0.0; HIST_LEN],
+            erased: 0,
+            pitch: PITCH_MAX,
+            pitch_buf: Vec::new(),
+        }
+    }
+
+    /// True while an erasure is in progress.
+    pub fn concealing(&self) -> bool {
+        self.erased > 0
+    }
+
+    /// Passes real audio through (in place), blending its start with the
+    /// synthetic signal when an erasure just ended.
+    pub fn good(&mut self, samples: &mut [i16]) {
+        if self.erased > 0 {
+            let extra = (self.erased / TEN_MS).saturating_sub(1) * 32;
+            let ola = (self.pitch / 4 + extra).min(TEN_MS).min(samples.len());
+            for (i, s) in samples.iter_mut().take(ola).enumerate() {
+                let w = (i + 1) as f32 / (ola + 1) as f32;
+                let synth = self.synth(self.erased + i);
+                *s = clamp(f32::from(*s) * w + synth * (1.0 - w));
+            }
+            self.erased = 0;
+        }
+        self.push_history(samples.iter().map(|&s| f32::from(s)));
+    }
+
+    /// Fills `out` with the concealment continuation of the signal.
+    pub fn conceal(&mut self, out: &mut [i16]) {
+        if self.erased == 0 {
+            self.start_erasure();
+        }
+        for s in out.iter_mut() {
+            *s = clamp(self.synth(self.erased));
+            self.erased += 1;
+        }
+        let n = out.len();
+        self.push_history(out.iter().map(|&s| f32::from(s)));
+        debug_assert!(n == 0 || self.erased > 0);
+    }
+
+    fn start_erasure(&mut self) {
+        self.pitch = find_pitch(&self.history);
+        let start = HIST_LEN - 3 * self.pitch;
+        self.pitch_buf = self.history[start..].to_vec();
+    }
+
+    /// Synthetic sample `k` samples into the erasure.
+    fn synth(&self, k: usize) -> f32 {
+        if k >= FADE_END || self.pitch_buf.is_empty() {
+            return 0.0;
+        }
+        let p = self.pitch;
+        let value = |periods: usize| {
+            let span = periods * p;
+            let base = self.pitch_buf.len() - span;
+            self.pitch_buf[base + k % span]
+        };
+        // One period for the first 10 ms, two up to 20 ms, then three; each
+        // widening is cross-faded over a quarter period.
+        let fade = (p / 4).max(1);
+        let v = if k < TEN_MS {
+            value(1)
+        } else if k < 2 * TEN_MS {
+            blend(value(1), value(2), k - TEN_MS, fade)
+        } else {
+            blend(value(2), value(3), k - 2 * TEN_MS, fade)
+        };
+        // Full level for 10 ms, then down 20 % per 10 ms: silent at 60 ms.
+        let gain = if k < TEN_MS {
+            1.0
+        } else {
+            1.0 - 0.2 * (k - TEN_MS) as f32 / TEN_MS as f32
+        };
+        v * gain.max(0.0)
+    }
+
+    fn push_history(&mut self, samples: impl Iterator<Item = f32>) {
+        self.history.extend(samples);
+        let excess = self.history.len().saturating_sub(HIST_LEN);
+        self.history.drain(..excess);
+    }
+}
+
+fn blend(old: f32, new: f32, i: usize, len: usize) -> f32 {
+    if i >= len {
+        new
+    } else {
+        let w = (i + 1) as f32 / (len + 1) as f32;
+        old * (1.0 - w) + new * w
+    }
+}
+
+fn clamp(v: f32) -> i16 {
+    v.round().clamp(-32768.0, 32767.0) as i16
+}
+
+/// The lag in `PITCH_MIN..=PITCH_MAX` that best predicts the last 20 ms of
+/// `hist` (normalised cross-correlation).
+fn find_pitch(hist: &[f32]) -> usize {
+    let end = hist.len();
+    let window = &hist[end - CORR_LEN..];
+    let mut best = PITCH_MAX;
+    let mut best_score = f32::MIN;
+    for lag in PITCH_MIN..=PITCH_MAX {
+        let lagged = &hist[end - CORR_LEN - lag..end - lag];
+        let (mut corr, mut energy) = (0.0f32, 0.0f32);
+        for (a, b) in window.iter().zip(lagged) {
+            corr += a * b;
+            energy += b * b;
+        }
+        if energy <= 0.0 {
+            continue;
+        }
+        let score = corr / energy.sqrt();
+        if score > best_score {
+            best_score = score;
+            best = lag;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::tone::sine;
+
+    fn energy(s: &[i16]) -> f64 {
+        s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64
+    }
+
+    fn max_step(s: &[i16]) -> i32 {
+        s.windows(2)
+            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Runs a sine through the concealer with `lost` frames missing.
+    fn run(freq: f64, lost: &[usize]) -> (Vec<i16>, Vec<i16>) {
+        let src = sine(freq, 0.4, 8000);
+        let mut plc = Plc::new();
+        let mut out = Vec::new();
+        for (i, frame) in src.chunks(160).enumerate() {
+            let mut f = frame.to_vec();
+            if lost.contains(&i) {
+                plc.conceal(&mut f);
+            } else {
+                plc.good(&mut f);
+            }
+            out.extend(f);
+        }
+        (src, out)
+    }
+
+    #[test]
+    fn lost_frame_in_a_sine_is_not_a_click() {
+        for freq in [440.0, 600.0, 1000.0, 1400.0, 210.0] {
+            let (src, out) = run(freq, &[10]);
+            let concealed = &out[1600..1760];
+            let before = energy(&out[1440..1600]);
+            let after = energy(&out[1760..1920]);
+            let e = energy(concealed);
+            assert!(
+                e > 0.7 * before && e < 1.3 * before,
+                "{freq}: {e} vs {before}"
+            );
+            assert!(after > 0.8 * before, "{freq}: {after}");
+            let allowed = max_step(&src) as f64 * 1.5;
+            assert!(
+                f64::from(max_step(&out[1400..2000])) <= allowed,
+                "{freq}: step {} > {allowed}",
+                max_step(&out[1400..2000])
+            );
+        }
+    }
+
+    #[test]
+    fn long_loss_fades_to_silence() {
+        let (_, out) = run(500.0, &[5, 6, 7, 8, 9]);
+        // 60 ms into the erasure the output is silent.
+        assert!(out[800 + 480..1600].iter().all(|&s| s == 0));
+        // It faded rather than stopping dead.
+        assert!(energy(&out[800 + 160..800 + 320]) > 0.0);
+        // And audio comes back.
+        assert!(energy(&out[1760..1920]) > 1e6);
+    }
+
+    #[test]
+    fn concealing_silence_stays_silent() {
+        let mut plc = Plc::new();
+        let mut f = [5i16; 160];
+        plc.conceal(&mut f);
+        assert!(f.iter().all(|&s| s == 0));
+        assert!(plc.concealing());
+        let mut g = [100i16; 160];
+        plc.good(&mut g);
+        assert!(!plc.concealing());
+        assert_eq!(g[159], 100);
+    }
+}

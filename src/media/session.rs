@@ -1,0 +1,382 @@
+//! One call's media task: a fixed 20 ms clock that reads the microphone,
+//! sends one RTP packet (audio or RFC 4733 event) and plays one frame from
+//! the jitter buffer; concurrently it receives RTP (validated, into the
+//! jitter buffer or the DTMF receiver) and RTCP, and sends SR/RR reports.
+//!
+//! The clock is a `tokio::time::interval` with `MissedTickBehavior::Burst`:
+//! if the task is held up, the missed ticks run back to back, so the number
+//! of frames sent and played always matches elapsed time (RTP timestamps
+//! stay in step with the wall clock, a recording has the call's real
+//! length, a sound card's microphone ring does not build up latency).
+//! The task never waits on anything but its sockets, its command channel
+//! and the clock: the SIP side talks to it through [`MediaSession`]'s
+//! non-blocking methods.
+
+mod rtcp_io;
+
+use super::audio::{Sink, Source};
+use super::dtmf::{DtmfReceiver, DtmfSender};
+use super::jitter::{JitterBuffer, FRAME};
+use super::rtcp_stats::{mos, ReceiverStats};
+use super::sockets::rtcp_of;
+use super::{g711, Direction, MediaEvent, MediaStats, RtpParams};
+use bytes::Bytes;
+use rtcp_io::{Reception, RtcpState};
+use rtp::header::Header;
+use rtp::packet::Packet;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{interval, interval_at, MissedTickBehavior};
+use webrtc_util::marshal::{Marshal, Unmarshal};
+
+/// The frame clock.
+pub const TICK: Duration = Duration::from_millis(20);
+/// Nominal RTCP report interval (RFC 3550 minimum).
+pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Comfort noise (RFC 3389): accepted, carries no audio for us.
+const PT_CN: u8 = 13;
+/// Ticks between `stats()` updates.
+const STATS_EVERY: u32 = 5;
+/// A new SSRC takes over after this silence from the old one...
+const SSRC_SILENCE: Duration = Duration::from_millis(60);
+/// ...or after this many packets in a row from it.
+const SSRC_PROBATION: u32 = 3;
+
+/// Commands from the handle to the task.
+#[derive(Debug)]
+pub enum Command {
+    Update(RtpParams),
+    Mute(bool),
+    Dtmf(String),
+    Stop(oneshot::Sender<()>),
+}
+
+/// Tunables (tests shorten the RTCP interval).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub rtcp_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rtcp_interval: RTCP_INTERVAL,
+        }
+    }
+}
+
+/// Everything the task owns besides its sockets.
+pub struct Session {
+    params: RtpParams,
+    source: Box<dyn Source>,
+    sink: Box<dyn Sink>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    stats_tx: watch::Sender<MediaStats>,
+    ssrc: u32,
+    seq: u16,
+    /// RTP timestamp of the next frame.
+    ts: u32,
+    /// Timestamp of the telephone-event being sent.
+    event_ts: u32,
+    marker_next: bool,
+    muted: bool,
+    dtmf_tx: DtmfSender,
+    dtmf_rx: DtmfReceiver,
+    jb: JitterBuffer,
+    rx: ReceiverStats,
+    remote_ssrc: Option<u32>,
+    last_rx: Option<Instant>,
+    candidate: Option<(u32, u32)>,
+    rtcp: RtcpState,
+    epoch: Instant,
+    ticks: u32,
+    payload: Vec<u8>,
+}
+
+impl Session {
+    pub fn new(
+        params: RtpParams,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+        events: mpsc::UnboundedSender<MediaEvent>,
+        stats_tx: watch::Sender<MediaStats>,
+    ) -> Session {
+        Session {
+            params,
+            source,
+            sink,
+            events,
+            stats_tx,
+            ssrc: rand::random(),
+            seq: rand::random(),
+            ts: rand::random(),
+            event_ts: 0,
+            marker_next: true,
+            muted: false,
+            dtmf_tx: DtmfSender::new(),
+            dtmf_rx: DtmfReceiver::default(),
+            jb: JitterBuffer::new(),
+            rx: ReceiverStats::default(),
+            remote_ssrc: None,
+            last_rx: None,
+            candidate: None,
+            rtcp: RtcpState::default(),
+            epoch: Instant::now(),
+            ticks: 0,
+            payload: Vec::with_capacity(FRAME),
+        }
+    }
+
+    /// The task: runs until `Stop` or until every handle is gone.
+    pub async fn run(
+        mut self,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        options: Options,
+    ) {
+        let mut clock = interval(TICK);
+        clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let first_report = tokio::time::Instant::now() + options.rtcp_interval / 2;
+        let mut reports = interval_at(first_report, options.rtcp_interval);
+        reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut rtp_buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 2048];
+        let mut reply = None;
+        loop {
+            tokio::select! {
+                _ = clock.tick() => self.on_tick(&rtp).await,
+                r = rtp.recv_from(&mut rtp_buf) => match r {
+                    Ok((n, _from)) => self.on_rtp(&rtp_buf[..n]),
+                    Err(e) => tracing::debug!("RTP receive: {e}"),
+                },
+                r = rtcp.recv_from(&mut rtcp_buf) => match r {
+                    Ok((n, _from)) => {
+                        if self.rtcp.on_datagram(self.ssrc, &rtcp_buf[..n]) {
+                            tracing::debug!("peer sent RTCP BYE");
+                        }
+                    }
+                    Err(e) => tracing::debug!("RTCP receive: {e}"),
+                },
+                _ = reports.tick() => self.send_report(&rtcp, false).await,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Stop(tx)) => {
+                        reply = Some(tx);
+                        break;
+                    }
+                    Some(cmd) => self.on_command(cmd),
+                    None => break,
+                },
+            }
+        }
+        self.send_report(&rtcp, true).await;
+        self.sink.finish();
+        self.publish_stats();
+        if let Some(tx) = reply {
+            let _ = tx.send(());
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Update(params) => {
+                if !sends(self.params.direction) && sends(params.direction) {
+                    self.marker_next = true;
+                }
+                self.params = params;
+            }
+            Command::Mute(on) => {
+                if self.muted && !on {
+                    self.marker_next = true;
+                }
+                self.muted = on;
+            }
+            Command::Dtmf(digits) => {
+                if self.params.dtmf_payload_type.is_none() {
+                    tracing::warn!("peer takes no telephone-event: DTMF {digits:?} not sent");
+                } else if self.dtmf_tx.queue(&digits) == 0 {
+                    tracing::debug!("no DTMF digits in {digits:?}");
+                }
+            }
+            Command::Stop(_) => {}
+        }
+    }
+
+    async fn on_tick(&mut self, rtp: &UdpSocket) {
+        let mut mic = [0i16; FRAME];
+        self.source.read(&mut mic);
+        let mut speaker = [0i16; FRAME];
+        self.jb.pop(&mut speaker);
+        self.sink.write(&speaker);
+
+        let ts = self.ts;
+        self.ts = self.ts.wrapping_add(FRAME as u32);
+        let can_send = sends(self.params.direction);
+        let event = match self.params.dtmf_payload_type {
+            Some(pt) if can_send => self.dtmf_tx.tick().map(|e| (pt, e)),
+            _ => None,
+        };
+        if let Some((pt, ev)) = event {
+            if ev.marker {
+                self.event_ts = ts;
+            }
+            self.payload.clear();
+            self.payload.extend_from_slice(&ev.payload.to_bytes());
+            self.send_rtp(rtp, pt, ev.marker, self.event_ts).await;
+            // Audio after an event starts a new talkspurt.
+            self.marker_next = true;
+        } else if can_send && !self.muted {
+            self.payload.clear();
+            g711::encode(self.params.codec, &mic, &mut self.payload);
+            let marker = std::mem::take(&mut self.marker_next);
+            self.send_rtp(rtp, self.params.payload_type, marker, ts)
+                .await;
+        } else {
+            self.marker_next = true;
+        }
+
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(STATS_EVERY) {
+            self.publish_stats();
+        }
+    }
+
+    async fn send_rtp(&mut self, rtp: &UdpSocket, pt: u8, marker: bool, ts: u32) {
+        let packet = Packet {
+            header: Header {
+                version: 2,
+                marker,
+                payload_type: pt,
+                sequence_number: self.seq,
+                timestamp: ts,
+                ssrc: self.ssrc,
+                ..Header::default()
+            },
+            payload: Bytes::copy_from_slice(&self.payload),
+        };
+        self.seq = self.seq.wrapping_add(1);
+        let Ok(bytes) = packet.marshal() else {
+            return;
+        };
+        match rtp.send_to(&bytes, self.params.remote).await {
+            Ok(_) => {
+                self.rtcp.packets_sent = self.rtcp.packets_sent.wrapping_add(1);
+                self.rtcp.octets_sent = self
+                    .rtcp
+                    .octets_sent
+                    .wrapping_add(self.payload.len() as u32);
+                self.rtcp.sent_since_report = true;
+            }
+            Err(e) => tracing::debug!("RTP send to {}: {e}", self.params.remote),
+        }
+    }
+
+    fn on_rtp(&mut self, data: &[u8]) {
+        let mut buf = data;
+        let Ok(packet) = Packet::unmarshal(&mut buf) else {
+            return;
+        };
+        let h = &packet.header;
+        let pt = h.payload_type;
+        let is_audio = pt == self.params.payload_type;
+        let is_event = self.params.dtmf_payload_type == Some(pt);
+        if h.version != 2 || !(is_audio || is_event || pt == PT_CN) {
+            return;
+        }
+        if !self.accept_ssrc(h.ssrc) {
+            return;
+        }
+        let now = Instant::now();
+        self.last_rx = Some(now);
+        let arrival = (now.duration_since(self.epoch).as_secs_f64() * 8000.0) as u64 as u32;
+        self.rx.on_packet(h.sequence_number, h.timestamp, arrival);
+        let samples = if is_event {
+            for digit in self.dtmf_rx.on_packet(h.timestamp, &packet.payload) {
+                let _ = self.events.send(MediaEvent::Dtmf(digit));
+            }
+            Vec::new()
+        } else if is_audio && receives(self.params.direction) {
+            let mut pcm = Vec::with_capacity(packet.payload.len());
+            g711::decode(self.params.codec, &packet.payload, &mut pcm);
+            pcm
+        } else {
+            Vec::new()
+        };
+        self.jb.push(h.ssrc, h.sequence_number, samples);
+    }
+
+    /// Locks onto the first SSRC; a new one takes over when the old one
+    /// went quiet or after a few packets in a row.
+    fn accept_ssrc(&mut self, ssrc: u32) -> bool {
+        match self.remote_ssrc {
+            Some(s) if s == ssrc => {
+                self.candidate = None;
+                true
+            }
+            Some(_) => {
+                let quiet = self.last_rx.is_none_or(|t| t.elapsed() >= SSRC_SILENCE);
+                let count = match self.candidate {
+                    Some((c, n)) if c == ssrc => n + 1,
+                    _ => 1,
+                };
+                if quiet || count >= SSRC_PROBATION {
+                    tracing::debug!("remote SSRC changed to {ssrc:#010x}");
+                    self.remote_ssrc = Some(ssrc);
+                    self.candidate = None;
+                    self.rx.reset();
+                    self.dtmf_rx = DtmfReceiver::default();
+                    true
+                } else {
+                    self.candidate = Some((ssrc, count));
+                    false
+                }
+            }
+            None => {
+                self.remote_ssrc = Some(ssrc);
+                true
+            }
+        }
+    }
+
+    async fn send_report(&mut self, rtcp: &UdpSocket, bye: bool) {
+        let rx = Reception {
+            ssrc: self.remote_ssrc,
+            stats: &mut self.rx,
+        };
+        let Some(bytes) = self.rtcp.report(self.ssrc, self.ts, rx, bye) else {
+            return;
+        };
+        let to = rtcp_of(self.params.remote);
+        if let Err(e) = rtcp.send_to(&bytes, to).await {
+            tracing::debug!("RTCP send to {to}: {e}");
+        }
+        self.publish_stats();
+    }
+
+    fn publish_stats(&self) {
+        let received = self.rx.received();
+        let lost = self.rx.cumulative_lost();
+        let rtt_ms = self.rtcp.rtt_ms;
+        let mos = (received > 0).then(|| {
+            let loss = lost as f64 / (received + lost) as f64;
+            let m = mos(loss, rtt_ms, f64::from(self.jb.target_ms()));
+            (m * 100.0).round() / 100.0
+        });
+        self.stats_tx.send_replace(MediaStats {
+            rx_packets: received,
+            lost,
+            jitter_ms: (self.rx.jitter_ms(8000) * 100.0).round() / 100.0,
+            rtt_ms: rtt_ms.map(|r| (r * 10.0).round() / 10.0),
+            mos,
+        });
+    }
+}
+
+fn sends(d: Direction) -> bool {
+    matches!(d, Direction::SendRecv | Direction::SendOnly)
+}
+
+fn receives(d: Direction) -> bool {
+    matches!(d, Direction::SendRecv | Direction::RecvOnly)
+}

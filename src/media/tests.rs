@@ -1,0 +1,295 @@
+//! Session tests over loopback: two sessions talking through the file
+//! backend, DTMF between sessions, the echo reflector, RTCP, mute and the
+//! packets on the wire.
+
+#![allow(clippy::unwrap_used)]
+
+use super::tone::{goertzel_power, sine};
+use super::*;
+use std::path::Path;
+use std::time::Duration;
+use tokio::time::{sleep, timeout};
+use webrtc_util::marshal::Unmarshal;
+
+const LO: &str = "127.0.0.1";
+
+fn ip() -> IpAddr {
+    LO.parse().unwrap()
+}
+
+fn params(remote: SocketAddr) -> RtpParams {
+    RtpParams {
+        remote,
+        codec: Codec::Pcmu,
+        payload_type: 0,
+        dtmf_payload_type: Some(101),
+        direction: Direction::SendRecv,
+    }
+}
+
+fn write_tone(path: &Path, freq: f64, rate: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in sine(freq, 1.0, rate) {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn file_audio(dir: &Path, name: &str, freq: f64, rate: u32) -> AudioSystem {
+    let input = dir.join(format!("{name}.wav"));
+    write_tone(&input, freq, rate);
+    AudioSystem::open(&AudioConfig {
+        backend: BackendKind::File,
+        input: Some(input),
+        output_dir: Some(dir.join(format!("out-{name}"))),
+    })
+    .unwrap()
+}
+
+fn read_wav(path: &Path) -> Vec<i16> {
+    let mut r = hound::WavReader::open(path).unwrap();
+    assert_eq!(r.spec().sample_rate, 8000);
+    assert_eq!(r.spec().channels, 1);
+    r.samples::<i16>().map(Result::unwrap).collect()
+}
+
+fn null_audio() -> AudioSystem {
+    AudioSystem::open(&AudioConfig {
+        backend: BackendKind::Null,
+        ..AudioConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_hear_each_others_tone() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio_a = file_audio(dir.path(), "a", 600.0, 8000);
+    // B's input is 44.1 kHz stereo-less: exercises the resampler too.
+    let audio_b = file_audio(dir.path(), "b", 1400.0, 44100);
+    let sa = RtpSockets::bind(ip()).await.unwrap();
+    let sb = RtpSockets::bind(ip()).await.unwrap();
+    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
+    let (ev_a, _ra) = mpsc::unbounded_channel();
+    let (ev_b, _rb) = mpsc::unbounded_channel();
+    let rtcp = Duration::from_millis(300);
+    let a = MediaSession::start_with(sa, params(addr_b), &audio_a, "call-a", ev_a, rtcp).unwrap();
+    let b = MediaSession::start_with(sb, params(addr_a), &audio_b, "call-b", ev_b, rtcp).unwrap();
+    sleep(Duration::from_millis(1500)).await;
+    let stats = a.stats();
+    a.stop().await;
+    b.stop().await;
+
+    assert!(stats.rx_packets > 50, "{stats:?}");
+    assert_eq!(stats.lost, 0, "{stats:?}");
+    assert!(stats.jitter_ms < 20.0, "{stats:?}");
+    assert!(stats.rtt_ms.is_some(), "{stats:?}");
+    assert!(stats.mos.unwrap_or(0.0) > 4.0, "{stats:?}");
+
+    let out_a = read_wav(&dir.path().join("out-a/call-a.wav"));
+    let out_b = read_wav(&dir.path().join("out-b/call-b.wav"));
+    // Paced by the clock: about 1.5 s each.
+    for out in [&out_a, &out_b] {
+        assert!(
+            (10_000..14_500).contains(&out.len()),
+            "{} samples",
+            out.len()
+        );
+    }
+    let tail = |v: &Vec<i16>| v[v.len() / 3..].to_vec();
+    let (ta, tb) = (tail(&out_a), tail(&out_b));
+    let a1400 = goertzel_power(&ta, 8000, 1400.0);
+    let a600 = goertzel_power(&ta, 8000, 600.0);
+    let b600 = goertzel_power(&tb, 8000, 600.0);
+    let b1400 = goertzel_power(&tb, 8000, 1400.0);
+    assert!(
+        a1400 > 0.05 && a600 < a1400 / 100.0,
+        "A: 1400 {a1400}, 600 {a600}"
+    );
+    assert!(
+        b600 > 0.05 && b1400 < b600 / 100.0,
+        "B: 600 {b600}, 1400 {b1400}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtmf_goes_from_one_session_to_the_other() {
+    let audio = null_audio();
+    let sa = RtpSockets::bind(ip()).await.unwrap();
+    let sb = RtpSockets::bind(ip()).await.unwrap();
+    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
+    let (ev_a, _ra) = mpsc::unbounded_channel();
+    let (ev_b, mut rb) = mpsc::unbounded_channel();
+    let a = MediaSession::start(sa, params(addr_b), &audio, "a", ev_a).unwrap();
+    let b = MediaSession::start(sb, params(addr_a), &audio, "b", ev_b).unwrap();
+    a.send_dtmf("12x#D");
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        match timeout(Duration::from_secs(3), rb.recv()).await {
+            Ok(Some(MediaEvent::Dtmf(c))) => got.push(c),
+            other => panic!("after {got:?}: {other:?}"),
+        }
+    }
+    assert_eq!(got, vec!['1', '2', '#', 'D']);
+    // No repeats from the end packets.
+    sleep(Duration::from_millis(200)).await;
+    assert!(rb.try_recv().is_err());
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_reflector_returns_our_own_tone() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = file_audio(dir.path(), "e", 600.0, 16000);
+    let echo = EchoReflector::start(ip()).await.unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let (ev, _r) = mpsc::unbounded_channel();
+    let rtcp = Duration::from_millis(200);
+    let m = MediaSession::start_with(s, params(echo.rtp_addr()), &audio, "echo", ev, rtcp).unwrap();
+    sleep(Duration::from_millis(1000)).await;
+    let stats = m.stats();
+    m.stop().await;
+    let out = read_wav(&dir.path().join("out-e/echo.wav"));
+    let tail = &out[out.len() / 3..];
+    assert!(goertzel_power(tail, 8000, 600.0) > 0.05);
+    assert!(stats.rx_packets > 30, "{stats:?}");
+    let rtt = stats.rtt_ms.unwrap_or(-1.0);
+    assert!((0.0..50.0).contains(&rtt), "{stats:?}");
+}
+
+/// Receives RTP from a session on a plain socket pair and checks the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_on_the_wire_mute_and_bye() {
+    let (peer_rtp, peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
+    let peer = peer_rtp.local_addr().unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let ours = s.rtp_addr();
+    assert_eq!(s.rtcp_addr().port(), ours.port() + 1);
+    let (ev, _r) = mpsc::unbounded_channel();
+    let mut p = params(peer);
+    p.codec = Codec::Pcma;
+    p.payload_type = 8;
+    let m = MediaSession::start(s, p.clone(), &null_audio(), "w", ev).unwrap();
+
+    let mut buf = [0u8; 2048];
+    let mut headers = Vec::new();
+    for _ in 0..5 {
+        let (n, from) = timeout(Duration::from_secs(1), peer_rtp.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        // Symmetric RTP: sent from the socket we receive on.
+        assert_eq!(from, ours);
+        let pkt = rtp::packet::Packet::unmarshal(&mut &buf[..n]).unwrap();
+        assert_eq!(pkt.payload.len(), 160);
+        // A-law silence.
+        assert!(pkt.payload.iter().all(|&b| b == 0xD5));
+        headers.push(pkt.header);
+    }
+    assert!(headers[0].marker);
+    for w in headers.windows(2) {
+        assert_eq!(w[1].version, 2);
+        assert_eq!(w[1].payload_type, 8);
+        assert!(!w[1].marker);
+        assert_eq!(w[1].ssrc, w[0].ssrc);
+        assert_eq!(w[1].sequence_number, w[0].sequence_number.wrapping_add(1));
+        assert_eq!(w[1].timestamp, w[0].timestamp.wrapping_add(160));
+    }
+
+    // Packets we must ignore: garbage, wrong payload type, RTCP-looking.
+    peer_rtp.send_to(b"\x00\x01garbage", ours).await.unwrap();
+    let mut bad = headers[0].clone();
+    bad.payload_type = 96;
+    let junk = rtp::packet::Packet {
+        header: bad,
+        payload: bytes::Bytes::from_static(&[0u8; 160]),
+    };
+    peer_rtp
+        .send_to(
+            &webrtc_util::marshal::Marshal::marshal(&junk).unwrap(),
+            ours,
+        )
+        .await
+        .unwrap();
+
+    // Mute: packets stop, then resume with the marker set.
+    m.set_mute(true);
+    sleep(Duration::from_millis(100)).await;
+    while peer_rtp.try_recv_from(&mut buf).is_ok() {}
+    sleep(Duration::from_millis(100)).await;
+    assert!(
+        peer_rtp.try_recv_from(&mut buf).is_err(),
+        "sent while muted"
+    );
+    m.set_mute(false);
+    let (n, _) = timeout(Duration::from_secs(1), peer_rtp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let pkt = rtp::packet::Packet::unmarshal(&mut &buf[..n]).unwrap();
+    assert!(pkt.header.marker);
+
+    // Hold from the other side: recvonly means we send nothing.
+    m.update(RtpParams {
+        direction: Direction::RecvOnly,
+        ..p
+    });
+    sleep(Duration::from_millis(60)).await;
+    while peer_rtp.try_recv_from(&mut buf).is_ok() {}
+    sleep(Duration::from_millis(100)).await;
+    assert!(
+        peer_rtp.try_recv_from(&mut buf).is_err(),
+        "sent while recvonly"
+    );
+    assert_eq!(m.stats().rx_packets, 0);
+
+    // Stop sends RTCP BYE to port + 1.
+    m.stop().await;
+    let mut saw_bye = false;
+    while let Ok(Ok((n, _))) =
+        timeout(Duration::from_millis(500), peer_rtcp.recv_from(&mut buf)).await
+    {
+        let pkts = rtcp::packet::unmarshal(&mut &buf[..n]).unwrap();
+        saw_bye |= pkts.iter().any(|p| {
+            p.as_any()
+                .downcast_ref::<rtcp::goodbye::Goodbye>()
+                .is_some()
+        });
+        if saw_bye {
+            break;
+        }
+    }
+    assert!(saw_bye);
+}
+
+#[tokio::test]
+async fn missing_output_dir_records_nothing_and_dropping_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = AudioSystem::open(&AudioConfig {
+        backend: BackendKind::File,
+        input: None,
+        output_dir: None,
+    })
+    .unwrap();
+    assert_eq!(audio.backend(), BackendKind::File);
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let (ev, _r) = mpsc::unbounded_channel();
+    let m =
+        MediaSession::start(s, params("127.0.0.1:9".parse().unwrap()), &audio, "x", ev).unwrap();
+    sleep(Duration::from_millis(50)).await;
+    m.stop().await;
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let bad = AudioSystem::open(&AudioConfig {
+        backend: BackendKind::File,
+        input: Some(dir.path().join("nope.wav")),
+        output_dir: None,
+    });
+    assert!(matches!(bad, Err(MediaError::Audio(_))));
+}
