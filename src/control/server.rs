@@ -21,6 +21,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Longest accepted request line (bytes).
 pub const MAX_LINE: usize = 64 * 1024;
@@ -69,6 +70,8 @@ pub struct ControlServer {
     identity: (u64, u64),
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
+    /// Connection tasks, so shutdown lets replies in flight (e.g. to `quit`) reach the client.
+    connections: TaskTracker,
 }
 
 impl ControlServer {
@@ -83,6 +86,9 @@ impl ControlServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.connections.close();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(1), self.connections.wait()).await;
         self.remove_socket();
     }
 
@@ -116,12 +122,19 @@ pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, C
         .map_err(|e| io_err(path, e))?;
     let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(accept_loop(listener, phone, cancel.clone()));
+    let connections = TaskTracker::new();
+    let task = tokio::spawn(accept_loop(
+        listener,
+        phone,
+        cancel.clone(),
+        connections.clone(),
+    ));
     Ok(ControlServer {
         path: path.to_path_buf(),
         identity: (md.dev(), md.ino()),
         cancel,
         task: Some(task),
+        connections,
     })
 }
 
@@ -187,13 +200,18 @@ async fn clear_stale(path: &Path) -> Result<(), ControlError> {
     }
 }
 
-async fn accept_loop(listener: UnixListener, phone: impl Dispatch, cancel: CancellationToken) {
+async fn accept_loop(
+    listener: UnixListener,
+    phone: impl Dispatch,
+    cancel: CancellationToken,
+    connections: TaskTracker,
+) {
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, phone.clone(), cancel.child_token()));
+                    connections.spawn(connection(stream, phone.clone(), cancel.child_token()));
                 }
                 Err(e) => {
                     // e.g. out of file descriptors: back off, keep serving.
