@@ -550,4 +550,34 @@ mod tests {
         assert!(jb.stats().dropped_frames >= 1);
         assert!(jb.depth() <= 5 * FRAME, "depth {}", jb.depth());
     }
+
+    proptest::proptest! {
+        /// Any mix of packets (odd sizes, wild sequence numbers, two
+        /// sources, non-audio) and pops: no panic, frames always full,
+        /// the sample count stays consistent.
+        #[test]
+        fn never_panics_on_arbitrary_input(
+            ops in proptest::collection::vec(
+                (proptest::bool::ANY, 0u16..=65535, 0usize..400, proptest::bool::ANY),
+                1..300,
+            )
+        ) {
+            let mut jb = JitterBuffer::new();
+            let mut base = 0u16;
+            for (is_pop, seq, len, other_ssrc) in ops {
+                if is_pop {
+                    let mut f = [1i16; FRAME];
+                    jb.pop(&mut f);
+                } else {
+                    // Mostly near the running sequence, sometimes anywhere.
+                    let seq = if seq % 7 == 0 { seq } else { base.wrapping_add(seq % 16) };
+                    base = base.wrapping_add(1);
+                    let ssrc = if other_ssrc && seq % 5 == 0 { 2 } else { 1 };
+                    jb.push(ssrc, seq, vec![3; len]);
+                }
+                let in_packets: usize = jb.packets.values().map(Vec::len).sum();
+                proptest::prop_assert_eq!(in_packets, jb.buffered);
+            }
+        }
+    }
 }
