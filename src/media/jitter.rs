@@ -2,10 +2,13 @@
 //! and duplicate packets, survives sequence wrap and SSRC changes, and hands
 //! out one 20 ms frame per tick, concealing gaps through [`Plc`].
 //!
-//! Target delay starts fixed at 40 ms and adapts between 40 and 120 ms: each
-//! underrun raises it by 20 ms; a buffer that stays a frame above target for
-//! a 5 s window loses one frame, and 10 s without underrun lowers the target
-//! again. It knows nothing of sockets or codecs: it takes decoded samples.
+//! Target delay starts fixed at 40 ms and adapts between 40 and 120 ms: a
+//! packet that just missed its turn, or a stream that came back soon after
+//! running dry, raises it by 20 ms (realised by playing one concealed frame
+//! more); a buffer that stays a frame above target for a 5 s window loses
+//! one frame, and 10 s without trouble lowers the target again. A missing
+//! packet is concealed when its turn comes; after 60 ms of nothing the
+//! stream counts as paused and playout waits to re-buffer. It knows nothing of sockets or codecs: it takes decoded samples.
 
 use super::plc::Plc;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,6 +21,11 @@ const MAX_TARGET: usize = 6 * FRAME;
 const WINDOW_TICKS: u32 = 250;
 /// A sequence jump this large is a restart of the stream, not loss.
 const MAX_JUMP: i64 = 1000;
+/// Concealment in a row (60 ms, the concealer's fade) after which an
+/// empty buffer means the stream paused: stop and re-buffer.
+const MAX_CONCEAL: usize = 3 * FRAME;
+/// Ticks between two stretches of the playout.
+const STRETCH_COOLDOWN: u32 = 10;
 /// Ticks of concealment after an underrun before the output is silence
 /// (the concealer has faded out by then).
 const FADE_TICKS: u32 = 3;
@@ -63,6 +71,9 @@ pub struct JitterBuffer {
     concealed_run: usize,
     /// Ticks since playing stopped on an underrun.
     gap_ticks: u32,
+    stretch_cooldown: u32,
+    /// Recent sequence numbers that were concealed because they were missing.
+    concealed_slots: VecDeque<i64>,
     last_len: usize,
     target: usize,
     plc: Plc,
@@ -80,6 +91,7 @@ pub struct JitterStats {
     pub concealed_frames: u64,
     pub underruns: u64,
     pub dropped_frames: u64,
+    pub stretched_frames: u64,
 }
 
 impl Default for JitterBuffer {
@@ -101,6 +113,8 @@ impl JitterBuffer {
             started: false,
             concealed_run: 0,
             gap_ticks: 0,
+            stretch_cooldown: 0,
+            concealed_slots: VecDeque::new(),
             last_len: FRAME,
             target: MIN_TARGET,
             plc: Plc::new(),
@@ -148,6 +162,11 @@ impl JitterBuffer {
         }
         if self.next.is_some_and(|n| ext < n) {
             self.stats.late += 1;
+            if self.concealed_slots.contains(&ext) {
+                // Just missed its turn: the delay is too short for this jitter.
+                self.target = (self.target + FRAME).min(MAX_TARGET);
+                self.calm_ticks = 0;
+            }
             return Pushed::Late;
         }
         if self.packets.contains_key(&ext) {
@@ -155,9 +174,6 @@ impl JitterBuffer {
             return Pushed::Duplicate;
         }
         self.max_ext = Some(self.max_ext.map_or(ext, |m| m.max(ext)));
-        if self.next.is_none() {
-            self.next = Some(ext);
-        }
         if !samples.is_empty() {
             self.last_len = samples.len();
         }
@@ -175,13 +191,14 @@ impl JitterBuffer {
         self.packets.clear();
         self.buffered = 0;
         self.playing = false;
+        self.concealed_slots.clear();
     }
 
     /// Takes the next 20 ms frame.
     pub fn pop(&mut self, out: &mut [i16; FRAME]) -> Frame {
         self.adapt();
         if !self.playing {
-            if self.buffered + self.ready.len() >= self.target && self.next.is_some() {
+            if !self.packets.is_empty() && self.depth() >= self.target {
                 if self.started && self.gap_ticks <= SHORT_GAP_TICKS {
                     // The stream came back quickly: that was jitter, buffer more.
                     self.target = (self.target + FRAME).min(MAX_TARGET);
@@ -189,6 +206,9 @@ impl JitterBuffer {
                 self.playing = true;
                 self.started = true;
                 self.gap_ticks = 0;
+                if self.next.is_none() {
+                    self.next = self.packets.keys().next().copied();
+                }
             } else if self.started && self.gap_ticks < FADE_TICKS {
                 // Waiting to re-buffer after an underrun: let the concealer fade.
                 self.gap_ticks += 1;
@@ -202,6 +222,17 @@ impl JitterBuffer {
             }
         }
         let mut concealed = false;
+        self.stretch_cooldown = self.stretch_cooldown.saturating_sub(1);
+        if self.stretch_cooldown == 0 && self.depth() > 0 && self.depth() + FRAME < self.target {
+            // Short of the target (it grew after late packets): add a frame
+            // of concealment behind what is ready, which adds a frame of delay.
+            let mut fill = [0i16; FRAME];
+            self.plc.conceal(&mut fill);
+            self.ready.extend(fill);
+            self.stretch_cooldown = STRETCH_COOLDOWN;
+            self.stats.stretched_frames += 1;
+            concealed = true;
+        }
         while self.ready.len() < FRAME {
             if !self.fill_one(&mut concealed) {
                 break;
@@ -219,10 +250,10 @@ impl JitterBuffer {
     }
 
     /// Moves one packet (or its concealment) into `ready`. False when the
-    /// buffer ran dry and playing stopped.
+    /// stream has been missing for so long that playing stopped.
     fn fill_one(&mut self, concealed: &mut bool) -> bool {
         let Some(next) = self.next else {
-            return self.underrun(concealed);
+            return self.stop_playing(concealed);
         };
         if let Some(mut samples) = self.packets.remove(&next) {
             self.next = Some(next + 1);
@@ -234,11 +265,16 @@ impl JitterBuffer {
             }
             return true;
         }
-        if self.packets.is_empty() {
-            return self.underrun(concealed);
+        if self.packets.is_empty() && self.concealed_run >= MAX_CONCEAL {
+            return self.stop_playing(concealed);
         }
-        // A hole with later packets waiting: the packet is lost.
+        // Its turn has come and it is not here: lost (or late, and then
+        // dropped when it comes). Conceal one packet's worth.
         self.next = Some(next + 1);
+        if self.concealed_slots.len() >= 8 {
+            self.concealed_slots.pop_front();
+        }
+        self.concealed_slots.push_back(next);
         let mut fill = vec![0i16; self.last_len];
         self.plc.conceal(&mut fill);
         self.ready.extend(fill);
@@ -247,22 +283,21 @@ impl JitterBuffer {
         true
     }
 
-    /// Nothing to play: conceal the rest of this frame and re-buffer once
-    /// the concealment has run its course.
-    fn underrun(&mut self, concealed: &mut bool) -> bool {
+    /// The stream stopped (or paused): finish this frame with the faded
+    /// concealment and wait to re-buffer to the target.
+    fn stop_playing(&mut self, concealed: &mut bool) -> bool {
         let missing = FRAME - self.ready.len().min(FRAME);
         let mut fill = vec![0i16; missing];
         self.plc.conceal(&mut fill);
         self.ready.extend(fill);
-        self.concealed_run += missing;
         *concealed = true;
-        if self.concealed_run >= FRAME && self.playing {
-            // A real gap, not just the tail of a frame.
-            self.stats.underruns += 1;
-            self.playing = false;
-            self.calm_ticks = 0;
-            self.gap_ticks = 0;
-        }
+        self.stats.underruns += 1;
+        self.playing = false;
+        self.next = None;
+        self.concealed_run = 0;
+        self.calm_ticks = 0;
+        // The concealer has already faded out: silence from here on.
+        self.gap_ticks = FADE_TICKS;
         false
     }
 
@@ -415,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn underrun_raises_target_and_non_audio_is_skipped() {
+    fn non_audio_is_skipped_and_late_packet_raises_target() {
         let mut jb = JitterBuffer::new();
         jb.push(1, 1, pkt(1));
         jb.push(1, 2, Vec::new());
@@ -425,15 +460,78 @@ mod tests {
         let (k, f) = pop(&mut jb);
         assert_eq!((k, f[0]), (Frame::Audio, 3));
         assert_eq!(jb.target_ms(), 40);
-        let (k, _) = pop(&mut jb);
-        assert_eq!(k, Frame::Concealed);
-        assert_eq!(jb.stats().underruns, 1);
-        // The stream resumes quickly: the target grows by a frame.
-        jb.push(1, 4, pkt(4));
-        jb.push(1, 5, pkt(5));
-        let (k, f) = pop(&mut jb);
-        assert_eq!((k, f[100]), (Frame::Audio, 4));
+        // Packet 4 is not there when its turn comes: concealed.
+        assert_eq!(pop(&mut jb).0, Frame::Concealed);
+        assert_eq!(jb.stats().underruns, 0);
+        // It arrives just too late: dropped, and the target grows.
+        assert_eq!(jb.push(1, 4, pkt(4)), Pushed::Late);
         assert_eq!(jb.target_ms(), 60);
+        // A duplicate of a played packet is no reason to grow.
+        assert_eq!(jb.push(1, 3, pkt(3)), Pushed::Late);
+        assert_eq!(jb.target_ms(), 60);
+        jb.push(1, 5, pkt(5));
+        jb.push(1, 6, pkt(6));
+        jb.push(1, 7, pkt(7));
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[120]), (Frame::Audio, 5));
+        // Two frames buffered against a 60 ms target: no stretch yet.
+        assert_eq!(jb.stats().stretched_frames, 0);
+    }
+
+    #[test]
+    fn a_pause_in_the_stream_stops_playout_and_it_restarts() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 1, pkt(100));
+        jb.push(1, 2, pkt(100));
+        let kinds: Vec<Frame> = (0..8).map(|_| pop(&mut jb).0).collect();
+        use Frame::*;
+        assert_eq!(
+            kinds,
+            [Audio, Audio, Concealed, Concealed, Concealed, Concealed, Silence, Silence]
+        );
+        assert_eq!(jb.stats().underruns, 1);
+        for _ in 0..20 {
+            assert_eq!(pop(&mut jb).0, Silence);
+        }
+        // The sender resumes (muted senders keep their numbering going).
+        jb.push(1, 3, pkt(9));
+        assert_eq!(pop(&mut jb).0, Silence);
+        jb.push(1, 4, pkt(9));
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[150]), (Audio, 9));
+        // That was a long pause, not jitter: the target stays.
+        assert_eq!(jb.target_ms(), 40);
+    }
+
+    #[test]
+    fn raised_target_is_reached_by_stretching() {
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 0, pkt(1));
+        let mut seq = 1u16;
+        // Steady: one packet in, one frame out.
+        for _ in 0..5 {
+            jb.push(1, seq, pkt(1));
+            seq += 1;
+            pop(&mut jb);
+        }
+        assert_eq!(jb.depth(), FRAME);
+        pop(&mut jb);
+        // The next packet misses its turn and arrives late.
+        assert_eq!(pop(&mut jb).0, Frame::Concealed);
+        assert_eq!(jb.push(1, seq, pkt(1)), Pushed::Late);
+        seq += 1;
+        assert_eq!(jb.target_ms(), 60);
+        let mut kinds = Vec::new();
+        for _ in 0..20 {
+            jb.push(1, seq, pkt(1));
+            seq += 1;
+            kinds.push(pop(&mut jb).0);
+        }
+        // One frame of stretch, then plain audio with a frame buffered again
+        // (without the stretch every packet would play the moment it came).
+        assert_eq!(jb.stats().stretched_frames, 1);
+        assert!(kinds[5..].iter().all(|&k| k == Frame::Audio), "{kinds:?}");
+        assert_eq!(jb.depth(), FRAME);
     }
 
     #[test]
@@ -451,5 +549,35 @@ mod tests {
         }
         assert!(jb.stats().dropped_frames >= 1);
         assert!(jb.depth() <= 5 * FRAME, "depth {}", jb.depth());
+    }
+
+    proptest::proptest! {
+        /// Any mix of packets (odd sizes, wild sequence numbers, two
+        /// sources, non-audio) and pops: no panic, frames always full,
+        /// the sample count stays consistent.
+        #[test]
+        fn never_panics_on_arbitrary_input(
+            ops in proptest::collection::vec(
+                (proptest::bool::ANY, 0u16..=65535, 0usize..400, proptest::bool::ANY),
+                1..300,
+            )
+        ) {
+            let mut jb = JitterBuffer::new();
+            let mut base = 0u16;
+            for (is_pop, seq, len, other_ssrc) in ops {
+                if is_pop {
+                    let mut f = [1i16; FRAME];
+                    jb.pop(&mut f);
+                } else {
+                    // Mostly near the running sequence, sometimes anywhere.
+                    let seq = if seq % 7 == 0 { seq } else { base.wrapping_add(seq % 16) };
+                    base = base.wrapping_add(1);
+                    let ssrc = if other_ssrc && seq % 5 == 0 { 2 } else { 1 };
+                    jb.push(ssrc, seq, vec![3; len]);
+                }
+                let in_packets: usize = jb.packets.values().map(Vec::len).sum();
+                proptest::prop_assert_eq!(in_packets, jb.buffered);
+            }
+        }
     }
 }

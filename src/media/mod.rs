@@ -2,6 +2,22 @@
 //! codecs, audio backends (cpal, null, WAV file) behind one trait, and the
 //! in-process echo reflector. Knows nothing about SIP: it is told where to
 //! send, which codec and which direction.
+//!
+//! - [`g711`]: PCMU/PCMA sample codecs.
+//! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
+//!   concealment.
+//! - [`rtcp_stats`]: RFC 3550 loss/jitter/RTT bookkeeping and the MOS
+//!   estimate; `session/rtcp_io.rs` builds and reads the RTCP packets.
+//! - [`dtmf`]: RFC 4733 telephone-event sender and receiver.
+//! - [`audio`]: the [`audio::AudioBackend`] trait and its null, file and
+//!   cpal backends, resampler and WAV helpers.
+//! - `session.rs`: the per-call task behind [`MediaSession`] (20 ms clock,
+//!   `MissedTickBehavior::Burst`, see there); `echo.rs`: [`EchoReflector`];
+//!   `sockets.rs`: the even/odd port pair behind [`RtpSockets`].
+//! - [`tone`]: sine generator and Goertzel detector for tests and benches.
+//!
+//! A [`MediaSession`] whose handle is dropped without [`MediaSession::stop`]
+//! still ends cleanly (BYE sent, recording finalised) in the background.
 
 pub mod audio;
 pub mod dtmf;

@@ -19,7 +19,7 @@ use super::dtmf::{DtmfReceiver, DtmfSender};
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtcp_stats::{mos, ReceiverStats};
 use super::sockets::rtcp_of;
-use super::{g711, Direction, MediaEvent, MediaStats, RtpParams};
+use super::{g711, Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
@@ -279,9 +279,19 @@ impl Session {
         };
         let h = &packet.header;
         let pt = h.payload_type;
-        let is_audio = pt == self.params.payload_type;
         let is_event = self.params.dtmf_payload_type == Some(pt);
-        if h.version != 2 || !(is_audio || is_event || pt == PT_CN) {
+        // The negotiated codec, or the other static G.711 (a peer may switch
+        // between the codecs of its answer without a re-INVITE).
+        let codec = if pt == self.params.payload_type {
+            Some(self.params.codec)
+        } else if is_event {
+            None
+        } else {
+            [Codec::Pcmu, Codec::Pcma]
+                .into_iter()
+                .find(|c| c.payload_type() == pt)
+        };
+        if h.version != 2 || !(codec.is_some() || is_event || pt == PT_CN) {
             return;
         }
         if !self.accept_ssrc(h.ssrc) {
@@ -296,9 +306,9 @@ impl Session {
                 let _ = self.events.send(MediaEvent::Dtmf(digit));
             }
             Vec::new()
-        } else if is_audio && receives(self.params.direction) {
+        } else if let Some(codec) = codec.filter(|_| receives(self.params.direction)) {
             let mut pcm = Vec::with_capacity(packet.payload.len());
-            g711::decode(self.params.codec, &packet.payload, &mut pcm);
+            g711::decode(codec, &packet.payload, &mut pcm);
             pcm
         } else {
             Vec::new()

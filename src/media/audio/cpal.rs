@@ -209,19 +209,7 @@ impl AudioBackend for CpalBackend {
     }
 
     fn open_call(&self, _call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-        let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
-        let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
-        self.calls
-            .lock()
-            .map_err(|_| MediaError::Audio("audio thread failed".into()))?
-            .push(CallPorts {
-                mic: mic_tx,
-                spk: spk_rx,
-            });
-        Ok((
-            Box::new(RingSource { rx: mic_rx }),
-            Box::new(RingSink { tx: spk_tx }),
-        ))
+        attach(&self.calls)
     }
 }
 
@@ -270,78 +258,175 @@ struct Pump {
 
 impl Pump {
     fn run(mut self) {
-        let mut raw = Vec::new();
-        let mut mic = Vec::new();
-        let mut mix = Vec::new();
-        let mut dev = Vec::new();
+        let mut scratch = Scratch::default();
         while !self.stop.load(Ordering::Relaxed) {
             std::thread::sleep(PUMP);
-            let Ok(mut calls) = self.calls.lock() else {
+            if !self.step(&mut scratch) {
                 return;
-            };
-            calls.retain(|c| !c.mic.is_abandoned() || !c.spk.is_abandoned());
-
-            // Microphone: device rate -> 8 kHz -> every call.
-            raw.clear();
-            mic.clear();
-            if let Some(rx) = self.in_rx.as_mut() {
-                while let Ok(s) = rx.pop() {
-                    raw.push(s);
-                }
-            }
-            self.down.process(&raw, &mut mic);
-            for c in calls.iter_mut() {
-                for &s in &mic {
-                    let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                    if c.mic.push(v).is_err() {
-                        break;
-                    }
-                }
-            }
-
-            // Speaker: mix the calls at 8 kHz, up to the device rate.
-            let queued = self.out_tx.buffer().capacity() - self.out_tx.slots();
-            let want_dev = self.out_lead.saturating_sub(queued);
-            let want = want_dev * 8000 / self.up_rate_hint() + 1;
-            mix.clear();
-            mix.resize(want, 0.0f32);
-            for c in calls.iter_mut() {
-                while c.spk.slots() > CALL_MAX_QUEUE + want {
-                    let _ = c.spk.pop();
-                }
-                for m in mix.iter_mut() {
-                    match c.spk.pop() {
-                        Ok(s) => *m += f32::from(s) / 32768.0,
-                        Err(_) => break,
-                    }
-                }
-            }
-            drop(calls);
-            dev.clear();
-            self.up.process(&mix, &mut dev);
-            for &s in &dev {
-                if self.out_tx.push(s.clamp(-1.0, 1.0)).is_err() {
-                    break;
-                }
             }
         }
     }
 
-    /// Output device rate (the up-sampler's target).
-    fn up_rate_hint(&self) -> usize {
-        (8000.0 / self.up.step_ratio()).round().max(1.0) as usize
+    /// One pass: microphone to every call, every call's playout mixed to
+    /// the output. False when the call list is unusable.
+    fn step(&mut self, sc: &mut Scratch) -> bool {
+        let Ok(mut calls) = self.calls.lock() else {
+            return false;
+        };
+        calls.retain(|c| !c.mic.is_abandoned() || !c.spk.is_abandoned());
+
+        // Microphone: device rate -> 8 kHz -> every call.
+        sc.raw.clear();
+        sc.mic.clear();
+        if let Some(rx) = self.in_rx.as_mut() {
+            while let Ok(s) = rx.pop() {
+                sc.raw.push(s);
+            }
+        }
+        self.down.process(&sc.raw, &mut sc.mic);
+        for c in calls.iter_mut() {
+            for &s in &sc.mic {
+                let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                if c.mic.push(v).is_err() {
+                    break;
+                }
+            }
+        }
+
+        // Speaker: mix the calls at 8 kHz, then up to the device rate,
+        // keeping about OUTPUT_LEAD_MS queued for the device.
+        let queued = self.out_tx.buffer().capacity() - self.out_tx.slots();
+        let want_dev = self.out_lead.saturating_sub(queued);
+        let want = (want_dev as f64 * self.up.step_ratio()).ceil() as usize;
+        sc.mix.clear();
+        sc.mix.resize(want, 0.0f32);
+        for c in calls.iter_mut() {
+            while c.spk.slots() > CALL_MAX_QUEUE + want {
+                let _ = c.spk.pop();
+            }
+            for m in sc.mix.iter_mut() {
+                match c.spk.pop() {
+                    Ok(s) => *m += f32::from(s) / 32768.0,
+                    Err(_) => break,
+                }
+            }
+        }
+        drop(calls);
+        sc.dev.clear();
+        self.up.process(&sc.mix, &mut sc.dev);
+        for &s in &sc.dev {
+            if self.out_tx.push(s.clamp(-1.0, 1.0)).is_err() {
+                break;
+            }
+        }
+        true
     }
+}
+
+/// The pump's reusable buffers.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<f32>,
+    mic: Vec<f32>,
+    mix: Vec<f32>,
+    dev: Vec<f32>,
+}
+
+/// Registers a call with the pump: its microphone and speaker rings.
+fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+    let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
+    let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
+    calls
+        .lock()
+        .map_err(|_| MediaError::Audio("audio thread failed".into()))?
+        .push(CallPorts {
+            mic: mic_tx,
+            spk: spk_rx,
+        });
+    Ok((
+        Box::new(RingSource { rx: mic_rx }),
+        Box::new(RingSink { tx: spk_tx }),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::media::{AudioConfig, AudioSystem, BackendKind};
 
+    /// The pump without a device: rings stand in for the callbacks.
+    #[test]
+    fn pump_mixes_calls_and_shares_the_microphone() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (out_tx, mut out_rx) = RingBuffer::<f32>::new(4000);
+        let (mut in_tx, in_rx) = RingBuffer::<f32>::new(4000);
+        let mut pump = Pump {
+            calls: Arc::clone(&calls),
+            stop: Arc::new(AtomicBool::new(false)),
+            out_tx,
+            out_lead: 480,
+            up: Resampler::new(8000, 48000),
+            in_rx: Some(in_rx),
+            down: Resampler::new(16000, 8000),
+        };
+        let (mut src1, mut sink1) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
+        let (mut src2, mut sink2) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
+        sink1.write(&[1000; FRAME]);
+        sink2.write(&[2000; FRAME]);
+        for _ in 0..640 {
+            let _ = in_tx.push(0.25);
+        }
+        let mut sc = Scratch::default();
+        assert!(pump.step(&mut sc));
+        // Output: 60 ms at 48 kHz of the sum of both calls.
+        let mut out = Vec::new();
+        while let Ok(s) = out_rx.pop() {
+            out.push(s);
+        }
+        assert!((470..=490).contains(&out.len()), "{}", out.len());
+        let expect = 3000.0 / 32768.0;
+        assert!(out[100..400].iter().all(|s| (s - expect).abs() < 1e-3));
+        // Both calls hear the microphone (past the filter's settling).
+        let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
+        src1.read(&mut f1);
+        src2.read(&mut f2);
+        assert!((f1[150] - 8192).abs() < 200, "{}", f1[150]);
+        assert_eq!(f1, f2);
+        // A finished call is forgotten.
+        drop((src2, sink2));
+        assert!(pump.step(&mut sc));
+        assert_eq!(calls.lock().map(|c| c.len()).unwrap_or(0), 1);
+    }
+
+    /// Collects log output for one test.
+    #[derive(Clone, Default)]
+    struct LogBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for LogBuf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(b);
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// This machine has no sound card: opening cpal must fall back to null
-    /// without panicking, and calls must still get working audio ports.
+    /// with one warning, without panicking, and calls still get audio ports.
     #[test]
     fn without_a_device_cpal_falls_back_to_null() {
-        let sys = AudioSystem::open(&AudioConfig::default());
+        let log = LogBuf::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let sys = tracing::subscriber::with_default(subscriber, || {
+            AudioSystem::open(&AudioConfig::default())
+        });
         let Ok(sys) = sys else {
             panic!("open failed: {sys:?}");
         };
@@ -351,6 +436,16 @@ mod tests {
             return;
         }
         assert_eq!(sys.backend(), BackendKind::Null);
+        let text = log
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned());
+        let text = text.unwrap_or_default();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.contains("WARN") && text.contains("null backend"),
+            "{text}"
+        );
         let (mut src, mut sink) = sys.open_call("t").unwrap_or_else(|e| panic!("{e}"));
         let mut f = [1i16; 160];
         src.read(&mut f);
