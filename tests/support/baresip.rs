@@ -55,10 +55,7 @@ struct Ctrl {
 /// Splits netstrings (`<len>:<data>,`) off the front of `buf`.
 fn take_netstrings(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    loop {
-        let Some(colon) = buf.iter().position(|b| *b == b':') else {
-            break;
-        };
+    while let Some(colon) = buf.iter().position(|b| *b == b':') {
         let Some(len) = std::str::from_utf8(&buf[..colon])
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok())

@@ -333,3 +333,69 @@ fn set_private(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
 }
+
+/// One `[[account]]` table. `proxy`: registrar/outbound proxy URI; `register` follows it.
+pub fn account_toml(
+    name: &str,
+    user: &str,
+    domain: &str,
+    proxy: Option<&str>,
+    password: Option<&str>,
+) -> String {
+    let mut s = format!("[[account]]\nname = {name:?}\nuser = {user:?}\ndomain = {domain:?}\n");
+    if let Some(p) = proxy {
+        s.push_str(&format!("proxy = {p:?}\n"));
+    }
+    if let Some(pw) = password {
+        s.push_str(&format!("password = {pw:?}\n"));
+    }
+    s.push_str(&format!("register = {}\n\n", proxy.is_some()));
+    s
+}
+
+/// `[audio]` with the file backend: `input` played as microphone, calls recorded to `output_dir`.
+pub fn audio_file_toml(input: &Path, output_dir: &Path) -> String {
+    format!(
+        "[audio]\nbackend = \"file\"\ninput = {:?}\noutput_dir = {:?}\n\n",
+        input.display().to_string(),
+        output_dir.display().to_string()
+    )
+}
+
+/// `[audio]` with the null backend (no sound at all).
+pub fn audio_null_toml() -> String {
+    "[audio]\nbackend = \"null\"\n\n".to_string()
+}
+
+/// The call id in a `dial`/`consult` reply: `{"call": "c1"}` or `{"call": {Call}}`.
+pub fn call_id_of(reply: &Value) -> String {
+    match &reply["call"] {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => panic!("reply carries no call: {reply}"),
+    }
+}
+
+/// Waits until `path` is a complete, readable WAV with at least `min_secs` of audio.
+pub fn wait_wav(path: &Path, min_secs: f64, timeout: Duration) -> bool {
+    super::wait_until(timeout, || {
+        hound::WavReader::open(path)
+            .map(|r| r.duration() as f64 / r.spec().sample_rate.max(1) as f64 >= min_secs)
+            .unwrap_or(false)
+    })
+}
+
+/// Names of the files in a directory, for assertion messages.
+pub fn list_dir(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
