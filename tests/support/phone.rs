@@ -14,8 +14,13 @@ use std::process::Command;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-/// Path of the binary cargo built for these tests.
-pub const BIN: &str = env!("CARGO_BIN_EXE_termphone");
+/// The binary under test: `$TERMPHONE_BIN` if set (e.g. a release build), else the
+/// one cargo built for these tests.
+pub fn bin() -> PathBuf {
+    std::env::var_os("TERMPHONE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_termphone")))
+}
 
 /// A running headless termphone.
 pub struct Phone {
@@ -52,7 +57,7 @@ impl Phone {
         );
         std::fs::write(&config_path, config).expect("write phone config");
         let log = home.join("termphone.log");
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.arg("--headless")
             .arg("--config")
             .arg(&config_path)
@@ -225,7 +230,7 @@ impl Phone {
 
     /// Runs `termphone ctl --socket <socket> args…`: (exit code, stdout).
     pub fn ctl(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(BIN)
+        let out = Command::new(bin())
             .arg("ctl")
             .arg("--socket")
             .arg(&self.socket)
