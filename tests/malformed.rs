@@ -95,12 +95,14 @@ fn cases(port: u16, target: &str) -> Vec<(&'static str, &'static [u16], Vec<u8>)
     let mut bad_sdp = invite_headers(port, target, 9);
     bad_sdp.push(("Content-Type".into(), "application/sdp".into()));
     let junk_sdp = "v=0\r\nm=audio notaport RTP/AVP\r\nc=IN IP9\r\n";
-    v.push((
+    special.push((
         "broken SDP",
+        BAD_OFFER,
         build(target, &bad_sdp, junk_sdp, &junk_sdp.len().to_string()),
     ));
-    v.push((
+    special.push((
         "stray response",
+        NO_ANSWER,
         format!(
             "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-none\r\n\
              From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: none\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
