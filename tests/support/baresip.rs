@@ -6,7 +6,7 @@
 //! (sent), so with one call per instance the received audio is the one `-dec.wav`.
 
 use super::proc::ProcGuard;
-use super::{free_port, free_port_range, tail, wait_for};
+use super::{free_port, free_port_range, tail};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -125,13 +125,16 @@ impl Baresip {
         cmd.arg("-f").arg(&cfg).args(["-n", "127.0.0.1"]);
         let mut guard = ProcGuard::spawn("baresip", cmd, &log)
             .expect("start baresip (is it installed? scripts/install-test-deps.sh)");
-        let stream = wait_for(Duration::from_secs(10), || {
-            if guard.try_status().is_some() {
-                return None;
+        let end = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            if let Ok(s) = TcpStream::connect(("127.0.0.1", ctrl_port)) {
+                break s;
             }
-            TcpStream::connect(("127.0.0.1", ctrl_port)).ok()
-        })
-        .unwrap_or_else(|| panic!("baresip ctrl_tcp not reachable:\n{}", tail(&log, 40)));
+            if guard.try_status().is_some() || Instant::now() >= end {
+                panic!("baresip ctrl_tcp not reachable:\n{}", tail(&log, 40));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let reader = stream.try_clone().expect("clone ctrl stream");
         let (tx, rx) = channel();
         std::thread::spawn(move || {

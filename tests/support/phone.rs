@@ -79,12 +79,16 @@ impl Phone {
             .env("RUST_BACKTRACE", "1");
         let mut guard = ProcGuard::spawn("termphone", cmd, &log).expect("start termphone");
         // Subscribe to events as soon as the socket accepts, before anything else.
-        let events_conn = wait_for(Duration::from_secs(15), || {
-            if guard.try_status().is_some() {
-                return None;
+        let end = Instant::now() + Duration::from_secs(15);
+        let events_conn = loop {
+            if let Ok(s) = UnixStream::connect(&socket) {
+                break Some(s);
             }
-            UnixStream::connect(&socket).ok()
-        });
+            if guard.try_status().is_some() || Instant::now() >= end {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let Some(events_conn) = events_conn else {
             let status = guard.try_status();
             panic!(
