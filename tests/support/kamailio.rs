@@ -1,0 +1,141 @@
+//! Kamailio as registrar + proxy with digest auth (users 1001..1099 of
+//! `test.local`, password `pw<user>`, UDP+TCP) from
+//! `tests/peers/kamailio-registrar.cfg.in`. Kamailio daemonizes and forks
+//! workers: the guard kills the pid from its pidfile and its whole process group.
+
+use super::proc::{alive, signal};
+use super::sip::SipProbe;
+use super::{free_port, read_lossy, wait_for, wait_until};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TEMPLATE: &str = include_str!("../peers/kamailio-registrar.cfg.in");
+
+/// Domain served by the registrar.
+pub const DOMAIN: &str = "test.local";
+
+/// A running kamailio, stopped on drop.
+pub struct Kamailio {
+    pub port: u16,
+    pub dir: PathBuf,
+    pid: i32,
+}
+
+impl Kamailio {
+    /// Starts kamailio with its config, pid file and log in `dir` (created).
+    /// Returns once it answers an OPTIONS on UDP.
+    pub fn start(dir: &Path) -> Kamailio {
+        std::fs::create_dir_all(dir).expect("kamailio dir");
+        let port = free_port();
+        let cfg = dir.join("kamailio.cfg");
+        let text = TEMPLATE
+            .replace("@PORT@", &port.to_string())
+            .replace("@RUNDIR@", &dir.display().to_string());
+        std::fs::write(&cfg, text).expect("write kamailio.cfg");
+        let check = Command::new("kamailio")
+            .arg("-c")
+            .arg("-f")
+            .arg(&cfg)
+            .output()
+            .expect("run kamailio -c (is kamailio installed? scripts/install-test-deps.sh)");
+        assert!(
+            check.status.success(),
+            "kamailio config check failed:\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let pidfile = dir.join("kamailio.pid");
+        let log = std::fs::File::create(dir.join("kamailio.log")).expect("kamailio.log");
+        let err = log.try_clone().expect("log fd");
+        // kamailio forks a daemon (its own session) and the launcher exits.
+        let status = Command::new("kamailio")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-P")
+            .arg(&pidfile)
+            .args(["-m", "64", "-M", "8", "-E", "-w"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .status()
+            .expect("start kamailio");
+        let pid = wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+        });
+        let k = Kamailio {
+            port,
+            dir: dir.to_path_buf(),
+            pid: pid.unwrap_or(0),
+        };
+        assert!(
+            status.success() && k.pid > 0,
+            "kamailio did not start ({status}):\n{}",
+            k.log()
+        );
+        let probe = SipProbe::new();
+        let up = wait_until(Duration::from_secs(10), || {
+            let msg = probe.options(k.addr(), "probe");
+            probe
+                .request(k.addr(), msg.as_bytes(), Duration::from_millis(300))
+                .is_some()
+        });
+        assert!(up, "kamailio does not answer OPTIONS:\n{}", k.log());
+        k
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `sip:127.0.0.1:<port>`, for `proxy =` and outbound proxies.
+    pub fn proxy_uri(&self) -> String {
+        format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Kamailio's log: every request is logged as `REQ <method> from=<uri> ...`,
+    /// each successful registration as `REGISTERED <aor>`.
+    pub fn log(&self) -> String {
+        read_lossy(&self.dir.join("kamailio.log"))
+    }
+
+    /// How many requests of `method` from user `from_user` kamailio has received.
+    pub fn count_requests(&self, method: &str, from_user: &str) -> usize {
+        let needle = format!("REQ {method} from=sip:{from_user}@");
+        self.log().lines().filter(|l| l.contains(&needle)).count()
+    }
+
+    /// Whether `user` has registered successfully (at least once).
+    pub fn registered(&self, user: &str) -> bool {
+        let needle = format!("REGISTERED sip:{user}@{DOMAIN}");
+        self.log().lines().any(|l| l.contains(&needle))
+    }
+
+    /// Waits until `user` has registered.
+    pub fn wait_registered(&self, user: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.registered(user))
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        if self.pid <= 0 {
+            return;
+        }
+        signal(self.pid, "TERM");
+        wait_until(Duration::from_secs(3), || !alive(self.pid));
+        // Whatever is left: the daemon's process group and direct children.
+        signal(-self.pid, "KILL");
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &self.pid.to_string()])
+            .status();
+        signal(self.pid, "KILL");
+    }
+}

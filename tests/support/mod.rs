@@ -1,0 +1,151 @@
+//! Test bed shared by the integration tests: free ports, process guards that
+//! never leave children behind, per-test temp dirs, wait helpers, and drivers
+//! for the real peers (kamailio, SIPp, baresip) and for the `termphone` binary.
+//! Each test file includes it with `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod baresip;
+pub mod kamailio;
+pub mod phone;
+pub mod proc;
+pub mod sip;
+pub mod sipp;
+pub mod tone;
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Ports handed out by this test process (tests of one binary run in parallel threads).
+static TAKEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+
+fn port_free(port: u16) -> bool {
+    UdpSocket::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A port free for UDP and TCP on 127.0.0.1, together with the `extra` ports above it
+/// (`extra = 1` for baresip, which also binds port + 1). Never returns a port range
+/// overlapping one returned before in this process.
+pub fn free_port_range(extra: u16) -> u16 {
+    for _ in 0..200 {
+        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = sock.local_addr() else {
+            continue;
+        };
+        drop(sock);
+        let base = addr.port();
+        if base.checked_add(extra + 1).is_none() || base < 1024 {
+            continue;
+        }
+        let range: Vec<u16> = (base..=base + extra).collect();
+        let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+        // keep a one-port gap to ranges already handed out
+        let clash = range
+            .iter()
+            .any(|p| taken.iter().any(|t| t.abs_diff(*p) <= 1));
+        if clash || !range.iter().all(|p| port_free(*p)) {
+            continue;
+        }
+        taken.extend(range);
+        return base;
+    }
+    panic!("no free port range found on 127.0.0.1");
+}
+
+/// A port free for UDP and TCP on 127.0.0.1.
+pub fn free_port() -> u16 {
+    free_port_range(0)
+}
+
+/// A per-test temporary directory; kept (and its path printed) when the test panics,
+/// or always when `TERMPHONE_TEST_KEEP` is set, so logs can be read afterwards.
+pub struct TestDir {
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("termphone-{name}-"))
+            .tempdir()
+            .expect("create temp dir");
+        let path = dir.path().to_path_buf();
+        TestDir {
+            dir: Some(dir),
+            path,
+        }
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// A subdirectory, created.
+    pub fn sub(&self, name: &str) -> PathBuf {
+        let p = self.path.join(name);
+        std::fs::create_dir_all(&p).expect("create subdir");
+        p
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() || std::env::var_os("TERMPHONE_TEST_KEEP").is_some() {
+            if let Some(dir) = self.dir.take() {
+                let kept = dir.keep();
+                eprintln!("test files kept in {}", kept.display());
+            }
+        }
+    }
+}
+
+/// Polls `f` every 50 ms until it returns true or `timeout` passes; returns its last answer.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Path of a file under the crate's `tests/` folder.
+pub fn tests_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(rel)
+}
+
+/// Reads a file to a string, empty when missing (for logs).
+pub fn read_lossy(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// The tail of a log file, for assertion messages.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let s = read_lossy(path);
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,237 @@
+//! SIPp runs of the scenarios in `tests/sipp/`: builds the command line
+//! (loopback only, own SIP and media ports, message/error/stat traces in the
+//! test dir), runs sipp in its own process group and collects the outcome.
+
+use super::proc::ProcGuard;
+use super::{free_port, free_port_range, read_lossy, tests_path};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+/// A sipp command line being built.
+pub struct Sipp {
+    scenario: String,
+    dir: PathBuf,
+    target: Option<SocketAddr>,
+    service: Option<String>,
+    calls: u32,
+    extra: Vec<String>,
+    timeout_s: u64,
+    pub port: u16,
+    pub media_port: u16,
+}
+
+/// A running sipp.
+pub struct SippRun {
+    guard: ProcGuard,
+    dir: PathBuf,
+    name: String,
+    pub port: u16,
+    pub media_port: u16,
+}
+
+/// What a finished sipp run left behind.
+#[derive(Debug)]
+pub struct SippResult {
+    /// None: sipp had to be killed (did not end in time).
+    pub status: Option<ExitStatus>,
+    /// `-trace_msg` log: every message sent and received.
+    pub messages: String,
+    /// `-trace_err` log: unexpected messages and failures.
+    pub errors: String,
+    /// sipp's stdout/stderr (final statistics screen).
+    pub screen: String,
+}
+
+impl SippResult {
+    /// Exit code 0: every call of the scenario succeeded.
+    pub fn success(&self) -> bool {
+        self.status.map(|s| s.code() == Some(0)).unwrap_or(false)
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.status.and_then(|s| s.code())
+    }
+    /// A summary for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "sipp exit {:?}\n--- errors ---\n{}\n--- messages (tail) ---\n{}\n--- screen (tail) ---\n{}",
+            self.code(),
+            last_chars(&self.errors, 3000),
+            last_chars(&self.messages, 6000),
+            last_chars(&self.screen, 2000)
+        )
+    }
+}
+
+fn last_chars(s: &str, n: usize) -> &str {
+    let mut start = s.len().saturating_sub(n);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+impl Sipp {
+    /// `scenario` is a file name in `tests/sipp/` without `.xml` (e.g. "uas_486"),
+    /// or a built-in scenario prefixed with `builtin:` (e.g. "builtin:uac").
+    /// Files go to `dir` (created), which is also sipp's working directory.
+    pub fn new(scenario: &str, dir: &Path) -> Sipp {
+        std::fs::create_dir_all(dir).expect("sipp dir");
+        Sipp {
+            scenario: scenario.to_string(),
+            dir: dir.to_path_buf(),
+            target: None,
+            service: None,
+            calls: 1,
+            extra: Vec::new(),
+            timeout_s: 30,
+            port: free_port(),
+            media_port: free_port_range(3),
+        }
+    }
+    /// Remote SIP address (UAC scenarios).
+    pub fn target(mut self, addr: SocketAddr) -> Self {
+        self.target = Some(addr);
+        self
+    }
+    /// User part of the request URI (`-s`).
+    pub fn service(mut self, user: &str) -> Self {
+        self.service = Some(user.to_string());
+        self
+    }
+    /// Number of calls before sipp exits (`-m`).
+    pub fn calls(mut self, n: u32) -> Self {
+        self.calls = n;
+        self
+    }
+    /// `-key name value`.
+    pub fn key(mut self, name: &str, value: &str) -> Self {
+        self.extra
+            .extend(["-key".to_string(), name.to_string(), value.to_string()]);
+        self
+    }
+    /// Any other sipp argument(s).
+    pub fn arg(mut self, a: &str) -> Self {
+        self.extra.push(a.to_string());
+        self
+    }
+    /// Global timeout: sipp exits (failing) after this many seconds.
+    pub fn timeout(mut self, secs: u64) -> Self {
+        self.timeout_s = secs;
+        self
+    }
+
+    /// The full argument list.
+    pub fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        if let Some(builtin) = self.scenario.strip_prefix("builtin:") {
+            a.extend(["-sn".into(), builtin.into()]);
+        } else {
+            let file = tests_path(&format!("sipp/{}.xml", self.scenario));
+            a.extend(["-sf".into(), file.display().to_string()]);
+        }
+        if let Some(t) = self.target {
+            a.push(t.to_string());
+        }
+        if let Some(s) = &self.service {
+            a.extend(["-s".into(), s.clone()]);
+        }
+        let name = self.file_stem();
+        a.extend([
+            "-i".into(),
+            "127.0.0.1".into(),
+            "-mi".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            self.port.to_string(),
+            "-mp".into(),
+            self.media_port.to_string(),
+            "-m".into(),
+            self.calls.to_string(),
+            "-nostdin".into(),
+            "-timeout".into(),
+            format!("{}s", self.timeout_s),
+            "-timeout_error".into(),
+            "-trace_msg".into(),
+            "-message_file".into(),
+            self.dir
+                .join(format!("{name}.messages.log"))
+                .display()
+                .to_string(),
+            "-trace_err".into(),
+            "-error_file".into(),
+            self.dir
+                .join(format!("{name}.errors.log"))
+                .display()
+                .to_string(),
+        ]);
+        a.extend(self.extra.iter().cloned());
+        a
+    }
+
+    fn file_stem(&self) -> String {
+        format!("sipp-{}-{}", self.scenario.replace(':', "_"), self.port)
+    }
+
+    /// Starts sipp in the background.
+    pub fn spawn(self) -> SippRun {
+        let name = self.file_stem();
+        let mut cmd = Command::new("sipp");
+        cmd.args(self.args()).current_dir(&self.dir);
+        let log = self.dir.join(format!("{name}.screen.log"));
+        let guard = ProcGuard::spawn("sipp", cmd, &log)
+            .expect("start sipp (is sip-tester installed? scripts/install-test-deps.sh)");
+        SippRun {
+            guard,
+            dir: self.dir,
+            name,
+            port: self.port,
+            media_port: self.media_port,
+        }
+    }
+
+    /// Runs sipp to the end (bounded by its timeout plus a margin).
+    pub fn run(self) -> SippResult {
+        let t = Duration::from_secs(self.timeout_s + 10);
+        self.spawn().wait(t)
+    }
+}
+
+impl SippRun {
+    /// The SIP address sipp listens on (UAS scenarios).
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.guard.pid()
+    }
+
+    /// Whether sipp is still running.
+    pub fn running(&mut self) -> bool {
+        self.guard.try_status().is_none()
+    }
+
+    /// The message trace so far.
+    pub fn messages(&self) -> String {
+        read_lossy(&self.dir.join(format!("{}.messages.log", self.name)))
+    }
+
+    /// Waits up to `timeout` for sipp to exit (else kills it) and collects its logs.
+    pub fn wait(mut self, timeout: Duration) -> SippResult {
+        let status = match self.guard.wait_timeout(timeout) {
+            Some(s) => Some(s),
+            None => {
+                self.guard.stop(Duration::from_secs(2));
+                None
+            }
+        };
+        SippResult {
+            status,
+            messages: self.messages(),
+            errors: read_lossy(&self.dir.join(format!("{}.errors.log", self.name))),
+            screen: read_lossy(&self.dir.join(format!("{}.screen.log", self.name))),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Test audio: sine WAVs written with `hound`, raw PCMU files for SIPp's
+//! `rtp_stream`, and a Goertzel filter measuring how much of a WAV's energy
+//! sits at one frequency (any sample rate, mono or stereo).
+
+use std::path::Path;
+
+/// Writes `secs` seconds of a `freq` Hz sine (amplitude 0.5 of full scale) as 16-bit mono WAV.
+pub fn write_sine_wav(path: &Path, freq: f64, rate: u32, secs: f64) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let n = (rate as f64 * secs) as usize;
+    for i in 0..n {
+        let t = i as f64 / rate as f64;
+        let v = (2.0 * std::f64::consts::PI * freq * t).sin() * 0.5 * i16::MAX as f64;
+        w.write_sample(v as i16).expect("write sample");
+    }
+    w.finalize().expect("finalize wav");
+}
+
+/// G.711 μ-law encoding of one 16-bit sample.
+pub fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    const CLIP: i32 = 32635;
+    let mut s = sample as i32;
+    let sign = if s < 0 {
+        s = -s;
+        0x80
+    } else {
+        0
+    };
+    s = s.min(CLIP) + BIAS;
+    let mut exponent = 7;
+    let mut mask = 0x4000;
+    while exponent > 0 && s & mask == 0 {
+        exponent -= 1;
+        mask >>= 1;
+    }
+    let mantissa = (s >> (exponent + 3)) & 0x0f;
+    !(sign | (exponent << 4) | mantissa) as u8
+}
+
+/// Writes `secs` seconds of a `freq` Hz sine as raw 8 kHz PCMU (for SIPp `rtp_stream`).
+pub fn write_sine_ulaw(path: &Path, freq: f64, secs: f64) {
+    let n = (8000.0 * secs) as usize;
+    let bytes: Vec<u8> = (0..n)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            let v = (2.0 * std::f64::consts::PI * freq * t).sin() * 0.5 * i16::MAX as f64;
+            linear_to_ulaw(v as i16)
+        })
+        .collect();
+    std::fs::write(path, bytes).expect("write ulaw");
+}
+
+/// A WAV file's samples mixed down to mono in [-1, 1], with its sample rate.
+pub fn read_mono(path: &Path) -> (Vec<f64>, u32) {
+    let mut r =
+        hound::WavReader::open(path).unwrap_or_else(|e| panic!("open wav {}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = spec.channels.max(1) as usize;
+    let raw: Vec<f64> = match spec.sample_format {
+        hound::SampleFormat::Float => r
+            .samples::<f32>()
+            .filter_map(|s| s.ok())
+            .map(f64::from)
+            .collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1i64 << (spec.bits_per_sample.clamp(8, 32) - 1)) as f64;
+            r.samples::<i32>()
+                .filter_map(|s| s.ok())
+                .map(|s| s as f64 / scale)
+                .collect()
+        }
+    };
+    let mono = raw
+        .chunks(ch)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    (mono, spec.sample_rate)
+}
+
+/// Root mean square of the samples (full scale sine = 0.707).
+pub fn rms(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f64>() / samples.len() as f64).sqrt()
+}
+
+/// Share of the signal's energy at `freq` (0..≈1): Goertzel power over 50 ms
+/// blocks relative to the blocks' total energy. A pure tone at `freq` gives
+/// about 1, silence or other tones about 0.
+pub fn tone_share(samples: &[f64], rate: u32, freq: f64) -> f64 {
+    let n = (rate as usize / 20).max(16);
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / rate as f64).cos();
+    let mut tone = 0.0;
+    let mut total = 0.0;
+    for block in samples.chunks_exact(n) {
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for &x in block {
+            let s0 = x + coeff * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+        tone += 2.0 * power / n as f64;
+        total += block.iter().map(|x| x * x).sum::<f64>();
+    }
+    if total <= f64::EPSILON {
+        0.0
+    } else {
+        tone / total
+    }
+}
+
+/// What a WAV holds: length, loudness and the share of each asked frequency.
+#[derive(Debug, Clone)]
+pub struct ToneReport {
+    pub secs: f64,
+    pub rms: f64,
+    pub shares: Vec<(f64, f64)>,
+}
+
+impl ToneReport {
+    pub fn share(&self, freq: f64) -> f64 {
+        self.shares
+            .iter()
+            .find(|(f, _)| (*f - freq).abs() < 0.5)
+            .map(|(_, s)| *s)
+            .unwrap_or(0.0)
+    }
+}
+
+pub fn analyze(path: &Path, freqs: &[f64]) -> ToneReport {
+    let (s, rate) = read_mono(path);
+    ToneReport {
+        secs: s.len() as f64 / rate.max(1) as f64,
+        rms: rms(&s),
+        shares: freqs
+            .iter()
+            .map(|f| (*f, tone_share(&s, rate, *f)))
+            .collect(),
+    }
+}
+
+/// Asserts the WAV is not silent, carries `present` Hz and not `absent` Hz.
+pub fn assert_tone(path: &Path, present: f64, absent: f64) {
+    let r = analyze(path, &[present, absent]);
+    assert!(r.rms > 0.01, "{} is silent: {r:?}", path.display());
+    assert!(
+        r.share(present) > 0.3,
+        "{} lacks {present} Hz: {r:?}",
+        path.display()
+    );
+    assert!(
+        r.share(absent) < 0.05,
+        "{} carries {absent} Hz: {r:?}",
+        path.display()
+    );
+}
