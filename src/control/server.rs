@@ -31,6 +31,10 @@ pub trait Dispatch: Clone + Send + Sync + 'static {
     fn execute(&self, command: Command)
         -> impl Future<Output = Result<Value, CommandError>> + Send;
     fn events(&self) -> broadcast::Receiver<Event>;
+    /// The current state as events, sent first on an `events` stream.
+    fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
+        async { Vec::new() }
+    }
 }
 
 impl Dispatch for PhoneHandle {
@@ -42,6 +46,9 @@ impl Dispatch for PhoneHandle {
     }
     fn events(&self) -> broadcast::Receiver<Event> {
         PhoneHandle::events(self)
+    }
+    fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
+        PhoneHandle::snapshot(self)
     }
 }
 
@@ -301,10 +308,17 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
                 let (id, parsed) = parse_request(text);
                 match parsed {
                     Ok(Command::Events) => {
+                        // Subscribe first, then replay the current state:
+                        // nothing falls between the two.
                         let rx = phone.events();
-                        if send(&mut wr, ok_line(&id, &Value::Null)).await.is_ok() {
-                            stream_events(reader, wr, rx, cancel).await;
+                        let mut lines = vec![ok_line(&id, &Value::Null)];
+                        lines.extend(phone.snapshot().await.iter().map(event_line));
+                        for line in lines {
+                            if send(&mut wr, line).await.is_err() {
+                                return;
+                            }
                         }
+                        stream_events(reader, wr, rx, cancel).await;
                         return;
                     }
                     Ok(command) => {

@@ -169,18 +169,20 @@ impl Manager {
             }
             let deadline = quit_deadline;
             tokio::select! {
-                Some((cmd, reply)) = commands.recv(), if quit_deadline.is_none() => {
-                    if cmd == Command::Quit {
+                Some(request) = commands.recv(), if quit_deadline.is_none() => match request {
+                    CommandMsg::Snapshot(reply) => {
+                        let _ = reply.send(self.snapshot());
+                    }
+                    CommandMsg::Command(Command::Quit, reply) => {
                         let _ = reply.send(Ok(json!({})));
                         tracing::info!("quit: ending calls and unregistering");
                         for c in self.calls.values() {
                             c.handle.shutdown();
                         }
                         quit_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(3));
-                    } else {
-                        self.on_command(cmd, reply).await;
                     }
-                }
+                    CommandMsg::Command(cmd, reply) => self.on_command(cmd, reply).await,
+                },
                 Some(msg) = internal.recv() => self.on_internal(msg),
                 Some(inc) = incoming.recv() => self.on_incoming(inc),
                 Some(status) = reg_rx.recv() => self.on_registration(status),
@@ -425,6 +427,24 @@ impl Manager {
             "conference": { "members": [] },
             "listen": self.env.endpoint.transport().local_addr().to_string(),
         })
+    }
+
+    fn snapshot(&self) -> Vec<Event> {
+        let registrations = self.accounts.iter().filter_map(|a| {
+            a.status.as_ref().map(|s| Event::Registration {
+                account: s.account.clone(),
+                registered: s.registered,
+                reason: s.reason.clone(),
+            })
+        });
+        let calls = self
+            .calls
+            .values()
+            .filter(|c| c.info.state != CallState::Ended)
+            .map(|c| Event::Call {
+                call: Box::new(c.info.clone()),
+            });
+        registrations.chain(calls).collect()
     }
 
     // ------------------------------------------------------- call updates

@@ -35,10 +35,16 @@ pub(crate) struct CallEnv {
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
 }
 
-type CommandMsg = (
-    Command,
-    oneshot::Sender<Result<serde_json::Value, CommandError>>,
-);
+/// What the handle asks of the manager.
+#[derive(Debug)]
+pub(crate) enum CommandMsg {
+    Command(
+        Command,
+        oneshot::Sender<Result<serde_json::Value, CommandError>>,
+    ),
+    /// The current state as events (registrations, live calls).
+    Snapshot(oneshot::Sender<Vec<Event>>),
+}
 
 /// Handle to a running phone (cheap to clone).
 #[derive(Clone, Debug)]
@@ -60,7 +66,7 @@ impl PhoneHandle {
     pub async fn execute(&self, command: Command) -> Result<serde_json::Value, CommandError> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send((command, tx))
+            .send(CommandMsg::Command(command, tx))
             .await
             .map_err(|_| CommandError::new("shutting_down", "the phone is shutting down"))?;
         rx.await.unwrap_or_else(|_| {
@@ -69,6 +75,17 @@ impl PhoneHandle {
                 "the phone is shutting down",
             ))
         })
+    }
+
+    /// The current state as events: one `registration` per registering
+    /// account whose state is known and one `call` per live call. A
+    /// subscriber that takes this after [`PhoneHandle::events`] misses nothing.
+    pub async fn snapshot(&self) -> Vec<Event> {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(CommandMsg::Snapshot(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
     }
 
     /// Subscribes to the event stream.

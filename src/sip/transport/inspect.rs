@@ -11,6 +11,10 @@ use std::net::IpAddr;
 /// Largest message accepted (UDP datagram or framed TCP message).
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
+/// Longest header line we take (real headers are far shorter; a longer one is
+/// an attack or a broken peer): such a request gets 400.
+pub const MAX_HEADER_LINE: usize = 8 * 1024;
+
 /// What to do with one received message.
 #[derive(Debug)]
 pub enum Verdict {
@@ -40,6 +44,12 @@ pub fn inspect(bytes: &[u8], peer: &Peer) -> Verdict {
             return reject_or_drop(&lossy, "invalid UTF-8 in headers", peer);
         }
     };
+    if head_text
+        .split("\r\n")
+        .any(|line| line.len() > MAX_HEADER_LINE)
+    {
+        return reject_or_drop(&head_text, "header line too long", peer);
+    }
     let parsed = match msg::parser::parse_message(bytes) {
         Ok(message) => message,
         Err(e) => return Verdict::Drop(format!("unparsable: {e}")),
