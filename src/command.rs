@@ -21,6 +21,29 @@ pub enum Command {
     Reject { call: Option<String>, code: u16 },
     /// Call history, newest first.
     History { limit: Option<usize> },
+    /// Put a call on hold (re-INVITE a=sendonly).
+    Hold { call: Option<String> },
+    /// Resume a held call (re-INVITE a=sendrecv).
+    Resume { call: Option<String> },
+    /// Hold the active call and resume another (default: the other held one).
+    Switch { call: Option<String> },
+    /// Stop / restart sending audio.
+    Mute { call: Option<String>, on: bool },
+    /// Send DTMF digits (RFC 4733, SIP INFO fallback).
+    Dtmf {
+        call: Option<String>,
+        digits: String,
+    },
+    /// 302 an incoming call to `to` before answering.
+    Deflect { call: Option<String>, to: String },
+    /// Blind transfer (REFER).
+    Transfer { call: Option<String>, to: String },
+    /// Hold `call` and dial `to` for a consultation.
+    Consult { call: Option<String>, to: String },
+    /// Attended transfer: REFER with Replaces joining `call`'s peer and `consult`'s.
+    Connect { call: String, consult: String },
+    /// Dial the remote party of a history entry (default: last missed call).
+    Callback { entry: Option<i64> },
     /// Stream events (socket only; answered with `ok` then event lines).
     Events,
     /// End every call, unregister, exit.
@@ -65,6 +88,32 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
         "reject an incoming call (486/603)",
     ),
     ("history", &["limit"], "call history, newest first"),
+    ("hold", &["call"], "put a call on hold"),
+    ("resume", &["call"], "resume a held call"),
+    ("switch", &["call"], "hold the active call, resume another"),
+    ("mute", &["on", "call"], "stop or restart sending audio"),
+    ("dtmf", &["digits", "call"], "send DTMF digits"),
+    (
+        "deflect",
+        &["to", "call"],
+        "forward an incoming call before answering (302)",
+    ),
+    ("transfer", &["to", "call"], "blind transfer (REFER)"),
+    (
+        "consult",
+        &["to", "call"],
+        "hold the call and dial a consultation",
+    ),
+    (
+        "connect",
+        &["call", "consult"],
+        "attended transfer of call to consult",
+    ),
+    (
+        "callback",
+        &["entry"],
+        "call back a history entry (default: last missed)",
+    ),
     ("events", &[], "stream events"),
     ("quit", &[], "end all calls, unregister and exit"),
 ];
@@ -79,6 +128,16 @@ impl Command {
             Command::Hangup { .. } => "hangup",
             Command::Reject { .. } => "reject",
             Command::History { .. } => "history",
+            Command::Hold { .. } => "hold",
+            Command::Resume { .. } => "resume",
+            Command::Switch { .. } => "switch",
+            Command::Mute { .. } => "mute",
+            Command::Dtmf { .. } => "dtmf",
+            Command::Deflect { .. } => "deflect",
+            Command::Transfer { .. } => "transfer",
+            Command::Consult { .. } => "consult",
+            Command::Connect { .. } => "connect",
+            Command::Callback { .. } => "callback",
             Command::Events => "events",
             Command::Quit => "quit",
         }
@@ -139,6 +198,53 @@ impl Command {
             }
             "history" => Command::History {
                 limit: args.opt_u64("limit")?.map(|l| l as usize),
+            },
+            "hold" => Command::Hold {
+                call: args.opt_str("call")?,
+            },
+            "resume" => Command::Resume {
+                call: args.opt_str("call")?,
+            },
+            "switch" => Command::Switch {
+                call: args.opt_str("call")?,
+            },
+            "mute" => Command::Mute {
+                call: args.opt_str("call")?,
+                on: args.opt_bool("on")?.unwrap_or(true),
+            },
+            "dtmf" => {
+                let digits = args.required_str("digits")?;
+                if let Some(bad) = digits
+                    .chars()
+                    .find(|c| !"0123456789*#ABCDabcd".contains(*c))
+                {
+                    return Err(CommandError::bad_argument(format!(
+                        "`dtmf`: `{bad}` is not a DTMF digit (0-9, *, #, A-D)"
+                    )));
+                }
+                Command::Dtmf {
+                    call: args.opt_str("call")?,
+                    digits: digits.to_ascii_uppercase(),
+                }
+            }
+            "deflect" => Command::Deflect {
+                call: args.opt_str("call")?,
+                to: args.required_str("to")?,
+            },
+            "transfer" => Command::Transfer {
+                call: args.opt_str("call")?,
+                to: args.required_str("to")?,
+            },
+            "consult" => Command::Consult {
+                call: args.opt_str("call")?,
+                to: args.required_str("to")?,
+            },
+            "connect" => Command::Connect {
+                call: args.required_str("call")?,
+                consult: args.required_str("consult")?,
+            },
+            "callback" => Command::Callback {
+                entry: args.opt_u64("entry")?.map(|e| e as i64),
             },
             "events" => Command::Events,
             "quit" => Command::Quit,
@@ -244,7 +350,6 @@ impl Args<'_> {
         }
     }
 
-    #[allow(dead_code)]
     fn opt_bool(&self, key: &str) -> Result<Option<bool>, CommandError> {
         match self.obj.get(key) {
             None | Some(Value::Null) => Ok(None),

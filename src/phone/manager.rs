@@ -292,6 +292,10 @@ impl Manager {
                 "`events` streams on the control socket (termphone ctl events)",
             )),
             Command::Quit => Ok(json!({})),
+            other => Err(CommandError::new(
+                "not_supported",
+                format!("`{}` is not available in this version", other.name()),
+            )),
         };
         let _ = reply.send(result);
     }
