@@ -451,4 +451,66 @@ mod tests {
             "bad_argument"
         );
     }
+
+    #[test]
+    fn call_control_words() {
+        assert_eq!(
+            Command::parse_line("dtmf 12x").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("mute on=maybe").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("connect c1").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("transfer call=c1 to=1003").unwrap(),
+            Command::Transfer {
+                call: Some("c1".into()),
+                to: "1003".into()
+            }
+        );
+        assert_eq!(
+            Command::parse_line("transfer 1003").unwrap(),
+            Command::Transfer {
+                call: None,
+                to: "1003".into()
+            }
+        );
+        assert_eq!(
+            Command::parse_line("dtmf 12#a").unwrap(),
+            Command::Dtmf {
+                call: None,
+                digits: "12#A".into()
+            }
+        );
+        assert_eq!(
+            Command::parse_line("mute off c2").unwrap(),
+            Command::Mute {
+                call: Some("c2".into()),
+                on: false
+            }
+        );
+        assert_eq!(
+            Command::parse_line("mute").unwrap(),
+            Command::Mute {
+                call: None,
+                on: true
+            }
+        );
+        assert_eq!(
+            Command::parse_line("connect c1 c2").unwrap(),
+            Command::Connect {
+                call: "c1".into(),
+                consult: "c2".into()
+            }
+        );
+        assert_eq!(
+            Command::parse_line("callback 7").unwrap(),
+            Command::Callback { entry: Some(7) }
+        );
+    }
 }
