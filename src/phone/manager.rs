@@ -58,6 +58,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
     let sip_addr = transport.local_addr();
+    let env_transport = transport.clone();
     let (endpoint, incoming) = Endpoint::start(transport, inbound, Timers::default());
     let audio = AudioSystem::open(&config.audio).context("cannot open audio")?;
     if let Some(dir) = config.history_path.parent() {
@@ -141,6 +142,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     };
     tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx));
     Ok(PhoneHandle {
+        trace: env_transport,
         commands: commands_tx,
         events,
         sip_addr,

@@ -53,6 +53,7 @@ pub struct PhoneHandle {
     events: broadcast::Sender<Event>,
     sip_addr: SocketAddr,
     closed: watch::Receiver<bool>,
+    trace: crate::sip::transport::Transport,
 }
 
 impl PhoneHandle {
@@ -86,6 +87,11 @@ impl PhoneHandle {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Subscribes to the trace of SIP messages (for the SIP ladder view).
+    pub fn sip_trace(&self) -> broadcast::Receiver<crate::sip::trace::SipTrace> {
+        self.trace.trace()
     }
 
     /// Subscribes to the event stream.

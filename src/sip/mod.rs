@@ -31,6 +31,7 @@ pub mod dialog;
 pub mod message;
 pub mod registration;
 pub mod sdp;
+pub mod trace;
 
 /// Our User-Agent / Server header value.
 pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));

@@ -16,12 +16,13 @@ pub use super::headers::{new_branch, new_call_id, new_tag};
 pub use inspect::MAX_MESSAGE;
 
 use super::msg::{self, SipMessage};
+use super::trace::{SipTrace, TraceDirection, Tracer};
 use super::{Result, SipError};
 use inspect::{inspect, Verdict};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Transport protocol of a hop.
@@ -70,6 +71,7 @@ pub struct Transport {
 struct Inner {
     local: SocketAddr,
     kind: Kind,
+    tracer: Tracer,
     _shutdown: DropGuard,
 }
 
@@ -97,14 +99,27 @@ impl Transport {
         let (udp, listener) = bind_pair(listen).await?;
         let local = udp.local_addr()?;
         let udp = Arc::new(udp);
-        let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+        let (inbound_tx, mut raw_rx) = mpsc::unbounded_channel::<Inbound>();
         let token = CancellationToken::new();
+        // Everything received passes the tracer on its way up.
+        let tracer = Tracer::default();
+        let (traced_tx, inbound_rx) = mpsc::unbounded_channel();
+        let in_tracer = tracer.clone();
+        tokio::spawn(async move {
+            while let Some(inbound) = raw_rx.recv().await {
+                in_tracer.record(TraceDirection::In, &inbound.message, &inbound.peer);
+                if traced_tx.send(inbound).is_err() {
+                    break;
+                }
+            }
+        });
         let tcp = tcp::Connections::new(inbound_tx.clone(), token.clone());
         tokio::spawn(udp_loop(udp.clone(), inbound_tx, token.clone()));
         tokio::spawn(tcp.clone().accept_loop(listener));
         let inner = Inner {
             local,
             kind: Kind::Net { udp, tcp },
+            tracer,
             _shutdown: token.drop_guard(),
         };
         tracing::debug!(%local, "SIP transport bound (UDP+TCP)");
@@ -124,6 +139,7 @@ impl Transport {
         let inner = Inner {
             local,
             kind: Kind::Memory(tx),
+            tracer: Tracer::default(),
             _shutdown: CancellationToken::new().drop_guard(),
         };
         (
@@ -132,6 +148,11 @@ impl Transport {
             },
             rx,
         )
+    }
+
+    /// Subscribes to the trace of every message sent and received.
+    pub fn trace(&self) -> broadcast::Receiver<SipTrace> {
+        self.inner.tracer.subscribe()
     }
 
     /// The bound address (same port for UDP and TCP).
@@ -165,6 +186,7 @@ impl Transport {
                     )));
                 }
                 tracing::trace!(to = %peer.addr, proto = peer.protocol.as_str(), line = %message.start_line(), "send");
+                self.inner.tracer.record(TraceDirection::Out, message, peer);
                 match peer.protocol {
                     Protocol::Udp => {
                         udp.send_to(&bytes, peer.addr).await?;
