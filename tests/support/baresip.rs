@@ -278,6 +278,31 @@ impl Baresip {
         }
     }
 
+    /// The events of `kind` seen so far, in order.
+    pub fn events_of(&mut self, kind: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some(kind))
+            .collect()
+    }
+
+    /// Waits until `n` events of `kind` have been seen; returns them.
+    pub fn wait_events(&mut self, kind: &str, n: usize, timeout: Duration) -> Vec<Value> {
+        let end = Instant::now() + timeout;
+        loop {
+            let v = self.events_of(kind);
+            if v.len() >= n || Instant::now() >= end {
+                return v;
+            }
+            self.pump(Duration::from_millis(100));
+        }
+    }
+
+    /// baresip's whole log (stdout and stderr).
+    pub fn full_log(&self) -> String {
+        super::read_lossy(&self.log)
+    }
+
     /// Forgets the events seen so far (the next waits see only new ones).
     pub fn clear_events(&mut self) {
         while self.pump(Duration::from_millis(0)) {}

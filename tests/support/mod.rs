@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod callctl;
 pub mod kamailio;
 pub mod phone;
 pub mod proc;

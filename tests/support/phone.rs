@@ -300,6 +300,70 @@ impl Phone {
         .map(|e| e["call"].clone())
     }
 
+    /// Every Call object published for call `id` so far, in order.
+    pub fn call_updates(&mut self, id: &str) -> Vec<Value> {
+        self.drain_events();
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "call" && e["call"]["id"] == id)
+            .map(|e| e["call"].clone())
+            .collect()
+    }
+
+    /// Waits for a Call object of call `id`, among its updates from index `from` on
+    /// (see [`Phone::call_updates`]), for which `pred` holds; returns its index and the object.
+    pub fn wait_call_from(
+        &mut self,
+        id: &str,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<(usize, Value)> {
+        let end = Instant::now() + timeout;
+        loop {
+            let found = self
+                .call_updates(id)
+                .into_iter()
+                .enumerate()
+                .skip(from)
+                .find(|(_, c)| pred(c));
+            if found.is_some() {
+                return found;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if let Ok(v) = self
+                .events_rx
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                self.events.push(v);
+            }
+        }
+    }
+
+    /// Waits for the next update of call `id` (after those seen so far) for which `pred` holds.
+    pub fn wait_call_next(
+        &mut self,
+        id: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
+        let from = self.call_updates(id).len();
+        self.wait_call_from(id, from, timeout, pred).map(|(_, c)| c)
+    }
+
+    /// Every `dtmf` event so far.
+    pub fn dtmf_events(&mut self) -> Vec<Value> {
+        self.drain_events();
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "dtmf")
+            .cloned()
+            .collect()
+    }
+
     /// Polls `status` until `pred` holds for it.
     pub fn wait_status(
         &mut self,

@@ -255,3 +255,78 @@ impl SippRun {
         }
     }
 }
+
+/// One message of a SIPp `-trace_msg` log.
+#[derive(Debug, Clone)]
+pub struct TracedMessage {
+    /// Sent by SIPp (else received).
+    pub sent: bool,
+    /// The text of the SIP message.
+    pub text: String,
+}
+
+impl TracedMessage {
+    /// The first line (request line or status line).
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("")
+    }
+    /// A request of `method` (e.g. "INVITE").
+    pub fn is_request(&self, method: &str) -> bool {
+        self.first_line().starts_with(&format!("{method} "))
+    }
+    /// A response with this status code.
+    pub fn is_response(&self, code: u16) -> bool {
+        self.first_line().starts_with(&format!("SIP/2.0 {code}"))
+    }
+    /// A header value (case-insensitive name, first occurrence).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .skip(1)
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+    }
+    /// The body (after the blank line).
+    pub fn body(&self) -> &str {
+        self.text.split_once("\n\n").map(|(_, b)| b).unwrap_or("")
+    }
+}
+
+/// Splits a `-trace_msg` log into its messages.
+pub fn parse_trace(trace: &str) -> Vec<TracedMessage> {
+    let mut out = Vec::new();
+    let trace = trace.replace("\r\n", "\n");
+    for chunk in trace.split("----------------------------------------------- ") {
+        let mut lines = chunk.splitn(3, '\n');
+        let _stamp = lines.next();
+        let Some(kind) = lines.next() else { continue };
+        let sent = kind.contains("message sent");
+        if !sent && !kind.contains("message received") {
+            continue;
+        }
+        let text = lines.next().unwrap_or("").trim_start_matches('\n');
+        out.push(TracedMessage {
+            sent,
+            text: text.trim_end().to_string() + "\n",
+        });
+    }
+    out
+}
+
+impl SippResult {
+    /// The messages of the `-trace_msg` log.
+    pub fn traced(&self) -> Vec<TracedMessage> {
+        parse_trace(&self.messages)
+    }
+}
+
+impl Sipp {
+    /// Listens on this SIP port instead of a fresh one (e.g. where an earlier sipp was).
+    pub fn on_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+}

@@ -163,3 +163,42 @@ pub fn assert_tone(path: &Path, present: f64, absent: f64) {
         path.display()
     );
 }
+
+/// For each `block_ms` block of the WAV: whether `freq` dominates it (share above
+/// 0.3 and the block not silent). Lets a test find when a tone was heard.
+pub fn tone_blocks(path: &Path, freq: f64, block_ms: u32) -> Vec<bool> {
+    let (s, rate) = read_mono(path);
+    let n = ((rate as usize * block_ms as usize) / 1000).max(16);
+    s.chunks_exact(n)
+        .map(|b| rms(b) > 0.01 && tone_share(b, rate, freq) > 0.3)
+        .collect()
+}
+
+/// Seconds of the WAV (in 100 ms blocks) in which `freq` dominates.
+pub fn tone_secs(path: &Path, freq: f64) -> f64 {
+    tone_blocks(path, freq, 100).iter().filter(|b| **b).count() as f64 / 10.0
+}
+
+/// Seconds in which `freq` dominates between `from_s` and `to_s` of the WAV.
+pub fn tone_secs_between(path: &Path, freq: f64, from_s: f64, to_s: f64) -> f64 {
+    let blocks = tone_blocks(path, freq, 100);
+    let (a, b) = ((from_s * 10.0) as usize, (to_s * 10.0) as usize);
+    blocks
+        .iter()
+        .enumerate()
+        .filter(|(i, on)| **on && *i >= a && *i < b)
+        .count() as f64
+        / 10.0
+}
+
+/// Length in seconds of the longest run of consecutive 100 ms blocks where `freq`
+/// dominates.
+pub fn longest_tone_run(path: &Path, freq: f64) -> f64 {
+    let mut best = 0usize;
+    let mut cur = 0usize;
+    for on in tone_blocks(path, freq, 100) {
+        cur = if on { cur + 1 } else { 0 };
+        best = best.max(cur);
+    }
+    best as f64 / 10.0
+}
