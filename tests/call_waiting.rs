@@ -28,7 +28,10 @@ fn answer_holds_the_active_call_and_connects_the_second() {
         .spawn();
     let c2 = wait_ringing_other(&mut p, &[&c1], 10);
     let st = p.call(&c1).unwrap_or_default();
-    assert_eq!(st["state"], "active", "first call while the second rings: {st}");
+    assert_eq!(
+        st["state"], "active",
+        "first call while the second rings: {st}"
+    );
 
     p.ok(json!({"cmd": "answer"}));
     let held = wait_next(&mut p, &c1, "held", 10, |c| c["held"] == true);

@@ -5,22 +5,30 @@ use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
-fn scratch_uas_hold_with_baresip() {
+fn scratch_refer_with_baresip() {
     let t = TestDir::new("scratch");
     let mut b = baresip(&t, "1002", A_HZ, None);
-    for sc in ["uas_hold", "uas_glare"] {
-    let sipp = Sipp::new(sc, &t.sub(sc)).timeout(20).spawn();
-    b.clear_events();
-    b.dial(&format!("sip:uas@{}", sipp.addr()));
-    assert!(b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5)).is_some());
-    std::thread::sleep(Duration::from_millis(500));
-    println!("hold: {}", b.command("hold", ""));
-    std::thread::sleep(Duration::from_millis(if sc == "uas_glare" { 5000 } else { 1000 }));
-    if sc == "uas_hold" { println!("resume: {}", b.command("resume", "")); }
-    std::thread::sleep(Duration::from_millis(1000));
+    let c = Sipp::new("uas_replaces_target", &t.sub("c"))
+        .timeout(20)
+        .spawn();
+    let tr = Sipp::new("uac_refer", &t.sub("a"))
+        .target(b.sip_addr())
+        .service("1002")
+        .key(
+            "refer_to",
+            &format!(
+                "sip:c@{}?Replaces=abc%40host%3Bto-tag%3Dtt1%3Bfrom-tag%3Dff1",
+                c.addr()
+            ),
+        )
+        .timeout(15)
+        .spawn();
+    let r = tr.wait(Duration::from_secs(20));
+    println!("TRANSFEROR: {}", r.describe());
+    std::thread::sleep(Duration::from_secs(1));
     b.hangup();
-    let r = sipp.wait(Duration::from_secs(10));
-    println!("{sc}: {}", r.describe());
-    }
-    println!("{}", b.log());
+    let r = c.wait(Duration::from_secs(10));
+    println!("TARGET: {}", r.describe());
+    println!("EVENTS {:?}", b.events());
+    println!("{}", b.full_log());
 }

@@ -1,0 +1,360 @@
+//! Moving calls elsewhere, both ways, against real peers: deflect (302, the
+//! SIPp caller follows it), blind transfer A→B→C through kamailio with
+//! baresip as A and C (and its failure: C busy, our call comes back),
+//! attended transfer (consult, then connect with Replaces), a peer's REFER
+//! to us (blind and with Replaces: NOTIFY sipfrag back, Referred-By on the
+//! new INVITE), and an incoming INVITE with Replaces (takes over the named
+//! dialog, 481 when there is none).
+//!
+//! baresip 1.0 follows a REFER but puts an embedded `?Replaces=` into the
+//! request URI of its new INVITE instead of a Replaces header, so in the
+//! attended transfer C does not end our consultation leg: termphone ends both
+//! of its legs once the transfer succeeded.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::callctl::{
+    baresip, dial_active, direct_phone, last_received, registered_phone, tag_of, traced_header,
+    wait_next, wait_ringing, wait_state, A_HZ, C_HZ, PHONE_HZ,
+};
+use support::kamailio::Kamailio;
+use support::phone::call_id_of;
+use support::sipp::Sipp;
+use support::{tone, wait_until, TestDir};
+
+#[test]
+#[ignore = "waiting for deflect"]
+fn deflect_sends_302_and_the_caller_follows_it() {
+    let t = TestDir::new("cc-deflect");
+    let mut p = direct_phone(&t, false, "");
+    let target = Sipp::new("uas_answer", &t.sub("target"))
+        .timeout(20)
+        .spawn();
+    let to = format!("sip:x@127.0.0.1:{}", target.port);
+    let caller = Sipp::new("uac_follow_302", &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("target_host", "127.0.0.1")
+        .key("target_port", &target.port.to_string())
+        .key("target_user", "x")
+        .timeout(20)
+        .spawn();
+    let id = wait_ringing(&mut p, 10);
+    p.ok(json!({"cmd": "deflect", "call": id, "to": to}));
+    wait_state(&mut p, &id, "ended", 5);
+
+    let rc = caller.wait(Duration::from_secs(25));
+    assert!(rc.success(), "caller: {}\n{}", rc.describe(), p.log_tail());
+    let contact = traced_header(&rc.traced(), |m| m.is_response(302), "Contact");
+    assert!(
+        contact.as_deref().unwrap_or("").contains(&to),
+        "302 Contact {contact:?}, wanted {to}"
+    );
+    let rt = target.wait(Duration::from_secs(10));
+    assert!(rt.success(), "target: {}", rt.describe());
+}
+
+#[test]
+#[ignore = "waiting for transfer"]
+fn blind_transfer_a_b_c() {
+    let t = TestDir::new("cc-blind");
+    let k = Kamailio::start(&t.sub("kamailio"));
+    let mut a = baresip(&t, "1002", A_HZ, Some(&k));
+    let mut c = baresip(&t, "1003", C_HZ, Some(&k));
+    let mut p = registered_phone(&t, &k, "");
+    let id = dial_active(&mut p, "1002");
+    assert!(a
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(1500));
+
+    p.ok(json!({"cmd": "transfer", "call": id, "to": "1003"}));
+    let ended = wait_state(&mut p, &id, "ended", 15);
+    let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
+    assert!(reason.contains("transfer"), "end_reason: {ended}");
+    assert!(
+        c.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
+            .is_some(),
+        "C never answered:\n{}",
+        c.log()
+    );
+    // A and C talk for a while, then A hangs up.
+    std::thread::sleep(Duration::from_secs(3));
+    a.hangup();
+    assert!(c
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    a.stop();
+    c.stop();
+
+    let a_heard = last_received(&a);
+    assert!(
+        tone::tone_secs(&a_heard, C_HZ) >= 1.5,
+        "A does not hear C: {:?}",
+        tone::analyze(&a_heard, &[C_HZ, PHONE_HZ])
+    );
+    assert!(tone::tone_secs(&a_heard, PHONE_HZ) < 0.5);
+    let c_heard = last_received(&c);
+    assert!(
+        tone::tone_secs(&c_heard, A_HZ) >= 1.5,
+        "C does not hear A: {:?}",
+        tone::analyze(&c_heard, &[A_HZ, PHONE_HZ])
+    );
+}
+
+#[test]
+#[ignore = "waiting for transfer"]
+fn failed_blind_transfer_keeps_the_call() {
+    let t = TestDir::new("cc-blind-fail");
+    let mut a = baresip(&t, "1002", A_HZ, None);
+    let mut p = direct_phone(&t, false, "");
+    let busy = Sipp::new("uas_486", &t.sub("c")).timeout(20).spawn();
+    let id = dial_active(&mut p, &a.direct_uri());
+    assert!(a
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+
+    let seen = p.call_updates(&id).len();
+    p.ok(json!({"cmd": "transfer", "call": id, "to": format!("sip:c@{}", busy.addr())}));
+    let (at, _) = p
+        .wait_call_from(&id, seen, Duration::from_secs(10), |c| {
+            c["state"] == "transferring"
+        })
+        .unwrap_or_else(|| panic!("never transferring: {:?}", p.call_updates(&id)));
+    let back = p.wait_call_from(&id, at + 1, Duration::from_secs(15), |c| {
+        c["state"] == "active" || c["state"] == "ended"
+    });
+    let back = back.map(|(_, c)| c).unwrap_or_default();
+    assert_eq!(back["state"], "active", "{:?}", p.call_updates(&id));
+    assert_eq!(back["held"], false, "{back}");
+    let r = busy.wait(Duration::from_secs(10));
+    assert!(r.success(), "C: {}", r.describe());
+
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    wait_state(&mut p, &id, "ended", 10);
+    assert!(a
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+}
+
+#[test]
+#[ignore = "waiting for consult, connect"]
+fn attended_transfer_connects_a_and_c() {
+    let t = TestDir::new("cc-attended");
+    let k = Kamailio::start(&t.sub("kamailio"));
+    let mut a = baresip(&t, "1002", A_HZ, Some(&k));
+    let mut c = baresip(&t, "1003", C_HZ, Some(&k));
+    let mut p = registered_phone(&t, &k, "");
+    let c1 = dial_active(&mut p, "1002");
+    assert!(a
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(1200));
+
+    let reply = p.ok(json!({"cmd": "consult", "call": c1, "to": "1003"}));
+    let c2 = call_id_of(&reply);
+    wait_next(&mut p, &c1, "A held", 10, |c| c["state"] == "held");
+    let consult = wait_state(&mut p, &c2, "active", 15);
+    assert!(c
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(1200));
+
+    p.ok(json!({"cmd": "connect", "call": c1, "consult": c2}));
+    wait_state(&mut p, &c1, "ended", 15);
+    wait_state(&mut p, &c2, "ended", 15);
+
+    // A got a REFER whose Refer-To names the consultation dialog.
+    let transfer = a.wait_event("TRANSFER", Duration::from_secs(5));
+    let refer_to = transfer
+        .as_ref()
+        .and_then(|e| e["param"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let consult_id = consult["sip_call_id"].as_str().unwrap_or("");
+    let consult_id = consult_id.split('@').next().unwrap_or("");
+    assert!(
+        refer_to.contains("Replaces=") && !consult_id.is_empty() && refer_to.contains(consult_id),
+        "Refer-To {refer_to:?} does not replace {consult_id}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    a.hangup();
+    a.stop();
+    c.stop();
+    let a_heard = last_received(&a);
+    assert!(
+        tone::tone_secs(&a_heard, C_HZ) >= 1.5,
+        "A does not hear C: {:?}",
+        tone::analyze(&a_heard, &[C_HZ, PHONE_HZ])
+    );
+    assert!(tone::tone_secs(&a_heard, PHONE_HZ) < 0.5);
+}
+
+/// A SIPp transferor calls us (auto answer) and sends REFER; the target
+/// (another SIPp) checks our INVITE. Returns the transferor's and target's results.
+fn being_transferred(
+    t: &TestDir,
+    target_scenario: &str,
+    refer_suffix: &str,
+) -> (support::sipp::SippResult, support::sipp::SippResult) {
+    let mut p = direct_phone(t, false, "[phone]\nauto_answer = true\n");
+    let target = Sipp::new(target_scenario, &t.sub("c")).timeout(20).spawn();
+    let refer_to = format!("sip:c@{}{refer_suffix}", target.addr());
+    let transferor = Sipp::new("uac_refer", &t.sub("a"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("refer_to", &refer_to)
+        .timeout(20)
+        .spawn();
+    // Our new call to C: hang it up once it is active (C waits for our BYE).
+    let out = p.wait_event(Duration::from_secs(15), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "out" && e["call"]["state"] == "active"
+    });
+    let out = out.unwrap_or_else(|| panic!("no call to C: {:?}\n{}", p.events(), p.log_tail()));
+    let out_id = out["id"].as_str().unwrap_or_default().to_string();
+    let ra = transferor.wait(Duration::from_secs(25));
+    p.ok(json!({"cmd": "hangup", "call": out_id}));
+    let rc = target.wait(Duration::from_secs(15));
+    assert!(
+        ra.success(),
+        "transferor: {}\n{}",
+        ra.describe(),
+        p.log_tail()
+    );
+    assert!(rc.success(), "target: {}\n{}", rc.describe(), p.log_tail());
+    (ra, rc)
+}
+
+#[test]
+#[ignore = "waiting for REFER handling (being transferred)"]
+fn peer_refer_is_followed_with_notify_and_referred_by() {
+    let t = TestDir::new("cc-refer-in");
+    let (ra, rc) = being_transferred(&t, "uas_referred", "");
+    let notifies: Vec<_> = ra
+        .traced()
+        .into_iter()
+        .filter(|m| !m.sent && m.is_request("NOTIFY"))
+        .collect();
+    assert!(notifies.len() >= 2, "{}", ra.describe());
+    assert!(notifies[0].body().contains("SIP/2.0 100"));
+    assert!(notifies.iter().any(|n| n.body().contains("SIP/2.0 200")));
+    for n in &notifies {
+        let ct = n.header("Content-Type").unwrap_or("");
+        assert!(ct.contains("message/sipfrag"), "NOTIFY Content-Type {ct}");
+    }
+    let rb = traced_header(
+        &rc.traced(),
+        |m| !m.sent && m.is_request("INVITE"),
+        "Referred-By",
+    );
+    assert!(
+        rb.unwrap_or_default().contains("sipp@"),
+        "{}",
+        rc.describe()
+    );
+}
+
+#[test]
+#[ignore = "waiting for REFER with Replaces (being transferred)"]
+fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
+    let t = TestDir::new("cc-refer-replaces");
+    let (_ra, rc) = being_transferred(
+        &t,
+        "uas_replaces_target",
+        "?Replaces=abc%40host%3Bto-tag%3Dtt1%3Bfrom-tag%3Dff1",
+    );
+    let invite = rc
+        .traced()
+        .into_iter()
+        .find(|m| !m.sent && m.is_request("INVITE"))
+        .unwrap_or_else(|| panic!("no INVITE: {}", rc.describe()));
+    assert!(
+        !invite.first_line().contains("Replaces"),
+        "Replaces left in the request URI: {}",
+        invite.first_line()
+    );
+    let rp = invite.header("Replaces").unwrap_or("").to_string();
+    let mut parts: Vec<&str> = rp.split(';').map(str::trim).collect();
+    assert_eq!(parts.first(), Some(&"abc@host"), "Replaces: {rp}");
+    parts.sort();
+    assert!(
+        parts.contains(&"to-tag=tt1") && parts.contains(&"from-tag=ff1"),
+        "Replaces: {rp}"
+    );
+}
+
+#[test]
+#[ignore = "waiting for INVITE with Replaces"]
+fn invite_with_replaces_takes_over_the_call() {
+    let t = TestDir::new("cc-replaces-in");
+    let mut p = direct_phone(&t, false, "");
+    let old = Sipp::new("uac_wait_bye", &t.sub("old"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(25)
+        .spawn();
+    let c1 = wait_ringing(&mut p, 10);
+    p.ok(json!({"cmd": "answer", "call": c1}));
+    let active = wait_state(&mut p, &c1, "active", 10);
+    let call_id = active["sip_call_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut our_tag = None;
+    assert!(wait_until(Duration::from_secs(5), || {
+        our_tag = support::sipp::parse_trace(&old.messages())
+            .iter()
+            .find(|m| !m.sent && m.is_response(200))
+            .and_then(|m| m.header("To").and_then(tag_of));
+        our_tag.is_some()
+    }));
+    let replaces = format!(
+        "{call_id};to-tag={};from-tag=sippfrom-1",
+        our_tag.unwrap_or_default()
+    );
+
+    let new = Sipp::new("uac_replaces", &t.sub("new"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("replaces", &replaces)
+        .timeout(15)
+        .spawn();
+    let rn = new.wait(Duration::from_secs(20));
+    assert!(rn.success(), "new: {}\n{}", rn.describe(), p.log_tail());
+    let ro = old.wait(Duration::from_secs(10));
+    assert!(
+        ro.success(),
+        "old leg got no BYE: {}\n{}",
+        ro.describe(),
+        p.log_tail()
+    );
+    wait_state(&mut p, &c1, "ended", 5);
+    // The new call was never left ringing for someone to answer.
+    let rang_twice = p
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "call" && e["call"]["state"] == "ringing")
+        .filter_map(|e| e["call"]["id"].as_str().map(str::to_string))
+        .any(|id| id != c1);
+    assert!(!rang_twice, "the replacing call rang: {:?}", p.events());
+}
+
+#[test]
+#[ignore = "waiting for INVITE with Replaces"]
+fn invite_replacing_an_unknown_dialog_gets_481() {
+    let t = TestDir::new("cc-replaces-481");
+    let mut p = direct_phone(&t, false, "");
+    let r = Sipp::new("uac_replaces_481", &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("replaces", "no-such-call@127.0.0.1;to-tag=a1;from-tag=b2")
+        .timeout(10)
+        .run();
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    assert!(p.status()["calls"]
+        .as_array()
+        .map(|c| c.iter().all(|c| c["state"] == "ended"))
+        .unwrap_or(true));
+}
