@@ -84,7 +84,7 @@ fn ringback_tone_while_alerting() {
     let r = sipp.wait(Duration::from_secs(10));
     assert!(r.success(), "{}", r.describe());
 
-    let wav = call_wav(&mut p, &active, 3.0);
+    let wav = call_wav(&mut p, &active, 1.5);
     let ring = tone::tone_blocks(&wav, RING_HZ, 100);
     let remote = tone::tone_blocks(&wav, SIPP_HZ, 100);
     let first_ring = ring.iter().position(|b| *b);
@@ -106,7 +106,6 @@ fn ringback_tone_while_alerting() {
 }
 
 #[test]
-#[ignore = "waiting for early media"]
 fn early_media_after_183_is_heard() {
     let t = TestDir::new("cc-early");
     let mut p = direct_phone(&t, true, "");
