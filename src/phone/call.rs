@@ -646,6 +646,7 @@ fn base_info(
         codec: None,
         stats: None,
         sip_call_id,
+        transfer_status: None,
     }
 }
 
