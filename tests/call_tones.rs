@@ -17,7 +17,6 @@ use support::sipp::Sipp;
 use support::{tone, wait_until, TestDir};
 
 #[test]
-#[ignore = "waiting for callback"]
 fn callback_dials_the_last_missed_caller() {
     let t = TestDir::new("cc-callback");
     let mut p = direct_phone(&t, false, "");
@@ -71,7 +70,6 @@ fn dial_streaming_uas(
 }
 
 #[test]
-#[ignore = "waiting for ringback tone"]
 fn ringback_tone_while_alerting() {
     let t = TestDir::new("cc-ringback");
     let mut p = direct_phone(&t, true, "");
@@ -133,7 +131,6 @@ fn early_media_after_183_is_heard() {
 }
 
 #[test]
-#[ignore = "waiting for busy tone"]
 fn busy_tone_after_486() {
     let t = TestDir::new("cc-busy");
     let mut p = direct_phone(&t, true, "");
@@ -156,7 +153,6 @@ fn busy_tone_after_486() {
 }
 
 #[test]
-#[ignore = "waiting for dtmf"]
 fn dtmf_rfc4733_reaches_baresip() {
     let t = TestDir::new("cc-dtmf-out");
     let mut b = baresip(&t, "1002", A_HZ, None);
@@ -197,7 +193,6 @@ fn dtmf_rfc4733_from_peer_is_an_event() {
 }
 
 #[test]
-#[ignore = "waiting for dtmf (SIP INFO fallback)"]
 fn dtmf_falls_back_to_sip_info() {
     let t = TestDir::new("cc-dtmf-info");
     let mut p = direct_phone(&t, false, "");

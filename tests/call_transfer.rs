@@ -25,7 +25,6 @@ use support::sipp::Sipp;
 use support::{tone, wait_until, TestDir};
 
 #[test]
-#[ignore = "waiting for deflect"]
 fn deflect_sends_302_and_the_caller_follows_it() {
     let t = TestDir::new("cc-deflect");
     let mut p = direct_phone(&t, false, "");
@@ -57,7 +56,6 @@ fn deflect_sends_302_and_the_caller_follows_it() {
 }
 
 #[test]
-#[ignore = "waiting for transfer"]
 fn blind_transfer_a_b_c() {
     let t = TestDir::new("cc-blind");
     let k = Kamailio::start(&t.sub("kamailio"));
@@ -105,7 +103,6 @@ fn blind_transfer_a_b_c() {
 }
 
 #[test]
-#[ignore = "waiting for transfer"]
 fn failed_blind_transfer_keeps_the_call() {
     let t = TestDir::new("cc-blind-fail");
     let mut a = baresip(&t, "1002", A_HZ, None);
@@ -140,7 +137,6 @@ fn failed_blind_transfer_keeps_the_call() {
 }
 
 #[test]
-#[ignore = "waiting for consult, connect"]
 fn attended_transfer_connects_a_and_c() {
     let t = TestDir::new("cc-attended");
     let k = Kamailio::start(&t.sub("kamailio"));
@@ -228,7 +224,6 @@ fn being_transferred(
 }
 
 #[test]
-#[ignore = "waiting for REFER handling (being transferred)"]
 fn peer_refer_is_followed_with_notify_and_referred_by() {
     let t = TestDir::new("cc-refer-in");
     let (ra, rc) = being_transferred(&t, "uas_referred", "");
@@ -257,7 +252,6 @@ fn peer_refer_is_followed_with_notify_and_referred_by() {
 }
 
 #[test]
-#[ignore = "waiting for REFER with Replaces (being transferred)"]
 fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
     let t = TestDir::new("cc-refer-replaces");
     let (_ra, rc) = being_transferred(
@@ -286,7 +280,6 @@ fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
 }
 
 #[test]
-#[ignore = "waiting for INVITE with Replaces"]
 fn invite_with_replaces_takes_over_the_call() {
     let t = TestDir::new("cc-replaces-in");
     let mut p = direct_phone(&t, false, "");
@@ -342,7 +335,6 @@ fn invite_with_replaces_takes_over_the_call() {
 }
 
 #[test]
-#[ignore = "waiting for INVITE with Replaces"]
 fn invite_replacing_an_unknown_dialog_gets_481() {
     let t = TestDir::new("cc-replaces-481");
     let mut p = direct_phone(&t, false, "");

@@ -12,7 +12,6 @@ use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
-#[ignore = "waiting for answer holding the active call, resume"]
 fn answer_holds_the_active_call_and_connects_the_second() {
     let t = TestDir::new("cc-cw-answer");
     let mut p = direct_phone(&t, false, "");
@@ -105,7 +104,6 @@ fn call_waiting_off_gives_486_at_once() {
 }
 
 #[test]
-#[ignore = "waiting for hold, switch"]
 fn switch_moves_between_two_calls() {
     let t = TestDir::new("cc-switch");
     let mut p = direct_phone(&t, false, "");

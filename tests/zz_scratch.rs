@@ -1,34 +1,26 @@
 mod support;
+use serde_json::json;
 use std::time::Duration;
 use support::callctl::*;
 use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
-fn scratch_refer_with_baresip() {
-    let t = TestDir::new("scratch");
-    let mut b = baresip(&t, "1002", A_HZ, None);
-    let c = Sipp::new("uas_replaces_target", &t.sub("c"))
-        .timeout(20)
+fn scratch_echo_hold() {
+    std::env::set_var("TERMPHONE_TEST_KEEP", "1");
+    let t = TestDir::new("scratch-echo");
+    let mut p = direct_phone(&t, true, "");
+    let sipp = Sipp::new("uas_hold", &t.sub("sipp"))
+        .arg("-rtp_echo")
+        .timeout(25)
         .spawn();
-    let tr = Sipp::new("uac_refer", &t.sub("a"))
-        .target(b.sip_addr())
-        .service("1002")
-        .key(
-            "refer_to",
-            &format!(
-                "sip:c@{}?Replaces=abc%40host%3Bto-tag%3Dtt1%3Bfrom-tag%3Dff1",
-                c.addr()
-            ),
-        )
-        .timeout(15)
-        .spawn();
-    let r = tr.wait(Duration::from_secs(20));
-    println!("TRANSFEROR: {}", r.describe());
-    std::thread::sleep(Duration::from_secs(1));
-    b.hangup();
-    let r = c.wait(Duration::from_secs(10));
-    println!("TARGET: {}", r.describe());
-    println!("EVENTS {:?}", b.events());
-    println!("{}", b.full_log());
+    let id = dial_active(&mut p, &format!("sip:uas@{}", sipp.addr()));
+    std::thread::sleep(Duration::from_millis(1500));
+    p.ok(json!({"cmd": "hold", "call": id}));
+    std::thread::sleep(Duration::from_millis(1500));
+    p.ok(json!({"cmd": "resume", "call": id}));
+    std::thread::sleep(Duration::from_millis(1500));
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    let r = sipp.wait(Duration::from_secs(15));
+    println!("{}", r.messages);
 }

@@ -125,7 +125,8 @@ pub fn wait_state(p: &mut Phone, id: &str, state: &str, secs: u64) -> Value {
     }
 }
 
-/// Waits for the next update of call `id` satisfying `pred` (described by `what`).
+/// Waits until the latest update of call `id` satisfies `pred` (described by
+/// `what`), i.e. the call is now in that condition; returns that Call object.
 pub fn wait_next(
     p: &mut Phone,
     id: &str,
@@ -133,13 +134,21 @@ pub fn wait_next(
     secs: u64,
     pred: impl Fn(&Value) -> bool,
 ) -> Value {
-    match p.wait_call_next(id, Duration::from_secs(secs), pred) {
-        Some(c) => c,
-        None => panic!(
-            "call {id}: no update with {what}: {:?}\n{}",
-            p.call_updates(id),
-            p.log_tail()
-        ),
+    let end = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let last = p.call_updates(id).pop();
+        if let Some(c) = last.filter(|c| pred(c)) {
+            return c;
+        }
+        if std::time::Instant::now() >= end {
+            panic!(
+                "call {id}: not {what}: {:?}\n{}",
+                p.call_updates(id),
+                p.log_tail()
+            );
+        }
+        // Blocks until the next event (or 200 ms).
+        let _ = p.wait_event(Duration::from_millis(200), |_| false);
     }
 }
 
