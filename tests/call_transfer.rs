@@ -73,6 +73,16 @@ fn blind_transfer_a_b_c() {
     let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
     assert!(reason.contains("transfer"), "end_reason: {ended}");
     assert!(
+        p.call_updates(&id)
+            .iter()
+            .any(|c| c["state"] == "transferring"),
+        "never transferring: {:?}",
+        p.call_updates(&id)
+    );
+    // The REFER went to A and A's NOTIFYs (sipfrag progress) came back through kamailio.
+    assert_eq!(k.count_requests("REFER", "1001"), 1, "{}", k.log());
+    assert!(k.count_requests("NOTIFY", "1002") >= 1, "{}", k.log());
+    assert!(
         c.wait_event("CALL_ESTABLISHED", Duration::from_secs(10))
             .is_some(),
         "C never answered:\n{}",
@@ -175,6 +185,8 @@ fn attended_transfer(consult_leg_must_end: bool) {
     let ended = wait_state(&mut p, &c1, "ended", 15);
     let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
     assert!(reason.contains("transfer"), "end_reason: {ended}");
+    assert_eq!(k.count_requests("REFER", "1001"), 1, "{}", k.log());
+    assert!(k.count_requests("NOTIFY", "1002") >= 1, "{}", k.log());
     if consult_leg_must_end {
         wait_state(&mut p, &c2, "ended", 15);
     }
