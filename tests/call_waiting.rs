@@ -7,14 +7,19 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::callctl::{dial_active, direct_phone, wait_next, wait_ringing_other, wait_state};
+use support::callctl::{
+    call_wav, dial_active, direct_phone, wait_next, wait_ringing_other, wait_state, RING_HZ,
+};
 use support::sipp::Sipp;
-use support::TestDir;
+use support::{tone, TestDir};
 
-#[test]
-fn answer_holds_the_active_call_and_connects_the_second() {
+/// Call 1 active (a SIPp UAS expecting hold, resume, BYE), call 2 rings
+/// (a SIPp UAC hanging up 2 s after the answer); `answer` holds 1 and
+/// connects 2. Call 1 hears the call-waiting beep (425 Hz, 200 ms) while 2
+/// rings: its SIPp peer sends no audio, so the beep is all its recording holds.
+fn answer_while_active() {
     let t = TestDir::new("cc-cw-answer");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, true, "");
     let first = Sipp::new("uas_hold", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
@@ -32,6 +37,8 @@ fn answer_holds_the_active_call_and_connects_the_second() {
         "first call while the second rings: {st}"
     );
 
+    // Let the beep play on the first call for a moment.
+    std::thread::sleep(Duration::from_millis(1000));
     p.ok(json!({"cmd": "answer"}));
     let held = wait_next(&mut p, &c1, "held", 10, |c| c["held"] == true);
     assert_eq!(held["state"], "held", "{held}");
@@ -44,9 +51,22 @@ fn answer_holds_the_active_call_and_connects_the_second() {
     p.ok(json!({"cmd": "resume", "call": c1}));
     wait_next(&mut p, &c1, "resumed", 10, |c| c["state"] == "active");
     p.ok(json!({"cmd": "hangup", "call": c1}));
-    wait_state(&mut p, &c1, "ended", 10);
+    let ended = wait_state(&mut p, &c1, "ended", 10);
     let r1 = first.wait(Duration::from_secs(15));
     assert!(r1.success(), "first: {}\n{}", r1.describe(), p.log_tail());
+    let wav = call_wav(&mut p, &ended, 1.0);
+    let blocks = tone::tone_blocks(&wav, RING_HZ, 20);
+    let beep = blocks.iter().filter(|b| **b).count() as f64 * 0.02;
+    assert!(
+        (0.15..=1.0).contains(&beep),
+        "{}: {beep} s of call-waiting beep",
+        wav.display()
+    );
+}
+
+#[test]
+fn answer_holds_the_active_call_and_connects_the_second() {
+    answer_while_active();
 }
 
 #[test]

@@ -170,8 +170,26 @@ pub fn tone_blocks(path: &Path, freq: f64, block_ms: u32) -> Vec<bool> {
     let (s, rate) = read_mono(path);
     let n = ((rate as usize * block_ms as usize) / 1000).max(16);
     s.chunks_exact(n)
-        .map(|b| rms(b) > 0.01 && tone_share(b, rate, freq) > 0.3)
+        .map(|b| rms(b) > 0.01 && block_share(b, rate, freq) > 0.3)
         .collect()
+}
+
+/// Share of one block's energy at `freq` (a single Goertzel over the block).
+fn block_share(block: &[f64], rate: u32, freq: f64) -> f64 {
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / rate as f64).cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in block {
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    let total: f64 = block.iter().map(|x| x * x).sum();
+    if total <= f64::EPSILON {
+        0.0
+    } else {
+        2.0 * power / block.len() as f64 / total
+    }
 }
 
 /// Seconds of the WAV (in 100 ms blocks) in which `freq` dominates.
