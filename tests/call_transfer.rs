@@ -231,6 +231,7 @@ fn being_transferred(
         .target(p.sip_addr())
         .service("1001")
         .key("refer_to", &refer_to)
+        .arg("-aa")
         .timeout(20)
         .spawn();
     // Our new call to C: hang it up once it is active (C waits for our BYE).
@@ -269,6 +270,11 @@ fn peer_refer_is_followed_with_notify_and_referred_by() {
     assert!(notifies.len() >= 2, "{}", ra.describe());
     assert!(notifies[0].body().contains("SIP/2.0 100"));
     assert!(notifies.iter().any(|n| n.body().contains("SIP/2.0 200")));
+    // Each NOTIFY was answered (automatically, -aa) and came before our BYE.
+    let msgs = ra.traced();
+    let bye_at = msgs.iter().position(|m| m.sent && m.is_request("BYE"));
+    let last_notify = msgs.iter().rposition(|m| !m.sent && m.is_request("NOTIFY"));
+    assert!(last_notify < bye_at, "{}", ra.describe());
     for n in &notifies {
         let ct = n.header("Content-Type").unwrap_or("");
         assert!(ct.contains("message/sipfrag"), "NOTIFY Content-Type {ct}");
