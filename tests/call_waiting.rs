@@ -1,7 +1,8 @@
 //! A second call while one is active: with call waiting on it rings, `answer`
 //! holds the first (the SIPp UAS sees a=sendonly) and connects the second,
 //! `reject code=603` declines it; with call waiting off the caller gets 486
-//! at once. `switch` holds the active call and resumes the other.
+//! at once; `deflect` sends the ringing second call elsewhere while the first
+//! stays. `switch` holds the active call and resumes the other.
 
 mod support;
 
@@ -151,4 +152,38 @@ fn switch_moves_between_two_calls() {
     assert!(r2.success(), "c2: {}\n{}", r2.describe(), p.log_tail());
     let r1 = s1.wait(Duration::from_secs(15));
     assert!(r1.success(), "c1: {}\n{}", r1.describe(), p.log_tail());
+}
+
+#[test]
+fn second_call_deflected_while_the_first_stays() {
+    let t = TestDir::new("cc-cw-deflect");
+    let mut p = direct_phone(&t, false, "");
+    let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
+    let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
+
+    let target = Sipp::new("uas_answer", &t.sub("target"))
+        .timeout(20)
+        .spawn();
+    let caller = Sipp::new("uac_follow_302", &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("target_host", "127.0.0.1")
+        .key("target_port", &target.port.to_string())
+        .key("target_user", "x")
+        .timeout(20)
+        .spawn();
+    let c2 = wait_ringing_other(&mut p, &[&c1], 10);
+    // No `call`: deflect picks the ringing call, not the active one.
+    p.ok(json!({"cmd": "deflect", "to": format!("sip:x@{}", target.addr())}));
+    wait_state(&mut p, &c2, "ended", 5);
+    let rc = caller.wait(Duration::from_secs(20));
+    assert!(rc.success(), "caller: {}\n{}", rc.describe(), p.log_tail());
+    let rt = target.wait(Duration::from_secs(10));
+    assert!(rt.success(), "target: {}", rt.describe());
+    let st = p.call(&c1).unwrap_or_default();
+    assert_eq!(st["state"], "active", "first call: {st}");
+
+    p.ok(json!({"cmd": "hangup", "call": c1}));
+    let r1 = first.wait(Duration::from_secs(15));
+    assert!(r1.success(), "first: {}\n{}", r1.describe(), p.log_tail());
 }
