@@ -50,9 +50,9 @@ const FREQS: [f64; 7] = [400.0, 620.0, 860.0, 1100.0, 1380.0, 1700.0, 2050.0];
 fn conference(members: usize) -> (Mixer, Vec<(u64, f64)>) {
     let mut m = Mixer::new();
     let mut parties = vec![(LOCAL, FREQS[0])];
-    for i in 1..=members {
+    for (i, &f) in FREQS.iter().enumerate().take(members + 1).skip(1) {
         assert!(m.add(i as u64));
-        parties.push((i as u64, FREQS[i]));
+        parties.push((i as u64, f));
     }
     (m, parties)
 }
