@@ -31,6 +31,7 @@
 
 pub mod mixer;
 mod port;
+pub mod rate;
 
 pub use mixer::{Mixer, MIX_RATE};
 pub use port::MemberPort;

@@ -243,11 +243,13 @@ impl Session {
         self.source.read(&mut mic);
         let mut speaker = [0i16; FRAME];
         self.jb.pop(&mut speaker);
-        if let Some(port) = &self.conference {
+        if let Some(port) = &mut self.conference {
             // Our own microphone was read all the same (and is dropped),
             // so it is current when the call leaves the conference.
+            // At the codec's clock rate: the port converts to the mix rate.
+            let rate = self.params.codec.clock_rate();
             let mut mix = [0i16; FRAME];
-            if port.exchange(&speaker, receives(self.params.direction), &mut mix) {
+            if port.exchange_at(rate, &speaker, receives(self.params.direction), &mut mix) {
                 mic = mix;
                 speaker.fill(0);
             } else {

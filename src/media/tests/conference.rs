@@ -135,3 +135,86 @@ async fn members_hear_everybody_but_themselves_and_leave_cleanly() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_rejoin_and_hold_with_real_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = quiet_tone_audio(dir.path(), "us", OURS);
+    let conf = Conference::new(&ours, "conf").unwrap();
+    let t0 = Instant::now();
+    let mut peers = Vec::new();
+    let mut members = Vec::new();
+    let mut to_peer = Vec::new();
+    for (k, &f) in PEERS[..2].iter().enumerate() {
+        let audio = quiet_tone_audio(dir.path(), &format!("p{k}"), f);
+        let sp = RtpSockets::bind(ip()).await.unwrap();
+        let sm = RtpSockets::bind(ip()).await.unwrap();
+        let (ap, am) = (sp.rtp_addr(), sm.rtp_addr());
+        let (ev, _) = mpsc::unbounded_channel();
+        peers.push(MediaSession::start(sp, params(am), &audio, &format!("p{k}"), ev).unwrap());
+        let (ev, _) = mpsc::unbounded_channel();
+        members.push(MediaSession::start(sm, params(ap), &ours, &format!("m{k}"), ev).unwrap());
+        to_peer.push(params(ap));
+    }
+    let ids: Vec<MemberId> = members.iter().map(|m| conf.join(m)).collect();
+    sleep(Duration::from_millis(1000)).await;
+    let t1 = t0.elapsed().as_secs_f64();
+    // Split with member 1: it and we talk privately, member 0 is alone.
+    assert!(conf.split(ids[1]));
+    assert_eq!(conf.split_member(), Some(ids[1]));
+    sleep(Duration::from_millis(1000)).await;
+    let t2 = t0.elapsed().as_secs_f64();
+    conf.rejoin();
+    // Member 0 on hold (we only send to it) and our microphone muted.
+    let mut held = to_peer[0].clone();
+    held.direction = Direction::SendOnly;
+    members[0].update(held);
+    conf.set_muted(true);
+    sleep(Duration::from_millis(1000)).await;
+    let t3 = t0.elapsed().as_secs_f64();
+    // Back from hold, member 1 muted; we leave the conference for good:
+    // members go back to their own calls.
+    members[0].update(to_peer[0].clone());
+    conf.set_muted(false);
+    assert!(conf.set_member_muted(ids[1], true));
+    sleep(Duration::from_millis(1000)).await;
+    let t4 = t0.elapsed().as_secs_f64();
+    conf.stop().await;
+    sleep(Duration::from_millis(800)).await;
+    let t5 = t0.elapsed().as_secs_f64();
+    for s in peers.into_iter().chain(members) {
+        s.stop().await;
+    }
+
+    let rec = |name: &str| read_wav(&dir.path().join(format!("out-{name}/{name}.wav")));
+    let (r0, r1) = (rec("p0"), rec("p1"));
+    let conf_rec = read_wav(&dir.path().join("out-us/conf.wav"));
+    let [o, p0, p1] = [OURS, PEERS[0], PEERS[1]];
+    let phases = [
+        (0.3, t1),
+        (t1 + 0.3, t2),
+        (t2 + 0.3, t3),
+        (t3 + 0.3, t4),
+        (t4 + 0.3, t5 - 0.1),
+    ];
+    let expect: [[Vec<f64>; 3]; 5] = [
+        [vec![o, p1], vec![o, p0], vec![p0, p1]],
+        // Split: peer 0 alone hears nothing.
+        [vec![], vec![o], vec![p1]],
+        // Peer 0 held: nobody hears it; it still gets peer 1. We are muted.
+        [vec![p1], vec![], vec![p1]],
+        // Member 1 muted: nobody hears it.
+        [vec![o], vec![o, p0], vec![p0]],
+        // Conference over: each member sends its own call's microphone.
+        [vec![o], vec![o], vec![]],
+    ];
+    for (ph, (&(a, b), want)) in phases.iter().zip(&expect).enumerate() {
+        let what = |who: &str| format!("{who}, phase {}", ph + 1);
+        assert_eq!(heard(window(&r0, a, b), &what("peer 0")), want[0]);
+        assert_eq!(heard(window(&r1, a, b), &what("peer 1")), want[1]);
+        if ph < 4 {
+            let w = what("our speaker");
+            assert_eq!(heard(window(&conf_rec, a, b), &w), want[2], "{w}");
+        }
+    }
+}
