@@ -45,7 +45,9 @@ fn assert_mix_minus(parties: &[(u64, f64)], outs: &[Vec<i16>], skip: usize) {
     }
 }
 
-const FREQS: [f64; 7] = [400.0, 620.0, 860.0, 1100.0, 1380.0, 1700.0, 2050.0];
+const FREQS: [f64; 11] = [
+    400.0, 620.0, 860.0, 1100.0, 1380.0, 1700.0, 2050.0, 2330.0, 2640.0, 2950.0, 3270.0,
+];
 
 fn conference(members: usize) -> (Mixer, Vec<(u64, f64)>) {
     let mut m = Mixer::new();
@@ -86,6 +88,13 @@ fn mix_minus_with_six_members() {
     // LOCAL ticks first: it reads frame n - 2 of the members at tick n...
     // after the 10 ms fade-in, which ends within the first frame read.
     assert_eq!(&outs[0][3 * FRAME..12 * FRAME], &expect[FRAME..10 * FRAME]);
+}
+
+#[test]
+fn mix_minus_with_ten_members() {
+    let (mut m, parties) = conference(10);
+    let outs = run(&mut m, &parties, 50);
+    assert_mix_minus(&parties, &outs, 4 * FRAME);
 }
 
 #[test]
