@@ -14,9 +14,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut left = vec![Span::styled(" termphone ", t.style("ui.title").patch(bar))];
     for a in &app.accounts {
         let (mark, role, note) = if a.registered {
-            ("●", "status.registered", String::new())
+            ("●", "status.registered", format!(" {}", a.aor))
         } else if a.registration_off() {
-            ("○", "status", " direct".to_string())
+            ("○", "status", format!(" {}", a.aor))
         } else {
             (
                 "✗",
@@ -41,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(" fwd off ", bar)
     });
     if !app.listen.is_empty() {
-        right.push(Span::styled(format!(" {} ", app.listen), bar));
+        right.push(Span::styled(format!(" on {} ", app.listen), bar));
     }
     frame.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
     frame.render_widget(
