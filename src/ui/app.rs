@@ -48,13 +48,19 @@ pub enum Level {
 pub enum Mode {
     Normal,
     /// Typing a number to dial or a `:` command line.
-    Input { kind: PromptKind, text: String },
+    Input {
+        kind: PromptKind,
+        text: String,
+    },
     /// `q` with calls up: waiting for y/n.
     ConfirmQuit,
     /// The `?` help over the views.
     Help,
     /// The full text of one SIP message (index into the ladder), scrolled.
-    Detail { index: usize, scroll: u16 },
+    Detail {
+        index: usize,
+        scroll: u16,
+    },
 }
 
 /// One account of the status bar.
@@ -128,7 +134,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(keymap: Keymap, theme: Theme, settings: UiConfig, blf: Vec<BlfTarget>, now: i64) -> App {
+    pub fn new(
+        keymap: Keymap,
+        theme: Theme,
+        settings: UiConfig,
+        blf: Vec<BlfTarget>,
+        now: i64,
+    ) -> App {
         App {
             calls: Vec::new(),
             accounts: Vec::new(),
@@ -171,7 +183,10 @@ impl App {
 
     /// Calls not ended.
     pub fn live_calls(&self) -> usize {
-        self.calls.iter().filter(|c| c.state != CallState::Ended).count()
+        self.calls
+            .iter()
+            .filter(|c| c.state != CallState::Ended)
+            .count()
     }
 
     /// A phone event.
@@ -180,7 +195,8 @@ impl App {
         match event {
             Event::Call { call } => {
                 let call = *call;
-                let incoming = call.direction == CallDirection::In && call.state == CallState::Ringing;
+                let incoming =
+                    call.direction == CallDirection::In && call.state == CallState::Ringing;
                 let ended = call.state == CallState::Ended;
                 match self.calls.iter().position(|c| c.id == call.id) {
                     Some(i) => {
@@ -283,7 +299,8 @@ impl App {
                     match serde_json::from_value::<Vec<HistoryRow>>(rows) {
                         Ok(rows) => {
                             self.history = rows;
-                            self.history_sel = self.history_sel.min(self.history.len().saturating_sub(1));
+                            self.history_sel =
+                                self.history_sel.min(self.history.len().saturating_sub(1));
                         }
                         Err(e) => self.error(format!("history: unreadable reply: {e}")),
                     }
@@ -334,8 +351,7 @@ impl App {
         let selected = self.selected_call().map(|c| c.id.clone());
         self.calls.retain(|c| {
             c.state != CallState::Ended
-                || c
-                    .ended_at
+                || c.ended_at
                     .as_deref()
                     .and_then(parse_rfc3339)
                     .is_none_or(|t| now - t < ENDED_KEEP_S)

@@ -135,7 +135,9 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in ["a", "A", "?", ":", "<Enter>", "<C-c>", "<A-C-x>", "<F5>", "<Space>", "<lt>", "<Up>"] {
+        for s in [
+            "a", "A", "?", ":", "<Enter>", "<C-c>", "<A-C-x>", "<F5>", "<Space>", "<lt>", "<Up>",
+        ] {
             let k = Key::parse(s).unwrap();
             let again = Key::parse(&k.to_string()).unwrap();
             assert_eq!(k, again, "{s}");

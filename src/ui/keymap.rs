@@ -83,7 +83,12 @@ fn parse(text: &str, file: &Path) -> Result<(Vec<Binding>, Vec<String>), KeymapE
         let action = Action::parse(b.run.get_ref()).map_err(|m| at(b.run.span(), m))?;
         bindings.push(Binding {
             key,
-            run: b.run.get_ref().split_whitespace().collect::<Vec<_>>().join(" "),
+            run: b
+                .run
+                .get_ref()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
             action,
             desc: b.desc.unwrap_or_else(|| b.run.get_ref().clone()),
         });
@@ -216,11 +221,20 @@ mod tests {
                 .iter()
                 .any(|b| b.action.command_name() == Some(*name));
             let unbound = k.unbound().iter().any(|u| u == name);
-            assert!(bound || unbound, "command `{name}` is neither bound nor listed in `unbound`");
-            assert!(!(bound && unbound), "command `{name}` is bound and listed in `unbound`");
+            assert!(
+                bound || unbound,
+                "command `{name}` is neither bound nor listed in `unbound`"
+            );
+            assert!(
+                !(bound && unbound),
+                "command `{name}` is bound and listed in `unbound`"
+            );
         }
         for u in k.unbound() {
-            assert!(COMMANDS.iter().any(|(n, _, _)| n == u), "unbound `{u}` is no command");
+            assert!(
+                COMMANDS.iter().any(|(n, _, _)| n == u),
+                "unbound `{u}` is no command"
+            );
         }
     }
 
@@ -247,7 +261,10 @@ mod tests {
         .unwrap();
         let (k, err) = Keymap::load(Some(&path));
         assert_eq!(err, None);
-        assert_eq!(k.lookup(&Key::char('a')), Some(&Action::Run("hangup".into())));
+        assert_eq!(
+            k.lookup(&Key::char('a')),
+            Some(&Action::Run("hangup".into()))
+        );
         assert_eq!(
             k.lookup(&Key::parse("<C-d>").unwrap()),
             Some(&Action::Run("dial 1002".into()))
@@ -286,7 +303,10 @@ mod tests {
             assert_eq!(err.line, line, "{err}");
             assert_eq!(err.key.as_deref(), key, "{err}");
             let shown = err.to_string();
-            assert!(shown.starts_with(&format!("{}:{line}: ", path.display())), "{shown}");
+            assert!(
+                shown.starts_with(&format!("{}:{line}: ", path.display())),
+                "{shown}"
+            );
             assert!(shown.contains(needle), "{shown}");
             assert_eq!(k, Keymap::defaults(), "defaults stay in force");
         }

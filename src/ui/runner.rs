@@ -32,7 +32,9 @@ pub fn config_dir(config: &Config) -> Option<PathBuf> {
         .path
         .as_deref()
         .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
-        .or_else(|| Config::default_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf)))
+        .or_else(|| {
+            Config::default_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        })
 }
 
 /// Builds the app for `config`: keymap (defaults + user file), theme, BLF
@@ -45,7 +47,13 @@ pub fn build_app(config: &Config, no_color: bool) -> App {
         Ok(t) => (t, None),
         Err(e) => (Theme::fallback(no_color), Some(e)),
     };
-    let mut app = App::new(keymap, theme, config.ui.clone(), config.blf.clone(), unix_now());
+    let mut app = App::new(
+        keymap,
+        theme,
+        config.ui.clone(),
+        config.blf.clone(),
+        unix_now(),
+    );
     if let Some(e) = theme_err {
         app.error(format!("theme: {e} (using the default theme)"));
     }
@@ -147,8 +155,11 @@ async fn event_loop(
                 Effect::Notify(text) => {
                     let text = osc_text(&text);
                     let mut out = std::io::stdout();
-                    let _ = write!(out, "\x1b]777;notify;termphone;{text}\x1b\\\x1b]9;{text}\x1b\\")
-                        .and_then(|()| out.flush());
+                    let _ = write!(
+                        out,
+                        "\x1b]777;notify;termphone;{text}\x1b\\\x1b]9;{text}\x1b\\"
+                    )
+                    .and_then(|()| out.flush());
                 }
             }
         }

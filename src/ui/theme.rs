@@ -13,18 +13,52 @@ use std::str::FromStr;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// Every role a view may ask for.
 pub const ROLES: &[&str] = &[
-    "ui.text", "ui.dim", "ui.border", "ui.title", "ui.selected", "ui.tab", "ui.tab.active",
-    "ui.key", "status", "status.registered", "status.unregistered", "status.dnd",
-    "status.forward", "call", "call.ringing", "call.dialing", "call.alerting", "call.active",
-    "call.held", "call.transferring", "call.ended", "call.badge", "call.stats", "blf",
-    "blf.idle", "blf.ringing", "blf.busy", "history.missed", "history.in", "history.out",
-    "ladder.time", "ladder.in", "ladder.out", "ladder.peer", "message.info", "message.error",
-    "input.prompt", "input.text",
+    "ui.text",
+    "ui.dim",
+    "ui.border",
+    "ui.title",
+    "ui.selected",
+    "ui.tab",
+    "ui.tab.active",
+    "ui.key",
+    "status",
+    "status.registered",
+    "status.unregistered",
+    "status.dnd",
+    "status.forward",
+    "call",
+    "call.ringing",
+    "call.dialing",
+    "call.alerting",
+    "call.active",
+    "call.held",
+    "call.transferring",
+    "call.ended",
+    "call.badge",
+    "call.stats",
+    "blf",
+    "blf.idle",
+    "blf.ringing",
+    "blf.busy",
+    "history.missed",
+    "history.in",
+    "history.out",
+    "ladder.time",
+    "ladder.in",
+    "ladder.out",
+    "ladder.peer",
+    "message.info",
+    "message.error",
+    "input.prompt",
+    "input.text",
 ];
 
 /// A theme that cannot be used.
@@ -58,7 +92,9 @@ fn line_of_key(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let t = l.trim_start();
-            t.starts_with(&quoted) || t.starts_with(&format!("{key} ")) || t.starts_with(&format!("{key}="))
+            t.starts_with(&quoted)
+                || t.starts_with(&format!("{key} "))
+                || t.starts_with(&format!("{key}="))
         })
         .map_or(1, |i| i + 1)
 }
@@ -88,15 +124,26 @@ impl RawTheme {
             match key.as_str() {
                 "inherits" => match value {
                     toml::Value::String(s) => raw.inherits = Some(s),
-                    _ => return Err(err(line_of_key(text, &key), "`inherits` must be a theme name".into())),
+                    _ => {
+                        return Err(err(
+                            line_of_key(text, &key),
+                            "`inherits` must be a theme name".into(),
+                        ))
+                    }
                 },
                 "palette" => {
                     let toml::Value::Table(t) = value else {
-                        return Err(err(line_of_key(text, &key), "`palette` must be a table".into()));
+                        return Err(err(
+                            line_of_key(text, &key),
+                            "`palette` must be a table".into(),
+                        ));
                     };
                     for (name, v) in t {
                         let toml::Value::String(c) = v else {
-                            return Err(err(line_of_key(text, &name), format!("palette `{name}` must be a colour string")));
+                            return Err(err(
+                                line_of_key(text, &name),
+                                format!("palette `{name}` must be a colour string"),
+                            ));
                         };
                         raw.palette.insert(name, c);
                     }
@@ -203,7 +250,11 @@ impl Theme {
         })
     }
 
-    fn find(name: &str, user_dir: Option<&Path>, child: Option<&RawTheme>) -> Result<RawTheme, ThemeError> {
+    fn find(
+        name: &str,
+        user_dir: Option<&Path>,
+        child: Option<&RawTheme>,
+    ) -> Result<RawTheme, ThemeError> {
         if let Some(dir) = user_dir {
             let path = dir.join(format!("{name}.toml"));
             // A user theme may inherit the built-in one of the same name.
@@ -224,7 +275,11 @@ impl Theme {
                 line: child.map_or(1, |c| line_of_key(&c.text, "inherits")),
                 message: format!(
                     "no theme `{name}` (built in: {})",
-                    BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
         }
@@ -296,7 +351,10 @@ mod tests {
         let light = Theme::load("light", None, false).unwrap();
         assert_eq!(dark.style("ui.text").fg, Some(Color::White));
         assert_eq!(light.style("ui.text").fg, Some(Color::Black));
-        assert!(light.style("call.ringing").add_modifier.contains(Modifier::REVERSED));
+        assert!(light
+            .style("call.ringing")
+            .add_modifier
+            .contains(Modifier::REVERSED));
     }
 
     #[test]
@@ -342,9 +400,21 @@ mod tests {
     fn bad_themes_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            ("\"ui.text\" = \"white\"\n\"call.ringng\" = \"red\"\n", 2, "call.ringng"),
-            ("\"ui.text\" = \"white\"\n\n\"call.held\" = \"notacolour\"\n", 3, "notacolour"),
-            ("\"call.held\" = { fg = \"red\", modifiers = [\"sparkly\"] }\n", 1, "sparkly"),
+            (
+                "\"ui.text\" = \"white\"\n\"call.ringng\" = \"red\"\n",
+                2,
+                "call.ringng",
+            ),
+            (
+                "\"ui.text\" = \"white\"\n\n\"call.held\" = \"notacolour\"\n",
+                3,
+                "notacolour",
+            ),
+            (
+                "\"call.held\" = { fg = \"red\", modifiers = [\"sparkly\"] }\n",
+                1,
+                "sparkly",
+            ),
             ("inherits = \"nope\"\n", 1, "no theme `nope`"),
             ("\"ui.text\" = \n", 1, ""),
         ];

@@ -4,7 +4,13 @@
 /// Unix seconds of `YYYY-MM-DDTHH:MM:SS[.fff]Z`; None when malformed.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
@@ -56,7 +62,10 @@ mod tests {
         for secs in [0, 951_782_400, 1_709_251_199, 1_795_000_000, 4_102_444_800] {
             assert_eq!(parse_rfc3339(&rfc3339_from_unix(secs)), Some(secs));
         }
-        assert_eq!(parse_rfc3339("2026-11-25T13:15:02.250Z"), parse_rfc3339("2026-11-25T13:15:02Z"));
+        assert_eq!(
+            parse_rfc3339("2026-11-25T13:15:02.250Z"),
+            parse_rfc3339("2026-11-25T13:15:02Z")
+        );
         assert_eq!(parse_rfc3339("garbage"), None);
         assert_eq!(parse_rfc3339("2026-13-25T13:15:02Z"), None);
     }

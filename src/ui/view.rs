@@ -43,7 +43,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.view {
         View::Calls => {
             let [list, side] = if main_area.width >= 60 {
-                Layout::horizontal([Constraint::Min(30), Constraint::Length(BLF_WIDTH)]).areas(main_area)
+                Layout::horizontal([Constraint::Min(30), Constraint::Length(BLF_WIDTH)])
+                    .areas(main_area)
             } else {
                 [main_area, Rect::default()]
             };

@@ -61,10 +61,7 @@ impl App {
                         .filter_map(|w| w.split_once('=').map(|(k, _)| k))
                         .collect();
                     let positional = words[1..].iter().filter(|w| !w.contains('=')).count();
-                    let arg = args
-                        .iter()
-                        .filter(|a| !named.contains(a))
-                        .nth(positional);
+                    let arg = args.iter().filter(|a| !named.contains(a)).nth(positional);
                     match arg {
                         Some(a) => (String::new(), word.to_string(), self.values_for(a)),
                         None => (String::new(), word.to_string(), Vec::new()),
@@ -83,7 +80,10 @@ impl App {
         };
         let new_line = format!("{head}{completed_word}");
         let new_text = match kind {
-            PromptKind::Dial => new_line.strip_prefix("dial ").unwrap_or(&new_line).to_string(),
+            PromptKind::Dial => new_line
+                .strip_prefix("dial ")
+                .unwrap_or(&new_line)
+                .to_string(),
             PromptKind::Command => new_line,
         };
         (new_text, matching)

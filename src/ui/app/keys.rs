@@ -122,7 +122,11 @@ impl App {
             }
             Action::HoldToggle => match self.selected_live_call() {
                 Some((id, state)) => {
-                    let cmd = if state == CallState::Held { "resume" } else { "hold" };
+                    let cmd = if state == CallState::Held {
+                        "resume"
+                    } else {
+                        "hold"
+                    };
                     self.run_line(&format!("{cmd} {id}"), false)
                 }
                 None => {
@@ -226,12 +230,15 @@ impl App {
         let Some((_, args, _)) = COMMANDS.iter().find(|(n, _, _)| *n == name) else {
             return line.to_string();
         };
-        let has = |words: &[String], key: &str| {
-            words.iter().any(|w| w.starts_with(&format!("{key}=")))
-        };
+        let has =
+            |words: &[String], key: &str| words.iter().any(|w| w.starts_with(&format!("{key}=")));
         let positional = words[1..].iter().filter(|w| !w.contains('=')).count();
         let given = |words: &[String], key: &str| {
-            has(words, key) || args.iter().position(|a| *a == key).is_some_and(|i| i < positional)
+            has(words, key)
+                || args
+                    .iter()
+                    .position(|a| *a == key)
+                    .is_some_and(|i| i < positional)
         };
         if args.contains(&"call") && !given(&words, "call") {
             let ringing_only = matches!(name.as_str(), "answer" | "reject" | "deflect");
@@ -328,7 +335,10 @@ impl App {
                 } else if candidates.is_empty() {
                     self.info("no completion");
                 }
-                self.mode = Mode::Input { kind, text: completed };
+                self.mode = Mode::Input {
+                    kind,
+                    text: completed,
+                };
                 Vec::new()
             }
             KeyCode::Backspace => {

@@ -86,10 +86,14 @@ fn incoming_call_rings_notifies_and_is_selected() {
     assert!(matches!(&effects[1], Effect::Notify(t) if t.contains("1002")));
     assert_eq!(a.selected_call().unwrap().id, "c2");
     // an update of the same ringing call does not ring again
-    assert!(a.on_phone_event(ev(call("c2", CallDirection::In, CallState::Ringing))).is_empty());
+    assert!(a
+        .on_phone_event(ev(call("c2", CallDirection::In, CallState::Ringing)))
+        .is_empty());
     a.settings.bell = false;
     a.settings.notify = false;
-    assert!(a.on_phone_event(ev(call("c3", CallDirection::In, CallState::Ringing))).is_empty());
+    assert!(a
+        .on_phone_event(ev(call("c3", CallDirection::In, CallState::Ringing)))
+        .is_empty());
 }
 
 #[test]
@@ -98,20 +102,29 @@ fn keys_act_on_the_selected_call() {
     a.on_phone_event(ev(call("c1", CallDirection::Out, CallState::Active)));
     assert_eq!(
         a.on_key(key("h")),
-        vec![Effect::Execute(Command::Hold { call: Some("c1".into()) })]
+        vec![Effect::Execute(Command::Hold {
+            call: Some("c1".into())
+        })]
     );
     a.on_phone_event(ev(call("c1", CallDirection::Out, CallState::Held)));
     assert_eq!(
         a.on_key(key("h")),
-        vec![Effect::Execute(Command::Resume { call: Some("c1".into()) })]
+        vec![Effect::Execute(Command::Resume {
+            call: Some("c1".into())
+        })]
     );
     assert_eq!(
         a.on_key(key("m")),
-        vec![Effect::Execute(Command::Mute { call: Some("c1".into()), on: true })]
+        vec![Effect::Execute(Command::Mute {
+            call: Some("c1".into()),
+            on: true
+        })]
     );
     assert_eq!(
         a.on_key(key("x")),
-        vec![Effect::Execute(Command::Hangup { call: Some("c1".into()) })]
+        vec![Effect::Execute(Command::Hangup {
+            call: Some("c1".into())
+        })]
     );
     // answer only picks a ringing selection; else the phone chooses
     assert_eq!(
@@ -126,18 +139,27 @@ fn digits_send_dtmf_in_a_call_and_dial_otherwise() {
     assert!(typed(&mut a, "10").is_empty());
     assert_eq!(
         a.mode,
-        Mode::Input { kind: PromptKind::Dial, text: "10".into() }
+        Mode::Input {
+            kind: PromptKind::Dial,
+            text: "10".into()
+        }
     );
     typed(&mut a, "02");
     assert_eq!(
         a.on_key(key("<Enter>")),
-        vec![Effect::Execute(Command::Dial { to: "1002".into(), account: None })]
+        vec![Effect::Execute(Command::Dial {
+            to: "1002".into(),
+            account: None
+        })]
     );
     assert_eq!(a.mode, Mode::Normal);
     a.on_phone_event(ev(call("c1", CallDirection::Out, CallState::Active)));
     assert_eq!(
         typed(&mut a, "#"),
-        vec![Effect::Execute(Command::Dtmf { call: Some("c1".into()), digits: "#".into() })]
+        vec![Effect::Execute(Command::Dtmf {
+            call: Some("c1".into()),
+            digits: "#".into()
+        })]
     );
 }
 
@@ -148,15 +170,18 @@ fn missing_argument_opens_the_command_line() {
     assert!(a.on_key(key("t")).is_empty());
     assert_eq!(
         a.mode,
-        Mode::Input { kind: PromptKind::Command, text: "transfer call=c1 ".into() }
+        Mode::Input {
+            kind: PromptKind::Command,
+            text: "transfer call=c1 ".into()
+        }
     );
-    assert_eq!(
-        typed(&mut a, "1003"),
-        Vec::new()
-    );
+    assert_eq!(typed(&mut a, "1003"), Vec::new());
     assert_eq!(
         a.on_key(key("<Enter>")),
-        vec![Effect::Execute(Command::Transfer { call: Some("c1".into()), to: "1003".into() })]
+        vec![Effect::Execute(Command::Transfer {
+            call: Some("c1".into()),
+            to: "1003".into()
+        })]
     );
 }
 
@@ -174,7 +199,10 @@ fn command_line_errors_go_to_the_message_line() {
     a.on_key(key("<Enter>"));
     assert!(a.message.clone().unwrap().1.contains("unknown command"));
     // replies with errors too
-    a.on_reply("hold", Err(CommandError::new("not_supported", "no hold here")));
+    a.on_reply(
+        "hold",
+        Err(CommandError::new("not_supported", "no hold here")),
+    );
     assert_eq!(
         a.message,
         Some((Level::Error, "hold: no hold here (not_supported)".into()))
@@ -199,24 +227,45 @@ fn quit_asks_when_calls_are_up() {
 fn completion_of_names_calls_entries_and_uris() {
     let mut a = app();
     a.on_phone_event(ev(call("c1", CallDirection::Out, CallState::Active)));
-    assert_eq!(a.complete(PromptKind::Command, "tra"), ("transfer ".into(), vec!["transfer".into()]));
+    assert_eq!(
+        a.complete(PromptKind::Command, "tra"),
+        ("transfer ".into(), vec!["transfer".into()])
+    );
     let (text, all) = a.complete(PromptKind::Command, "c");
     assert_eq!(text, "c");
     assert!(all.contains(&"callback".to_string()) && all.contains(&"connect".to_string()));
     assert_eq!(a.complete(PromptKind::Command, "hold ").0, "hold c1 ");
-    assert_eq!(a.complete(PromptKind::Command, "callback ").0, "callback 7 ");
+    assert_eq!(
+        a.complete(PromptKind::Command, "callback ").0,
+        "callback 7 "
+    );
     assert_eq!(
         a.complete(PromptKind::Command, "transfer sip:").0,
         "transfer sip:1002@test.local "
     );
-    assert_eq!(a.complete(PromptKind::Command, "transfer to=e").0, "transfer to=echo ");
-    assert_eq!(a.complete(PromptKind::Dial, "sip").0, "sip:1002@test.local ");
-    assert_eq!(a.complete(PromptKind::Command, "nope x").1, Vec::<String>::new());
+    assert_eq!(
+        a.complete(PromptKind::Command, "transfer to=e").0,
+        "transfer to=echo "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Dial, "sip").0,
+        "sip:1002@test.local "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "nope x").1,
+        Vec::<String>::new()
+    );
     // Tab in the input line applies it
     a.on_key(key(":"));
     typed(&mut a, "hist");
     a.on_key(key("<Tab>"));
-    assert_eq!(a.mode, Mode::Input { kind: PromptKind::Command, text: "history ".into() });
+    assert_eq!(
+        a.mode,
+        Mode::Input {
+            kind: PromptKind::Command,
+            text: "history ".into()
+        }
+    );
 }
 
 #[test]
@@ -230,7 +279,11 @@ fn status_history_and_registration_update_the_bars() {
     assert!(a.dnd);
     assert_eq!(a.forward_rules, 1);
     assert_eq!(a.listen, "127.0.0.1:5062");
-    a.on_phone_event(Event::Registration { account: "office".into(), registered: true, reason: None });
+    a.on_phone_event(Event::Registration {
+        account: "office".into(),
+        registered: true,
+        reason: None,
+    });
     assert!(a.accounts[0].registered);
     let history = serde_json::json!({"history": [
         {"id": 3, "account": "office", "direction": "in", "remote": "sip:1003@test.local",
@@ -252,7 +305,12 @@ fn ended_calls_leave_after_a_while_and_history_refreshes() {
     let mut c = call("c1", CallDirection::Out, CallState::Ended);
     c.ended_at = Some(T0.into());
     let effects = a.on_phone_event(ev(c));
-    assert_eq!(effects, vec![Effect::Execute(Command::History { limit: Some(HISTORY_LIMIT) })]);
+    assert_eq!(
+        effects,
+        vec![Effect::Execute(Command::History {
+            limit: Some(HISTORY_LIMIT)
+        })]
+    );
     let t0 = parse_rfc3339(T0).unwrap();
     a.tick(t0 + 10);
     assert_eq!(a.calls.len(), 1);

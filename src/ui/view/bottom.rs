@@ -17,7 +17,10 @@ pub fn draw_message(frame: &mut Frame, area: Rect, app: &App) {
             Level::Error => "message.error",
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(format!(" {}", fit(text, area.width.saturating_sub(1) as usize)), t.style(role))),
+            Paragraph::new(Span::styled(
+                format!(" {}", fit(text, area.width.saturating_sub(1) as usize)),
+                t.style(role),
+            )),
             area,
         );
     }
@@ -70,7 +73,10 @@ pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
             let n = app.live_calls();
             frame.render_widget(
                 Paragraph::new(Span::styled(
-                    format!(" {n} call{} up: hang up and quit? (y/n)", if n == 1 { "" } else { "s" }),
+                    format!(
+                        " {n} call{} up: hang up and quit? (y/n)",
+                        if n == 1 { "" } else { "s" }
+                    ),
                     t.style("message.error"),
                 )),
                 area,
@@ -78,7 +84,10 @@ pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
         }
         _ => {
             frame.render_widget(
-                Paragraph::new(Span::styled(format!(" {}", fit(&hints(app), width.saturating_sub(1))), t.style("ui.dim"))),
+                Paragraph::new(Span::styled(
+                    format!(" {}", fit(&hints(app), width.saturating_sub(1))),
+                    t.style("ui.dim"),
+                )),
                 area,
             );
         }

@@ -109,14 +109,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .map(|k| format!("{k} to dial, e.g. `echo` for the echo test"))
             .unwrap_or_else(|| ":dial echo".into());
         lines.push(Line::raw(""));
-        lines.push(Line::styled(format!(" No calls. Press {dial}."), t.style("ui.dim")));
+        lines.push(Line::styled(
+            format!(" No calls. Press {dial}."),
+            t.style("ui.dim"),
+        ));
     }
     // keep the selected call visible: two lines per call under the header
     let per_page = (inner.height.saturating_sub(1) / 2).max(1) as usize;
     let first = app.call_sel.saturating_sub(per_page - 1);
     for (i, call) in app.calls.iter().enumerate().skip(first).take(per_page) {
         let selected = i == app.call_sel;
-        let base = if selected { t.style("ui.selected") } else { Style::default() };
+        let base = if selected {
+            t.style("ui.selected")
+        } else {
+            Style::default()
+        };
         let state_style = t.style(state_role(call.state)).patch(base);
         let row_style = if call.state == CallState::Ringing {
             state_style
@@ -130,7 +137,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let marker = if selected { "▶" } else { " " };
         let line1 = Line::from(vec![
             Span::styled(format!("{marker}{:<4}{dir} ", fit(&call.id, 4)), row_style),
-            Span::styled(format!("{:<remote_w$}", fit(&remote_text(call), remote_w.saturating_sub(1))), row_style),
+            Span::styled(
+                format!(
+                    "{:<remote_w$}",
+                    fit(&remote_text(call), remote_w.saturating_sub(1))
+                ),
+                row_style,
+            ),
             Span::styled(format!("{:<9}", state_name(call.state)), state_style),
             Span::styled(
                 format!("{:>8}", crate::ui::time::duration(app.call_seconds(call))),
@@ -138,15 +151,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]);
         let mut second = vec![Span::styled("       ", base)];
+        let mut used = 7;
         for b in badges(call) {
-            second.push(Span::styled(format!("[{b}] "), t.style("call.badge").patch(base)));
+            used += b.len() + 3;
+            second.push(Span::styled(
+                format!("[{b}] "),
+                t.style("call.badge").patch(base),
+            ));
         }
         second.push(Span::styled(
-            fit(&stats_text(call), width.saturating_sub(30).max(10)),
+            fit(&stats_text(call), width.saturating_sub(used).max(10)),
             t.style("call.stats").patch(base),
         ));
         if let (CallState::Ended, Some(reason)) = (call.state, &call.end_reason) {
-            second.push(Span::styled(format!(" {}", fit(reason, 30)), t.style("call.ended").patch(base)));
+            second.push(Span::styled(
+                format!(" {}", fit(reason, 30)),
+                t.style("call.ended").patch(base),
+            ));
         }
         lines.push(line1);
         lines.push(Line::from(second));

@@ -1,9 +1,9 @@
 //! The full text of one SIP message (already redacted by the trace), over
 //! the log view, scrollable.
 
+use crate::sip::trace::TraceDirection;
 use crate::ui::app::App;
 use crate::ui::time::clock_ms;
-use crate::sip::trace::TraceDirection;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -23,7 +23,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, index: usize, scroll: u16)
         .borders(Borders::ALL)
         .border_style(t.style("ui.border"))
         .title(Span::styled(
-            format!(" {} {dir} {} at {} (Esc closes) ", m.summary, m.peer, clock_ms(m.at_ms)),
+            format!(
+                " {} {dir} {} at {} (Esc closes) ",
+                m.summary,
+                m.peer,
+                clock_ms(m.at_ms)
+            ),
             t.style("ui.title"),
         ));
     frame.render_widget(Clear, area);

@@ -50,7 +50,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     t.style("ui.key"),
                 ));
                 spans.push(Span::styled(
-                    format!("{:<w$}", fit(desc, col_w.saturating_sub(key_w + 2)), w = col_w - key_w - 1),
+                    format!(
+                        "{:<w$}",
+                        fit(desc, col_w.saturating_sub(key_w + 2)),
+                        w = col_w - key_w - 1
+                    ),
                     t.style("ui.text"),
                 ));
             }
@@ -60,8 +64,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(lines), table);
     frame.render_widget(
         Paragraph::new(vec![
-            Line::styled(" 0-9 * #: DTMF during an active call, else start dialing", t.style("ui.dim")),
-            Line::styled(" input line: Enter runs, Esc cancels, Tab completes, Up/Down recall, C-u clears", t.style("ui.dim")),
+            Line::styled(
+                " 0-9 * #: DTMF during an active call, else start dialing",
+                t.style("ui.dim"),
+            ),
+            Line::styled(
+                " input line: Enter runs, Esc cancels, Tab completes, Up/Down recall, C-u clears",
+                t.style("ui.dim"),
+            ),
         ]),
         footer,
     );

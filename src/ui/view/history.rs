@@ -36,7 +36,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let first = app.history_sel.saturating_sub(per_page - 1);
     for (i, h) in app.history.iter().enumerate().skip(first).take(per_page) {
         let selected = i == app.history_sel;
-        let base = if selected { t.style("ui.selected") } else { Style::default() };
+        let base = if selected {
+            t.style("ui.selected")
+        } else {
+            Style::default()
+        };
         let role = if h.missed {
             "history.missed"
         } else if h.direction == "in" {
@@ -46,8 +50,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         };
         let style = t.style(role).patch(base);
         let dir = if h.direction == "in" { "←" } else { "→" };
-        let started = h.started_at.get(..16).unwrap_or(&h.started_at).replace('T', " ");
-        let length = match (h.answered_at.as_deref().and_then(parse_rfc3339), h.ended_at.as_deref().and_then(parse_rfc3339)) {
+        let started = h
+            .started_at
+            .get(..16)
+            .unwrap_or(&h.started_at)
+            .replace('T', " ");
+        let length = match (
+            h.answered_at.as_deref().and_then(parse_rfc3339),
+            h.ended_at.as_deref().and_then(parse_rfc3339),
+        ) {
             (Some(a), Some(e)) => duration(e - a),
             _ => "-".to_string(),
         };

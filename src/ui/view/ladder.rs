@@ -47,16 +47,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let per_page = inner.height.saturating_sub(1).max(1) as usize;
     let first = app.log_sel.saturating_sub(per_page - 1);
     for (i, m) in ladder.iter().enumerate().skip(first).take(per_page) {
-        let base = if i == app.log_sel { t.style("ui.selected") } else { Style::default() };
+        let base = if i == app.log_sel {
+            t.style("ui.selected")
+        } else {
+            Style::default()
+        };
         let role = match m.direction {
             TraceDirection::In => "ladder.in",
             TraceDirection::Out => "ladder.out",
         };
         let peer_w = width.saturating_sub(14 + arrow_w + 1);
         lines.push(Line::from(vec![
-            Span::styled(format!(" {} ", clock_ms(m.at_ms)), t.style("ladder.time").patch(base)),
-            Span::styled(arrow(m.direction, &m.summary, arrow_w), t.style(role).patch(base)),
-            Span::styled(format!(" {}", fit(&m.peer, peer_w)), t.style("ladder.peer").patch(base)),
+            Span::styled(
+                format!(" {} ", clock_ms(m.at_ms)),
+                t.style("ladder.time").patch(base),
+            ),
+            Span::styled(
+                arrow(m.direction, &m.summary, arrow_w),
+                t.style(role).patch(base),
+            ),
+            Span::styled(
+                format!(" {}", fit(&m.peer, peer_w)),
+                t.style("ladder.peer").patch(base),
+            ),
         ]));
     }
     frame.render_widget(Paragraph::new(lines), inner);

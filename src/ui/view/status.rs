@@ -32,22 +32,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     right.push(if app.dnd {
         Span::styled(" DND ", t.style("status.dnd"))
     } else {
-        Span::styled(" dnd off ", bar)
+        Span::styled(" dnd ", t.style("ui.dim").patch(bar))
     });
-    right.push(Span::styled(" ", bar));
     right.push(if app.forward_rules > 0 {
-        Span::styled(format!(" FWD {} ", app.forward_rules), t.style("status.forward"))
+        Span::styled(
+            format!(" FWD {} ", app.forward_rules),
+            t.style("status.forward"),
+        )
     } else {
-        Span::styled(" fwd off ", bar)
+        Span::styled(" fwd ", t.style("ui.dim").patch(bar))
     });
     if !app.listen.is_empty() {
-        right.push(Span::styled(format!(" on {} ", app.listen), bar));
+        right.push(Span::styled(format!(" {} ", app.listen), bar));
     }
-    frame.render_widget(Paragraph::new(Line::from(left)).style(bar), area);
-    frame.render_widget(
-        Paragraph::new(Line::from(right)).alignment(Alignment::Right),
-        area,
-    );
+    let right = Line::from(right);
+    let right_w = (right.width() as u16).min(area.width);
+    let left_area = Rect {
+        width: area.width - right_w,
+        ..area
+    };
+    let right_area = Rect {
+        x: area.x + left_area.width,
+        width: right_w,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
+    frame.render_widget(Paragraph::new(right).style(bar), right_area);
 }
 
 pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
@@ -59,7 +69,11 @@ pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
             View::History => "History".to_string(),
             View::Log => "SIP log".to_string(),
         };
-        let role = if v == app.view { "ui.tab.active" } else { "ui.tab" };
+        let role = if v == app.view {
+            "ui.tab.active"
+        } else {
+            "ui.tab"
+        };
         spans.push(Span::styled(title, t.style(role)));
         spans.push(Span::raw("   "));
     }
