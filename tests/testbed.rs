@@ -24,8 +24,11 @@ fn kamailio_registers_with_digest_auth() {
         .arg("-ap")
         .arg("pw1001")
         .timeout(10)
+        .stats()
         .run();
     assert!(ok.success(), "{}", ok.describe());
+    assert_eq!(ok.stat("SuccessfulCall(C)"), Some(1), "{}", ok.stats);
+    assert_eq!(ok.stat("FailedCall(C)"), Some(0), "{}", ok.stats);
     assert!(k.registered("1001"), "{}", k.log());
     assert_eq!(k.count_requests("REGISTER", "1001"), 2);
 

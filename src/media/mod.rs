@@ -15,6 +15,8 @@
 //!   `MissedTickBehavior::Burst`, see there); `echo.rs`: [`EchoReflector`];
 //!   `sockets.rs`: the even/odd port pair behind [`RtpSockets`].
 //! - [`tone`]: sine generator and Goertzel detector for tests and benches.
+//! - [`tones`]: call-progress tones ([`Tone`]), the call-waiting beep and
+//!   music on hold, from the European (ETSI, 425 Hz) tone plan table.
 //!
 //! A [`MediaSession`] whose handle is dropped without [`MediaSession::stop`]
 //! still ends cleanly (BYE sent, recording finalised) in the background.
@@ -29,6 +31,9 @@ pub mod rtcp_stats;
 mod session;
 mod sockets;
 pub mod tone;
+pub mod tones;
+
+pub use tones::Tone;
 
 use audio::{AudioBackend, Sink, Source};
 use serde::Serialize;
@@ -207,6 +212,14 @@ impl MediaSession {
     /// Starts sending and receiving on `sockets` with `params`, audio to and
     /// from `audio` for the call named `call_id` (file backend: its WAV name).
     /// Must be called inside a tokio runtime.
+    ///
+    /// The session may start before the remote address is known (an
+    /// outgoing call before any SDP answer): with `remote` `0.0.0.0:0` (any
+    /// unspecified address or port 0) no RTP or RTCP is sent whatever the
+    /// direction; use [`Direction::Inactive`] to ignore received audio too.
+    /// The speaker runs from the start, so [`MediaSession::set_tone`] plays
+    /// ringback at once; [`MediaSession::update`] with the answer's address
+    /// and direction then starts real sending and receiving.
     pub fn start(
         sockets: RtpSockets,
         params: RtpParams,
@@ -257,6 +270,31 @@ impl MediaSession {
         let _ = self
             .commands
             .send(session::Command::Dtmf(digits.to_owned()));
+    }
+    /// Plays a call-progress tone ([`Tone`], ETSI cadence, see
+    /// [`tones`]) in this call's speaker instead of the received audio;
+    /// `None` returns to the received audio. The cadence starts when the
+    /// tone is set (setting the tone already playing keeps its cadence);
+    /// both switches crossfade over 5 ms. RTP keeps running as configured
+    /// (the jitter buffer is still drained). Typical use: `Ringback` on 180
+    /// without SDP, `None` when 183/200 brings early media or the call is
+    /// answered, `Busy` (486/600) or `Congestion` (other failures) before
+    /// hanging up.
+    pub fn set_tone(&self, tone: Option<Tone>) {
+        let _ = self.commands.send(session::Command::Tone(tone));
+    }
+    /// Call-waiting beep: while on, a 425 Hz beep of 200 ms, repeated every
+    /// 3 s (first one at once), is mixed over this call's speaker audio.
+    /// Only we hear it, nothing is sent.
+    pub fn set_waiting_beep(&self, on: bool) {
+        let _ = self.commands.send(session::Command::WaitingBeep(on));
+    }
+    /// Music on hold: while on, the peer is sent a soft generated melody
+    /// ([`tones::HOLD_MELODY`]) instead of our microphone (when the
+    /// direction lets us send, e.g. our hold with `a=sendonly`). It is sent
+    /// even while muted; mute still silences the microphone afterwards.
+    pub fn set_hold_music(&self, on: bool) {
+        let _ = self.commands.send(session::Command::HoldMusic(on));
     }
     pub fn stats(&self) -> MediaStats {
         self.stats.borrow().clone()

@@ -8,6 +8,11 @@
 //! of frames sent and played always matches elapsed time (RTP timestamps
 //! stay in step with the wall clock, a recording has the call's real
 //! length, a sound card's microphone ring does not build up latency).
+//! Generated audio (see [`super::tones`]) goes in on the same tick: a
+//! call-progress tone replaces the jitter buffer's output in the speaker
+//! (the buffer is still drained), the call-waiting beep is mixed over it,
+//! and music on hold replaces the microphone in what is sent.
+//! While the remote address is unknown (`0.0.0.0:0`) nothing is sent.
 //! The task never waits on anything but its sockets, its command channel
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
@@ -19,11 +24,13 @@ use super::dtmf::{DtmfReceiver, DtmfSender};
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtcp_stats::{mos, ReceiverStats};
 use super::sockets::rtcp_of;
+use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
 use super::{g711, Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
 use rtp::packet::Packet;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -49,6 +56,9 @@ pub enum Command {
     Update(RtpParams),
     Mute(bool),
     Dtmf(String),
+    Tone(Option<Tone>),
+    WaitingBeep(bool),
+    HoldMusic(bool),
     Stop(oneshot::Sender<()>),
 }
 
@@ -92,6 +102,13 @@ pub struct Session {
     epoch: Instant,
     ticks: u32,
     payload: Vec<u8>,
+    /// Call-progress tones: replace the received audio in the speaker.
+    tone: Layer,
+    /// Call-waiting beep: mixed over the speaker.
+    beep: Layer,
+    /// Music on hold: replaces the microphone in what we send.
+    hold_music: Layer,
+    plan: &'static TonePlan,
 }
 
 impl Session {
@@ -125,6 +142,10 @@ impl Session {
             epoch: Instant::now(),
             ticks: 0,
             payload: Vec::with_capacity(FRAME),
+            tone: Layer::new(LayerMode::Replace),
+            beep: Layer::new(LayerMode::Mix),
+            hold_music: Layer::new(LayerMode::Replace),
+            plan: &TonePlan::ETSI,
         }
     }
 
@@ -199,6 +220,9 @@ impl Session {
                     tracing::debug!("no DTMF digits in {digits:?}");
                 }
             }
+            Command::Tone(tone) => self.tone.set(tone.map(|t| self.plan.pattern(t))),
+            Command::WaitingBeep(on) => self.beep.set(on.then_some(self.plan.waiting)),
+            Command::HoldMusic(on) => self.hold_music.set(on.then_some(HOLD_MELODY)),
             Command::Stop(_) => {}
         }
     }
@@ -206,13 +230,21 @@ impl Session {
     async fn on_tick(&mut self, rtp: &UdpSocket) {
         let mut mic = [0i16; FRAME];
         self.source.read(&mut mic);
+        // Music on hold is sent even while muted (the microphone is not).
+        let music = self.hold_music.is_active();
+        if music && self.muted {
+            mic.fill(0);
+        }
+        self.hold_music.apply(&mut mic);
         let mut speaker = [0i16; FRAME];
         self.jb.pop(&mut speaker);
+        self.tone.apply(&mut speaker);
+        self.beep.apply(&mut speaker);
         self.sink.write(&speaker);
 
         let ts = self.ts;
         self.ts = self.ts.wrapping_add(FRAME as u32);
-        let can_send = sends(self.params.direction);
+        let can_send = sends(self.params.direction) && routable(self.params.remote);
         let event = match self.params.dtmf_payload_type {
             Some(pt) if can_send => self.dtmf_tx.tick().map(|e| (pt, e)),
             _ => None,
@@ -226,7 +258,7 @@ impl Session {
             self.send_rtp(rtp, pt, ev.marker, self.event_ts).await;
             // Audio after an event starts a new talkspurt.
             self.marker_next = true;
-        } else if can_send && !self.muted {
+        } else if can_send && (!self.muted || music) {
             self.payload.clear();
             g711::encode(self.params.codec, &mic, &mut self.payload);
             let marker = std::mem::take(&mut self.marker_next);
@@ -350,6 +382,10 @@ impl Session {
     }
 
     async fn send_report(&mut self, rtcp: &UdpSocket, bye: bool) {
+        if !routable(self.params.remote) {
+            self.publish_stats();
+            return;
+        }
         let rx = Reception {
             ssrc: self.remote_ssrc,
             stats: &mut self.rx,
@@ -381,6 +417,13 @@ impl Session {
             mos,
         });
     }
+}
+
+/// A remote address we may send to: not yet known (`0.0.0.0:0`, the
+/// unspecified address or port 0, e.g. before the answer) means no RTP or
+/// RTCP goes out at all.
+fn routable(addr: SocketAddr) -> bool {
+    !addr.ip().is_unspecified() && addr.port() != 0
 }
 
 fn sends(d: Direction) -> bool {

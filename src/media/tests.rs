@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::time::{sleep, timeout};
 use webrtc_util::marshal::Unmarshal;
 
+mod tones;
+
 const LO: &str = "127.0.0.1";
 
 fn ip() -> IpAddr {

@@ -5,11 +5,20 @@
 //! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE, and
 //! the built-in `echo` target.
 
+mod control;
+mod incoming;
+mod outgoing;
+mod transfer;
+
+pub use transfer::{split_refer_to, DialogRef};
+
 use super::event::{CallDirection, CallInfo, CallState};
 use super::{CallEnv, ManagerMsg};
 use crate::command::CommandError;
 use crate::config::Account;
-use crate::media::{Codec, Direction, EchoReflector, MediaEvent, MediaSession, RtpSockets};
+use crate::media::{
+    Codec, Direction, EchoReflector, MediaEvent, MediaSession, RtpParams, RtpSockets, Tone,
+};
 use crate::sip::auth::{Credentials, DigestState};
 use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
@@ -38,12 +47,31 @@ pub enum SipInput {
 
 type Reply = oneshot::Sender<Result<(), CommandError>>;
 
+/// How long the busy or congestion tone plays after a failed call.
+const TONE_LINGER: Duration = Duration::from_secs(3);
+
 /// What the manager asks of a call.
 #[derive(Debug)]
 pub enum CallMsg {
     Answer(Reply),
     Hangup(Reply),
     Reject(u16, Reply),
+    Hold(Reply),
+    Resume(Reply),
+    Mute(bool, Reply),
+    Dtmf(String, Reply),
+    /// 302 to this URI before answering.
+    Deflect(String, Reply),
+    /// REFER the peer to this Refer-To value (blind, or with `?Replaces=`).
+    Transfer(String, Reply),
+    /// The dialog's identity, for an attended transfer that replaces it.
+    DialogInfo(oneshot::Sender<Option<DialogRef>>),
+    /// An INVITE with Replaces took this call over: BYE and end.
+    Replaced,
+    /// Progress of the call we placed for the peer's REFER: NOTIFY it.
+    ReferProgress(u16, String),
+    /// Mix the call-waiting beep into this call's audio.
+    WaitingBeep(bool),
     Sip(Box<SipInput>),
     /// The phone is quitting: end the call the quickest proper way.
     Shutdown,
@@ -65,7 +93,15 @@ impl CallHandle {
         if let Err(mpsc::error::SendError(msg)) = self.tx.send(make(tx)) {
             // The call already ended: answer the waiting command here.
             let reply = match msg {
-                CallMsg::Answer(r) | CallMsg::Hangup(r) | CallMsg::Reject(_, r) => Some(r),
+                CallMsg::Answer(r)
+                | CallMsg::Hangup(r)
+                | CallMsg::Reject(_, r)
+                | CallMsg::Hold(r)
+                | CallMsg::Resume(r)
+                | CallMsg::Mute(_, r)
+                | CallMsg::Dtmf(_, r)
+                | CallMsg::Deflect(_, r)
+                | CallMsg::Transfer(_, r) => Some(r),
                 _ => None,
             };
             if let Some(r) = reply {
@@ -86,6 +122,40 @@ impl CallHandle {
     }
     pub async fn reject(&self, code: u16) -> Result<(), CommandError> {
         wait(self.request(|r| CallMsg::Reject(code, r))).await
+    }
+    pub async fn hold(&self) -> Result<(), CommandError> {
+        wait(self.request(CallMsg::Hold)).await
+    }
+    pub async fn resume(&self) -> Result<(), CommandError> {
+        wait(self.request(CallMsg::Resume)).await
+    }
+    pub async fn mute(&self, on: bool) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Mute(on, r))).await
+    }
+    pub async fn dtmf(&self, digits: String) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Dtmf(digits, r))).await
+    }
+    pub async fn deflect(&self, to: String) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Deflect(to, r))).await
+    }
+    /// Resolves when the REFER is accepted (202); the call ends later, when
+    /// the NOTIFY reports success.
+    pub async fn transfer(&self, refer_to: String) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Transfer(refer_to, r))).await
+    }
+    pub async fn dialog_info(&self) -> Option<DialogRef> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(CallMsg::DialogInfo(tx));
+        rx.await.ok().flatten()
+    }
+    pub fn replaced(&self) {
+        let _ = self.tx.send(CallMsg::Replaced);
+    }
+    pub fn refer_progress(&self, code: u16, reason: String) {
+        let _ = self.tx.send(CallMsg::ReferProgress(code, reason));
+    }
+    pub fn waiting_beep(&self, on: bool) {
+        let _ = self.tx.send(CallMsg::WaitingBeep(on));
     }
     pub fn sip(&self, input: SipInput) {
         let _ = self.tx.send(CallMsg::Sip(Box::new(input)));
@@ -108,12 +178,50 @@ async fn wait(rx: oneshot::Receiver<Result<(), CommandError>>) -> Result<(), Com
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TxKind {
     Invite,
+    ReInvite,
+    Refer,
+}
+
+/// An incoming INVITE with `Replaces` (RFC 3891): the call it names, as
+/// the manager found it by Call-ID, and the tags to check.
+#[derive(Debug, Clone)]
+pub struct Replaces {
+    pub call: CallHandle,
+    /// Our tag in the named dialog.
+    pub to_tag: String,
+    /// The peer's tag in the named dialog.
+    pub from_tag: String,
+}
+
+impl Replaces {
+    /// Parses a Replaces header value: `call-id;to-tag=…;from-tag=…`.
+    pub fn parse(value: &str) -> Option<(String, String, String)> {
+        let mut parts = value.split(';');
+        let call_id = parts.next()?.trim().to_string();
+        let (mut to, mut from) = (None, None);
+        for p in parts {
+            match p.trim().split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("to-tag") => {
+                    to = Some(v.trim().to_string())
+                }
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("from-tag") => {
+                    from = Some(v.trim().to_string())
+                }
+                _ => {}
+            }
+        }
+        Some((call_id, to?, from?))
+    }
 }
 
 /// How the call was set up.
 enum Setup {
-    Outgoing { target: String, next_hop: String },
-    Incoming(Box<ServerTransaction>),
+    Outgoing {
+        target: String,
+        next_hop: String,
+        extra_headers: Vec<(String, String)>,
+    },
+    Incoming(Box<ServerTransaction>, Option<Replaces>),
     Echo,
 }
 
@@ -148,6 +256,29 @@ pub struct CallActor {
     auth_attempts: u32,
     ring_deadline: Option<tokio::time::Instant>,
     done: bool,
+    /// Hold wanted by us (the state the next re-INVITE asks for).
+    want_held: bool,
+    /// Our re-INVITE in flight (for auth retries and glare).
+    reinvite: Option<(Request, Peer)>,
+    /// After a 491, when to try the re-INVITE again.
+    glare_retry: Option<tokio::time::Instant>,
+    /// Commands waiting for the re-INVITE's outcome.
+    reinvite_replies: Vec<Reply>,
+    /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
+    dtmf_pt: Option<u8>,
+    /// Our REFER in flight and the reply waiting for its 202.
+    refer: Option<(Request, Peer)>,
+    refer_reply: Option<Reply>,
+    /// The Refer-To of a transfer we started, until its NOTIFY says how it went.
+    transfer_target: Option<String>,
+    /// A transfer waiting for the hold that precedes it.
+    transfer_after_hold: Option<(String, Reply)>,
+    /// We were held before the transfer (resume on failure only if not).
+    held_before_transfer: bool,
+    /// The peer REFERred us: NOTIFYs go back with progress.
+    referred: bool,
+    /// A 183 brought the peer's early media (no local ringback then).
+    early_media: bool,
 }
 
 fn now() -> String {
@@ -162,6 +293,7 @@ impl CallActor {
         account: Account,
         target: String,
         next_hop: String,
+        extra_headers: Vec<(String, String)>,
     ) -> (CallHandle, CallInfo) {
         let info = base_info(
             &id,
@@ -172,7 +304,12 @@ impl CallActor {
             m::new_call_id(),
             CallState::Dialing,
         );
-        Self::spawn(env, info, account, Setup::Outgoing { target, next_hop })
+        let setup = Setup::Outgoing {
+            target,
+            next_hop,
+            extra_headers,
+        };
+        Self::spawn(env, info, account, setup)
     }
 
     /// Takes an incoming INVITE.
@@ -181,6 +318,7 @@ impl CallActor {
         id: String,
         account: Account,
         tx: ServerTransaction,
+        replaces: Option<Replaces>,
     ) -> (CallHandle, CallInfo) {
         let from = m::header(&tx.request.headers, "From")
             .unwrap_or_default()
@@ -195,7 +333,7 @@ impl CallActor {
             call_id,
             CallState::Ringing,
         );
-        Self::spawn(env, info, account, Setup::Incoming(Box::new(tx)))
+        Self::spawn(env, info, account, Setup::Incoming(Box::new(tx), replaces))
     }
 
     /// The built-in echo test: an in-process peer that returns our audio.
@@ -260,6 +398,18 @@ impl CallActor {
             auth_attempts: 0,
             ring_deadline: None,
             done: false,
+            want_held: false,
+            reinvite: None,
+            glare_retry: None,
+            reinvite_replies: Vec::new(),
+            dtmf_pt: None,
+            refer: None,
+            refer_reply: None,
+            transfer_target: None,
+            transfer_after_hold: None,
+            held_before_transfer: false,
+            referred: false,
+            early_media: false,
         };
         tokio::spawn(actor.run(setup));
         (handle, snapshot)
@@ -299,6 +449,35 @@ impl CallActor {
         self.publish();
     }
 
+    /// Ends the call at once for everyone watching, but lets the speaker
+    /// play `tone` for a few seconds (busy, congestion) unless the user
+    /// hangs up or the phone quits first.
+    async fn end_with_tone(&mut self, reason: &str, tone: Tone) {
+        let Some(media) = self.media.take() else {
+            self.end(reason).await;
+            return;
+        };
+        media.set_tone(Some(tone));
+        self.info.stats = Some(media.stats());
+        self.end(reason).await;
+        let linger = tokio::time::sleep(TONE_LINGER);
+        tokio::pin!(linger);
+        loop {
+            tokio::select! {
+                _ = &mut linger => break,
+                msg = self.rx.recv() => match msg {
+                    Some(CallMsg::Hangup(reply)) => {
+                        let _ = reply.send(Ok(()));
+                        break;
+                    }
+                    None | Some(CallMsg::Shutdown) => break,
+                    Some(other) => self.on_msg(other).await,
+                },
+            }
+        }
+        media.stop().await;
+    }
+
     fn credentials(&self) -> Option<Credentials> {
         self.account.password.as_ref().map(|p| Credentials {
             user: self
@@ -328,8 +507,12 @@ impl CallActor {
 
     async fn run(mut self, setup: Setup) {
         let started = match setup {
-            Setup::Outgoing { target, next_hop } => self.start_outgoing(target, next_hop).await,
-            Setup::Incoming(tx) => self.start_incoming(*tx).await,
+            Setup::Outgoing {
+                target,
+                next_hop,
+                extra_headers,
+            } => self.start_outgoing(target, next_hop, extra_headers).await,
+            Setup::Incoming(tx, replaces) => self.start_incoming(*tx, replaces).await,
             Setup::Echo => self.start_echo().await,
         };
         if let Err(reason) = started {
@@ -339,6 +522,7 @@ impl CallActor {
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.done {
             let ring = self.ring_deadline;
+            let glare = self.glare_retry;
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -356,6 +540,10 @@ impl CallActor {
                         self.respond_invite(480);
                         self.end("no answer").await;
                     }
+                }
+                _ = async { if let Some(at) = glare { tokio::time::sleep_until(at).await } else { std::future::pending::<()>().await } } => {
+                    self.glare_retry = None;
+                    self.send_reinvite().await;
                 }
                 _ = stats_tick.tick() => {
                     if let Some(media) = &self.media {
@@ -398,543 +586,35 @@ impl CallActor {
                 let _ = reply.send(r);
             }
             CallMsg::Shutdown => self.hangup().await,
+            CallMsg::Hold(reply) => self.set_hold(true, reply).await,
+            CallMsg::Resume(reply) => self.set_hold(false, reply).await,
+            CallMsg::Mute(on, reply) => {
+                let r = self.mute(on);
+                let _ = reply.send(r);
+            }
+            CallMsg::Dtmf(digits, reply) => {
+                let r = self.dtmf(&digits).await;
+                let _ = reply.send(r);
+            }
+            CallMsg::Deflect(to, reply) => {
+                let r = self.deflect(&to).await;
+                let _ = reply.send(r);
+            }
+            CallMsg::Transfer(refer_to, reply) => self.transfer(refer_to, reply).await,
+            CallMsg::DialogInfo(reply) => {
+                let _ = reply.send(self.dialog_ref());
+            }
+            CallMsg::Replaced => {
+                self.send_bye().await;
+                self.end("replaced").await;
+            }
+            CallMsg::ReferProgress(code, reason) => self.notify_refer(code, &reason).await,
+            CallMsg::WaitingBeep(on) => {
+                if let Some(media) = &self.media {
+                    media.set_waiting_beep(on);
+                }
+            }
             CallMsg::Sip(input) => self.on_sip(*input).await,
-        }
-    }
-
-    // ---------------------------------------------------------------- echo
-
-    async fn start_echo(&mut self) -> Result<(), String> {
-        let echo = EchoReflector::start(self.env.media_ip)
-            .await
-            .map_err(|e| e.to_string())?;
-        let sockets = RtpSockets::bind(self.env.media_ip)
-            .await
-            .map_err(|e| e.to_string())?;
-        let params = crate::media::RtpParams {
-            remote: echo.rtp_addr(),
-            codec: Codec::Pcmu,
-            payload_type: Codec::Pcmu.payload_type(),
-            dtmf_payload_type: Some(101),
-            direction: Direction::SendRecv,
-        };
-        let media = MediaSession::start(
-            sockets,
-            params,
-            &self.env.audio,
-            &self.info.sip_call_id,
-            self.media_tx.clone(),
-        )
-        .map_err(|e| e.to_string())?;
-        self.echo = Some(echo);
-        self.media = Some(media);
-        self.info.codec = Some(Codec::Pcmu.name().to_string());
-        self.set_state(CallState::Active);
-        Ok(())
-    }
-
-    // ------------------------------------------------------------ outgoing
-
-    async fn bind_media(&mut self) -> Result<(), String> {
-        if self.sockets.is_none() && self.media.is_none() {
-            let s = RtpSockets::bind(self.env.media_ip)
-                .await
-                .map_err(|e| format!("cannot open RTP port: {e}"))?;
-            self.local.addr = s.rtp_addr();
-            self.sockets = Some(s);
-        }
-        Ok(())
-    }
-
-    async fn start_outgoing(&mut self, target: String, next_hop: String) -> Result<(), String> {
-        let peer = m::resolve(&next_hop).await.map_err(|e| e.to_string())?;
-        self.bind_media().await?;
-        let mut req = m::request(Method::Invite, &target).map_err(|e| e.to_string())?;
-        let h = &mut req.headers;
-        add_header(h, "Via", self.via(peer.protocol));
-        add_header(h, "Max-Forwards", "70");
-        let from_uri = format!("sip:{}@{}", self.account.user, self.account.domain);
-        let from = match &self.account.display_name {
-            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.local_tag),
-            None => format!("<{from_uri}>;tag={}", self.local_tag),
-        };
-        add_header(h, "From", from);
-        add_header(h, "To", format!("<{target}>"));
-        add_header(h, "Call-ID", self.info.sip_call_id.clone());
-        add_header(h, "CSeq", "1 INVITE");
-        add_header(h, "Contact", self.contact(peer.protocol));
-        add_header(h, "Allow", crate::sip::ALLOW);
-        add_header(h, "User-Agent", crate::sip::USER_AGENT);
-        let body = sdp::offer(&self.local).into_bytes();
-        set_body(
-            &mut req.headers,
-            &mut req.body,
-            Some("application/sdp"),
-            body,
-        );
-        self.send_invite(req, peer).await
-    }
-
-    async fn send_invite(&mut self, req: Request, peer: Peer) -> Result<(), String> {
-        let tx = self
-            .env
-            .endpoint
-            .send_request(req.clone(), peer)
-            .await
-            .map_err(|e| format!("cannot send INVITE: {e}"))?;
-        self.invite = Some((req, peer));
-        self.got_provisional = false;
-        forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
-        Ok(())
-    }
-
-    async fn on_response(&mut self, kind: TxKind, resp: Response) {
-        let code = m::code(&resp);
-        match kind {
-            TxKind::Invite => match code {
-                100 => {}
-                101..=199 => {
-                    self.got_provisional = true;
-                    if self.cancel_requested && !self.cancel_sent {
-                        self.send_cancel().await;
-                    }
-                    if let Some(body) = sdp_body(&resp) {
-                        // Early media (183 with SDP).
-                        self.apply_answer(&body, false).await;
-                    }
-                    if self.info.state == CallState::Dialing {
-                        self.info.remote_name =
-                            m::header(&resp.headers, "To").and_then(m::display_name);
-                        self.set_state(CallState::Alerting);
-                    }
-                }
-                200..=299 => {
-                    if self.dialog.is_none() {
-                        if let Some((invite, _)) = &self.invite {
-                            match Dialog::from_uac(invite, &resp) {
-                                Ok(d) => self.dialog = Some(d),
-                                Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
-                            }
-                        }
-                    }
-                    self.ack_2xx(&resp).await;
-                    if self.info.state == CallState::Active || self.done {
-                        return; // retransmission
-                    }
-                    if self.cancel_requested {
-                        self.send_bye().await;
-                        self.end("cancelled").await;
-                        return;
-                    }
-                    match sdp_body(&resp) {
-                        Some(body) => self.apply_answer(&body, true).await,
-                        None if self.media.is_some() => {}
-                        None => {
-                            tracing::warn!(call = %self.info.id, "2xx without SDP answer");
-                        }
-                    }
-                    self.set_state(CallState::Active);
-                }
-                401 | 407 if !self.cancel_requested => {
-                    self.auth_attempts += 1;
-                    let Some(creds) = self.credentials().filter(|_| self.auth_attempts <= 2) else {
-                        let reason = if self.auth_attempts > 2 {
-                            "wrong password"
-                        } else {
-                            "no password configured"
-                        };
-                        self.end(&format!("{} {reason}", m::status_text(&resp)))
-                            .await;
-                        return;
-                    };
-                    let Some((invite, peer)) = self.invite.clone() else {
-                        return;
-                    };
-                    match self.digest.authorize(&invite, &resp, &creds) {
-                        Ok(req) => {
-                            if let Err(e) = self.send_invite(req, peer).await {
-                                self.end(&e).await;
-                            }
-                        }
-                        Err(e) => self.end(&format!("{}: {e}", m::status_text(&resp))).await,
-                    }
-                }
-                _ => {
-                    let reason = if self.cancel_requested && code == 487 {
-                        "cancelled".to_string()
-                    } else {
-                        m::status_text(&resp)
-                    };
-                    self.end(&reason).await;
-                }
-            },
-        }
-    }
-
-    async fn ack_2xx(&mut self, resp: &Response) {
-        let Some(dialog) = &self.dialog else { return };
-        let Ok((cseq, _)) = m::cseq(&resp.headers) else {
-            return;
-        };
-        let peer = match dialog.next_hop().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(call = %self.info.id, "cannot route ACK: {e}");
-                return;
-            }
-        };
-        let ack = match &self.last_ack {
-            Some((ack, _)) if m::cseq(&ack.headers).map(|c| c.0).ok() == Some(cseq) => ack.clone(),
-            _ => match dialog.ack(cseq, &self.via(peer.protocol)) {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(call = %self.info.id, "cannot build ACK: {e}");
-                    return;
-                }
-            },
-        };
-        if let Err(e) = self
-            .env
-            .endpoint
-            .send_stateless(SipMessage::Request(ack.clone()), &peer)
-            .await
-        {
-            tracing::warn!(call = %self.info.id, "ACK not sent: {e}");
-        }
-        self.last_ack = Some((ack, peer));
-    }
-
-    /// Reads an SDP answer (ours was the offer) and starts or updates media.
-    async fn apply_answer(&mut self, body: &str, final_answer: bool) {
-        match sdp::read_answer(body, &self.local) {
-            Ok(neg) => self.apply_negotiated(neg).await,
-            Err(e) if final_answer => {
-                tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}");
-            }
-            Err(_) => {}
-        }
-    }
-
-    async fn apply_negotiated(&mut self, neg: Negotiated) {
-        self.info.codec = Some(neg.params.codec.name().to_string());
-        let remote_held = neg.remote_held;
-        if let Some(media) = &self.media {
-            media.update(neg.params);
-        } else if let Some(sockets) = self.sockets.take() {
-            match MediaSession::start(
-                sockets,
-                neg.params,
-                &self.env.audio,
-                &self.info.sip_call_id,
-                self.media_tx.clone(),
-            ) {
-                Ok(media) => self.media = Some(media),
-                Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
-            }
-        }
-        if self.info.remote_held != remote_held {
-            self.info.remote_held = remote_held;
-            self.publish();
-        }
-    }
-
-    async fn send_cancel(&mut self) {
-        let Some((invite, peer)) = self.invite.clone() else {
-            return;
-        };
-        self.cancel_sent = true;
-        let mut cancel = match m::request(Method::Cancel, &invite.uri.to_string()) {
-            Ok(r) => r,
-            Err(_) => return,
-        };
-        for name in ["Via", "Route"] {
-            if let Some(v) = m::header(&invite.headers, name) {
-                add_header(&mut cancel.headers, name, v);
-            }
-        }
-        add_header(&mut cancel.headers, "Max-Forwards", "70");
-        for name in ["From", "To", "Call-ID"] {
-            if let Some(v) = m::header(&invite.headers, name) {
-                add_header(&mut cancel.headers, name, v);
-            }
-        }
-        let n = m::cseq(&invite.headers).map(|c| c.0).unwrap_or(1);
-        add_header(&mut cancel.headers, "CSeq", format!("{n} CANCEL"));
-        add_header(&mut cancel.headers, "User-Agent", crate::sip::USER_AGENT);
-        set_body(&mut cancel.headers, &mut cancel.body, None, Vec::new());
-        match self.env.endpoint.send_request(cancel, peer).await {
-            Ok(tx) => drain(tx),
-            Err(e) => tracing::warn!(call = %self.info.id, "CANCEL not sent: {e}"),
-        }
-    }
-
-    /// BYE in a detached task (answers 401/407 once); the call ends at once.
-    async fn send_bye(&mut self) {
-        let Some(dialog) = self.dialog.as_mut() else {
-            return;
-        };
-        let peer = match dialog.next_hop().await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(call = %self.info.id, "cannot route BYE: {e}");
-                return;
-            }
-        };
-        let via = m::via(
-            self.env.endpoint.transport().local_addr(),
-            peer.protocol,
-            &m::new_branch(),
-        );
-        let Ok(mut bye) = dialog.request(Method::Bye, &via) else {
-            return;
-        };
-        set_body(&mut bye.headers, &mut bye.body, None, Vec::new());
-        let endpoint = self.env.endpoint.clone();
-        let creds = self.credentials();
-        let mut digest = std::mem::take(&mut self.digest);
-        tokio::spawn(async move {
-            let Ok(mut tx) = endpoint.send_request(bye.clone(), peer).await else {
-                return;
-            };
-            while let Some(resp) = tx.next_response().await {
-                let code = m::code(&resp);
-                if code == 401 || code == 407 {
-                    if let Some(creds) = &creds {
-                        if let Ok(again) = digest.authorize(&bye, &resp, creds) {
-                            if let Ok(tx2) = endpoint.send_request(again, peer).await {
-                                drain(tx2);
-                            }
-                        }
-                    }
-                    return;
-                }
-                if code >= 200 {
-                    return;
-                }
-            }
-        });
-    }
-
-    // ------------------------------------------------------------ incoming
-
-    async fn start_incoming(&mut self, tx: ServerTransaction) -> Result<(), String> {
-        let offer = sdp_request_body(&tx.request);
-        self.server_invite = Some(tx);
-        if let Some(offer) = &offer {
-            if let Err(e) = sdp::SessionDescription::parse(offer)
-                .and_then(|s| s.audio().map(|_| ()).ok_or(sdp::SdpError::NoAudio))
-            {
-                self.respond_invite(488);
-                return Err(format!("488 unusable offer: {e}"));
-            }
-        }
-        self.respond_invite(180);
-        self.ring_deadline =
-            Some(tokio::time::Instant::now() + Duration::from_secs(self.env.ring_timeout_s.max(1)));
-        Ok(())
-    }
-
-    /// Answers the initial INVITE with `code` (180, 200 handled in answer()).
-    fn respond_invite(&mut self, code: u16) {
-        let Some(tx) = &self.server_invite else {
-            return;
-        };
-        let mut resp = m::response(&tx.request, code, Some(&self.local_tag));
-        if (101..200).contains(&code) {
-            add_header(&mut resp.headers, "Contact", self.contact(tx.peer.protocol));
-        }
-        set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
-        if let Err(e) = tx.handle.respond(resp) {
-            tracing::warn!(call = %self.info.id, "response {code} not sent: {e}");
-        }
-    }
-
-    async fn answer(&mut self) -> Result<(), CommandError> {
-        if self.info.state != CallState::Ringing {
-            return Err(CommandError::new(
-                "bad_state",
-                format!("call {} is not ringing", self.info.id),
-            ));
-        }
-        let Some(tx) = self.server_invite.as_ref() else {
-            return Err(CommandError::new("bad_state", "no INVITE to answer"));
-        };
-        let request = tx.request.clone();
-        let protocol = tx.peer.protocol;
-        self.bind_media()
-            .await
-            .map_err(|e| CommandError::new("media_error", e))?;
-        let contact = self.contact(protocol);
-        let body = match sdp_request_body(&request) {
-            Some(offer) => match sdp::answer(&offer, &self.local) {
-                Ok((answer, neg)) => {
-                    self.apply_negotiated(neg).await;
-                    answer
-                }
-                Err(e) => {
-                    self.respond_invite(488);
-                    self.end(&format!("488 {e}")).await;
-                    return Err(CommandError::new(
-                        "media_error",
-                        format!("cannot answer: {e}"),
-                    ));
-                }
-            },
-            None => {
-                // Offer in our 2xx, answer in the ACK.
-                self.awaiting_ack_answer = true;
-                sdp::offer(&self.local)
-            }
-        };
-        let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
-            .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
-        self.dialog = Some(dialog);
-        let Some(tx) = self.server_invite.as_ref() else {
-            return Err(CommandError::new("bad_state", "no INVITE to answer"));
-        };
-        let mut resp = m::response(&request, 200, Some(&self.local_tag));
-        add_header(&mut resp.headers, "Contact", contact);
-        add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
-        set_body(
-            &mut resp.headers,
-            &mut resp.body,
-            Some("application/sdp"),
-            body.into_bytes(),
-        );
-        tx.handle
-            .respond(resp)
-            .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
-        self.ring_deadline = None;
-        self.set_state(CallState::Active);
-        Ok(())
-    }
-
-    async fn hangup(&mut self) {
-        match self.info.state {
-            CallState::Ringing => {
-                self.respond_invite(486);
-                self.end("rejected 486").await;
-            }
-            CallState::Dialing | CallState::Alerting
-                if self.dialog.is_none() && self.echo.is_none() =>
-            {
-                self.cancel_requested = true;
-                if self.got_provisional && !self.cancel_sent {
-                    self.send_cancel().await;
-                }
-                // The call ends when the INVITE gets its final answer (487);
-                // before any provisional, CANCEL waits for the first one.
-                if self.invite.is_none() {
-                    self.end("cancelled").await;
-                }
-            }
-            CallState::Ended => {}
-            _ => {
-                self.send_bye().await;
-                self.end("local hangup").await;
-            }
-        }
-    }
-
-    async fn on_sip(&mut self, input: SipInput) {
-        match input {
-            SipInput::Cancel => {
-                if self.info.state == CallState::Ringing {
-                    self.respond_invite(487);
-                    self.end("caller cancelled").await;
-                }
-            }
-            SipInput::Ack(ack) => {
-                if self.awaiting_ack_answer {
-                    self.awaiting_ack_answer = false;
-                    if let Some(body) = sdp_request_body(&ack) {
-                        self.apply_answer(&body, true).await;
-                    }
-                }
-            }
-            SipInput::Response(resp) => {
-                if m::code(&resp) >= 200 && m::code(&resp) < 300 {
-                    if let Some((ack, peer)) = &self.last_ack {
-                        let _ = self
-                            .env
-                            .endpoint
-                            .send_stateless(SipMessage::Request(ack.clone()), peer)
-                            .await;
-                    }
-                }
-            }
-            SipInput::AckTimeout => {
-                tracing::warn!(call = %self.info.id, "no ACK for our 200 OK");
-                self.send_bye().await;
-                self.end("no ACK").await;
-            }
-            SipInput::Request(tx) => self.on_request(*tx).await,
-        }
-    }
-
-    async fn on_request(&mut self, tx: ServerTransaction) {
-        let req = &tx.request;
-        let respond = |code: u16| {
-            let mut r = m::response(req, code, None);
-            set_body(&mut r.headers, &mut r.body, None, Vec::new());
-            r
-        };
-        let Some(dialog) = self.dialog.as_mut() else {
-            let _ = tx.handle.respond(respond(481));
-            return;
-        };
-        if !dialog.accept_remote_cseq(req) {
-            let _ = tx.handle.respond(respond(500));
-            return;
-        }
-        match req.method {
-            Method::Bye => {
-                let _ = tx.handle.respond(respond(200));
-                self.end("remote hangup").await;
-            }
-            Method::Invite => {
-                dialog.refresh_target(&req.headers);
-                let contact = dialog.local_contact.clone();
-                self.local.session_version += 1;
-                let body = match sdp_request_body(req) {
-                    Some(offer) => match sdp::answer(&offer, &self.local) {
-                        Ok((answer, neg)) => {
-                            self.apply_negotiated(neg).await;
-                            answer
-                        }
-                        Err(e) => {
-                            tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
-                            let _ = tx.handle.respond(respond(488));
-                            return;
-                        }
-                    },
-                    None => {
-                        self.awaiting_ack_answer = true;
-                        sdp::offer(&self.local)
-                    }
-                };
-                let mut resp = m::response(req, 200, None);
-                add_header(&mut resp.headers, "Contact", contact);
-                add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
-                set_body(
-                    &mut resp.headers,
-                    &mut resp.body,
-                    Some("application/sdp"),
-                    body.into_bytes(),
-                );
-                let _ = tx.handle.respond(resp);
-            }
-            Method::Options => {
-                let mut r = respond(200);
-                add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
-                add_header(&mut r.headers, "Accept", crate::sip::ACCEPT);
-                let _ = tx.handle.respond(r);
-            }
-            _ => {
-                let mut r = respond(405);
-                add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
-                let _ = tx.handle.respond(r);
-            }
         }
     }
 }
@@ -966,6 +646,7 @@ fn base_info(
         codec: None,
         stats: None,
         sip_call_id,
+        transfer_status: None,
     }
 }
 

@@ -59,6 +59,10 @@ pub struct CallInfo {
     pub codec: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<MediaStats>,
+    /// Progress of a transfer we started, from the peer's NOTIFY sipfrag
+    /// (e.g. "180 Ringing", "200 OK", "486 Busy Here").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_status: Option<String>,
     /// SIP Call-ID of the dialog (also the WAV name of the file backend).
     pub sip_call_id: String,
 }

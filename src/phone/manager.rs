@@ -4,7 +4,7 @@
 //! layer to call actors, answers what belongs to no call (OPTIONS, 481, 405),
 //! runs commands, and publishes events.
 
-use super::call::{CallActor, CallHandle, SipInput};
+use super::call::{CallActor, CallHandle, Replaces, SipInput};
 use super::event::{CallDirection, CallInfo, CallState, Event};
 use super::{CallEnv, CommandMsg, ManagerMsg, PhoneHandle, RegistrationRx};
 use crate::command::{Command, CommandError};
@@ -30,6 +30,8 @@ struct CallEntry {
     info: CallInfo,
     history_id: Option<i64>,
     answered_recorded: bool,
+    /// The call-waiting beep is on in this call.
+    beeping: bool,
 }
 
 struct AccountState {
@@ -50,6 +52,8 @@ struct Manager {
     registrations: CancellationToken,
     registration_tasks: Vec<tokio::task::JoinHandle<()>>,
     closed: watch::Sender<bool>,
+    /// Calls we placed for a peer's REFER → the call that was REFERred.
+    refer_links: HashMap<String, String>,
 }
 
 /// Starts the phone and returns its handle.
@@ -139,6 +143,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         registrations,
         registration_tasks,
         closed: closed_tx,
+        refer_links: HashMap::new(),
     };
     tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx));
     Ok(PhoneHandle {
@@ -269,11 +274,23 @@ impl Manager {
                 .map_err(|e| CommandError::new("store_error", e.to_string())),
             Command::Dial { to, account } => self.dial(&to, account.as_deref()),
             Command::Answer { call } => {
-                return self.spawn_call_command(
-                    self.select_call(call.as_deref(), true),
-                    reply,
-                    |h| async move { h.answer().await },
-                )
+                // Another active call goes on hold first (call waiting).
+                let target = self.select_call(call.as_deref(), true);
+                let others: Vec<CallHandle> = self
+                    .calls
+                    .values()
+                    .filter(|c| c.info.state == CallState::Active)
+                    .filter(|c| target.as_ref().is_ok_and(|t| t.id != c.info.id))
+                    .map(|c| c.handle.clone())
+                    .collect();
+                return self.spawn_call_command(target, reply, |h| async move {
+                    for other in others {
+                        if let Err(e) = other.hold().await {
+                            tracing::warn!(call = %other.id, "could not hold before answering: {e}");
+                        }
+                    }
+                    h.answer().await
+                });
             }
             Command::Hangup { call } => {
                 return self.spawn_call_command(
@@ -293,11 +310,59 @@ impl Manager {
                 "bad_request",
                 "`events` streams on the control socket (termphone ctl events)",
             )),
+            Command::Hold { call } => {
+                let target = self.select_call(call.as_deref(), false);
+                return self.spawn_call_command(target, reply, |h| async move { h.hold().await });
+            }
+            Command::Resume { call } => {
+                let target = self.select_held(call.as_deref());
+                return self.spawn_call_command(target, reply, |h| async move { h.resume().await });
+            }
+            Command::Switch { call } => return self.switch(call.as_deref(), reply),
+            Command::Mute { call, on } => {
+                let target = self.select_call(call.as_deref(), false);
+                return self.spawn_call_command(
+                    target,
+                    reply,
+                    move |h| async move { h.mute(on).await },
+                );
+            }
+            Command::Dtmf { call, digits } => {
+                let target = self.select_call(call.as_deref(), false);
+                return self.spawn_call_command(target, reply, move |h| async move {
+                    h.dtmf(digits).await
+                });
+            }
+            Command::Deflect { call, to } => {
+                let target = self.select_call(call.as_deref(), true);
+                let uri = match self.target_uri(&to, target.as_ref().ok()) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                return self.spawn_call_command(target, reply, move |h| async move {
+                    h.deflect(uri).await
+                });
+            }
+            Command::Transfer { call, to } => {
+                let target = self.select_call(call.as_deref(), false);
+                let uri = match self.target_uri(&to, target.as_ref().ok()) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
+                };
+                return self.spawn_call_command(target, reply, move |h| async move {
+                    h.transfer(uri).await
+                });
+            }
+            Command::Consult { call, to } => self.consult(call.as_deref(), &to),
+            Command::Connect { call, consult } => return self.connect(&call, &consult, reply),
+            Command::Callback { entry } => self.callback(entry),
             Command::Quit => Ok(json!({})),
-            other => Err(CommandError::new(
-                "not_supported",
-                format!("`{}` is not available in this version", other.name()),
-            )),
         };
         let _ = reply.send(result);
     }
@@ -326,6 +391,130 @@ impl Manager {
         }
     }
 
+    /// The call `resume` means: the given one, else a held one.
+    fn select_held(&self, id: Option<&str>) -> Result<CallHandle, CommandError> {
+        if id.is_some() {
+            return self.select_call(id, false);
+        }
+        self.calls
+            .values()
+            .find(|c| c.info.state == CallState::Held)
+            .map(|c| c.handle.clone())
+            .ok_or_else(|| no_call("there is no held call"))
+    }
+
+    /// The account of `call` (else the first) and `to` made a SIP URI.
+    fn target_uri(&self, to: &str, call: Option<&CallHandle>) -> Result<String, CommandError> {
+        let account = call
+            .and_then(|h| self.calls.get(&h.id))
+            .and_then(|c| {
+                self.accounts
+                    .iter()
+                    .find(|a| a.account.name == c.info.account)
+            })
+            .or_else(|| self.accounts.first())
+            .map(|a| a.account.clone())
+            .ok_or_else(|| CommandError::new("no_account", "no account is configured"))?;
+        dial_uri(to, &account)
+    }
+
+    /// Holds the active call and resumes `id` (default: another held call).
+    fn switch(&self, id: Option<&str>, reply: oneshot::Sender<Result<Value, CommandError>>) {
+        let active: Vec<CallHandle> = self
+            .calls
+            .values()
+            .filter(|c| c.info.state == CallState::Active)
+            .filter(|c| Some(c.info.id.as_str()) != id)
+            .map(|c| c.handle.clone())
+            .collect();
+        let target = self.select_held(id);
+        self.spawn_call_command(target, reply, |h| async move {
+            for a in active {
+                a.hold().await?;
+            }
+            h.resume().await
+        });
+    }
+
+    /// Holds `call` (the active one by default) and dials `to` on its account.
+    fn consult(&mut self, call: Option<&str>, to: &str) -> Result<Value, CommandError> {
+        let first = self.select_call(call, false)?;
+        let account = self.calls.get(&first.id).map(|c| c.info.account.clone());
+        let h = first.clone();
+        tokio::spawn(async move {
+            if let Err(e) = h.hold().await {
+                tracing::warn!(call = %h.id, "hold before consultation failed: {e}");
+            }
+        });
+        let mut result = self.dial(to, account.as_deref())?;
+        if let Some(obj) = result.as_object_mut() {
+            obj.insert("held".into(), Value::String(first.id));
+        }
+        Ok(result)
+    }
+
+    /// Attended transfer: REFER `call`'s peer to the consultation's peer with
+    /// Replaces; when the peer cannot do that, drop the consultation and
+    /// transfer blind to the same party.
+    fn connect(
+        &self,
+        call: &str,
+        consult: &str,
+        reply: oneshot::Sender<Result<Value, CommandError>>,
+    ) {
+        let (first, second) = match (
+            self.select_call(Some(call), false),
+            self.select_call(Some(consult), false),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            let result = async {
+                let dialog = second.dialog_info().await.ok_or_else(|| {
+                    CommandError::new(
+                        "bad_state",
+                        format!("consultation {} is not connected", second.id),
+                    )
+                })?;
+                match first.transfer(dialog.refer_to_with_replaces()).await {
+                    Err(e) if e.code == "transfer_failed" => {
+                        tracing::info!(
+                            "attended transfer refused ({e}); falling back to blind transfer"
+                        );
+                        let _ = second.hangup().await;
+                        first.transfer(dialog.remote_uri.clone()).await
+                    }
+                    other => other,
+                }
+            }
+            .await;
+            let _ = reply.send(result.map(|_| json!({ "call": first.id, "consult": second.id })));
+        });
+    }
+
+    /// Dials the remote party of a history entry (default: the last missed call).
+    fn callback(&mut self, entry: Option<i64>) -> Result<Value, CommandError> {
+        let found = match entry {
+            Some(id) => self.history.get(id),
+            None => self.history.last_missed(),
+        }
+        .map_err(|e| CommandError::new("store_error", e.to_string()))?;
+        let e = found.ok_or_else(|| match entry {
+            Some(id) => CommandError::new("no_such_entry", format!("no history entry {id}")),
+            None => CommandError::new("no_such_entry", "no missed call to call back"),
+        })?;
+        let account = self
+            .accounts
+            .iter()
+            .any(|a| a.account.name == e.account)
+            .then_some(e.account.clone());
+        self.dial(&e.remote, account.as_deref())
+    }
+
     fn live_calls(&self) -> usize {
         self.calls
             .values()
@@ -340,6 +529,17 @@ impl Manager {
     }
 
     fn dial(&mut self, to: &str, account: Option<&str>) -> Result<Value, CommandError> {
+        self.dial_with(to, account, Vec::new())
+            .map(|id| json!({ "call": id }))
+    }
+
+    /// Places a call with extra headers (Referred-By, Replaces); returns its id.
+    fn dial_with(
+        &mut self,
+        to: &str,
+        account: Option<&str>,
+        extra_headers: Vec<(String, String)>,
+    ) -> Result<String, CommandError> {
         let account = self.account(account)?.account.clone();
         if self.live_calls() >= self.config.phone.max_calls {
             return Err(CommandError::new(
@@ -347,43 +547,32 @@ impl Manager {
                 format!("already {} calls (max_calls)", self.config.phone.max_calls),
             ));
         }
-        let target = to.trim();
-        if target == "echo" {
+        if to.trim() == "echo" {
             let id = self.new_id();
             let (handle, info) = CallActor::echo(self.env.clone(), id.clone(), account);
             self.insert_call(handle, info);
-            return Ok(json!({ "call": id }));
+            return Ok(id);
         }
-        let uri = if target.starts_with("sip:") || target.starts_with("sips:") {
-            target.to_string()
-        } else if target.contains('@') {
-            format!("sip:{target}")
-        } else {
-            if target.is_empty()
-                || target
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == '<' || c == '>')
-            {
-                return Err(CommandError::bad_argument(format!(
-                    "not a number or SIP URI: `{target}`"
-                )));
-            }
-            format!("sip:{target}@{}", account.domain)
-        };
-        m::host_port(&uri).map_err(|e| CommandError::bad_argument(e.to_string()))?;
-        m::parse_uri(&uri).map_err(|e| CommandError::bad_argument(e.to_string()))?;
+        let uri = dial_uri(to, &account)?;
         let next_hop = account.proxy.clone().unwrap_or_else(|| uri.clone());
         let id = self.new_id();
-        let (handle, info) =
-            CallActor::outgoing(self.env.clone(), id.clone(), account, uri, next_hop);
+        let (handle, info) = CallActor::outgoing(
+            self.env.clone(),
+            id.clone(),
+            account,
+            uri,
+            next_hop,
+            extra_headers,
+        );
         self.insert_call(handle, info);
-        Ok(json!({ "call": id }))
+        Ok(id)
     }
 
     fn insert_call(&mut self, handle: CallHandle, info: CallInfo) {
         self.by_sip_call_id
             .insert(info.sip_call_id.clone(), info.id.clone());
         let entry = CallEntry {
+            beeping: false,
             handle,
             info: info.clone(),
             history_id: None,
@@ -469,10 +658,91 @@ impl Manager {
                     digit: digit.to_string(),
                 });
             }
+            ManagerMsg::Refer {
+                call,
+                account,
+                refer_to,
+                referred_by,
+            } => self.on_refer(call, account, refer_to, referred_by),
             ManagerMsg::CallGone(id) => {
                 if let Some(c) = self.calls.remove(&id) {
                     self.by_sip_call_id.remove(&c.info.sip_call_id);
                 }
+            }
+        }
+    }
+
+    /// The peer of `call` asked us (REFER) to call `refer_to`.
+    fn on_refer(
+        &mut self,
+        call: String,
+        account: String,
+        refer_to: String,
+        referred_by: Option<String>,
+    ) {
+        let (uri, replaces) = super::call::split_refer_to(&refer_to);
+        let mut headers = Vec::new();
+        if let Some(by) = referred_by {
+            headers.push(("Referred-By".to_string(), by));
+        }
+        if let Some(r) = replaces {
+            headers.push(("Replaces".to_string(), r));
+        }
+        match self.dial_with(&uri, Some(&account), headers) {
+            Ok(new_call) => {
+                tracing::info!(%call, %new_call, %uri, "transferred by the peer");
+                self.refer_links.insert(new_call, call);
+            }
+            Err(e) => {
+                if let Some(c) = self.calls.get(&call) {
+                    c.handle
+                        .refer_progress(503, format!("Service Unavailable ({})", e.message));
+                }
+            }
+        }
+    }
+
+    /// Tells the call that was REFERred how the call placed for it is going.
+    fn report_refer_progress(&mut self, info: &CallInfo) {
+        let Some(orig) = self.refer_links.get(&info.id).cloned() else {
+            return;
+        };
+        let Some(handle) = self.calls.get(&orig).map(|c| c.handle.clone()) else {
+            self.refer_links.remove(&info.id);
+            return;
+        };
+        match info.state {
+            CallState::Alerting => handle.refer_progress(180, "Ringing".into()),
+            CallState::Active => {
+                handle.refer_progress(200, "OK".into());
+                self.refer_links.remove(&info.id);
+            }
+            CallState::Ended => {
+                let reason = info.end_reason.clone().unwrap_or_default();
+                let (code, text) = match reason.split_once(' ') {
+                    Some((c, t)) if c.parse::<u16>().is_ok_and(|c| c >= 300) => {
+                        (c.parse().unwrap_or(503), t.to_string())
+                    }
+                    _ => (487, "Request Terminated".to_string()),
+                };
+                handle.refer_progress(code, text);
+                self.refer_links.remove(&info.id);
+            }
+            _ => {}
+        }
+    }
+
+    /// The call-waiting beep plays in active calls while another call rings.
+    fn update_waiting_beep(&mut self) {
+        let ringing = self
+            .calls
+            .values()
+            .any(|c| c.info.state == CallState::Ringing);
+        for c in self.calls.values_mut() {
+            let beep = ringing && c.info.state == CallState::Active;
+            if c.beeping != beep {
+                c.beeping = beep;
+                c.handle.waiting_beep(beep);
             }
         }
     }
@@ -517,6 +787,8 @@ impl Manager {
             }
         }
         entry.info = info.clone();
+        self.report_refer_progress(&info);
+        self.update_waiting_beep();
         let _ = self.events.send(Event::Call {
             call: Box::new(info),
         });
@@ -642,9 +914,28 @@ impl Manager {
             reply(&tx, 404, &[]);
             return;
         };
+        let replaces = match m::header(&tx.request.headers, "Replaces").map(Replaces::parse) {
+            None => None,
+            Some(None) => {
+                reply(&tx, 400, &[]);
+                return;
+            }
+            Some(Some((call_id, to_tag, from_tag))) => match self.call_for(&call_id) {
+                Some(call) => Some(Replaces {
+                    call: call.clone(),
+                    to_tag,
+                    from_tag,
+                }),
+                None => {
+                    reply(&tx, 481, &[]);
+                    return;
+                }
+            },
+        };
+        let auto_answer = self.config.phone.auto_answer && replaces.is_none();
         let id = self.new_id();
-        let (handle, info) = CallActor::incoming(self.env.clone(), id, account, tx);
-        if self.config.phone.auto_answer {
+        let (handle, info) = CallActor::incoming(self.env.clone(), id, account, tx, replaces);
+        if auto_answer {
             let h = handle.clone();
             tokio::spawn(async move {
                 if let Err(e) = h.answer().await {
@@ -654,6 +945,30 @@ impl Manager {
         }
         self.insert_call(handle, info);
     }
+}
+
+/// A number, `user@host` or SIP URI as the SIP URI to call.
+fn dial_uri(to: &str, account: &Account) -> Result<String, CommandError> {
+    let target = to.trim();
+    let uri = if target.starts_with("sip:") || target.starts_with("sips:") {
+        target.to_string()
+    } else if target.contains('@') {
+        format!("sip:{target}")
+    } else {
+        if target.is_empty()
+            || target
+                .chars()
+                .any(|c| c.is_whitespace() || c == '<' || c == '>')
+        {
+            return Err(CommandError::bad_argument(format!(
+                "not a number or SIP URI: `{target}`"
+            )));
+        }
+        format!("sip:{target}@{}", account.domain)
+    };
+    m::host_port(&uri).map_err(|e| CommandError::bad_argument(e.to_string()))?;
+    m::parse_uri(&uri).map_err(|e| CommandError::bad_argument(e.to_string()))?;
+    Ok(uri)
 }
 
 fn req_user(uri: &str) -> Option<String> {

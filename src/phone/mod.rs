@@ -23,6 +23,13 @@ pub(crate) enum ManagerMsg {
     Stats(String, Option<MediaStats>),
     Dtmf(String, char),
     CallGone(String),
+    /// The peer of `call` REFERred us to `refer_to`: place that call.
+    Refer {
+        call: String,
+        account: String,
+        refer_to: String,
+        referred_by: Option<String>,
+    },
 }
 
 /// What every call actor needs from the phone, shared read-only.

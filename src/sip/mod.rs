@@ -37,8 +37,8 @@ pub mod trace;
 pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));
 
 /// Methods we accept (Allow header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY";
 /// Bodies we accept (Accept header).
-pub const ACCEPT: &str = "application/sdp";
-/// Extensions we support (Supported header; none yet, the header may be empty).
-pub const SUPPORTED: &str = "";
+pub const ACCEPT: &str = "application/sdp, message/sipfrag, application/dtmf-relay";
+/// Extensions we support (Supported header).
+pub const SUPPORTED: &str = "replaces";

@@ -103,13 +103,28 @@ pub fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
         })
 }
 
-/// Cheap per-call randomness without a dependency: time and a counter.
+/// Cheap randomness without a dependency: a xorshift generator seeded from the
+/// clock and the process id, shared by all threads.
 pub fn rand_u32() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    t ^ COUNTER.fetch_add(0x9E37_79B9, Ordering::Relaxed) ^ std::process::id()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut cur = STATE.load(Ordering::Relaxed);
+    loop {
+        let mut n = if cur == 0 {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            (t ^ ((std::process::id() as u64) << 32)) | 1
+        } else {
+            cur
+        };
+        n ^= n << 13;
+        n ^= n >> 7;
+        n ^= n << 17;
+        match STATE.compare_exchange(cur, n, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return (n >> 32) as u32,
+            Err(now) => cur = now,
+        }
+    }
 }

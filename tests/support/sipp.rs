@@ -42,6 +42,8 @@ pub struct SippResult {
     pub errors: String,
     /// sipp's stdout/stderr (final statistics screen).
     pub screen: String,
+    /// `-trace_stat` CSV (empty unless [`Sipp::stats`] was asked for).
+    pub stats: String,
 }
 
 impl SippResult {
@@ -51,6 +53,14 @@ impl SippResult {
     }
     pub fn code(&self) -> Option<i32> {
         self.status.and_then(|s| s.code())
+    }
+    /// The last value of a `-trace_stat` column, e.g. "SuccessfulCall(C)" or "FailedCall(C)".
+    pub fn stat(&self, column: &str) -> Option<u64> {
+        let mut lines = self.stats.lines();
+        let idx = lines.next()?.split(';').position(|c| c == column)?;
+        lines
+            .filter_map(|l| l.split(';').nth(idx)?.trim().parse().ok())
+            .next_back()
     }
     /// A summary for assertion messages.
     pub fn describe(&self) -> String {
@@ -115,6 +125,15 @@ impl Sipp {
     pub fn arg(mut self, a: &str) -> Self {
         self.extra.push(a.to_string());
         self
+    }
+    /// Writes `-trace_stat` counters (every second) for [`SippResult::stat`].
+    pub fn stats(self) -> Self {
+        let csv = self.dir.join(format!("{}.stats.csv", self.file_stem()));
+        self.arg("-trace_stat")
+            .arg("-stf")
+            .arg(&csv.display().to_string())
+            .arg("-fd")
+            .arg("1")
     }
     /// Global timeout: sipp exits (failing) after this many seconds.
     pub fn timeout(mut self, secs: u64) -> Self {
@@ -232,6 +251,7 @@ impl SippRun {
             messages: self.messages(),
             errors: read_lossy(&self.dir.join(format!("{}.errors.log", self.name))),
             screen: read_lossy(&self.dir.join(format!("{}.screen.log", self.name))),
+            stats: read_lossy(&self.dir.join(format!("{}.stats.csv", self.name))),
         }
     }
 }

@@ -82,6 +82,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             codec: None,
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
+            transfer_status: None,
         }),
     }
 }

@@ -1,0 +1,310 @@
+//! Mid-call control: hold and resume by re-INVITE (sendonly / sendrecv, RFC
+//! 3264 §8.4) with the RFC 3261 §14.1 glare back-off on 491, mute, DTMF
+//! (RFC 4733 when negotiated, SIP INFO `application/dtmf-relay` otherwise)
+//! and deflection (302) of a ringing call.
+
+use super::*;
+
+/// RFC 3261 §14.1: after a 491, the owner of the Call-ID (the UAC) waits
+/// 2.1–4 s, the other side 0–2 s, in 10 ms steps.
+pub(super) fn glare_backoff(we_are_uac: bool) -> Duration {
+    let steps = rand::random::<u64>() % 200;
+    if we_are_uac {
+        Duration::from_millis(2100 + steps * 10 * 19 / 20)
+    } else {
+        Duration::from_millis(steps * 10)
+    }
+}
+
+impl CallActor {
+    /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
+    /// answers at once when there is nothing to change).
+    pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
+        let live = matches!(self.info.state, CallState::Active | CallState::Held);
+        if !live || self.dialog.is_none() {
+            let what = if held { "held" } else { "resumed" };
+            let _ = reply.send(Err(CommandError::new(
+                "bad_state",
+                format!(
+                    "call {} is not connected and cannot be {what}",
+                    self.info.id
+                ),
+            )));
+            return;
+        }
+        if self.info.held == held && self.reinvite.is_none() {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        self.want_held = held;
+        self.reinvite_replies.push(reply);
+        if self.reinvite.is_none() && self.glare_retry.is_none() {
+            self.send_reinvite().await;
+        }
+    }
+
+    /// Sends a re-INVITE offering the direction `want_held` asks for.
+    pub(super) async fn send_reinvite(&mut self) {
+        let Some(dialog) = self.dialog.as_mut() else {
+            return;
+        };
+        let peer = match dialog.next_hop().await {
+            Ok(p) => p,
+            Err(e) => {
+                self.finish_reinvite(Err(format!("cannot route re-INVITE: {e}")));
+                return;
+            }
+        };
+        let via = m::via(
+            self.env.endpoint.transport().local_addr(),
+            peer.protocol,
+            &m::new_branch(),
+        );
+        let mut req = match dialog.request(Method::Invite, &via) {
+            Ok(r) => r,
+            Err(e) => {
+                self.finish_reinvite(Err(e.to_string()));
+                return;
+            }
+        };
+        self.local.direction = if self.want_held {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        self.local.session_version += 1;
+        add_header(&mut req.headers, "Allow", crate::sip::ALLOW);
+        let body = sdp::offer(&self.local).into_bytes();
+        set_body(
+            &mut req.headers,
+            &mut req.body,
+            Some("application/sdp"),
+            body,
+        );
+        self.send_in_dialog(req, peer, TxKind::ReInvite).await;
+    }
+
+    /// Sends an in-dialog request whose responses come back as `kind`.
+    pub(super) async fn send_in_dialog(&mut self, req: Request, peer: Peer, kind: TxKind) {
+        match self.env.endpoint.send_request(req.clone(), peer).await {
+            Ok(tx) => {
+                match kind {
+                    TxKind::ReInvite => self.reinvite = Some((req, peer)),
+                    TxKind::Refer => self.refer = Some((req, peer)),
+                    TxKind::Invite => {}
+                }
+                forward_responses(tx, kind, self.responses_tx.clone());
+            }
+            Err(e) => {
+                let msg = format!("{} not sent: {e}", req.method);
+                match kind {
+                    TxKind::ReInvite => self.finish_reinvite(Err(msg)),
+                    TxKind::Refer => self.finish_refer(Err(CommandError::new("sip_error", msg))),
+                    TxKind::Invite => {}
+                }
+            }
+        }
+    }
+
+    /// Retries `req` with credentials after a 401/407; false when it cannot.
+    pub(super) async fn retry_with_auth(&mut self, kind: TxKind, resp: &Response) -> bool {
+        let pending = match kind {
+            TxKind::ReInvite => self.reinvite.clone(),
+            TxKind::Refer => self.refer.clone(),
+            TxKind::Invite => None,
+        };
+        let (Some((req, peer)), Some(creds)) = (pending, self.credentials()) else {
+            return false;
+        };
+        // Only once per request: a second challenge means wrong credentials.
+        let already = m::header(&req.headers, "Authorization").is_some()
+            || m::header(&req.headers, "Proxy-Authorization").is_some();
+        if already {
+            return false;
+        }
+        let Ok(again) = self.digest.authorize(&req, resp, &creds) else {
+            return false;
+        };
+        if let (Some(d), Ok((n, _))) = (self.dialog.as_mut(), m::cseq(&again.headers)) {
+            d.local_cseq = d.local_cseq.max(n);
+        }
+        self.send_in_dialog(again, peer, kind).await;
+        true
+    }
+
+    pub(super) async fn on_reinvite_response(&mut self, resp: Response) {
+        let code = m::code(&resp);
+        match code {
+            100..=199 => {}
+            200..=299 => {
+                self.reinvite = None;
+                self.ack_2xx(&resp).await;
+                if let Some(body) = sdp_body(&resp) {
+                    self.apply_answer(&body, true).await;
+                }
+                self.info.held = self.want_held;
+                if let Some(media) = &self.media {
+                    // The held party hears the on-hold tone, never our microphone.
+                    media.set_hold_music(self.want_held);
+                }
+                let state = if self.want_held {
+                    CallState::Held
+                } else {
+                    CallState::Active
+                };
+                if self.info.state == state {
+                    self.publish();
+                } else {
+                    self.set_state(state);
+                }
+                self.finish_reinvite(Ok(()));
+                if let Some((refer_to, reply)) = self.transfer_after_hold.take() {
+                    self.send_refer(refer_to, reply).await;
+                }
+            }
+            401 | 407 if self.retry_with_auth(TxKind::ReInvite, &resp).await => {}
+            491 => {
+                self.reinvite = None;
+                let uac = self
+                    .dialog
+                    .as_ref()
+                    .is_some_and(|d| d.role == crate::sip::dialog::Role::Uac);
+                let wait = glare_backoff(uac);
+                tracing::info!(call = %self.info.id, "re-INVITE glare (491): retry in {} ms", wait.as_millis());
+                self.glare_retry = Some(tokio::time::Instant::now() + wait);
+            }
+            _ => {
+                self.reinvite = None;
+                let text = m::status_text(&resp);
+                self.want_held = self.info.held;
+                self.local.direction = if self.info.held {
+                    Direction::SendOnly
+                } else {
+                    Direction::SendRecv
+                };
+                self.finish_reinvite(Err(format!("re-INVITE refused: {text}")));
+                if let Some((_, reply)) = self.transfer_after_hold.take() {
+                    let _ = reply.send(Err(CommandError::new(
+                        "sip_error",
+                        format!("hold before transfer failed: {text}"),
+                    )));
+                }
+                // RFC 3261 §14.1: 481 and 408 end the dialog.
+                if code == 481 || code == 408 {
+                    self.send_bye().await;
+                    self.end(&format!("dialog lost ({text})")).await;
+                }
+            }
+        }
+    }
+
+    pub(super) fn finish_reinvite(&mut self, result: Result<(), String>) {
+        for reply in self.reinvite_replies.drain(..) {
+            let _ = reply.send(
+                result
+                    .clone()
+                    .map_err(|e| CommandError::new("sip_error", e)),
+            );
+        }
+    }
+
+    pub(super) fn mute(&mut self, on: bool) -> Result<(), CommandError> {
+        let Some(media) = &self.media else {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} has no audio yet", self.info.id),
+            ));
+        };
+        media.set_mute(on);
+        if self.info.muted != on {
+            self.info.muted = on;
+            self.publish();
+        }
+        Ok(())
+    }
+
+    pub(super) async fn dtmf(&mut self, digits: &str) -> Result<(), CommandError> {
+        if !matches!(self.info.state, CallState::Active | CallState::Held) {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} is not connected", self.info.id),
+            ));
+        }
+        if let (Some(media), Some(_)) = (&self.media, self.dtmf_pt) {
+            media.send_dtmf(digits);
+            return Ok(());
+        }
+        if self.echo.is_some() {
+            if let Some(media) = &self.media {
+                media.send_dtmf(digits);
+            }
+            return Ok(());
+        }
+        // SIP INFO fallback, one request per digit, in order.
+        let Some(dialog) = self.dialog.as_mut() else {
+            return Err(CommandError::new("bad_state", "no dialog for SIP INFO"));
+        };
+        let peer = dialog
+            .next_hop()
+            .await
+            .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
+        let local = self.env.endpoint.transport().local_addr();
+        let mut requests = Vec::new();
+        for digit in digits.chars() {
+            let via = m::via(local, peer.protocol, &m::new_branch());
+            let mut info = dialog
+                .request(Method::Info, &via)
+                .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
+            let body = format!("Signal={digit}\r\nDuration=160\r\n").into_bytes();
+            set_body(
+                &mut info.headers,
+                &mut info.body,
+                Some("application/dtmf-relay"),
+                body,
+            );
+            requests.push(info);
+        }
+        let endpoint = self.env.endpoint.clone();
+        tokio::spawn(async move {
+            for info in requests {
+                if let Ok(mut tx) = endpoint.send_request(info, peer).await {
+                    while let Some(r) = tx.next_response().await {
+                        if m::code(&r) >= 200 {
+                            break;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Ok(())
+    }
+
+    pub(super) async fn deflect(&mut self, to: &str) -> Result<(), CommandError> {
+        if self.info.state != CallState::Ringing {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} is not ringing", self.info.id),
+            ));
+        }
+        let Some(tx) = &self.server_invite else {
+            return Err(CommandError::new("bad_state", "no INVITE to deflect"));
+        };
+        let mut resp = m::response(&tx.request, 302, Some(&self.local_tag));
+        add_header(&mut resp.headers, "Contact", format!("<{to}>"));
+        add_header(
+            &mut resp.headers,
+            "Diversion",
+            format!(
+                "<sip:{}@{}>;reason=deflection",
+                self.account.user, self.account.domain
+            ),
+        );
+        set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
+        tx.handle
+            .respond(resp)
+            .map_err(|e| CommandError::new("sip_error", format!("302 not sent: {e}")))?;
+        self.end(&format!("deflected to {to}")).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,291 @@
+//! Incoming side of a call and in-dialog requests: ringing, answer,
+//! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
+//! re-INVITE, OPTIONS.
+
+use super::*;
+
+impl CallActor {
+    // ------------------------------------------------------------ incoming
+
+    pub(super) async fn start_incoming(
+        &mut self,
+        tx: ServerTransaction,
+        replaces: Option<Replaces>,
+    ) -> Result<(), String> {
+        let offer = sdp_request_body(&tx.request);
+        self.server_invite = Some(tx);
+        if let Some(offer) = &offer {
+            if let Err(e) = sdp::SessionDescription::parse(offer)
+                .and_then(|s| s.audio().map(|_| ()).ok_or(sdp::SdpError::NoAudio))
+            {
+                self.respond_invite(488);
+                return Err(format!("488 unusable offer: {e}"));
+            }
+        }
+        if let Some(r) = replaces {
+            // RFC 3891: take over the named dialog, or 481 when it is not ours.
+            let matches = r
+                .call
+                .dialog_info()
+                .await
+                .is_some_and(|d| d.local_tag == r.to_tag && d.remote_tag == r.from_tag);
+            if !matches {
+                self.respond_invite(481);
+                return Err("481 Replaces names no dialog of ours".into());
+            }
+            self.answer().await.map_err(|e| e.message)?;
+            r.call.replaced();
+            return Ok(());
+        }
+        self.respond_invite(180);
+        self.ring_deadline =
+            Some(tokio::time::Instant::now() + Duration::from_secs(self.env.ring_timeout_s.max(1)));
+        Ok(())
+    }
+
+    /// Answers the initial INVITE with `code` (180, 200 handled in answer()).
+    pub(super) fn respond_invite(&mut self, code: u16) {
+        let Some(tx) = &self.server_invite else {
+            return;
+        };
+        let mut resp = m::response(&tx.request, code, Some(&self.local_tag));
+        if (101..200).contains(&code) {
+            add_header(&mut resp.headers, "Contact", self.contact(tx.peer.protocol));
+        }
+        set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
+        if let Err(e) = tx.handle.respond(resp) {
+            tracing::warn!(call = %self.info.id, "response {code} not sent: {e}");
+        }
+    }
+
+    pub(super) async fn answer(&mut self) -> Result<(), CommandError> {
+        if self.info.state != CallState::Ringing {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} is not ringing", self.info.id),
+            ));
+        }
+        let Some(tx) = self.server_invite.as_ref() else {
+            return Err(CommandError::new("bad_state", "no INVITE to answer"));
+        };
+        let request = tx.request.clone();
+        let protocol = tx.peer.protocol;
+        self.bind_media()
+            .await
+            .map_err(|e| CommandError::new("media_error", e))?;
+        let contact = self.contact(protocol);
+        let body = match sdp_request_body(&request) {
+            Some(offer) => match sdp::answer(&offer, &self.local) {
+                Ok((answer, neg)) => {
+                    self.apply_negotiated(neg).await;
+                    answer
+                }
+                Err(e) => {
+                    self.respond_invite(488);
+                    self.end(&format!("488 {e}")).await;
+                    return Err(CommandError::new(
+                        "media_error",
+                        format!("cannot answer: {e}"),
+                    ));
+                }
+            },
+            None => {
+                // Offer in our 2xx, answer in the ACK.
+                self.awaiting_ack_answer = true;
+                sdp::offer(&self.local)
+            }
+        };
+        let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
+            .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
+        self.dialog = Some(dialog);
+        let Some(tx) = self.server_invite.as_ref() else {
+            return Err(CommandError::new("bad_state", "no INVITE to answer"));
+        };
+        let mut resp = m::response(&request, 200, Some(&self.local_tag));
+        add_header(&mut resp.headers, "Contact", contact);
+        add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
+        set_body(
+            &mut resp.headers,
+            &mut resp.body,
+            Some("application/sdp"),
+            body.into_bytes(),
+        );
+        tx.handle
+            .respond(resp)
+            .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
+        self.ring_deadline = None;
+        self.set_state(CallState::Active);
+        Ok(())
+    }
+
+    pub(super) async fn hangup(&mut self) {
+        match self.info.state {
+            CallState::Ringing => {
+                self.respond_invite(486);
+                self.end("rejected 486").await;
+            }
+            CallState::Dialing | CallState::Alerting
+                if self.dialog.is_none() && self.echo.is_none() =>
+            {
+                self.cancel_requested = true;
+                if self.got_provisional && !self.cancel_sent {
+                    self.send_cancel().await;
+                }
+                // The call ends when the INVITE gets its final answer (487);
+                // before any provisional, CANCEL waits for the first one.
+                if self.invite.is_none() {
+                    self.end("cancelled").await;
+                }
+            }
+            CallState::Ended => {}
+            _ => {
+                self.send_bye().await;
+                self.end("local hangup").await;
+            }
+        }
+    }
+
+    pub(super) async fn on_sip(&mut self, input: SipInput) {
+        match input {
+            SipInput::Cancel => {
+                if self.info.state == CallState::Ringing {
+                    self.respond_invite(487);
+                    self.end("caller cancelled").await;
+                }
+            }
+            SipInput::Ack(ack) => {
+                if self.awaiting_ack_answer {
+                    self.awaiting_ack_answer = false;
+                    if let Some(body) = sdp_request_body(&ack) {
+                        self.apply_answer(&body, true).await;
+                    }
+                }
+            }
+            SipInput::Response(resp) => {
+                if m::code(&resp) >= 200 && m::code(&resp) < 300 {
+                    if let Some((ack, peer)) = &self.last_ack {
+                        let _ = self
+                            .env
+                            .endpoint
+                            .send_stateless(SipMessage::Request(ack.clone()), peer)
+                            .await;
+                    }
+                }
+            }
+            SipInput::AckTimeout => {
+                tracing::warn!(call = %self.info.id, "no ACK for our 200 OK");
+                self.send_bye().await;
+                self.end("no ACK").await;
+            }
+            SipInput::Request(tx) => self.on_request(*tx).await,
+        }
+    }
+
+    pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
+        let req = &tx.request;
+        let respond = |code: u16| {
+            let mut r = m::response(req, code, None);
+            set_body(&mut r.headers, &mut r.body, None, Vec::new());
+            r
+        };
+        let Some(dialog) = self.dialog.as_mut() else {
+            let _ = tx.handle.respond(respond(481));
+            return;
+        };
+        if !dialog.accept_remote_cseq(req) {
+            let _ = tx.handle.respond(respond(500));
+            return;
+        }
+        match req.method {
+            Method::Bye => {
+                let _ = tx.handle.respond(respond(200));
+                self.end("remote hangup").await;
+            }
+            Method::Invite if self.reinvite.is_some() => {
+                // Glare: our own re-INVITE is pending (RFC 3261 §14.2).
+                let _ = tx.handle.respond(respond(491));
+            }
+            Method::Invite => {
+                dialog.refresh_target(&req.headers);
+                let contact = dialog.local_contact.clone();
+                self.local.session_version += 1;
+                let body = match sdp_request_body(req) {
+                    Some(offer) => match sdp::answer(&offer, &self.local) {
+                        Ok((answer, neg)) => {
+                            self.apply_negotiated(neg).await;
+                            answer
+                        }
+                        Err(e) => {
+                            tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
+                            let _ = tx.handle.respond(respond(488));
+                            return;
+                        }
+                    },
+                    None => {
+                        self.awaiting_ack_answer = true;
+                        sdp::offer(&self.local)
+                    }
+                };
+                let mut resp = m::response(req, 200, None);
+                add_header(&mut resp.headers, "Contact", contact);
+                add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
+                set_body(
+                    &mut resp.headers,
+                    &mut resp.body,
+                    Some("application/sdp"),
+                    body.into_bytes(),
+                );
+                let _ = tx.handle.respond(resp);
+            }
+            Method::Info => {
+                let ct = m::header(&req.headers, "Content-Type")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let body = String::from_utf8_lossy(&req.body).into_owned();
+                let digit = if ct.starts_with("application/dtmf-relay") {
+                    body.lines().find_map(|l| {
+                        let (k, v) = l.split_once('=')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("Signal")
+                            .then(|| v.trim().to_string())
+                    })
+                } else if ct.starts_with("application/dtmf") {
+                    Some(body.trim().to_string())
+                } else {
+                    None
+                };
+                match digit
+                    .and_then(|d| d.chars().next())
+                    .filter(|c| "0123456789*#ABCDabcd".contains(*c))
+                {
+                    Some(d) => {
+                        let _ = tx.handle.respond(respond(200));
+                        let _ = self.env.manager.send(ManagerMsg::Dtmf(
+                            self.info.id.clone(),
+                            d.to_ascii_uppercase(),
+                        ));
+                    }
+                    None => {
+                        let _ = tx.handle.respond(respond(415));
+                    }
+                }
+            }
+            Method::Notify => {
+                let _ = tx.handle.respond(respond(200));
+                self.on_notify(req).await;
+            }
+            Method::Refer => self.on_refer(&tx).await,
+            Method::Options => {
+                let mut r = respond(200);
+                add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
+                add_header(&mut r.headers, "Accept", crate::sip::ACCEPT);
+                let _ = tx.handle.respond(r);
+            }
+            _ => {
+                let mut r = respond(405);
+                add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
+                let _ = tx.handle.respond(r);
+            }
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Outgoing side of a call: the echo target, INVITE with our offer,
+//! provisional and final responses, digest challenges, ACK for 2xx, CANCEL,
+//! and BYE.
+
+use super::*;
+
+impl CallActor {
+    // ---------------------------------------------------------------- echo
+
+    pub(super) async fn start_echo(&mut self) -> Result<(), String> {
+        let echo = EchoReflector::start(self.env.media_ip)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sockets = RtpSockets::bind(self.env.media_ip)
+            .await
+            .map_err(|e| e.to_string())?;
+        let params = crate::media::RtpParams {
+            remote: echo.rtp_addr(),
+            codec: Codec::Pcmu,
+            payload_type: Codec::Pcmu.payload_type(),
+            dtmf_payload_type: Some(101),
+            direction: Direction::SendRecv,
+        };
+        let media = MediaSession::start(
+            sockets,
+            params,
+            &self.env.audio,
+            &self.info.sip_call_id,
+            self.media_tx.clone(),
+        )
+        .map_err(|e| e.to_string())?;
+        self.echo = Some(echo);
+        self.media = Some(media);
+        self.info.codec = Some(Codec::Pcmu.name().to_string());
+        self.set_state(CallState::Active);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ outgoing
+
+    pub(super) async fn bind_media(&mut self) -> Result<(), String> {
+        if self.sockets.is_none() && self.media.is_none() {
+            let s = RtpSockets::bind(self.env.media_ip)
+                .await
+                .map_err(|e| format!("cannot open RTP port: {e}"))?;
+            self.local.addr = s.rtp_addr();
+            self.sockets = Some(s);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn start_outgoing(
+        &mut self,
+        target: String,
+        next_hop: String,
+        extra_headers: Vec<(String, String)>,
+    ) -> Result<(), String> {
+        let peer = m::resolve(&next_hop).await.map_err(|e| e.to_string())?;
+        self.bind_media().await?;
+        self.start_early_media();
+        let mut req = m::request(Method::Invite, &target).map_err(|e| e.to_string())?;
+        let h = &mut req.headers;
+        add_header(h, "Via", self.via(peer.protocol));
+        add_header(h, "Max-Forwards", "70");
+        let from_uri = format!("sip:{}@{}", self.account.user, self.account.domain);
+        let from = match &self.account.display_name {
+            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.local_tag),
+            None => format!("<{from_uri}>;tag={}", self.local_tag),
+        };
+        add_header(h, "From", from);
+        add_header(h, "To", format!("<{target}>"));
+        add_header(h, "Call-ID", self.info.sip_call_id.clone());
+        add_header(h, "CSeq", "1 INVITE");
+        add_header(h, "Contact", self.contact(peer.protocol));
+        add_header(h, "Allow", crate::sip::ALLOW);
+        add_header(h, "User-Agent", crate::sip::USER_AGENT);
+        for (name, value) in extra_headers {
+            add_header(h, &name, value);
+        }
+        let body = sdp::offer(&self.local).into_bytes();
+        set_body(
+            &mut req.headers,
+            &mut req.body,
+            Some("application/sdp"),
+            body,
+        );
+        self.send_invite(req, peer).await
+    }
+
+    /// Starts the call's media before the answer, sending nothing and
+    /// receiving nothing, so local tones (ringback, busy) reach the speaker.
+    fn start_early_media(&mut self) {
+        let Some(sockets) = self.sockets.take() else {
+            return;
+        };
+        let params = RtpParams {
+            remote: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
+            codec: Codec::Pcmu,
+            payload_type: Codec::Pcmu.payload_type(),
+            dtmf_payload_type: None,
+            direction: Direction::Inactive,
+        };
+        match MediaSession::start(
+            sockets,
+            params,
+            &self.env.audio,
+            &self.info.sip_call_id,
+            self.media_tx.clone(),
+        ) {
+            Ok(media) => self.media = Some(media),
+            Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
+        }
+    }
+
+    pub(super) fn set_tone(&self, tone: Option<Tone>) {
+        if let Some(media) = &self.media {
+            media.set_tone(tone);
+        }
+    }
+
+    pub(super) async fn send_invite(&mut self, req: Request, peer: Peer) -> Result<(), String> {
+        let tx = self
+            .env
+            .endpoint
+            .send_request(req.clone(), peer)
+            .await
+            .map_err(|e| format!("cannot send INVITE: {e}"))?;
+        self.invite = Some((req, peer));
+        self.got_provisional = false;
+        forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
+        Ok(())
+    }
+
+    pub(super) async fn on_response(&mut self, kind: TxKind, resp: Response) {
+        let code = m::code(&resp);
+        match kind {
+            TxKind::ReInvite => self.on_reinvite_response(resp).await,
+            TxKind::Refer => self.on_refer_response(resp).await,
+            TxKind::Invite => match code {
+                100 => {}
+                101..=199 => {
+                    self.got_provisional = true;
+                    if self.cancel_requested && !self.cancel_sent {
+                        self.send_cancel().await;
+                    }
+                    if let Some(body) = sdp_body(&resp) {
+                        // Early media (183 with SDP): the peer's own tones.
+                        self.set_tone(None);
+                        self.apply_answer(&body, false).await;
+                    } else if code == 180 && !self.early_media {
+                        self.set_tone(Some(Tone::Ringback));
+                    }
+                    if self.info.state == CallState::Dialing {
+                        self.info.remote_name =
+                            m::header(&resp.headers, "To").and_then(m::display_name);
+                        self.set_state(CallState::Alerting);
+                    }
+                }
+                200..=299 => {
+                    if self.dialog.is_none() {
+                        if let Some((invite, _)) = &self.invite {
+                            match Dialog::from_uac(invite, &resp) {
+                                Ok(d) => self.dialog = Some(d),
+                                Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
+                            }
+                        }
+                    }
+                    self.ack_2xx(&resp).await;
+                    if self.info.state == CallState::Active || self.done {
+                        return; // retransmission
+                    }
+                    if self.cancel_requested {
+                        self.send_bye().await;
+                        self.end("cancelled").await;
+                        return;
+                    }
+                    self.set_tone(None);
+                    match sdp_body(&resp) {
+                        Some(body) => self.apply_answer(&body, true).await,
+                        None if self.media.is_some() => {}
+                        None => {
+                            tracing::warn!(call = %self.info.id, "2xx without SDP answer");
+                        }
+                    }
+                    self.set_state(CallState::Active);
+                }
+                401 | 407 if !self.cancel_requested => {
+                    self.auth_attempts += 1;
+                    let Some(creds) = self.credentials().filter(|_| self.auth_attempts <= 2) else {
+                        let reason = if self.auth_attempts > 2 {
+                            "wrong password"
+                        } else {
+                            "no password configured"
+                        };
+                        self.end(&format!("{} {reason}", m::status_text(&resp)))
+                            .await;
+                        return;
+                    };
+                    let Some((invite, peer)) = self.invite.clone() else {
+                        return;
+                    };
+                    match self.digest.authorize(&invite, &resp, &creds) {
+                        Ok(req) => {
+                            if let Err(e) = self.send_invite(req, peer).await {
+                                self.end(&e).await;
+                            }
+                        }
+                        Err(e) => self.end(&format!("{}: {e}", m::status_text(&resp))).await,
+                    }
+                }
+                _ if !self.cancel_requested && code >= 300 => {
+                    // Busy or congestion tone before the call is gone.
+                    let tone = match code {
+                        486 | 600 => Tone::Busy,
+                        _ => Tone::Congestion,
+                    };
+                    self.end_with_tone(&m::status_text(&resp), tone).await;
+                }
+                _ => {
+                    let reason = if self.cancel_requested && code == 487 {
+                        "cancelled".to_string()
+                    } else {
+                        m::status_text(&resp)
+                    };
+                    self.end(&reason).await;
+                }
+            },
+        }
+    }
+
+    pub(super) async fn ack_2xx(&mut self, resp: &Response) {
+        let Some(dialog) = &self.dialog else { return };
+        let Ok((cseq, _)) = m::cseq(&resp.headers) else {
+            return;
+        };
+        let peer = match dialog.next_hop().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(call = %self.info.id, "cannot route ACK: {e}");
+                return;
+            }
+        };
+        let ack = match &self.last_ack {
+            Some((ack, _)) if m::cseq(&ack.headers).map(|c| c.0).ok() == Some(cseq) => ack.clone(),
+            _ => match dialog.ack(cseq, &self.via(peer.protocol)) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(call = %self.info.id, "cannot build ACK: {e}");
+                    return;
+                }
+            },
+        };
+        if let Err(e) = self
+            .env
+            .endpoint
+            .send_stateless(SipMessage::Request(ack.clone()), &peer)
+            .await
+        {
+            tracing::warn!(call = %self.info.id, "ACK not sent: {e}");
+        }
+        self.last_ack = Some((ack, peer));
+    }
+
+    /// Reads an SDP answer (ours was the offer) and starts or updates media.
+    pub(super) async fn apply_answer(&mut self, body: &str, final_answer: bool) {
+        if !final_answer {
+            self.early_media = true;
+        }
+        match sdp::read_answer(body, &self.local) {
+            Ok(neg) => self.apply_negotiated(neg).await,
+            Err(e) if final_answer => {
+                tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}");
+            }
+            Err(_) => {}
+        }
+    }
+
+    pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
+        self.info.codec = Some(neg.params.codec.name().to_string());
+        self.dtmf_pt = neg.params.dtmf_payload_type;
+        let remote_held = neg.remote_held;
+        if let Some(media) = &self.media {
+            media.update(neg.params);
+        } else if let Some(sockets) = self.sockets.take() {
+            match MediaSession::start(
+                sockets,
+                neg.params,
+                &self.env.audio,
+                &self.info.sip_call_id,
+                self.media_tx.clone(),
+            ) {
+                Ok(media) => self.media = Some(media),
+                Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
+            }
+        }
+        if self.info.remote_held != remote_held {
+            self.info.remote_held = remote_held;
+            self.publish();
+        }
+    }
+
+    pub(super) async fn send_cancel(&mut self) {
+        let Some((invite, peer)) = self.invite.clone() else {
+            return;
+        };
+        self.cancel_sent = true;
+        let mut cancel = match m::request(Method::Cancel, &invite.uri.to_string()) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        for name in ["Via", "Route"] {
+            if let Some(v) = m::header(&invite.headers, name) {
+                add_header(&mut cancel.headers, name, v);
+            }
+        }
+        add_header(&mut cancel.headers, "Max-Forwards", "70");
+        for name in ["From", "To", "Call-ID"] {
+            if let Some(v) = m::header(&invite.headers, name) {
+                add_header(&mut cancel.headers, name, v);
+            }
+        }
+        let n = m::cseq(&invite.headers).map(|c| c.0).unwrap_or(1);
+        add_header(&mut cancel.headers, "CSeq", format!("{n} CANCEL"));
+        add_header(&mut cancel.headers, "User-Agent", crate::sip::USER_AGENT);
+        set_body(&mut cancel.headers, &mut cancel.body, None, Vec::new());
+        match self.env.endpoint.send_request(cancel, peer).await {
+            Ok(tx) => drain(tx),
+            Err(e) => tracing::warn!(call = %self.info.id, "CANCEL not sent: {e}"),
+        }
+    }
+
+    /// BYE in a detached task (answers 401/407 once); the call ends at once.
+    pub(super) async fn send_bye(&mut self) {
+        let Some(dialog) = self.dialog.as_mut() else {
+            return;
+        };
+        let peer = match dialog.next_hop().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(call = %self.info.id, "cannot route BYE: {e}");
+                return;
+            }
+        };
+        let via = m::via(
+            self.env.endpoint.transport().local_addr(),
+            peer.protocol,
+            &m::new_branch(),
+        );
+        let Ok(mut bye) = dialog.request(Method::Bye, &via) else {
+            return;
+        };
+        set_body(&mut bye.headers, &mut bye.body, None, Vec::new());
+        let endpoint = self.env.endpoint.clone();
+        let creds = self.credentials();
+        let mut digest = std::mem::take(&mut self.digest);
+        tokio::spawn(async move {
+            let Ok(mut tx) = endpoint.send_request(bye.clone(), peer).await else {
+                return;
+            };
+            while let Some(resp) = tx.next_response().await {
+                let code = m::code(&resp);
+                if code == 401 || code == 407 {
+                    if let Some(creds) = &creds {
+                        if let Ok(again) = digest.authorize(&bye, &resp, creds) {
+                            if let Ok(tx2) = endpoint.send_request(again, peer).await {
+                                drain(tx2);
+                            }
+                        }
+                    }
+                    return;
+                }
+                if code >= 200 {
+                    return;
+                }
+            }
+        });
+    }
+}
