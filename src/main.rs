@@ -172,10 +172,13 @@ async fn tui(config: Config) -> ExitCode {
     };
     // Also when a signal dropped the interface mid-loop.
     ratatui::restore();
+    tracing::info!("interface closed");
     stop(&phone).await;
+    tracing::info!("phone stopped");
     if let Some(server) = server {
         server.shutdown().await;
     }
+    tracing::info!("control socket closed");
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

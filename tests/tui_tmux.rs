@@ -1,7 +1,8 @@
 //! End to end: the real `termphone` binary with its terminal interface in a
 //! tmux pane, driven by keys, against a SIPp UAS that answers. Keys dial, the
-//! peer answers, the screen shows the call active; a key hangs up, the screen
-//! shows it ended and SIPp got its BYE. A `termphone ctl dial` from outside
+//! peer answers, the screen shows the call active; a key holds and resumes
+//! (SIPp checks the re-INVITEs' direction); a key hangs up, the screen shows
+//! it ended and SIPp got its BYE. A `termphone ctl dial` from outside
 //! shows up on the screen at once; `q` asks first when a call is up and the
 //! binary exits cleanly.
 
@@ -44,7 +45,6 @@ impl Tmux {
         cmd.arg("--").args(argv);
         let status = cmd.status().expect("run tmux");
         assert!(status.success(), "tmux new-session failed");
-        tmux.run(&["set-option", "-g", "remain-on-exit", "on"]);
         tmux
     }
 
@@ -87,21 +87,6 @@ impl Tmux {
                 self.screen(),
                 tail(log, 40)
             ),
-        }
-    }
-
-    fn pane_dead(&self) -> Option<i32> {
-        let out = self.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            "0",
-            "#{pane_dead} #{pane_dead_status}",
-        ]);
-        let mut parts = out.split_whitespace();
-        match (parts.next(), parts.next()) {
-            (Some("1"), Some(code)) => code.parse().ok(),
-            _ => None,
         }
     }
 }
@@ -153,11 +138,16 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
     env.push(("TERM".to_string(), PathBuf::from("xterm-256color")));
     let log = home.join("xdg/state/termphone/termphone.log");
 
-    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(40).spawn();
+    let sipp = Sipp::new("uas_hold", &t.sub("sipp")).timeout(40).spawn();
+    // A shell in the pane waits for termphone and records its exit status.
+    let status_file = home.join("exit-status");
     let argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        "\"$0\" --config \"$1\"; echo $? > \"$2\"".to_string(),
         bin().display().to_string(),
-        "--config".to_string(),
         config.display().to_string(),
+        status_file.display().to_string(),
     ];
     let tmux = Tmux::start("e2e", &home, &env, &argv);
 
@@ -169,8 +159,8 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
     // keys dial the peer
     tmux.keys(&["d"]);
     tmux.type_text(&format!("sip:uas@{}", sipp.addr()));
-    let s = tmux.wait_screen("the dial prompt", &log, |s| s.contains(" dial: sip:uas@"));
-    assert!(s.contains(&sipp.addr().to_string()), "{s}");
+    let prompt = format!(" dial: sip:uas@{}", sipp.addr());
+    tmux.wait_screen("the dial prompt", &log, |s| s.contains(&prompt));
     tmux.keys(&["Enter"]);
     let s = tmux.wait_screen("c1 active", &log, |s| {
         call_line(s, "c1").is_some_and(|l| l.contains("active"))
@@ -187,6 +177,17 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
     assert!(s.contains("◀ 180 Ringing"), "{s}");
     tmux.keys(&["F1"]);
     tmux.wait_screen("the call list again", &log, |s| s.contains("┌ Calls "));
+
+    // a key holds (the peer sees a re-INVITE with sendonly) and resumes
+    tmux.keys(&["h"]);
+    let s = tmux.wait_screen("c1 held", &log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("held")) && s.contains("[HOLD]")
+    });
+    assert!(s.contains("Calls (1)"), "{s}");
+    tmux.keys(&["h"]);
+    tmux.wait_screen("c1 active again", &log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("active")) && !s.contains("[HOLD]")
+    });
 
     // a key hangs up; the peer gets its BYE
     tmux.keys(&["x"]);
@@ -225,7 +226,11 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
         s.contains("hang up and quit? (y/n)")
     });
     tmux.keys(&["y"]);
-    let code = wait_for(Duration::from_secs(15), || tmux.pane_dead());
+    let code = wait_for(Duration::from_secs(15), || {
+        std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+    });
     assert_eq!(
         code,
         Some(0),
@@ -234,4 +239,9 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
         tail(&log, 40)
     );
     assert!(!socket.exists(), "control socket removed on exit");
+    let after = tmux.screen();
+    assert!(
+        !after.contains("┌ Calls") && !after.contains("dial"),
+        "terminal restored (alternate screen left):\n{after}"
+    );
 }

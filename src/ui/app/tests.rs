@@ -52,6 +52,7 @@ fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         end_reason: None,
         codec: Some("PCMU".into()),
         stats: None,
+        transfer_status: None,
         sip_call_id: format!("{id}@sip"),
     }
 }

@@ -62,6 +62,9 @@ fn badges(call: &CallInfo) -> Vec<&'static str> {
 
 fn stats_text(call: &CallInfo) -> String {
     let mut parts = Vec::new();
+    if let Some(t) = &call.transfer_status {
+        parts.push(format!("transfer: {t}"));
+    }
     if let Some(codec) = &call.codec {
         parts.push(codec.clone());
     }
