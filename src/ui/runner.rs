@@ -165,3 +165,73 @@ async fn event_loop(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ui::app::Level;
+    use crate::ui::key::Key;
+
+    #[test]
+    fn user_files_next_to_the_config_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            dir.path().join("keymap.toml"),
+            "[[normal]]\non = \"a\"\nrun = \"hangup\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        std::fs::write(
+            dir.path().join("themes/mine.toml"),
+            "inherits = \"light\"\n",
+        )
+        .unwrap();
+        let config = Config::parse("[ui]\ntheme = \"mine\"\n", &path).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(app.message, None);
+        assert_eq!(app.theme.name, "mine");
+        assert_eq!(
+            app.keymap.lookup(&Key::char('a')),
+            Some(&crate::ui::action::Action::Run("hangup".into()))
+        );
+    }
+
+    #[test]
+    fn bad_keymap_is_shown_with_file_line_and_key_and_defaults_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let keymap = dir.path().join("keymap.toml");
+        std::fs::write(&keymap, "[[normal]]\non = \"a\"\nrun = \"hangup\"\n\n[[normal]]\non = \"z\"\nrun = \"explode\"\n").unwrap();
+        let config = Config::parse("", &path).unwrap();
+        let app = build_app(&config, false);
+        let (level, text) = app.message.clone().unwrap();
+        assert_eq!(level, Level::Error);
+        assert!(
+            text.contains(&format!("{}:7: key `z`", keymap.display())),
+            "{text}"
+        );
+        assert_eq!(app.keymap, Keymap::defaults());
+    }
+
+    #[test]
+    fn unknown_theme_falls_back_to_the_default_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            Config::parse("[ui]\ntheme = \"solarised\"\n", &dir.path().join("c.toml")).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(app.theme.name, "default");
+        assert!(app
+            .message
+            .clone()
+            .unwrap()
+            .1
+            .contains("no theme `solarised`"));
+    }
+
+    #[test]
+    fn osc_text_cannot_end_the_sequence() {
+        assert_eq!(osc_text("a\x1b]9;b\x07c;d"), "a]9bcd");
+    }
+}
