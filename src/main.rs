@@ -161,6 +161,13 @@ fn init_file_tracing() -> Option<PathBuf> {
 
 /// The terminal interface over the same phone and control socket as headless.
 async fn tui(config: Config) -> ExitCode {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "termphone: the terminal interface needs a terminal; use --headless to run without one"
+        );
+        return ExitCode::from(2);
+    }
     let log = init_file_tracing();
     let (phone, server) = match start(config.clone(), false).await {
         Ok(started) => started,
