@@ -6,6 +6,8 @@
 //! shows up on the screen at once; `q` asks first when a call is up and the
 //! binary exits cleanly.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
