@@ -205,6 +205,10 @@ run_target() {
     done
     sleep 1
     R[$name.after]=$(rss_kb "$pid")
+    # Transactions linger 64*T1 = 32 s after the last message (RFC 3261 timers
+    # D, H, J, K and RFC 6026's Accepted state): measure again once they are gone.
+    sleep "${BENCH_SETTLE_SECS:-40}"
+    R[$name.settled]=$(rss_kb "$pid")
     kill -0 "$pid" 2>/dev/null && R[$name.alive]=yes || R[$name.alive]=no
 }
 
@@ -241,5 +245,6 @@ for rate in "${rates[@]}"; do
     row "(b) ${rate}/s: calls failed" "r$rate.fail"
     row "(b) ${rate}/s: CPU seconds" "r$rate.cpu"
 done
-row "RSS after the loads (KiB)" after
+row "RSS 1 s after the loads (KiB)" after
+row "RSS 40 s after the loads (KiB)" settled
 row "still running" alive

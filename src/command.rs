@@ -44,6 +44,19 @@ pub enum Command {
     Connect { call: String, consult: String },
     /// Dial the remote party of a history entry (default: last missed call).
     Callback { entry: Option<i64> },
+    /// Join calls (default: all live ones) into a local conference.
+    Conference { calls: Option<Vec<String>> },
+    /// Dial `to` straight into the conference, or bring `call` in.
+    ConfAdd {
+        to: Option<String>,
+        call: Option<String>,
+    },
+    /// Hang up one conference member; the others stay.
+    ConfRemove { call: String },
+    /// Talk privately to one member; the others keep talking.
+    ConfSplit { call: String },
+    /// Bring the split member back into the conference.
+    ConfJoin { call: String },
     /// Stream events (socket only; answered with `ok` then event lines).
     Events,
     /// End every call, unregister, exit.
@@ -73,47 +86,29 @@ impl CommandError {
 }
 
 /// Every command name with its positional argument names, for `ctl` and `:`.
+#[rustfmt::skip]
 pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("status", &[], "accounts, calls and phone state"),
-    (
-        "dial",
-        &["to", "account"],
-        "call a number, SIP URI or `echo`",
-    ),
+    ("dial", &["to", "account"], "call a number, SIP URI or `echo`"),
     ("answer", &["call"], "answer the ringing call"),
     ("hangup", &["call"], "end a call"),
-    (
-        "reject",
-        &["call", "code"],
-        "reject an incoming call (486/603)",
-    ),
+    ("reject", &["call", "code"], "reject an incoming call (486/603)"),
     ("history", &["limit"], "call history, newest first"),
     ("hold", &["call"], "put a call on hold"),
     ("resume", &["call"], "resume a held call"),
     ("switch", &["call"], "hold the active call, resume another"),
     ("mute", &["on", "call"], "stop or restart sending audio"),
     ("dtmf", &["digits", "call"], "send DTMF digits"),
-    (
-        "deflect",
-        &["to", "call"],
-        "forward an incoming call before answering (302)",
-    ),
+    ("deflect", &["to", "call"], "forward an incoming call before answering (302)"),
     ("transfer", &["to", "call"], "blind transfer (REFER)"),
-    (
-        "consult",
-        &["to", "call"],
-        "hold the call and dial a consultation",
-    ),
-    (
-        "connect",
-        &["call", "consult"],
-        "attended transfer of call to consult",
-    ),
-    (
-        "callback",
-        &["entry"],
-        "call back a history entry (default: last missed)",
-    ),
+    ("consult", &["to", "call"], "hold the call and dial a consultation"),
+    ("connect", &["call", "consult"], "attended transfer of call to consult"),
+    ("callback", &["entry"], "call back a history entry (default: last missed)"),
+    ("conference", &["calls"], "join calls (default: all) into a local conference"),
+    ("conf_add", &["to", "call"], "dial a party into the conference, or bring a call in"),
+    ("conf_remove", &["call"], "hang up one conference member"),
+    ("conf_split", &["call"], "talk privately to one member"),
+    ("conf_join", &["call"], "bring the split member back"),
     ("events", &[], "stream events"),
     ("quit", &[], "end all calls, unregister and exit"),
 ];
@@ -138,6 +133,11 @@ impl Command {
             Command::Consult { .. } => "consult",
             Command::Connect { .. } => "connect",
             Command::Callback { .. } => "callback",
+            Command::Conference { .. } => "conference",
+            Command::ConfAdd { .. } => "conf_add",
+            Command::ConfRemove { .. } => "conf_remove",
+            Command::ConfSplit { .. } => "conf_split",
+            Command::ConfJoin { .. } => "conf_join",
             Command::Events => "events",
             Command::Quit => "quit",
         }
@@ -246,6 +246,27 @@ impl Command {
             "callback" => Command::Callback {
                 entry: args.opt_u64("entry")?.map(|e| e as i64),
             },
+            "conference" => Command::Conference {
+                calls: args.opt_list("calls")?,
+            },
+            "conf_add" => {
+                let (to, call) = (args.opt_str("to")?, args.opt_str("call")?);
+                if to.is_some() == call.is_some() {
+                    return Err(CommandError::bad_argument(
+                        "`conf_add` takes either `to` or `call`",
+                    ));
+                }
+                Command::ConfAdd { to, call }
+            }
+            "conf_remove" => Command::ConfRemove {
+                call: args.required_str("call")?,
+            },
+            "conf_split" => Command::ConfSplit {
+                call: args.required_str("call")?,
+            },
+            "conf_join" => Command::ConfJoin {
+                call: args.required_str("call")?,
+            },
             "events" => Command::Events,
             "quit" => Command::Quit,
             _ => {
@@ -345,6 +366,35 @@ impl Args<'_> {
             }),
             Some(other) => Err(CommandError::bad_argument(format!(
                 "`{}`: `{key}` must be a whole number, not {other}",
+                self.cmd
+            ))),
+        }
+    }
+
+    /// A list: a JSON array of strings, or a comma-separated string (`c1,c2`).
+    fn opt_list(&self, key: &str) -> Result<Option<Vec<String>>, CommandError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(CommandError::bad_argument(format!(
+                        "`{}`: `{key}` must list call ids, not {other}",
+                        self.cmd
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(CommandError::bad_argument(format!(
+                "`{}`: `{key}` must be a list of call ids, not {other}",
                 self.cmd
             ))),
         }
@@ -511,6 +561,53 @@ mod tests {
         assert_eq!(
             Command::parse_line("callback 7").unwrap(),
             Command::Callback { entry: Some(7) }
+        );
+    }
+
+    #[test]
+    fn conference_words() {
+        assert_eq!(
+            Command::parse_line("conference c1,c2").unwrap(),
+            Command::Conference {
+                calls: Some(vec!["c1".into(), "c2".into()])
+            }
+        );
+        assert_eq!(
+            Command::parse_line("conference").unwrap(),
+            Command::Conference { calls: None }
+        );
+        assert_eq!(
+            Command::from_json(&serde_json::json!({"cmd": "conference", "calls": ["c1", "c3"]}))
+                .unwrap(),
+            Command::Conference {
+                calls: Some(vec!["c1".into(), "c3".into()])
+            }
+        );
+        assert_eq!(
+            Command::parse_line("conf_add 1003").unwrap(),
+            Command::ConfAdd {
+                to: Some("1003".into()),
+                call: None
+            }
+        );
+        assert_eq!(
+            Command::parse_line("conf_add call=c4").unwrap(),
+            Command::ConfAdd {
+                to: None,
+                call: Some("c4".into())
+            }
+        );
+        assert_eq!(
+            Command::parse_line("conf_add").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("conf_remove").unwrap_err().code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("conf_split c2").unwrap(),
+            Command::ConfSplit { call: "c2".into() }
         );
     }
 }

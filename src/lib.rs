@@ -11,6 +11,9 @@
 //!   nothing about calls or the user interface.
 //! - [`media`]: RTP/RTCP, jitter buffer, loss concealment, G.711, audio
 //!   backends (cpal, null, WAV file), the echo reflector. Knows nothing about SIP.
+//! - [`ui`]: the terminal interface (ratatui): views, keymaps, themes. Sends
+//!   [`command::Command`]s to the phone like the control socket; never
+//!   touches SIP or media.
 //! - [`store`]: crash-safe call history (SQLite, WAL).
 //! - [`config`]: TOML configuration and XDG paths (a leaf).
 //! - [`command`]: the one command language shared by keys, the `:` line and the
@@ -23,3 +26,4 @@ pub mod media;
 pub mod phone;
 pub mod sip;
 pub mod store;
+pub mod ui;

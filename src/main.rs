@@ -1,7 +1,8 @@
 //! The `termphone` binary: CLI (CONTROL.md "Running").
 //!
 //! `termphone [--config FILE] [--control PATH] [--headless]` runs the phone
-//! and its control socket; `termphone ctl` talks to a running one;
+//! and its control socket, with the terminal interface unless `--headless`
+//! (logs then go to a file: the terminal is the screen); `termphone ctl` talks to a running one;
 //! `termphone call URI` places one call and exits with its outcome.
 
 use clap::{Parser, Subcommand};
@@ -90,15 +91,16 @@ async fn run(cli: Cli) -> ExitCode {
     if let Some(control) = cli.control {
         config.control = Some(control);
     }
-    init_tracing();
     match cli.command {
-        Some(Sub::Call { uri }) => call(config, &uri).await,
-        _ => {
-            if !cli.headless {
-                eprintln!("termphone: the terminal UI is not built yet; running headless (stop with Ctrl-C)");
-            }
+        Some(Sub::Call { uri }) => {
+            init_tracing();
+            call(config, &uri).await
+        }
+        _ if cli.headless => {
+            init_tracing();
             headless(config).await
         }
+        _ => tui(config).await,
     }
 }
 
@@ -121,6 +123,79 @@ fn init_tracing() {
                 && std::env::var_os("NO_COLOR").is_none(),
         )
         .init();
+}
+
+/// Where the TUI logs: `$XDG_STATE_HOME/termphone/termphone.log` (else the
+/// data dir, else the temp dir).
+fn tui_log_path() -> PathBuf {
+    let dirs = directories::ProjectDirs::from("", "", "termphone");
+    let dir = dirs
+        .as_ref()
+        .and_then(|d| d.state_dir().map(std::path::Path::to_path_buf))
+        .or_else(|| dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()))
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join("termphone.log")
+}
+
+/// Logging for the TUI: to a file, never to the screen. Returns the file path.
+fn init_file_tracing() -> Option<PathBuf> {
+    let path = tui_log_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ok()?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERMPHONE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(path)
+}
+
+/// The terminal interface over the same phone and control socket as headless.
+async fn tui(config: Config) -> ExitCode {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "termphone: the terminal interface needs a terminal; use --headless to run without one"
+        );
+        return ExitCode::from(2);
+    }
+    let log = init_file_tracing();
+    let (phone, server) = match start(config.clone(), false).await {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let outcome = tokio::select! {
+        r = termphone::ui::run(phone.clone(), &config) => r,
+        _ = termination() => Ok(()),
+    };
+    // Also when a signal dropped the interface mid-loop.
+    ratatui::restore();
+    tracing::info!("interface closed");
+    stop(&phone).await;
+    tracing::info!("phone stopped");
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    tracing::info!("control socket closed");
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("termphone: terminal error: {e}");
+            if let Some(log) = log {
+                eprintln!("termphone: log in {}", log.display());
+            }
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Starts the phone and (unless `optional_socket` and it fails) its control socket.

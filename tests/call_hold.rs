@@ -19,7 +19,9 @@ use support::{tone, TestDir};
 fn hold_and_resume_send_sendonly_then_sendrecv() {
     let t = TestDir::new("cc-hold");
     let mut p = direct_phone(&t, false, "");
-    let sipp = Sipp::new("uas_hold", &t.sub("sipp")).timeout(25).spawn();
+    let sipp = Sipp::new("uas_hold_resume", &t.sub("sipp"))
+        .timeout(25)
+        .spawn();
     let id = dial_active(&mut p, &format!("sip:uas@{}", sipp.addr()));
 
     p.ok(json!({"cmd": "hold", "call": id}));

@@ -21,7 +21,9 @@ use support::{tone, TestDir};
 fn answer_while_active() {
     let t = TestDir::new("cc-cw-answer");
     let mut p = direct_phone(&t, true, "");
-    let first = Sipp::new("uas_hold", &t.sub("sipp1")).timeout(30).spawn();
+    let first = Sipp::new("uas_hold_resume", &t.sub("sipp1"))
+        .timeout(30)
+        .spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
     let second = Sipp::new("uac_answered", &t.sub("sipp2"))
@@ -131,7 +133,9 @@ fn switch_moves_between_two_calls() {
     let s1 = Sipp::new("uas_hold_twice", &t.sub("sipp1"))
         .timeout(30)
         .spawn();
-    let s2 = Sipp::new("uas_hold", &t.sub("sipp2")).timeout(30).spawn();
+    let s2 = Sipp::new("uas_hold_resume", &t.sub("sipp2"))
+        .timeout(30)
+        .spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", s1.addr()));
     p.ok(json!({"cmd": "hold", "call": c1}));
     wait_next(&mut p, &c1, "held", 10, |c| c["state"] == "held");

@@ -105,6 +105,28 @@ pub struct BlfTarget {
     pub label: Option<String>,
 }
 
+/// `[ui]`: settings of the terminal interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiConfig {
+    /// Theme name: `default`, `light`, `high-contrast` or a file
+    /// `themes/<name>.toml` in the config dir.
+    pub theme: String,
+    /// Ring the terminal bell on an incoming call.
+    pub bell: bool,
+    /// Send an OSC 777/9 desktop notification on an incoming call.
+    pub notify: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            theme: "default".to_string(),
+            bell: true,
+            notify: false,
+        }
+    }
+}
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -119,6 +141,8 @@ pub struct Config {
     pub history_path: PathBuf,
     /// `[[blf]]` targets, in file order.
     pub blf: Vec<BlfTarget>,
+    /// `[ui]` settings of the terminal interface.
+    pub ui: UiConfig,
 }
 
 impl Config {
@@ -179,6 +203,7 @@ impl Config {
             phone: PhoneConfig::default(),
             history_path: paths::default_history_path(),
             blf: Vec::new(),
+            ui: UiConfig::default(),
         }
     }
 

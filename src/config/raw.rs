@@ -3,7 +3,7 @@
 //! column and key.
 
 use super::{paths, proxy, secret};
-use super::{Account, BlfTarget, Config, ConfigError, PhoneConfig, SipConfig};
+use super::{Account, BlfTarget, Config, ConfigError, PhoneConfig, SipConfig, UiConfig};
 use crate::media::{AudioConfig, BackendKind};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -30,6 +30,16 @@ struct RawConfig {
     phone: RawPhone,
     #[serde(default)]
     blf: Vec<RawBlf>,
+    #[serde(default)]
+    ui: RawUi,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUi {
+    theme: Option<Spanned<String>>,
+    bell: Option<bool>,
+    notify: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -227,6 +237,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
 
     let phone = resolve_phone(&src, raw.phone)?;
+    let ui = resolve_ui(&src, raw.ui)?;
 
     let mut blf = Vec::new();
     for b in raw.blf {
@@ -274,7 +285,28 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             None => paths::default_history_path(),
         },
         blf,
+        ui,
     })
+}
+
+fn resolve_ui(src: &Source<'_>, raw: RawUi) -> Result<UiConfig, ConfigError> {
+    let mut ui = UiConfig::default();
+    if let Some(theme) = raw.theme {
+        let name = theme.get_ref().trim();
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(src.at(
+                theme.span(),
+                format!(
+                    "invalid value for key `ui.theme`: `{}` is not a theme name like `default`, `light` or `high-contrast`",
+                    theme.get_ref()
+                ),
+            ));
+        }
+        ui.theme = name.to_string();
+    }
+    ui.bell = raw.bell.unwrap_or(ui.bell);
+    ui.notify = raw.notify.unwrap_or(ui.notify);
+    Ok(ui)
 }
 
 fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigError> {

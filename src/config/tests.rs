@@ -309,3 +309,28 @@ fn direct_ip_default_is_a_local_unregistered_account() {
     assert!(!a.register);
     assert_eq!(c.audio.backend, BackendKind::Cpal);
 }
+
+#[test]
+fn ui_table_is_optional_and_checked() {
+    let path = Path::new("/cfg/config.toml");
+    let c = Config::parse("", path).unwrap();
+    assert_eq!(c.ui, UiConfig::default());
+    assert_eq!(c.ui.theme, "default");
+    assert!(c.ui.bell && !c.ui.notify);
+    let c = Config::parse(
+        "[ui]\ntheme = \"light\"\nbell = false\nnotify = true\n",
+        path,
+    )
+    .unwrap();
+    assert_eq!(c.ui.theme, "light");
+    assert!(!c.ui.bell && c.ui.notify);
+    let err = Config::parse("[ui]\ntheme = \"../x\"\n", path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("/cfg/config.toml:2:9: "), "{err}");
+    assert!(err.contains("ui.theme"), "{err}");
+    let err = Config::parse("[ui]\ncolour = 1\n", path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("colour"), "{err}");
+}

@@ -15,6 +15,8 @@
 //!   `MissedTickBehavior::Burst`, see there); `echo.rs`: [`EchoReflector`];
 //!   `sockets.rs`: the even/odd port pair behind [`RtpSockets`].
 //! - [`tone`]: sine generator and Goertzel detector for tests and benches.
+//! - [`conference`]: a local conference mixed here ([`Conference`]),
+//!   mix-minus, split, levels; member sessions exchange frames with it.
 //! - [`tones`]: call-progress tones ([`Tone`]), the call-waiting beep and
 //!   music on hold, from the European (ETSI, 425 Hz) tone plan table.
 //!
@@ -22,6 +24,7 @@
 //! still ends cleanly (BYE sent, recording finalised) in the background.
 
 pub mod audio;
+pub mod conference;
 pub mod dtmf;
 mod echo;
 pub mod g711;
@@ -33,6 +36,7 @@ mod sockets;
 pub mod tone;
 pub mod tones;
 
+pub use conference::{Conference, MemberId};
 pub use tones::Tone;
 
 use audio::{AudioBackend, Sink, Source};
@@ -295,6 +299,22 @@ impl MediaSession {
     /// even while muted; mute still silences the microphone afterwards.
     pub fn set_hold_music(&self, on: bool) {
         let _ = self.commands.send(session::Command::HoldMusic(on));
+    }
+    /// Joins `conference` (see [`Conference::join`]: a session already in
+    /// a conference moves) or, with `None`, leaves any conference and goes
+    /// back to this call's own microphone and speaker on the next tick.
+    pub fn set_conference(&self, conference: Option<&Conference>) -> Option<MemberId> {
+        match conference {
+            Some(c) => Some(c.join(self)),
+            None => {
+                self.attach(None);
+                None
+            }
+        }
+    }
+    /// Hands the task its conference port (dropping any previous one).
+    fn attach(&self, port: Option<conference::MemberPort>) {
+        let _ = self.commands.send(session::Command::Conference(port));
     }
     pub fn stats(&self) -> MediaStats {
         self.stats.borrow().clone()

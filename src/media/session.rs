@@ -13,6 +13,10 @@
 //! (the buffer is still drained), the call-waiting beep is mixed over it,
 //! and music on hold replaces the microphone in what is sent.
 //! While the remote address is unknown (`0.0.0.0:0`) nothing is sent.
+//! In a conference (a [`MemberPort`] is set) the tick trades frames with
+//! the mix instead: the received frame goes into the mix, the mix (us and
+//! the other members) is sent in place of the microphone, and the call's
+//! own speaker gets silence (plus the call-waiting beep).
 //! The task never waits on anything but its sockets, its command channel
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
@@ -20,6 +24,7 @@
 mod rtcp_io;
 
 use super::audio::{Sink, Source};
+use super::conference::MemberPort;
 use super::dtmf::{DtmfReceiver, DtmfSender};
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtcp_stats::{mos, ReceiverStats};
@@ -59,6 +64,8 @@ pub enum Command {
     Tone(Option<Tone>),
     WaitingBeep(bool),
     HoldMusic(bool),
+    /// Join (port) or leave (`None`) a conference.
+    Conference(Option<MemberPort>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -109,6 +116,8 @@ pub struct Session {
     /// Music on hold: replaces the microphone in what we send.
     hold_music: Layer,
     plan: &'static TonePlan,
+    /// The conference this call is a member of.
+    conference: Option<MemberPort>,
 }
 
 impl Session {
@@ -146,6 +155,7 @@ impl Session {
             beep: Layer::new(LayerMode::Mix),
             hold_music: Layer::new(LayerMode::Replace),
             plan: &TonePlan::ETSI,
+            conference: None,
         }
     }
 
@@ -223,6 +233,7 @@ impl Session {
             Command::Tone(tone) => self.tone.set(tone.map(|t| self.plan.pattern(t))),
             Command::WaitingBeep(on) => self.beep.set(on.then_some(self.plan.waiting)),
             Command::HoldMusic(on) => self.hold_music.set(on.then_some(HOLD_MELODY)),
+            Command::Conference(port) => self.conference = port,
             Command::Stop(_) => {}
         }
     }
@@ -230,14 +241,27 @@ impl Session {
     async fn on_tick(&mut self, rtp: &UdpSocket) {
         let mut mic = [0i16; FRAME];
         self.source.read(&mut mic);
+        let mut speaker = [0i16; FRAME];
+        self.jb.pop(&mut speaker);
+        if let Some(port) = &mut self.conference {
+            // Our own microphone was read all the same (and is dropped),
+            // so it is current when the call leaves the conference.
+            // At the codec's clock rate: the port converts to the mix rate.
+            let rate = self.params.codec.clock_rate();
+            let mut mix = [0i16; FRAME];
+            if port.exchange_at(rate, &speaker, receives(self.params.direction), &mut mix) {
+                mic = mix;
+                speaker.fill(0);
+            } else {
+                self.conference = None;
+            }
+        }
         // Music on hold is sent even while muted (the microphone is not).
         let music = self.hold_music.is_active();
         if music && self.muted {
             mic.fill(0);
         }
         self.hold_music.apply(&mut mic);
-        let mut speaker = [0i16; FRAME];
-        self.jb.pop(&mut speaker);
         self.tone.apply(&mut speaker);
         self.beep.apply(&mut speaker);
         self.sink.write(&speaker);

@@ -1,6 +1,7 @@
 //! Session tests over loopback: two sessions talking through the file
 //! backend, DTMF between sessions, the echo reflector, RTCP, mute and the
-//! packets on the wire.
+//! packets on the wire; `conference.rs`: a conference with real member
+//! sessions.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use tokio::time::{sleep, timeout};
 use webrtc_util::marshal::Unmarshal;
 
+mod conference;
 mod tones;
 
 const LO: &str = "127.0.0.1";

@@ -17,7 +17,8 @@ use super::{CallEnv, ManagerMsg};
 use crate::command::CommandError;
 use crate::config::Account;
 use crate::media::{
-    Codec, Direction, EchoReflector, MediaEvent, MediaSession, RtpParams, RtpSockets, Tone,
+    Codec, Conference, Direction, EchoReflector, MediaEvent, MediaSession, MemberId, RtpParams,
+    RtpSockets, Tone,
 };
 use crate::sip::auth::{Credentials, DigestState};
 use crate::sip::dialog::Dialog;
@@ -72,6 +73,11 @@ pub enum CallMsg {
     ReferProgress(u16, String),
     /// Mix the call-waiting beep into this call's audio.
     WaitingBeep(bool),
+    /// Join (Some) or leave (None) the local conference.
+    Conference(
+        Option<Arc<Conference>>,
+        oneshot::Sender<Result<Option<MemberId>, CommandError>>,
+    ),
     Sip(Box<SipInput>),
     /// The phone is quitting: end the call the quickest proper way.
     Shutdown,
@@ -153,6 +159,25 @@ impl CallHandle {
     }
     pub fn refer_progress(&self, code: u16, reason: String) {
         let _ = self.tx.send(CallMsg::ReferProgress(code, reason));
+    }
+    /// Joins the conference (resuming the call if held) or leaves it.
+    pub async fn conference(
+        &self,
+        conference: Option<Arc<Conference>>,
+    ) -> Result<Option<MemberId>, CommandError> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(CallMsg::Conference(conference, tx)).is_err() {
+            return Err(CommandError::new(
+                "no_such_call",
+                format!("call {} has ended", self.id),
+            ));
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(CommandError::new(
+                "no_such_call",
+                "the call ended meanwhile",
+            ))
+        })
     }
     pub fn waiting_beep(&self, on: bool) {
         let _ = self.tx.send(CallMsg::WaitingBeep(on));
@@ -609,6 +634,10 @@ impl CallActor {
                 self.end("replaced").await;
             }
             CallMsg::ReferProgress(code, reason) => self.notify_refer(code, &reason).await,
+            CallMsg::Conference(conference, reply) => {
+                let r = self.set_conference(conference).await;
+                let _ = reply.send(r);
+            }
             CallMsg::WaitingBeep(on) => {
                 if let Some(media) = &self.media {
                     media.set_waiting_beep(on);

@@ -9,7 +9,7 @@ use super::event::{CallDirection, CallInfo, CallState, Event};
 use super::{CallEnv, CommandMsg, ManagerMsg, PhoneHandle, RegistrationRx};
 use crate::command::{Command, CommandError};
 use crate::config::{Account, Config};
-use crate::media::AudioSystem;
+use crate::media::{AudioSystem, Conference, MemberId};
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::Method;
 use crate::sip::registration::{self, RegistrationConfig, RegistrationStatus};
@@ -18,7 +18,7 @@ use crate::sip::transport::Transport;
 use crate::store::History;
 use anyhow::Context;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +54,16 @@ struct Manager {
     closed: watch::Sender<bool>,
     /// Calls we placed for a peer's REFER → the call that was REFERred.
     refer_links: HashMap<String, String>,
+    /// The local conference, while there is one.
+    conference: Option<ConferenceState>,
+    /// Calls dialed by `conf_add to=…`: they join once answered.
+    conf_pending: HashSet<String>,
+}
+
+struct ConferenceState {
+    conf: Arc<Conference>,
+    /// Call id → its member id in the mixer.
+    members: BTreeMap<String, MemberId>,
 }
 
 /// Starts the phone and returns its handle.
@@ -144,6 +154,8 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         registration_tasks,
         closed: closed_tx,
         refer_links: HashMap::new(),
+        conference: None,
+        conf_pending: HashSet::new(),
     };
     tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx));
     Ok(PhoneHandle {
@@ -292,6 +304,23 @@ impl Manager {
                     h.answer().await
                 });
             }
+            Command::Hangup { call: None } if self.conference.is_some() => {
+                // Hanging up ourselves ends every leg of the conference.
+                let members: Vec<CallHandle> = self
+                    .conference
+                    .iter()
+                    .flat_map(|c| c.members.keys())
+                    .filter_map(|id| self.calls.get(id).map(|c| c.handle.clone()))
+                    .collect();
+                let ids: Vec<String> = members.iter().map(|h| h.id.clone()).collect();
+                tokio::spawn(async move {
+                    for h in members {
+                        let _ = h.hangup().await;
+                    }
+                    let _ = reply.send(Ok(json!({ "calls": ids })));
+                });
+                return;
+            }
             Command::Hangup { call } => {
                 return self.spawn_call_command(
                     self.select_call(call.as_deref(), false),
@@ -362,6 +391,26 @@ impl Manager {
             Command::Consult { call, to } => self.consult(call.as_deref(), &to),
             Command::Connect { call, consult } => return self.connect(&call, &consult, reply),
             Command::Callback { entry } => self.callback(entry),
+            Command::Conference { calls } => return self.conference(calls, reply),
+            Command::ConfAdd { to: Some(to), .. } => match self.dial(&to, None) {
+                Ok(v) => {
+                    if let Some(id) = v["call"].as_str() {
+                        // Joins when answered (see on_call_update).
+                        self.conf_pending.insert(id.to_string());
+                    }
+                    Ok(v)
+                }
+                Err(e) => Err(e),
+            },
+            Command::ConfAdd { call, .. } => {
+                return self.conference(Some(call.into_iter().collect()), reply);
+            }
+            Command::ConfRemove { call } => {
+                let target = self.conf_member(&call);
+                return self.spawn_call_command(target, reply, |h| async move { h.hangup().await });
+            }
+            Command::ConfSplit { call } => self.conf_split(&call, true),
+            Command::ConfJoin { call } => self.conf_split(&call, false),
             Command::Quit => Ok(json!({})),
         };
         let _ = reply.send(result);
@@ -387,6 +436,140 @@ impl Manager {
                     let r = f(handle).await.map(|_| json!({ "call": id }));
                     let _ = reply.send(r);
                 });
+            }
+        }
+    }
+
+    /// Joins `calls` (default: every live call) into the conference, which is
+    /// created on first use. Held calls are resumed.
+    fn conference(
+        &mut self,
+        calls: Option<Vec<String>>,
+        reply: oneshot::Sender<Result<Value, CommandError>>,
+    ) {
+        let ids: Vec<String> = match calls {
+            Some(ids) if !ids.is_empty() => ids,
+            _ => self
+                .calls
+                .values()
+                .filter(|c| matches!(c.info.state, CallState::Active | CallState::Held))
+                .map(|c| c.info.id.clone())
+                .collect(),
+        };
+        let mut handles = Vec::new();
+        for id in &ids {
+            match self.select_call(Some(id), false) {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if handles.is_empty() {
+            let _ = reply.send(Err(no_call("there is no connected call to conference")));
+            return;
+        }
+        let conf = match self.ensure_conference() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let manager = self.env.manager.clone();
+        tokio::spawn(async move {
+            let mut joined = Vec::new();
+            let mut error = None;
+            for h in handles {
+                match h.conference(Some(conf.clone())).await {
+                    Ok(Some(member)) => {
+                        let _ = manager.send(ManagerMsg::ConferenceJoined(h.id.clone(), member));
+                        joined.push(h.id.clone());
+                    }
+                    Ok(None) => {}
+                    Err(e) => error = Some(e),
+                }
+            }
+            let _ = reply.send(match (error, joined.is_empty()) {
+                (Some(e), true) => Err(e),
+                _ => Ok(json!({ "conference": { "members": joined } })),
+            });
+        });
+    }
+
+    fn ensure_conference(&mut self) -> Result<Arc<Conference>, CommandError> {
+        if let Some(c) = &self.conference {
+            return Ok(c.conf.clone());
+        }
+        let conf = Conference::new(&self.env.audio, &format!("conference-{}", self.next_id))
+            .map_err(|e| {
+                CommandError::new("media_error", format!("cannot start the conference: {e}"))
+            })?;
+        let conf = Arc::new(conf);
+        self.conference = Some(ConferenceState {
+            conf: conf.clone(),
+            members: BTreeMap::new(),
+        });
+        Ok(conf)
+    }
+
+    fn conf_member(&self, call: &str) -> Result<CallHandle, CommandError> {
+        match &self.conference {
+            Some(c) if c.members.contains_key(call) => self.select_call(Some(call), false),
+            _ => Err(CommandError::new(
+                "not_in_conference",
+                format!("call {call} is not in the conference"),
+            )),
+        }
+    }
+
+    /// `conf_split` (private talk with one member) and `conf_join` (back).
+    fn conf_split(&self, call: &str, split: bool) -> Result<Value, CommandError> {
+        let not_member = || {
+            CommandError::new(
+                "not_in_conference",
+                format!("call {call} is not in the conference"),
+            )
+        };
+        let c = self.conference.as_ref().ok_or_else(not_member)?;
+        let member = *c.members.get(call).ok_or_else(not_member)?;
+        if split {
+            c.conf.split(member);
+        } else if c.conf.split_member() == Some(member) {
+            c.conf.rejoin();
+        } else {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {call} is not split off"),
+            ));
+        }
+        Ok(json!({ "call": call, "split": split }))
+    }
+
+    /// A member left (ended or hung up): drop it; a conference of one is no
+    /// conference, the last call goes back to its own audio.
+    fn conference_member_gone(&mut self, id: &str) {
+        let Some(c) = self.conference.as_mut() else {
+            return;
+        };
+        let Some(member) = c.members.remove(id) else {
+            return;
+        };
+        c.conf.leave(member);
+        if c.members.len() <= 1 {
+            let last: Vec<String> = c.members.keys().cloned().collect();
+            for id in last {
+                if let Some(h) = self.calls.get(&id).map(|e| e.handle.clone()) {
+                    tokio::spawn(async move {
+                        let _ = h.conference(None).await;
+                    });
+                }
+            }
+            if let Some(state) = self.conference.take() {
+                if let Ok(conf) = Arc::try_unwrap(state.conf) {
+                    tokio::spawn(conf.stop());
+                }
             }
         }
     }
@@ -619,7 +802,7 @@ impl Manager {
             "calls": calls,
             "dnd": self.config.phone.dnd,
             "forward": [],
-            "conference": { "members": [] },
+            "conference": { "members": self.conference.as_ref().map(|c| c.members.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() },
             "listen": self.env.endpoint.transport().local_addr().to_string(),
         })
     }
@@ -664,7 +847,23 @@ impl Manager {
                 refer_to,
                 referred_by,
             } => self.on_refer(call, account, refer_to, referred_by),
+            ManagerMsg::ConferenceJoined(id, member) => {
+                let live = self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| c.info.state != CallState::Ended);
+                match self.conference.as_mut() {
+                    Some(c) if live => {
+                        c.members.insert(id, member);
+                    }
+                    Some(c) => {
+                        c.conf.leave(member);
+                    }
+                    None => {}
+                }
+            }
             ManagerMsg::CallGone(id) => {
+                self.conference_member_gone(&id);
                 if let Some(c) = self.calls.remove(&id) {
                     self.by_sip_call_id.remove(&c.info.sip_call_id);
                 }
@@ -789,6 +988,22 @@ impl Manager {
         entry.info = info.clone();
         self.report_refer_progress(&info);
         self.update_waiting_beep();
+        if info.state == CallState::Ended {
+            self.conf_pending.remove(&info.id);
+            self.conference_member_gone(&info.id);
+        } else if info.state == CallState::Active && self.conf_pending.remove(&info.id) {
+            if let (Some(h), Ok(conf)) = (
+                self.calls.get(&info.id).map(|c| c.handle.clone()),
+                self.ensure_conference(),
+            ) {
+                let manager = self.env.manager.clone();
+                tokio::spawn(async move {
+                    if let Ok(Some(member)) = h.conference(Some(conf)).await {
+                        let _ = manager.send(ManagerMsg::ConferenceJoined(h.id.clone(), member));
+                    }
+                });
+            }
+        }
         let _ = self.events.send(Event::Call {
             call: Box::new(info),
         });

@@ -23,6 +23,8 @@ pub(crate) enum ManagerMsg {
     Stats(String, Option<MediaStats>),
     Dtmf(String, char),
     CallGone(String),
+    /// A call joined the conference as this mixer member.
+    ConferenceJoined(String, crate::media::MemberId),
     /// The peer of `call` REFERred us to `refer_to`: place that call.
     Refer {
         call: String,

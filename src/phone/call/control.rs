@@ -208,6 +208,41 @@ impl CallActor {
         }
     }
 
+    /// Joins `conference` (resuming a held call first) or leaves it.
+    pub(super) async fn set_conference(
+        &mut self,
+        conference: Option<Arc<Conference>>,
+    ) -> Result<Option<MemberId>, CommandError> {
+        let Some(media) = &self.media else {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} has no audio", self.info.id),
+            ));
+        };
+        let joining = conference.is_some();
+        if joining && !matches!(self.info.state, CallState::Active | CallState::Held) {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} is not connected", self.info.id),
+            ));
+        }
+        let member = media.set_conference(conference.as_deref());
+        if joining && (self.info.held || self.want_held) {
+            self.want_held = false;
+            if let Some(media) = &self.media {
+                media.set_hold_music(false);
+            }
+            if self.reinvite.is_none() && self.glare_retry.is_none() {
+                self.send_reinvite().await;
+            }
+        }
+        if self.info.conference != joining {
+            self.info.conference = joining;
+            self.publish();
+        }
+        Ok(member)
+    }
+
     pub(super) fn mute(&mut self, on: bool) -> Result<(), CommandError> {
         let Some(media) = &self.media else {
             return Err(CommandError::new(

@@ -1,0 +1,24 @@
+//! The terminal interface (ratatui + crossterm): views of calls, history
+//! and the SIP ladder, keys from keymaps, themes. Renders phone events and
+//! sends [`crate::command::Command`]s through the same
+//! [`crate::phone::PhoneHandle`] the control socket uses; never touches
+//! sockets or audio itself.
+//!
+//! - [`app`]: the state and its reducer (pure, testable without a terminal).
+//! - [`view`]: drawing the state, one widget per file.
+//! - [`keymap`], [`key`], [`action`]: keys → actions / command lines.
+//! - [`theme`]: semantic roles → styles.
+//! - [`runner`]: the event loop on a real terminal.
+
+pub mod action;
+pub mod app;
+pub mod key;
+pub mod keymap;
+pub mod runner;
+pub mod theme;
+pub mod time;
+pub mod view;
+
+pub use app::App;
+pub use runner::run;
+pub use view::draw;

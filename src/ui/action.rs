@@ -1,0 +1,170 @@
+//! What a key does: a command line of the phone's command language
+//! (`hold`, `dial echo`, `transfer` = ask for the missing `to`), or one of the
+//! interface's own actions (`view log`, `prompt dial`, `select down`, ...).
+
+use crate::command::{Command, COMMANDS};
+
+/// The views that fill the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Calls,
+    History,
+    Log,
+}
+
+impl View {
+    pub const ALL: [View; 3] = [View::Calls, View::History, View::Log];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Calls => "calls",
+            View::History => "history",
+            View::Log => "log",
+        }
+    }
+}
+
+/// The kinds of input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Enter dials what was typed.
+    Dial,
+    /// Enter runs a `:` command line.
+    Command,
+}
+
+/// A bound action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A phone command line; when it lacks a required argument the key opens
+    /// the `:` line with it written out, for the user to complete.
+    Run(String),
+    View(View),
+    /// Cycles through the views.
+    NextView,
+    Prompt(PromptKind),
+    /// Moves the selection by this many rows.
+    Select(i32),
+    /// Enter on a row: the full SIP message in the log, callback in history.
+    Open,
+    Help,
+    /// `hold` or `resume`, whatever the selected call needs.
+    HoldToggle,
+    /// `mute on` or `mute off`, whatever the selected call needs.
+    MuteToggle,
+    /// Removes a default binding (in a user keymap).
+    Nothing,
+}
+
+/// Interface actions by name, for parsing and for the `unbound` check.
+const UI_ACTIONS: &[&str] = &[
+    "view calls",
+    "view history",
+    "view log",
+    "view next",
+    "prompt dial",
+    "prompt command",
+    "select up",
+    "select down",
+    "select first",
+    "select last",
+    "open",
+    "help",
+    "hold_toggle",
+    "mute_toggle",
+    "nothing",
+];
+
+impl Action {
+    /// Parses a keymap `run` value.
+    pub fn parse(run: &str) -> Result<Action, String> {
+        let words: Vec<&str> = run.split_whitespace().collect();
+        let action = match words.as_slice() {
+            [] => return Err("`run` is empty (use \"nothing\" to unbind a key)".into()),
+            ["view", "calls"] => Action::View(View::Calls),
+            ["view", "history"] => Action::View(View::History),
+            ["view", "log"] => Action::View(View::Log),
+            ["view", "next"] => Action::NextView,
+            ["prompt", "dial"] => Action::Prompt(PromptKind::Dial),
+            ["prompt", "command"] => Action::Prompt(PromptKind::Command),
+            ["select", "up"] => Action::Select(-1),
+            ["select", "down"] => Action::Select(1),
+            ["select", "first"] => Action::Select(i32::MIN),
+            ["select", "last"] => Action::Select(i32::MAX),
+            ["open"] => Action::Open,
+            ["help"] => Action::Help,
+            ["hold_toggle"] => Action::HoldToggle,
+            ["mute_toggle"] => Action::MuteToggle,
+            ["nothing"] => Action::Nothing,
+            [name, ..] => {
+                if !COMMANDS.iter().any(|(n, _, _)| n == name) {
+                    return Err(format!(
+                        "`{name}` is neither a command ({}) nor an interface action ({})",
+                        COMMANDS
+                            .iter()
+                            .map(|(n, _, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        UI_ACTIONS.join(", ")
+                    ));
+                }
+                if *name == "events" {
+                    return Err("`events` streams events on the control socket; it cannot be bound to a key".into());
+                }
+                match Command::parse_line(run) {
+                    Ok(_) => {}
+                    Err(e) if is_missing_argument(&e.message) => {}
+                    Err(e) => return Err(format!("`{run}`: {}", e.message)),
+                }
+                Action::Run(words.join(" "))
+            }
+        };
+        Ok(action)
+    }
+
+    /// The command name this action runs, if it is a phone command.
+    pub fn command_name(&self) -> Option<&str> {
+        match self {
+            Action::Run(line) => line.split_whitespace().next(),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a parse error only says a required argument is missing.
+pub fn is_missing_argument(message: &str) -> bool {
+    message.contains(" needs `")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_ui_actions_parse() {
+        assert_eq!(Action::parse("hold").unwrap(), Action::Run("hold".into()));
+        assert_eq!(
+            Action::parse("dial  echo").unwrap(),
+            Action::Run("dial echo".into())
+        );
+        assert_eq!(
+            Action::parse("transfer").unwrap(),
+            Action::Run("transfer".into())
+        );
+        assert_eq!(Action::parse("view log").unwrap(), Action::View(View::Log));
+        assert_eq!(Action::parse("select up").unwrap(), Action::Select(-1));
+        for ui in UI_ACTIONS {
+            assert!(Action::parse(ui).is_ok(), "{ui}");
+        }
+    }
+
+    #[test]
+    fn bad_runs_are_errors() {
+        assert!(Action::parse("").is_err());
+        assert!(Action::parse("holdd").unwrap_err().contains("`holdd`"));
+        assert!(Action::parse("reject code=99").is_err());
+        assert!(Action::parse("events").is_err());
+        assert!(Action::parse("view nowhere").is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! The interface state and its reducer: phone events, SIP traces, command
+//! replies and keys go in; [`Effect`]s (commands to run, bell,
+//! notification) come out. Pure: no terminal, no sockets, so views and keys
+//! are tested with fixed states.
+
+mod complete;
+mod keys;
+
+use super::action::{PromptKind, View};
+use super::keymap::Keymap;
+use super::theme::Theme;
+use super::time::parse_rfc3339;
+use crate::command::{Command, CommandError};
+use crate::config::{BlfTarget, UiConfig};
+use crate::phone::{CallDirection, CallInfo, CallState, Event};
+use crate::sip::trace::SipTrace;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::VecDeque;
+
+/// How many SIP messages the log keeps.
+const TRACE_KEEP: usize = 2000;
+/// Ended calls stay listed this long (seconds).
+const ENDED_KEEP_S: i64 = 60;
+/// History rows fetched for the view and completion.
+pub const HISTORY_LIMIT: usize = 200;
+
+/// What the app asks its runner to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run a command on the phone; the reply comes back via [`App::on_reply`].
+    Execute(Command),
+    /// Ring the terminal bell.
+    Bell,
+    /// Send a desktop notification (OSC 777 and OSC 9).
+    Notify(String),
+}
+
+/// Severity of the message line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+/// Input mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a number to dial or a `:` command line.
+    Input {
+        kind: PromptKind,
+        text: String,
+    },
+    /// `q` with calls up: waiting for y/n.
+    ConfirmQuit,
+    /// The `?` help over the views.
+    Help,
+    /// The full text of one SIP message (index into the ladder), scrolled.
+    Detail {
+        index: usize,
+        scroll: u16,
+    },
+}
+
+/// One account of the status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccountRow {
+    pub name: String,
+    #[serde(default)]
+    pub aor: String,
+    #[serde(default)]
+    pub registered: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl AccountRow {
+    /// An account that does not register at all (direct IP).
+    pub fn registration_off(&self) -> bool {
+        !self.registered
+            && self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("registration off"))
+    }
+}
+
+/// One history entry (CONTROL.md `history`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    #[serde(default)]
+    pub account: String,
+    pub direction: String,
+    pub remote: String,
+    pub started_at: String,
+    #[serde(default)]
+    pub answered_at: Option<String>,
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    #[serde(default)]
+    pub end_reason: Option<String>,
+    #[serde(default)]
+    pub missed: bool,
+}
+
+/// The whole interface state.
+#[derive(Debug)]
+pub struct App {
+    pub calls: Vec<CallInfo>,
+    pub accounts: Vec<AccountRow>,
+    pub dnd: bool,
+    pub forward_rules: usize,
+    pub listen: String,
+    pub history: Vec<HistoryRow>,
+    pub traces: VecDeque<SipTrace>,
+    pub blf: Vec<BlfTarget>,
+    pub view: View,
+    pub mode: Mode,
+    pub message: Option<(Level, String)>,
+    pub call_sel: usize,
+    pub history_sel: usize,
+    pub log_sel: usize,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub settings: UiConfig,
+    /// Unix seconds, advanced by the tick.
+    pub now: i64,
+    input_history: Vec<String>,
+    input_recall: Option<usize>,
+    /// A call id to select when it first appears (after `dial`).
+    pending_select: Option<String>,
+}
+
+impl App {
+    pub fn new(
+        keymap: Keymap,
+        theme: Theme,
+        settings: UiConfig,
+        blf: Vec<BlfTarget>,
+        now: i64,
+    ) -> App {
+        App {
+            calls: Vec::new(),
+            accounts: Vec::new(),
+            dnd: false,
+            forward_rules: 0,
+            listen: String::new(),
+            history: Vec::new(),
+            traces: VecDeque::new(),
+            blf,
+            view: View::Calls,
+            mode: Mode::Normal,
+            message: None,
+            call_sel: 0,
+            history_sel: 0,
+            log_sel: 0,
+            keymap,
+            theme,
+            settings,
+            now,
+            input_history: Vec::new(),
+            input_recall: None,
+            pending_select: None,
+        }
+    }
+
+    /// Shows a message on the message line.
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.message = Some((Level::Info, text.into()));
+    }
+
+    /// Shows an error on the message line.
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.message = Some((Level::Error, text.into()));
+    }
+
+    /// The selected call, if any.
+    pub fn selected_call(&self) -> Option<&CallInfo> {
+        self.calls.get(self.call_sel)
+    }
+
+    /// Calls not ended.
+    pub fn live_calls(&self) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| c.state != CallState::Ended)
+            .count()
+    }
+
+    /// A phone event.
+    pub fn on_phone_event(&mut self, event: Event) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
+            Event::Call { call } => {
+                let call = *call;
+                let incoming =
+                    call.direction == CallDirection::In && call.state == CallState::Ringing;
+                let ended = call.state == CallState::Ended;
+                match self.calls.iter().position(|c| c.id == call.id) {
+                    Some(i) => {
+                        let was_ringing = self.calls[i].state == CallState::Ringing;
+                        self.calls[i] = call.clone();
+                        if incoming && !was_ringing {
+                            self.announce(&call, &mut effects);
+                        }
+                    }
+                    None => {
+                        self.calls.push(call.clone());
+                        if incoming {
+                            self.call_sel = self.calls.len() - 1;
+                            self.announce(&call, &mut effects);
+                        }
+                    }
+                }
+                if self.pending_select.as_deref() == Some(call.id.as_str()) {
+                    self.pending_select = None;
+                    if let Some(i) = self.calls.iter().position(|c| c.id == call.id) {
+                        self.call_sel = i;
+                    }
+                }
+                if ended {
+                    effects.push(Effect::Execute(Command::History {
+                        limit: Some(HISTORY_LIMIT),
+                    }));
+                }
+            }
+            Event::Registration {
+                account,
+                registered,
+                reason,
+            } => {
+                if let Some(a) = self.accounts.iter_mut().find(|a| a.name == account) {
+                    a.registered = registered;
+                    a.reason = reason;
+                } else {
+                    self.accounts.push(AccountRow {
+                        name: account,
+                        aor: String::new(),
+                        registered,
+                        reason,
+                    });
+                }
+            }
+            Event::Dtmf { call, digit } => self.info(format!("{call}: DTMF {digit} received")),
+        }
+        effects
+    }
+
+    fn announce(&mut self, call: &CallInfo, effects: &mut Vec<Effect>) {
+        let who = match &call.remote_name {
+            Some(name) => format!("{name} <{}>", call.remote),
+            None => call.remote.clone(),
+        };
+        let answer = self
+            .keymap
+            .key_for("answer")
+            .map(|k| format!(" ({k} answers)"))
+            .unwrap_or_default();
+        self.info(format!("incoming call {} from {who}{answer}", call.id));
+        if self.settings.bell {
+            effects.push(Effect::Bell);
+        }
+        if self.settings.notify {
+            effects.push(Effect::Notify(format!("Incoming call from {who}")));
+        }
+    }
+
+    /// One traced SIP message.
+    pub fn on_trace(&mut self, trace: SipTrace) {
+        self.traces.push_back(trace);
+        while self.traces.len() > TRACE_KEEP {
+            self.traces.pop_front();
+        }
+    }
+
+    /// The messages of the log view: the selected call's, else all.
+    pub fn ladder(&self) -> Vec<&SipTrace> {
+        match self.selected_call() {
+            Some(call) => self
+                .traces
+                .iter()
+                .filter(|t| t.call_id.as_deref() == Some(call.sip_call_id.as_str()))
+                .collect(),
+            None => self.traces.iter().collect(),
+        }
+    }
+
+    /// The reply to a command run for an [`Effect::Execute`].
+    pub fn on_reply(&mut self, name: &str, result: Result<Value, CommandError>) -> Vec<Effect> {
+        match (name, result) {
+            ("status", Ok(v)) => {
+                self.apply_status(&v);
+                Vec::new()
+            }
+            ("history", Ok(v)) => {
+                if let Some(rows) = v.get("history").cloned() {
+                    match serde_json::from_value::<Vec<HistoryRow>>(rows) {
+                        Ok(rows) => {
+                            self.history = rows;
+                            self.history_sel =
+                                self.history_sel.min(self.history.len().saturating_sub(1));
+                        }
+                        Err(e) => self.error(format!("history: unreadable reply: {e}")),
+                    }
+                }
+                Vec::new()
+            }
+            (_, Ok(v)) => {
+                if let Some(id) = v.get("call").and_then(Value::as_str) {
+                    if let Some(i) = self.calls.iter().position(|c| c.id == id) {
+                        self.call_sel = i;
+                    } else {
+                        self.pending_select = Some(id.to_string());
+                    }
+                    self.info(format!("{name}: call {id}"));
+                } else if name != "quit" {
+                    self.info(format!("{name}: ok"));
+                }
+                vec![Effect::Execute(Command::Status)]
+            }
+            (_, Err(e)) => {
+                self.error(format!("{name}: {} ({})", e.message, e.code));
+                Vec::new()
+            }
+        }
+    }
+
+    fn apply_status(&mut self, v: &Value) {
+        if let Some(accounts) = v.get("accounts").cloned() {
+            if let Ok(rows) = serde_json::from_value::<Vec<AccountRow>>(accounts) {
+                self.accounts = rows;
+            }
+        }
+        if let Some(dnd) = v.get("dnd").and_then(Value::as_bool) {
+            self.dnd = dnd;
+        }
+        if let Some(f) = v.get("forward").and_then(Value::as_array) {
+            self.forward_rules = f.len();
+        }
+        if let Some(l) = v.get("listen").and_then(Value::as_str) {
+            self.listen = l.to_string();
+        }
+    }
+
+    /// The clock advanced: durations tick, long-ended calls leave the list.
+    pub fn tick(&mut self, now: i64) {
+        self.now = now;
+        let before = self.calls.len();
+        let selected = self.selected_call().map(|c| c.id.clone());
+        self.calls.retain(|c| {
+            c.state != CallState::Ended
+                || c.ended_at
+                    .as_deref()
+                    .and_then(parse_rfc3339)
+                    .is_none_or(|t| now - t < ENDED_KEEP_S)
+        });
+        if self.calls.len() != before {
+            self.call_sel = selected
+                .and_then(|id| self.calls.iter().position(|c| c.id == id))
+                .unwrap_or(0);
+        }
+    }
+
+    /// Seconds shown in the duration column of a call.
+    pub fn call_seconds(&self, call: &CallInfo) -> i64 {
+        let from = call
+            .answered_at
+            .as_deref()
+            .or(Some(call.started_at.as_str()))
+            .and_then(parse_rfc3339);
+        let to = call
+            .ended_at
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(self.now);
+        from.map_or(0, |f| to - f)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,237 @@
+//! The event loop on a real terminal: keys (crossterm event stream), phone
+//! events, SIP traces, command replies and a one-second tick drive redraws;
+//! nothing polls. Commands run on their own tasks so the screen never waits
+//! on the network. The terminal is restored on exit and on panic.
+
+use super::app::{App, Effect};
+use super::keymap::Keymap;
+use super::theme::Theme;
+use super::view::draw;
+use crate::command::{Command, CommandError};
+use crate::config::Config;
+use crate::phone::PhoneHandle;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc};
+
+type Reply = (&'static str, Result<serde_json::Value, CommandError>);
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The directory of user keymap and themes: the config file's directory,
+/// else the default config dir.
+pub fn config_dir(config: &Config) -> Option<PathBuf> {
+    config
+        .path
+        .as_deref()
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .or_else(|| {
+            Config::default_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        })
+}
+
+/// Builds the app for `config`: keymap (defaults + user file), theme, BLF
+/// targets. Problems with the user files go to the message line.
+pub fn build_app(config: &Config, no_color: bool) -> App {
+    let dir = config_dir(config);
+    let (keymap, keymap_err) = Keymap::load(dir.as_ref().map(|d| d.join("keymap.toml")).as_deref());
+    let themes = dir.as_ref().map(|d| d.join("themes"));
+    let (theme, theme_err) = match Theme::load(&config.ui.theme, themes.as_deref(), no_color) {
+        Ok(t) => (t, None),
+        Err(e) => (Theme::fallback(no_color), Some(e)),
+    };
+    let mut app = App::new(
+        keymap,
+        theme,
+        config.ui.clone(),
+        config.blf.clone(),
+        unix_now(),
+    );
+    if let Some(e) = theme_err {
+        app.error(format!("theme: {e} (using the default theme)"));
+    }
+    if let Some(e) = keymap_err {
+        app.error(format!("keymap: {e} (default keys in force)"));
+    }
+    app
+}
+
+/// Sanitises text for an OSC sequence.
+fn osc_text(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control() && *c != ';').collect()
+}
+
+/// Runs the interface until the phone stops (after `quit`). Returns an
+/// error only when the terminal fails.
+pub async fn run(phone: PhoneHandle, config: &Config) -> std::io::Result<()> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut app = build_app(config, no_color);
+    app.listen = phone.sip_addr().to_string();
+    let mut events = phone.events();
+    let mut traces = phone.sip_trace();
+    for e in phone.snapshot().await {
+        app.on_phone_event(e);
+    }
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, &mut app, &phone, &mut events, &mut traces).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    phone: &PhoneHandle,
+    events: &mut broadcast::Receiver<crate::phone::Event>,
+    traces: &mut broadcast::Receiver<crate::sip::trace::SipTrace>,
+) -> std::io::Result<()> {
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
+    let execute = |cmd: Command| {
+        let phone = phone.clone();
+        let tx = reply_tx.clone();
+        tokio::spawn(async move {
+            let name = cmd.name();
+            let result = phone.execute(cmd).await;
+            let _ = tx.send((name, result));
+        });
+    };
+    execute(Command::Status);
+    execute(Command::History {
+        limit: Some(super::app::HISTORY_LIMIT),
+    });
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        terminal.draw(|f| draw(f, app))?;
+        let effects = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => app.on_key(k),
+                Some(Ok(_)) => Vec::new(), // resize and others: redraw
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            ev = events.recv() => match ev {
+                Ok(ev) => app.on_phone_event(ev),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let mut effects = Vec::new();
+                    for e in phone.snapshot().await {
+                        effects.extend(app.on_phone_event(e));
+                    }
+                    effects
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            tr = traces.recv() => {
+                if let Ok(tr) = tr {
+                    app.on_trace(tr);
+                }
+                Vec::new()
+            },
+            reply = reply_rx.recv() => match reply {
+                Some((name, result)) => app.on_reply(name, result),
+                None => Vec::new(),
+            },
+            _ = tick.tick() => {
+                app.tick(unix_now());
+                Vec::new()
+            },
+            _ = phone.closed() => return Ok(()),
+        };
+        for effect in effects {
+            match effect {
+                Effect::Execute(cmd) => execute(cmd),
+                Effect::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
+                Effect::Notify(text) => {
+                    let text = osc_text(&text);
+                    let mut out = std::io::stdout();
+                    let _ = write!(
+                        out,
+                        "\x1b]777;notify;termphone;{text}\x1b\\\x1b]9;{text}\x1b\\"
+                    )
+                    .and_then(|()| out.flush());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ui::app::Level;
+    use crate::ui::key::Key;
+
+    #[test]
+    fn user_files_next_to_the_config_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            dir.path().join("keymap.toml"),
+            "[[normal]]\non = \"a\"\nrun = \"hangup\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("themes")).unwrap();
+        std::fs::write(
+            dir.path().join("themes/mine.toml"),
+            "inherits = \"light\"\n",
+        )
+        .unwrap();
+        let config = Config::parse("[ui]\ntheme = \"mine\"\n", &path).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(app.message, None);
+        assert_eq!(app.theme.name, "mine");
+        assert_eq!(
+            app.keymap.lookup(&Key::char('a')),
+            Some(&crate::ui::action::Action::Run("hangup".into()))
+        );
+    }
+
+    #[test]
+    fn bad_keymap_is_shown_with_file_line_and_key_and_defaults_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let keymap = dir.path().join("keymap.toml");
+        std::fs::write(&keymap, "[[normal]]\non = \"a\"\nrun = \"hangup\"\n\n[[normal]]\non = \"z\"\nrun = \"explode\"\n").unwrap();
+        let config = Config::parse("", &path).unwrap();
+        let app = build_app(&config, false);
+        let (level, text) = app.message.clone().unwrap();
+        assert_eq!(level, Level::Error);
+        assert!(
+            text.contains(&format!("{}:7: key `z`", keymap.display())),
+            "{text}"
+        );
+        assert_eq!(app.keymap, Keymap::defaults());
+    }
+
+    #[test]
+    fn unknown_theme_falls_back_to_the_default_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            Config::parse("[ui]\ntheme = \"solarised\"\n", &dir.path().join("c.toml")).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(app.theme.name, "default");
+        assert!(app
+            .message
+            .clone()
+            .unwrap()
+            .1
+            .contains("no theme `solarised`"));
+    }
+
+    #[test]
+    fn osc_text_cannot_end_the_sequence() {
+        assert_eq!(osc_text("a\x1b]9;b\x07c;d"), "a]9bcd");
+    }
+}

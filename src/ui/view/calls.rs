@@ -1,0 +1,179 @@
+//! The call list: two lines per call. First: id, direction, remote with
+//! display name, state, ticking duration. Second: hold/mute/conference
+//! badges, codec and live loss/jitter.
+
+use crate::phone::{CallDirection, CallInfo, CallState};
+use crate::ui::app::App;
+use crate::ui::view::fit;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+pub fn state_name(state: CallState) -> &'static str {
+    match state {
+        CallState::Dialing => "dialing",
+        CallState::Ringing => "RINGING",
+        CallState::Alerting => "alerting",
+        CallState::Active => "active",
+        CallState::Held => "held",
+        CallState::Transferring => "transferring",
+        CallState::Ended => "ended",
+    }
+}
+
+fn state_role(state: CallState) -> &'static str {
+    match state {
+        CallState::Dialing => "call.dialing",
+        CallState::Ringing => "call.ringing",
+        CallState::Alerting => "call.alerting",
+        CallState::Active => "call.active",
+        CallState::Held => "call.held",
+        CallState::Transferring => "call.transferring",
+        CallState::Ended => "call.ended",
+    }
+}
+
+fn remote_text(call: &CallInfo) -> String {
+    let uri = call.remote.trim_start_matches('<').trim_end_matches('>');
+    match call.remote_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name} <{uri}>"),
+        None => uri.to_string(),
+    }
+}
+
+fn badges(call: &CallInfo) -> Vec<&'static str> {
+    let mut b = Vec::new();
+    if call.held {
+        b.push("HOLD");
+    }
+    if call.remote_held {
+        b.push("HELD-BY-PEER");
+    }
+    if call.muted {
+        b.push("MUTED");
+    }
+    if call.conference {
+        b.push("CONF");
+    }
+    b
+}
+
+fn stats_text(call: &CallInfo) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = &call.transfer_status {
+        parts.push(format!("transfer: {t}"));
+    }
+    if let Some(codec) = &call.codec {
+        parts.push(codec.clone());
+    }
+    if let Some(s) = &call.stats {
+        let expected = s.rx_packets + s.lost;
+        let pct = if expected == 0 {
+            0.0
+        } else {
+            s.lost as f64 * 100.0 / expected as f64
+        };
+        parts.push(format!("loss {pct:.1}%"));
+        parts.push(format!("jitter {:.1} ms", s.jitter_ms));
+        if let Some(rtt) = s.rtt_ms {
+            parts.push(format!("rtt {rtt:.0} ms"));
+        }
+        if let Some(mos) = s.mos {
+            parts.push(format!("MOS {mos:.1}"));
+        }
+    }
+    parts.join(" · ")
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style("ui.border"))
+        .title(Span::styled(" Calls ", t.style("ui.title")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    const FIXED: usize = 1 + 4 + 2 + 1 + 9 + 8;
+    let remote_w = width.saturating_sub(FIXED).max(8);
+    let mut lines = vec![Line::styled(
+        format!(
+            " {:<4}{:<2} {:<remote_w$}{:<9}{:>8}",
+            "id", "", "remote", "state", "time"
+        ),
+        t.style("ui.dim"),
+    )];
+    if app.calls.is_empty() {
+        let dial = app
+            .keymap
+            .key_for("prompt dial")
+            .map(|k| format!("{k} to dial, e.g. `echo` for the echo test"))
+            .unwrap_or_else(|| ":dial echo".into());
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(" No calls. Press {dial}."),
+            t.style("ui.dim"),
+        ));
+    }
+    // keep the selected call visible: two lines per call under the header
+    let per_page = (inner.height.saturating_sub(1) / 2).max(1) as usize;
+    let first = app.call_sel.saturating_sub(per_page - 1);
+    for (i, call) in app.calls.iter().enumerate().skip(first).take(per_page) {
+        let selected = i == app.call_sel;
+        let base = if selected {
+            t.style("ui.selected")
+        } else {
+            Style::default()
+        };
+        let state_style = t.style(state_role(call.state)).patch(base);
+        let row_style = if call.state == CallState::Ringing {
+            state_style
+        } else {
+            t.style("call").patch(base)
+        };
+        let dir = match call.direction {
+            CallDirection::In => "←",
+            CallDirection::Out => "→",
+        };
+        let marker = if selected { "▶" } else { " " };
+        let line1 = Line::from(vec![
+            Span::styled(format!("{marker}{:<4}{dir} ", fit(&call.id, 4)), row_style),
+            Span::styled(
+                format!(
+                    "{:<remote_w$}",
+                    fit(&remote_text(call), remote_w.saturating_sub(1))
+                ),
+                row_style,
+            ),
+            Span::styled(format!("{:<9}", state_name(call.state)), state_style),
+            Span::styled(
+                format!("{:>8}", crate::ui::time::duration(app.call_seconds(call))),
+                row_style,
+            ),
+        ]);
+        let mut second = vec![Span::styled("       ", base)];
+        let mut used = 7;
+        for b in badges(call) {
+            used += b.len() + 3;
+            second.push(Span::styled(
+                format!("[{b}] "),
+                t.style("call.badge").patch(base),
+            ));
+        }
+        second.push(Span::styled(
+            fit(&stats_text(call), width.saturating_sub(used).max(10)),
+            t.style("call.stats").patch(base),
+        ));
+        if let (CallState::Ended, Some(reason)) = (call.state, &call.end_reason) {
+            second.push(Span::styled(
+                format!(" {}", fit(reason, 30)),
+                t.style("call.ended").patch(base),
+            ));
+        }
+        lines.push(line1);
+        lines.push(Line::from(second));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

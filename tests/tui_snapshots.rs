@@ -1,0 +1,325 @@
+//! Whole-screen snapshots of the terminal interface at 80x24 (gitui style):
+//! a fixed state rendered into ratatui's TestBackend. Times are fixed, so no
+//! filters are needed.
+
+#![allow(clippy::unwrap_used)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use termphone::config::{BlfTarget, UiConfig};
+use termphone::media::MediaStats;
+use termphone::phone::{CallDirection, CallInfo, CallState, Event};
+use termphone::sip::trace::{SipTrace, TraceDirection};
+use termphone::ui::app::{AccountRow, HistoryRow};
+use termphone::ui::keymap::Keymap;
+use termphone::ui::theme::Theme;
+use termphone::ui::{draw, App};
+
+const T0: &str = "2026-11-25T13:00:00Z";
+const T0_UNIX: i64 = 1_795_611_600;
+
+fn app() -> App {
+    let mut a = App::new(
+        Keymap::defaults(),
+        Theme::fallback(false),
+        UiConfig::default(),
+        vec![
+            BlfTarget {
+                target: "1002".into(),
+                label: Some("Reception".into()),
+            },
+            BlfTarget {
+                target: "sip:1010@test.local".into(),
+                label: None,
+            },
+        ],
+        T0_UNIX + 83,
+    );
+    a.accounts = vec![
+        AccountRow {
+            name: "office".into(),
+            aor: "sip:1001@test.local".into(),
+            registered: true,
+            reason: None,
+        },
+        AccountRow {
+            name: "direct".into(),
+            aor: "sip:alice@127.0.0.1".into(),
+            registered: false,
+            reason: Some("registration off (direct IP)".into()),
+        },
+    ];
+    a.listen = "127.0.0.1:5062".into();
+    a
+}
+
+fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInfo {
+    CallInfo {
+        id: id.into(),
+        account: "office".into(),
+        direction: dir,
+        remote: remote.into(),
+        remote_name: None,
+        state,
+        held: state == CallState::Held,
+        remote_held: false,
+        muted: false,
+        conference: false,
+        started_at: T0.into(),
+        answered_at: None,
+        ended_at: None,
+        end_reason: None,
+        codec: None,
+        stats: None,
+        transfer_status: None,
+        sip_call_id: format!("{id}-3f2a@127.0.0.1"),
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::empty()));
+}
+
+#[test]
+fn empty() {
+    assert_eq!(T0_UNIX, termphone::ui::time::parse_rfc3339(T0).unwrap());
+    insta::assert_snapshot!(screen(&app()));
+}
+
+#[test]
+fn ringing_call() {
+    let mut a = app();
+    let mut c = call(
+        "c1",
+        CallDirection::In,
+        CallState::Ringing,
+        "sip:1002@test.local",
+    );
+    c.remote_name = Some("Reception".into());
+    a.on_phone_event(Event::Call { call: Box::new(c) });
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn two_calls_one_held() {
+    let mut a = app();
+    let mut held = call(
+        "c1",
+        CallDirection::Out,
+        CallState::Held,
+        "sip:1002@test.local",
+    );
+    held.answered_at = Some("2026-11-25T13:00:10Z".into());
+    held.codec = Some("PCMU".into());
+    held.stats = Some(MediaStats {
+        rx_packets: 3000,
+        lost: 12,
+        jitter_ms: 3.4,
+        rtt_ms: Some(21.0),
+        mos: None,
+    });
+    let mut active = call(
+        "c2",
+        CallDirection::In,
+        CallState::Active,
+        "sip:1003@test.local",
+    );
+    active.remote_name = Some("Bob Example".into());
+    active.started_at = "2026-11-25T13:01:00Z".into();
+    active.answered_at = Some("2026-11-25T13:01:05Z".into());
+    active.muted = true;
+    active.codec = Some("PCMA".into());
+    active.stats = Some(MediaStats {
+        rx_packets: 900,
+        lost: 0,
+        jitter_ms: 0.8,
+        rtt_ms: None,
+        mos: None,
+    });
+    a.on_phone_event(Event::Call {
+        call: Box::new(held),
+    });
+    a.on_phone_event(Event::Call {
+        call: Box::new(active),
+    });
+    press(&mut a, KeyCode::Down);
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn error_message() {
+    let mut a = app();
+    a.accounts[0].registered = false;
+    a.accounts[0].reason = Some("401 wrong password".into());
+    a.dnd = true;
+    a.on_reply(
+        "transfer",
+        Err(termphone::command::CommandError::new(
+            "no_call",
+            "there is no call",
+        )),
+    );
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn history() {
+    let mut a = app();
+    a.history = vec![
+        HistoryRow {
+            id: 12,
+            account: "office".into(),
+            direction: "in".into(),
+            remote: "sip:1003@test.local".into(),
+            started_at: "2026-11-25T12:58:00Z".into(),
+            answered_at: None,
+            ended_at: Some("2026-11-25T12:58:20Z".into()),
+            end_reason: Some("cancelled".into()),
+            missed: true,
+        },
+        HistoryRow {
+            id: 11,
+            account: "office".into(),
+            direction: "out".into(),
+            remote: "sip:echo@127.0.0.1".into(),
+            started_at: "2026-11-25T12:40:00Z".into(),
+            answered_at: Some("2026-11-25T12:40:01Z".into()),
+            ended_at: Some("2026-11-25T12:43:31Z".into()),
+            end_reason: Some("hangup".into()),
+            missed: false,
+        },
+    ];
+    press(&mut a, KeyCode::F(2));
+    insta::assert_snapshot!(screen(&a));
+}
+
+fn trace(ms: u64, dir: TraceDirection, summary: &str, cseq: &str) -> SipTrace {
+    SipTrace {
+        at_ms: T0_UNIX as u64 * 1000 + ms,
+        direction: dir,
+        peer: "udp:127.0.0.1:5070".into(),
+        call_id: Some("c1-3f2a@127.0.0.1".into()),
+        summary: summary.into(),
+        cseq: Some(cseq.into()),
+        text: format!(
+            "{summary} sip:1002@test.local SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062\r\nCSeq: {cseq}\r\nAuthorization: Digest username=\"1001\", response=<redacted>\r\nContent-Length: 0\r\n\r\n"
+        ),
+    }
+}
+
+fn ladder_app() -> App {
+    let mut a = app();
+    let mut c = call(
+        "c1",
+        CallDirection::Out,
+        CallState::Active,
+        "sip:1002@test.local",
+    );
+    c.answered_at = Some("2026-11-25T13:00:02Z".into());
+    a.on_phone_event(Event::Call { call: Box::new(c) });
+    a.on_trace(trace(0, TraceDirection::Out, "INVITE", "1 INVITE"));
+    a.on_trace(trace(
+        4,
+        TraceDirection::In,
+        "407 Proxy Authentication Required",
+        "1 INVITE",
+    ));
+    a.on_trace(trace(5, TraceDirection::Out, "ACK", "1 ACK"));
+    a.on_trace(trace(6, TraceDirection::Out, "INVITE", "2 INVITE"));
+    a.on_trace(trace(30, TraceDirection::In, "180 Ringing", "2 INVITE"));
+    a.on_trace(trace(2010, TraceDirection::In, "200 OK", "2 INVITE"));
+    a.on_trace(trace(2012, TraceDirection::Out, "ACK", "2 ACK"));
+    let mut other = trace(2100, TraceDirection::In, "OPTIONS", "9 OPTIONS");
+    other.call_id = Some("another-call".into());
+    a.on_trace(other);
+    press(&mut a, KeyCode::F(3));
+    a
+}
+
+#[test]
+fn log_ladder() {
+    let mut a = ladder_app();
+    press(&mut a, KeyCode::Up);
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn log_full_message() {
+    let mut a = ladder_app();
+    press(&mut a, KeyCode::Char('g'));
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&a);
+    assert!(s.contains("<redacted>"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn help() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn command_line_and_quit_confirmation() {
+    let mut a = app();
+    a.on_phone_event(Event::Call {
+        call: Box::new(call(
+            "c1",
+            CallDirection::Out,
+            CallState::Alerting,
+            "sip:1002@test.local",
+        )),
+    });
+    press(&mut a, KeyCode::Char(':'));
+    for c in "transfer c1 sip:1003@test.local".chars() {
+        press(&mut a, KeyCode::Char(c));
+    }
+    let typing = screen(&a);
+    assert!(
+        typing.contains(" :transfer c1 sip:1003@test.local"),
+        "{typing}"
+    );
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Char('q'));
+    let confirm = screen(&a);
+    assert!(
+        confirm.contains("1 call up: hang up and quit? (y/n)"),
+        "{confirm}"
+    );
+    insta::assert_snapshot!(confirm);
+}
+
+#[test]
+fn light_and_no_color_themes_render_the_same_text() {
+    let mut a = app();
+    a.on_phone_event(Event::Call {
+        call: Box::new(call(
+            "c1",
+            CallDirection::In,
+            CallState::Ringing,
+            "sip:1002@test.local",
+        )),
+    });
+    let dark = screen(&a);
+    a.theme = Theme::load("light", None, false).unwrap();
+    assert_eq!(screen(&a), dark);
+    a.theme = Theme::load("high-contrast", None, true).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| draw(f, &a)).unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset),
+        "NO_COLOR: no colours at all"
+    );
+}

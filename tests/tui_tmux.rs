@@ -1,0 +1,319 @@
+//! End to end: the real `termphone` binary with its terminal interface in a
+//! tmux pane, driven by keys, against a SIPp UAS that answers. Keys dial, the
+//! peer answers, the screen shows the call active; a key holds and resumes
+//! (SIPp checks the re-INVITEs' direction); a key hangs up, the screen shows
+//! it ended and SIPp got its BYE. A `termphone ctl dial` from outside
+//! shows up on the screen at once; `q` asks first when a call is up and the
+//! binary exits cleanly.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use support::phone::{account_toml, audio_null_toml, bin};
+use support::sipp::Sipp;
+use support::{free_port, tail, wait_for, TestDir};
+
+/// A tmux server on its own socket, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, cwd: &Path, env: &[(String, PathBuf)], argv: &[String]) -> Tmux {
+        let socket = format!("termphone-{name}-{}", std::process::id());
+        let tmux = Tmux { socket };
+        let mut cmd = Command::new("tmux");
+        cmd.args([
+            "-L",
+            &tmux.socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+        ])
+        .arg("-c")
+        .arg(cwd);
+        for (k, v) in env {
+            cmd.arg("-e").arg(format!("{k}={}", v.display()));
+        }
+        cmd.arg("--").args(argv);
+        let status = cmd.status().expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "0", k]);
+            // separate keys so Esc is never read as Alt-<next key>
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", text]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "0"])
+    }
+
+    /// Waits until the screen satisfies `f`; returns the last screen.
+    fn wait_screen(&self, what: &str, log: &Path, f: impl Fn(&str) -> bool) -> String {
+        let found = wait_for(Duration::from_secs(15), || {
+            let s = self.screen();
+            f(&s).then_some(s)
+        });
+        match found {
+            Some(s) => s,
+            None => panic!(
+                "screen never showed {what}:\n{}\n--- log ---\n{}",
+                self.screen(),
+                tail(log, 40)
+            ),
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// The line of the call list showing call `id`.
+fn call_line<'a>(screen: &'a str, id: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!("{id}  ")) && (l.contains('→') || l.contains('←')))
+}
+
+/// termphone with its interface in a tmux pane, with its files under `home`.
+struct Tui {
+    tmux: Tmux,
+    home: PathBuf,
+    socket: PathBuf,
+    log: PathBuf,
+    status_file: PathBuf,
+    sip_port: u16,
+}
+
+impl Tui {
+    fn start(t: &TestDir, name: &str) -> Tui {
+        let home = t.sub("phone");
+        let socket = home.join("control.sock");
+        let config = home.join("config.toml");
+        let sip_port = free_port();
+        std::fs::write(
+            &config,
+            format!(
+                "control = {:?}\n[sip]\nlisten = \"127.0.0.1:{sip_port}\"\n{}{}[ui]\nbell = true\nnotify = true\n",
+                socket.display().to_string(),
+                account_toml("direct", "1001", "127.0.0.1", None, None),
+                audio_null_toml()
+            ),
+        )
+        .unwrap();
+        let mut env = Vec::new();
+        for (var, sub) in [
+            ("XDG_CONFIG_HOME", "xdg/config"),
+            ("XDG_DATA_HOME", "xdg/data"),
+            ("XDG_STATE_HOME", "xdg/state"),
+            ("XDG_RUNTIME_DIR", "xdg/runtime"),
+        ] {
+            let d = home.join(sub);
+            std::fs::create_dir_all(&d).unwrap();
+            env.push((var.to_string(), d));
+        }
+        env.push(("HOME".to_string(), home.clone()));
+        env.push(("TERM".to_string(), PathBuf::from("xterm-256color")));
+        let log = home.join("xdg/state/termphone/termphone.log");
+        // A shell in the pane waits for termphone and records its exit status.
+        let status_file = home.join("exit-status");
+        let argv = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            "\"$0\" --config \"$1\"; echo $? > \"$2\"".to_string(),
+            bin().display().to_string(),
+            config.display().to_string(),
+            status_file.display().to_string(),
+        ];
+        let tmux = Tmux::start(name, &home, &env, &argv);
+        let tui = Tui {
+            tmux,
+            home,
+            socket,
+            log,
+            status_file,
+            sip_port,
+        };
+        let s = tui.wait_screen("the empty call list", |s| {
+            s.contains("Calls (0)") && s.contains("No calls")
+        });
+        assert!(s.contains("d dial"), "{s}");
+        tui
+    }
+
+    fn wait_screen(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
+        self.tmux.wait_screen(what, &self.log, f)
+    }
+
+    /// Waits for termphone to exit; its exit status.
+    fn exit_status(&self) -> Option<i32> {
+        wait_for(Duration::from_secs(15), || {
+            std::fs::read_to_string(&self.status_file)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+        })
+    }
+}
+
+#[test]
+fn keys_dial_answer_hang_up_and_quit_in_tmux() {
+    let t = TestDir::new("tui-tmux");
+    let tui = Tui::start(&t, "dial");
+    let (tmux, log, socket) = (&tui.tmux, &tui.log, &tui.socket);
+    let sipp = Sipp::new("uas_hold", &t.sub("sipp")).timeout(40).spawn();
+
+    // keys dial the peer
+    tmux.keys(&["d"]);
+    tmux.type_text(&format!("sip:uas@{}", sipp.addr()));
+    let prompt = format!(" dial: sip:uas@{}", sipp.addr());
+    tmux.wait_screen("the dial prompt", log, |s| s.contains(&prompt));
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_screen("c1 active", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("active"))
+    });
+    assert!(s.contains("Calls (1)"), "{s}");
+    assert!(s.contains("PCMU"), "codec shown:\n{s}");
+
+    // the SIP log of the call shows the ladder
+    tmux.keys(&["L"]);
+    let s = tmux.wait_screen("the ladder", log, |s| {
+        s.contains("SIP log: c1") && s.contains("200 OK")
+    });
+    assert!(s.contains("─ INVITE "), "{s}");
+    assert!(s.contains("◀ 180 Ringing"), "{s}");
+    tmux.keys(&["F1"]);
+    tmux.wait_screen("the call list again", log, |s| s.contains("┌ Calls "));
+
+    // a key holds (the peer sees a re-INVITE with sendonly) and resumes
+    tmux.keys(&["h"]);
+    let s = tmux.wait_screen("c1 held", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("held")) && s.contains("[HOLD]")
+    });
+    assert!(s.contains("Calls (1)"), "{s}");
+    tmux.keys(&["h"]);
+    tmux.wait_screen("c1 active again", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("active")) && !s.contains("[HOLD]")
+    });
+
+    // a key hangs up; the peer gets its BYE
+    tmux.keys(&["x"]);
+    let s = tmux.wait_screen("c1 ended", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("ended"))
+    });
+    assert!(s.contains("Calls (0)"), "{s}");
+    let r = sipp.wait(Duration::from_secs(15));
+    assert!(r.success(), "{}", r.describe());
+
+    // the control socket works while the interface runs
+    let out = Command::new(bin())
+        .args(["ctl", "--socket"])
+        .arg(socket)
+        .args(["dial", "echo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ctl dial: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    tmux.wait_screen("c2 (from ctl) active", log, |s| {
+        call_line(s, "c2").is_some_and(|l| l.contains("echo") && l.contains("active"))
+    });
+
+    // q asks while a call is up; n keeps running, y quits cleanly
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", log, |s| {
+        s.contains("hang up and quit? (y/n)")
+    });
+    tmux.keys(&["n"]);
+    tmux.wait_screen("quit cancelled", log, |s| s.contains("quit cancelled"));
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", log, |s| {
+        s.contains("hang up and quit? (y/n)")
+    });
+    tmux.keys(&["y"]);
+    let code = tui.exit_status();
+    assert_eq!(
+        code,
+        Some(0),
+        "exit status; screen:\n{}\n{}",
+        tmux.screen(),
+        tail(log, 40)
+    );
+    assert!(!socket.exists(), "control socket removed on exit");
+    let after = tmux.screen();
+    assert!(
+        !after.contains("┌ Calls") && !after.contains("dial"),
+        "terminal restored (alternate screen left):\n{after}"
+    );
+}
+
+#[test]
+fn incoming_call_is_highlighted_and_answered_by_key() {
+    let t = TestDir::new("tui-tmux-in");
+    let tui = Tui::start(&t, "incoming");
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], tui.sip_port));
+    let sipp = Sipp::new("uac_nomedia", &t.sub("sipp"))
+        .target(target)
+        .service("1001")
+        .arg("-d")
+        .arg("1500")
+        .timeout(30)
+        .spawn();
+    let s = tui.wait_screen("the ringing call", |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("RINGING") && l.contains('←'))
+    });
+    assert!(s.contains("incoming call c1 from"), "{s}");
+    assert!(s.contains("(a answers)"), "{s}");
+    tui.tmux.keys(&["a"]);
+    tui.wait_screen("c1 active", |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("active"))
+    });
+    // the peer hangs up after its pause
+    tui.wait_screen("c1 ended", |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("ended"))
+    });
+    let r = sipp.wait(Duration::from_secs(15));
+    assert!(r.success(), "{}", r.describe());
+    // the History view lists it
+    tui.tmux.keys(&["F2"]);
+    tui.wait_screen("the history entry", |s| {
+        s.contains("┌ History") && s.lines().any(|l| l.contains('←') && l.contains("sipp"))
+    });
+    tui.tmux.keys(&["q"]);
+    assert_eq!(tui.exit_status(), Some(0), "{}", tail(&tui.log, 40));
+    assert!(tui.home.exists());
+}
