@@ -1,0 +1,477 @@
+//! Incoming-call policy, pure logic without IO except the rule file:
+//! client-side call forwarding rules (`when` always / busy / no_answer ×
+//! `scope` all / internal / external, target, delay), the pattern that
+//! decides whether a caller is internal, Do Not Disturb with its
+//! ring-through allow list, and the decision for one incoming call. The
+//! rules and the DND flag persist as JSON in the XDG data dir
+//! (`termphone/policy.json`), written crash-safe (temp file + rename).
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// When a forwarding rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    Always,
+    Busy,
+    NoAnswer,
+}
+
+/// Which callers a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    All,
+    Internal,
+    External,
+}
+
+/// Default delay of a no-answer rule.
+pub const DEFAULT_NO_ANSWER_S: u32 = 20;
+
+/// One forwarding rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardRule {
+    pub when: When,
+    #[serde(default)]
+    pub scope: Scope,
+    /// Number or SIP URI to forward to (the 302's Contact).
+    pub to: String,
+    /// For `no_answer`: seconds of ringing first (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_s: Option<u32>,
+}
+
+/// Decides whether a caller is internal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InternalPattern {
+    /// A caller whose user part is all digits with a length in this range.
+    ExtensionLength { min: usize, max: usize },
+    /// A caller whose URI host is one of these domains (case-insensitive).
+    Domains(Vec<String>),
+}
+
+impl Default for InternalPattern {
+    /// Extensions of 2 to 6 digits.
+    fn default() -> Self {
+        InternalPattern::ExtensionLength { min: 2, max: 6 }
+    }
+}
+
+/// Errors of the policy module.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("bad internal_pattern `{0}`: use a length range like \"3-5\" or domains like \"example.com, pbx.local\"")]
+    Pattern(String),
+    #[error("policy file {path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl InternalPattern {
+    /// Parses `"4"`, `"3-5"` (extension lengths) or a comma list of domains
+    /// (`"example.com, pbx.local"`, optionally prefixed `domain:`).
+    pub fn parse(s: &str) -> Result<InternalPattern, PolicyError> {
+        let t = s.trim();
+        let bad = || PolicyError::Pattern(s.to_string());
+        if t.is_empty() {
+            return Err(bad());
+        }
+        if t.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+        {
+            let (a, b) = t.split_once('-').unwrap_or((t, t));
+            let min: usize = a.trim().parse().map_err(|_| bad())?;
+            let max: usize = b.trim().parse().map_err(|_| bad())?;
+            if min == 0 || min > max || max > 32 {
+                return Err(bad());
+            }
+            return Ok(InternalPattern::ExtensionLength { min, max });
+        }
+        let list = t.strip_prefix("domain:").unwrap_or(t);
+        let domains: Vec<String> = list
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if domains.is_empty() || domains.iter().any(|d| d.contains(char::is_whitespace)) {
+            return Err(bad());
+        }
+        Ok(InternalPattern::Domains(domains))
+    }
+
+    /// Whether `caller` (a SIP URI, name-addr or bare number) is internal.
+    pub fn is_internal(&self, caller: &str) -> bool {
+        let (user, host) = user_host(caller);
+        match self {
+            InternalPattern::ExtensionLength { min, max } => {
+                let u = user.strip_prefix('+').unwrap_or(&user);
+                !user.starts_with('+')
+                    && !u.is_empty()
+                    && u.chars().all(|c| c.is_ascii_digit())
+                    && (*min..=*max).contains(&u.len())
+            }
+            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.iter().any(|d| *d == h)),
+        }
+    }
+}
+
+/// User part and lower-case host of a caller (`"A" <sip:1002@h:5060;x>` → `1002`, `h`).
+pub fn user_host(caller: &str) -> (String, Option<String>) {
+    let uri = crate::sip::message::uri_of(caller);
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+        .or_else(|| uri.strip_prefix("tel:"))
+        .unwrap_or(&uri);
+    let rest = rest.split([';', '?', '>']).next().unwrap_or("");
+    match rest.split_once('@') {
+        Some((u, h)) => {
+            let host = h.rsplit_once(':').map(|(a, _)| a).unwrap_or(h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            (u.to_string(), Some(host.to_ascii_lowercase()))
+        }
+        None => (rest.to_string(), None),
+    }
+}
+
+/// Do Not Disturb state and who still rings through.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Dnd {
+    pub on: bool,
+    /// Numbers or SIP URIs that ring even in DND.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Response code for rejected calls (486 when unset or invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+}
+
+impl Dnd {
+    /// Whether `caller` is on the allow list (by user part, or whole URI).
+    pub fn allows(&self, caller: &str) -> bool {
+        let (user, host) = user_host(caller);
+        self.allow.iter().any(|a| {
+            let (au, ah) = user_host(a);
+            !au.is_empty() && au == user && (ah.is_none() || ah == host)
+        })
+    }
+
+    /// The rejection code: the configured 4xx-6xx, else 486.
+    pub fn reject_code(&self) -> u16 {
+        self.code.filter(|c| (400..700).contains(c)).unwrap_or(486)
+    }
+}
+
+/// What to do with a new incoming call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Ring normally.
+    Ring,
+    /// DND is on but the caller is allowed: ring anyway.
+    RingThroughDnd,
+    /// Reject at once with this code (DND); history shows missed-while-DND.
+    Dnd { code: u16 },
+    /// Answer 302 with Contact `to` at once.
+    Forward { to: String },
+    /// Ring, and if still unanswered after `after_s`, 302 to `to`.
+    ForwardAfter { to: String, after_s: u32 },
+}
+
+/// The persisted policy: forwarding rules and DND.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Policy {
+    #[serde(default)]
+    pub forward: Vec<ForwardRule>,
+    #[serde(default)]
+    pub dnd: Dnd,
+}
+
+impl Policy {
+    /// The decision for a call from `caller` while we are `busy` (a call up).
+    /// Order: forward-always, then DND (allow list rings through), then
+    /// forward-on-busy, then forward-on-no-answer, else ring. The first
+    /// rule of a kind whose scope matches wins.
+    pub fn decide(&self, caller: &str, busy: bool, internal: &InternalPattern) -> Decision {
+        let is_internal = internal.is_internal(caller);
+        let rule = |when: When| {
+            self.forward.iter().find(|r| {
+                r.when == when
+                    && !r.to.trim().is_empty()
+                    && match r.scope {
+                        Scope::All => true,
+                        Scope::Internal => is_internal,
+                        Scope::External => !is_internal,
+                    }
+            })
+        };
+        if let Some(r) = rule(When::Always) {
+            return Decision::Forward { to: r.to.clone() };
+        }
+        if self.dnd.on {
+            if !self.dnd.allows(caller) {
+                return Decision::Dnd {
+                    code: self.dnd.reject_code(),
+                };
+            }
+            return Decision::RingThroughDnd;
+        }
+        if busy {
+            if let Some(r) = rule(When::Busy) {
+                return Decision::Forward { to: r.to.clone() };
+            }
+        }
+        if let Some(r) = rule(When::NoAnswer) {
+            return Decision::ForwardAfter {
+                to: r.to.clone(),
+                after_s: r.after_s.unwrap_or(DEFAULT_NO_ANSWER_S),
+            };
+        }
+        Decision::Ring
+    }
+
+    /// Adds a rule, replacing one with the same `when` and `scope`.
+    pub fn add_rule(&mut self, rule: ForwardRule) {
+        self.forward
+            .retain(|r| !(r.when == rule.when && r.scope == rule.scope));
+        self.forward.push(rule);
+    }
+
+    /// Loads the policy; a missing file is the default policy.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let err = |message: String| PolicyError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Policy::default()),
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    /// Saves the policy: writes a temp file in the same directory, syncs it,
+    /// and renames it over `path`, so a crash leaves the old or the new file.
+    pub fn save(&self, path: &Path) -> Result<(), PolicyError> {
+        let err = |message: String| PolicyError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(d) = dir {
+            std::fs::create_dir_all(d).map_err(|e| err(e.to_string()))?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "policy.json".into());
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            if let Some(d) = dir {
+                if let Ok(dirf) = std::fs::File::open(d) {
+                    let _ = dirf.sync_all();
+                }
+            }
+            Ok(())
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            err(e.to_string())
+        })
+    }
+}
+
+/// `$XDG_DATA_HOME/termphone/policy.json` (beside the history database).
+pub fn default_path() -> PathBuf {
+    match directories::ProjectDirs::from("", "", "termphone") {
+        Some(d) => d.data_dir().join("policy.json"),
+        None => std::env::temp_dir()
+            .join(format!("termphone-{}", rustix::process::getuid().as_raw()))
+            .join("policy.json"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn rule(when: When, scope: Scope, to: &str, after_s: Option<u32>) -> ForwardRule {
+        ForwardRule {
+            when,
+            scope,
+            to: to.into(),
+            after_s,
+        }
+    }
+
+    #[test]
+    fn internal_patterns() {
+        let ext = InternalPattern::parse("3-5").unwrap();
+        assert!(ext.is_internal("sip:1002@test.local"));
+        assert!(ext.is_internal("\"Bob\" <sip:123@pbx;user=phone>;tag=x"));
+        assert!(!ext.is_internal("sip:004930123456@trunk"));
+        assert!(!ext.is_internal("sip:+4930123@trunk"));
+        assert!(!ext.is_internal("sip:alice@test.local"));
+        assert_eq!(
+            InternalPattern::parse("4").unwrap(),
+            InternalPattern::ExtensionLength { min: 4, max: 4 }
+        );
+        let dom = InternalPattern::parse("domain:Test.Local, pbx.example").unwrap();
+        assert!(dom.is_internal("sip:alice@test.local:5060"));
+        assert!(dom.is_internal("<sip:9@PBX.example>"));
+        assert!(!dom.is_internal("sip:1002@elsewhere.net"));
+        assert!(!dom.is_internal("1002"));
+        for bad in ["", "5-3", "0", "99-100", "a b, c"] {
+            assert!(InternalPattern::parse(bad).is_err(), "{bad}");
+        }
+        assert!(InternalPattern::default().is_internal("sip:1002@x"));
+    }
+
+    #[test]
+    fn decisions() {
+        let pat = InternalPattern::parse("4").unwrap();
+        let mut p = Policy::default();
+        assert_eq!(p.decide("sip:1002@x", false, &pat), Decision::Ring);
+
+        p.add_rule(rule(When::Busy, Scope::All, "1009", None));
+        assert_eq!(p.decide("sip:1002@x", false, &pat), Decision::Ring);
+        assert_eq!(
+            p.decide("sip:1002@x", true, &pat),
+            Decision::Forward { to: "1009".into() }
+        );
+
+        p.add_rule(rule(When::NoAnswer, Scope::External, "sip:vm@x", Some(7)));
+        assert_eq!(p.decide("sip:1002@x", false, &pat), Decision::Ring);
+        assert_eq!(
+            p.decide("sip:0301234@x", false, &pat),
+            Decision::ForwardAfter {
+                to: "sip:vm@x".into(),
+                after_s: 7
+            }
+        );
+
+        p.add_rule(rule(When::Always, Scope::Internal, "1005", None));
+        assert_eq!(
+            p.decide("sip:1002@x", true, &pat),
+            Decision::Forward { to: "1005".into() }
+        );
+        // A second always/internal rule replaces the first.
+        p.add_rule(rule(When::Always, Scope::Internal, "1006", None));
+        assert_eq!(p.forward.len(), 3);
+        assert_eq!(
+            p.decide("sip:1002@x", false, &pat),
+            Decision::Forward { to: "1006".into() }
+        );
+        let defaulted = Policy {
+            forward: vec![rule(When::NoAnswer, Scope::All, "1009", None)],
+            dnd: Dnd::default(),
+        };
+        assert_eq!(
+            defaulted.decide("sip:1@x", false, &pat),
+            Decision::ForwardAfter {
+                to: "1009".into(),
+                after_s: DEFAULT_NO_ANSWER_S
+            }
+        );
+    }
+
+    #[test]
+    fn dnd_with_ring_through() {
+        let pat = InternalPattern::default();
+        let mut p = Policy {
+            dnd: Dnd {
+                on: true,
+                allow: vec!["1003".into(), "sip:boss@corp.example".into()],
+                code: None,
+            },
+            ..Policy::default()
+        };
+        assert_eq!(
+            p.decide("sip:1002@x", false, &pat),
+            Decision::Dnd { code: 486 }
+        );
+        assert_eq!(
+            p.decide("\"C\" <sip:1003@x>", false, &pat),
+            Decision::RingThroughDnd
+        );
+        assert_eq!(
+            p.decide("sip:boss@corp.example", false, &pat),
+            Decision::RingThroughDnd
+        );
+        assert_eq!(
+            p.decide("sip:boss@other.example", false, &pat),
+            Decision::Dnd { code: 486 }
+        );
+        p.dnd.code = Some(603);
+        assert_eq!(
+            p.decide("sip:1002@x", false, &pat),
+            Decision::Dnd { code: 603 }
+        );
+        p.dnd.code = Some(200);
+        assert_eq!(p.dnd.reject_code(), 486);
+        // Forward-always beats DND.
+        p.add_rule(rule(When::Always, Scope::All, "1009", None));
+        assert_eq!(
+            p.decide("sip:1002@x", false, &pat),
+            Decision::Forward { to: "1009".into() }
+        );
+    }
+
+    #[test]
+    fn persistence_round_trip_and_crash_safety() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("policy.json");
+        assert_eq!(Policy::load(&path).unwrap(), Policy::default());
+        let mut p = Policy::default();
+        p.add_rule(rule(When::NoAnswer, Scope::Internal, "1009", Some(12)));
+        p.add_rule(rule(When::Always, Scope::External, "sip:op@x", None));
+        p.dnd.on = true;
+        p.dnd.allow.push("1003".into());
+        p.save(&path).unwrap();
+        assert_eq!(Policy::load(&path).unwrap(), p);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("\"no_answer\"") && text.contains("\"internal\""),
+            "{text}"
+        );
+        // No temp files left behind.
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A leftover temp file from a crash does not matter; a corrupt file is an error, not a panic.
+        std::fs::write(path.with_file_name(".policy.json.tmp-1"), "{garbage").unwrap();
+        assert_eq!(Policy::load(&path).unwrap(), p);
+        std::fs::write(&path, "{\"forward\": [{\"when\": \"sometimes\"}]}").unwrap();
+        assert!(Policy::load(&path).is_err());
+        // Hand-written minimal JSON: scope and DND default.
+        std::fs::write(&path, r#"{"forward":[{"when":"busy","to":"1009"}]}"#).unwrap();
+        let p = Policy::load(&path).unwrap();
+        assert_eq!(p.forward[0].scope, Scope::All);
+        assert!(!p.dnd.on);
+    }
+
+    #[test]
+    fn user_host_parts() {
+        assert_eq!(
+            user_host("sip:1002@Test.Local:5060;transport=tcp"),
+            ("1002".into(), Some("test.local".into()))
+        );
+        assert_eq!(user_host("1002"), ("1002".into(), None));
+        assert_eq!(user_host("tel:+4930123"), ("+4930123".into(), None));
+        assert_eq!(
+            user_host("sip:a@[::1]:5060"),
+            ("a".into(), Some("::1".into()))
+        );
+        assert_eq!(user_host(""), (String::new(), None));
+    }
+}
