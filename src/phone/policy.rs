@@ -112,7 +112,7 @@ impl InternalPattern {
                     && u.chars().all(|c| c.is_ascii_digit())
                     && (*min..=*max).contains(&u.len())
             }
-            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.iter().any(|d| *d == h)),
+            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.contains(&h)),
         }
     }
 }
