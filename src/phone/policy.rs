@@ -44,96 +44,13 @@ pub struct ForwardRule {
     pub after_s: Option<u32>,
 }
 
-/// Decides whether a caller is internal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InternalPattern {
-    /// A caller whose user part is all digits with a length in this range.
-    ExtensionLength { min: usize, max: usize },
-    /// A caller whose URI host is one of these domains (case-insensitive).
-    Domains(Vec<String>),
-}
-
-impl Default for InternalPattern {
-    /// Extensions of 2 to 6 digits.
-    fn default() -> Self {
-        InternalPattern::ExtensionLength { min: 2, max: 6 }
-    }
-}
+pub use crate::config::{user_host, InternalPattern};
 
 /// Errors of the policy module.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("bad internal_pattern `{0}`: use a length range like \"3-5\" or domains like \"example.com, pbx.local\"")]
-    Pattern(String),
     #[error("policy file {path}: {message}")]
     File { path: PathBuf, message: String },
-}
-
-impl InternalPattern {
-    /// Parses `"4"`, `"3-5"` (extension lengths) or a comma list of domains
-    /// (`"example.com, pbx.local"`, optionally prefixed `domain:`).
-    pub fn parse(s: &str) -> Result<InternalPattern, PolicyError> {
-        let t = s.trim();
-        let bad = || PolicyError::Pattern(s.to_string());
-        if t.is_empty() {
-            return Err(bad());
-        }
-        if t.chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
-        {
-            let (a, b) = t.split_once('-').unwrap_or((t, t));
-            let min: usize = a.trim().parse().map_err(|_| bad())?;
-            let max: usize = b.trim().parse().map_err(|_| bad())?;
-            if min == 0 || min > max || max > 32 {
-                return Err(bad());
-            }
-            return Ok(InternalPattern::ExtensionLength { min, max });
-        }
-        let list = t.strip_prefix("domain:").unwrap_or(t);
-        let domains: Vec<String> = list
-            .split(',')
-            .map(|d| d.trim().to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect();
-        if domains.is_empty() || domains.iter().any(|d| d.contains(char::is_whitespace)) {
-            return Err(bad());
-        }
-        Ok(InternalPattern::Domains(domains))
-    }
-
-    /// Whether `caller` (a SIP URI, name-addr or bare number) is internal.
-    pub fn is_internal(&self, caller: &str) -> bool {
-        let (user, host) = user_host(caller);
-        match self {
-            InternalPattern::ExtensionLength { min, max } => {
-                let u = user.strip_prefix('+').unwrap_or(&user);
-                !user.starts_with('+')
-                    && !u.is_empty()
-                    && u.chars().all(|c| c.is_ascii_digit())
-                    && (*min..=*max).contains(&u.len())
-            }
-            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.contains(&h)),
-        }
-    }
-}
-
-/// User part and lower-case host of a caller (`"A" <sip:1002@h:5060;x>` → `1002`, `h`).
-pub fn user_host(caller: &str) -> (String, Option<String>) {
-    let uri = crate::sip::message::uri_of(caller);
-    let rest = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))
-        .or_else(|| uri.strip_prefix("tel:"))
-        .unwrap_or(&uri);
-    let rest = rest.split([';', '?', '>']).next().unwrap_or("");
-    match rest.split_once('@') {
-        Some((u, h)) => {
-            let host = h.rsplit_once(':').map(|(a, _)| a).unwrap_or(h);
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            (u.to_string(), Some(host.to_ascii_lowercase()))
-        }
-        None => (rest.to_string(), None),
-    }
 }
 
 /// Do Not Disturb state and who still rings through.
@@ -313,29 +230,6 @@ mod tests {
     }
 
     #[test]
-    fn internal_patterns() {
-        let ext = InternalPattern::parse("3-5").unwrap();
-        assert!(ext.is_internal("sip:1002@test.local"));
-        assert!(ext.is_internal("\"Bob\" <sip:123@pbx;user=phone>;tag=x"));
-        assert!(!ext.is_internal("sip:004930123456@trunk"));
-        assert!(!ext.is_internal("sip:+4930123@trunk"));
-        assert!(!ext.is_internal("sip:alice@test.local"));
-        assert_eq!(
-            InternalPattern::parse("4").unwrap(),
-            InternalPattern::ExtensionLength { min: 4, max: 4 }
-        );
-        let dom = InternalPattern::parse("domain:Test.Local, pbx.example").unwrap();
-        assert!(dom.is_internal("sip:alice@test.local:5060"));
-        assert!(dom.is_internal("<sip:9@PBX.example>"));
-        assert!(!dom.is_internal("sip:1002@elsewhere.net"));
-        assert!(!dom.is_internal("1002"));
-        for bad in ["", "5-3", "0", "99-100", "a b, c"] {
-            assert!(InternalPattern::parse(bad).is_err(), "{bad}");
-        }
-        assert!(InternalPattern::default().is_internal("sip:1002@x"));
-    }
-
-    #[test]
     fn decisions() {
         let pat = InternalPattern::parse("4").unwrap();
         let mut p = Policy::default();
@@ -458,20 +352,5 @@ mod tests {
         let p = Policy::load(&path).unwrap();
         assert_eq!(p.forward[0].scope, Scope::All);
         assert!(!p.dnd.on);
-    }
-
-    #[test]
-    fn user_host_parts() {
-        assert_eq!(
-            user_host("sip:1002@Test.Local:5060;transport=tcp"),
-            ("1002".into(), Some("test.local".into()))
-        );
-        assert_eq!(user_host("1002"), ("1002".into(), None));
-        assert_eq!(user_host("tel:+4930123"), ("+4930123".into(), None));
-        assert_eq!(
-            user_host("sip:a@[::1]:5060"),
-            ("a".into(), Some("::1".into()))
-        );
-        assert_eq!(user_host(""), (String::new(), None));
     }
 }
