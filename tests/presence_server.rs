@@ -4,7 +4,8 @@
 //! 1002; the NOTIFYs go early (ringing, with call-id and tags for pickup) →
 //! confirmed (busy) → terminated (idle). Then 1004 publishes Do Not Disturb
 //! through termphone's publication task and a presence watcher receives the
-//! PIDF; finally the subscriptions are ended with Expires: 0.
+//! PIDF, and a message-summary PUBLISHed for 1001 reaches 1001's MWI
+//! subscription; finally the subscriptions are ended with Expires: 0.
 
 mod support;
 
@@ -80,6 +81,61 @@ fn wait_event<T>(
         .ok()
         .flatten()
     })
+}
+
+/// Sends one PUBLISH for `user` (answering the digest challenge); returns the final code.
+async fn publish_raw(
+    ep: &Endpoint,
+    peer: Peer,
+    user: &str,
+    event: &str,
+    content_type: &str,
+    body: &str,
+) -> u16 {
+    let aor = format!("sip:{user}@test.local");
+    let mut req = m::request(termphone::sip::msg::Method::Publish, &aor).unwrap();
+    let local = ep.transport().local_addr();
+    let h = &mut req.headers;
+    m::add_header(h, "Via", m::via(local, peer.protocol, &m::new_branch()));
+    m::add_header(h, "Max-Forwards", "70");
+    m::add_header(h, "From", format!("<{aor}>;tag={}", m::new_tag()));
+    m::add_header(h, "To", format!("<{aor}>"));
+    m::add_header(h, "Call-ID", m::new_call_id());
+    m::add_header(h, "CSeq", "1 PUBLISH");
+    m::add_header(h, "Event", event);
+    m::add_header(h, "Expires", "120");
+    m::set_body(
+        h,
+        &mut req.body,
+        Some(content_type),
+        body.as_bytes().to_vec(),
+    );
+    let mut digest = termphone::sip::auth::DigestState::default();
+    for _ in 0..2 {
+        let mut tx = ep.send_request(req.clone(), peer).await.unwrap();
+        let mut last = None;
+        while let Some(r) = tx.next_response().await {
+            if m::code(&r) >= 200 {
+                last = Some(r);
+                break;
+            }
+        }
+        let Some(resp) = last else { return 0 };
+        if !matches!(m::code(&resp), 401 | 407) {
+            return m::code(&resp);
+        }
+        req = digest
+            .authorize(&req, &resp, creds(user).as_ref().unwrap())
+            .unwrap();
+    }
+    0
+}
+
+fn pickup_cid(lamp: &subscription::Lamp) -> String {
+    lamp.pickup
+        .as_ref()
+        .map(|p| p.call_id.clone())
+        .unwrap_or_default()
 }
 
 fn lamp_of(ev: &SubscriptionEvent) -> Option<subscription::Lamp> {
@@ -184,6 +240,23 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
             .is_some_and(|r| r.contains("1003")),
         "{ringing:?}"
     );
+    // The tags are oriented for Replaces: local = the ringing phone's (To), remote = the caller's (From).
+    let invite_line = "REQ INVITE from=sip:1003@test.local to=sip:1002@test.local";
+    let caller_tag = k
+        .log()
+        .lines()
+        .filter(|l| l.contains(invite_line) && l.contains(&format!("cid={}", pickup_cid(&ringing))))
+        .find_map(|l| {
+            l.split(" ftag=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        });
+    assert_eq!(
+        ringing.pickup.as_ref().map(|p| p.remote_tag.clone()),
+        caller_tag,
+        "{ringing:?}"
+    );
     let pickup = ringing
         .pickup
         .expect("call-id and tags in the early NOTIFY");
@@ -203,6 +276,65 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
         lamp_of(ev).filter(|l| l.state == LampState::Idle)
     });
     assert!(idle.is_some(), "no terminated NOTIFY: {seen:?}");
+
+    // The ringing phone's tag is the To tag of the caller's in-dialog requests.
+    let cid = format!("cid={} ", pickup.call_id);
+    let callee_tag = k
+        .log()
+        .lines()
+        .filter(|l| l.contains("REQ ACK") && l.contains(&cid))
+        .find_map(|l| {
+            l.split(" ttag=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        });
+    assert_eq!(callee_tag.as_deref(), Some(pickup.local_tag.as_str()));
+
+    // MWI: a message-summary PUBLISHed for 1001 reaches 1001's subscription.
+    let mwi = rt.block_on(async {
+        subscription::spawn(
+            endpoint.clone(),
+            SubscriptionConfig {
+                account: "office".into(),
+                package: EventPackage::MessageSummary,
+                target: "sip:1001@test.local".into(),
+                aor: "sip:1001@test.local".into(),
+                peer,
+                credentials: creds("1001"),
+                expires: 120,
+            },
+            ev_tx.clone(),
+            cancel.clone(),
+        )
+    });
+    handles.lock().unwrap().push(mwi);
+    let mwi_active = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::State {
+            package: EventPackage::MessageSummary,
+            state: SubscriptionState::Active { .. },
+            ..
+        } => Some(()),
+        _ => None,
+    });
+    assert!(mwi_active.is_some(), "{seen:?}\n{}", k.log());
+    let code = rt.block_on(publish_raw(
+        &endpoint,
+        peer,
+        "1001",
+        "message-summary",
+        "application/simple-message-summary",
+        "Messages-Waiting: yes\r\nMessage-Account: sip:1001@test.local\r\nVoice-Message: 2/8 (0/0)\r\n",
+    ));
+    assert_eq!(code, 200, "{}", k.log());
+    let counts = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::Notify {
+            payload: Payload::MessageSummary(s),
+            ..
+        } if s.waiting => Some(s.new_old()),
+        _ => None,
+    });
+    assert_eq!(counts, Some((2, 8)), "{seen:?}");
 
     // Presence: 1004 publishes Do Not Disturb; a watcher of 1004 sees it.
     let watch = rt.block_on(async {
@@ -270,17 +402,28 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     });
     assert!(open.is_some(), "watcher saw no update: {seen:?}");
 
-    // Shutdown: both subscriptions end with Expires: 0, the publication is removed.
+    // Shutdown: the three subscriptions end with Expires: 0, the publication is removed.
+    let before = k.log().matches("REQ SUBSCRIBE").count();
     cancel.cancel();
+    let mut ended_packages = Vec::new();
     let ended = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::State {
             state: SubscriptionState::Terminated { reason },
-            package: EventPackage::Presence,
+            package,
             ..
-        } if reason == "unsubscribed" => Some(()),
+        } if reason == "unsubscribed" => {
+            ended_packages.push(*package);
+            (ended_packages.len() == 3).then_some(())
+        }
         _ => None,
     });
     assert!(ended.is_some(), "{seen:?}");
+    assert_eq!(
+        k.log().matches("REQ SUBSCRIBE").count(),
+        before + 3,
+        "{}",
+        k.log()
+    );
     let removed = rt.block_on(async {
         let _ = pub_task.await;
         let mut last = None;

@@ -44,6 +44,7 @@ pub struct ForwardRule {
     pub after_s: Option<u32>,
 }
 
+use crate::config::PhoneConfig;
 pub use crate::config::{user_host, InternalPattern};
 
 /// Errors of the policy module.
@@ -53,15 +54,17 @@ pub enum PolicyError {
     File { path: PathBuf, message: String },
 }
 
-/// Do Not Disturb state and who still rings through.
+/// Do Not Disturb state and who still rings through. Only `on` is
+/// persisted; the allow list and the code come from `[phone]` (see
+/// [`Policy::apply_config`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Dnd {
     pub on: bool,
-    /// Numbers or SIP URIs that ring even in DND.
-    #[serde(default)]
+    /// Numbers or SIP URIs that ring even in DND (`phone.dnd_allow`).
+    #[serde(skip)]
     pub allow: Vec<String>,
-    /// Response code for rejected calls (486 when unset or invalid).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Response code for rejected calls (`phone.dnd_code`; 486 when unset or invalid).
+    #[serde(skip)]
     pub code: Option<u16>,
 }
 
@@ -153,6 +156,30 @@ impl Policy {
         self.forward
             .retain(|r| !(r.when == rule.when && r.scope == rule.scope));
         self.forward.push(rule);
+    }
+
+    /// Takes the DND allow list and code from `[phone]`.
+    pub fn apply_config(&mut self, phone: &PhoneConfig) {
+        self.dnd.allow = phone.dnd_allow.clone();
+        self.dnd.code = Some(phone.dnd_code);
+    }
+
+    /// What the phone starts with: the saved policy at `path` (a missing file
+    /// gives no rules and DND as `phone.dnd` says), with [`Policy::apply_config`].
+    pub fn startup(path: &Path, phone: &PhoneConfig) -> Result<Policy, PolicyError> {
+        let mut p = if path.exists() {
+            Policy::load(path)?
+        } else {
+            Policy {
+                dnd: Dnd {
+                    on: phone.dnd,
+                    ..Dnd::default()
+                },
+                ..Policy::default()
+            }
+        };
+        p.apply_config(phone);
+        Ok(p)
     }
 
     /// Loads the policy; a missing file is the default policy.
@@ -328,9 +355,28 @@ mod tests {
         p.add_rule(rule(When::NoAnswer, Scope::Internal, "1009", Some(12)));
         p.add_rule(rule(When::Always, Scope::External, "sip:op@x", None));
         p.dnd.on = true;
-        p.dnd.allow.push("1003".into());
         p.save(&path).unwrap();
         assert_eq!(Policy::load(&path).unwrap(), p);
+        // The allow list and code are configuration, not state.
+        let phone = PhoneConfig {
+            dnd: false,
+            dnd_allow: vec!["1003".into()],
+            dnd_code: 480,
+            ..PhoneConfig::default()
+        };
+        let started = Policy::startup(&path, &phone).unwrap();
+        assert!(started.dnd.on, "saved DND state wins over phone.dnd");
+        assert_eq!(started.dnd.allow, vec!["1003".to_string()]);
+        assert_eq!(started.dnd.reject_code(), 480);
+        let fresh = Policy::startup(
+            &dir.path().join("none.json"),
+            &PhoneConfig {
+                dnd: true,
+                ..PhoneConfig::default()
+            },
+        )
+        .unwrap();
+        assert!(fresh.dnd.on && fresh.forward.is_empty());
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains("\"no_answer\"") && text.contains("\"internal\""),
