@@ -376,18 +376,17 @@ impl Subscriber {
             self.dialog = Some(d);
         }
         let _ = st.handle.respond(m::response(req, 200, None));
-        self.take_body(req);
         let sub = parse_sub_state(m::header(&req.headers, "Subscription-State").unwrap_or(""));
+        let expires = sub.expires.unwrap_or(self.expires);
+        // The state first, then what the body says.
         match sub.value.as_str() {
-            "active" | "pending" => {
-                let expires = sub.expires.unwrap_or(self.expires);
-                self.report(if sub.value == "active" {
-                    SubscriptionState::Active { expires }
-                } else {
-                    SubscriptionState::Pending
-                });
-                Next::SubscribeIn(refresh_after(expires))
-            }
+            "active" => self.report(SubscriptionState::Active { expires }),
+            "pending" => self.report(SubscriptionState::Pending),
+            _ => {}
+        }
+        self.take_body(req);
+        match sub.value.as_str() {
+            "active" | "pending" => Next::SubscribeIn(refresh_after(expires)),
             "terminated" => {
                 let reason = sub.reason.clone().unwrap_or_else(|| "terminated".into());
                 self.report(SubscriptionState::Terminated { reason });
