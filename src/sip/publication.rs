@@ -66,7 +66,8 @@ impl PresenceDoc {
 pub enum PublicationStatus {
     /// The server holds our state for `expires` seconds under `etag`.
     Published { expires: u32, etag: String },
-    /// Our state was removed (cleared or shutting down).
+    /// Our state was removed (cleared or shutting down); a failed removal is `Failed`
+    /// with a reason starting "removal:" (the server drops the state at expiry).
     Removed,
     /// The PUBLISH failed ("489 Bad Event", "no answer", …); retried with back-off.
     Failed { reason: String },
@@ -264,9 +265,17 @@ impl Publisher {
         if self.etag.is_none() {
             return;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.publish(0, false)).await;
+        let done = tokio::time::timeout(Duration::from_secs(3), self.publish(0, false)).await;
         self.etag = None;
-        self.report(PublicationStatus::Removed);
+        match done {
+            Ok(Done::Published(_)) => self.report(PublicationStatus::Removed),
+            Ok(Done::Failed(reason, _)) => self.report(PublicationStatus::Failed {
+                reason: format!("removal: {reason}"),
+            }),
+            Err(_) => self.report(PublicationStatus::Failed {
+                reason: "removal: no answer".into(),
+            }),
+        }
     }
 
     async fn run(
@@ -334,18 +343,4 @@ impl Publisher {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documents() {
-        let dnd =
-            pidf::parse(&PresenceDoc::do_not_disturb().to_pidf("sip:1001@test.local")).unwrap();
-        assert!(dnd.dnd());
-        assert_eq!(dnd.basic, Some(pidf::Basic::Closed));
-        let ok = pidf::parse(&PresenceDoc::available().to_pidf("sip:1001@test.local")).unwrap();
-        assert!(!ok.busy());
-        assert_eq!(ok.basic, Some(pidf::Basic::Open));
-    }
-}
+mod tests;

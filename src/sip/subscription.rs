@@ -487,6 +487,10 @@ impl Subscriber {
         attempts: &mut u32,
         failures: &mut u32,
     ) -> (Option<Request>, Next) {
+        if m::header(&req.headers, "From").and_then(m::tag).as_deref() != Some(&self.from_tag) {
+            // Answer to a request of a dialog ended meanwhile: start the new one.
+            return (None, Next::SubscribeIn(Duration::ZERO));
+        }
         let Some(resp) = resp else {
             return self.failed("no answer".into(), None, failures);
         };

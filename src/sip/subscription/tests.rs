@@ -343,3 +343,44 @@ mod scripted {
         cancel.cancel();
     }
 }
+
+mod fuzz {
+    use super::super::{dialog_info, message_summary, parse_sub_state, pidf};
+    use proptest::prelude::*;
+
+    const SEEDS: [&str; 3] = [
+        r#"<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="1" state="partial" entity="sip:a@b"><dialog id="d" call-id="c" local-tag="l" remote-tag="r" direction="recipient"><state>early</state><remote><identity display="A">sip:x@y</identity></remote></dialog></dialog-info>"#,
+        r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b"><tuple id="t"><status><basic>open</basic></status><note>busy</note></tuple></presence>"#,
+        "Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/0)\r\n",
+    ];
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in ".{0,400}") {
+            let _ = dialog_info::parse(&s).map(|i| i.lamp());
+            let _ = pidf::parse(&s).map(|p| (p.dnd(), p.busy()));
+            let _ = message_summary::parse(&s).map(|m| m.new_old());
+            let _ = parse_sub_state(&s);
+        }
+
+        #[test]
+        fn mutated_documents_never_panic(seed in 0usize..3, cut in 0usize..400, insert in ".{0,8}") {
+            let doc = SEEDS[seed];
+            let mut at = cut.min(doc.len());
+            while !doc.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mutated = format!("{}{}{}", &doc[..at], insert, &doc[at..]);
+            let truncated = &doc[..at];
+            for s in [mutated.as_str(), truncated] {
+                if let Ok(mut i) = dialog_info::parse(s) {
+                    let again = i.clone();
+                    i.merge(again);
+                    let _ = i.lamp();
+                }
+                let _ = pidf::parse(s).map(|p| p.busy());
+                let _ = message_summary::parse(s);
+            }
+        }
+    }
+}
