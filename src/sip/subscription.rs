@@ -164,6 +164,18 @@ impl SubscriptionHandle {
     }
 }
 
+/// The URI of a watched target: a SIP URI as given, else `sip:<target>@<domain>`
+/// (a `[[blf]]` number in the account's domain).
+pub fn target_uri(target: &str, domain: &str) -> String {
+    let t = target.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("sip:") || lower.starts_with("sips:") {
+        t.to_string()
+    } else {
+        format!("sip:{t}@{domain}")
+    }
+}
+
 /// Starts a subscription task.
 pub fn spawn(
     endpoint: Endpoint,

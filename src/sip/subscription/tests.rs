@@ -47,6 +47,13 @@ fn termination_reasons_decide_the_retry() {
 }
 
 #[test]
+fn blf_targets_become_uris() {
+    assert_eq!(target_uri("1002", "test.local"), "sip:1002@test.local");
+    assert_eq!(target_uri(" sip:op@pbx ", "test.local"), "sip:op@pbx");
+    assert_eq!(target_uri("SIPS:op@pbx", "x"), "SIPS:op@pbx");
+}
+
+#[test]
 fn packages_name_their_headers() {
     assert_eq!(EventPackage::Dialog.event(), "dialog");
     assert_eq!(EventPackage::Dialog.accept(), "application/dialog-info+xml");
