@@ -251,10 +251,18 @@ impl Command {
             },
             "conf_add" => {
                 let (to, call) = (args.opt_str("to")?, args.opt_str("call")?);
-                if to.is_some() == call.is_some() {
-                    return Err(CommandError::bad_argument(
-                        "`conf_add` takes either `to` or `call`",
-                    ));
+                match (&to, &call) {
+                    (None, None) => {
+                        return Err(CommandError::bad_argument(
+                            "`conf_add` needs `to` (or `call`)",
+                        ))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(CommandError::bad_argument(
+                            "`conf_add` takes either `to` or `call`, not both",
+                        ))
+                    }
+                    _ => {}
                 }
                 Command::ConfAdd { to, call }
             }

@@ -9,11 +9,13 @@
 //! the column and the key.
 
 mod paths;
+pub mod pbx;
 mod proxy;
 mod raw;
 mod secret;
 
 use crate::media::{AudioConfig, BackendKind};
+pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -56,6 +58,10 @@ pub struct Account {
     pub register: bool,
     /// Requested registration lifetime in seconds.
     pub expires: u32,
+    /// Voicemail number or URI to dial for this account (else the PBX profile's).
+    pub voicemail: Option<String>,
+    /// Subscribe to message-summary (MWI) for this account.
+    pub mwi: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -70,6 +76,8 @@ impl std::fmt::Debug for Account {
             .field("display_name", &self.display_name)
             .field("auth_user", &self.auth_user)
             .field("expires", &self.expires)
+            .field("voicemail", &self.voicemail)
+            .field("mwi", &self.mwi)
             .finish()
     }
 }
@@ -82,6 +90,13 @@ pub struct PhoneConfig {
     pub auto_answer: bool,
     pub max_calls: usize,
     pub ring_timeout_s: u64,
+    /// Response code for calls rejected by Do Not Disturb (486 default, 4xx–6xx).
+    pub dnd_code: u16,
+    /// Callers (numbers or SIP URIs) that ring even in Do Not Disturb.
+    pub dnd_allow: Vec<String>,
+    /// Which callers are internal, for forwarding rules with a scope
+    /// (`internal_pattern = "3-5"` extension lengths, or domains).
+    pub internal_pattern: InternalPattern,
 }
 
 impl Default for PhoneConfig {
@@ -92,6 +107,9 @@ impl Default for PhoneConfig {
             auto_answer: false,
             max_calls: 8,
             ring_timeout_s: 60,
+            dnd_code: 486,
+            dnd_allow: Vec::new(),
+            internal_pattern: InternalPattern::default(),
         }
     }
 }
@@ -143,6 +161,8 @@ pub struct Config {
     pub blf: Vec<BlfTarget>,
     /// `[ui]` settings of the terminal interface.
     pub ui: UiConfig,
+    /// `[pbx]`: profile and feature codes.
+    pub pbx: PbxConfig,
 }
 
 impl Config {
@@ -204,6 +224,7 @@ impl Config {
             history_path: paths::default_history_path(),
             blf: Vec::new(),
             ui: UiConfig::default(),
+            pbx: PbxConfig::default(),
         }
     }
 
@@ -238,6 +259,8 @@ impl Account {
             auth_user: None,
             register: false,
             expires: raw::DEFAULT_EXPIRES,
+            voicemail: None,
+            mwi: false,
         }
     }
 }

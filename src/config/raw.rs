@@ -2,6 +2,7 @@
 //! their resolution into the typed [`Config`]. Errors carry the file, line,
 //! column and key.
 
+use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{Account, BlfTarget, Config, ConfigError, PhoneConfig, SipConfig, UiConfig};
 use crate::media::{AudioConfig, BackendKind};
@@ -32,6 +33,7 @@ struct RawConfig {
     blf: Vec<RawBlf>,
     #[serde(default)]
     ui: RawUi,
+    pbx: Option<RawPbx>,
 }
 
 #[derive(Deserialize, Default)]
@@ -40,6 +42,16 @@ struct RawUi {
     theme: Option<Spanned<String>>,
     bell: Option<bool>,
     notify: Option<bool>,
+}
+
+/// `[pbx]`: a built-in profile or a profile file, and single codes on top.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPbx {
+    profile: Option<Spanned<String>>,
+    profile_file: Option<Spanned<String>>,
+    #[serde(flatten)]
+    codes: FeatureCodes,
 }
 
 #[derive(Deserialize, Default)]
@@ -61,6 +73,9 @@ struct RawAccount {
     display_name: Option<String>,
     auth_user: Option<String>,
     expires: Option<Spanned<u32>>,
+    voicemail: Option<String>,
+    #[serde(default)]
+    mwi: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -79,6 +94,10 @@ struct RawPhone {
     auto_answer: Option<bool>,
     max_calls: Option<Spanned<usize>>,
     ring_timeout_s: Option<Spanned<u64>>,
+    dnd_code: Option<Spanned<u16>>,
+    #[serde(default)]
+    dnd_allow: Vec<String>,
+    internal_pattern: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -232,12 +251,21 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             display_name: a.display_name,
             auth_user: a.auth_user,
             expires,
+            voicemail: a
+                .voicemail
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            mwi: a.mwi,
             name,
         });
     }
 
     let phone = resolve_phone(&src, raw.phone)?;
     let ui = resolve_ui(&src, raw.ui)?;
+    let pbx = match raw.pbx {
+        Some(p) => resolve_pbx(&src, p)?,
+        None => PbxConfig::default(),
+    };
 
     let mut blf = Vec::new();
     for b in raw.blf {
@@ -286,6 +314,35 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         },
         blf,
         ui,
+        pbx,
+    })
+}
+
+fn resolve_pbx(src: &Source<'_>, raw: RawPbx) -> Result<PbxConfig, ConfigError> {
+    let (name, base) = match &raw.profile {
+        Some(p) => (
+            p.get_ref().trim().to_ascii_lowercase(),
+            pbx::builtin_profile(p.get_ref())
+                .map_err(|e| src.at(p.span(), format!("key `pbx.profile`: {e}")))?,
+        ),
+        None => ("generic".to_string(), pbx::ProfileFile::default()),
+    };
+    let base = match &raw.profile_file {
+        Some(f) => {
+            let file = paths::resolve(src.path, f.get_ref());
+            let user = pbx::load_profile_file(&file)
+                .map_err(|e| src.at(f.span(), format!("key `pbx.profile_file`: {e}")))?;
+            pbx::ProfileFile {
+                description: user.description.or(base.description),
+                codes: base.codes.overridden_by(&user.codes),
+            }
+        }
+        None => base,
+    };
+    Ok(PbxConfig {
+        profile: name,
+        description: base.description,
+        codes: base.codes.overridden_by(&raw.codes),
     })
 }
 
@@ -324,7 +381,34 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             ));
         }
     }
+    let dnd_code = match &raw.dnd_code {
+        Some(c) if !(400..700).contains(c.get_ref()) => {
+            return Err(src.at(
+                c.span(),
+                "key `phone.dnd_code` must be a 4xx, 5xx or 6xx response code".into(),
+            ))
+        }
+        Some(c) => *c.get_ref(),
+        None => d.dnd_code,
+    };
+    let internal_pattern = match &raw.internal_pattern {
+        Some(p) => InternalPattern::parse(p.get_ref()).map_err(|e| {
+            src.at(
+                p.span(),
+                format!("invalid value for key `phone.internal_pattern`: {e}"),
+            )
+        })?,
+        None => d.internal_pattern,
+    };
     Ok(PhoneConfig {
+        dnd_code,
+        dnd_allow: raw
+            .dnd_allow
+            .into_iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        internal_pattern,
         call_waiting: raw.call_waiting.unwrap_or(d.call_waiting),
         dnd: raw.dnd.unwrap_or(d.dnd),
         auto_answer: raw.auto_answer.unwrap_or(d.auto_answer),

@@ -51,6 +51,7 @@ fn full_config_is_resolved() {
             auto_answer: true,
             max_calls: 3,
             ring_timeout_s: 15,
+            ..PhoneConfig::default()
         }
     );
     assert_eq!(
@@ -333,4 +334,85 @@ fn ui_table_is_optional_and_checked() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("colour"), "{err}");
+}
+
+#[test]
+fn pbx_profile_and_policy_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "description = \"Site PBX\"\ngroup_pickup = \"*0\"\n",
+    )
+    .unwrap();
+    let text = r#"
+[[account]]
+name = "office"
+user = "1001"
+domain = "test.local"
+voicemail = "8500"
+mwi = true
+
+[[account]]
+name = "home"
+user = "2001"
+domain = "home.example"
+
+[phone]
+dnd_code = 603
+dnd_allow = ["1003", " sip:boss@corp.example ", ""]
+internal_pattern = "3-5"
+
+[pbx]
+profile = "asterisk"
+profile_file = "mine.toml"
+dnd_on = "*99"
+"#;
+    let c = Config::parse(text, &path).unwrap();
+    assert_eq!(c.accounts[0].voicemail.as_deref(), Some("8500"));
+    assert!(c.accounts[0].mwi);
+    assert_eq!(c.accounts[1].voicemail, None);
+    assert!(!c.accounts[1].mwi);
+    assert_eq!(c.phone.dnd_code, 603);
+    assert_eq!(c.phone.dnd_allow, vec!["1003", "sip:boss@corp.example"]);
+    assert_eq!(
+        c.phone.internal_pattern,
+        InternalPattern::ExtensionLength { min: 3, max: 5 }
+    );
+    assert_eq!(c.pbx.profile, "asterisk");
+    assert_eq!(c.pbx.description.as_deref(), Some("Site PBX"));
+    // Built-in code, file override, inline override.
+    assert_eq!(c.pbx.codes.dnd_off.as_deref(), Some("*79"));
+    assert_eq!(c.pbx.codes.group_pickup.as_deref(), Some("*0"));
+    assert_eq!(c.pbx.codes.dnd_on.as_deref(), Some("*99"));
+}
+
+#[test]
+fn pbx_and_policy_defaults_and_errors() {
+    let path = Path::new("/nonexistent/config.toml");
+    let c = Config::parse("[phone]\ndnd = true\n", path).unwrap();
+    assert_eq!(c.phone.dnd_code, 486);
+    assert!(c.phone.dnd_allow.is_empty());
+    assert_eq!(c.phone.internal_pattern, InternalPattern::default());
+    assert_eq!(c.pbx.profile, "generic");
+    assert_eq!(c.pbx.codes, FeatureCodes::default());
+    assert_eq!(Config::direct_ip_default().pbx, PbxConfig::default());
+
+    for (text, needle) in [
+        ("[pbx]\nprofile = \"nortel\"\n", "pbx.profile"),
+        (
+            "[pbx]\nprofile_file = \"missing.toml\"\n",
+            "pbx.profile_file",
+        ),
+        ("[pbx]\nbogus_code = \"*1\"\n", "bogus_code"),
+        ("[phone]\ndnd_code = 200\n", "phone.dnd_code"),
+        (
+            "[phone]\ninternal_pattern = \"9-2\"\n",
+            "phone.internal_pattern",
+        ),
+    ] {
+        let err = Config::parse(text, path).unwrap_err().to_string();
+        assert!(err.contains(needle), "{text}: {err}");
+        assert!(err.contains("config.toml:"), "{err}");
+    }
 }

@@ -5,6 +5,7 @@
 mod call;
 mod event;
 mod manager;
+pub mod policy;
 
 pub use event::{CallDirection, CallInfo, CallState, Event};
 

@@ -29,8 +29,10 @@ pub type Result<T, E = SipError> = std::result::Result<T, E>;
 
 pub mod dialog;
 pub mod message;
+pub mod publication;
 pub mod registration;
 pub mod sdp;
+pub mod subscription;
 pub mod trace;
 
 /// Our User-Agent / Server header value.

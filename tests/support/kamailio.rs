@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TEMPLATE: &str = include_str!("../peers/kamailio-registrar.cfg.in");
+const PRESENCE_TEMPLATE: &str = include_str!("../peers/kamailio-presence.cfg.in");
+const SQLITE_SCHEMA_DIR: &str = "/usr/share/kamailio/db_sqlite";
 
 /// Domain served by the registrar.
 pub const DOMAIN: &str = "test.local";
@@ -27,10 +29,37 @@ impl Kamailio {
     /// Starts kamailio with its config, pid file and log in `dir` (created).
     /// Returns once it answers an OPTIONS on UDP.
     pub fn start(dir: &Path) -> Kamailio {
+        Self::start_with(dir, TEMPLATE)
+    }
+
+    /// Starts kamailio as registrar + proxy + presence server (event packages
+    /// presence, dialog with call-id and tags from pua_dialoginfo, and
+    /// message-summary), with a sqlite database `presence.db` in `dir` made
+    /// from kamailio's schema files.
+    pub fn start_presence(dir: &Path) -> Kamailio {
+        std::fs::create_dir_all(dir).expect("kamailio dir");
+        let db = dir.join("presence.db");
+        let _ = std::fs::remove_file(&db);
+        let conn = rusqlite::Connection::open(&db).expect("create presence.db");
+        for file in ["standard-create.sql", "presence-create.sql"] {
+            let sql = std::fs::read_to_string(Path::new(SQLITE_SCHEMA_DIR).join(file)).expect(
+                "kamailio sqlite schema (install kamailio-sqlite-modules and kamailio-presence-modules)",
+            );
+            conn.execute_batch(&sql)
+                .unwrap_or_else(|e| panic!("schema {file}: {e}"));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("WAL journal mode");
+        drop(conn);
+        Self::start_with(dir, PRESENCE_TEMPLATE)
+    }
+
+    /// Starts kamailio from a config template with @PORT@ and @RUNDIR@ placeholders.
+    pub fn start_with(dir: &Path, template: &str) -> Kamailio {
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let port = free_port();
         let cfg = dir.join("kamailio.cfg");
-        let text = TEMPLATE
+        let text = template
             .replace("@PORT@", &port.to_string())
             .replace("@RUNDIR@", &dir.display().to_string());
         std::fs::write(&cfg, text).expect("write kamailio.cfg");

@@ -1,0 +1,319 @@
+//! PBX profiles and call-policy settings: feature access codes as data
+//! (directed / group pickup, call forwarding on/off per condition, DND on/off,
+//! voicemail), the built-in profiles `examples/pbx/*.toml` embedded in the
+//! binary, a user profile file and per-key overrides from `[pbx]`; and the
+//! pattern that tells internal callers from external ones.
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// Built-in profiles: name and file text.
+pub const BUILTIN_PROFILES: [(&str, &str); 3] = [
+    (
+        "openscape4000",
+        include_str!("../../examples/pbx/openscape4000.toml"),
+    ),
+    ("asterisk", include_str!("../../examples/pbx/asterisk.toml")),
+    ("generic", include_str!("../../examples/pbx/generic.toml")),
+];
+
+/// Feature access codes of one PBX. A code containing `{target}` has the
+/// number put there, otherwise the number is appended ([`FeatureCodes::dial`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureCodes {
+    pub directed_pickup: Option<String>,
+    pub group_pickup: Option<String>,
+    pub forward_always_on: Option<String>,
+    pub forward_always_off: Option<String>,
+    pub forward_busy_on: Option<String>,
+    pub forward_busy_off: Option<String>,
+    pub forward_no_answer_on: Option<String>,
+    pub forward_no_answer_off: Option<String>,
+    pub dnd_on: Option<String>,
+    pub dnd_off: Option<String>,
+    pub voicemail: Option<String>,
+}
+
+impl FeatureCodes {
+    /// `self`, with every code that `over` sets taken from `over`.
+    pub fn overridden_by(&self, over: &FeatureCodes) -> FeatureCodes {
+        let pick = |a: &Option<String>, b: &Option<String>| b.clone().or_else(|| a.clone());
+        FeatureCodes {
+            directed_pickup: pick(&self.directed_pickup, &over.directed_pickup),
+            group_pickup: pick(&self.group_pickup, &over.group_pickup),
+            forward_always_on: pick(&self.forward_always_on, &over.forward_always_on),
+            forward_always_off: pick(&self.forward_always_off, &over.forward_always_off),
+            forward_busy_on: pick(&self.forward_busy_on, &over.forward_busy_on),
+            forward_busy_off: pick(&self.forward_busy_off, &over.forward_busy_off),
+            forward_no_answer_on: pick(&self.forward_no_answer_on, &over.forward_no_answer_on),
+            forward_no_answer_off: pick(&self.forward_no_answer_off, &over.forward_no_answer_off),
+            dnd_on: pick(&self.dnd_on, &over.dnd_on),
+            dnd_off: pick(&self.dnd_off, &over.dnd_off),
+            voicemail: pick(&self.voicemail, &over.voicemail),
+        }
+    }
+
+    /// The digits to dial for `code` with an optional target number; `None`
+    /// when the code is unset or empty.
+    pub fn dial(code: &Option<String>, target: Option<&str>) -> Option<String> {
+        let code = code.as_deref().map(str::trim).filter(|c| !c.is_empty())?;
+        let target = target.unwrap_or("").trim();
+        Some(if code.contains("{target}") {
+            code.replace("{target}", target)
+        } else {
+            format!("{code}{target}")
+        })
+    }
+}
+
+/// A profile file: a description and the codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(flatten)]
+    pub codes: FeatureCodes,
+}
+
+/// Why a profile could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("unknown PBX profile `{0}` (built in: openscape4000, asterisk, generic)")]
+    Unknown(String),
+    #[error("PBX profile {0}")]
+    Bad(String),
+}
+
+/// Parses profile text.
+pub fn parse_profile(text: &str) -> Result<ProfileFile, ProfileError> {
+    toml::from_str(text).map_err(|e| ProfileError::Bad(e.message().trim().to_string()))
+}
+
+/// A built-in profile by name.
+pub fn builtin_profile(name: &str) -> Result<ProfileFile, ProfileError> {
+    let text = BUILTIN_PROFILES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| ProfileError::Unknown(name.to_string()))?;
+    parse_profile(text)
+}
+
+/// Reads a user profile file.
+pub fn load_profile_file(path: &Path) -> Result<ProfileFile, ProfileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ProfileError::Bad(format!("{}: {e}", path.display())))?;
+    parse_profile(&text).map_err(|e| ProfileError::Bad(format!("{}: {e}", path.display())))
+}
+
+/// `[pbx]`: the resolved profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxConfig {
+    /// Profile name (`generic` when unset).
+    pub profile: String,
+    pub description: Option<String>,
+    /// Codes after the profile file and the `[pbx]` overrides.
+    pub codes: FeatureCodes,
+}
+
+impl Default for PbxConfig {
+    fn default() -> Self {
+        PbxConfig {
+            profile: "generic".into(),
+            description: builtin_profile("generic").ok().and_then(|p| p.description),
+            codes: FeatureCodes::default(),
+        }
+    }
+}
+
+/// Decides whether a caller is internal (forwarding rules with a scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InternalPattern {
+    /// A caller whose user part is all digits with a length in this range.
+    ExtensionLength { min: usize, max: usize },
+    /// A caller whose URI host is one of these domains (lower case).
+    Domains(Vec<String>),
+}
+
+impl Default for InternalPattern {
+    /// Extensions of 2 to 6 digits.
+    fn default() -> Self {
+        InternalPattern::ExtensionLength { min: 2, max: 6 }
+    }
+}
+
+impl InternalPattern {
+    /// Parses `"4"`, `"3-5"` (extension lengths) or a comma list of domains
+    /// (`"example.com, pbx.local"`, optionally prefixed `domain:`).
+    pub fn parse(s: &str) -> Result<InternalPattern, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "`{s}` is neither an extension length range like \"3-5\" nor domains like \"example.com, pbx.local\""
+            )
+        };
+        if t.is_empty() {
+            return Err(bad());
+        }
+        if t.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+        {
+            let (a, b) = t.split_once('-').unwrap_or((t, t));
+            let min: usize = a.trim().parse().map_err(|_| bad())?;
+            let max: usize = b.trim().parse().map_err(|_| bad())?;
+            if min == 0 || min > max || max > 32 {
+                return Err(bad());
+            }
+            return Ok(InternalPattern::ExtensionLength { min, max });
+        }
+        let list = t.strip_prefix("domain:").unwrap_or(t);
+        let domains: Vec<String> = list
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if domains.is_empty() || domains.iter().any(|d| d.contains(char::is_whitespace)) {
+            return Err(bad());
+        }
+        Ok(InternalPattern::Domains(domains))
+    }
+
+    /// Whether `caller` (a SIP URI, name-addr or bare number) is internal.
+    pub fn is_internal(&self, caller: &str) -> bool {
+        let (user, host) = user_host(caller);
+        match self {
+            InternalPattern::ExtensionLength { min, max } => {
+                !user.is_empty()
+                    && user.chars().all(|c| c.is_ascii_digit())
+                    && (*min..=*max).contains(&user.len())
+            }
+            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.contains(&h)),
+        }
+    }
+}
+
+/// User part and lower-case host of a caller (`"A" <sip:1002@h:5060;x>` → `1002`, `h`).
+pub fn user_host(caller: &str) -> (String, Option<String>) {
+    let uri = match (caller.find('<'), caller.find('>')) {
+        (Some(a), Some(b)) if a < b => &caller[a + 1..b],
+        _ => caller,
+    }
+    .trim();
+    let rest = ["sip:", "sips:", "tel:"]
+        .iter()
+        .find_map(|p| {
+            uri.get(..p.len())
+                .filter(|s| s.eq_ignore_ascii_case(p))
+                .map(|_| &uri[p.len()..])
+        })
+        .unwrap_or(uri);
+    let rest = rest.split([';', '?', '>']).next().unwrap_or("");
+    match rest.split_once('@') {
+        Some((u, h)) => {
+            let host = match h.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or(""),
+                None => h.split(':').next().unwrap_or(""),
+            };
+            (u.to_string(), Some(host.to_ascii_lowercase()))
+        }
+        None => (rest.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_parse_and_have_their_codes() {
+        for (name, _) in BUILTIN_PROFILES {
+            builtin_profile(name).unwrap();
+        }
+        let os = builtin_profile("OpenScape4000").unwrap();
+        assert_eq!(os.description.as_deref(), Some("Unify OpenScape 4000"));
+        assert!(os.codes.directed_pickup.is_some() && os.codes.dnd_on.is_some());
+        let ast = builtin_profile("asterisk").unwrap();
+        assert_eq!(
+            FeatureCodes::dial(&ast.codes.directed_pickup, Some("1002")).as_deref(),
+            Some("**1002")
+        );
+        assert_eq!(
+            FeatureCodes::dial(&ast.codes.forward_always_on, Some("1009")).as_deref(),
+            Some("*721009")
+        );
+        assert_eq!(
+            FeatureCodes::dial(&ast.codes.dnd_on, None).as_deref(),
+            Some("*78")
+        );
+        let generic = builtin_profile("generic").unwrap();
+        assert_eq!(generic.codes, FeatureCodes::default());
+        assert_eq!(FeatureCodes::dial(&generic.codes.group_pickup, None), None);
+        assert!(matches!(
+            builtin_profile("nope"),
+            Err(ProfileError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn overrides_and_templates() {
+        let base = builtin_profile("asterisk").unwrap().codes;
+        let over = FeatureCodes {
+            voicemail: Some("8500".into()),
+            directed_pickup: Some("*8{target}#".into()),
+            ..FeatureCodes::default()
+        };
+        let c = base.overridden_by(&over);
+        assert_eq!(c.voicemail.as_deref(), Some("8500"));
+        assert_eq!(c.dnd_on.as_deref(), Some("*78"));
+        assert_eq!(
+            FeatureCodes::dial(&c.directed_pickup, Some("1002")).as_deref(),
+            Some("*81002#")
+        );
+        assert_eq!(FeatureCodes::dial(&Some("  ".into()), None), None);
+        assert!(parse_profile("dnd_on = 5").is_err());
+        assert!(parse_profile("unknown_code = \"*1\"").is_err());
+    }
+
+    #[test]
+    fn internal_patterns() {
+        let ext = InternalPattern::parse("3-5").unwrap();
+        assert!(ext.is_internal("sip:1002@test.local"));
+        assert!(ext.is_internal("\"Bob\" <sip:123@pbx;user=phone>;tag=x"));
+        assert!(ext.is_internal("1002"));
+        assert!(!ext.is_internal("sip:004930123456@trunk"));
+        assert!(!ext.is_internal("sip:+4930@trunk"));
+        assert!(!ext.is_internal("sip:alice@test.local"));
+        assert_eq!(
+            InternalPattern::parse("4").unwrap(),
+            InternalPattern::ExtensionLength { min: 4, max: 4 }
+        );
+        let dom = InternalPattern::parse("domain:Test.Local, pbx.example").unwrap();
+        assert!(dom.is_internal("sip:alice@test.local:5060"));
+        assert!(dom.is_internal("<SIP:9@PBX.example>"));
+        assert!(!dom.is_internal("sip:1002@elsewhere.net"));
+        assert!(!dom.is_internal("1002"));
+        for bad in ["", "5-3", "0", "99-100", "a b, c", "-"] {
+            assert!(InternalPattern::parse(bad).is_err(), "{bad}");
+        }
+        assert!(InternalPattern::default().is_internal("sip:1002@x"));
+    }
+
+    #[test]
+    fn user_host_parts() {
+        assert_eq!(
+            user_host("sip:1002@Test.Local:5060;transport=tcp"),
+            ("1002".into(), Some("test.local".into()))
+        );
+        assert_eq!(user_host("1002"), ("1002".into(), None));
+        assert_eq!(user_host("tel:+4930123"), ("+4930123".into(), None));
+        assert_eq!(
+            user_host("sip:a@[::1]:5060"),
+            ("a".into(), Some("::1".into()))
+        );
+        assert_eq!(user_host(""), (String::new(), None));
+        assert_eq!(user_host("<é"), ("<é".into(), None));
+    }
+}

@@ -1,0 +1,449 @@
+//! The presence test bed and termphone's SUBSCRIBE / PUBLISH clients against
+//! a real kamailio presence server: a watcher (termphone's subscription task
+//! as 1001) watches the dialogs of 1002 while baresip 1003 calls baresip
+//! 1002; the NOTIFYs go early (ringing, with call-id and tags for pickup) →
+//! confirmed (busy) → terminated (idle). Then 1004 publishes Do Not Disturb
+//! through termphone's publication task and a presence watcher receives the
+//! PIDF, and a message-summary PUBLISHed for 1001 reaches 1001's MWI
+//! subscription; finally the subscriptions are ended with Expires: 0.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::baresip::{Baresip, BaresipOpts};
+use support::kamailio::Kamailio;
+use support::{tone, TestDir};
+use termphone::sip::auth::Credentials;
+use termphone::sip::message as m;
+use termphone::sip::publication::{self, PresenceDoc, PublicationConfig, PublicationStatus};
+use termphone::sip::subscription::{
+    self, EventPackage, LampState, Payload, SubscriptionConfig, SubscriptionEvent,
+    SubscriptionHandle, SubscriptionState,
+};
+use termphone::sip::transaction::{Endpoint, Incoming, Timers};
+use termphone::sip::transport::{Peer, Protocol, Transport};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+type Handles = Arc<Mutex<Vec<SubscriptionHandle>>>;
+
+/// Routes NOTIFYs to the subscription with their Call-ID, 481 otherwise
+/// (what the phone's manager does).
+fn route_notifies(mut up: mpsc::UnboundedReceiver<Incoming>, handles: Handles) {
+    tokio::spawn(async move {
+        while let Some(inc) = up.recv().await {
+            let Incoming::Request(st) = inc else { continue };
+            let mut st = Some(st);
+            if let Ok(hs) = handles.lock() {
+                if let Some(h) = hs
+                    .iter()
+                    .find(|h| st.as_ref().is_some_and(|s| h.matches(&s.request)))
+                {
+                    if let Some(s) = st.take() {
+                        st = h.notify(s).err().map(|b| *b);
+                    }
+                }
+            }
+            if let Some(s) = st {
+                let _ = s.handle.respond(m::response(&s.request, 481, None));
+            }
+        }
+    });
+}
+
+fn creds(user: &str) -> Option<Credentials> {
+    Some(Credentials {
+        user: user.into(),
+        password: format!("pw{user}"),
+    })
+}
+
+/// Waits for the first event `pick` accepts.
+fn wait_event<T>(
+    rt: &tokio::runtime::Runtime,
+    rx: &mut mpsc::UnboundedReceiver<SubscriptionEvent>,
+    seen: &mut Vec<SubscriptionEvent>,
+    timeout: Duration,
+    mut pick: impl FnMut(&SubscriptionEvent) -> Option<T>,
+) -> Option<T> {
+    rt.block_on(async {
+        tokio::time::timeout(timeout, async {
+            while let Some(ev) = rx.recv().await {
+                seen.push(ev.clone());
+                if let Some(v) = pick(&ev) {
+                    return Some(v);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+    })
+}
+
+/// Sends one PUBLISH for `user` (answering the digest challenge); returns the final code.
+async fn publish_raw(
+    ep: &Endpoint,
+    peer: Peer,
+    user: &str,
+    event: &str,
+    content_type: &str,
+    body: &str,
+) -> u16 {
+    let aor = format!("sip:{user}@test.local");
+    let mut req = m::request(termphone::sip::msg::Method::Publish, &aor).unwrap();
+    let local = ep.transport().local_addr();
+    let h = &mut req.headers;
+    m::add_header(h, "Via", m::via(local, peer.protocol, &m::new_branch()));
+    m::add_header(h, "Max-Forwards", "70");
+    m::add_header(h, "From", format!("<{aor}>;tag={}", m::new_tag()));
+    m::add_header(h, "To", format!("<{aor}>"));
+    m::add_header(h, "Call-ID", m::new_call_id());
+    m::add_header(h, "CSeq", "1 PUBLISH");
+    m::add_header(h, "Event", event);
+    m::add_header(h, "Expires", "120");
+    m::set_body(
+        h,
+        &mut req.body,
+        Some(content_type),
+        body.as_bytes().to_vec(),
+    );
+    let mut digest = termphone::sip::auth::DigestState::default();
+    for _ in 0..2 {
+        let mut tx = ep.send_request(req.clone(), peer).await.unwrap();
+        let mut last = None;
+        while let Some(r) = tx.next_response().await {
+            if m::code(&r) >= 200 {
+                last = Some(r);
+                break;
+            }
+        }
+        let Some(resp) = last else { return 0 };
+        if !matches!(m::code(&resp), 401 | 407) {
+            return m::code(&resp);
+        }
+        req = digest
+            .authorize(&req, &resp, creds(user).as_ref().unwrap())
+            .unwrap();
+    }
+    0
+}
+
+fn pickup_cid(lamp: &subscription::Lamp) -> String {
+    lamp.pickup
+        .as_ref()
+        .map(|p| p.call_id.clone())
+        .unwrap_or_default()
+}
+
+fn lamp_of(ev: &SubscriptionEvent) -> Option<subscription::Lamp> {
+    match ev {
+        SubscriptionEvent::Notify {
+            payload: Payload::DialogInfo(info),
+            ..
+        } => Some(info.lamp()),
+        _ => None,
+    }
+}
+
+#[test]
+fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
+    let t = TestDir::new("presence");
+    let k = Kamailio::start_presence(&t.sub("kamailio"));
+    let wav = t.path().join("tone.wav");
+    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
+    let opts = |user: &str| BaresipOpts {
+        user: user.into(),
+        registrar: Some(k.addr()),
+        password: None,
+        source_wav: wav.clone(),
+        auto_answer: false,
+    };
+    let mut callee = Baresip::start(&t.sub("b1002"), opts("1002"));
+    let mut caller = Baresip::start(&t.sub("b1003"), opts("1003"));
+    assert!(
+        callee.wait_registered(Duration::from_secs(10)),
+        "{}",
+        callee.log()
+    );
+    assert!(
+        caller.wait_registered(Duration::from_secs(10)),
+        "{}",
+        caller.log()
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let peer = Peer {
+        protocol: Protocol::Udp,
+        addr: k.addr(),
+    };
+    let handles: Handles = Arc::new(Mutex::new(Vec::new()));
+    let endpoint = rt.block_on(async {
+        let (tr, inbound) = Transport::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let (ep, up) = Endpoint::start(tr, inbound, Timers::default());
+        route_notifies(up, handles.clone());
+        ep
+    });
+    let cancel = CancellationToken::new();
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let blf = rt.block_on(async {
+        subscription::spawn(
+            endpoint.clone(),
+            SubscriptionConfig {
+                account: "office".into(),
+                package: EventPackage::Dialog,
+                target: "sip:1002@test.local".into(),
+                aor: "sip:1001@test.local".into(),
+                peer,
+                credentials: creds("1001"),
+                expires: 120,
+            },
+            ev_tx.clone(),
+            cancel.clone(),
+        )
+    });
+    handles.lock().unwrap().push(blf);
+    let mut seen = Vec::new();
+    let long = Duration::from_secs(10);
+
+    let active = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::State {
+            state: SubscriptionState::Active { expires },
+            ..
+        } => Some(*expires),
+        _ => None,
+    });
+    assert!(
+        matches!(active, Some(e) if e > 0 && e <= 120),
+        "{seen:?}\n{}",
+        k.log()
+    );
+
+    caller.dial("sip:1002@test.local");
+    assert!(
+        callee.wait_event("CALL_INCOMING", long).is_some(),
+        "{}",
+        callee.log()
+    );
+    let ringing = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+        lamp_of(ev).filter(|l| l.state == LampState::Ringing)
+    });
+    let ringing = ringing.unwrap_or_else(|| panic!("no ringing NOTIFY: {seen:?}\n{}", k.log()));
+    assert!(
+        ringing
+            .remote
+            .as_deref()
+            .is_some_and(|r| r.contains("1003")),
+        "{ringing:?}"
+    );
+    // The tags are oriented for Replaces: local = the ringing phone's (To), remote = the caller's (From).
+    let invite_line = "REQ INVITE from=sip:1003@test.local to=sip:1002@test.local";
+    let caller_tag = k
+        .log()
+        .lines()
+        .filter(|l| l.contains(invite_line) && l.contains(&format!("cid={}", pickup_cid(&ringing))))
+        .find_map(|l| {
+            l.split(" ftag=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        });
+    assert_eq!(
+        ringing.pickup.as_ref().map(|p| p.remote_tag.clone()),
+        caller_tag,
+        "{ringing:?}"
+    );
+    let pickup = ringing
+        .pickup
+        .expect("call-id and tags in the early NOTIFY");
+    assert!(
+        !pickup.call_id.is_empty() && !pickup.local_tag.is_empty() && !pickup.remote_tag.is_empty()
+    );
+    assert!(pickup.replaces().ends_with(";early-only"));
+
+    callee.accept();
+    let busy = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+        lamp_of(ev).filter(|l| l.state == LampState::Busy)
+    });
+    assert!(busy.is_some(), "no confirmed NOTIFY: {seen:?}");
+
+    caller.hangup();
+    let idle = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+        lamp_of(ev).filter(|l| l.state == LampState::Idle)
+    });
+    assert!(idle.is_some(), "no terminated NOTIFY: {seen:?}");
+
+    // The ringing phone's tag is the To tag of the caller's in-dialog requests.
+    let cid = format!("cid={} ", pickup.call_id);
+    let callee_tag = k
+        .log()
+        .lines()
+        .filter(|l| l.contains("REQ ACK") && l.contains(&cid))
+        .find_map(|l| {
+            l.split(" ttag=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        });
+    assert_eq!(callee_tag.as_deref(), Some(pickup.local_tag.as_str()));
+
+    // MWI: a message-summary PUBLISHed for 1001 reaches 1001's subscription.
+    let mwi = rt.block_on(async {
+        subscription::spawn(
+            endpoint.clone(),
+            SubscriptionConfig {
+                account: "office".into(),
+                package: EventPackage::MessageSummary,
+                target: "sip:1001@test.local".into(),
+                aor: "sip:1001@test.local".into(),
+                peer,
+                credentials: creds("1001"),
+                expires: 120,
+            },
+            ev_tx.clone(),
+            cancel.clone(),
+        )
+    });
+    handles.lock().unwrap().push(mwi);
+    let mwi_active = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::State {
+            package: EventPackage::MessageSummary,
+            state: SubscriptionState::Active { .. },
+            ..
+        } => Some(()),
+        _ => None,
+    });
+    assert!(mwi_active.is_some(), "{seen:?}\n{}", k.log());
+    let code = rt.block_on(publish_raw(
+        &endpoint,
+        peer,
+        "1001",
+        "message-summary",
+        "application/simple-message-summary",
+        "Messages-Waiting: yes\r\nMessage-Account: sip:1001@test.local\r\nVoice-Message: 2/8 (0/0)\r\n",
+    ));
+    assert_eq!(code, 200, "{}", k.log());
+    let counts = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::Notify {
+            payload: Payload::MessageSummary(s),
+            ..
+        } if s.waiting => Some(s.new_old()),
+        _ => None,
+    });
+    assert_eq!(counts, Some((2, 8)), "{seen:?}");
+
+    // Presence: 1004 publishes Do Not Disturb; a watcher of 1004 sees it.
+    let watch = rt.block_on(async {
+        subscription::spawn(
+            endpoint.clone(),
+            SubscriptionConfig {
+                account: "office".into(),
+                package: EventPackage::Presence,
+                target: "sip:1004@test.local".into(),
+                aor: "sip:1001@test.local".into(),
+                peer,
+                credentials: creds("1001"),
+                expires: 120,
+            },
+            ev_tx.clone(),
+            cancel.clone(),
+        )
+    });
+    handles.lock().unwrap().push(watch);
+    let (pub_tx, mut pub_rx) = mpsc::unbounded_channel();
+    let (publisher, pub_task) = rt.block_on(async {
+        publication::spawn(
+            endpoint.clone(),
+            PublicationConfig {
+                account: "home".into(),
+                aor: "sip:1004@test.local".into(),
+                peer,
+                credentials: creds("1004"),
+                expires: 120,
+            },
+            Some(PresenceDoc::do_not_disturb()),
+            pub_tx,
+            cancel.clone(),
+        )
+    });
+    let published = rt.block_on(async {
+        tokio::time::timeout(long, pub_rx.recv())
+            .await
+            .ok()
+            .flatten()
+    });
+    assert!(
+        matches!(&published, Some(e) if matches!(&e.status, PublicationStatus::Published { etag, .. } if !etag.is_empty())),
+        "{published:?}\n{}",
+        k.log()
+    );
+    let dnd = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::Notify {
+            payload: Payload::Presence(p),
+            target,
+            ..
+        } if target.contains("1004") && p.dnd() => Some(p.clone()),
+        _ => None,
+    });
+    assert!(dnd.is_some(), "watcher saw no DND: {seen:?}\n{}", k.log());
+
+    // Back to available: the watcher sees the change.
+    assert!(publisher.set(PresenceDoc::available()));
+    let open = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::Notify {
+            payload: Payload::Presence(p),
+            ..
+        } if !p.dnd() && p.basic == Some(subscription::pidf::Basic::Open) => Some(()),
+        _ => None,
+    });
+    assert!(open.is_some(), "watcher saw no update: {seen:?}");
+
+    // Shutdown: the three subscriptions end with Expires: 0, the publication is removed.
+    let before = k.log().matches("REQ SUBSCRIBE").count();
+    cancel.cancel();
+    let mut ended_packages = Vec::new();
+    let ended = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+        SubscriptionEvent::State {
+            state: SubscriptionState::Terminated { reason },
+            package,
+            ..
+        } if reason == "unsubscribed" => {
+            ended_packages.push(*package);
+            (ended_packages.len() == 3).then_some(())
+        }
+        _ => None,
+    });
+    assert!(ended.is_some(), "{seen:?}");
+    assert_eq!(
+        k.log().matches("REQ SUBSCRIBE").count(),
+        before + 3,
+        "{}",
+        k.log()
+    );
+    let removed = rt.block_on(async {
+        let _ = pub_task.await;
+        let mut last = None;
+        while let Ok(e) = pub_rx.try_recv() {
+            last = Some(e.status);
+        }
+        last
+    });
+    assert_eq!(removed, Some(PublicationStatus::Removed));
+    let log = k.log();
+    assert!(
+        log.contains("PUBLISH event=presence from=sip:1004@test.local"),
+        "{log}"
+    );
+    assert!(
+        log.contains("PUBLISH event=dialog"),
+        "pua_dialoginfo published nothing:\n{log}"
+    );
+    caller.stop();
+    callee.stop();
+}
