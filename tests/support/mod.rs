@@ -7,11 +7,13 @@
 pub mod baresip;
 pub mod callctl;
 pub mod kamailio;
+pub mod pbx;
 pub mod phone;
 pub mod proc;
 pub mod sip;
 pub mod sipp;
 pub mod tone;
+pub mod watcher;
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
