@@ -1,0 +1,106 @@
+//! Several accounts at once against kamailio: termphone registers 1001
+//! ("office") and 1011 ("second") together, each with its own state in
+//! `status`; `dial account=second` calls from 1011 (baresip 1002 and
+//! kamailio see that caller); incoming calls to either number carry the
+//! name of the account they came to.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::kamailio::Kamailio;
+use support::pbx::{baresip_ext, kamailio_account, registered_phone};
+use support::phone::{audio_null_toml, call_id_of};
+use support::{tone, TestDir};
+
+const LONG: Duration = Duration::from_secs(10);
+
+#[test]
+fn two_accounts_register_dial_and_receive_separately() {
+    let t = TestDir::new("pbx-accounts");
+    let k = Kamailio::start(&t.sub("kamailio"));
+    let wav = t.path().join("600.wav");
+    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
+    let mut callee = baresip_ext(&t, &k, "1002", &wav, true);
+    let mut caller = baresip_ext(&t, &k, "1003", &wav, false);
+    let body = kamailio_account("office", "1001", &k)
+        + &kamailio_account("second", "1011", &k)
+        + &audio_null_toml();
+    let mut p = registered_phone(&t, "phone", &body);
+
+    let st = p.status();
+    let accounts = st["accounts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(accounts.len(), 2, "{st}");
+    for (name, user) in [("office", "1001"), ("second", "1011")] {
+        let a = accounts.iter().find(|a| a["name"] == name);
+        assert!(
+            a.is_some_and(|a| a["registered"] == true
+                && a["aor"].as_str().is_some_and(|s| s.contains(user))),
+            "{name}: {st}"
+        );
+        assert!(k.registered(user), "{}", k.log());
+    }
+
+    // Outgoing from the second account: the callee sees 1011.
+    let reply = p.ok(json!({"cmd": "dial", "to": "1002", "account": "second"}));
+    let id = call_id_of(&reply);
+    let active = p.wait_call_state(&id, "active", LONG);
+    let active = active.unwrap_or_else(|| panic!("not active: {:?}\n{}", p.events(), p.log_tail()));
+    assert_eq!(active["account"], "second", "{active}");
+    let inc = callee.wait_event("CALL_ESTABLISHED", LONG);
+    let inc = inc.unwrap_or_else(|| panic!("{:?}", callee.events()));
+    assert!(
+        inc.to_string().contains("1011"),
+        "callee saw another caller: {inc}"
+    );
+    assert!(
+        k.log()
+            .lines()
+            .any(|l| l.contains("REQ INVITE from=sip:1011@test.local to=sip:1002@test.local")),
+        "{}",
+        k.log()
+    );
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    assert!(p.wait_call_state(&id, "ended", LONG).is_some());
+    assert!(callee.wait_event("CALL_CLOSED", LONG).is_some());
+
+    // Incoming to each number: the Call names the account it came to.
+    for (name, user) in [("second", "1011"), ("office", "1001")] {
+        caller.clear_events();
+        caller.dial(&format!("sip:{user}@test.local"));
+        let ringing = p.wait_event(LONG, |e| {
+            e["event"] == "call"
+                && e["call"]["direction"] == "in"
+                && e["call"]["state"] == "ringing"
+                && e["call"]["account"] == name
+        });
+        let ringing = ringing.unwrap_or_else(|| {
+            panic!(
+                "no ringing call on {name}: {:?}\n{}",
+                p.events(),
+                p.log_tail()
+            )
+        });
+        assert!(
+            ringing["call"]["remote"]
+                .as_str()
+                .is_some_and(|r| r.contains("1003")),
+            "{ringing}"
+        );
+        let cid = ringing["call"]["id"].as_str().unwrap_or_default().to_string();
+        p.ok(json!({"cmd": "reject", "call": cid}));
+        assert!(p.wait_call_state(&cid, "ended", LONG).is_some(), "{:?}", p.events());
+        assert!(caller.wait_event("CALL_CLOSED", LONG).is_some(), "{}", caller.log());
+    }
+    let h = p.ok(json!({"cmd": "history", "limit": 5}));
+    let accounts_in_history: Vec<_> = h["history"]
+        .as_array()
+        .map(|v| v.iter().map(|e| e["account"].clone()).collect())
+        .unwrap_or_default();
+    assert!(
+        accounts_in_history.contains(&json!("second")) && accounts_in_history.contains(&json!("office")),
+        "{h}"
+    );
+    caller.stop();
+    callee.stop();
+}
