@@ -34,8 +34,9 @@ fn two_accounts_register_dial_and_receive_separately() {
     for (name, user) in [("office", "1001"), ("second", "1011")] {
         let a = accounts.iter().find(|a| a["name"] == name);
         assert!(
-            a.is_some_and(|a| a["registered"] == true
-                && a["aor"].as_str().is_some_and(|s| s.contains(user))),
+            a.is_some_and(
+                |a| a["registered"] == true && a["aor"].as_str().is_some_and(|s| s.contains(user))
+            ),
             "{name}: {st}"
         );
         assert!(k.registered(user), "{}", k.log());
@@ -87,10 +88,21 @@ fn two_accounts_register_dial_and_receive_separately() {
                 .is_some_and(|r| r.contains("1003")),
             "{ringing}"
         );
-        let cid = ringing["call"]["id"].as_str().unwrap_or_default().to_string();
+        let cid = ringing["call"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         p.ok(json!({"cmd": "reject", "call": cid}));
-        assert!(p.wait_call_state(&cid, "ended", LONG).is_some(), "{:?}", p.events());
-        assert!(caller.wait_event("CALL_CLOSED", LONG).is_some(), "{}", caller.log());
+        assert!(
+            p.wait_call_state(&cid, "ended", LONG).is_some(),
+            "{:?}",
+            p.events()
+        );
+        assert!(
+            caller.wait_event("CALL_CLOSED", LONG).is_some(),
+            "{}",
+            caller.log()
+        );
     }
     let h = p.ok(json!({"cmd": "history", "limit": 5}));
     let accounts_in_history: Vec<_> = h["history"]
@@ -98,7 +110,8 @@ fn two_accounts_register_dial_and_receive_separately() {
         .map(|v| v.iter().map(|e| e["account"].clone()).collect())
         .unwrap_or_default();
     assert!(
-        accounts_in_history.contains(&json!("second")) && accounts_in_history.contains(&json!("office")),
+        accounts_in_history.contains(&json!("second"))
+            && accounts_in_history.contains(&json!("office")),
         "{h}"
     );
     caller.stop();

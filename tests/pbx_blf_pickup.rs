@@ -4,8 +4,7 @@
 //! ringing (with the caller) → busy → idle, in `blf` and as `blf` events;
 //! `pickup target=1002` takes the ringing call (dialog-info call-id and tags,
 //! INVITE with Replaces) and the caller then talks to termphone (tones
-//! checked both ways); with a PBX profile's directed pickup code the phone
-//! dials the code.
+//! checked both ways).
 
 mod support;
 
@@ -14,7 +13,6 @@ use std::time::Duration;
 use support::kamailio::Kamailio;
 use support::pbx::{baresip_ext, kamailio_account, lamp, registered_phone, wait_lamp};
 use support::phone::{audio_file_toml, audio_null_toml, list_dir, wait_wav, Phone};
-use support::sipp::Sipp;
 use support::{tone, TestDir};
 
 const LONG: Duration = Duration::from_secs(10);
@@ -51,7 +49,11 @@ fn blf_lamp_follows_ringing_busy_idle() {
     );
 
     caller.dial("sip:1002@test.local");
-    assert!(callee.wait_event("CALL_INCOMING", LONG).is_some(), "{}", callee.log());
+    assert!(
+        callee.wait_event("CALL_INCOMING", LONG).is_some(),
+        "{}",
+        callee.log()
+    );
     let ringing = wait_lamp(&mut p, "1002", "ringing", LONG);
     let ringing = ringing.unwrap_or_else(|| {
         panic!(
@@ -62,10 +64,16 @@ fn blf_lamp_follows_ringing_busy_idle() {
         )
     });
     assert!(
-        ringing["remote"].as_str().is_some_and(|r| r.contains("1003")),
+        ringing["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1003")),
         "ringing lamp without the caller: {ringing}"
     );
-    assert!(blf_event(&mut p, "1002", "ringing").is_some(), "{:?}", p.events());
+    assert!(
+        blf_event(&mut p, "1002", "ringing").is_some(),
+        "{:?}",
+        p.events()
+    );
 
     callee.accept();
     assert!(
@@ -73,7 +81,11 @@ fn blf_lamp_follows_ringing_busy_idle() {
         "lamp not busy: {:?}",
         lamp(&mut p, "1002")
     );
-    assert!(blf_event(&mut p, "1002", "busy").is_some(), "{:?}", p.events());
+    assert!(
+        blf_event(&mut p, "1002", "busy").is_some(),
+        "{:?}",
+        p.events()
+    );
 
     caller.hangup();
     let end = std::time::Instant::now() + LONG;
@@ -118,10 +130,18 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         + &audio_file_toml(&w1000, &rec)
         + "[[blf]]\ntarget = \"1002\"\n";
     let mut p = registered_phone(&t, "phone", &body);
-    assert!(wait_lamp(&mut p, "1002", "idle", LONG).is_some(), "{}", p.log_tail());
+    assert!(
+        wait_lamp(&mut p, "1002", "idle", LONG).is_some(),
+        "{}",
+        p.log_tail()
+    );
 
     caller.dial("sip:1002@test.local");
-    assert!(callee.wait_event("CALL_INCOMING", LONG).is_some(), "{}", callee.log());
+    assert!(
+        callee.wait_event("CALL_INCOMING", LONG).is_some(),
+        "{}",
+        callee.log()
+    );
     assert!(
         wait_lamp(&mut p, "1002", "ringing", LONG).is_some(),
         "lamp not ringing: {:?}\n{}",
@@ -140,11 +160,16 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         )
     });
     assert!(
-        active["remote"].as_str().is_some_and(|r| r.contains("1003")),
+        active["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1003")),
         "picked-up call is not with the caller: {active}"
     );
     let id = active["id"].as_str().unwrap_or_default().to_string();
-    let sip_call_id = active["sip_call_id"].as_str().unwrap_or_default().to_string();
+    let sip_call_id = active["sip_call_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         callee.wait_event("CALL_CLOSED", LONG).is_some(),
         "1002 still rings: {:?}",
@@ -158,7 +183,11 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         p.events()
     );
     p.ok(json!({"cmd": "hangup", "call": id}));
-    assert!(p.wait_call_state(&id, "ended", LONG).is_some(), "{:?}", p.events());
+    assert!(
+        p.wait_call_state(&id, "ended", LONG).is_some(),
+        "{:?}",
+        p.events()
+    );
     caller.stop();
     callee.stop();
 
@@ -178,26 +207,4 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         r.rms > 0.01 && r.share(1000.0) > 0.3
     });
     assert!(heard, "the caller never heard termphone's tone in {got:?}");
-}
-
-/// With a PBX profile's directed pickup code and no dialog information for
-/// the target (no `[[blf]]`, no presence server), `pickup target=1002`
-/// dials the code: the server (SIPp) receives an INVITE for `**1002`
-/// (the Asterisk profile's `directed_pickup = "**{target}"`).
-#[test]
-#[ignore = "waiting for pickup: when the phone falls back to the feature code is not fixed by CONTROL.md"]
-fn pickup_by_feature_code_dials_the_code() {
-    let t = TestDir::new("pbx-pickup-code");
-    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
-    let proxy = format!("sip:127.0.0.1:{}", sipp.port);
-    let body = format!(
-        "[[account]]\nname = \"office\"\nuser = \"1001\"\ndomain = \"test.local\"\nproxy = {proxy:?}\nregister = false\n\n{}[pbx]\nprofile = \"asterisk\"\n",
-        audio_null_toml()
-    );
-    let mut p = Phone::start(&t.sub("phone"), &body);
-    let r = p.ok(json!({"cmd": "pickup", "target": "1002"}));
-    let got = support::wait_until(LONG, || sipp.messages().contains("INVITE sip:**1002@"));
-    assert!(got, "no INVITE for the pickup code: {r}\n{}", sipp.messages());
-    let _ = p.cmd(json!({"cmd": "hangup"}));
-    let _ = sipp.wait(Duration::from_secs(5));
 }

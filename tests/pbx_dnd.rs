@@ -43,7 +43,12 @@ fn dnd_on(status: &Value) -> bool {
 /// A caller that must be rejected with 486 at once (the phone never rings).
 fn expect_486(t: &TestDir, p: &mut Phone, caller: &str) {
     let r = sipp_caller(t, "uac_dnd_486", p.sip_addr(), "1001", caller).run();
-    assert!(r.success(), "caller {caller}: {}\n{}", r.describe(), p.log_tail());
+    assert!(
+        r.success(),
+        "caller {caller}: {}\n{}",
+        r.describe(),
+        p.log_tail()
+    );
 }
 
 /// A caller that must ring; the phone answers and SIPp hangs up.
@@ -59,7 +64,9 @@ fn expect_ring(t: &TestDir, p: &mut Phone, caller: &str) {
         .arg("300")
         .spawn();
     let ringing = p.wait_event(LONG, |e| {
-        e["event"] == "call" && e["call"]["state"] == "ringing" && !before.contains(&e["call"]["id"])
+        e["event"] == "call"
+            && e["call"]["state"] == "ringing"
+            && !before.contains(&e["call"]["id"])
     });
     let ringing = ringing.unwrap_or_else(|| {
         panic!(
@@ -154,7 +161,12 @@ fn dnd_via_presence_reaches_a_watcher() {
         } => Some(()),
         _ => None,
     });
-    assert!(active.is_some(), "watcher not subscribed: {:?}\n{}", w.seen, k.log());
+    assert!(
+        active.is_some(),
+        "watcher not subscribed: {:?}\n{}",
+        w.seen,
+        k.log()
+    );
 
     p.ok(json!({"cmd": "dnd", "on": true, "via": "presence"}));
     let dnd = w.wait(LONG, |ev| presence_of(ev).filter(|pr| pr.dnd()));
@@ -166,7 +178,8 @@ fn dnd_via_presence_reaches_a_watcher() {
         k.log()
     );
     assert!(
-        k.log().contains("PUBLISH event=presence from=sip:1001@test.local"),
+        k.log()
+            .contains("PUBLISH event=presence from=sip:1001@test.local"),
         "{}",
         k.log()
     );

@@ -33,7 +33,10 @@ fn forward(p: &mut Phone, when: &str, scope: &str, to: &str, after_s: Option<u64
 }
 
 fn rules(p: &mut Phone) -> Vec<Value> {
-    p.status()["forward"].as_array().cloned().unwrap_or_default()
+    p.status()["forward"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Runs a SIPp caller `caller` that expects a 302; returns the 302's Contact lines.
@@ -47,7 +50,9 @@ fn expect_302(t: &TestDir, p: &Phone, caller: &str) -> Vec<String> {
 fn forward_always_redirects_and_the_caller_reaches_the_target() {
     let t = TestDir::new("pbx-fwd-always");
     let mut p = direct_phone(&t, "");
-    let target = Sipp::new("uas_answer", &t.sub("target")).timeout(20).spawn();
+    let target = Sipp::new("uas_answer", &t.sub("target"))
+        .timeout(20)
+        .spawn();
     let to = format!("sip:1004@127.0.0.1:{}", target.port);
     forward(&mut p, "always", "all", &to, None);
     let listed = rules(&mut p);
@@ -126,7 +131,11 @@ fn forward_no_answer_after_the_delay() {
     let started = Instant::now();
     let caller = sipp_caller(&t, "uac_expect_302", p.sip_addr(), "1001", "1003").spawn();
     let ringing = p.wait_any_call_state("ringing", LONG);
-    assert!(ringing.is_some(), "the call did not ring first: {:?}", p.events());
+    assert!(
+        ringing.is_some(),
+        "the call did not ring first: {:?}",
+        p.events()
+    );
     let got = support::wait_until(LONG, || saw_response(&caller, 302));
     let elapsed = started.elapsed();
     assert!(got, "no 302: {}", caller.messages());
@@ -175,12 +184,19 @@ fn forward_scope_internal_lets_external_callers_ring() {
     let t = TestDir::new("pbx-fwd-scope-ring");
     let mut p = direct_phone(&t, "");
     forward(&mut p, "always", "internal", "1004", None);
-    let caller = sipp_caller(&t, "uac_from_answer", p.sip_addr(), "1001", "00498912345678")
-        .arg("-d")
-        .arg("500")
-        .spawn();
+    let caller = sipp_caller(
+        &t,
+        "uac_from_answer",
+        p.sip_addr(),
+        "1001",
+        "00498912345678",
+    )
+    .arg("-d")
+    .arg("500")
+    .spawn();
     let ringing = p.wait_any_call_state("ringing", LONG);
-    let ringing = ringing.unwrap_or_else(|| panic!("external caller was forwarded: {:?}", p.events()));
+    let ringing =
+        ringing.unwrap_or_else(|| panic!("external caller was forwarded: {:?}", p.events()));
     p.ok(json!({"cmd": "answer", "call": ringing["id"]}));
     let r = caller.wait(Duration::from_secs(15));
     assert!(r.success(), "{}", r.describe());
@@ -219,7 +235,8 @@ fn forward_rules_persist_across_restart_and_clear() {
         .arg("500")
         .spawn();
     let ringing = p.wait_any_call_state("ringing", LONG);
-    let ringing = ringing.unwrap_or_else(|| panic!("cleared rules still forward: {:?}", p.events()));
+    let ringing =
+        ringing.unwrap_or_else(|| panic!("cleared rules still forward: {:?}", p.events()));
     p.ok(json!({"cmd": "answer", "call": ringing["id"]}));
     let r = caller.wait(Duration::from_secs(15));
     assert!(r.success(), "{}", r.describe());

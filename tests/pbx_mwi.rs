@@ -72,7 +72,9 @@ fn mwi_from_the_presence_server() {
 #[test]
 fn mwi_notify_from_a_sipp_voicemail_server() {
     let t = TestDir::new("pbx-mwi-sipp");
-    let vm = Sipp::new("uas_mwi_notify", &t.sub("sipp")).timeout(20).spawn();
+    let vm = Sipp::new("uas_mwi_notify", &t.sub("sipp"))
+        .timeout(20)
+        .spawn();
     let body = format!(
         "[[account]]\nname = \"vm\"\nuser = \"1001\"\ndomain = \"test.local\"\nproxy = \"sip:127.0.0.1:{}\"\nregister = false\nmwi = true\n\n{}",
         vm.port,

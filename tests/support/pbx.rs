@@ -13,7 +13,13 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A baresip extension `user` registered to `k`, playing `wav`; waits for its registration.
-pub fn baresip_ext(t: &TestDir, k: &Kamailio, user: &str, wav: &Path, auto_answer: bool) -> Baresip {
+pub fn baresip_ext(
+    t: &TestDir,
+    k: &Kamailio,
+    user: &str,
+    wav: &Path,
+    auto_answer: bool,
+) -> Baresip {
     let mut b = Baresip::start(
         &t.sub(&format!("b{user}")),
         BaresipOpts {
@@ -34,7 +40,13 @@ pub fn baresip_ext(t: &TestDir, k: &Kamailio, user: &str, wav: &Path, auto_answe
 
 /// `[[account]]` of extension `user` registered to `k` (password `pw<user>`).
 pub fn kamailio_account(name: &str, user: &str, k: &Kamailio) -> String {
-    account_toml(name, user, DOMAIN, Some(&k.proxy_uri()), Some(&format!("pw{user}")))
+    account_toml(
+        name,
+        user,
+        DOMAIN,
+        Some(&k.proxy_uri()),
+        Some(&format!("pw{user}")),
+    )
 }
 
 /// Starts termphone with `body` in `t/<dir>` and waits until every account
@@ -46,7 +58,12 @@ pub fn registered_phone(t: &TestDir, dir: &str, body: &str) -> Phone {
             .as_array()
             .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["registered"] == true))
     });
-    assert!(st.is_some(), "phone not registered: {}\n{}", p.status(), p.log_tail());
+    assert!(
+        st.is_some(),
+        "phone not registered: {}\n{}",
+        p.status(),
+        p.log_tail()
+    );
     p
 }
 
