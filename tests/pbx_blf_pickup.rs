@@ -1,10 +1,10 @@
 //! Busy lamp field and call pickup against real peers: termphone 1001
 //! (`[[blf]] target = "1002"`) registered to kamailio with its presence
-//! modules, baresip 1003 calling baresip 1002. The lamp of 1002 goes
-//! ringing (with the caller) → busy → idle, in `blf` and as `blf` events;
-//! `pickup target=1002` takes the ringing call (dialog-info call-id and tags,
-//! INVITE with Replaces) and the caller then talks to termphone (tones
-//! checked both ways).
+//! modules. Baresip 1003 calls baresip 1002: the lamp of 1002 goes ringing
+//! (with the caller) → busy → idle, in `blf` and as `blf` events. A SIPp
+//! caller rings 1002 and `pickup target=1002` takes that call (dialog-info
+//! call-id and tags, INVITE with Replaces to the caller): 1002 stops ringing
+//! and the caller's media path carries termphone's tone.
 
 mod support;
 
@@ -13,6 +13,7 @@ use std::time::Duration;
 use support::kamailio::Kamailio;
 use support::pbx::{baresip_ext, kamailio_account, lamp, registered_phone, wait_lamp};
 use support::phone::{audio_file_toml, audio_null_toml, list_dir, wait_wav, Phone};
+use support::sipp::Sipp;
 use support::{tone, TestDir};
 
 const LONG: Duration = Duration::from_secs(10);
@@ -113,18 +114,20 @@ fn blf_lamp_follows_ringing_busy_idle() {
     callee.stop();
 }
 
+/// The caller is SIPp (baresip 1.0 has no Replaces): 3003 registers, calls
+/// baresip 1002 and lets it ring; `pickup target=1002` sends the INVITE with
+/// Replaces (early-only) to 3003, which answers it and CANCELs its ringing
+/// call. 1002 stops ringing; termphone's audio goes to the caller and comes
+/// back (`-rtp_echo`), so termphone's recording holds its own tone.
 #[test]
 fn pickup_takes_the_ringing_call_and_audio_flows() {
     let t = TestDir::new("pbx-pickup");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
-    let w600 = t.path().join("600.wav");
-    tone::write_sine_wav(&w600, 600.0, 8000, 30.0);
     let w400 = t.path().join("400.wav");
     tone::write_sine_wav(&w400, 400.0, 8000, 30.0);
     let w1000 = t.path().join("1000.wav");
     tone::write_sine_wav(&w1000, 1000.0, 8000, 30.0);
     let mut callee = baresip_ext(&t, &k, "1002", &w400, false);
-    let mut caller = baresip_ext(&t, &k, "1003", &w600, false);
     let rec = t.sub("rec");
     let body = kamailio_account("office", "1001", &k)
         + &audio_file_toml(&w1000, &rec)
@@ -136,17 +139,38 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         p.log_tail()
     );
 
-    caller.dial("sip:1002@test.local");
+    let caller = Sipp::new("uac_pickup_caller", &t.sub("caller"))
+        .target(k.addr())
+        .service("1002")
+        .key("caller", "3003")
+        .arg("-oocsf")
+        .arg(
+            &support::tests_path("sipp/ooc_pickup_answer.xml")
+                .display()
+                .to_string(),
+        )
+        .arg("-rtp_echo")
+        .timeout(30)
+        .spawn();
     assert!(
         callee.wait_event("CALL_INCOMING", LONG).is_some(),
-        "{}",
-        callee.log()
+        "{}\n{}",
+        callee.log(),
+        caller.messages()
     );
+    let ringing = wait_lamp(&mut p, "1002", "ringing", LONG);
+    let ringing = ringing.unwrap_or_else(|| {
+        panic!(
+            "lamp not ringing: {:?}\n{}",
+            lamp(&mut p, "1002"),
+            p.log_tail()
+        )
+    });
     assert!(
-        wait_lamp(&mut p, "1002", "ringing", LONG).is_some(),
-        "lamp not ringing: {:?}\n{}",
-        lamp(&mut p, "1002"),
-        p.log_tail()
+        ringing["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("3003")),
+        "{ringing}"
     );
 
     let r = p.ok(json!({"cmd": "pickup", "target": "1002"}));
@@ -156,13 +180,14 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
             "pickup gave no active call: {r}\n{:?}\n{}\n{}",
             p.events(),
             p.log_tail(),
-            k.log()
+            caller.messages()
         )
     });
+    assert_eq!(active["direction"], "out", "{active}");
     assert!(
         active["remote"]
             .as_str()
-            .is_some_and(|r| r.contains("1003")),
+            .is_some_and(|r| r.contains("3003")),
         "picked-up call is not with the caller: {active}"
     );
     let id = active["id"].as_str().unwrap_or_default().to_string();
@@ -174,6 +199,11 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         callee.wait_event("CALL_CLOSED", LONG).is_some(),
         "1002 still rings: {:?}",
         callee.events()
+    );
+    assert!(
+        wait_lamp(&mut p, "1002", "idle", LONG).is_some(),
+        "lamp of 1002 after the pickup: {:?}",
+        lamp(&mut p, "1002")
     );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
@@ -188,10 +218,16 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         "{:?}",
         p.events()
     );
-    caller.stop();
+    let rc = caller.wait(Duration::from_secs(10));
+    assert!(rc.success(), "caller: {}", rc.describe());
+    assert!(
+        rc.messages.contains("Replaces:") && rc.messages.contains("early-only"),
+        "{}",
+        rc.messages
+    );
     callee.stop();
 
-    // termphone heard the caller's 600 Hz …
+    // termphone's 1000 Hz went to the caller and came back.
     let out = rec.join(format!("{sip_call_id}.wav"));
     assert!(
         wait_wav(&out, 2.0, LONG),
@@ -199,12 +235,5 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         out.display(),
         list_dir(&rec)
     );
-    tone::assert_tone(&out, 600.0, 400.0);
-    // … and the caller heard termphone's 1000 Hz (in the call that replaced the ringing one).
-    let got = caller.received_wavs();
-    let heard = got.iter().any(|w| {
-        let r = tone::analyze(w, &[1000.0, 400.0]);
-        r.rms > 0.01 && r.share(1000.0) > 0.3
-    });
-    assert!(heard, "the caller never heard termphone's tone in {got:?}");
+    tone::assert_tone(&out, 1000.0, 400.0);
 }

@@ -80,7 +80,6 @@ fn dnd_tells_the_server_by_feature_code() {
 /// dialog information for the target (no `[[blf]]`, no presence server),
 /// `pickup target=1002` dials `**1002`.
 #[test]
-#[ignore = "waiting for pickup: when the phone falls back to the feature code is not fixed by CONTROL.md"]
 fn pickup_by_feature_code_dials_the_code() {
     let t = TestDir::new("pbx-code-pickup");
     let server = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
