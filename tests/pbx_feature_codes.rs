@@ -2,7 +2,8 @@
 //! overridden in `[pbx]`), `forward … via=feature_code` and `dnd` dial the
 //! profile's codes to the server, and `pickup` of a target without dialog
 //! information dials the directed pickup code. The server is a SIPp UAS set
-//! as the account's proxy; the tests check the request URI it receives.
+//! as the account's proxy (answering 486); the tests check the request URI
+//! it receives.
 
 mod support;
 
@@ -45,7 +46,7 @@ fn finish(p: &mut Phone, server: SippRun) {
 #[test]
 fn forward_via_feature_code_dials_the_overridden_code() {
     let t = TestDir::new("pbx-code-fwd");
-    let server = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
     let mut p = phone_via(
         &t,
         &server,
@@ -64,7 +65,7 @@ fn forward_via_feature_code_dials_the_overridden_code() {
 #[test]
 fn dnd_tells_the_server_by_feature_code() {
     let t = TestDir::new("pbx-code-dnd");
-    let server = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
     let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
     let r = p.ok(json!({"cmd": "dnd", "on": true}));
     assert!(
@@ -82,7 +83,7 @@ fn dnd_tells_the_server_by_feature_code() {
 #[test]
 fn pickup_by_feature_code_dials_the_code() {
     let t = TestDir::new("pbx-code-pickup");
-    let server = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
     let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
     let r = p.ok(json!({"cmd": "pickup", "target": "1002"}));
     assert!(
