@@ -64,8 +64,13 @@ fn samples_now(path: Option<&Path>) -> usize {
 
 /// Shares of `freqs` in what was written to `path` after sample `from`.
 fn window_shares(path: &Path, from: usize, freqs: &[f64]) -> (f64, Vec<(f64, f64)>) {
-    let (s, rate) = tone::read_mono_growing(path)
-        .unwrap_or_else(|| panic!("{} is not a readable WAV", path.display()));
+    let read = wait_for(Duration::from_secs(1), || tone::read_mono_growing(path));
+    let (s, rate) = read.unwrap_or_else(|| {
+        let head: Vec<u8> = std::fs::read(path)
+            .map(|b| b.into_iter().take(64).collect())
+            .unwrap_or_default();
+        panic!("{} is not a readable WAV: {head:02x?}", path.display())
+    });
     let w = &s[from.min(s.len())..];
     let secs = w.len() as f64 / f64::from(rate.max(1));
     let shares = freqs
