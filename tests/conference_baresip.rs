@@ -49,9 +49,10 @@ struct Peer {
 }
 
 impl Peer {
-    /// The WAV of what this peer received (one call per instance).
+    /// The WAV of what this peer received (one call per instance; the
+    /// newest should baresip ever start another).
     fn received(&self) -> Option<PathBuf> {
-        self.b.received_wavs().into_iter().next()
+        self.b.received_wavs().into_iter().last()
     }
 }
 
@@ -453,6 +454,11 @@ fn conference_of_baresip_peers_mixes_minus_adds_removes_splits() {
     bed.remove(2);
     let st = bed.p.status();
     assert_eq!(members_of(&st).len(), 3, "{st}");
+    let r = bed
+        .p
+        .cmd(json!({"cmd": "conf_remove", "call": bed.call(2)}));
+    assert_eq!(r["ok"], false, "conf_remove of a call no longer in: {r}");
+    assert_eq!(r["error"]["code"], "not_in_conference", "{r}");
     failures.extend(measure(
         "after conf_remove",
         &bed,
@@ -531,6 +537,15 @@ fn conference_of_chosen_calls_takes_in_a_call_and_falls_back_to_the_last() {
     // 1. Three of the four calls conferenced (through `termphone ctl`); the
     // fourth keeps its own audio: it hears us and nobody else, and the
     // members do not hear it.
+    let r = bed
+        .p
+        .cmd(json!({"cmd": "conference", "calls": [bed.call(0), "c999"]}));
+    assert_eq!(r["ok"], false, "conference with an unknown call: {r}");
+    assert!(
+        members_of(&bed.p.status()).is_empty(),
+        "a refused conference left members behind: {}",
+        bed.p.status()
+    );
     let calls = format!("calls={},{},{}", bed.call(0), bed.call(1), bed.call(2));
     let (code, out) = bed.p.ctl(&["conference", &calls]);
     assert_eq!(code, 0, "conference {calls}: {out}");
@@ -574,6 +589,58 @@ fn conference_of_chosen_calls_takes_in_a_call_and_falls_back_to_the_last() {
         "conf_add of an existing call",
         &bed,
         &full_mix(&f, &[0, 1, 2, 3], &[]),
+        &[f[0], f[1], f[2], f[3]],
+        &[OURS],
+    ));
+
+    // A member we put on hold drops out of the mix (we no longer receive
+    // it) and comes back when resumed; the others go on meanwhile.
+    let held = bed.call(1);
+    bed.p.ok(json!({"cmd": "hold", "call": held}));
+    let st = bed.p.wait_status(Duration::from_secs(10), |st| {
+        st["calls"].as_array().is_some_and(|calls| {
+            calls
+                .iter()
+                .any(|c| c["id"] == held.as_str() && c["held"] == true)
+        })
+    });
+    assert!(st.is_some(), "hold of {held} not done: {}", bed.p.status());
+    failures.extend(measure(
+        "member held",
+        &bed,
+        &[
+            (0, vec![f[2], f[3], OURS], vec![f[0], f[1]]),
+            (2, vec![f[0], f[3], OURS], vec![f[2], f[1]]),
+            (3, vec![f[0], f[2], OURS], vec![f[3], f[1]]),
+        ],
+        &[f[0], f[2], f[3]],
+        &[OURS, f[1]],
+    ));
+    bed.p.ok(json!({"cmd": "resume", "call": held}));
+    let st = bed.p.wait_status(Duration::from_secs(10), |st| {
+        call_in_conference(st, &held)
+            && st["calls"].as_array().is_some_and(|calls| {
+                calls
+                    .iter()
+                    .any(|c| c["id"] == held.as_str() && c["held"] == false)
+            })
+    });
+    assert!(
+        st.is_some(),
+        "resume of {held} did not bring it back: {}",
+        bed.p.status()
+    );
+    // baresip 1.0 stops dumping what it decodes once a re-INVITE has
+    // restarted its player (RTP from us keeps arriving), so the resumed
+    // member itself cannot be listened to any more.
+    let listening: Vec<_> = full_mix(&f, &[0, 1, 2, 3], &[])
+        .into_iter()
+        .filter(|(i, _, _)| *i != 1)
+        .collect();
+    failures.extend(measure(
+        "member resumed",
+        &bed,
+        &listening,
         &[f[0], f[1], f[2], f[3]],
         &[OURS],
     ));
