@@ -57,10 +57,35 @@ pub enum Command {
     ConfSplit { call: String },
     /// Bring the split member back into the conference.
     ConfJoin { call: String },
+    /// Do Not Disturb on the line (new calls rejected) or via presence.
+    Dnd { on: bool, via: DndVia },
+    /// Add a forwarding rule (by the client, or the PBX's feature code).
+    Forward {
+        when: String,
+        scope: String,
+        to: String,
+        after_s: Option<u32>,
+        via: String,
+    },
+    /// Remove every forwarding rule.
+    ForwardClear,
+    /// Pick up `target`'s ringing call (dialog event + Replaces, or feature code).
+    Pickup { target: Option<String> },
+    /// Busy lamp field states.
+    Blf,
     /// Stream events (socket only; answered with `ok` then event lines).
     Events,
     /// End every call, unregister, exit.
     Quit,
+}
+
+/// Where DND is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DndVia {
+    /// New calls are rejected here (and the PBX told by feature code if configured).
+    Line,
+    /// A "busy / do not disturb" presence document is published.
+    Presence,
 }
 
 /// An error a user can cause with a command: a stable `code` and a message.
@@ -109,6 +134,11 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("conf_remove", &["call"], "hang up one conference member"),
     ("conf_split", &["call"], "talk privately to one member"),
     ("conf_join", &["call"], "bring the split member back"),
+    ("dnd", &["on", "via"], "Do Not Disturb on/off (via line or presence)"),
+    ("forward", &["when", "to", "scope", "after_s", "via"], "add a call forwarding rule"),
+    ("forward_clear", &[], "remove every forwarding rule"),
+    ("pickup", &["target"], "pick up a ringing call"),
+    ("blf", &[], "busy lamp field states"),
     ("events", &[], "stream events"),
     ("quit", &[], "end all calls, unregister and exit"),
 ];
@@ -138,6 +168,11 @@ impl Command {
             Command::ConfRemove { .. } => "conf_remove",
             Command::ConfSplit { .. } => "conf_split",
             Command::ConfJoin { .. } => "conf_join",
+            Command::Dnd { .. } => "dnd",
+            Command::Forward { .. } => "forward",
+            Command::ForwardClear => "forward_clear",
+            Command::Pickup { .. } => "pickup",
+            Command::Blf => "blf",
             Command::Events => "events",
             Command::Quit => "quit",
         }
@@ -275,6 +310,52 @@ impl Command {
             "conf_join" => Command::ConfJoin {
                 call: args.required_str("call")?,
             },
+            "dnd" => Command::Dnd {
+                on: args
+                    .opt_bool("on")?
+                    .ok_or_else(|| CommandError::bad_argument("`dnd` needs `on`"))?,
+                via: match args.opt_str("via")?.as_deref() {
+                    None | Some("line") => DndVia::Line,
+                    Some("presence") => DndVia::Presence,
+                    Some(other) => {
+                        return Err(CommandError::bad_argument(format!(
+                            "`dnd`: `via` is `line` or `presence`, not `{other}`"
+                        )))
+                    }
+                },
+            },
+            "forward" => {
+                let when = args.required_str("when")?;
+                if !["always", "busy", "no_answer"].contains(&when.as_str()) {
+                    return Err(CommandError::bad_argument(format!(
+                        "`forward`: `when` is always, busy or no_answer, not `{when}`"
+                    )));
+                }
+                let scope = args.opt_str("scope")?.unwrap_or_else(|| "all".into());
+                if !["all", "internal", "external"].contains(&scope.as_str()) {
+                    return Err(CommandError::bad_argument(format!(
+                        "`forward`: `scope` is all, internal or external, not `{scope}`"
+                    )));
+                }
+                let via = args.opt_str("via")?.unwrap_or_else(|| "client".into());
+                if !["client", "feature_code"].contains(&via.as_str()) {
+                    return Err(CommandError::bad_argument(format!(
+                        "`forward`: `via` is client or feature_code, not `{via}`"
+                    )));
+                }
+                Command::Forward {
+                    when,
+                    scope,
+                    to: args.required_str("to")?,
+                    after_s: args.opt_u64("after_s")?.map(|s| s.min(600) as u32),
+                    via,
+                }
+            }
+            "forward_clear" => Command::ForwardClear,
+            "pickup" => Command::Pickup {
+                target: args.opt_str("target")?,
+            },
+            "blf" => Command::Blf,
             "events" => Command::Events,
             "quit" => Command::Quit,
             _ => {
@@ -617,5 +698,47 @@ mod tests {
             Command::parse_line("conf_split c2").unwrap(),
             Command::ConfSplit { call: "c2".into() }
         );
+    }
+
+    #[test]
+    fn pbx_words() {
+        assert_eq!(
+            Command::parse_line("dnd on").unwrap(),
+            Command::Dnd {
+                on: true,
+                via: DndVia::Line
+            }
+        );
+        assert_eq!(
+            Command::parse_line("dnd off presence").unwrap(),
+            Command::Dnd {
+                on: false,
+                via: DndVia::Presence
+            }
+        );
+        assert_eq!(Command::parse_line("dnd").unwrap_err().code, "bad_argument");
+        assert_eq!(
+            Command::parse_line("forward no_answer 1004 after_s=5").unwrap(),
+            Command::Forward {
+                when: "no_answer".into(),
+                scope: "all".into(),
+                to: "1004".into(),
+                after_s: Some(5),
+                via: "client".into()
+            }
+        );
+        assert_eq!(
+            Command::parse_line("forward sometimes 1004")
+                .unwrap_err()
+                .code,
+            "bad_argument"
+        );
+        assert_eq!(
+            Command::parse_line("pickup 1002").unwrap(),
+            Command::Pickup {
+                target: Some("1002".into())
+            }
+        );
+        assert_eq!(Command::parse_line("blf").unwrap(), Command::Blf);
     }
 }

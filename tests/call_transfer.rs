@@ -155,7 +155,6 @@ fn attended_transfer_connects_a_and_c() {
 /// Replaces header (it ends when C honours Replaces, or when termphone hangs
 /// it up after the transfer succeeded, RFC 5589 section 7).
 #[test]
-#[ignore = "waiting for connect to end the consultation leg when the target ignores Replaces"]
 fn attended_transfer_ends_both_our_legs() {
     attended_transfer(true);
 }

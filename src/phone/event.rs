@@ -84,4 +84,17 @@ pub enum Event {
         call: String,
         digit: String,
     },
+    /// A busy lamp changed (`idle`, `ringing`, `busy`, `offline`, `unknown`).
+    Blf {
+        target: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remote: Option<String>,
+    },
+    /// Waiting messages of an account changed.
+    Mwi {
+        account: String,
+        new: u32,
+        old: u32,
+    },
 }

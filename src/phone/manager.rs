@@ -4,6 +4,8 @@
 //! layer to call actors, answers what belongs to no call (OPTIONS, 481, 405),
 //! runs commands, and publishes events.
 
+mod pbx;
+
 use super::call::{CallActor, CallHandle, Replaces, SipInput};
 use super::event::{CallDirection, CallInfo, CallState, Event};
 use super::{CallEnv, CommandMsg, ManagerMsg, PhoneHandle, RegistrationRx};
@@ -58,6 +60,10 @@ struct Manager {
     conference: Option<ConferenceState>,
     /// Calls dialed by `conf_add to=…`: they join once answered.
     conf_pending: HashSet<String>,
+    /// BLF, pickup, MWI, DND, forwarding.
+    pbx: pbx::Pbx,
+    /// Attended transfers under way: transferred call → consultation call.
+    attended: HashMap<String, String>,
 }
 
 struct ConferenceState {
@@ -140,8 +146,10 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
             status: None,
         });
     }
+    let (pbx, pbx_rx) = pbx::Pbx::start(&config, &endpoint).await?;
     tracing::info!(%sip_addr, "SIP listening (UDP and TCP)");
     let manager = Manager {
+        pbx,
         config,
         env,
         history,
@@ -156,8 +164,9 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         refer_links: HashMap::new(),
         conference: None,
         conf_pending: HashSet::new(),
+        attended: HashMap::new(),
     };
-    tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx));
+    tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx, pbx_rx));
     Ok(PhoneHandle {
         trace: env_transport,
         commands: commands_tx,
@@ -178,6 +187,7 @@ impl Manager {
         mut internal: mpsc::UnboundedReceiver<ManagerMsg>,
         mut incoming: mpsc::UnboundedReceiver<Incoming>,
         mut reg_rx: RegistrationRx,
+        mut pbx_rx: pbx::PbxRx,
     ) {
         let mut quit_deadline: Option<tokio::time::Instant> = None;
         loop {
@@ -205,10 +215,13 @@ impl Manager {
                 Some(msg) = internal.recv() => self.on_internal(msg),
                 Some(inc) = incoming.recv() => self.on_incoming(inc),
                 Some(status) = reg_rx.recv() => self.on_registration(status),
+                Some(ev) = pbx_rx.subscriptions.recv() => self.on_subscription(ev),
+                Some(ev) = pbx_rx.publications.recv() => self.on_publication(ev),
                 _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {}
             }
         }
         self.registrations.cancel();
+        self.pbx.cancel.cancel();
         let tasks = std::mem::take(&mut self.registration_tasks);
         let _ = tokio::time::timeout(Duration::from_secs(4), async {
             for t in tasks {
@@ -411,6 +424,17 @@ impl Manager {
             }
             Command::ConfSplit { call } => self.conf_split(&call, true),
             Command::ConfJoin { call } => self.conf_split(&call, false),
+            Command::Dnd { on, via } => self.cmd_dnd(on, via).await,
+            Command::Forward {
+                when,
+                scope,
+                to,
+                after_s,
+                via,
+            } => self.cmd_forward(&when, &scope, &to, after_s, &via),
+            Command::ForwardClear => self.cmd_forward_clear(),
+            Command::Pickup { target } => self.cmd_pickup(target.as_deref()),
+            Command::Blf => Ok(self.pbx.blf_json()),
             Command::Quit => Ok(json!({})),
         };
         let _ = reply.send(result);
@@ -640,7 +664,7 @@ impl Manager {
     /// Replaces; when the peer cannot do that, drop the consultation and
     /// transfer blind to the same party.
     fn connect(
-        &self,
+        &mut self,
         call: &str,
         consult: &str,
         reply: oneshot::Sender<Result<Value, CommandError>>,
@@ -655,6 +679,10 @@ impl Manager {
                 return;
             }
         };
+        // Linked before the REFER goes out: the transferred leg may end
+        // before the 202 is processed here.
+        self.attended.insert(first.id.clone(), second.id.clone());
+        let manager = self.env.manager.clone();
         tokio::spawn(async move {
             let result = async {
                 let dialog = second.dialog_info().await.ok_or_else(|| {
@@ -675,6 +703,9 @@ impl Manager {
                 }
             }
             .await;
+            if result.is_err() {
+                let _ = manager.send(ManagerMsg::AttendedTransferFailed(first.id.clone()));
+            }
             let _ = reply.send(result.map(|_| json!({ "call": first.id, "consult": second.id })));
         });
     }
@@ -800,10 +831,12 @@ impl Manager {
         json!({
             "accounts": accounts,
             "calls": calls,
-            "dnd": self.config.phone.dnd,
-            "forward": [],
+            "dnd": self.pbx.dnd(),
+            "forward": self.pbx.forward_json(),
             "conference": { "members": self.conference.as_ref().map(|c| c.members.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() },
             "listen": self.env.endpoint.transport().local_addr().to_string(),
+            "mwi": self.pbx.mwi_json(),
+            "blf": self.pbx.blf_json()["blf"].clone(),
         })
     }
 
@@ -847,6 +880,9 @@ impl Manager {
                 refer_to,
                 referred_by,
             } => self.on_refer(call, account, refer_to, referred_by),
+            ManagerMsg::AttendedTransferFailed(call) => {
+                self.attended.remove(&call);
+            }
             ManagerMsg::ConferenceJoined(id, member) => {
                 let live = self
                     .calls
@@ -931,6 +967,23 @@ impl Manager {
         }
     }
 
+    /// The transferred leg of an attended transfer ended after its REFER was
+    /// accepted (the peer BYEs us or our NOTIFY said 200): the consultation
+    /// leg goes too. The target should BYE it when it takes the Replaces; a
+    /// short grace lets it, then we do (RFC 5589 §7).
+    fn finish_attended(&mut self, info: &CallInfo) {
+        let Some(consult) = self.attended.remove(&info.id) else {
+            return;
+        };
+        let Some(h) = self.calls.get(&consult).map(|c| c.handle.clone()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let _ = h.hangup().await;
+        });
+    }
+
     /// The call-waiting beep plays in active calls while another call rings.
     fn update_waiting_beep(&mut self) {
         let ringing = self
@@ -990,6 +1043,7 @@ impl Manager {
         self.update_waiting_beep();
         if info.state == CallState::Ended {
             self.conf_pending.remove(&info.id);
+            self.finish_attended(&info);
             self.conference_member_gone(&info.id);
         } else if info.state == CallState::Active && self.conf_pending.remove(&info.id) {
             if let (Some(h), Ok(conf)) = (
@@ -1069,6 +1123,14 @@ impl Manager {
     }
 
     fn on_request(&mut self, tx: ServerTransaction) {
+        let tx = if tx.request.method == Method::Notify {
+            match self.pbx.route_notify(tx) {
+                Some(tx) => tx,
+                None => return,
+            }
+        } else {
+            tx
+        };
         let req = &tx.request;
         let call_id = m::call_id(&req.headers).unwrap_or_default();
         let has_to_tag = m::header(&req.headers, "To").and_then(m::tag).is_some();
@@ -1102,22 +1164,6 @@ impl Manager {
     }
 
     fn new_incoming(&mut self, tx: ServerTransaction) {
-        let live = self.live_calls();
-        let policy = &self.config.phone;
-        let busy = if live >= policy.max_calls {
-            Some("max_calls reached")
-        } else if policy.dnd {
-            Some("do not disturb")
-        } else if !policy.call_waiting && live > 0 {
-            Some("call waiting is off")
-        } else {
-            None
-        };
-        if let Some(why) = busy {
-            tracing::info!("incoming call refused with 486: {why}");
-            reply(&tx, 486, &[]);
-            return;
-        }
         let user = req_user(&tx.request.uri.to_string());
         let Some(account) = self
             .accounts
@@ -1147,6 +1193,32 @@ impl Manager {
                 }
             },
         };
+        // Forwarding and DND first (an INVITE with Replaces takes over a call
+        // we already have: no policy applies).
+        let (tx, forward_after) = if replaces.is_some() {
+            (tx, None)
+        } else {
+            match self.apply_policy(tx, &account) {
+                Some(decided) => decided,
+                None => return,
+            }
+        };
+        let live = self.live_calls();
+        let policy = &self.config.phone;
+        let busy = if replaces.is_some() {
+            None
+        } else if live >= policy.max_calls {
+            Some("max_calls reached")
+        } else if !policy.call_waiting && live > 0 {
+            Some("call waiting is off")
+        } else {
+            None
+        };
+        if let Some(why) = busy {
+            tracing::info!("incoming call refused with 486: {why}");
+            reply(&tx, 486, &[]);
+            return;
+        }
         let auto_answer = self.config.phone.auto_answer && replaces.is_none();
         let id = self.new_id();
         let (handle, info) = CallActor::incoming(self.env.clone(), id, account, tx, replaces);
@@ -1155,6 +1227,15 @@ impl Manager {
             tokio::spawn(async move {
                 if let Err(e) = h.answer().await {
                     tracing::warn!(call = %h.id, "auto answer failed: {e}");
+                }
+            });
+        } else if let Some((to, after_s)) = forward_after {
+            // Forward on no answer: 302 after the delay if it still rings.
+            let h = handle.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(after_s.into())).await;
+                if h.deflect(to).await.is_ok() {
+                    tracing::info!(call = %h.id, "forwarded on no answer");
                 }
             });
         }

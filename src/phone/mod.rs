@@ -24,6 +24,8 @@ pub(crate) enum ManagerMsg {
     Stats(String, Option<MediaStats>),
     Dtmf(String, char),
     CallGone(String),
+    /// An attended transfer of this call failed: its consultation stays.
+    AttendedTransferFailed(String),
     /// A call joined the conference as this mixer member.
     ConferenceJoined(String, crate::media::MemberId),
     /// The peer of `call` REFERred us to `refer_to`: place that call.

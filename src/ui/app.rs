@@ -116,6 +116,10 @@ pub struct App {
     pub history: Vec<HistoryRow>,
     pub traces: VecDeque<SipTrace>,
     pub blf: Vec<BlfTarget>,
+    /// Live lamp of each BLF target: (state, remote party).
+    pub blf_state: std::collections::HashMap<String, (String, Option<String>)>,
+    /// Waiting voice messages per account: (new, old).
+    pub mwi: std::collections::BTreeMap<String, (u32, u32)>,
     pub view: View,
     pub mode: Mode,
     pub message: Option<(Level, String)>,
@@ -150,6 +154,8 @@ impl App {
             history: Vec::new(),
             traces: VecDeque::new(),
             blf,
+            blf_state: std::collections::HashMap::new(),
+            mwi: std::collections::BTreeMap::new(),
             view: View::Calls,
             mode: Mode::Normal,
             message: None,
@@ -244,6 +250,19 @@ impl App {
                 }
             }
             Event::Dtmf { call, digit } => self.info(format!("{call}: DTMF {digit} received")),
+            Event::Blf {
+                target,
+                state,
+                remote,
+            } => {
+                self.blf_state.insert(target, (state, remote));
+            }
+            Event::Mwi { account, new, old } => {
+                if new > 0 {
+                    self.info(format!("{account}: {new} new voice message(s)"));
+                }
+                self.mwi.insert(account, (new, old));
+            }
         }
         effects
     }

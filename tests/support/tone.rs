@@ -220,3 +220,89 @@ pub fn longest_tone_run(path: &Path, freq: f64) -> f64 {
     }
     best as f64 / 10.0
 }
+
+/// Writes `secs` seconds of a `freq` Hz sine at amplitude `amp` (of full
+/// scale) as 16-bit mono WAV; mixes of several such tones stay below full
+/// scale when their amplitudes add up to less than 1.
+pub fn write_sine_wav_amp(path: &Path, freq: f64, rate: u32, secs: f64, amp: f64) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let n = (rate as f64 * secs) as usize;
+    for i in 0..n {
+        let t = i as f64 / rate as f64;
+        let v = (2.0 * std::f64::consts::PI * freq * t).sin() * amp * i16::MAX as f64;
+        w.write_sample(v as i16).expect("write sample");
+    }
+    w.finalize().expect("finalize wav");
+}
+
+/// The samples of a WAV that may still be being written (mono in [-1, 1],
+/// with its sample rate), or None while it has no complete header. The
+/// data chunk is read to the end of the file whatever its header says, so
+/// a writer that fixes the sizes only when it closes (libsndfile, used by
+/// baresip's sndfile) can be read mid-call. 16-bit PCM and 32-bit float.
+pub fn read_mono_growing(path: &Path) -> Option<(Vec<f64>, u32)> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+    let u32_at =
+        |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let mut pos = 12;
+    let mut fmt: Option<(u16, u16, u32, u16)> = None;
+    while pos + 8 <= bytes.len() {
+        let id = &bytes[pos..pos + 4];
+        let size = u32_at(pos + 4) as usize;
+        let body = pos + 8;
+        if id == b"fmt " && body + 16 <= bytes.len() {
+            fmt = Some((
+                u16_at(body),
+                u16_at(body + 2),
+                u32_at(body + 4),
+                u16_at(body + 14),
+            ));
+        } else if id == b"data" {
+            let (tag, channels, rate, bits) = fmt?;
+            let rest = bytes.len() - body;
+            // The declared size counts only when something else follows it.
+            let declared_end = body + size;
+            let len = if size > 0
+                && size < rest
+                && bytes.len() >= declared_end + 4
+                && bytes[declared_end..declared_end + 4]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b' ')
+            {
+                size
+            } else {
+                rest
+            };
+            let data = &bytes[body..body + len];
+            let ch = channels.max(1) as usize;
+            let raw: Vec<f64> = match (tag, bits) {
+                (3, 32) => data
+                    .chunks_exact(4)
+                    .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                    .collect(),
+                (_, 16) => data
+                    .chunks_exact(2)
+                    .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+                    .collect(),
+                _ => return None,
+            };
+            let mono = raw
+                .chunks_exact(ch)
+                .map(|c| c.iter().sum::<f64>() / ch as f64)
+                .collect();
+            return Some((mono, rate));
+        }
+        pos = body + size + (size & 1);
+    }
+    None
+}

@@ -1,5 +1,5 @@
-//! The BLF side panel: the configured `[[blf]]` targets and their state
-//! (unknown until the phone subscribes to the dialog event package).
+//! The BLF side panel: the configured `[[blf]]` targets and their live
+//! state from the dialog event package (`?` until the first NOTIFY).
 
 use crate::ui::app::App;
 use crate::ui::view::fit;
@@ -25,9 +25,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .iter()
             .map(|b| {
                 let label = b.label.as_deref().unwrap_or(&b.target);
+                let state = app
+                    .blf_state
+                    .get(&b.target)
+                    .map(|(s, _)| s.as_str())
+                    .unwrap_or("unknown");
+                let (mark, role) = match state {
+                    "idle" => ("○ ", "blf.idle"),
+                    "ringing" => ("◎ ", "blf.ringing"),
+                    "busy" => ("● ", "blf.busy"),
+                    "offline" => ("× ", "blf.offline"),
+                    _ => ("? ", "blf"),
+                };
                 Line::from(vec![
-                    Span::styled("? ", t.style("blf")),
-                    Span::styled(fit(label, width), t.style("blf")),
+                    Span::styled(mark, t.style(role)),
+                    Span::styled(fit(label, width), t.style(role)),
                 ])
             })
             .collect()

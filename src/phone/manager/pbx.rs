@@ -1,0 +1,548 @@
+//! The manager's PBX features: busy lamp field (dialog event subscriptions),
+//! call pickup (INVITE with Replaces from the dialog info, or the PBX's
+//! feature code), MWI, Do Not Disturb (line and presence), and call
+//! forwarding (by the client through [`Policy`], or by the PBX's feature
+//! codes). The SIP work is done by `sip::subscription` / `sip::publication`
+//! tasks; this module keeps their state and answers the commands.
+
+use super::*;
+use crate::command::DndVia;
+use crate::config::FeatureCodes;
+use crate::phone::policy::{Decision, ForwardRule, Policy, Scope, When};
+use crate::sip::auth::Credentials;
+use crate::sip::publication::{
+    self, PresenceDoc, PublicationConfig, PublicationEvent, PublicationHandle,
+};
+use crate::sip::subscription::{
+    self, EventPackage, Lamp, LampState, Payload, SubscriptionConfig, SubscriptionEvent,
+    SubscriptionHandle, SubscriptionState,
+};
+use std::path::PathBuf;
+
+/// One busy lamp.
+pub(super) struct BlfEntry {
+    /// As configured (number or URI).
+    target: String,
+    label: Option<String>,
+    /// The watched URI.
+    uri: String,
+    account: String,
+    lamp: Lamp,
+}
+
+/// A forwarding switched on at the PBX by feature code.
+pub(super) struct PbxForward {
+    when: When,
+    to: String,
+}
+
+/// State of the PBX features.
+pub(super) struct Pbx {
+    pub(super) policy: Policy,
+    policy_path: PathBuf,
+    blf: Vec<BlfEntry>,
+    subscriptions: Vec<SubscriptionHandle>,
+    publications: HashMap<String, PublicationHandle>,
+    presence_dnd: bool,
+    mwi: BTreeMap<String, (u32, u32)>,
+    pbx_forward: Vec<PbxForward>,
+    pub(super) cancel: CancellationToken,
+    sub_tx: mpsc::UnboundedSender<SubscriptionEvent>,
+    pub_tx: mpsc::UnboundedSender<PublicationEvent>,
+}
+
+/// The receivers the manager's loop polls.
+pub(super) struct PbxRx {
+    pub(super) subscriptions: mpsc::UnboundedReceiver<SubscriptionEvent>,
+    pub(super) publications: mpsc::UnboundedReceiver<PublicationEvent>,
+}
+
+fn credentials(account: &Account) -> Option<Credentials> {
+    account.password.as_ref().map(|p| Credentials {
+        user: account
+            .auth_user
+            .clone()
+            .unwrap_or_else(|| account.user.clone()),
+        password: p.clone(),
+    })
+}
+
+/// Where an account's server requests go: its proxy, else its domain.
+async fn server_peer(account: &Account) -> Option<crate::sip::transport::Peer> {
+    let via = account
+        .proxy
+        .clone()
+        .unwrap_or_else(|| format!("sip:{}", account.domain));
+    m::resolve(&via).await.ok()
+}
+
+impl Pbx {
+    /// Loads the persisted policy and starts BLF and MWI subscriptions.
+    pub(super) async fn start(
+        config: &Config,
+        endpoint: &Endpoint,
+    ) -> anyhow::Result<(Pbx, PbxRx)> {
+        let policy_path = config
+            .history_path
+            .parent()
+            .map(|d| d.join("policy.json"))
+            .unwrap_or_else(crate::phone::policy::default_path);
+        let policy = Policy::startup(&policy_path, &config.phone)?;
+        let (sub_tx, sub_rx) = mpsc::unbounded_channel();
+        let (pub_tx, pub_rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let mut pbx = Pbx {
+            policy,
+            policy_path,
+            blf: Vec::new(),
+            subscriptions: Vec::new(),
+            publications: HashMap::new(),
+            presence_dnd: false,
+            mwi: BTreeMap::new(),
+            pbx_forward: Vec::new(),
+            cancel,
+            sub_tx,
+            pub_tx,
+        };
+        // BLF through the first account that talks to a server.
+        let server_account = config
+            .accounts
+            .iter()
+            .find(|a| a.register || a.proxy.is_some());
+        for b in &config.blf {
+            let domain = server_account
+                .map(|a| a.domain.as_str())
+                .unwrap_or("127.0.0.1");
+            let uri = subscription::target_uri(&b.target, domain);
+            let mut lamp = Lamp {
+                state: LampState::Unknown,
+                remote: None,
+                pickup: None,
+            };
+            if let Some(account) = server_account {
+                pbx.subscribe(endpoint, account, EventPackage::Dialog, uri.clone())
+                    .await;
+            } else {
+                lamp.state = LampState::Offline;
+            }
+            pbx.blf.push(BlfEntry {
+                target: b.target.clone(),
+                label: b.label.clone(),
+                uri,
+                account: server_account.map(|a| a.name.clone()).unwrap_or_default(),
+                lamp,
+            });
+        }
+        for account in config.accounts.iter().filter(|a| a.mwi) {
+            let aor = format!("sip:{}@{}", account.user, account.domain);
+            pbx.subscribe(endpoint, account, EventPackage::MessageSummary, aor)
+                .await;
+        }
+        Ok((
+            pbx,
+            PbxRx {
+                subscriptions: sub_rx,
+                publications: pub_rx,
+            },
+        ))
+    }
+
+    async fn subscribe(
+        &mut self,
+        endpoint: &Endpoint,
+        account: &Account,
+        package: EventPackage,
+        target: String,
+    ) {
+        let Some(peer) = server_peer(account).await else {
+            tracing::warn!(account = %account.name, "no server to subscribe {target} at");
+            return;
+        };
+        let cfg = SubscriptionConfig {
+            account: account.name.clone(),
+            package,
+            target,
+            aor: format!("sip:{}@{}", account.user, account.domain),
+            peer,
+            credentials: credentials(account),
+            expires: 600,
+        };
+        self.subscriptions.push(subscription::spawn(
+            endpoint.clone(),
+            cfg,
+            self.sub_tx.clone(),
+            self.cancel.child_token(),
+        ));
+    }
+
+    /// Hands a NOTIFY to the subscription it belongs to; gives it back if none.
+    pub(super) fn route_notify(&self, tx: ServerTransaction) -> Option<ServerTransaction> {
+        let Some(sub) = self.subscriptions.iter().find(|s| s.matches(&tx.request)) else {
+            return Some(tx);
+        };
+        match sub.notify(tx) {
+            Ok(()) => None,
+            Err(tx) => {
+                reply(&tx, 481, &[]);
+                None
+            }
+        }
+    }
+
+    pub(super) fn blf_json(&self) -> Value {
+        let entries: Vec<Value> = self
+            .blf
+            .iter()
+            .map(|b| {
+                let mut v =
+                    json!({ "target": b.target, "uri": b.uri, "state": b.lamp.state.as_str() });
+                if let Some(obj) = v.as_object_mut() {
+                    if let Some(l) = &b.label {
+                        obj.insert("label".into(), Value::String(l.clone()));
+                    }
+                    if let Some(r) = &b.lamp.remote {
+                        obj.insert("remote".into(), Value::String(r.clone()));
+                    }
+                }
+                v
+            })
+            .collect();
+        json!({ "blf": entries })
+    }
+
+    pub(super) fn forward_json(&self) -> Value {
+        let mut rules: Vec<Value> = self
+            .policy
+            .forward
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("via".into(), Value::String("client".into()));
+                }
+                v
+            })
+            .collect();
+        rules.extend(self.pbx_forward.iter().map(|f| {
+            json!({ "when": serde_json::to_value(f.when).unwrap_or(Value::Null), "to": f.to, "via": "feature_code" })
+        }));
+        Value::Array(rules)
+    }
+
+    pub(super) fn mwi_json(&self) -> Option<Value> {
+        (!self.mwi.is_empty()).then(|| {
+            Value::Array(
+                self.mwi
+                    .iter()
+                    .map(|(a, (n, o))| json!({ "account": a, "new": n, "old": o }))
+                    .collect(),
+            )
+        })
+    }
+
+    pub(super) fn dnd(&self) -> bool {
+        self.policy.dnd.on || self.presence_dnd
+    }
+
+    fn save(&self) -> Result<(), CommandError> {
+        self.policy
+            .save(&self.policy_path)
+            .map_err(|e| CommandError::new("store_error", e.to_string()))
+    }
+}
+
+fn parse_when(when: &str) -> When {
+    match when {
+        "busy" => When::Busy,
+        "no_answer" => When::NoAnswer,
+        _ => When::Always,
+    }
+}
+
+fn code_for(codes: &FeatureCodes, when: When, on: bool) -> &Option<String> {
+    match (when, on) {
+        (When::Always, true) => &codes.forward_always_on,
+        (When::Always, false) => &codes.forward_always_off,
+        (When::Busy, true) => &codes.forward_busy_on,
+        (When::Busy, false) => &codes.forward_busy_off,
+        (When::NoAnswer, true) => &codes.forward_no_answer_on,
+        (When::NoAnswer, false) => &codes.forward_no_answer_off,
+    }
+}
+
+impl Manager {
+    pub(super) fn on_subscription(&mut self, ev: SubscriptionEvent) {
+        match ev {
+            SubscriptionEvent::State {
+                target,
+                package: EventPackage::Dialog,
+                state,
+                ..
+            } => {
+                if matches!(
+                    state,
+                    SubscriptionState::Terminated { .. } | SubscriptionState::Failed { .. }
+                ) {
+                    let lamp = Lamp {
+                        state: LampState::Offline,
+                        remote: None,
+                        pickup: None,
+                    };
+                    self.set_lamp(&target, lamp);
+                }
+            }
+            SubscriptionEvent::State { .. } => {}
+            SubscriptionEvent::Notify {
+                target,
+                payload: Payload::DialogInfo(info),
+                ..
+            } => {
+                self.set_lamp(&target, info.lamp());
+            }
+            SubscriptionEvent::Notify {
+                account,
+                payload: Payload::MessageSummary(summary),
+                ..
+            } => {
+                let (new, old) = summary.new_old();
+                if self.pbx.mwi.get(&account) != Some(&(new, old)) {
+                    self.pbx.mwi.insert(account.clone(), (new, old));
+                    let _ = self.events.send(Event::Mwi { account, new, old });
+                }
+            }
+            SubscriptionEvent::Notify { .. } => {}
+        }
+    }
+
+    fn set_lamp(&mut self, target_uri: &str, lamp: Lamp) {
+        let Some(b) = self.pbx.blf.iter_mut().find(|b| b.uri == target_uri) else {
+            return;
+        };
+        let changed = b.lamp.state != lamp.state || b.lamp.remote != lamp.remote;
+        b.lamp = lamp;
+        if changed {
+            let _ = self.events.send(Event::Blf {
+                target: b.target.clone(),
+                state: b.lamp.state.as_str().to_string(),
+                remote: b.lamp.remote.clone(),
+            });
+        }
+    }
+
+    pub(super) fn on_publication(&mut self, ev: PublicationEvent) {
+        tracing::info!(account = %ev.account, status = ?ev.status, "presence publication");
+    }
+
+    /// The policy's verdict on a new incoming call, acted on. Returns the
+    /// transaction when the call should ring, with a delayed forward if any.
+    pub(super) fn apply_policy(
+        &mut self,
+        tx: ServerTransaction,
+        account: &Account,
+    ) -> Option<(ServerTransaction, Option<(String, u32)>)> {
+        let from = m::header(&tx.request.headers, "From")
+            .map(m::uri_of)
+            .unwrap_or_default();
+        let busy = self.live_calls() > 0;
+        match self
+            .pbx
+            .policy
+            .decide(&from, busy, &self.config.phone.internal_pattern)
+        {
+            Decision::Ring | Decision::RingThroughDnd => Some((tx, None)),
+            Decision::Dnd { code } => {
+                reply(&tx, code, &[]);
+                self.record_unanswered(account, &from, &format!("do not disturb ({code})"), true);
+                None
+            }
+            Decision::Forward { to } => match dial_uri(&to, account) {
+                Ok(uri) => {
+                    let contact = format!("<{uri}>");
+                    reply(&tx, 302, &[("Contact", contact.as_str())]);
+                    self.record_unanswered(account, &from, &format!("forwarded to {uri}"), false);
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!("forwarding rule with a bad target: {e}");
+                    Some((tx, None))
+                }
+            },
+            Decision::ForwardAfter { to, after_s } => match dial_uri(&to, account) {
+                Ok(uri) => Some((tx, Some((uri, after_s)))),
+                Err(_) => Some((tx, None)),
+            },
+        }
+    }
+
+    /// A call that never rang here (DND, forwarded) still goes into history.
+    fn record_unanswered(&mut self, account: &Account, remote: &str, reason: &str, missed: bool) {
+        let id = self.new_id();
+        let now = crate::store::now_rfc3339();
+        match self.history.start(&id, &account.name, "in", remote, &now) {
+            Ok(hid) => {
+                if let Err(e) = self.history.ended(hid, &now, reason, missed) {
+                    tracing::error!("history: {e}");
+                }
+            }
+            Err(e) => tracing::error!("history: {e}"),
+        }
+    }
+
+    pub(super) async fn cmd_dnd(&mut self, on: bool, via: DndVia) -> Result<Value, CommandError> {
+        match via {
+            DndVia::Line => {
+                self.pbx.policy.dnd.on = on;
+                self.pbx.save()?;
+                let code = if on {
+                    &self.config.pbx.codes.dnd_on
+                } else {
+                    &self.config.pbx.codes.dnd_off
+                };
+                if let Some(code) = FeatureCodes::dial(code, None) {
+                    // Tell the PBX too.
+                    let _ = self.dial(&code, None);
+                }
+            }
+            DndVia::Presence => {
+                let doc = if on {
+                    PresenceDoc::do_not_disturb()
+                } else {
+                    PresenceDoc::available()
+                };
+                let accounts: Vec<Account> = self
+                    .accounts
+                    .iter()
+                    .filter(|a| a.account.register || a.account.proxy.is_some())
+                    .map(|a| a.account.clone())
+                    .collect();
+                if accounts.is_empty() {
+                    return Err(CommandError::new(
+                        "no_server",
+                        "presence needs an account with a server",
+                    ));
+                }
+                for account in accounts {
+                    if let Some(h) = self.pbx.publications.get(&account.name) {
+                        h.set(doc.clone());
+                        continue;
+                    }
+                    let Some(peer) = server_peer(&account).await else {
+                        continue;
+                    };
+                    let cfg = PublicationConfig {
+                        account: account.name.clone(),
+                        aor: format!("sip:{}@{}", account.user, account.domain),
+                        peer,
+                        credentials: credentials(&account),
+                        expires: 600,
+                    };
+                    let (handle, _task) = publication::spawn(
+                        self.env.endpoint.clone(),
+                        cfg,
+                        Some(doc.clone()),
+                        self.pbx.pub_tx.clone(),
+                        self.pbx.cancel.child_token(),
+                    );
+                    self.pbx.publications.insert(account.name.clone(), handle);
+                }
+                self.pbx.presence_dnd = on;
+            }
+        }
+        Ok(json!({ "dnd": self.pbx.dnd() }))
+    }
+
+    pub(super) fn cmd_forward(
+        &mut self,
+        when: &str,
+        scope: &str,
+        to: &str,
+        after_s: Option<u32>,
+        via: &str,
+    ) -> Result<Value, CommandError> {
+        let when = parse_when(when);
+        if via == "feature_code" {
+            let code = code_for(&self.config.pbx.codes, when, true);
+            let Some(number) = FeatureCodes::dial(code, Some(to)) else {
+                return Err(CommandError::new(
+                    "no_feature_code",
+                    "the PBX profile has no feature code for this forwarding ([pbx] in the config)",
+                ));
+            };
+            self.dial(&number, None)?;
+            self.pbx.pbx_forward.retain(|f| f.when != when);
+            self.pbx.pbx_forward.push(PbxForward {
+                when,
+                to: to.to_string(),
+            });
+        } else {
+            let scope = match scope {
+                "internal" => Scope::Internal,
+                "external" => Scope::External,
+                _ => Scope::All,
+            };
+            self.pbx.policy.add_rule(ForwardRule {
+                when,
+                scope,
+                to: to.to_string(),
+                after_s,
+            });
+            self.pbx.save()?;
+        }
+        Ok(json!({ "forward": self.pbx.forward_json() }))
+    }
+
+    pub(super) fn cmd_forward_clear(&mut self) -> Result<Value, CommandError> {
+        self.pbx.policy.forward.clear();
+        self.pbx.save()?;
+        let pbx: Vec<When> = self.pbx.pbx_forward.drain(..).map(|f| f.when).collect();
+        for when in pbx {
+            if let Some(number) =
+                FeatureCodes::dial(code_for(&self.config.pbx.codes, when, false), None)
+            {
+                let _ = self.dial(&number, None);
+            }
+        }
+        Ok(json!({ "forward": [] }))
+    }
+
+    /// Directed pickup: INVITE with Replaces to the caller of `target`'s
+    /// ringing call (RFC 3891 `early-only`), else the PBX's pickup code.
+    pub(super) fn cmd_pickup(&mut self, target: Option<&str>) -> Result<Value, CommandError> {
+        let entry = self.pbx.blf.iter().find(|b| match target {
+            Some(t) => b.target == t || b.uri == t || b.uri == subscription::target_uri(t, ""),
+            None => b.lamp.state == LampState::Ringing,
+        });
+        if let Some(b) = entry.filter(|b| b.lamp.state == LampState::Ringing) {
+            if let (Some(p), Some(caller)) = (&b.lamp.pickup, &b.lamp.remote) {
+                // To the caller, its own tag is the to-tag (RFC 3891 §3).
+                let replaces = format!(
+                    "{};to-tag={};from-tag={};early-only",
+                    p.call_id, p.remote_tag, p.local_tag
+                );
+                let account = (!b.account.is_empty()).then(|| b.account.clone());
+                let caller = m::uri_of(caller);
+                let id = self.dial_with(
+                    &caller,
+                    account.as_deref(),
+                    vec![("Replaces".into(), replaces)],
+                )?;
+                return Ok(json!({ "call": id }));
+            }
+        }
+        let codes = &self.config.pbx.codes;
+        let number = match target {
+            Some(t) => FeatureCodes::dial(&codes.directed_pickup, Some(t)),
+            None => FeatureCodes::dial(&codes.group_pickup, None),
+        };
+        match number {
+            Some(n) => self.dial(&n, None),
+            None => Err(CommandError::new(
+                "nothing_to_pick_up",
+                match target {
+                    Some(t) => format!("{t} has no ringing call we know of, and no pickup feature code is configured"),
+                    None => "no BLF target is ringing, and no group pickup code is configured".to_string(),
+                },
+            )),
+        }
+    }
+}
