@@ -34,13 +34,20 @@ fn wait_invite_for(server: &SippRun, code: &str) -> bool {
     })
 }
 
-/// Ends whatever call the code left and lets the server finish.
+/// Lets the server's 486 end the code's call (hanging up whatever is left)
+/// and the server finish.
 fn finish(p: &mut Phone, server: SippRun) {
+    let _ = p.wait_status(LONG, |s| {
+        s["calls"]
+            .as_array()
+            .is_none_or(|c| c.iter().all(|c| c["state"] == "ended"))
+    });
     let st = p.status();
     for c in st["calls"].as_array().cloned().unwrap_or_default() {
         let _ = p.cmd(json!({"cmd": "hangup", "call": c["id"]}));
     }
-    let _ = server.wait(Duration::from_secs(5));
+    let r = server.wait(Duration::from_secs(5));
+    assert!(r.success(), "server: {}", r.describe());
 }
 
 #[test]
