@@ -2,15 +2,17 @@
 //! ("office") and 1011 ("second") together, each with its own state in
 //! `status`; `dial account=second` calls from 1011 (baresip 1002 and
 //! kamailio see that caller); incoming calls to either number carry the
-//! name of the account they came to.
+//! name of the account they came to; an account with a wrong password
+//! fails (with a reason) while the other stays registered.
 
 mod support;
 
 use serde_json::json;
 use std::time::Duration;
 use support::kamailio::Kamailio;
+use support::kamailio::DOMAIN;
 use support::pbx::{baresip_ext, kamailio_account, registered_phone};
-use support::phone::{audio_null_toml, call_id_of};
+use support::phone::{account_toml, audio_null_toml, call_id_of, Phone};
 use support::{tone, TestDir};
 
 const LONG: Duration = Duration::from_secs(10);
@@ -116,4 +118,41 @@ fn two_accounts_register_dial_and_receive_separately() {
     );
     caller.stop();
     callee.stop();
+}
+
+/// Each account has its own state: one with a wrong password is not
+/// registered (with a reason) while the other one is.
+#[test]
+fn accounts_keep_their_own_registration_state() {
+    let t = TestDir::new("pbx-accounts-state");
+    let k = Kamailio::start(&t.sub("kamailio"));
+    let body = kamailio_account("office", "1001", &k)
+        + &account_toml(
+            "broken",
+            "1021",
+            DOMAIN,
+            Some(&k.proxy_uri()),
+            Some("wrong"),
+        )
+        + &audio_null_toml();
+    let mut p = Phone::start(&t.sub("phone"), &body);
+    let account = |s: &serde_json::Value, name: &str| {
+        s["accounts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|a| a["name"] == name).cloned())
+            .unwrap_or_default()
+    };
+    let st = p.wait_status(LONG, |s| {
+        account(s, "office")["registered"] == true
+            && account(s, "broken")["reason"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+    });
+    let st = st.unwrap_or_else(|| panic!("{}\n{}", p.status(), p.log_tail()));
+    assert_eq!(account(&st, "broken")["registered"], false, "{st}");
+    assert!(k.registered("1001") && !k.registered("1021"), "{}", k.log());
+    let ev = p.wait_event(LONG, |e| {
+        e["event"] == "registration" && e["account"] == "office" && e["registered"] == true
+    });
+    assert!(ev.is_some(), "{:?}", p.events());
 }

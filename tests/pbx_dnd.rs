@@ -190,3 +190,11 @@ fn dnd_via_presence_reaches_a_watcher() {
     });
     assert!(open.is_some(), "watcher saw no change back: {:?}", w.seen);
 }
+
+#[test]
+fn dnd_from_config_at_start() {
+    let t = TestDir::new("pbx-dnd-config");
+    let mut p = direct_phone(&t, "dnd = true\n");
+    assert!(dnd_on(&p.status()), "{}", p.status());
+    expect_486(&t, &mut p, "1003");
+}

@@ -164,6 +164,17 @@ fn forward_scope_internal_and_external() {
     forward(&mut p, "always", "internal", "1004", None);
     forward(&mut p, "always", "external", "1005", None);
     assert_eq!(rules(&mut p).len(), 2, "{:?}", rules(&mut p));
+    // Bad arguments get an error reply and change nothing.
+    for bad in [
+        json!({"cmd": "forward", "when": "sometimes", "scope": "all", "to": "1004"}),
+        json!({"cmd": "forward", "when": "always", "scope": "nobody", "to": "1004"}),
+        json!({"cmd": "forward", "when": "always", "scope": "all"}),
+    ] {
+        let r = p.cmd(bad.clone());
+        assert_eq!(r["ok"], false, "{bad} was accepted: {r}");
+        assert_eq!(r["error"]["code"], "bad_argument", "{r}");
+    }
+    assert_eq!(rules(&mut p).len(), 2, "{:?}", rules(&mut p));
 
     // 1003: four digits, internal under "3-5".
     let internal = expect_302(&t, &p, "1003");
