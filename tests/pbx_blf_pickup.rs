@@ -4,7 +4,8 @@
 //! (with the caller) → busy → idle, in `blf` and as `blf` events. A SIPp
 //! caller rings 1002 and `pickup target=1002` takes that call (dialog-info
 //! call-id and tags, INVITE with Replaces to the caller): 1002 stops ringing
-//! and the caller's media path carries termphone's tone.
+//! and the caller's media path carries termphone's tone. Subscriptions are
+//! refreshed before they expire and renewed after the server lost them.
 
 mod support;
 
@@ -247,4 +248,81 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         list_dir(&rec)
     );
     tone::assert_tone(&out, 1000.0, 400.0);
+}
+
+/// kamailio granting dialog subscriptions for 10 s only.
+fn short_expiry(cfg: &str) -> String {
+    let line = "modparam(\"presence\", \"subs_db_mode\", 1)";
+    assert!(cfg.contains(line), "presence config changed");
+    cfg.replace(
+        line,
+        &format!("{line}\nmodparam(\"presence\", \"max_expires\", 10)"),
+    )
+}
+
+/// The subscription is refreshed before kamailio's 10 s run out (the lamp
+/// still follows a call afterwards), and after kamailio restarts without
+/// its state (the refresh gets 481) the phone subscribes anew.
+#[test]
+fn blf_refreshes_and_resubscribes_after_a_server_restart() {
+    let t = TestDir::new("pbx-blf-refresh");
+    let k = Kamailio::start_presence_custom(&t.sub("kamailio"), short_expiry, None);
+    let wav = t.path().join("600.wav");
+    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
+    let mut callee = baresip_ext(&t, &k, "1002", &wav, false);
+    let mut caller = baresip_ext(&t, &k, "1003", &wav, false);
+    let body = kamailio_account("office", "1001", &k)
+        + &audio_null_toml()
+        + "[[blf]]\ntarget = \"1002\"\n";
+    let mut p = registered_phone(&t, "phone", &body);
+    wait_subscribed(&k, &p);
+
+    // Past the first expiry: still subscribed, the lamp still follows.
+    std::thread::sleep(Duration::from_secs(12));
+    caller.dial("sip:1002@test.local");
+    assert!(
+        callee.wait_event("CALL_INCOMING", LONG).is_some(),
+        "{}",
+        callee.log()
+    );
+    assert!(
+        wait_lamp(&mut p, "1002", "ringing", LONG).is_some(),
+        "lamp dead after the expiry: {:?}\n{}\n{}",
+        lamp(&mut p, "1002"),
+        p.log_tail(),
+        k.log()
+    );
+    caller.hangup();
+    assert!(
+        wait_lamp(&mut p, "1002", "idle", LONG).is_some(),
+        "{:?}",
+        lamp(&mut p, "1002")
+    );
+    caller.stop();
+    callee.stop();
+
+    // kamailio restarts on its port with an empty database.
+    let port = k.port;
+    drop(k);
+    let k2 = Kamailio::start_presence_custom(&t.sub("kamailio2"), short_expiry, Some(port));
+    let resubscribed = support::wait_until(Duration::from_secs(25), || {
+        k2.log().lines().any(|l| {
+            l.contains("REQ SUBSCRIBE from=sip:1001@test.local")
+                && l.contains("to=sip:1002@test.local")
+                && l.contains("ttag=<null>")
+        })
+    });
+    assert!(
+        resubscribed,
+        "no new subscription after the restart:\n{}\n{}",
+        p.log_tail(),
+        k2.log()
+    );
+    wait_subscribed(&k2, &p);
+    let l = lamp(&mut p, "1002");
+    assert!(
+        l.as_ref()
+            .is_some_and(|l| ["idle", "unknown"].contains(&l["state"].as_str().unwrap_or(""))),
+        "{l:?}"
+    );
 }

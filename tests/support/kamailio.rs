@@ -37,6 +37,17 @@ impl Kamailio {
     /// message-summary), with a sqlite database `presence.db` in `dir` made
     /// from kamailio's schema files.
     pub fn start_presence(dir: &Path) -> Kamailio {
+        Self::start_presence_custom(dir, |t| t.to_string(), None)
+    }
+
+    /// [`Kamailio::start_presence`] with the config text passed through
+    /// `edit` (e.g. to add a `modparam`) and, if given, on `port` (a restart
+    /// on the port of an earlier instance, whose state is then gone).
+    pub fn start_presence_custom(
+        dir: &Path,
+        edit: impl Fn(&str) -> String,
+        port: Option<u16>,
+    ) -> Kamailio {
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let db = dir.join("presence.db");
         let _ = std::fs::remove_file(&db);
@@ -51,13 +62,18 @@ impl Kamailio {
         conn.pragma_update(None, "journal_mode", "WAL")
             .expect("WAL journal mode");
         drop(conn);
-        Self::start_with(dir, PRESENCE_TEMPLATE)
+        Self::start_with_port(dir, &edit(PRESENCE_TEMPLATE), port)
     }
 
     /// Starts kamailio from a config template with @PORT@ and @RUNDIR@ placeholders.
     pub fn start_with(dir: &Path, template: &str) -> Kamailio {
+        Self::start_with_port(dir, template, None)
+    }
+
+    /// [`Kamailio::start_with`] on a given port (`None`: a free one).
+    pub fn start_with_port(dir: &Path, template: &str, port: Option<u16>) -> Kamailio {
         std::fs::create_dir_all(dir).expect("kamailio dir");
-        let port = free_port();
+        let port = port.unwrap_or_else(free_port);
         let cfg = dir.join("kamailio.cfg");
         let text = template
             .replace("@PORT@", &port.to_string())
