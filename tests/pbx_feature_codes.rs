@@ -1,7 +1,8 @@
 //! PBX feature access codes: with `[pbx] profile = …` (and single codes
 //! overridden in `[pbx]`), `forward … via=feature_code` and `dnd` dial the
 //! profile's codes to the server, and `pickup` of a target without dialog
-//! information dials the directed pickup code. The server is a SIPp UAS set
+//! information dials the directed pickup code (without a target: the group
+//! pickup code), and `forward_clear` dials the off code. The server is a SIPp UAS set
 //! as the account's proxy (answering 486); the tests check the request URI
 //! it receives.
 
@@ -25,13 +26,25 @@ fn phone_via(t: &TestDir, server: &SippRun, pbx: &str) -> Phone {
     Phone::start(&t.sub("phone"), &body)
 }
 
-/// Waits until the server got an INVITE for `code` (plain or with `*` escaped).
+/// Waits until the server got an INVITE for `code`: `*` plain or escaped,
+/// `#` escaped as `%23` (it is not allowed in a SIP URI's user part).
 fn wait_invite_for(server: &SippRun, code: &str) -> bool {
-    let escaped = code.replace('*', "%2A");
+    let plain = code.replace('#', "%23");
+    let escaped = plain.replace('*', "%2A");
     support::wait_until(LONG, || {
         let m = server.messages();
-        m.contains(&format!("INVITE sip:{code}@")) || m.contains(&format!("INVITE sip:{escaped}@"))
+        m.contains(&format!("INVITE sip:{plain}@")) || m.contains(&format!("INVITE sip:{escaped}@"))
     })
+}
+
+/// Waits until the phone has no call left that is not ended.
+fn wait_calls_over(p: &mut Phone) {
+    let over = p.wait_status(LONG, |s| {
+        s["calls"]
+            .as_array()
+            .is_none_or(|c| c.iter().all(|c| c["state"] == "ended"))
+    });
+    assert!(over.is_some(), "{}", p.status());
 }
 
 /// Lets the server's 486 end the code's call (hanging up whatever is left)
@@ -50,10 +63,15 @@ fn finish(p: &mut Phone, server: SippRun) {
     assert!(r.success(), "server: {}", r.describe());
 }
 
+/// On with the overridden code, listed as a feature-code rule, off with the
+/// profile's own `forward_always_off = "#11"`.
 #[test]
 fn forward_via_feature_code_dials_the_overridden_code() {
     let t = TestDir::new("pbx-code-fwd");
-    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
+    let server = Sipp::new("uas_486", &t.sub("sipp"))
+        .calls(2)
+        .timeout(20)
+        .spawn();
     let mut p = phone_via(
         &t,
         &server,
@@ -63,6 +81,37 @@ fn forward_via_feature_code_dials_the_overridden_code() {
     assert!(
         wait_invite_for(&server, "*211004"),
         "no INVITE for *211004: {r}\n{}\n{}",
+        server.messages(),
+        p.log_tail()
+    );
+    wait_calls_over(&mut p);
+    let listed = p.status()["forward"].clone();
+    assert!(
+        listed.as_array().is_some_and(|a| a
+            .iter()
+            .any(|r| r["via"] == "feature_code" && r["to"] == "1004")),
+        "{listed}"
+    );
+    p.ok(json!({"cmd": "forward_clear"}));
+    assert!(
+        wait_invite_for(&server, "#11"),
+        "no INVITE for the off code #11:\n{}\n{}",
+        server.messages(),
+        p.log_tail()
+    );
+    finish(&mut p, server);
+}
+
+/// `pickup` without a target and no ringing lamp dials the group pickup code.
+#[test]
+fn group_pickup_dials_the_code() {
+    let t = TestDir::new("pbx-code-group");
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
+    let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
+    let r = p.ok(json!({"cmd": "pickup"}));
+    assert!(
+        wait_invite_for(&server, "*8"),
+        "no INVITE for *8: {r}\n{}\n{}",
         server.messages(),
         p.log_tail()
     );
