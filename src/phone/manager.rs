@@ -376,28 +376,15 @@ impl Manager {
                 });
             }
             Command::Deflect { call, to } => {
+                // The ringing call by default.
                 let target = self.select_call(call.as_deref(), true);
-                let uri = match self.target_uri(&to, target.as_ref().ok()) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
-                };
-                return self.spawn_call_command(target, reply, move |h| async move {
+                return self.spawn_call_to(target, &to, reply, |h, uri| async move {
                     h.deflect(uri).await
                 });
             }
             Command::Transfer { call, to } => {
                 let target = self.select_call(call.as_deref(), false);
-                let uri = match self.target_uri(&to, target.as_ref().ok()) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
-                };
-                return self.spawn_call_command(target, reply, move |h| async move {
+                return self.spawn_call_to(target, &to, reply, |h, uri| async move {
                     h.transfer(uri).await
                 });
             }
@@ -460,6 +447,30 @@ impl Manager {
                     let r = f(handle).await.map(|_| json!({ "call": id }));
                     let _ = reply.send(r);
                 });
+            }
+        }
+    }
+
+    /// Like [`Manager::spawn_call_command`] for commands that also take a
+    /// target (`to`), made a SIP URI on the call's account first.
+    fn spawn_call_to<F, Fut>(
+        &self,
+        call: Result<CallHandle, CommandError>,
+        to: &str,
+        reply: oneshot::Sender<Result<Value, CommandError>>,
+        f: F,
+    ) where
+        F: FnOnce(CallHandle, String) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), CommandError>> + Send,
+    {
+        let uri = match &call {
+            Ok(h) => self.target_uri(to, Some(h)),
+            Err(_) => Ok(String::new()),
+        };
+        match uri {
+            Ok(uri) => self.spawn_call_command(call, reply, move |h| f(h, uri)),
+            Err(e) => {
+                let _ = reply.send(Err(e));
             }
         }
     }
