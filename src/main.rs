@@ -64,6 +64,12 @@ enum Sub {
 /// How long to wait for the phone to end its calls and unregister.
 const QUIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// jemalloc with its background purging gives memory back to the system
+/// after a burst of calls; glibc's allocator kept the peak (see README,
+/// Benchmarks).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

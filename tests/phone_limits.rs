@@ -1,0 +1,64 @@
+//! The `[phone]` limits against a real SIPp caller: `ring_timeout_s` ends an
+//! unanswered call with 480 (a missed call in history), and beyond
+//! `max_calls` a new caller gets 486 at once.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::callctl::{dial_active, direct_phone, wait_state};
+use support::sipp::Sipp;
+use support::TestDir;
+
+#[test]
+fn unanswered_call_ends_with_480_after_ring_timeout() {
+    let t = TestDir::new("limit-ring");
+    let mut p = direct_phone(&t, false, "[phone]\nring_timeout_s = 1\n");
+    let caller = Sipp::new("uac_expect_480", &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(15)
+        .spawn();
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    assert!(
+        r.traced().iter().any(|m| m.is_response(180)),
+        "the call did not ring first: {}",
+        r.describe()
+    );
+    let h = p.ok(json!({"cmd": "history", "limit": 1}));
+    let e = &h["history"][0];
+    assert_eq!(e["direction"], "in", "{h}");
+    assert_eq!(e["missed"], true, "{h}");
+    assert_eq!(e["end_reason"], "no answer", "{h}");
+}
+
+#[test]
+fn caller_beyond_max_calls_gets_486() {
+    let t = TestDir::new("limit-max");
+    let mut p = direct_phone(&t, false, "[phone]\nmax_calls = 1\n");
+    let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
+    let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
+
+    let second = Sipp::new("uac_expect_486", &t.sub("sipp2"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(10)
+        .spawn();
+    let r2 = second.wait(Duration::from_secs(15));
+    assert!(r2.success(), "second: {}\n{}", r2.describe(), p.log_tail());
+    assert!(
+        !r2.traced().iter().any(|m| m.is_response(180)),
+        "the second call rang: {}",
+        r2.describe()
+    );
+    // Dialing out beyond the limit is refused too, with a clear error.
+    let err = p.cmd(json!({"cmd": "dial", "to": "sip:x@127.0.0.1:9"}));
+    assert_eq!(err["ok"], false, "{err}");
+    assert_eq!(err["error"]["code"], "too_many_calls", "{err}");
+
+    p.ok(json!({"cmd": "hangup", "call": c1}));
+    wait_state(&mut p, &c1, "ended", 5);
+    let r1 = first.wait(Duration::from_secs(15));
+    assert!(r1.success(), "first: {}\n{}", r1.describe(), p.log_tail());
+}
