@@ -40,6 +40,9 @@ pub enum Tone {
     Busy,
     /// The network cannot complete the call (503, 5xx, timeouts).
     Congestion,
+    /// Our own ringtone for an incoming call ([`RINGTONE`]; not part of a
+    /// national plan).
+    Ring,
 }
 
 /// One step of a pattern: `freqs` (none = silence) for `ms` milliseconds.
@@ -117,9 +120,28 @@ impl TonePlan {
             Tone::Ringback => self.ringback,
             Tone::Busy => self.busy,
             Tone::Congestion => self.congestion,
+            Tone::Ring => RINGTONE,
         }
     }
 }
+
+const RING_HI: &[f64] = &[1250.0];
+const RING_LO: &[f64] = &[1000.0];
+
+/// The ringtone of an incoming call: a 1000/1250 Hz trill (50 ms steps) for
+/// one second, then two seconds of silence.
+#[rustfmt::skip]
+pub const RINGTONE: Pattern = Pattern {
+    segments: &[
+        seg(RING_LO, 50), seg(RING_HI, 50), seg(RING_LO, 50), seg(RING_HI, 50),
+        seg(RING_LO, 50), seg(RING_HI, 50), seg(RING_LO, 50), seg(RING_HI, 50),
+        seg(RING_LO, 50), seg(RING_HI, 50), seg(RING_LO, 50), seg(RING_HI, 50),
+        seg(RING_LO, 50), seg(RING_HI, 50), seg(RING_LO, 50), seg(RING_HI, 50),
+        seg(RING_LO, 50), seg(RING_HI, 50), seg(RING_LO, 50), seg(RING_HI, 50),
+        seg(PAUSE, 2000),
+    ],
+    level: TONE_LEVEL,
+};
 
 /// Notes of the hold melody (C5, E5, G5, E5; then a rest): soft, slow,
 /// repeating every 2 s.
@@ -158,5 +180,28 @@ mod tests {
             assert!(pat.level > 0.0 && pat.level <= 0.5);
         }
         assert_eq!(p.ringback.segments[0].freqs, &[425.0]);
+    }
+
+    #[test]
+    fn ringtone_trills_for_a_second_then_pauses() {
+        let ring = TonePlan::ETSI.pattern(Tone::Ring);
+        assert_eq!(ring.period_samples(), 3 * 8000);
+        let mut player = PatternPlayer::new(ring);
+        let mut out = vec![0.0f32; 3 * 8000];
+        player.add_to(&mut out);
+        let on = &out[..8000];
+        let off = &out[8400..];
+        // 1000 and 1250 Hz, half a second each: 2250 zero crossings a second.
+        let crossings = on
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        assert!(
+            (2100..=2400).contains(&crossings),
+            "{crossings} zero crossings"
+        );
+        let peak = on.iter().fold(0f32, |a, b| a.max(b.abs()));
+        assert!(peak > 0.2 * 32767.0 && peak < 0.3 * 32767.0, "peak {peak}");
+        assert!(off.iter().all(|x| x.abs() < 1.0), "the pause is silent");
     }
 }

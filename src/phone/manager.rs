@@ -533,6 +533,34 @@ impl Manager {
         });
     }
 
+    /// `{members, levels: {call: dBFS}, local_level, split}` for `status`.
+    fn conference_json(&self) -> Value {
+        let Some(c) = &self.conference else {
+            return json!({ "members": [] });
+        };
+        let levels: serde_json::Map<String, Value> = c
+            .conf
+            .levels()
+            .into_iter()
+            .filter_map(|(member, db)| {
+                let call = c.members.iter().find(|(_, m)| **m == member)?.0;
+                Some((call.clone(), json!((db * 10.0).round() / 10.0)))
+            })
+            .collect();
+        let split = c.conf.split_member().and_then(|m| {
+            c.members
+                .iter()
+                .find(|(_, id)| **id == m)
+                .map(|(call, _)| call.clone())
+        });
+        json!({
+            "members": c.members.keys().collect::<Vec<_>>(),
+            "levels": levels,
+            "local_level": (c.conf.local_level() * 10.0).round() / 10.0,
+            "split": split,
+        })
+    }
+
     fn ensure_conference(&mut self) -> Result<Arc<Conference>, CommandError> {
         if let Some(c) = &self.conference {
             return Ok(c.conf.clone());
@@ -844,7 +872,7 @@ impl Manager {
             "calls": calls,
             "dnd": self.pbx.dnd(),
             "forward": self.pbx.forward_json(),
-            "conference": { "members": self.conference.as_ref().map(|c| c.members.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() },
+            "conference": self.conference_json(),
             "listen": self.env.endpoint.transport().local_addr().to_string(),
             "mwi": self.pbx.mwi_json(),
             "blf": self.pbx.blf_json()["blf"].clone(),

@@ -38,6 +38,13 @@ impl CallActor {
             return Ok(());
         }
         self.respond_invite(180);
+        if self.env.audio.backend() == crate::media::BackendKind::Cpal {
+            // The ringtone on the sound card (file and null backends have no
+            // one to hear it and record only the call itself).
+            self.bind_media().await?;
+            self.start_early_media();
+            self.set_tone(Some(Tone::Ring));
+        }
         self.ring_deadline =
             Some(tokio::time::Instant::now() + Duration::from_secs(self.env.ring_timeout_s.max(1)));
         Ok(())
@@ -74,6 +81,7 @@ impl CallActor {
             .await
             .map_err(|e| CommandError::new("media_error", e))?;
         let contact = self.contact(protocol);
+        self.set_tone(None);
         let body = match sdp_request_body(&request) {
             Some(offer) => match sdp::answer(&offer, &self.local) {
                 Ok((answer, neg)) => {

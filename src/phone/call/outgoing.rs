@@ -89,7 +89,7 @@ impl CallActor {
 
     /// Starts the call's media before the answer, sending nothing and
     /// receiving nothing, so local tones (ringback, busy) reach the speaker.
-    fn start_early_media(&mut self) {
+    pub(super) fn start_early_media(&mut self) {
         let Some(sockets) = self.sockets.take() else {
             return;
         };
