@@ -97,6 +97,19 @@ pub struct PhoneConfig {
     /// Which callers are internal, for forwarding rules with a scope
     /// (`internal_pattern = "3-5"` extension lengths, or domains).
     pub internal_pattern: InternalPattern,
+    /// What hanging up ourselves does to a local conference.
+    pub conference_hangup: ConferenceHangup,
+}
+
+/// `[phone] conference_hangup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConferenceHangup {
+    /// Every leg ends (default).
+    #[default]
+    End,
+    /// With two members left, they are transferred to each other (REFER
+    /// with Replaces) and keep talking; with more, every leg ends.
+    Transfer,
 }
 
 impl Default for PhoneConfig {
@@ -108,6 +121,7 @@ impl Default for PhoneConfig {
             max_calls: 8,
             ring_timeout_s: 60,
             dnd_code: 486,
+            conference_hangup: ConferenceHangup::End,
             dnd_allow: Vec::new(),
             internal_pattern: InternalPattern::default(),
         }

@@ -4,7 +4,9 @@
 
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
-use super::{Account, BlfTarget, Config, ConfigError, PhoneConfig, SipConfig, UiConfig};
+use super::{
+    Account, BlfTarget, ConferenceHangup, Config, ConfigError, PhoneConfig, SipConfig, UiConfig,
+};
 use crate::media::{AudioConfig, BackendKind};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -98,6 +100,7 @@ struct RawPhone {
     #[serde(default)]
     dnd_allow: Vec<String>,
     internal_pattern: Option<Spanned<String>>,
+    conference_hangup: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -391,6 +394,16 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         Some(c) => *c.get_ref(),
         None => d.dnd_code,
     };
+    let conference_hangup = match raw.conference_hangup.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None | Some((_, "end")) => ConferenceHangup::End,
+        Some((_, "transfer")) => ConferenceHangup::Transfer,
+        Some((v, other)) => {
+            return Err(src.at(
+                v.span(),
+                format!("invalid value `{other}` for key `phone.conference_hangup`, expected `end` or `transfer`"),
+            ))
+        }
+    };
     let internal_pattern = match &raw.internal_pattern {
         Some(p) => InternalPattern::parse(p.get_ref()).map_err(|e| {
             src.at(
@@ -401,6 +414,7 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         None => d.internal_pattern,
     };
     Ok(PhoneConfig {
+        conference_hangup,
         dnd_code,
         dnd_allow: raw
             .dnd_allow

@@ -10,7 +10,7 @@ use super::call::{CallActor, CallHandle, Replaces, SipInput};
 use super::event::{CallDirection, CallInfo, CallState, Event};
 use super::{CallEnv, CommandMsg, ManagerMsg, PhoneHandle, RegistrationRx};
 use crate::command::{Command, CommandError};
-use crate::config::{Account, Config};
+use crate::config::{Account, ConferenceHangup, Config};
 use crate::media::{AudioSystem, Conference, MemberId};
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::Method;
@@ -316,6 +316,21 @@ impl Manager {
                     }
                     h.answer().await
                 });
+            }
+            Command::Hangup { call: None }
+                if self
+                    .conference
+                    .as_ref()
+                    .is_some_and(|c| c.members.len() == 2)
+                    && self.config.phone.conference_hangup == ConferenceHangup::Transfer =>
+            {
+                // Hand the conference over: the two members talk on.
+                let ids: Vec<String> = self
+                    .conference
+                    .iter()
+                    .flat_map(|c| c.members.keys().cloned())
+                    .collect();
+                return self.connect(&ids[0], &ids[1], reply);
             }
             Command::Hangup { call: None } if self.conference.is_some() => {
                 // Hanging up ourselves ends every leg of the conference.
