@@ -12,7 +12,9 @@
 //! - [`audio`]: the [`audio::AudioBackend`] trait and its null, file and
 //!   cpal backends, resampler and WAV helpers.
 //! - `session.rs`: the per-call task behind [`MediaSession`] (20 ms clock,
-//!   `MissedTickBehavior::Burst`, see there); `echo.rs`: [`EchoReflector`];
+//!   `MissedTickBehavior::Burst`, see there; `session/recording.rs`: the
+//!   stereo call recording behind [`MediaSession::set_recording`]);
+//!   `echo.rs`: [`EchoReflector`];
 //!   `sockets.rs`: the even/odd port pair behind [`RtpSockets`].
 //! - [`tone`]: sine generator and Goertzel detector for tests and benches.
 //! - [`conference`]: a local conference mixed here ([`Conference`]),
@@ -315,6 +317,29 @@ impl MediaSession {
     /// Hands the task its conference port (dropping any previous one).
     fn attach(&self, port: Option<conference::MemberPort>) {
         let _ = self.commands.send(session::Command::Conference(port));
+    }
+    /// Call recording (CONTROL.md `record`). `Some(path)`: from the next
+    /// 20 ms tick, records the call to a WAV at `path` (parent directories
+    /// created; 8 kHz, 16-bit, stereo). The left channel is what we send,
+    /// exactly as sent: our microphone, the conference mix in a conference,
+    /// music on hold, silence whenever no audio goes out (muted, held,
+    /// during a DTMF event). The right channel is what we receive from the
+    /// peer after the jitter buffer and concealment, before local sounds
+    /// (call-progress tones, the call-waiting beep). The file is written
+    /// as the call goes (its header kept up to date every 200 ms, so a
+    /// crash leaves a playable file) and finalised by `None`, by another
+    /// `Some` (which switches files) or when the session stops.
+    ///
+    /// The file is created here, synchronously: an error (e.g. a parent
+    /// that is a file, no permission) is returned at once and any running
+    /// recording carries on. `None` always succeeds.
+    pub fn set_recording(&self, path: Option<PathBuf>) -> Result<()> {
+        let rec = match path {
+            Some(p) => Some(session::recording::Recording::create(&p)?),
+            None => None,
+        };
+        let _ = self.commands.send(session::Command::Record(rec));
+        Ok(())
     }
     pub fn stats(&self) -> MediaStats {
         self.stats.borrow().clone()

@@ -17,10 +17,13 @@
 //! the mix instead: the received frame goes into the mix, the mix (us and
 //! the other members) is sent in place of the microphone, and the call's
 //! own speaker gets silence (plus the call-waiting beep).
+//! A recording (`recording.rs`), when set, gets each tick's sent audio
+//! (left) and the jitter buffer's output (right), before local sounds.
 //! The task never waits on anything but its sockets, its command channel
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
 
+pub mod recording;
 mod rtcp_io;
 
 use super::audio::{Sink, Source};
@@ -32,6 +35,7 @@ use super::sockets::rtcp_of;
 use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
 use super::{g711, Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
+use recording::Recording;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
 use rtp::packet::Packet;
@@ -66,6 +70,8 @@ pub enum Command {
     HoldMusic(bool),
     /// Join (port) or leave (`None`) a conference.
     Conference(Option<MemberPort>),
+    /// Start (or switch to) a recording, or stop recording with `None`.
+    Record(Option<Recording>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -118,6 +124,8 @@ pub struct Session {
     plan: &'static TonePlan,
     /// The conference this call is a member of.
     conference: Option<MemberPort>,
+    /// The call recording: what we send (left) and receive (right).
+    recording: Option<Recording>,
 }
 
 impl Session {
@@ -156,6 +164,7 @@ impl Session {
             hold_music: Layer::new(LayerMode::Replace),
             plan: &TonePlan::ETSI,
             conference: None,
+            recording: None,
         }
     }
 
@@ -203,6 +212,9 @@ impl Session {
         }
         self.send_report(&rtcp, true).await;
         self.sink.finish();
+        if let Some(mut r) = self.recording.take() {
+            r.finish();
+        }
         self.publish_stats();
         if let Some(tx) = reply {
             let _ = tx.send(());
@@ -234,6 +246,12 @@ impl Session {
             Command::WaitingBeep(on) => self.beep.set(on.then_some(self.plan.waiting)),
             Command::HoldMusic(on) => self.hold_music.set(on.then_some(HOLD_MELODY)),
             Command::Conference(port) => self.conference = port,
+            Command::Record(rec) => {
+                // Replacing the old recording finalises it.
+                if let Some(mut old) = std::mem::replace(&mut self.recording, rec) {
+                    old.finish();
+                }
+            }
             Command::Stop(_) => {}
         }
     }
@@ -243,6 +261,8 @@ impl Session {
         self.source.read(&mut mic);
         let mut speaker = [0i16; FRAME];
         self.jb.pop(&mut speaker);
+        // The recording's right channel: the peer, before any local sound.
+        let received = speaker;
         if let Some(port) = &mut self.conference {
             // Our own microphone was read all the same (and is dropped),
             // so it is current when the call leaves the conference.
@@ -273,6 +293,7 @@ impl Session {
             Some(pt) if can_send => self.dtmf_tx.tick().map(|e| (pt, e)),
             _ => None,
         };
+        let audio_sent = event.is_none() && can_send && (!self.muted || music);
         if let Some((pt, ev)) = event {
             if ev.marker {
                 self.event_ts = ts;
@@ -282,7 +303,7 @@ impl Session {
             self.send_rtp(rtp, pt, ev.marker, self.event_ts).await;
             // Audio after an event starts a new talkspurt.
             self.marker_next = true;
-        } else if can_send && (!self.muted || music) {
+        } else if audio_sent {
             self.payload.clear();
             g711::encode(self.params.codec, &mic, &mut self.payload);
             let marker = std::mem::take(&mut self.marker_next);
@@ -290,6 +311,14 @@ impl Session {
                 .await;
         } else {
             self.marker_next = true;
+        }
+        if let Some(r) = &mut self.recording {
+            // The left channel is the audio actually sent: silence while
+            // muted, on hold, without a remote address or during an event.
+            if !audio_sent {
+                mic.fill(0);
+            }
+            r.write(&mic, &received);
         }
 
         self.ticks = self.ticks.wrapping_add(1);

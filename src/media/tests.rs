@@ -1,7 +1,7 @@
 //! Session tests over loopback: two sessions talking through the file
 //! backend, DTMF between sessions, the echo reflector, RTCP, mute and the
 //! packets on the wire; `conference.rs`: a conference with real member
-//! sessions.
+//! sessions; `recording.rs`: stereo call recording.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,6 +13,7 @@ use tokio::time::{sleep, timeout};
 use webrtc_util::marshal::Unmarshal;
 
 mod conference;
+mod recording;
 mod tones;
 
 const LO: &str = "127.0.0.1";
