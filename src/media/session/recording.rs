@@ -65,10 +65,6 @@ impl Recording {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends one frame: `sent` on the left, `received` on the right.
     pub fn write(&mut self, sent: &[i16; FRAME], received: &[i16; FRAME]) {
         let Some(w) = self.writer.as_mut() else {
@@ -115,7 +111,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/b/rec.wav");
         let mut r = Recording::create(&path).unwrap();
-        assert_eq!(r.path(), path);
         // Valid (empty) from the start.
         assert_eq!(hound::WavReader::open(&path).unwrap().len(), 0);
         for _ in 0..FLUSH_EVERY {
