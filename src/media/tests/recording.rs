@@ -102,3 +102,37 @@ async fn records_both_directions_in_stereo_and_mute_silences_the_left() {
         "right: 600 {r600}, 1400 {r1400}"
     );
 }
+
+/// Music on hold is what the left channel gets (not the microphone); the
+/// file is a readable WAV while the recording still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_music_is_recorded_as_sent_and_the_file_is_readable_midway() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio_a = file_audio(dir.path(), "a", 600.0, 8000);
+    let audio_b = file_audio(dir.path(), "b", 1400.0, 8000);
+    let sa = RtpSockets::bind(ip()).await.unwrap();
+    let sb = RtpSockets::bind(ip()).await.unwrap();
+    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
+    let (ev_a, _ra) = mpsc::unbounded_channel();
+    let (ev_b, _rb) = mpsc::unbounded_channel();
+    let a = MediaSession::start(sa, params(addr_b), &audio_a, "call-a", ev_a).unwrap();
+    let b = MediaSession::start(sb, params(addr_a), &audio_b, "call-b", ev_b).unwrap();
+    a.set_hold_music(true);
+    let path = dir.path().join("hold.wav");
+    a.set_recording(Some(path.clone())).unwrap();
+    sleep(Duration::from_millis(700)).await;
+    // Not finalised yet, but valid and already holding most of the audio.
+    let (midway, _) = read_stereo(&path);
+    assert!(midway.len() >= 4000, "{} samples", midway.len());
+    // Dropping the handle still finalises the recording.
+    drop(a);
+    sleep(Duration::from_millis(200)).await;
+    b.stop().await;
+    let (left, _) = read_stereo(&path);
+    assert!(left.len() >= midway.len());
+    assert_secs(left.len(), 0.7);
+    let energy = left.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / left.len() as f64;
+    assert!(energy > 1e4, "left energy {energy}");
+    let (l600, _) = powers(&left);
+    assert!(l600 < 1e-3, "microphone leaked into hold music: {l600}");
+}
