@@ -73,6 +73,12 @@ pub enum Command {
     Pickup { target: Option<String> },
     /// Busy lamp field states.
     Blf,
+    /// Record a call, both directions, to a WAV file.
+    Record {
+        call: Option<String>,
+        on: bool,
+        path: Option<String>,
+    },
     /// Stream events (socket only; answered with `ok` then event lines).
     Events,
     /// End every call, unregister, exit.
@@ -139,6 +145,7 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
     ("forward_clear", &[], "remove every forwarding rule"),
     ("pickup", &["target"], "pick up a ringing call"),
     ("blf", &[], "busy lamp field states"),
+    ("record", &["on", "call", "path"], "record a call (both directions) to WAV"),
     ("events", &[], "stream events"),
     ("quit", &[], "end all calls, unregister and exit"),
 ];
@@ -173,6 +180,7 @@ impl Command {
             Command::ForwardClear => "forward_clear",
             Command::Pickup { .. } => "pickup",
             Command::Blf => "blf",
+            Command::Record { .. } => "record",
             Command::Events => "events",
             Command::Quit => "quit",
         }
@@ -356,6 +364,11 @@ impl Command {
                 target: args.opt_str("target")?,
             },
             "blf" => Command::Blf,
+            "record" => Command::Record {
+                call: args.opt_str("call")?,
+                on: args.opt_bool("on")?.unwrap_or(true),
+                path: args.opt_str("path")?,
+            },
             "events" => Command::Events,
             "quit" => Command::Quit,
             _ => {
@@ -740,5 +753,33 @@ mod tests {
             }
         );
         assert_eq!(Command::parse_line("blf").unwrap(), Command::Blf);
+    }
+
+    #[test]
+    fn record_words() {
+        assert_eq!(
+            Command::parse_line("record").unwrap(),
+            Command::Record {
+                call: None,
+                on: true,
+                path: None
+            }
+        );
+        assert_eq!(
+            Command::parse_line("record off c2").unwrap(),
+            Command::Record {
+                call: Some("c2".into()),
+                on: false,
+                path: None
+            }
+        );
+        assert_eq!(
+            Command::parse_line("record on path=/tmp/x.wav").unwrap(),
+            Command::Record {
+                call: None,
+                on: true,
+                path: Some("/tmp/x.wav".into())
+            }
+        );
     }
 }

@@ -73,6 +73,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         codec: None,
         stats: None,
         transfer_status: None,
+        recording: None,
         sip_call_id: format!("{id}-3f2a@127.0.0.1"),
     }
 }

@@ -73,6 +73,8 @@ pub enum CallMsg {
     ReferProgress(u16, String),
     /// Mix the call-waiting beep into this call's audio.
     WaitingBeep(bool),
+    /// Record both directions to this WAV file (None: stop).
+    Record(Option<std::path::PathBuf>, Reply),
     /// Join (Some) or leave (None) the local conference.
     Conference(
         Option<Arc<Conference>>,
@@ -107,7 +109,8 @@ impl CallHandle {
                 | CallMsg::Mute(_, r)
                 | CallMsg::Dtmf(_, r)
                 | CallMsg::Deflect(_, r)
-                | CallMsg::Transfer(_, r) => Some(r),
+                | CallMsg::Transfer(_, r)
+                | CallMsg::Record(_, r) => Some(r),
                 _ => None,
             };
             if let Some(r) = reply {
@@ -178,6 +181,9 @@ impl CallHandle {
                 "the call ended meanwhile",
             ))
         })
+    }
+    pub async fn record(&self, path: Option<std::path::PathBuf>) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Record(path, r))).await
     }
     pub fn waiting_beep(&self, on: bool) {
         let _ = self.tx.send(CallMsg::WaitingBeep(on));
@@ -638,6 +644,10 @@ impl CallActor {
                 let r = self.set_conference(conference).await;
                 let _ = reply.send(r);
             }
+            CallMsg::Record(path, reply) => {
+                let r = self.record(path);
+                let _ = reply.send(r);
+            }
             CallMsg::WaitingBeep(on) => {
                 if let Some(media) = &self.media {
                     media.set_waiting_beep(on);
@@ -676,6 +686,7 @@ fn base_info(
         stats: None,
         sip_call_id,
         transfer_status: None,
+        recording: None,
     }
 }
 

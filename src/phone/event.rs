@@ -59,6 +59,9 @@ pub struct CallInfo {
     pub codec: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<MediaStats>,
+    /// The WAV file this call is being recorded to (`record`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
     /// Progress of a transfer we started, from the peer's NOTIFY sipfrag
     /// (e.g. "180 Ringing", "200 OK", "486 Busy Here").
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -437,6 +437,41 @@ impl Manager {
             Command::ForwardClear => self.cmd_forward_clear(),
             Command::Pickup { target } => self.cmd_pickup(target.as_deref()),
             Command::Blf => Ok(self.pbx.blf_json()),
+            Command::Record { call, on, path } => {
+                let target = self.select_call(call.as_deref(), false);
+                let file = match (&target, on) {
+                    (_, false) => None,
+                    (Ok(h), true) => {
+                        Some(path.map(std::path::PathBuf::from).unwrap_or_else(|| {
+                            let sip_id = self
+                                .calls
+                                .get(&h.id)
+                                .map(|c| c.info.sip_call_id.clone())
+                                .unwrap_or_default();
+                            let stamp = crate::store::now_rfc3339().replace(':', "");
+                            self.recordings_dir()
+                                .join(format!("{stamp}-{}.wav", sip_id.replace(['/', '@'], "_")))
+                        }))
+                    }
+                    (Err(_), true) => None,
+                };
+                let shown = file.as_ref().map(|f| f.display().to_string());
+                let target = target.map(|h| (h, file));
+                match target {
+                    Err(e) => Err(e),
+                    Ok((h, file)) => {
+                        tokio::spawn(async move {
+                            let id = h.id.clone();
+                            let r = h
+                                .record(file)
+                                .await
+                                .map(|_| json!({ "call": id, "path": shown }));
+                            let _ = reply.send(r);
+                        });
+                        return;
+                    }
+                }
+            }
             Command::Quit => Ok(json!({})),
         };
         let _ = reply.send(result);
@@ -546,6 +581,15 @@ impl Manager {
                 _ => Ok(json!({ "conference": { "members": joined } })),
             });
         });
+    }
+
+    /// Where `record` puts files without a `path`: beside the history.
+    fn recordings_dir(&self) -> std::path::PathBuf {
+        self.config
+            .history_path
+            .parent()
+            .map(|d| d.join("recordings"))
+            .unwrap_or_else(|| std::path::PathBuf::from("recordings"))
     }
 
     /// `{members, levels: {call: dBFS}, local_level, split}` for `status`.

@@ -83,6 +83,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
             transfer_status: None,
+            recording: None,
         }),
     }
 }

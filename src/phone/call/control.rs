@@ -243,6 +243,22 @@ impl CallActor {
         Ok(member)
     }
 
+    /// `record`: both directions to a WAV file, or stop.
+    pub(super) fn record(&mut self, path: Option<std::path::PathBuf>) -> Result<(), CommandError> {
+        let Some(media) = &self.media else {
+            return Err(CommandError::new(
+                "bad_state",
+                format!("call {} has no audio yet", self.info.id),
+            ));
+        };
+        media
+            .set_recording(path.clone())
+            .map_err(|e| CommandError::new("media_error", format!("cannot record: {e}")))?;
+        self.info.recording = path.map(|p| p.display().to_string());
+        self.publish();
+        Ok(())
+    }
+
     pub(super) fn mute(&mut self, on: bool) -> Result<(), CommandError> {
         let Some(media) = &self.media else {
             return Err(CommandError::new(

@@ -53,6 +53,7 @@ fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         codec: Some("PCMU".into()),
         stats: None,
         transfer_status: None,
+        recording: None,
         sip_call_id: format!("{id}@sip"),
     }
 }
