@@ -6,9 +6,8 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::baresip::{Baresip, BaresipOpts};
-use support::kamailio::{Kamailio, DOMAIN};
-use support::phone::{account_toml, audio_file_toml, call_id_of, Phone};
+use support::callctl::{baresip, dial_active, registered_phone, PHONE_HZ};
+use support::kamailio::Kamailio;
 use support::{tone, TestDir};
 
 /// The left and right channels of a 16-bit stereo WAV, full scale = 1.0.
@@ -29,43 +28,9 @@ fn channels(path: &std::path::Path) -> (Vec<f64>, Vec<f64>, u32) {
 fn a_call_is_recorded_both_ways() {
     let t = TestDir::new("record");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let b_src = t.path().join("600.wav");
-    tone::write_sine_wav(&b_src, 600.0, 8000, 60.0);
-    let mut b = Baresip::start(
-        &t.sub("baresip"),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: b_src,
-            auto_answer: true,
-        },
-    );
-    assert!(b.wait_registered(Duration::from_secs(10)), "{}", b.log());
-    let p_src = t.path().join("1000.wav");
-    tone::write_sine_wav(&p_src, 1000.0, 8000, 30.0);
-    let body = account_toml(
-        "office",
-        "1001",
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some("pw1001"),
-    ) + &audio_file_toml(&p_src, &t.sub("rec"));
-    let mut p = Phone::start(&t.sub("phone"), &body);
-    assert!(
-        p.wait_status(Duration::from_secs(10), |s| s["accounts"][0]["registered"]
-            == true)
-            .is_some(),
-        "{}",
-        p.log_tail()
-    );
-    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    assert!(
-        p.wait_call_state(&id, "active", Duration::from_secs(15))
-            .is_some(),
-        "{}",
-        p.log_tail()
-    );
+    let _b = baresip(&t, "1002", 600.0, Some(&k));
+    let mut p = registered_phone(&t, &k, "");
+    let id = dial_active(&mut p, "1002");
 
     let file = t.path().join("calls").join("call.wav");
     let reply =
@@ -89,7 +54,7 @@ fn a_call_is_recorded_both_ways() {
     let tail = |v: &[f64]| v[v.len() / 4..].to_vec();
     let (l, r) = (tail(&left), tail(&right));
     assert!(
-        tone::tone_share(&l, rate, 1000.0) > 0.5,
+        tone::tone_share(&l, rate, PHONE_HZ) > 0.5,
         "left lacks our tone"
     );
     assert!(
@@ -101,7 +66,7 @@ fn a_call_is_recorded_both_ways() {
         "right lacks the peer's tone"
     );
     assert!(
-        tone::tone_share(&r, rate, 1000.0) < 0.05,
+        tone::tone_share(&r, rate, PHONE_HZ) < 0.05,
         "right has our tone"
     );
 }
