@@ -416,3 +416,32 @@ fn pbx_and_policy_defaults_and_errors() {
         assert!(err.contains("config.toml:"), "{err}");
     }
 }
+
+#[test]
+fn every_shipped_example_config_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        // Secrets come from the user's password store: stand in a password.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("password_cmd") {
+                    "password = \"x\""
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&text, &path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!c.accounts.is_empty(), "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 4, "only {seen} examples");
+}
