@@ -52,6 +52,10 @@ pub enum Action {
     HoldToggle,
     /// `mute on` or `mute off`, whatever the selected call needs.
     MuteToggle,
+    /// Gives the BLF panel the selection, or gives it back.
+    FocusBlf,
+    /// Dials the voicemail box.
+    Voicemail,
     /// Removes a default binding (in a user keymap).
     Nothing,
 }
@@ -72,6 +76,8 @@ const UI_ACTIONS: &[&str] = &[
     "help",
     "hold_toggle",
     "mute_toggle",
+    "focus blf",
+    "voicemail",
     "nothing",
 ];
 
@@ -95,6 +101,8 @@ impl Action {
             ["help"] => Action::Help,
             ["hold_toggle"] => Action::HoldToggle,
             ["mute_toggle"] => Action::MuteToggle,
+            ["focus", "blf"] => Action::FocusBlf,
+            ["voicemail"] => Action::Voicemail,
             ["nothing"] => Action::Nothing,
             [name, ..] => {
                 if !COMMANDS.iter().any(|(n, _, _)| n == name) {

@@ -54,6 +54,15 @@ pub fn build_app(config: &Config, no_color: bool) -> App {
         config.blf.clone(),
         unix_now(),
     );
+    app.voicemail = config
+        .accounts
+        .iter()
+        .filter_map(|a| {
+            let n = a.voicemail.as_deref()?.trim();
+            (!n.is_empty()).then(|| (a.name.clone(), n.to_string()))
+        })
+        .collect();
+    app.pbx_voicemail = config.pbx.codes.voicemail.clone();
     if let Some(e) = theme_err {
         app.error(format!("theme: {e} (using the default theme)"));
     }
@@ -139,10 +148,7 @@ async fn event_loop(
                 Some((name, result)) => app.on_reply(name, result),
                 None => Vec::new(),
             },
-            _ = tick.tick() => {
-                app.tick(unix_now());
-                Vec::new()
-            },
+            _ = tick.tick() => app.on_tick(unix_now()),
             _ = phone.closed() => return Ok(()),
         };
         for effect in effects {
