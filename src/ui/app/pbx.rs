@@ -23,9 +23,19 @@ impl App {
         } else {
             self.blf_focus = true;
             self.blf_sel = self.blf_sel.min(self.blf.len() - 1);
-            self.info(
-                "BLF panel: j/k select, Enter calls, pickup / transfer / deflect act on the target",
+            let key = |run: &str, what: &str| {
+                self.keymap
+                    .key_for(run)
+                    .map(|k| format!(", {k} {what}"))
+                    .unwrap_or_default()
+            };
+            let text = format!(
+                "BLF: j/k select, Enter call{}{}{}",
+                key("pickup", "pick up"),
+                key("transfer", "transfer call here"),
+                key("focus blf", "back")
             );
+            self.info(text);
         }
     }
 

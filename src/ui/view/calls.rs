@@ -62,13 +62,18 @@ fn badges(call: &CallInfo) -> Vec<&'static str> {
     b
 }
 
-fn stats_text(call: &CallInfo) -> String {
+/// Codec and quality; a conference member leads with its MOS and leaves
+/// the codec out (the line also carries its level).
+fn stats_text(call: &CallInfo, member: bool) -> String {
     let mut parts = Vec::new();
     if let Some(t) = &call.transfer_status {
         parts.push(format!("transfer: {t}"));
     }
-    if let Some(codec) = &call.codec {
+    if let Some(codec) = call.codec.as_ref().filter(|_| !member) {
         parts.push(codec.clone());
+    }
+    if let Some(mos) = call.stats.as_ref().and_then(|s| s.mos).filter(|_| member) {
+        parts.push(format!("MOS {mos:.1}"));
     }
     if let Some(s) = &call.stats {
         let expected = s.rx_packets + s.lost;
@@ -82,7 +87,7 @@ fn stats_text(call: &CallInfo) -> String {
         if let Some(rtt) = s.rtt_ms {
             parts.push(format!("rtt {rtt:.0} ms"));
         }
-        if let Some(mos) = s.mos {
+        if let Some(mos) = s.mos.filter(|_| !member) {
             parts.push(format!("MOS {mos:.1}"));
         }
     }
@@ -245,7 +250,10 @@ fn call_lines(
         ));
     }
     second.push(Span::styled(
-        fit(&stats_text(call), width.saturating_sub(used).max(10)),
+        fit(
+            &stats_text(call, member),
+            width.saturating_sub(used).max(10),
+        ),
         t.style("call.stats").patch(base),
     ));
     if let (CallState::Ended, Some(reason)) = (call.state, &call.end_reason) {
