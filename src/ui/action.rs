@@ -52,6 +52,11 @@ pub enum Action {
     HoldToggle,
     /// `mute on` or `mute off`, whatever the selected call needs.
     MuteToggle,
+    /// `dnd on` or `dnd off` (on the line, or via presence), whatever the
+    /// status bar shows is needed.
+    DndToggle {
+        presence: bool,
+    },
     /// Gives the BLF panel the selection, or gives it back.
     FocusBlf,
     /// Dials the voicemail box.
@@ -76,6 +81,8 @@ const UI_ACTIONS: &[&str] = &[
     "help",
     "hold_toggle",
     "mute_toggle",
+    "dnd_toggle",
+    "dnd_toggle presence",
     "focus blf",
     "voicemail",
     "nothing",
@@ -101,6 +108,8 @@ impl Action {
             ["help"] => Action::Help,
             ["hold_toggle"] => Action::HoldToggle,
             ["mute_toggle"] => Action::MuteToggle,
+            ["dnd_toggle"] => Action::DndToggle { presence: false },
+            ["dnd_toggle", "presence"] => Action::DndToggle { presence: true },
             ["focus", "blf"] => Action::FocusBlf,
             ["voicemail"] => Action::Voicemail,
             ["nothing"] => Action::Nothing,

@@ -170,6 +170,11 @@ impl App {
                 Vec::new()
             }
             Action::Voicemail => self.dial_voicemail(),
+            Action::DndToggle { presence } => {
+                let on = if self.dnd { "off" } else { "on" };
+                let via = if presence { " via=presence" } else { "" };
+                self.run_line(&format!("dnd {on}{via}"), false)
+            }
             Action::Nothing => Vec::new(),
         }
     }

@@ -210,3 +210,13 @@ fn voicemail_key_dials_the_accounts_number_else_the_pbx_code_else_explains() {
     a.voicemail.insert("office".into(), "8500".into());
     assert_eq!(press(&mut a, "V"), run("dial to=8500 account=office"));
 }
+
+#[test]
+fn dnd_keys_toggle_by_the_status_bar_state() {
+    let mut a = app();
+    assert_eq!(press(&mut a, "z"), run("dnd on"));
+    assert_eq!(press(&mut a, "Z"), run("dnd on via=presence"));
+    a.on_reply("status", Ok(json!({"dnd": true})));
+    assert_eq!(press(&mut a, "z"), run("dnd off"));
+    assert_eq!(press(&mut a, "Z"), run("dnd off via=presence"));
+}
