@@ -237,6 +237,20 @@ mod tests {
     }
 
     #[test]
+    fn voicemail_numbers_come_from_accounts_and_the_pbx_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[[account]]\nname = \"office\"\nuser = \"1001\"\ndomain = \"test.local\"\nvoicemail = \" 8500 \"\n\n[[account]]\nname = \"home\"\nuser = \"2001\"\ndomain = \"home.example\"\n\n[pbx]\nvoicemail = \"*86\"\n";
+        let config = Config::parse(text, &dir.path().join("c.toml")).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(
+            app.voicemail.get("office").map(String::as_str),
+            Some("8500")
+        );
+        assert_eq!(app.voicemail.get("home"), None);
+        assert_eq!(app.pbx_voicemail.as_deref(), Some("*86"));
+    }
+
+    #[test]
     fn osc_text_cannot_end_the_sequence() {
         assert_eq!(osc_text("a\x1b]9;b\x07c;d"), "a]9bcd");
     }
