@@ -349,6 +349,19 @@ fn voicemail_key_and_conference_group_in_tmux() {
         .filter(|l| l.contains(" dB ") || l.contains("silent"))
         .count();
     assert!(members >= 3, "own level and two member levels:\n{s}");
+    // S splits the selected member off, J brings it back
+    tmux.keys(&["g", "S"]);
+    let s = tmux.wait_screen("the split member", log, |s| s.contains("[SPLIT]"));
+    assert!(s.contains("private with c1"), "{s}");
+    tmux.keys(&["J"]);
+    tmux.wait_screen("the member rejoined", log, |s| {
+        s.contains("Conference (2)") && !s.contains("[SPLIT]")
+    });
+    // X removes the selected member; the other stays
+    tmux.keys(&["X"]);
+    tmux.wait_screen("c1 ended", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("ended"))
+    });
     tmux.keys(&["q"]);
     tmux.wait_screen("the quit question", log, |s| {
         s.contains("hang up and quit? (y/n)")
