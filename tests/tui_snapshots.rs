@@ -324,3 +324,125 @@ fn light_and_no_color_themes_render_the_same_text() {
         "NO_COLOR: no colours at all"
     );
 }
+
+fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
+    Some(MediaStats {
+        rx_packets: 1000 - lost,
+        lost,
+        jitter_ms,
+        rtt_ms: None,
+        mos,
+    })
+}
+
+#[test]
+fn conference_three_members_one_split() {
+    let mut a = app();
+    for (id, ext, name, st) in [
+        ("c1", "1002", Some("Reception"), stats(0, 1.2, Some(4.4))),
+        ("c2", "1003", None, stats(30, 14.5, Some(3.6))),
+        ("c3", "1004", Some("Carol"), stats(2, 2.0, Some(4.3))),
+    ] {
+        let mut c = call(
+            id,
+            CallDirection::Out,
+            CallState::Active,
+            &format!("sip:{ext}@test.local"),
+        );
+        c.remote_name = name.map(str::to_string);
+        c.conference = true;
+        c.answered_at = Some("2026-11-25T13:00:05Z".into());
+        c.codec = Some("PCMU".into());
+        c.stats = st;
+        a.on_phone_event(Event::Call { call: Box::new(c) });
+    }
+    let mut other = call(
+        "c4",
+        CallDirection::In,
+        CallState::Ringing,
+        "sip:1010@test.local",
+    );
+    other.started_at = "2026-11-25T13:01:20Z".into();
+    a.on_phone_event(Event::Call {
+        call: Box::new(other),
+    });
+    a.on_reply(
+        "status",
+        Ok(serde_json::json!({"conference": {
+            "members": ["c1", "c2", "c3"],
+            "levels": {"c1": -18.2, "c2": -96.0, "c3": -41.0},
+            "local_level": -25.0,
+            "split": "c2"
+        }})),
+    );
+    // select the split member
+    press(&mut a, KeyCode::Char('g'));
+    press(&mut a, KeyCode::Char('j'));
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn blf_panel_states_with_focus_and_mwi() {
+    let mut a = app();
+    a.blf = ["1002", "1003", "1004", "1005"]
+        .iter()
+        .zip(["Reception", "Bob", "Carol", "Dave"])
+        .map(|(t, l)| BlfTarget {
+            target: (*t).into(),
+            label: Some(l.into()),
+        })
+        .collect();
+    for (target, state, remote) in [
+        ("1002", "idle", None),
+        ("1003", "ringing", Some("sip:1010@test.local")),
+        ("1004", "busy", None),
+        ("1005", "offline", None),
+    ] {
+        a.on_phone_event(Event::Blf {
+            target: target.into(),
+            state: state.into(),
+            remote: remote.map(str::to_string),
+        });
+    }
+    a.on_phone_event(Event::Mwi {
+        account: "office".into(),
+        new: 2,
+        old: 4,
+    });
+    a.forward_rules = 1;
+    a.dnd = true;
+    press(&mut a, KeyCode::Char('b'));
+    press(&mut a, KeyCode::Char('j'));
+    insta::assert_snapshot!(screen(&a));
+}
+
+#[test]
+fn focused_blf_entry_is_highlighted_and_calls_keep_theirs() {
+    use ratatui::style::Modifier;
+    let mut a = app();
+    a.on_phone_event(Event::Call {
+        call: Box::new(call(
+            "c1",
+            CallDirection::Out,
+            CallState::Active,
+            "sip:1003@test.local",
+        )),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let reversed = |t: &Terminal<TestBackend>, x: u16, y: u16| {
+        t.backend().buffer()[(x, y)]
+            .style()
+            .add_modifier
+            .contains(Modifier::REVERSED)
+    };
+    terminal.draw(|f| draw(f, &a)).unwrap();
+    // BLF rows start at y=3 inside the panel at x=61; the call at y=4
+    assert!(!reversed(&terminal, 62, 3));
+    assert!(reversed(&terminal, 10, 4));
+    press(&mut a, KeyCode::Char('b'));
+    press(&mut a, KeyCode::Char('j'));
+    terminal.draw(|f| draw(f, &a)).unwrap();
+    assert!(!reversed(&terminal, 62, 3));
+    assert!(reversed(&terminal, 62, 4), "second BLF entry selected");
+    assert!(reversed(&terminal, 10, 4), "the call stays selected");
+}

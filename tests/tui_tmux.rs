@@ -120,6 +120,11 @@ struct Tui {
 
 impl Tui {
     fn start(t: &TestDir, name: &str) -> Tui {
+        Tui::start_with(t, name, "")
+    }
+
+    /// Like [`Tui::start`], with `account_extra` added to the account.
+    fn start_with(t: &TestDir, name: &str, account_extra: &str) -> Tui {
         let home = t.sub("phone");
         let socket = home.join("control.sock");
         let config = home.join("config.toml");
@@ -127,9 +132,9 @@ impl Tui {
         std::fs::write(
             &config,
             format!(
-                "control = {:?}\n[sip]\nlisten = \"127.0.0.1:{sip_port}\"\n{}{}[ui]\nbell = true\nnotify = true\n",
+                "control = {:?}\n[sip]\nlisten = \"127.0.0.1:{sip_port}\"\n{}\n{account_extra}\n{}[ui]\nbell = true\nnotify = true\n",
                 socket.display().to_string(),
-                account_toml("direct", "1001", "127.0.0.1", None, None),
+                account_toml("direct", "1001", "127.0.0.1", None, None).trim_end(),
                 audio_null_toml()
             ),
         )
@@ -316,4 +321,51 @@ fn incoming_call_is_highlighted_and_answered_by_key() {
     tui.tmux.keys(&["q"]);
     assert_eq!(tui.exit_status(), Some(0), "{}", tail(&tui.log, 40));
     assert!(tui.home.exists());
+}
+
+#[test]
+fn voicemail_key_and_conference_group_in_tmux() {
+    let t = TestDir::new("tui-tmux-conf");
+    let tui = Tui::start_with(&t, "conf", "voicemail = \"echo\"\n");
+    let (tmux, log) = (&tui.tmux, &tui.log);
+    // V dials the account's voicemail number (the echo test here)
+    tmux.keys(&["V"]);
+    tmux.wait_screen("c1 (voicemail) active", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("echo") && l.contains("active"))
+    });
+    tmux.keys(&["e"]);
+    tmux.wait_screen("c2 active", log, |s| {
+        call_line(s, "c2").is_some_and(|l| l.contains("active"))
+    });
+    // M joins both into the conference: the group header with our level
+    tmux.keys(&["M"]);
+    let s = tmux.wait_screen("the conference group", log, |s| {
+        s.contains("Conference (2)")
+    });
+    assert!(s.contains(" us "), "{s}");
+    // the members' levels are refreshed on the tick: the meters are shown
+    let members = s
+        .lines()
+        .filter(|l| l.contains(" dB ") || l.contains("silent"))
+        .count();
+    assert!(members >= 3, "own level and two member levels:\n{s}");
+    // S splits the selected member off, J brings it back
+    tmux.keys(&["g", "S"]);
+    let s = tmux.wait_screen("the split member", log, |s| s.contains("[SPLIT]"));
+    assert!(s.contains("private with c1"), "{s}");
+    tmux.keys(&["J"]);
+    tmux.wait_screen("the member rejoined", log, |s| {
+        s.contains("Conference (2)") && !s.contains("[SPLIT]")
+    });
+    // X removes the selected member; the other stays
+    tmux.keys(&["X"]);
+    tmux.wait_screen("c1 ended", log, |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("ended"))
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", log, |s| {
+        s.contains("hang up and quit? (y/n)")
+    });
+    tmux.keys(&["y"]);
+    assert_eq!(tui.exit_status(), Some(0), "{}", tail(log, 40));
 }

@@ -52,6 +52,15 @@ pub enum Action {
     HoldToggle,
     /// `mute on` or `mute off`, whatever the selected call needs.
     MuteToggle,
+    /// `dnd on` or `dnd off` (on the line, or via presence), whatever the
+    /// status bar shows is needed.
+    DndToggle {
+        presence: bool,
+    },
+    /// Gives the BLF panel the selection, or gives it back.
+    FocusBlf,
+    /// Dials the voicemail box.
+    Voicemail,
     /// Removes a default binding (in a user keymap).
     Nothing,
 }
@@ -72,6 +81,10 @@ const UI_ACTIONS: &[&str] = &[
     "help",
     "hold_toggle",
     "mute_toggle",
+    "dnd_toggle",
+    "dnd_toggle presence",
+    "focus blf",
+    "voicemail",
     "nothing",
 ];
 
@@ -95,6 +108,10 @@ impl Action {
             ["help"] => Action::Help,
             ["hold_toggle"] => Action::HoldToggle,
             ["mute_toggle"] => Action::MuteToggle,
+            ["dnd_toggle"] => Action::DndToggle { presence: false },
+            ["dnd_toggle", "presence"] => Action::DndToggle { presence: true },
+            ["focus", "blf"] => Action::FocusBlf,
+            ["voicemail"] => Action::Voicemail,
             ["nothing"] => Action::Nothing,
             [name, ..] => {
                 if !COMMANDS.iter().any(|(n, _, _)| n == name) {

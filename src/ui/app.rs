@@ -4,7 +4,11 @@
 //! are tested with fixed states.
 
 mod complete;
+mod conf;
 mod keys;
+mod pbx;
+
+pub use conf::{level_text, meter, ConferenceView, SILENCE_DB};
 
 use super::action::{PromptKind, View};
 use super::keymap::Keymap;
@@ -120,6 +124,15 @@ pub struct App {
     pub blf_state: std::collections::HashMap<String, (String, Option<String>)>,
     /// Waiting voice messages per account: (new, old).
     pub mwi: std::collections::BTreeMap<String, (u32, u32)>,
+    /// The local conference, refreshed from `status`.
+    pub conference: ConferenceView,
+    /// The BLF panel has the selection (j/k move in it, keys act on it).
+    pub blf_focus: bool,
+    pub blf_sel: usize,
+    /// Voicemail number per account (`[[account]] voicemail`).
+    pub voicemail: std::collections::BTreeMap<String, String>,
+    /// The PBX profile's voicemail code, when no account has its own.
+    pub pbx_voicemail: Option<String>,
     pub view: View,
     pub mode: Mode,
     pub message: Option<(Level, String)>,
@@ -156,6 +169,11 @@ impl App {
             blf,
             blf_state: std::collections::HashMap::new(),
             mwi: std::collections::BTreeMap::new(),
+            conference: ConferenceView::default(),
+            blf_focus: false,
+            blf_sel: 0,
+            voicemail: std::collections::BTreeMap::new(),
+            pbx_voicemail: None,
             view: View::Calls,
             mode: Mode::Normal,
             message: None,
@@ -361,6 +379,58 @@ impl App {
         if let Some(l) = v.get("listen").and_then(Value::as_str) {
             self.listen = l.to_string();
         }
+        if let Some(c) = v.get("conference") {
+            self.conference = ConferenceView::from_status(c);
+        }
+        if let Some(mwi) = v.get("mwi") {
+            self.mwi = mwi
+                .as_array()
+                .map(|rows| {
+                    rows.iter()
+                        .filter_map(|r| {
+                            let count = |k: &str| {
+                                r.get(k)
+                                    .and_then(Value::as_u64)
+                                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+                            };
+                            Some((
+                                r.get("account")?.as_str()?.to_string(),
+                                (count("new"), count("old")),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+        if let Some(blf) = v.get("blf").and_then(Value::as_array) {
+            for b in blf {
+                let (Some(target), Some(state)) = (
+                    b.get("target").and_then(Value::as_str),
+                    b.get("state").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let remote = b.get("remote").and_then(Value::as_str).map(str::to_string);
+                self.blf_state
+                    .insert(target.to_string(), (state.to_string(), remote));
+            }
+        }
+    }
+
+    /// Waiting new voice messages over all accounts.
+    pub fn new_messages(&self) -> u32 {
+        self.mwi.values().map(|(n, _)| *n).sum()
+    }
+
+    /// The one-second tick: [`App::tick`], and while a conference is up a
+    /// `status` to refresh its speaking levels.
+    pub fn on_tick(&mut self, now: i64) -> Vec<Effect> {
+        self.tick(now);
+        if self.has_conference() {
+            vec![Effect::Execute(Command::Status)]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The clock advanced: durations tick, long-ended calls leave the list.
@@ -398,5 +468,7 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod pbx_tests;
 #[cfg(test)]
 mod tests;

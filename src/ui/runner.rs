@@ -54,6 +54,15 @@ pub fn build_app(config: &Config, no_color: bool) -> App {
         config.blf.clone(),
         unix_now(),
     );
+    app.voicemail = config
+        .accounts
+        .iter()
+        .filter_map(|a| {
+            let n = a.voicemail.as_deref()?.trim();
+            (!n.is_empty()).then(|| (a.name.clone(), n.to_string()))
+        })
+        .collect();
+    app.pbx_voicemail = config.pbx.codes.voicemail.clone();
     if let Some(e) = theme_err {
         app.error(format!("theme: {e} (using the default theme)"));
     }
@@ -139,10 +148,7 @@ async fn event_loop(
                 Some((name, result)) => app.on_reply(name, result),
                 None => Vec::new(),
             },
-            _ = tick.tick() => {
-                app.tick(unix_now());
-                Vec::new()
-            },
+            _ = tick.tick() => app.on_tick(unix_now()),
             _ = phone.closed() => return Ok(()),
         };
         for effect in effects {
@@ -228,6 +234,20 @@ mod tests {
             .unwrap()
             .1
             .contains("no theme `solarised`"));
+    }
+
+    #[test]
+    fn voicemail_numbers_come_from_accounts_and_the_pbx_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[[account]]\nname = \"office\"\nuser = \"1001\"\ndomain = \"test.local\"\nvoicemail = \" 8500 \"\n\n[[account]]\nname = \"home\"\nuser = \"2001\"\ndomain = \"home.example\"\n\n[pbx]\nvoicemail = \"*86\"\n";
+        let config = Config::parse(text, &dir.path().join("c.toml")).unwrap();
+        let app = build_app(&config, false);
+        assert_eq!(
+            app.voicemail.get("office").map(String::as_str),
+            Some("8500")
+        );
+        assert_eq!(app.voicemail.get("home"), None);
+        assert_eq!(app.pbx_voicemail.as_deref(), Some("*86"));
     }
 
     #[test]

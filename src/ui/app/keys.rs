@@ -10,6 +10,18 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 const DTMF_KEYS: &str = "0123456789*#";
 
+/// Moves a selection `sel` in a list of `len` rows (`i32::MIN` / `MAX`:
+/// first / last).
+fn step(sel: &mut usize, len: usize, delta: i32) {
+    let last = len.saturating_sub(1) as i64;
+    let next = match delta {
+        i32::MIN => 0,
+        i32::MAX => last,
+        d => (*sel as i64 + i64::from(d)).clamp(0, last),
+    };
+    *sel = next as usize;
+}
+
 impl App {
     /// A key press.
     pub fn on_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
@@ -150,6 +162,19 @@ impl App {
                     }
                 }
             }
+            Action::FocusBlf => {
+                if self.view != View::Calls {
+                    self.view = View::Calls;
+                }
+                self.toggle_blf_focus();
+                Vec::new()
+            }
+            Action::Voicemail => self.dial_voicemail(),
+            Action::DndToggle { presence } => {
+                let on = if self.dnd { "off" } else { "on" };
+                let via = if presence { " via=presence" } else { "" };
+                self.run_line(&format!("dnd {on}{via}"), false)
+            }
             Action::Nothing => Vec::new(),
         }
     }
@@ -162,6 +187,7 @@ impl App {
 
     fn show(&mut self, view: View) -> Vec<Effect> {
         self.view = view;
+        self.blf_focus = false;
         match view {
             View::History => vec![Effect::Execute(Command::History {
                 limit: Some(HISTORY_LIMIT),
@@ -175,21 +201,25 @@ impl App {
     }
 
     fn select(&mut self, delta: i32) {
+        if self.view == View::Calls && !self.blf_focus {
+            // move through the list as shown: the conference group first
+            let order = self.call_order();
+            let mut pos = order.iter().position(|i| *i == self.call_sel).unwrap_or(0);
+            step(&mut pos, order.len(), delta);
+            if let Some(i) = order.get(pos) {
+                self.call_sel = *i;
+            }
+            return;
+        }
         let (len, sel) = match self.view {
-            View::Calls => (self.calls.len(), &mut self.call_sel),
+            View::Calls => (self.blf.len(), &mut self.blf_sel),
             View::History => (self.history.len(), &mut self.history_sel),
             View::Log => {
                 let len = self.ladder().len();
                 (len, &mut self.log_sel)
             }
         };
-        let last = len.saturating_sub(1) as i64;
-        let next = match delta {
-            i32::MIN => 0,
-            i32::MAX => last,
-            d => (*sel as i64 + i64::from(d)).clamp(0, last),
-        };
-        *sel = next as usize;
+        step(sel, len, delta);
     }
 
     fn open(&mut self) -> Vec<Effect> {
@@ -206,6 +236,13 @@ impl App {
             View::History => match self.history.get(self.history_sel) {
                 Some(row) => {
                     let line = format!("callback {}", row.id);
+                    self.run_line(&line, false)
+                }
+                None => Vec::new(),
+            },
+            View::Calls if self.blf_focus => match self.focused_blf_target() {
+                Some(target) => {
+                    let line = format!("dial {target}");
                     self.run_line(&line, false)
                 }
                 None => Vec::new(),
@@ -240,7 +277,26 @@ impl App {
                     .position(|a| *a == key)
                     .is_some_and(|i| i < positional)
         };
-        if args.contains(&"call") && !given(&words, "call") {
+        // a focused BLF entry is the target of pickup, transfer, deflect, ...
+        let mut to_from_blf = false;
+        if let Some(target) = self.focused_blf_target() {
+            for key in ["target", "to"] {
+                if args.contains(&key) && !given(&words, key) {
+                    words.push(format!("{key}={target}"));
+                    to_from_blf = true;
+                }
+            }
+        }
+        if matches!(name.as_str(), "conf_remove" | "conf_split" | "conf_join")
+            && !given(&words, "call")
+        {
+            if let Some(id) = self.conference_call_for(&name) {
+                words.push(format!("call={id}"));
+            }
+        }
+        let either_or = (name == "conf_add" && to_from_blf)
+            || matches!(name.as_str(), "conf_remove" | "conf_split" | "conf_join");
+        if args.contains(&"call") && !given(&words, "call") && !either_or {
             let ringing_only = matches!(name.as_str(), "answer" | "reject" | "deflect");
             if let Some(c) = self.selected_call().filter(|c| {
                 c.state != CallState::Ended && (!ringing_only || c.state == CallState::Ringing)
@@ -254,6 +310,23 @@ impl App {
             }
         }
         words.join(" ")
+    }
+
+    /// The member a conference key acts on: the selected call when it is a
+    /// member; for `conf_join` else the split member.
+    fn conference_call_for(&self, name: &str) -> Option<String> {
+        let selected = self
+            .selected_call()
+            .filter(|c| c.state != CallState::Ended && self.in_conference(&c.id))
+            .map(|c| c.id.clone());
+        match name {
+            "conf_join" => selected
+                .filter(|id| {
+                    self.conference.split.is_none() || self.conference.split.as_ref() == Some(id)
+                })
+                .or_else(|| self.conference.split.clone()),
+            _ => selected,
+        }
     }
 
     /// Runs a command line; from a key, the selection fills in `call` /

@@ -1,48 +1,77 @@
 //! The BLF side panel: the configured `[[blf]]` targets and their live
-//! state from the dialog event package (`?` until the first NOTIFY).
+//! state from the dialog event package (`?` until the first NOTIFY); a
+//! ringing target shows its caller on a second line. With focus (`b`) the
+//! panel has a selection the PBX keys act on.
 
 use crate::ui::app::App;
 use crate::ui::view::fit;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
+/// Mark and theme role of a lamp state.
+fn lamp(state: &str) -> (&'static str, &'static str) {
+    match state {
+        "idle" => ("○ ", "blf.idle"),
+        "ringing" => ("◎ ", "blf.ringing"),
+        "busy" => ("● ", "blf.busy"),
+        "offline" => ("× ", "blf.offline"),
+        _ => ("? ", "blf"),
+    }
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
+    let (title, border) = if app.blf_focus {
+        (" BLF ◀ ", t.style("ui.title"))
+    } else {
+        (" BLF ", t.style("ui.border"))
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(t.style("ui.border"))
-        .title(Span::styled(" BLF ", t.style("ui.title")));
+        .border_style(border)
+        .title(Span::styled(title, t.style("ui.title")));
     let width = area.width.saturating_sub(4) as usize;
-    let lines: Vec<Line> = if app.blf.is_empty() {
-        vec![
-            Line::styled("no targets", t.style("ui.dim")),
-            Line::styled("([[blf]] in config)", t.style("ui.dim")),
-        ]
-    } else {
-        app.blf
-            .iter()
-            .map(|b| {
-                let label = b.label.as_deref().unwrap_or(&b.target);
-                let state = app
-                    .blf_state
-                    .get(&b.target)
-                    .map(|(s, _)| s.as_str())
-                    .unwrap_or("unknown");
-                let (mark, role) = match state {
-                    "idle" => ("○ ", "blf.idle"),
-                    "ringing" => ("◎ ", "blf.ringing"),
-                    "busy" => ("● ", "blf.busy"),
-                    "offline" => ("× ", "blf.offline"),
-                    _ => ("? ", "blf"),
-                };
-                Line::from(vec![
-                    Span::styled(mark, t.style(role)),
-                    Span::styled(fit(label, width), t.style(role)),
-                ])
-            })
-            .collect()
-    };
+    let mut lines: Vec<Line> = Vec::new();
+    if app.blf.is_empty() {
+        lines.push(Line::styled("no targets", t.style("ui.dim")));
+        lines.push(Line::styled("([[blf]] in config)", t.style("ui.dim")));
+    }
+    for (i, b) in app.blf.iter().enumerate() {
+        let label = b.label.as_deref().unwrap_or(&b.target);
+        let (state, remote) = app
+            .blf_state
+            .get(&b.target)
+            .map(|(s, r)| (s.as_str(), r.as_deref()))
+            .unwrap_or(("unknown", None));
+        let (mark, role) = lamp(state);
+        let selected = app.blf_focus && i == app.blf_sel;
+        let base = if selected {
+            t.style("ui.selected")
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(mark, t.style(role).patch(base)),
+            Span::styled(
+                format!("{:<width$}", fit(label, width)),
+                t.style(role).patch(base),
+            ),
+        ]));
+        if state == "ringing" {
+            if let Some(caller) = remote.filter(|r| !r.is_empty()) {
+                let caller = caller
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim_start_matches("sip:");
+                lines.push(Line::styled(
+                    format!(" ←{}", fit(caller, width.saturating_sub(2))),
+                    t.style("blf.remote"),
+                ));
+            }
+        }
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

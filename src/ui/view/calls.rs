@@ -1,9 +1,11 @@
 //! The call list: two lines per call. First: id, direction, remote with
 //! display name, state, ticking duration. Second: hold/mute/conference
-//! badges, codec and live loss/jitter.
+//! badges, codec and live loss/jitter. A local conference comes first as a
+//! group: a header with our own speaking level, then its members indented,
+//! each with its speaking level and a `[SPLIT]` badge on the split member.
 
 use crate::phone::{CallDirection, CallInfo, CallState};
-use crate::ui::app::App;
+use crate::ui::app::{level_text, meter, App};
 use crate::ui::view::fit;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -60,13 +62,18 @@ fn badges(call: &CallInfo) -> Vec<&'static str> {
     b
 }
 
-fn stats_text(call: &CallInfo) -> String {
+/// Codec and quality; a conference member leads with its MOS and leaves
+/// the codec out (the line also carries its level).
+fn stats_text(call: &CallInfo, member: bool) -> String {
     let mut parts = Vec::new();
     if let Some(t) = &call.transfer_status {
         parts.push(format!("transfer: {t}"));
     }
-    if let Some(codec) = &call.codec {
+    if let Some(codec) = call.codec.as_ref().filter(|_| !member) {
         parts.push(codec.clone());
+    }
+    if let Some(mos) = call.stats.as_ref().and_then(|s| s.mos).filter(|_| member) {
+        parts.push(format!("MOS {mos:.1}"));
     }
     if let Some(s) = &call.stats {
         let expected = s.rx_packets + s.lost;
@@ -80,7 +87,7 @@ fn stats_text(call: &CallInfo) -> String {
         if let Some(rtt) = s.rtt_ms {
             parts.push(format!("rtt {rtt:.0} ms"));
         }
-        if let Some(mos) = s.mos {
+        if let Some(mos) = s.mos.filter(|_| !member) {
             parts.push(format!("MOS {mos:.1}"));
         }
     }
@@ -96,7 +103,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
-    const FIXED: usize = 1 + 4 + 2 + 1 + 9 + 8;
     let remote_w = width.saturating_sub(FIXED).max(8);
     let mut lines = vec![Line::styled(
         format!(
@@ -117,63 +123,144 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.style("ui.dim"),
         ));
     }
-    // keep the selected call visible: two lines per call under the header
-    let per_page = (inner.height.saturating_sub(1) / 2).max(1) as usize;
-    let first = app.call_sel.saturating_sub(per_page - 1);
-    for (i, call) in app.calls.iter().enumerate().skip(first).take(per_page) {
-        let selected = i == app.call_sel;
-        let base = if selected {
-            t.style("ui.selected")
-        } else {
-            Style::default()
+    let order = app.call_order();
+    let members = app.conference_size();
+    let mut body: Vec<Line> = Vec::new();
+    let mut selected_end = 0;
+    for (pos, &i) in order.iter().enumerate() {
+        let Some(call) = app.calls.get(i) else {
+            continue;
         };
-        let state_style = t.style(state_role(call.state)).patch(base);
-        let row_style = if call.state == CallState::Ringing {
-            state_style
-        } else {
-            t.style("call").patch(base)
-        };
-        let dir = match call.direction {
-            CallDirection::In => "←",
-            CallDirection::Out => "→",
-        };
-        let marker = if selected { "▶" } else { " " };
-        let line1 = Line::from(vec![
-            Span::styled(format!("{marker}{:<4}{dir} ", fit(&call.id, 4)), row_style),
-            Span::styled(
-                format!(
-                    "{:<remote_w$}",
-                    fit(&remote_text(call), remote_w.saturating_sub(1))
-                ),
-                row_style,
-            ),
-            Span::styled(format!("{:<9}", state_name(call.state)), state_style),
-            Span::styled(
-                format!("{:>8}", crate::ui::time::duration(app.call_seconds(call))),
-                row_style,
-            ),
-        ]);
-        let mut second = vec![Span::styled("       ", base)];
-        let mut used = 7;
-        for b in badges(call) {
-            used += b.len() + 3;
-            second.push(Span::styled(
-                format!("[{b}] "),
-                t.style("call.badge").patch(base),
-            ));
+        if pos == 0 && members > 0 {
+            body.push(conference_header(app, members, width));
         }
-        second.push(Span::styled(
-            fit(&stats_text(call), width.saturating_sub(used).max(10)),
-            t.style("call.stats").patch(base),
-        ));
-        if let (CallState::Ended, Some(reason)) = (call.state, &call.end_reason) {
-            second.push(Span::styled(
-                format!(" {}", fit(reason, 30)),
-                t.style("call.ended").patch(base),
-            ));
+        let member = pos < members;
+        body.extend(call_lines(app, call, i == app.call_sel, member, width));
+        if i == app.call_sel {
+            selected_end = body.len();
         }
-        lines.push(line1);
-        lines.push(Line::from(second));
     }
+    // keep the selected call visible under the column header
+    let height = inner.height.saturating_sub(1) as usize;
+    let offset = selected_end.saturating_sub(height);
+    lines.extend(body.into_iter().skip(offset));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Columns of the first line besides the remote party.
+const FIXED: usize = 1 + 4 + 2 + 1 + 9 + 8;
+/// Indent of conference members under the group header.
+const INDENT: &str = "  ";
+
+/// `▼ Conference (3)  us ▁▂▃·· -25 dB`: the group, with our own level.
+fn conference_header(app: &App, members: usize, width: usize) -> Line<'static> {
+    let t = &app.theme;
+    let local = app.conference.local_level;
+    let title = format!(" ▼ Conference ({members})");
+    let mut spans = vec![
+        Span::styled(title.clone(), t.style("conf")),
+        Span::styled("   us ", t.style("ui.dim")),
+        Span::styled(meter(local), t.style("conf.level")),
+        Span::styled(format!(" {}", level_text(local)), t.style("ui.dim")),
+    ];
+    if let Some(split) = &app.conference.split {
+        spans.push(Span::styled(
+            fit(
+                &format!("   private with {split}"),
+                width.saturating_sub(30),
+            ),
+            t.style("conf.split"),
+        ));
+    }
+    Line::from(spans)
+}
+
+/// The two lines of one call; a conference member is indented and shows its
+/// speaking level and a `[SPLIT]` badge when it is the split member.
+fn call_lines(
+    app: &App,
+    call: &CallInfo,
+    selected: bool,
+    member: bool,
+    width: usize,
+) -> [Line<'static>; 2] {
+    let t = &app.theme;
+    let indent = if member { INDENT } else { "" };
+    let remote_w = width.saturating_sub(FIXED + indent.len()).max(8);
+    let base = if selected {
+        t.style("ui.selected")
+    } else {
+        Style::default()
+    };
+    let state_style = t.style(state_role(call.state)).patch(base);
+    let row_style = if call.state == CallState::Ringing {
+        state_style
+    } else {
+        t.style("call").patch(base)
+    };
+    let dir = match call.direction {
+        CallDirection::In => "←",
+        CallDirection::Out => "→",
+    };
+    let marker = if selected { "▶" } else { " " };
+    let line1 = Line::from(vec![
+        Span::styled(
+            format!("{marker}{indent}{:<4}{dir} ", fit(&call.id, 4)),
+            row_style,
+        ),
+        Span::styled(
+            format!(
+                "{:<remote_w$}",
+                fit(&remote_text(call), remote_w.saturating_sub(1))
+            ),
+            row_style,
+        ),
+        Span::styled(format!("{:<9}", state_name(call.state)), state_style),
+        Span::styled(
+            format!("{:>8}", crate::ui::time::duration(app.call_seconds(call))),
+            row_style,
+        ),
+    ]);
+    let mut second = vec![Span::styled(format!("       {indent}"), base)];
+    let mut used = 7 + indent.len();
+    if member {
+        let level = app.conference.levels.get(&call.id).copied();
+        second.push(Span::styled(
+            meter(level),
+            t.style("conf.level").patch(base),
+        ));
+        second.push(Span::styled(
+            format!(" {:<7}", level_text(level)),
+            t.style("ui.dim").patch(base),
+        ));
+        used += 5 + 8;
+        if app.conference.split.as_deref() == Some(call.id.as_str()) {
+            second.push(Span::styled("[SPLIT] ", t.style("conf.split").patch(base)));
+            used += 8;
+        }
+    }
+    for b in badges(call)
+        .into_iter()
+        .filter(|b| !(member && *b == "CONF"))
+    {
+        used += b.len() + 3;
+        second.push(Span::styled(
+            format!("[{b}] "),
+            t.style("call.badge").patch(base),
+        ));
+    }
+    second.push(Span::styled(
+        fit(
+            &stats_text(call, member),
+            width.saturating_sub(used).max(10),
+        ),
+        t.style("call.stats").patch(base),
+    ));
+    if let (CallState::Ended, Some(reason)) = (call.state, &call.end_reason) {
+        second.push(Span::styled(
+            format!(" {}", fit(reason, 30)),
+            t.style("call.ended").patch(base),
+        ));
+    }
+    [line1, Line::from(second)]
 }

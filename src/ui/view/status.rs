@@ -1,5 +1,5 @@
-//! The status bar (accounts and registration, DND, forwarding, listening
-//! address) and the view tabs under it.
+//! The status bar (accounts and registration, waiting voice messages, DND,
+//! forwarding rules, listening address) and the view tabs under it.
 
 use crate::ui::action::View;
 use crate::ui::app::App;
@@ -29,6 +29,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         left.push(Span::styled(note, bar));
     }
     let mut right = Vec::new();
+    let new = app.new_messages();
+    if new > 0 {
+        right.push(Span::styled(format!(" ✉ {new} "), t.style("status.mwi")));
+    }
     right.push(if app.dnd {
         Span::styled(" DND ", t.style("status.dnd"))
     } else {
