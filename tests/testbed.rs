@@ -110,13 +110,15 @@ fn baresip_on(t: &TestDir, k: &Kamailio, user: &str, freq: f64) -> Baresip {
 fn sipp_uac_calls_baresip_with_media() {
     let t = TestDir::new("tb-uac");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let b = baresip_on(&t, &k, "1002", 600.0);
+    let mut b = baresip_on(&t, &k, "1002", 600.0);
     let r = Sipp::new("uac_pcap", &t.sub("sipp"))
         .target(b.sip_addr())
         .service("1002")
         .timeout(20)
         .run();
     assert!(r.success(), "{}\n{}", r.describe(), b.log());
+    // sndfile writes the WAV header when baresip closes the file.
+    b.stop();
     let wavs = b.received_wavs();
     assert_eq!(wavs.len(), 1, "{wavs:?}");
     let rep = tone::analyze(&wavs[0], &[1000.0]);
@@ -130,7 +132,7 @@ fn sipp_uac_calls_baresip_with_media() {
 fn sipp_rtpstream_tone_reaches_baresip() {
     let t = TestDir::new("tb-rtpstream");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let b = baresip_on(&t, &k, "1004", 600.0);
+    let mut b = baresip_on(&t, &k, "1004", 600.0);
     let dir = t.sub("sipp");
     tone::write_sine_ulaw(&dir.join("tone.ul"), 1000.0, 10.0);
     let r = Sipp::new("uac_rtpstream", &dir)
@@ -141,6 +143,8 @@ fn sipp_rtpstream_tone_reaches_baresip() {
         .timeout(20)
         .run();
     assert!(r.success(), "{}\n{}", r.describe(), b.log());
+    // sndfile writes the WAV header when baresip closes the file.
+    b.stop();
     let wavs = b.received_wavs();
     assert_eq!(wavs.len(), 1, "{wavs:?}");
     tone::assert_tone(&wavs[0], 1000.0, 600.0);
