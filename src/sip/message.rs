@@ -138,6 +138,41 @@ pub fn request(method: Method, uri: &str) -> Result<Request> {
     })
 }
 
+/// The parts of a request outside any dialog that identify it.
+#[derive(Debug, Clone, Copy)]
+pub struct OutOfDialog<'a> {
+    /// Request-URI.
+    pub uri: &'a str,
+    /// Our address of record (From).
+    pub from: &'a str,
+    pub from_tag: &'a str,
+    /// To (the AOR for REGISTER/PUBLISH, the target for SUBSCRIBE).
+    pub to: &'a str,
+    pub call_id: &'a str,
+    pub cseq: u32,
+}
+
+/// A request outside any dialog with the headers every such request carries:
+/// Via (a new branch) from `via_local` over `protocol`, Max-Forwards, From
+/// with its tag, To, Call-ID, CSeq and User-Agent. The caller adds the rest.
+pub fn out_of_dialog(
+    method: Method,
+    ids: OutOfDialog<'_>,
+    via_local: SocketAddr,
+    protocol: Protocol,
+) -> Result<Request> {
+    let mut req = request(method, ids.uri)?;
+    let h = &mut req.headers;
+    add_header(h, "Via", via(via_local, protocol, &new_branch()));
+    add_header(h, "Max-Forwards", "70");
+    add_header(h, "From", format!("<{}>;tag={}", ids.from, ids.from_tag));
+    add_header(h, "To", format!("<{}>", ids.to));
+    add_header(h, "Call-ID", ids.call_id);
+    add_header(h, "CSeq", format!("{} {method}", ids.cseq));
+    add_header(h, "User-Agent", crate::sip::USER_AGENT);
+    Ok(req)
+}
+
 /// Parses a SIP URI with a clear error.
 pub fn parse_uri(uri: &str) -> Result<Uri> {
     Uri::try_from(uri).map_err(|e| SipError::Parse(format!("bad SIP URI `{uri}`: {e}")))

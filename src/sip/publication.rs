@@ -149,25 +149,18 @@ impl Publisher {
     ) -> Result<Request, super::SipError> {
         self.cseq += 1;
         let local = self.endpoint.transport().local_addr();
-        let mut req = m::request(Method::Publish, &self.cfg.aor)?;
+        let ids = m::OutOfDialog {
+            uri: &self.cfg.aor,
+            from: &self.cfg.aor,
+            from_tag: &self.from_tag,
+            to: &self.cfg.aor,
+            call_id: &self.call_id,
+            cseq: self.cseq,
+        };
+        let mut req = m::out_of_dialog(Method::Publish, ids, local, self.cfg.peer.protocol)?;
         let h = &mut req.headers;
-        add_header(
-            h,
-            "Via",
-            m::via(local, self.cfg.peer.protocol, &m::new_branch()),
-        );
-        add_header(h, "Max-Forwards", "70");
-        add_header(
-            h,
-            "From",
-            format!("<{}>;tag={}", self.cfg.aor, self.from_tag),
-        );
-        add_header(h, "To", format!("<{}>", self.cfg.aor));
-        add_header(h, "Call-ID", self.call_id.clone());
-        add_header(h, "CSeq", format!("{} PUBLISH", self.cseq));
         add_header(h, "Event", "presence");
         add_header(h, "Expires", expires.to_string());
-        add_header(h, "User-Agent", super::USER_AGENT);
         if let Some(etag) = &self.etag {
             add_header(h, "SIP-If-Match", etag.clone());
         }

@@ -77,22 +77,16 @@ impl Registrar {
     fn build(&mut self, expires: u32) -> Result<Request, super::SipError> {
         self.cseq += 1;
         let local = self.endpoint.transport().local_addr();
-        let mut req = m::request(Method::Register, &self.cfg.registrar_uri)?;
+        let ids = m::OutOfDialog {
+            uri: &self.cfg.registrar_uri,
+            from: &self.cfg.aor,
+            from_tag: &self.from_tag,
+            to: &self.cfg.aor,
+            call_id: &self.call_id,
+            cseq: self.cseq,
+        };
+        let mut req = m::out_of_dialog(Method::Register, ids, local, self.cfg.peer.protocol)?;
         let h = &mut req.headers;
-        add_header(
-            h,
-            "Via",
-            m::via(local, self.cfg.peer.protocol, &m::new_branch()),
-        );
-        add_header(h, "Max-Forwards", "70");
-        add_header(
-            h,
-            "From",
-            format!("<{}>;tag={}", self.cfg.aor, self.from_tag),
-        );
-        add_header(h, "To", format!("<{}>", self.cfg.aor));
-        add_header(h, "Call-ID", self.call_id.clone());
-        add_header(h, "CSeq", format!("{} REGISTER", self.cseq));
         add_header(
             h,
             "Contact",
@@ -100,7 +94,6 @@ impl Registrar {
         );
         add_header(h, "Expires", expires.to_string());
         add_header(h, "Allow", super::ALLOW);
-        add_header(h, "User-Agent", super::USER_AGENT);
         set_body(h, &mut req.body, None, Vec::new());
         Ok(req)
     }

@@ -111,20 +111,18 @@ impl Subscriber {
             }
             None => {
                 self.cseq += 1;
-                let mut req = m::request(Method::Subscribe, &self.cfg.target)?;
-                let h = &mut req.headers;
-                add_header(h, "Via", via);
-                add_header(h, "Max-Forwards", "70");
-                add_header(
-                    h,
-                    "From",
-                    format!("<{}>;tag={}", self.cfg.aor, self.from_tag),
-                );
-                add_header(h, "To", format!("<{}>", self.cfg.target));
-                add_header(h, "Call-ID", self.call_id.clone());
-                add_header(h, "CSeq", format!("{} SUBSCRIBE", self.cseq));
-                add_header(h, "Contact", self.local_contact());
-                add_header(h, "User-Agent", crate::sip::USER_AGENT);
+                let ids = m::OutOfDialog {
+                    uri: &self.cfg.target,
+                    from: &self.cfg.aor,
+                    from_tag: &self.from_tag,
+                    to: &self.cfg.target,
+                    call_id: &self.call_id,
+                    cseq: self.cseq,
+                };
+                let local = self.endpoint.transport().local_addr();
+                let mut req =
+                    m::out_of_dialog(Method::Subscribe, ids, local, self.cfg.peer.protocol)?;
+                add_header(&mut req.headers, "Contact", self.local_contact());
                 req
             }
         };
