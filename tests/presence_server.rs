@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::kamailio::Kamailio;
+use support::watcher::publish_raw;
 use support::{tone, TestDir};
 use termphone::sip::auth::Credentials;
 use termphone::sip::message as m;
@@ -83,54 +84,6 @@ fn wait_event<T>(
         .ok()
         .flatten()
     })
-}
-
-/// Sends one PUBLISH for `user` (answering the digest challenge); returns the final code.
-async fn publish_raw(
-    ep: &Endpoint,
-    peer: Peer,
-    user: &str,
-    event: &str,
-    content_type: &str,
-    body: &str,
-) -> u16 {
-    let aor = format!("sip:{user}@test.local");
-    let mut req = m::request(termphone::sip::msg::Method::Publish, &aor).unwrap();
-    let local = ep.transport().local_addr();
-    let h = &mut req.headers;
-    m::add_header(h, "Via", m::via(local, peer.protocol, &m::new_branch()));
-    m::add_header(h, "Max-Forwards", "70");
-    m::add_header(h, "From", format!("<{aor}>;tag={}", m::new_tag()));
-    m::add_header(h, "To", format!("<{aor}>"));
-    m::add_header(h, "Call-ID", m::new_call_id());
-    m::add_header(h, "CSeq", "1 PUBLISH");
-    m::add_header(h, "Event", event);
-    m::add_header(h, "Expires", "120");
-    m::set_body(
-        h,
-        &mut req.body,
-        Some(content_type),
-        body.as_bytes().to_vec(),
-    );
-    let mut digest = termphone::sip::auth::DigestState::default();
-    for _ in 0..2 {
-        let mut tx = ep.send_request(req.clone(), peer).await.unwrap();
-        let mut last = None;
-        while let Some(r) = tx.next_response().await {
-            if m::code(&r) >= 200 {
-                last = Some(r);
-                break;
-            }
-        }
-        let Some(resp) = last else { return 0 };
-        if !matches!(m::code(&resp), 401 | 407) {
-            return m::code(&resp);
-        }
-        req = digest
-            .authorize(&req, &resp, creds(user).as_ref().unwrap())
-            .unwrap();
-    }
-    0
 }
 
 fn pickup_cid(lamp: &subscription::Lamp) -> String {

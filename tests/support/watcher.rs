@@ -167,7 +167,10 @@ fn route_notifies(mut up: mpsc::UnboundedReceiver<Incoming>, handles: Handles) {
     });
 }
 
-async fn publish_raw(
+/// Sends one PUBLISH for `user` of test.local (answering the digest
+/// challenge with the test bed's password); returns the final code, 0 when
+/// there was none.
+pub async fn publish_raw(
     ep: &Endpoint,
     peer: Peer,
     user: &str,
@@ -176,17 +179,25 @@ async fn publish_raw(
     body: &str,
 ) -> u16 {
     let aor = format!("sip:{user}@test.local");
-    let Ok(mut req) = m::request(termphone::sip::msg::Method::Publish, &aor) else {
-        return 0;
+    let (tag, call_id) = (m::new_tag(), m::new_call_id());
+    let ids = m::OutOfDialog {
+        uri: &aor,
+        from: &aor,
+        from_tag: &tag,
+        to: &aor,
+        call_id: &call_id,
+        cseq: 1,
     };
     let local = ep.transport().local_addr();
+    let Ok(mut req) = m::out_of_dialog(
+        termphone::sip::msg::Method::Publish,
+        ids,
+        local,
+        peer.protocol,
+    ) else {
+        return 0;
+    };
     let h = &mut req.headers;
-    m::add_header(h, "Via", m::via(local, peer.protocol, &m::new_branch()));
-    m::add_header(h, "Max-Forwards", "70");
-    m::add_header(h, "From", format!("<{aor}>;tag={}", m::new_tag()));
-    m::add_header(h, "To", format!("<{aor}>"));
-    m::add_header(h, "Call-ID", m::new_call_id());
-    m::add_header(h, "CSeq", "1 PUBLISH");
     m::add_header(h, "Event", event);
     m::add_header(h, "Expires", "120");
     m::set_body(
