@@ -28,10 +28,12 @@ fn app() -> App {
             BlfTarget {
                 target: "1002".into(),
                 label: Some("Reception".into()),
+                presence: true,
             },
             BlfTarget {
                 target: "sip:1010@test.local".into(),
                 label: None,
+                presence: true,
             },
         ],
         T0_UNIX + 83,
@@ -390,18 +392,22 @@ fn blf_panel_states_with_focus_and_mwi() {
         .map(|(t, l)| BlfTarget {
             target: (*t).into(),
             label: Some(l.into()),
+            presence: true,
         })
         .collect();
-    for (target, state, remote) in [
-        ("1002", "idle", None),
-        ("1003", "ringing", Some("sip:1010@test.local")),
-        ("1004", "busy", None),
-        ("1005", "offline", None),
+    // Carol is lit busy by her presence (do not disturb), not by a call.
+    for (target, state, remote, presence) in [
+        ("1002", "idle", None, None),
+        ("1003", "ringing", Some("sip:1010@test.local"), None),
+        ("1004", "busy", None, Some("dnd")),
+        ("1005", "offline", None, None),
     ] {
         a.on_phone_event(Event::Blf {
             target: target.into(),
             state: state.into(),
             remote: remote.map(str::to_string),
+            presence: presence.map(str::to_string),
+            note: None,
         });
     }
     a.on_phone_event(Event::Mwi {

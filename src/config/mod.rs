@@ -135,6 +135,9 @@ pub struct BlfTarget {
     pub target: String,
     /// What to show instead of the target, if set.
     pub label: Option<String>,
+    /// Also watch the target's presence (RFC 3856) where the server offers
+    /// it: do-not-disturb, busy and offline refine the dialog lamp.
+    pub presence: bool,
 }
 
 /// `[ui]`: settings of the terminal interface.

@@ -108,6 +108,12 @@ struct RawPhone {
 struct RawBlf {
     target: Spanned<String>,
     label: Option<String>,
+    #[serde(default = "yes")]
+    presence: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Only the `control` key; everything else is ignored.
@@ -278,6 +284,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         blf.push(BlfTarget {
             target: b.target.into_inner().trim().to_string(),
             label: b.label,
+            presence: b.presence,
         });
     }
 

@@ -59,11 +59,13 @@ fn full_config_is_resolved() {
         vec![
             BlfTarget {
                 target: "1002".into(),
-                label: Some("Reception".into())
+                label: Some("Reception".into()),
+                presence: true,
             },
             BlfTarget {
                 target: "sip:1003@test.local".into(),
-                label: None
+                label: None,
+                presence: false,
             },
         ]
     );

@@ -93,6 +93,13 @@ pub enum Event {
         state: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         remote: Option<String>,
+        /// The target's presence (`available`, `away`, `busy`, `dnd`,
+        /// `offline`) where the server offers it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        presence: Option<String>,
+        /// The presence document's note (e.g. "Do Not Disturb").
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     /// Waiting messages of an account changed.
     Mwi {

@@ -2,6 +2,7 @@
 //! history) and one actor per call. Takes [`Command`]s, publishes
 //! [`Event`]s. The only module that joins `sip`, `media` and `store`.
 
+mod blf;
 mod call;
 mod event;
 mod manager;

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use dialog_info::{DialogInfo, Lamp, LampState, PickupTarget};
 pub use message_summary::MessageSummary;
-pub use pidf::Presence;
+pub use pidf::{Availability, Presence};
 
 /// The event packages we subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -110,6 +110,18 @@ pub struct HistoryRow {
 }
 
 /// The whole interface state.
+/// What the BLF panel shows of one target (from `blf` events and replies).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LampView {
+    /// `idle`, `ringing`, `busy`, `offline` or `unknown`.
+    pub state: String,
+    /// The caller while ringing, the other party while busy.
+    pub remote: Option<String>,
+    /// Presence where the server offers it: `available`, `away`, `busy`, `dnd`, `offline`.
+    pub presence: Option<String>,
+    pub note: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct App {
     pub calls: Vec<CallInfo>,
@@ -121,7 +133,7 @@ pub struct App {
     pub traces: VecDeque<SipTrace>,
     pub blf: Vec<BlfTarget>,
     /// Live lamp of each BLF target: (state, remote party).
-    pub blf_state: std::collections::HashMap<String, (String, Option<String>)>,
+    pub blf_state: std::collections::HashMap<String, LampView>,
     /// Waiting voice messages per account: (new, old).
     pub mwi: std::collections::BTreeMap<String, (u32, u32)>,
     /// The local conference, refreshed from `status`.
@@ -272,8 +284,18 @@ impl App {
                 target,
                 state,
                 remote,
+                presence,
+                note,
             } => {
-                self.blf_state.insert(target, (state, remote));
+                self.blf_state.insert(
+                    target,
+                    LampView {
+                        state,
+                        remote,
+                        presence,
+                        note,
+                    },
+                );
             }
             Event::Mwi { account, new, old } => {
                 if new > 0 {
@@ -410,9 +432,16 @@ impl App {
                 ) else {
                     continue;
                 };
-                let remote = b.get("remote").and_then(Value::as_str).map(str::to_string);
-                self.blf_state
-                    .insert(target.to_string(), (state.to_string(), remote));
+                let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
+                self.blf_state.insert(
+                    target.to_string(),
+                    LampView {
+                        state: state.to_string(),
+                        remote: text("remote"),
+                        presence: text("presence"),
+                        note: text("note"),
+                    },
+                );
             }
         }
     }

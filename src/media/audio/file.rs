@@ -13,17 +13,18 @@ use std::sync::Arc;
 /// WAV in, WAV out.
 #[derive(Debug)]
 pub struct FileBackend {
-    input: Arc<[i16]>,
+    input: Arc<Vec<i16>>,
     output_dir: Option<PathBuf>,
 }
 
 impl FileBackend {
     /// Loads `input` (converted to 8 kHz mono) and creates `output_dir`.
     pub fn open(input: Option<&Path>, output_dir: Option<&Path>) -> Result<FileBackend> {
-        let input: Arc<[i16]> = match input {
-            Some(p) => read_8k_mono(p)?.into(),
-            None => Arc::new([]),
-        };
+        // An Arc of the Vec itself: converting to Arc<[i16]> would copy it.
+        let input = Arc::new(match input {
+            Some(p) => read_8k_mono(p)?,
+            None => Vec::new(),
+        });
         if let Some(dir) = output_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| MediaError::Audio(format!("{}: {e}", dir.display())))?;
@@ -82,7 +83,7 @@ impl AudioBackend for FileBackend {
 /// Plays a sample buffer in a loop.
 #[derive(Debug)]
 struct LoopSource {
-    samples: Arc<[i16]>,
+    samples: Arc<Vec<i16>>,
     pos: usize,
 }
 

@@ -9,36 +9,57 @@ use std::io::BufWriter;
 use std::path::Path;
 
 /// Reads `path` (any rate, any channel count, 8–32-bit integer or 32-bit
-/// float) and converts it to 8 kHz mono 16-bit.
+/// float) and converts it to 8 kHz mono 16-bit. The file is converted in
+/// chunks: the result is the only buffer that grows with the file's length
+/// (a minute of audio is 960 KB), so a long hold-music or test WAV does not
+/// leave several float copies of itself behind in the allocator.
 pub fn read_8k_mono(path: &Path) -> Result<Vec<i16>> {
     let err = |e: hound::Error| MediaError::Audio(format!("{}: {e}", path.display()));
     let mut reader = hound::WavReader::open(path).map_err(err)?;
     let spec = reader.spec();
     let channels = usize::from(spec.channels.max(1));
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader
-            .samples::<f32>()
-            .collect::<std::result::Result<_, _>>()
-            .map_err(err)?,
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+    let rate = spec.sample_rate.max(1);
+    let frames = reader.duration() as usize;
+    // A few more than the exact count: the resampler may emit one extra.
+    let mut out = Vec::with_capacity(frames * 8000 / rate as usize + 16);
+    let mut resampler = Resampler::new(rate, 8000);
+    let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
+    let mut samples: Box<dyn Iterator<Item = hound::Result<f32>>> = match spec.sample_format {
+        hound::SampleFormat::Float => Box::new(reader.samples::<f32>()),
+        hound::SampleFormat::Int => Box::new(
             reader
                 .samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(err)?
-        }
+                .map(move |s| s.map(|v| v as f32 * scale)),
+        ),
     };
-    let mono: Vec<f32> = interleaved
-        .chunks(channels)
-        .map(|c| c.iter().sum::<f32>() / c.len() as f32)
-        .collect();
-    let mut out = Vec::with_capacity(mono.len() * 8000 / spec.sample_rate.max(1) as usize + 1);
-    Resampler::new(spec.sample_rate, 8000).process(&mono, &mut out);
-    Ok(out
-        .into_iter()
-        .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect())
+    const CHUNK: usize = 4096;
+    let mut mono = Vec::with_capacity(CHUNK);
+    let mut converted = Vec::with_capacity(CHUNK * 8);
+    let mut done = false;
+    while !done {
+        mono.clear();
+        while mono.len() < CHUNK {
+            let mut sum = 0.0;
+            let mut n = 0;
+            for s in samples.by_ref().take(channels) {
+                sum += s.map_err(err)?;
+                n += 1;
+            }
+            if n == 0 {
+                done = true;
+                break;
+            }
+            mono.push(sum / n as f32);
+        }
+        converted.clear();
+        resampler.process(&mono, &mut converted);
+        out.extend(
+            converted
+                .iter()
+                .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+        );
+    }
+    Ok(out)
 }
 
 /// The spec of every recording: 8 kHz, mono, 16-bit.
@@ -150,6 +171,9 @@ mod tests {
         w.finalize().unwrap();
         let pcm = read_8k_mono(&path).unwrap();
         assert!(goertzel_power(&pcm[100..], 8000, 500.0) > 0.1);
+        // Half of 4000 input samples, in a buffer sized for them (no doubling).
+        assert!((pcm.len() as i64 - 2000).abs() <= 2, "{}", pcm.len());
+        assert!(pcm.capacity() <= pcm.len() + 16, "{}", pcm.capacity());
         let bad = dir.path().join("bad.wav");
         std::fs::write(&bad, b"not a wav at all").unwrap();
         assert!(read_8k_mono(&bad).is_err());

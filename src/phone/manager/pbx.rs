@@ -8,6 +8,7 @@
 use super::*;
 use crate::command::DndVia;
 use crate::config::FeatureCodes;
+use crate::phone::blf::{BlfEntry, PresenceView};
 use crate::phone::policy::{Decision, ForwardRule, Policy, Scope, When};
 use crate::sip::auth::Credentials;
 use crate::sip::publication::{
@@ -18,17 +19,6 @@ use crate::sip::subscription::{
     SubscriptionHandle, SubscriptionState,
 };
 use std::path::PathBuf;
-
-/// One busy lamp.
-pub(super) struct BlfEntry {
-    /// As configured (number or URI).
-    target: String,
-    label: Option<String>,
-    /// The watched URI.
-    uri: String,
-    account: String,
-    lamp: Lamp,
-}
 
 /// A forwarding switched on at the PBX by feature code.
 pub(super) struct PbxForward {
@@ -114,24 +104,27 @@ impl Pbx {
                 .map(|a| a.domain.as_str())
                 .unwrap_or("127.0.0.1");
             let uri = subscription::target_uri(&b.target, domain);
-            let mut lamp = Lamp {
-                state: LampState::Unknown,
-                remote: None,
-                pickup: None,
-            };
+            let mut entry = BlfEntry::new(
+                b.target.clone(),
+                b.label.clone(),
+                uri.clone(),
+                server_account.map(|a| a.name.clone()).unwrap_or_default(),
+            );
             if let Some(account) = server_account {
                 pbx.subscribe(endpoint, account, EventPackage::Dialog, uri.clone())
                     .await;
+                if b.presence {
+                    pbx.subscribe(endpoint, account, EventPackage::Presence, uri)
+                        .await;
+                }
             } else {
-                lamp.state = LampState::Offline;
+                entry.set_dialog(Lamp {
+                    state: LampState::Offline,
+                    remote: None,
+                    pickup: None,
+                });
             }
-            pbx.blf.push(BlfEntry {
-                target: b.target.clone(),
-                label: b.label.clone(),
-                uri,
-                account: server_account.map(|a| a.name.clone()).unwrap_or_default(),
-                lamp,
-            });
+            pbx.blf.push(entry);
         }
         for account in config.accounts.iter().filter(|a| a.mwi) {
             let aor = format!("sip:{}@{}", account.user, account.domain);
@@ -190,23 +183,7 @@ impl Pbx {
     }
 
     pub(super) fn blf_json(&self) -> Value {
-        let entries: Vec<Value> = self
-            .blf
-            .iter()
-            .map(|b| {
-                let mut v =
-                    json!({ "target": b.target, "uri": b.uri, "state": b.lamp.state.as_str() });
-                if let Some(obj) = v.as_object_mut() {
-                    if let Some(l) = &b.label {
-                        obj.insert("label".into(), Value::String(l.clone()));
-                    }
-                    if let Some(r) = &b.lamp.remote {
-                        obj.insert("remote".into(), Value::String(r.clone()));
-                    }
-                }
-                v
-            })
-            .collect();
+        let entries: Vec<Value> = self.blf.iter().map(BlfEntry::json).collect();
         json!({ "blf": entries })
     }
 
@@ -288,8 +265,18 @@ impl Manager {
                         remote: None,
                         pickup: None,
                     };
-                    self.set_lamp(&target, lamp);
+                    self.update_lamp(&target, |b| b.set_dialog(lamp));
                 }
+            }
+            // Presence the server does not offer (489, 404, …) or no longer
+            // grants: the lamp goes on from the dialog package alone.
+            SubscriptionEvent::State {
+                target,
+                package: EventPackage::Presence,
+                state: SubscriptionState::Terminated { .. } | SubscriptionState::Failed { .. },
+                ..
+            } => {
+                self.update_lamp(&target, |b| b.set_presence(None));
             }
             SubscriptionEvent::State { .. } => {}
             SubscriptionEvent::Notify {
@@ -297,7 +284,18 @@ impl Manager {
                 payload: Payload::DialogInfo(info),
                 ..
             } => {
-                self.set_lamp(&target, info.lamp());
+                self.update_lamp(&target, |b| b.set_dialog(info.lamp()));
+            }
+            SubscriptionEvent::Notify {
+                target,
+                payload: Payload::Presence(presence),
+                ..
+            } => {
+                let view = presence.availability().map(|availability| PresenceView {
+                    availability,
+                    note: presence.notes.first().cloned(),
+                });
+                self.update_lamp(&target, |b| b.set_presence(view));
             }
             SubscriptionEvent::Notify {
                 account,
@@ -310,22 +308,17 @@ impl Manager {
                     let _ = self.events.send(Event::Mwi { account, new, old });
                 }
             }
-            SubscriptionEvent::Notify { .. } => {}
         }
     }
 
-    fn set_lamp(&mut self, target_uri: &str, lamp: Lamp) {
+    /// Applies `change` to the lamp watching `target_uri`; announces the
+    /// lamp when what it shows changed.
+    fn update_lamp(&mut self, target_uri: &str, change: impl FnOnce(&mut BlfEntry) -> bool) {
         let Some(b) = self.pbx.blf.iter_mut().find(|b| b.uri == target_uri) else {
             return;
         };
-        let changed = b.lamp.state != lamp.state || b.lamp.remote != lamp.remote;
-        b.lamp = lamp;
-        if changed {
-            let _ = self.events.send(Event::Blf {
-                target: b.target.clone(),
-                state: b.lamp.state.as_str().to_string(),
-                remote: b.lamp.remote.clone(),
-            });
+        if change(b) {
+            let _ = self.events.send(b.event());
         }
     }
 

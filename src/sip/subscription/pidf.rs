@@ -50,6 +50,55 @@ impl Presence {
     }
 }
 
+/// What a watcher shows of a presence document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    Away,
+    Busy,
+    DoNotDisturb,
+    /// `basic` closed: the entity cannot be reached.
+    Offline,
+}
+
+impl Availability {
+    /// The name used in the control protocol.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "available",
+            Availability::Away => "away",
+            Availability::Busy => "busy",
+            Availability::DoNotDisturb => "dnd",
+            Availability::Offline => "offline",
+        }
+    }
+}
+
+impl Presence {
+    /// The availability the document states; `None` when it states nothing
+    /// (no `<basic>` and no activity we know).
+    pub fn availability(&self) -> Option<Availability> {
+        let away = self.activities.iter().any(|a| {
+            ["away", "vacation", "sleeping"]
+                .iter()
+                .any(|x| a.eq_ignore_ascii_case(x))
+        });
+        if self.dnd() {
+            Some(Availability::DoNotDisturb)
+        } else if self.busy() {
+            Some(Availability::Busy)
+        } else if self.basic == Some(Basic::Closed) {
+            Some(Availability::Offline)
+        } else if away {
+            Some(Availability::Away)
+        } else if self.basic == Some(Basic::Open) {
+            Some(Availability::Available)
+        } else {
+            None
+        }
+    }
+}
+
 /// Parses a PIDF document.
 pub fn parse(body: &str) -> Result<Presence, XmlError> {
     let doc = xml::parse(body)?;
@@ -142,6 +191,34 @@ mod tests {
         let back = parse(&evil).unwrap();
         assert_eq!(back.entity.as_deref(), Some("sip:a@b\"><x"));
         assert_eq!(back.notes, vec!["<script>&".to_string()]);
+    }
+
+    #[test]
+    fn availability_of_documents() {
+        let av = |doc: &str| parse(doc).unwrap().availability();
+        assert_eq!(
+            av(&build("sip:a@b", false, Some("Do Not Disturb"), true)),
+            Some(Availability::DoNotDisturb)
+        );
+        assert_eq!(
+            av(&build("sip:a@b", true, None, true)),
+            Some(Availability::Busy)
+        );
+        assert_eq!(
+            av(&build("sip:a@b", false, None, false)),
+            Some(Availability::Offline)
+        );
+        assert_eq!(
+            av(&build("sip:a@b", true, None, false)),
+            Some(Availability::Available)
+        );
+        let away = r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:a@b">
+          <tuple id="t"><status><basic>open</basic></status></tuple>
+          <person id="p"><rpid:activities><rpid:away/></rpid:activities></person></presence>"#;
+        assert_eq!(av(away), Some(Availability::Away));
+        let empty = r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b"/>"#;
+        assert_eq!(av(empty), None);
+        assert_eq!(Availability::DoNotDisturb.as_str(), "dnd");
     }
 
     #[test]

@@ -20,10 +20,12 @@ fn app() -> App {
             BlfTarget {
                 target: "1002".into(),
                 label: Some("Reception".into()),
+                presence: true,
             },
             BlfTarget {
                 target: "1003".into(),
                 label: None,
+                presence: true,
             },
         ],
         parse_rfc3339(T0).unwrap() + 65,
@@ -181,7 +183,12 @@ fn status_and_events_fill_mwi_and_blf_lamps() {
     assert_eq!(a.new_messages(), 2);
     assert_eq!(
         a.blf_state.get("1002"),
-        Some(&("ringing".to_string(), Some("sip:1005@x".to_string())))
+        Some(&LampView {
+            state: "ringing".into(),
+            remote: Some("sip:1005@x".into()),
+            presence: None,
+            note: None,
+        })
     );
     a.on_reply("status", Ok(json!({"mwi": null})));
     assert_eq!(a.new_messages(), 0);

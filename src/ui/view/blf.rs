@@ -1,9 +1,10 @@
 //! The BLF side panel: the configured `[[blf]]` targets and their live
-//! state from the dialog event package (`?` until the first NOTIFY); a
-//! ringing target shows its caller on a second line. With focus (`b`) the
+//! state from the dialog event package and presence (`?` until the first
+//! NOTIFY); a ringing target shows its caller on a second line, one in do
+//! not disturb or away says so there. With focus (`b`) the
 //! panel has a selection the PBX keys act on.
 
-use crate::ui::app::App;
+use crate::ui::app::{App, LampView};
 use crate::ui::view::fit;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -20,6 +21,21 @@ fn lamp(state: &str) -> (&'static str, &'static str) {
         "offline" => ("× ", "blf.offline"),
         _ => ("? ", "blf"),
     }
+}
+
+/// The second line of a target whose presence says more than its lamp:
+/// do not disturb, away, or a note.
+fn presence_detail(view: &LampView) -> Option<String> {
+    let what = match view.presence.as_deref()? {
+        "dnd" => "do not disturb",
+        "away" => "away",
+        "busy" if view.state != "busy" => "busy",
+        _ => return view.note.clone().filter(|n| !n.is_empty()),
+    };
+    Some(match view.note.as_deref() {
+        Some(n) if !n.is_empty() && !n.eq_ignore_ascii_case(what) => format!("{what}: {n}"),
+        _ => what.to_string(),
+    })
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -41,11 +57,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     for (i, b) in app.blf.iter().enumerate() {
         let label = b.label.as_deref().unwrap_or(&b.target);
-        let (state, remote) = app
-            .blf_state
-            .get(&b.target)
-            .map(|(s, r)| (s.as_str(), r.as_deref()))
-            .unwrap_or(("unknown", None));
+        let view = app.blf_state.get(&b.target);
+        let state = view.map(|v| v.state.as_str()).unwrap_or("unknown");
+        let remote = view.and_then(|v| v.remote.as_deref());
         let (mark, role) = lamp(state);
         let selected = app.blf_focus && i == app.blf_sel;
         let base = if selected {
@@ -71,6 +85,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     t.style("blf.remote"),
                 ));
             }
+        } else if let Some(detail) = view.and_then(presence_detail) {
+            lines.push(Line::styled(
+                format!(" {}", fit(&detail, width.saturating_sub(1))),
+                t.style("ui.dim"),
+            ));
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
