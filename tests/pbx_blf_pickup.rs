@@ -4,7 +4,7 @@
 //! (with the caller) → busy → idle, in `blf` and as `blf` events. A SIPp
 //! caller rings 1002 and `pickup target=1002` takes that call (dialog-info
 //! call-id and tags, INVITE with Replaces to the caller): 1002 stops ringing
-//! and the caller's media path carries termphone's tone. Subscriptions are
+//! and termphone hears the caller's tone. Subscriptions are
 //! refreshed before they expire and renewed after the server lost them.
 
 mod support;
@@ -133,8 +133,8 @@ fn blf_lamp_follows_ringing_busy_idle() {
 /// The caller is SIPp (baresip 1.0 has no Replaces): 3003 registers, calls
 /// baresip 1002 and lets it ring; `pickup target=1002` sends the INVITE with
 /// Replaces (early-only) to 3003, which answers it and CANCELs its ringing
-/// call. 1002 stops ringing; termphone's audio goes to the caller and comes
-/// back (`-rtp_echo`), so termphone's recording holds its own tone.
+/// call. 1002 stops ringing; the caller streams its own tone (700 Hz) to
+/// termphone, whose recording holds it: the caller talks to us.
 #[test]
 fn pickup_takes_the_ringing_call_and_audio_flows() {
     let t = TestDir::new("pbx-pickup");
@@ -151,7 +151,10 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
     let mut p = registered_phone(&t, "phone", &body);
     wait_subscribed(&k, &p);
 
-    let caller = Sipp::new("uac_pickup_caller", &t.sub("caller"))
+    // The caller's voice: 700 Hz, streamed once the pickup is answered.
+    let caller_dir = t.sub("caller");
+    tone::write_sine_ulaw(&caller_dir.join("caller.ul"), 700.0, 10.0);
+    let caller = Sipp::new("uac_pickup_caller", &caller_dir)
         .target(k.addr())
         .service("1002")
         .key("caller", "3003")
@@ -161,7 +164,6 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
                 .display()
                 .to_string(),
         )
-        .arg("-rtp_echo")
         .timeout(30)
         .spawn();
     assert!(
@@ -239,7 +241,7 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
     );
     callee.stop();
 
-    // termphone's 1000 Hz went to the caller and came back.
+    // We heard the caller's 700 Hz, not the ringing phone's 400 Hz.
     let out = rec.join(format!("{sip_call_id}.wav"));
     assert!(
         wait_wav(&out, 2.0, LONG),
@@ -247,7 +249,7 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         out.display(),
         list_dir(&rec)
     );
-    tone::assert_tone(&out, 1000.0, 400.0);
+    tone::assert_tone(&out, 700.0, 400.0);
 }
 
 /// kamailio granting dialog subscriptions for 10 s only.
