@@ -118,16 +118,33 @@ fn load_config(explicit: Option<PathBuf>) -> Result<Config, termphone::config::C
     }
 }
 
+/// What to log: `TERMPHONE_LOG` (a level, or `target=level` pairs such as
+/// `info,termphone::sip=debug`), else `info`. A plain target list rather
+/// than a regex-based filter keeps regex compilation out of start-up.
+fn log_filter() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let default = Targets::new().with_default(LevelFilter::INFO);
+    match std::env::var("TERMPHONE_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec.parse().unwrap_or_else(|e| {
+            eprintln!("termphone: TERMPHONE_LOG={spec:?} is not a log filter ({e}); using info");
+            default
+        }),
+        _ => default,
+    }
+}
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TERMPHONE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && std::env::var_os("NO_COLOR").is_none(),
-        )
+        );
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(log_filter())
         .init();
 }
 
@@ -154,12 +171,14 @@ fn init_file_tracing() -> Option<PathBuf> {
         .append(true)
         .open(&path)
         .ok()?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TERMPHONE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::sync::Mutex::new(file))
-        .with_ansi(false)
+        .with_ansi(false);
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(log_filter())
         .try_init()
         .ok()?;
     Some(path)

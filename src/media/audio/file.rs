@@ -1,36 +1,34 @@
 //! The file audio backend (CONTROL.md `[audio] backend = "file"`): a WAV is
-//! every call's microphone, looped (silence without one); each call's
+//! every call's microphone, looped (silence without one), read from disk as
+//! the call plays so a long input costs no memory; each call's
 //! playout, exactly as a speaker would get it, is written to
 //! `output_dir/<call-id>.wav` (8 kHz, 16-bit, mono), one frame per tick.
 
-use super::wav::{read_8k_mono, WavRecorder};
+use super::wav::{WavRecorder, WavStream};
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
 use crate::media::{BackendKind, MediaError, Result};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// WAV in, WAV out.
 #[derive(Debug)]
 pub struct FileBackend {
-    input: Arc<Vec<i16>>,
+    input: Option<PathBuf>,
     output_dir: Option<PathBuf>,
 }
 
 impl FileBackend {
-    /// Loads `input` (converted to 8 kHz mono) and creates `output_dir`.
+    /// Checks that `input` is a readable WAV and creates `output_dir`.
     pub fn open(input: Option<&Path>, output_dir: Option<&Path>) -> Result<FileBackend> {
-        // An Arc of the Vec itself: converting to Arc<[i16]> would copy it.
-        let input = Arc::new(match input {
-            Some(p) => read_8k_mono(p)?,
-            None => Vec::new(),
-        });
+        if let Some(p) = input {
+            WavStream::open(p)?;
+        }
         if let Some(dir) = output_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| MediaError::Audio(format!("{}: {e}", dir.display())))?;
         }
         Ok(FileBackend {
-            input,
+            input: input.map(Path::to_path_buf),
             output_dir: output_dir.map(Path::to_path_buf),
         })
     }
@@ -69,7 +67,12 @@ impl AudioBackend for FileBackend {
 
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
         let source = LoopSource {
-            samples: Arc::clone(&self.input),
+            stream: self.input.as_deref().and_then(|p| {
+                WavStream::open(p)
+                    .inspect_err(|e| tracing::warn!("call {call_id}: no input audio: {e}"))
+                    .ok()
+            }),
+            buf: Vec::with_capacity(1024),
             pos: 0,
         };
         let sink = match self.output_path(call_id) {
@@ -80,25 +83,61 @@ impl AudioBackend for FileBackend {
     }
 }
 
-/// Plays a sample buffer in a loop.
+/// Plays the input WAV in a loop; silence without one, or once it fails.
 #[derive(Debug)]
 struct LoopSource {
-    samples: Arc<Vec<i16>>,
+    stream: Option<WavStream>,
+    /// Converted samples not played yet: `buf[pos..]`.
+    buf: Vec<i16>,
     pos: usize,
+}
+
+impl LoopSource {
+    /// Converts the next chunk into `buf`, starting the file again at its
+    /// end. False when there is nothing to play.
+    fn refill(&mut self) -> bool {
+        self.buf.clear();
+        self.pos = 0;
+        let Some(stream) = self.stream.as_mut() else {
+            return false;
+        };
+        // At most: the rest of the file, then (after a rewind) its start.
+        for _ in 0..2 {
+            match stream.next_chunk(&mut self.buf) {
+                Ok(true) if !self.buf.is_empty() => return true,
+                Ok(true) => continue,
+                Ok(false) => {
+                    if let Err(e) = stream.rewind() {
+                        tracing::warn!("input audio: {e}");
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("input audio: {e}");
+                    break;
+                }
+            }
+        }
+        if self.buf.is_empty() {
+            // Empty or unreadable: silence from now on.
+            self.stream = None;
+        }
+        !self.buf.is_empty()
+    }
 }
 
 impl Source for LoopSource {
     fn read(&mut self, frame: &mut [i16; FRAME]) {
-        if self.samples.is_empty() {
-            frame.fill(0);
-            return;
-        }
-        for s in frame.iter_mut() {
-            if self.pos >= self.samples.len() {
-                self.pos = 0;
+        let mut i = 0;
+        while i < FRAME {
+            if self.pos >= self.buf.len() && !self.refill() {
+                frame[i..].fill(0);
+                return;
             }
-            *s = self.samples[self.pos];
-            self.pos += 1;
+            let n = (FRAME - i).min(self.buf.len() - self.pos);
+            frame[i..i + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            i += n;
         }
     }
 }
@@ -151,6 +190,59 @@ mod tests {
         let path = out_dir.join("a_b_c.wav");
         let r = hound::WavReader::open(&path).unwrap();
         assert_eq!(r.len(), 160);
+    }
+
+    #[test]
+    fn streams_a_converted_input_across_its_loop_point() {
+        use crate::media::tone::{goertzel_power, sine};
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&input, spec).unwrap();
+        // 0.3 s: the 2 s read below loops it several times.
+        for s in sine(600.0, 0.3, 48000) {
+            w.write_sample(s).unwrap();
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let b = FileBackend::open(Some(&input), None).unwrap();
+        let (mut src, _) = b.open_call("c").unwrap();
+        let mut pcm = Vec::new();
+        let mut f = [0i16; FRAME];
+        for _ in 0..100 {
+            src.read(&mut f);
+            pcm.extend_from_slice(&f);
+        }
+        assert!(goertzel_power(&pcm[200..], 8000, 600.0) > 0.1);
+        // No silent gap where the file starts again.
+        let quiet = pcm[200..]
+            .chunks(40)
+            .filter(|c| c.iter().all(|s| s.abs() < 500))
+            .count();
+        assert_eq!(quiet, 0);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_and_a_vanished_one_is_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.wav");
+        std::fs::write(&bad, b"RIFF but not really").unwrap();
+        assert!(FileBackend::open(Some(&bad), None).is_err());
+        let input = dir.path().join("in.wav");
+        let mut w = hound::WavWriter::create(&input, super::super::wav::spec_8k_mono()).unwrap();
+        w.write_sample(1000i16).unwrap();
+        w.finalize().unwrap();
+        let b = FileBackend::open(Some(&input), None).unwrap();
+        std::fs::remove_file(&input).unwrap();
+        let (mut src, _) = b.open_call("c").unwrap();
+        let mut f = [7i16; FRAME];
+        src.read(&mut f);
+        assert!(f.iter().all(|&s| s == 0));
     }
 
     #[test]

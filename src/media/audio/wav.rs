@@ -5,60 +5,123 @@
 use super::resample::Resampler;
 use crate::media::{MediaError, Result};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-/// Reads `path` (any rate, any channel count, 8–32-bit integer or 32-bit
-/// float) and converts it to 8 kHz mono 16-bit. The file is converted in
-/// chunks: the result is the only buffer that grows with the file's length
-/// (a minute of audio is 960 KB), so a long hold-music or test WAV does not
-/// leave several float copies of itself behind in the allocator.
-pub fn read_8k_mono(path: &Path) -> Result<Vec<i16>> {
-    let err = |e: hound::Error| MediaError::Audio(format!("{}: {e}", path.display()));
-    let mut reader = hound::WavReader::open(path).map_err(err)?;
-    let spec = reader.spec();
-    let channels = usize::from(spec.channels.max(1));
-    let rate = spec.sample_rate.max(1);
-    let frames = reader.duration() as usize;
-    // A few more than the exact count: the resampler may emit one extra.
-    let mut out = Vec::with_capacity(frames * 8000 / rate as usize + 16);
-    let mut resampler = Resampler::new(rate, 8000);
-    let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-    let mut samples: Box<dyn Iterator<Item = hound::Result<f32>>> = match spec.sample_format {
-        hound::SampleFormat::Float => Box::new(reader.samples::<f32>()),
-        hound::SampleFormat::Int => Box::new(
-            reader
-                .samples::<i32>()
-                .map(move |s| s.map(|v| v as f32 * scale)),
-        ),
-    };
-    const CHUNK: usize = 4096;
-    let mut mono = Vec::with_capacity(CHUNK);
-    let mut converted = Vec::with_capacity(CHUNK * 8);
-    let mut done = false;
-    while !done {
-        mono.clear();
-        while mono.len() < CHUNK {
-            let mut sum = 0.0;
-            let mut n = 0;
-            for s in samples.by_ref().take(channels) {
-                sum += s.map_err(err)?;
-                n += 1;
+/// A WAV file read as it plays: any rate, any channel count, 8–32-bit
+/// integer or 32-bit float, converted chunk by chunk to 8 kHz mono 16-bit.
+/// Memory does not grow with the file's length (an hour of hold music costs
+/// the same as a second), and [`WavStream::rewind`] starts it again.
+pub struct WavStream {
+    reader: hound::WavReader<BufReader<File>>,
+    spec: hound::WavSpec,
+    /// Integer samples times this are in [-1, 1).
+    scale: f32,
+    resampler: Resampler,
+    mono: Vec<f32>,
+    converted: Vec<f32>,
+}
+
+impl std::fmt::Debug for WavStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavStream")
+            .field("spec", &self.spec)
+            .finish()
+    }
+}
+
+/// Input frames converted per [`WavStream::next_chunk`].
+const CHUNK: usize = 1024;
+
+impl WavStream {
+    pub fn open(path: &Path) -> Result<WavStream> {
+        let reader = hound::WavReader::open(path)
+            .map_err(|e| MediaError::Audio(format!("{}: {e}", path.display())))?;
+        let spec = reader.spec();
+        Ok(WavStream {
+            reader,
+            spec,
+            scale: 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
+            resampler: Resampler::new(spec.sample_rate.max(1), 8000),
+            mono: Vec::with_capacity(CHUNK),
+            converted: Vec::with_capacity(CHUNK),
+        })
+    }
+
+    /// Frames (samples per channel) in the file.
+    pub fn frames(&self) -> u32 {
+        self.reader.duration()
+    }
+
+    /// Appends the next converted samples to `out`; `Ok(false)` at the end
+    /// of the file.
+    pub fn next_chunk(&mut self, out: &mut Vec<i16>) -> std::result::Result<bool, hound::Error> {
+        self.mono.clear();
+        let channels = usize::from(self.spec.channels.max(1));
+        match self.spec.sample_format {
+            hound::SampleFormat::Float => {
+                let samples = self.reader.samples::<f32>();
+                downmix(samples, channels, |v| v, &mut self.mono)?;
             }
-            if n == 0 {
-                done = true;
-                break;
+            hound::SampleFormat::Int => {
+                let scale = self.scale;
+                let samples = self.reader.samples::<i32>();
+                downmix(samples, channels, |v| v as f32 * scale, &mut self.mono)?;
             }
-            mono.push(sum / n as f32);
         }
-        converted.clear();
-        resampler.process(&mono, &mut converted);
+        if self.mono.is_empty() {
+            return Ok(false);
+        }
+        self.converted.clear();
+        self.resampler.process(&self.mono, &mut self.converted);
         out.extend(
-            converted
+            self.converted
                 .iter()
                 .map(|s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
         );
+        Ok(true)
     }
+
+    /// Back to the first sample.
+    pub fn rewind(&mut self) -> std::result::Result<(), hound::Error> {
+        self.reader.seek(0)?;
+        self.resampler = Resampler::new(self.spec.sample_rate.max(1), 8000);
+        Ok(())
+    }
+}
+
+/// Reads up to [`CHUNK`] frames of `channels` samples, averaged into `mono`.
+/// A partial frame at the end of the file is dropped.
+fn downmix<S: hound::Sample>(
+    mut samples: impl Iterator<Item = std::result::Result<S, hound::Error>>,
+    channels: usize,
+    to_f32: impl Fn(S) -> f32,
+    mono: &mut Vec<f32>,
+) -> std::result::Result<(), hound::Error> {
+    while mono.len() < CHUNK {
+        let mut sum = 0.0;
+        for _ in 0..channels {
+            match samples.next() {
+                Some(s) => sum += to_f32(s?),
+                None => return Ok(()),
+            }
+        }
+        mono.push(sum / channels as f32);
+    }
+    Ok(())
+}
+
+/// The whole of `path` as 8 kHz mono 16-bit, in a buffer of its size.
+#[cfg(test)]
+pub fn read_8k_mono(path: &Path) -> Result<Vec<i16>> {
+    let mut stream = WavStream::open(path)?;
+    let mut out = Vec::with_capacity(
+        stream.frames() as usize * 8000 / stream.spec.sample_rate.max(1) as usize + 16,
+    );
+    while stream
+        .next_chunk(&mut out)
+        .map_err(|e| MediaError::Audio(format!("{}: {e}", path.display())))?
+    {}
     Ok(out)
 }
 
