@@ -74,7 +74,7 @@ pub struct ServerTransaction {
 /// Answers a server transaction (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct ServerTxHandle {
-    tx: mpsc::UnboundedSender<Response>,
+    tx: mpsc::UnboundedSender<Box<Response>>,
 }
 
 impl ServerTxHandle {
@@ -83,7 +83,9 @@ impl ServerTxHandle {
     /// When every handle is dropped before a final response, the layer
     /// answers `500` itself.
     pub fn respond(&self, response: Response) -> Result<()> {
-        self.tx.send(response).map_err(|_| SipError::Closed)
+        self.tx
+            .send(Box::new(response))
+            .map_err(|_| SipError::Closed)
     }
 
     /// Whether the transaction has ended.
@@ -95,7 +97,7 @@ impl ServerTxHandle {
 /// A client transaction: yields the responses to one request.
 #[derive(Debug)]
 pub struct ClientTransaction {
-    rx: mpsc::UnboundedReceiver<Response>,
+    rx: mpsc::UnboundedReceiver<Box<Response>>,
 }
 
 impl ClientTransaction {
@@ -103,7 +105,7 @@ impl ClientTransaction {
     /// synthesized 408, a transport error a synthesized 503. `None` after the final.
     /// (After a 2xx to an INVITE, retransmitted 2xx keep coming for 64*T1.)
     pub async fn next_response(&mut self) -> Option<Response> {
-        self.rx.recv().await
+        self.rx.recv().await.map(|r| *r)
     }
 }
 

@@ -22,8 +22,8 @@ pub struct ClientCtx {
     pub request: Request,
     pub peer: Peer,
     /// Towards the TU; dropped after a final response that ends its interest.
-    pub tu: Option<mpsc::UnboundedSender<Response>>,
-    pub net: mpsc::UnboundedReceiver<Response>,
+    pub tu: Option<mpsc::UnboundedSender<Box<Response>>>,
+    pub net: mpsc::UnboundedReceiver<Box<Response>>,
     pub cmd: mpsc::UnboundedSender<Cmd>,
     pub key: ClientKey,
     pub id: u64,
@@ -58,7 +58,7 @@ impl ClientCtx {
         });
     }
 
-    fn deliver(&mut self, response: Response) {
+    fn deliver(&mut self, response: Box<Response>) {
         if let Some(tu) = &self.tu {
             let _ = tu.send(response);
         }
@@ -71,7 +71,7 @@ impl ClientCtx {
             "client transaction ends with a local response"
         );
         let response = headers::response_to(&self.request, status, None);
-        self.deliver(response);
+        self.deliver(Box::new(response));
         self.tu = None;
     }
 

@@ -26,7 +26,7 @@ pub enum Cmd {
     Client {
         key: ClientKey,
         id: u64,
-        tx: mpsc::UnboundedSender<Response>,
+        tx: mpsc::UnboundedSender<Box<Response>>,
     },
     ClientDone {
         key: ClientKey,
@@ -52,7 +52,7 @@ pub struct Dispatcher {
     timers: Timers,
     cmd: mpsc::WeakUnboundedSender<Cmd>,
     up: mpsc::UnboundedSender<Incoming>,
-    clients: HashMap<ClientKey, (u64, mpsc::UnboundedSender<Response>)>,
+    clients: HashMap<ClientKey, (u64, mpsc::UnboundedSender<Box<Response>>)>,
     servers: HashMap<ServerKey, (u64, mpsc::UnboundedSender<ServerNet>)>,
     acks: HashMap<AckKey, (u64, mpsc::UnboundedSender<ServerNet>)>,
 }
@@ -128,12 +128,12 @@ impl Dispatcher {
     fn response(&mut self, response: Response, peer: Peer) {
         if let Ok(key) = ClientKey::of_response(&response) {
             if let Some((_, tx)) = self.clients.get(&key) {
-                match tx.send(response) {
+                match tx.send(Box::new(response)) {
                     Ok(()) => return,
                     Err(e) => {
                         self.clients.remove(&key);
                         let _ = self.up.send(Incoming::Response {
-                            response: e.0,
+                            response: *e.0,
                             peer,
                         });
                         return;
@@ -150,7 +150,7 @@ impl Dispatcher {
         };
         if let Ok(key) = AckKey::of(&req) {
             if let Some((_, tx)) = self.acks.get(&key) {
-                if tx.send(ServerNet::Request(req.clone())).is_ok() {
+                if tx.send(ServerNet::Request(Box::new(req.clone()))).is_ok() {
                     return;
                 }
                 self.acks.remove(&key);
@@ -171,13 +171,13 @@ impl Dispatcher {
             return Some(payload);
         };
         match self.servers.get(&key) {
-            Some((_, tx)) => match tx.send(ServerNet::Request(payload)) {
+            Some((_, tx)) => match tx.send(ServerNet::Request(Box::new(payload))) {
                 Ok(()) => None,
                 Err(e) => {
                     self.servers.remove(&key);
                     match e.0 {
-                        ServerNet::Request(r) => Some(r),
-                        ServerNet::Cancel { request, .. } => Some(request),
+                        ServerNet::Request(r) => Some(*r),
+                        ServerNet::Cancel { request, .. } => Some(*request),
                     }
                 }
             },
@@ -201,7 +201,7 @@ impl Dispatcher {
                     return;
                 };
                 if let Err(e) = invite_tx.send(ServerNet::Cancel {
-                    request: request.clone(),
+                    request: Box::new(request.clone()),
                     cancel: handle.clone(),
                 }) {
                     drop(e);

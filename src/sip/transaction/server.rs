@@ -14,14 +14,18 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// What the endpoint task forwards to a server transaction.
+/// What the endpoint task forwards to a server transaction. Boxed, as are
+/// the responses on the transaction's channels: a channel allocates room
+/// for 32 messages at a time, and a transaction lives 32 s after its last
+/// message, so inline messages cost kilobytes per transaction at a high
+/// call rate.
 #[derive(Debug)]
 pub enum ServerNet {
     /// A retransmission of the request, or an ACK.
-    Request(Request),
+    Request(Box<Request>),
     /// A CANCEL for this INVITE, with the CANCEL's own transaction.
     Cancel {
-        request: Request,
+        request: Box<Request>,
         cancel: ServerTxHandle,
     },
 }
@@ -38,9 +42,9 @@ pub struct ServerCtx {
     pub id: u64,
     pub net: mpsc::UnboundedReceiver<ServerNet>,
     pub net_tx: mpsc::UnboundedSender<ServerNet>,
-    pub responses: mpsc::UnboundedReceiver<Response>,
+    pub responses: mpsc::UnboundedReceiver<Box<Response>>,
     /// Weak, so that the TU dropping every handle is noticed.
-    pub handle: mpsc::WeakUnboundedSender<Response>,
+    pub handle: mpsc::WeakUnboundedSender<Box<Response>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +121,14 @@ impl ServerCtx {
                                 end = Some(Instant::now() + if reliable { Duration::ZERO } else { t.t4 });
                             }
                             State::Accepted if !acked => {
-                                let to_tag = headers::to_tag(&r);
+                                let to_tag = headers::to_tag(&*r);
                                 if sent_to_tag.is_some() && to_tag != sent_to_tag {
                                     tracing::debug!("ACK with a foreign To tag ignored");
                                     continue;
                                 }
                                 acked = true;
                                 retransmit = None;
-                                let _ = self.up.send(Incoming::Ack { request: r, peer: self.peer });
+                                let _ = self.up.send(Incoming::Ack { request: *r, peer: self.peer });
                             }
                             _ => {}
                         },
@@ -140,7 +144,7 @@ impl ServerCtx {
                             if state == State::Proceeding {
                                 if let Some(tx) = self.handle.upgrade() {
                                     let _ = self.up.send(Incoming::Cancel {
-                                        request,
+                                        request: *request,
                                         invite: ServerTxHandle { tx },
                                     });
                                 }
@@ -150,7 +154,7 @@ impl ServerCtx {
                     continue;
                 }
                 r = self.responses.recv(), if tu_open => match r {
-                    Some(r) => r,
+                    Some(r) => *r,
                     None => {
                         tu_open = false;
                         if state != State::Proceeding {
@@ -241,7 +245,7 @@ impl ServerCtx {
                     continue;
                 }
                 r = self.responses.recv(), if tu_open => match r {
-                    Some(r) => r,
+                    Some(r) => *r,
                     None => {
                         tu_open = false;
                         if timer_j.is_some() {
