@@ -4,7 +4,7 @@
 
 use super::{
     dialog_info, message_summary, parse_sub_state, pidf, retry_after_termination, DialogInfo,
-    Payload, SubscriptionConfig, SubscriptionEvent, SubscriptionState,
+    EventPackage, Payload, SubscriptionConfig, SubscriptionEvent, SubscriptionState,
 };
 use crate::sip::auth::DigestState;
 use crate::sip::dialog::{Dialog, Role};
@@ -368,7 +368,16 @@ impl Subscriber {
                 (None, Next::SubscribeIn(Duration::ZERO))
             }
             403 | 404 | 405 | 489 | 501 | 603 => {
-                self.failed(m::status_text(&resp), Some(AUTH_FAILURE_RETRY), failures)
+                // Presence is optional (the busy lamp uses it where the
+                // server offers it): a server without it is not an error.
+                let not_offered =
+                    self.cfg.package == EventPackage::Presence && matches!(code, 405 | 489 | 501);
+                let reason = m::status_text(&resp);
+                if not_offered {
+                    tracing::info!(account = %self.cfg.account, target = %self.cfg.target,
+                        "the server offers no presence ({reason})");
+                }
+                self.failed_as(reason, Some(AUTH_FAILURE_RETRY), failures, !not_offered)
             }
             _ => {
                 let retry = m::header(&resp.headers, "Retry-After")
@@ -385,10 +394,23 @@ impl Subscriber {
         retry: Option<Duration>,
         failures: &mut u32,
     ) -> (Option<Request>, Next) {
+        self.failed_as(reason, retry, failures, true)
+    }
+
+    /// [`Self::failed`], with a warning in the log only when `warn`.
+    fn failed_as(
+        &mut self,
+        reason: String,
+        retry: Option<Duration>,
+        failures: &mut u32,
+        warn: bool,
+    ) -> (Option<Request>, Next) {
         *failures += 1;
         let wait = retry.unwrap_or_else(|| backoff(*failures));
-        tracing::warn!(account = %self.cfg.account, target = %self.cfg.target,
-            event = self.cfg.package.event(), "subscription failed: {reason}; retry in {}s", wait.as_secs());
+        if warn {
+            tracing::warn!(account = %self.cfg.account, target = %self.cfg.target,
+                event = self.cfg.package.event(), "subscription failed: {reason}; retry in {}s", wait.as_secs());
+        }
         self.report(SubscriptionState::Failed { reason });
         self.new_dialog_identity();
         (None, Next::SubscribeIn(wait))
