@@ -76,7 +76,7 @@ impl AudioBackend for FileBackend {
             pos: 0,
         };
         let sink = match self.output_path(call_id) {
-            Some(path) => Some(WavRecorder::create(&path)?),
+            Some(path) => Some(WavRecorder::create(&path, 1, 1)?),
             None => None,
         };
         Ok((Box::new(source), Box::new(RecordSink { rec: sink })))

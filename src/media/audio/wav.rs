@@ -1,12 +1,12 @@
-//! WAV helpers: reading any PCM/float WAV into 8 kHz mono samples, and a
-//! crash-tolerant 8 kHz mono 16-bit writer (the header is brought up to date
-//! after every frame).
+//! WAV helpers: reading any PCM/float WAV into 8 kHz mono samples, and the
+//! crash-tolerant 8 kHz 16-bit writer behind the file backend's playout
+//! files and call recordings.
 
 use super::resample::Resampler;
 use crate::media::{MediaError, Result};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A WAV file read as it plays: any rate, any channel count, 8–32-bit
 /// integer or 32-bit float, converted chunk by chunk to 8 kHz mono 16-bit.
@@ -127,48 +127,73 @@ pub fn read_8k_mono(path: &Path) -> Result<Vec<i16>> {
 
 /// The spec of every recording: 8 kHz, mono, 16-bit.
 pub fn spec_8k_mono() -> hound::WavSpec {
+    spec_8k(1)
+}
+
+/// 8 kHz, 16-bit, `channels` channels.
+pub fn spec_8k(channels: u16) -> hound::WavSpec {
     hound::WavSpec {
-        channels: 1,
+        channels,
         sample_rate: 8000,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     }
 }
 
-/// An 8 kHz mono WAV written frame by frame, usable even if never finalised.
+/// An 8 kHz 16-bit WAV written frame by frame and valid at any moment:
+/// every `flush_every` frames the header is brought up to date and the
+/// buffer written out, so a crash leaves a readable file missing at most
+/// those frames. A write error closes it (logged once) rather than
+/// disturbing the call.
 pub struct WavRecorder {
+    path: PathBuf,
     writer: Option<hound::WavWriter<BufWriter<File>>>,
+    flush_every: u32,
+    unflushed: u32,
 }
 
 impl std::fmt::Debug for WavRecorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WavRecorder")
+            .field("path", &self.path)
             .field("open", &self.writer.is_some())
             .finish()
     }
 }
 
 impl WavRecorder {
-    pub fn create(path: &Path) -> Result<WavRecorder> {
-        let writer = hound::WavWriter::create(path, spec_8k_mono())
-            .map_err(|e| MediaError::Audio(format!("{}: {e}", path.display())))?;
+    /// Creates `path` (and its parent directories) with a valid, empty WAV
+    /// of `channels` channels, flushed every `flush_every` frames (at least 1).
+    pub fn create(path: &Path, channels: u16, flush_every: u32) -> Result<WavRecorder> {
+        let err = |e: &dyn std::fmt::Display| {
+            MediaError::Audio(format!("recording {}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+        }
+        let mut writer = hound::WavWriter::create(path, spec_8k(channels)).map_err(|e| err(&e))?;
+        writer.flush().map_err(|e| err(&e))?;
         Ok(WavRecorder {
+            path: path.to_path_buf(),
             writer: Some(writer),
+            flush_every: flush_every.max(1),
+            unflushed: 0,
         })
     }
 
-    /// Appends samples and updates the header; a write error closes the
-    /// recording (logged once) rather than disturbing the call.
+    /// Appends one frame of interleaved samples.
     pub fn write(&mut self, samples: &[i16]) {
         let Some(w) = self.writer.as_mut() else {
             return;
         };
-        let res = samples
-            .iter()
-            .try_for_each(|&s| w.write_sample(s))
-            .and_then(|()| w.flush());
+        let mut res = samples.iter().try_for_each(|&s| w.write_sample(s));
+        self.unflushed += 1;
+        if res.is_ok() && self.unflushed >= self.flush_every {
+            self.unflushed = 0;
+            res = w.flush();
+        }
         if let Err(e) = res {
-            tracing::warn!("recording stopped: {e}");
+            tracing::warn!("recording {} stopped: {e}", self.path.display());
             self.writer = None;
         }
     }
@@ -177,7 +202,7 @@ impl WavRecorder {
     pub fn finish(&mut self) {
         if let Some(w) = self.writer.take() {
             if let Err(e) = w.finalize() {
-                tracing::warn!("finishing recording: {e}");
+                tracing::warn!("finishing recording {}: {e}", self.path.display());
             }
         }
     }
@@ -247,7 +272,7 @@ mod tests {
     fn recorder_file_is_readable_before_and_after_finish() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.wav");
-        let mut r = WavRecorder::create(&path).unwrap();
+        let mut r = WavRecorder::create(&path, 1, 1).unwrap();
         r.write(&[1; 160]);
         // Not finalised yet: the header already says 160 samples.
         let n = hound::WavReader::open(&path).unwrap().len();

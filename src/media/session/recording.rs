@@ -12,92 +12,41 @@
 //! clock's burst catch-up absorbs. A write error closes the recording
 //! (logged once) rather than disturbing the call.
 
+use crate::media::audio::wav::WavRecorder;
 use crate::media::jitter::FRAME;
-use crate::media::{MediaError, Result};
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use crate::media::Result;
+use std::path::Path;
 
 /// Frames between header updates and buffer flushes.
 pub const FLUSH_EVERY: u32 = 10;
 
-/// The spec of every call recording: 8 kHz, stereo, 16-bit.
-pub fn spec_8k_stereo() -> hound::WavSpec {
-    hound::WavSpec {
-        channels: 2,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    }
-}
-
 /// One open recording.
+#[derive(Debug)]
 pub struct Recording {
-    path: PathBuf,
-    writer: Option<hound::WavWriter<BufWriter<File>>>,
-    unflushed: u32,
-}
-
-impl std::fmt::Debug for Recording {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recording")
-            .field("path", &self.path)
-            .field("open", &self.writer.is_some())
-            .finish()
-    }
+    wav: WavRecorder,
 }
 
 impl Recording {
     /// Creates `path` (and its parent directories) with a valid, empty WAV.
     pub fn create(path: &Path) -> Result<Recording> {
-        let err = |e: &dyn std::fmt::Display| {
-            MediaError::Audio(format!("recording {}: {e}", path.display()))
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
-        }
-        let mut writer = hound::WavWriter::create(path, spec_8k_stereo()).map_err(|e| err(&e))?;
-        writer.flush().map_err(|e| err(&e))?;
         Ok(Recording {
-            path: path.to_path_buf(),
-            writer: Some(writer),
-            unflushed: 0,
+            wav: WavRecorder::create(path, 2, FLUSH_EVERY)?,
         })
     }
 
     /// Appends one frame: `sent` on the left, `received` on the right.
     pub fn write(&mut self, sent: &[i16; FRAME], received: &[i16; FRAME]) {
-        let Some(w) = self.writer.as_mut() else {
-            return;
-        };
-        let mut res = sent
-            .iter()
-            .zip(received)
-            .try_for_each(|(&l, &r)| w.write_sample(l).and_then(|()| w.write_sample(r)));
-        self.unflushed += 1;
-        if res.is_ok() && self.unflushed >= FLUSH_EVERY {
-            self.unflushed = 0;
-            res = w.flush();
+        let mut frame = [0i16; 2 * FRAME];
+        for (pair, (&l, &r)) in frame.chunks_exact_mut(2).zip(sent.iter().zip(received)) {
+            pair[0] = l;
+            pair[1] = r;
         }
-        if let Err(e) = res {
-            tracing::warn!("recording {} stopped: {e}", self.path.display());
-            self.writer = None;
-        }
+        self.wav.write(&frame);
     }
 
     /// Finalises the header and closes the file.
     pub fn finish(&mut self) {
-        if let Some(w) = self.writer.take() {
-            if let Err(e) = w.finalize() {
-                tracing::warn!("finishing recording {}: {e}", self.path.display());
-            }
-        }
-    }
-}
-
-impl Drop for Recording {
-    fn drop(&mut self) {
-        self.finish();
+        self.wav.finish();
     }
 }
 
@@ -105,6 +54,8 @@ impl Drop for Recording {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::media::audio::wav::spec_8k;
+    use crate::media::MediaError;
 
     #[test]
     fn stereo_frames_are_readable_before_and_after_finish() {
@@ -123,7 +74,7 @@ mod tests {
         r.finish();
         r.write(&[5; FRAME], &[6; FRAME]); // closed: ignored
         let mut reader = hound::WavReader::open(&path).unwrap();
-        assert_eq!(reader.spec(), spec_8k_stereo());
+        assert_eq!(reader.spec(), spec_8k(2));
         let s: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
         assert_eq!(s.len(), 2 * (FLUSH_EVERY as usize + 1) * FRAME);
         assert_eq!(&s[..2], &[1, -2]);
