@@ -119,13 +119,7 @@ pub fn parse_challenges(value: &str) -> Vec<Challenge> {
             }
             continue;
         }
-        p.i += 1;
-        p.skip(|c| c == b' ' || c == b'\t');
-        let value = if p.peek() == Some(b'"') {
-            p.quoted()
-        } else {
-            p.token()
-        };
+        let value = p.param_value();
         let Some(c) = current.as_mut() else {
             continue;
         };
@@ -171,13 +165,7 @@ pub fn realm_of(value: &str) -> Option<String> {
         if p.peek() != Some(b'=') {
             continue;
         }
-        p.i += 1;
-        p.skip(|c| c == b' ' || c == b'\t');
-        let v = if p.peek() == Some(b'"') {
-            p.quoted()
-        } else {
-            p.token()
-        };
+        let v = p.param_value();
         if name.eq_ignore_ascii_case("realm") {
             return Some(v);
         }
@@ -223,6 +211,16 @@ impl Cursor<'_> {
             }
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+    /// At `=`: steps over it and blanks, then reads a quoted string or a token.
+    fn param_value(&mut self) -> String {
+        self.i += 1;
+        self.skip(|c| c == b' ' || c == b'\t');
+        if self.peek() == Some(b'"') {
+            self.quoted()
+        } else {
+            self.token()
+        }
     }
 }
 

@@ -86,11 +86,20 @@ impl ClientCtx {
         }
     }
 
+    /// Sends (or retransmits) the request; on a transport error the TU
+    /// gets a synthesized 503 and this returns false: the transaction ends.
+    async fn transmit(&mut self) -> bool {
+        if self.send_request().await {
+            return true;
+        }
+        self.synthesize(StatusCode::ServiceUnavailable);
+        false
+    }
+
     async fn invite(&mut self) {
         let t = self.timers;
         let reliable = self.peer.protocol.is_reliable();
-        if !self.send_request().await {
-            self.synthesize(StatusCode::ServiceUnavailable);
+        if !self.transmit().await {
             return;
         }
         let mut state = State::Calling;
@@ -139,8 +148,7 @@ impl ClientCtx {
                     }
                 }
                 _ = sleep_opt(timer_a) => {
-                    if !self.send_request().await {
-                        self.synthesize(StatusCode::ServiceUnavailable);
+                    if !self.transmit().await {
                         return;
                     }
                     interval *= 2;
@@ -165,8 +173,7 @@ impl ClientCtx {
     async fn non_invite(&mut self) {
         let t = self.timers;
         let reliable = self.peer.protocol.is_reliable();
-        if !self.send_request().await {
-            self.synthesize(StatusCode::ServiceUnavailable);
+        if !self.transmit().await {
             return;
         }
         let mut state = State::Calling;
@@ -196,8 +203,7 @@ impl ClientCtx {
                     }
                 }
                 _ = sleep_opt(timer_e) => {
-                    if !self.send_request().await {
-                        self.synthesize(StatusCode::ServiceUnavailable);
+                    if !self.transmit().await {
                         return;
                     }
                     interval = if state == State::Proceeding { t.t2 } else { (interval * 2).min(t.t2) };
