@@ -109,17 +109,8 @@ impl CallActor {
         let Some(tx) = self.server_invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
-        let mut resp = m::response(&request, 200, Some(&self.local_tag));
-        add_header(&mut resp.headers, "Contact", contact);
-        add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
-        set_body(
-            &mut resp.headers,
-            &mut resp.body,
-            Some("application/sdp"),
-            body.into_bytes(),
-        );
         tx.handle
-            .respond(resp)
+            .respond(ok_with_sdp(&request, Some(&self.local_tag), contact, body))
             .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
         self.ring_deadline = None;
         self.set_state(CallState::Active);
@@ -234,16 +225,7 @@ impl CallActor {
                         sdp::offer(&self.local)
                     }
                 };
-                let mut resp = m::response(req, 200, None);
-                add_header(&mut resp.headers, "Contact", contact);
-                add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
-                set_body(
-                    &mut resp.headers,
-                    &mut resp.body,
-                    Some("application/sdp"),
-                    body.into_bytes(),
-                );
-                let _ = tx.handle.respond(resp);
+                let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));
             }
             Method::Info => {
                 let ct = m::header(&req.headers, "Content-Type")
@@ -296,4 +278,18 @@ impl CallActor {
             }
         }
     }
+}
+
+/// The 200 OK to an INVITE or re-INVITE: our Contact, Allow and the SDP.
+fn ok_with_sdp(req: &Request, to_tag: Option<&str>, contact: String, sdp: String) -> Response {
+    let mut resp = m::response(req, 200, to_tag);
+    add_header(&mut resp.headers, "Contact", contact);
+    add_header(&mut resp.headers, "Allow", crate::sip::ALLOW);
+    set_body(
+        &mut resp.headers,
+        &mut resp.body,
+        Some("application/sdp"),
+        sdp.into_bytes(),
+    );
+    resp
 }
