@@ -15,51 +15,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::kamailio::Kamailio;
-use support::watcher::publish_raw;
+use support::watcher::{publish_raw, route_notifies, Handles};
 use support::{tone, TestDir};
 use termphone::sip::auth::Credentials;
-use termphone::sip::message as m;
 use termphone::sip::publication::{self, PresenceDoc, PublicationConfig, PublicationStatus};
 use termphone::sip::subscription::{
     self, EventPackage, LampState, Payload, SubscriptionConfig, SubscriptionEvent,
-    SubscriptionHandle, SubscriptionState,
+    SubscriptionState,
 };
-use termphone::sip::transaction::{Endpoint, Incoming, Timers};
+use termphone::sip::transaction::{Endpoint, Timers};
 use termphone::sip::transport::{Peer, Protocol, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-type Handles = Arc<Mutex<Vec<SubscriptionHandle>>>;
-
-/// Routes NOTIFYs to the subscription with their Call-ID, 481 otherwise
-/// (what the phone's manager does).
-fn route_notifies(mut up: mpsc::UnboundedReceiver<Incoming>, handles: Handles) {
-    tokio::spawn(async move {
-        while let Some(inc) = up.recv().await {
-            let Incoming::Request(st) = inc else { continue };
-            let mut st = Some(st);
-            if let Ok(hs) = handles.lock() {
-                if let Some(h) = hs
-                    .iter()
-                    .find(|h| st.as_ref().is_some_and(|s| h.matches(&s.request)))
-                {
-                    if let Some(s) = st.take() {
-                        st = h.notify(s).err().map(|b| *b);
-                    }
-                }
-            }
-            if let Some(s) = st {
-                let _ = s.handle.respond(m::response(&s.request, 481, None));
-            }
-        }
-    });
-}
-
 fn creds(user: &str) -> Option<Credentials> {
-    Some(Credentials {
-        user: user.into(),
-        password: format!("pw{user}"),
-    })
+    Some(support::watcher::creds(user))
 }
 
 /// Waits for the first event `pick` accepts.

@@ -18,7 +18,8 @@ use termphone::sip::transport::{Peer, Protocol, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-type Handles = Arc<Mutex<Vec<SubscriptionHandle>>>;
+/// The subscriptions NOTIFYs are routed to.
+pub type Handles = Arc<Mutex<Vec<SubscriptionHandle>>>;
 
 /// Test registrar's credentials of `user` (password `pw<user>`).
 pub fn creds(user: &str) -> Credentials {
@@ -144,8 +145,9 @@ impl Drop for Watcher {
     }
 }
 
-/// Routes NOTIFYs to the subscription with their Call-ID, 481 otherwise.
-fn route_notifies(mut up: mpsc::UnboundedReceiver<Incoming>, handles: Handles) {
+/// Routes NOTIFYs to the subscription with their Call-ID, 481 otherwise
+/// (what the phone's manager does).
+pub fn route_notifies(mut up: mpsc::UnboundedReceiver<Incoming>, handles: Handles) {
     tokio::spawn(async move {
         while let Some(inc) = up.recv().await {
             let Incoming::Request(st) = inc else { continue };
