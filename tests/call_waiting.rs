@@ -9,7 +9,8 @@ mod support;
 use serde_json::json;
 use std::time::Duration;
 use support::callctl::{
-    call_wav, dial_active, direct_phone, wait_next, wait_ringing_other, wait_state, RING_HZ,
+    call_wav, dial_active, direct_phone, expect_busy_without_ringing, wait_next,
+    wait_ringing_other, wait_state, RING_HZ,
 };
 use support::sipp::Sipp;
 use support::{tone, TestDir};
@@ -104,18 +105,7 @@ fn call_waiting_off_gives_486_at_once() {
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
-    let second = Sipp::new("uac_expect_486", &t.sub("sipp2"))
-        .target(p.sip_addr())
-        .service("1001")
-        .timeout(10)
-        .spawn();
-    let r2 = second.wait(Duration::from_secs(15));
-    assert!(r2.success(), "second: {}\n{}", r2.describe(), p.log_tail());
-    assert!(
-        !r2.traced().iter().any(|m| m.is_response(180)),
-        "the second call rang: {}",
-        r2.describe()
-    );
+    expect_busy_without_ringing(&t, &p, "sipp2");
     let rang = p.events().into_iter().any(|e| {
         e["event"] == "call" && e["call"]["state"] == "ringing" && e["call"]["id"] != c1.as_str()
     });

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::callctl::{dial_active, direct_phone, wait_state};
+use support::callctl::{dial_active, direct_phone, expect_busy_without_ringing, wait_state};
 use support::sipp::Sipp;
 use support::TestDir;
 
@@ -40,18 +40,7 @@ fn caller_beyond_max_calls_gets_486() {
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
-    let second = Sipp::new("uac_expect_486", &t.sub("sipp2"))
-        .target(p.sip_addr())
-        .service("1001")
-        .timeout(10)
-        .spawn();
-    let r2 = second.wait(Duration::from_secs(15));
-    assert!(r2.success(), "second: {}\n{}", r2.describe(), p.log_tail());
-    assert!(
-        !r2.traced().iter().any(|m| m.is_response(180)),
-        "the second call rang: {}",
-        r2.describe()
-    );
+    expect_busy_without_ringing(&t, &p, "sipp2");
     // Dialing out beyond the limit is refused too, with a clear error.
     let err = p.cmd(json!({"cmd": "dial", "to": "sip:x@127.0.0.1:9"}));
     assert_eq!(err["ok"], false, "{err}");

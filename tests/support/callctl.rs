@@ -6,6 +6,7 @@
 use super::baresip::{Baresip, BaresipOpts};
 use super::kamailio::{Kamailio, DOMAIN};
 use super::phone::{account_toml, audio_file_toml, audio_null_toml, call_id_of, wait_wav, Phone};
+use super::sipp::Sipp;
 use super::{tone, TestDir};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -111,6 +112,23 @@ pub fn dial_active(p: &mut Phone, to: &str) -> String {
     let id = call_id_of(&reply);
     wait_state(p, &id, "active", 15);
     id
+}
+
+/// A SIPp caller (`uac_expect_486`, in `t/<dir>`) calling `p` directly
+/// must get 486 Busy Here without a 180 first.
+pub fn expect_busy_without_ringing(t: &TestDir, p: &Phone, dir: &str) {
+    let r = Sipp::new("uac_expect_486", &t.sub(dir))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(10)
+        .spawn()
+        .wait(Duration::from_secs(15));
+    assert!(r.success(), "{dir}: {}\n{}", r.describe(), p.log_tail());
+    assert!(
+        !r.traced().iter().any(|m| m.is_response(180)),
+        "the call from {dir} rang: {}",
+        r.describe()
+    );
 }
 
 /// Waits for call `id` to reach `state`; returns the Call object.
