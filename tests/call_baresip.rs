@@ -7,8 +7,9 @@ mod support;
 use serde_json::json;
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
-use support::kamailio::{Kamailio, DOMAIN};
-use support::phone::{account_toml, audio_file_toml, call_id_of, list_dir, wait_wav, Phone};
+use support::kamailio::Kamailio;
+use support::pbx::{kamailio_account, registered_phone};
+use support::phone::{audio_file_toml, call_id_of, list_dir, wait_wav};
 use support::{tone, TestDir};
 
 #[test]
@@ -33,21 +34,8 @@ fn call_to_baresip_carries_audio_both_ways() {
     let p_src = t.path().join("1000.wav");
     tone::write_sine_wav(&p_src, 1000.0, 8000, 10.0);
     let rec = t.sub("rec");
-    let body = account_toml(
-        "office",
-        "1001",
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some("pw1001"),
-    ) + &audio_file_toml(&p_src, &rec);
-    let mut p = Phone::start(&t.sub("phone"), &body);
-    assert!(
-        p.wait_status(Duration::from_secs(10), |s| s["accounts"][0]["registered"]
-            == true)
-            .is_some(),
-        "phone not registered:\n{}",
-        p.log_tail()
-    );
+    let body = kamailio_account("office", "1001", &k) + &audio_file_toml(&p_src, &rec);
+    let mut p = registered_phone(&t, "phone", &body);
 
     let reply = p.ok(json!({"cmd": "dial", "to": "1002"}));
     let id = call_id_of(&reply);

@@ -22,8 +22,9 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
-use support::kamailio::{Kamailio, DOMAIN};
-use support::phone::{account_toml, audio_file_toml, call_id_of, list_dir, Phone};
+use support::kamailio::Kamailio;
+use support::pbx::{kamailio_account, registered_phone};
+use support::phone::{audio_file_toml, call_id_of, list_dir, Phone};
 use support::{tone, wait_for, TestDir};
 
 /// Our own tone (termphone's microphone).
@@ -295,21 +296,8 @@ impl Bed {
         let src = t.path().join("ours.wav");
         tone::write_sine_wav_amp(&src, OURS, 8000, 10.0, AMP);
         let rec = t.sub("rec");
-        let body = account_toml(
-            "office",
-            "1001",
-            DOMAIN,
-            Some(&k.proxy_uri()),
-            Some("pw1001"),
-        ) + &audio_file_toml(&src, &rec);
-        let mut p = Phone::start(&t.sub("phone"), &body);
-        assert!(
-            p.wait_status(Duration::from_secs(10), |s| s["accounts"][0]["registered"]
-                == true)
-                .is_some(),
-            "phone not registered:\n{}",
-            p.log_tail()
-        );
+        let body = kamailio_account("office", "1001", &k) + &audio_file_toml(&src, &rec);
+        let p = registered_phone(&t, "phone", &body);
         Bed {
             p,
             peers,

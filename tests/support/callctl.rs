@@ -4,7 +4,8 @@
 //! recorded).
 
 use super::baresip::{Baresip, BaresipOpts};
-use super::kamailio::{Kamailio, DOMAIN};
+use super::kamailio::Kamailio;
+use super::pbx::kamailio_account;
 use super::phone::{account_toml, audio_file_toml, audio_null_toml, call_id_of, wait_wav, Phone};
 use super::sipp::Sipp;
 use super::{tone, TestDir};
@@ -66,19 +67,8 @@ pub fn direct_phone(t: &TestDir, with_audio: bool, phone_toml: &str) -> TestPhon
 /// termphone as 1001 registered at `k`, with file audio; waits for the registration.
 pub fn registered_phone(t: &TestDir, k: &Kamailio, phone_toml: &str) -> TestPhone {
     let (audio, rec) = audio(t, true);
-    let body = account_toml(
-        "office",
-        "1001",
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some("pw1001"),
-    ) + &audio
-        + phone_toml;
-    let mut phone = Phone::start(&t.sub("phone"), &body);
-    let reg = phone.wait_status(Duration::from_secs(10), |s| {
-        s["accounts"][0]["registered"] == true
-    });
-    assert!(reg.is_some(), "phone not registered:\n{}", phone.log_tail());
+    let body = kamailio_account("office", "1001", k) + &audio + phone_toml;
+    let phone = super::pbx::registered_phone(t, "phone", &body);
     TestPhone { phone, rec }
 }
 
