@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::kamailio::Kamailio;
-use support::watcher::{publish_raw, route_notifies, Handles};
+use support::watcher::{next_event, publish_raw, route_notifies, Handles};
 use support::{tone, TestDir};
 use termphone::sip::auth::Credentials;
 use termphone::sip::publication::{self, PresenceDoc, PublicationConfig, PublicationStatus};
@@ -30,30 +30,6 @@ use tokio_util::sync::CancellationToken;
 
 fn creds(user: &str) -> Option<Credentials> {
     Some(support::watcher::creds(user))
-}
-
-/// Waits for the first event `pick` accepts.
-fn wait_event<T>(
-    rt: &tokio::runtime::Runtime,
-    rx: &mut mpsc::UnboundedReceiver<SubscriptionEvent>,
-    seen: &mut Vec<SubscriptionEvent>,
-    timeout: Duration,
-    mut pick: impl FnMut(&SubscriptionEvent) -> Option<T>,
-) -> Option<T> {
-    rt.block_on(async {
-        tokio::time::timeout(timeout, async {
-            while let Some(ev) = rx.recv().await {
-                seen.push(ev.clone());
-                if let Some(v) = pick(&ev) {
-                    return Some(v);
-                }
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-    })
 }
 
 fn pickup_cid(lamp: &subscription::Lamp) -> String {
@@ -135,7 +111,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     let mut seen = Vec::new();
     let long = Duration::from_secs(10);
 
-    let active = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let active = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::State {
             state: SubscriptionState::Active { expires },
             ..
@@ -154,7 +130,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
         "{}",
         callee.log()
     );
-    let ringing = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+    let ringing = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
         lamp_of(ev).filter(|l| l.state == LampState::Ringing)
     });
     let ringing = ringing.unwrap_or_else(|| panic!("no ringing NOTIFY: {seen:?}\n{}", k.log()));
@@ -191,13 +167,13 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     assert!(pickup.replaces().ends_with(";early-only"));
 
     callee.accept();
-    let busy = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+    let busy = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
         lamp_of(ev).filter(|l| l.state == LampState::Busy)
     });
     assert!(busy.is_some(), "no confirmed NOTIFY: {seen:?}");
 
     caller.hangup();
-    let idle = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
+    let idle = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| {
         lamp_of(ev).filter(|l| l.state == LampState::Idle)
     });
     assert!(idle.is_some(), "no terminated NOTIFY: {seen:?}");
@@ -234,7 +210,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
         )
     });
     handles.lock().unwrap().push(mwi);
-    let mwi_active = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let mwi_active = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::State {
             package: EventPackage::MessageSummary,
             state: SubscriptionState::Active { .. },
@@ -252,7 +228,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
         "Messages-Waiting: yes\r\nMessage-Account: sip:1001@test.local\r\nVoice-Message: 2/8 (0/0)\r\n",
     ));
     assert_eq!(code, 200, "{}", k.log());
-    let counts = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let counts = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::Notify {
             payload: Payload::MessageSummary(s),
             ..
@@ -306,7 +282,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
         "{published:?}\n{}",
         k.log()
     );
-    let dnd = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let dnd = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::Notify {
             payload: Payload::Presence(p),
             target,
@@ -318,7 +294,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
 
     // Back to available: the watcher sees the change.
     assert!(publisher.set(PresenceDoc::available()));
-    let open = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let open = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::Notify {
             payload: Payload::Presence(p),
             ..
@@ -331,7 +307,7 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     let before = k.log().matches("REQ SUBSCRIBE").count();
     cancel.cancel();
     let mut ended_packages = Vec::new();
-    let ended = wait_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
+    let ended = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| match ev {
         SubscriptionEvent::State {
             state: SubscriptionState::Terminated { reason },
             package,

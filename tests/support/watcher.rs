@@ -104,21 +104,7 @@ impl Watcher {
         if let Some(v) = self.seen.iter().find_map(&mut pick) {
             return Some(v);
         }
-        let (rx, seen) = (&mut self.rx, &mut self.seen);
-        self.rt.block_on(async {
-            tokio::time::timeout(timeout, async {
-                while let Some(ev) = rx.recv().await {
-                    seen.push(ev.clone());
-                    if let Some(v) = pick(&ev) {
-                        return Some(v);
-                    }
-                }
-                None
-            })
-            .await
-            .ok()
-            .flatten()
-        })
+        next_event(&self.rt, &mut self.rx, &mut self.seen, timeout, pick)
     }
 
     /// Sends one PUBLISH of `body` for `user` (answering the digest
@@ -143,6 +129,31 @@ impl Drop for Watcher {
             tokio::time::sleep(Duration::from_millis(200)).await;
         });
     }
+}
+
+/// Waits up to `timeout` for the next event from `rx` that `pick` accepts,
+/// recording every event received in `seen`.
+pub fn next_event<T>(
+    rt: &tokio::runtime::Runtime,
+    rx: &mut mpsc::UnboundedReceiver<SubscriptionEvent>,
+    seen: &mut Vec<SubscriptionEvent>,
+    timeout: Duration,
+    mut pick: impl FnMut(&SubscriptionEvent) -> Option<T>,
+) -> Option<T> {
+    rt.block_on(async {
+        tokio::time::timeout(timeout, async {
+            while let Some(ev) = rx.recv().await {
+                seen.push(ev.clone());
+                if let Some(v) = pick(&ev) {
+                    return Some(v);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+    })
 }
 
 /// Routes NOTIFYs to the subscription with their Call-ID, 481 otherwise
