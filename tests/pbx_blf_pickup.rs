@@ -11,6 +11,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::baresip::Baresip;
 use support::kamailio::Kamailio;
 use support::pbx::{baresip_ext, kamailio_account, lamp, registered_phone, wait_lamp};
 use support::phone::{audio_file_toml, audio_null_toml, list_dir, wait_wav, Phone};
@@ -25,6 +26,17 @@ fn blf_event(p: &mut Phone, target: &str, state: &str) -> Option<Value> {
             && e["target"].as_str().is_some_and(|t| t.contains(target))
             && e["state"] == state
     })
+}
+
+/// Baresip extensions 1002 (to be called) and 1003 (to call), both playing
+/// 600 Hz, registered to `k`.
+fn callee_and_caller(t: &TestDir, k: &Kamailio) -> (Baresip, Baresip) {
+    let wav = t.path().join("600.wav");
+    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
+    (
+        baresip_ext(t, k, "1002", &wav, false),
+        baresip_ext(t, k, "1003", &wav, false),
+    )
 }
 
 /// Waits until kamailio has sent termphone a NOTIFY for the dialog package.
@@ -46,10 +58,7 @@ fn wait_subscribed(k: &Kamailio, p: &Phone) {
 fn blf_lamp_follows_ringing_busy_idle() {
     let t = TestDir::new("pbx-blf");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
-    let wav = t.path().join("600.wav");
-    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
-    let mut callee = baresip_ext(&t, &k, "1002", &wav, false);
-    let mut caller = baresip_ext(&t, &k, "1003", &wav, false);
+    let (mut callee, mut caller) = callee_and_caller(&t, &k);
     let body = kamailio_account("office", "1001", &k)
         + &audio_null_toml()
         + "[[blf]]\ntarget = \"1002\"\nlabel = \"Reception\"\n";
@@ -269,10 +278,7 @@ fn short_expiry(cfg: &str) -> String {
 fn blf_refreshes_and_resubscribes_after_a_server_restart() {
     let t = TestDir::new("pbx-blf-refresh");
     let k = Kamailio::start_presence_custom(&t.sub("kamailio"), short_expiry, None);
-    let wav = t.path().join("600.wav");
-    tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
-    let mut callee = baresip_ext(&t, &k, "1002", &wav, false);
-    let mut caller = baresip_ext(&t, &k, "1003", &wav, false);
+    let (mut callee, mut caller) = callee_and_caller(&t, &k);
     let body = kamailio_account("office", "1001", &k)
         + &audio_null_toml()
         + "[[blf]]\ntarget = \"1002\"\n";
