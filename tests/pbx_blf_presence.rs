@@ -9,29 +9,15 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use support::kamailio::Kamailio;
-use support::pbx::{kamailio_account, lamp, registered_phone};
-use support::phone::{audio_null_toml, Phone};
+use support::pbx::{kamailio_account, lamp, registered_phone, wait_lamp_where};
+use support::phone::audio_null_toml;
 use support::watcher::Watcher;
 use support::TestDir;
 
 const LONG: Duration = Duration::from_secs(10);
-
-/// Polls `blf` until `target`'s entry satisfies `ok`.
-fn wait_entry(p: &mut Phone, target: &str, ok: impl Fn(&Value) -> bool) -> Option<Value> {
-    let end = std::time::Instant::now() + LONG;
-    loop {
-        if let Some(e) = lamp(p, target).filter(&ok) {
-            return Some(e);
-        }
-        if std::time::Instant::now() >= end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn presence_lights_dnd_busy_and_closed_offline() {
@@ -59,7 +45,7 @@ fn presence_lights_dnd_busy_and_closed_offline() {
 
     // 1002 switches on do-not-disturb via presence.
     b.ok(json!({"cmd": "dnd", "on": true, "via": "presence"}));
-    let dnd = wait_entry(&mut a, "1002", |e| e["presence"] == "dnd");
+    let dnd = wait_lamp_where(&mut a, "1002", LONG, |e| e["presence"] == "dnd");
     assert!(
         dnd.as_ref().is_some_and(|e| e["state"] == "busy"),
         "lamp of 1002 not busy/dnd: {dnd:?}\n{}\n{}",
@@ -76,7 +62,7 @@ fn presence_lights_dnd_busy_and_closed_offline() {
 
     // And off again: idle, available.
     b.ok(json!({"cmd": "dnd", "on": false, "via": "presence"}));
-    let back = wait_entry(&mut a, "1002", |e| e["presence"] == "available");
+    let back = wait_lamp_where(&mut a, "1002", LONG, |e| e["presence"] == "available");
     assert!(
         back.as_ref().is_some_and(|e| e["state"] == "idle"),
         "lamp of 1002 not back to idle: {back:?}\n{}",
@@ -95,7 +81,7 @@ fn presence_lights_dnd_busy_and_closed_offline() {
         w.publish("1004", "presence", "application/pidf+xml", &closed),
         200
     );
-    let off = wait_entry(&mut a, "1004", |e| e["state"] == "offline");
+    let off = wait_lamp_where(&mut a, "1004", LONG, |e| e["state"] == "offline");
     assert!(
         off.as_ref()
             .is_some_and(|e| e["presence"] == "offline" && e["note"] == "Logged off"),

@@ -79,9 +79,19 @@ pub fn lamp(p: &mut Phone, target: &str) -> Option<Value> {
 
 /// Polls `blf` until `target`'s lamp is in `state`; returns the entry.
 pub fn wait_lamp(p: &mut Phone, target: &str, state: &str, timeout: Duration) -> Option<Value> {
+    wait_lamp_where(p, target, timeout, |e| e["state"] == state)
+}
+
+/// Polls `blf` until `target`'s entry satisfies `ok`; returns the entry.
+pub fn wait_lamp_where(
+    p: &mut Phone,
+    target: &str,
+    timeout: Duration,
+    ok: impl Fn(&Value) -> bool,
+) -> Option<Value> {
     let end = std::time::Instant::now() + timeout;
     loop {
-        if let Some(e) = lamp(p, target).filter(|e| e["state"] == state) {
+        if let Some(e) = lamp(p, target).filter(&ok) {
             return Some(e);
         }
         if std::time::Instant::now() >= end {
