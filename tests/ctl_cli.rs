@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 use std::process::Output;
+use std::sync::Arc;
 use termphone::command::{Command, CommandError};
 use termphone::control::server::{serve, Dispatch};
 use termphone::phone::Event;
@@ -12,7 +13,7 @@ use tokio::sync::broadcast;
 
 #[derive(Clone)]
 struct Scripted {
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Arc<Event>>,
 }
 
 impl Dispatch for Scripted {
@@ -23,7 +24,7 @@ impl Dispatch for Scripted {
             _ => Ok(Value::Null),
         }
     }
-    fn events(&self) -> broadcast::Receiver<Event> {
+    fn events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
 }
@@ -103,10 +104,13 @@ async fn ctl_events_streams_lines() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     events
-        .send(Event::Dtmf {
-            call: "c1".into(),
-            digit: "7".into(),
-        })
+        .send(
+            Event::Dtmf {
+                call: "c1".into(),
+                digit: "7".into(),
+            }
+            .into(),
+        )
         .unwrap();
     let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();

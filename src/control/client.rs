@@ -194,7 +194,7 @@ pub async fn call_until_ended<D: Dispatch>(
     loop {
         match events.recv().await {
             Ok(event) => {
-                if let Event::Call { call } = &event {
+                if let Event::Call { call } = &*event {
                     if call.id == id {
                         on_event(&event);
                         if call.state == CallState::Ended {

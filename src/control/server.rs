@@ -15,6 +15,7 @@ use std::future::Future;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
@@ -30,7 +31,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub trait Dispatch: Clone + Send + Sync + 'static {
     fn execute(&self, command: Command)
         -> impl Future<Output = Result<Value, CommandError>> + Send;
-    fn events(&self) -> broadcast::Receiver<Event>;
+    fn events(&self) -> broadcast::Receiver<Arc<Event>>;
     /// The current state as events, sent first on an `events` stream.
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
         async { Vec::new() }
@@ -44,7 +45,7 @@ impl Dispatch for PhoneHandle {
     ) -> impl Future<Output = Result<Value, CommandError>> + Send {
         PhoneHandle::execute(self, command)
     }
-    fn events(&self) -> broadcast::Receiver<Event> {
+    fn events(&self) -> broadcast::Receiver<Arc<Event>> {
         PhoneHandle::events(self)
     }
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
@@ -340,7 +341,7 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
 async fn stream_events(
     mut reader: BufReader<OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
-    mut rx: broadcast::Receiver<Event>,
+    mut rx: broadcast::Receiver<Arc<Event>>,
     cancel: CancellationToken,
 ) {
     let mut sink = [0u8; 1024];

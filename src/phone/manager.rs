@@ -49,7 +49,7 @@ struct Manager {
     calls: BTreeMap<String, CallEntry>,
     by_sip_call_id: HashMap<String, String>,
     next_id: u64,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Arc<Event>>,
     accounts: Vec<AccountState>,
     registrations: CancellationToken,
     registration_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -967,10 +967,10 @@ impl Manager {
                 }
             }
             ManagerMsg::Dtmf(call, digit) => {
-                let _ = self.events.send(Event::Dtmf {
+                let _ = self.events.send(Arc::new(Event::Dtmf {
                     call,
                     digit: digit.to_string(),
-                });
+                }));
             }
             ManagerMsg::Refer {
                 call,
@@ -1156,9 +1156,9 @@ impl Manager {
                 });
             }
         }
-        let _ = self.events.send(Event::Call {
+        let _ = self.events.send(Arc::new(Event::Call {
             call: Box::new(info),
-        });
+        }));
     }
 
     fn on_registration(&mut self, status: RegistrationStatus) {
@@ -1169,11 +1169,11 @@ impl Manager {
         {
             a.status = Some(status.clone());
         }
-        let _ = self.events.send(Event::Registration {
+        let _ = self.events.send(Arc::new(Event::Registration {
             account: status.account,
             registered: status.registered,
             reason: status.reason,
-        });
+        }));
     }
 
     // ---------------------------------------------------------------- SIP

@@ -16,6 +16,7 @@ use crate::media::{AudioSystem, MediaStats};
 use crate::sip::registration::RegistrationStatus;
 use crate::sip::transaction::Endpoint;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// What the manager's inbox carries.
@@ -63,7 +64,7 @@ pub(crate) enum CommandMsg {
 #[derive(Clone, Debug)]
 pub struct PhoneHandle {
     commands: mpsc::Sender<CommandMsg>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Arc<Event>>,
     sip_addr: SocketAddr,
     closed: watch::Receiver<bool>,
     trace: crate::sip::transport::Transport,
@@ -103,12 +104,12 @@ impl PhoneHandle {
     }
 
     /// Subscribes to the trace of SIP messages (for the SIP ladder view).
-    pub fn sip_trace(&self) -> broadcast::Receiver<crate::sip::trace::SipTrace> {
+    pub fn sip_trace(&self) -> broadcast::Receiver<Arc<crate::sip::trace::SipTrace>> {
         self.trace.trace()
     }
 
     /// Subscribes to the event stream.
-    pub fn events(&self) -> broadcast::Receiver<Event> {
+    pub fn events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
 

@@ -6,6 +6,7 @@ use super::message::{self as m, redact};
 use super::msg::SipMessage;
 use super::transport::Peer;
 use serde::Serialize;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Which way a message went.
@@ -37,7 +38,7 @@ pub struct SipTrace {
 /// The sending side of the trace (held by the transport).
 #[derive(Debug, Clone)]
 pub struct Tracer {
-    tx: broadcast::Sender<SipTrace>,
+    tx: broadcast::Sender<Arc<SipTrace>>,
 }
 
 impl Default for Tracer {
@@ -50,7 +51,7 @@ impl Default for Tracer {
 
 impl Tracer {
     /// Subscribes to the trace.
-    pub fn subscribe(&self) -> broadcast::Receiver<SipTrace> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<SipTrace>> {
         self.tx.subscribe()
     }
 
@@ -71,7 +72,7 @@ impl Tracer {
             super::transport::Protocol::Udp => "udp",
             super::transport::Protocol::Tcp => "tcp",
         };
-        let _ = self.tx.send(SipTrace {
+        let _ = self.tx.send(Arc::new(SipTrace {
             at_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
@@ -82,7 +83,7 @@ impl Tracer {
             summary,
             cseq: m::header(headers, "CSeq").map(str::to_string),
             text: redact(&String::from_utf8_lossy(&message.to_bytes())),
-        });
+        }));
     }
 }
 

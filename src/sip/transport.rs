@@ -151,7 +151,7 @@ impl Transport {
     }
 
     /// Subscribes to the trace of every message sent and received.
-    pub fn trace(&self) -> broadcast::Receiver<SipTrace> {
+    pub fn trace(&self) -> broadcast::Receiver<Arc<SipTrace>> {
         self.inner.tracer.subscribe()
     }
 

@@ -14,6 +14,7 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc};
 
@@ -98,8 +99,8 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     phone: &PhoneHandle,
-    events: &mut broadcast::Receiver<crate::phone::Event>,
-    traces: &mut broadcast::Receiver<crate::sip::trace::SipTrace>,
+    events: &mut broadcast::Receiver<Arc<crate::phone::Event>>,
+    traces: &mut broadcast::Receiver<Arc<crate::sip::trace::SipTrace>>,
 ) -> std::io::Result<()> {
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
     let execute = |cmd: Command| {
@@ -128,7 +129,7 @@ async fn event_loop(
                 None => return Ok(()),
             },
             ev = events.recv() => match ev {
-                Ok(ev) => app.on_phone_event(ev),
+                Ok(ev) => app.on_phone_event(Arc::unwrap_or_clone(ev)),
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     let mut effects = Vec::new();
                     for e in phone.snapshot().await {
@@ -140,7 +141,7 @@ async fn event_loop(
             },
             tr = traces.recv() => {
                 if let Ok(tr) = tr {
-                    app.on_trace(tr);
+                    app.on_trace(Arc::unwrap_or_clone(tr));
                 }
                 Vec::new()
             },

@@ -102,16 +102,22 @@ async fn events_are_printed_until_the_socket_closes() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tx.send(Event::Dtmf {
-        call: "c1".into(),
-        digit: "#".into(),
-    })
+    tx.send(
+        Event::Dtmf {
+            call: "c1".into(),
+            digit: "#".into(),
+        }
+        .into(),
+    )
     .unwrap();
-    tx.send(Event::Registration {
-        account: "a".into(),
-        registered: false,
-        reason: Some("timeout".into()),
-    })
+    tx.send(
+        Event::Registration {
+            account: "a".into(),
+            registered: false,
+            reason: Some("timeout".into()),
+        }
+        .into(),
+    )
     .unwrap();
     fake.close_events();
     drop(tx);
@@ -177,10 +183,11 @@ async fn call_until_ended_follows_only_its_call() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tx.send(call_event("c1", CallState::Alerting)).unwrap();
-    tx.send(ended("c2", true, "hangup")).unwrap();
-    tx.send(call_event("c1", CallState::Active)).unwrap();
-    tx.send(ended("c1", true, "remote_hangup")).unwrap();
+    tx.send(call_event("c1", CallState::Alerting).into())
+        .unwrap();
+    tx.send(ended("c2", true, "hangup").into()).unwrap();
+    tx.send(call_event("c1", CallState::Active).into()).unwrap();
+    tx.send(ended("c1", true, "remote_hangup").into()).unwrap();
     let (result, seen) = tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .unwrap()

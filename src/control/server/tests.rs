@@ -13,12 +13,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 /// A phone that answers from a script and publishes what the test sends.
 #[derive(Clone)]
 pub(crate) struct FakePhone {
-    events: Arc<Mutex<Option<broadcast::Sender<Event>>>>,
+    events: Arc<Mutex<Option<broadcast::Sender<Arc<Event>>>>>,
     pub(crate) seen: Arc<Mutex<Vec<Command>>>,
 }
 
 impl FakePhone {
-    pub(crate) fn new(capacity: usize) -> (FakePhone, broadcast::Sender<Event>) {
+    pub(crate) fn new(capacity: usize) -> (FakePhone, broadcast::Sender<Arc<Event>>) {
         let (tx, _) = broadcast::channel(capacity);
         let fake = FakePhone {
             events: Arc::new(Mutex::new(Some(tx.clone()))),
@@ -54,7 +54,7 @@ impl Dispatch for FakePhone {
         }
     }
 
-    fn events(&self) -> broadcast::Receiver<Event> {
+    fn events(&self) -> broadcast::Receiver<Arc<Event>> {
         match &*self.events.lock().unwrap() {
             Some(tx) => tx.subscribe(),
             None => broadcast::channel(1).1,
@@ -237,17 +237,21 @@ async fn events_stream_until_the_client_closes() {
     assert_eq!(c.line().await.as_deref(), Some(r#"{"id":"ev","ok":true}"#));
     assert_eq!(tx.receiver_count(), 1, "subscribed before the ok reply");
 
-    tx.send(Event::Registration {
-        account: "office".into(),
-        registered: true,
-        reason: None,
-    })
+    tx.send(
+        Event::Registration {
+            account: "office".into(),
+            registered: true,
+            reason: None,
+        }
+        .into(),
+    )
     .unwrap();
     assert_eq!(
         c.line().await.as_deref(),
         Some(r#"{"event":"registration","account":"office","registered":true}"#)
     );
-    tx.send(call_event("c1", CallState::Alerting)).unwrap();
+    tx.send(call_event("c1", CallState::Alerting).into())
+        .unwrap();
     assert_eq!(
         c.line().await.as_deref(),
         Some(
@@ -258,10 +262,13 @@ async fn events_stream_until_the_client_closes() {
     // Lagging (capacity 2, nothing read meanwhile on this single-threaded
     // runtime): the skipped events are lost, the stream goes on.
     for i in 0..6 {
-        tx.send(Event::Dtmf {
-            call: "c1".into(),
-            digit: i.to_string(),
-        })
+        tx.send(
+            Event::Dtmf {
+                call: "c1".into(),
+                digit: i.to_string(),
+            }
+            .into(),
+        )
         .unwrap();
     }
     assert_eq!(

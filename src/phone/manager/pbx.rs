@@ -305,7 +305,7 @@ impl Manager {
                 let (new, old) = summary.new_old();
                 if self.pbx.mwi.get(&account) != Some(&(new, old)) {
                     self.pbx.mwi.insert(account.clone(), (new, old));
-                    let _ = self.events.send(Event::Mwi { account, new, old });
+                    let _ = self.events.send(Arc::new(Event::Mwi { account, new, old }));
                 }
             }
         }
@@ -318,7 +318,7 @@ impl Manager {
             return;
         };
         if change(b) {
-            let _ = self.events.send(b.event());
+            let _ = self.events.send(Arc::new(b.event()));
         }
     }
 
