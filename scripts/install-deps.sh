@@ -3,7 +3,7 @@
 # Idempotent and quiet: does nothing when every package is already installed.
 set -euo pipefail
 
-BUILD_PACKAGES=(pkg-config libasound2-dev cmake make libsqlite3-dev)
+BUILD_PACKAGES=(pkg-config libasound2-dev cmake make)
 
 # install_packages PKG... -- apt-get installs the packages dpkg does not report as installed.
 install_packages() {

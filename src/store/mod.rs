@@ -108,9 +108,9 @@ impl History {
             Connection::open(path).map_err(|e| db(format!("{}: {e}", path.display())))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| db(format!("{}: {e}", path.display())))?;
-        // rusqlite's `busy_timeout()` needs SQLite 3.44 (`sqlite3_set_clientdata`);
-        // Debian 12 ships 3.40, so the pragma is used. Same 5 s as rusqlite's default.
-        conn.pragma_update(None, "busy_timeout", 5000).map_err(db)?;
+        // Another termphone writing the same history: wait for its lock.
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(db)?;
