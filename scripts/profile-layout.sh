@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# scripts/profile-layout.sh -- regenerates scripts/layout/order.txt, the code layout
+# scripts/cc-ordered.sh gives the release binary.
+#
+# Builds termphone (release, with symbols) and runs it under valgrind's callgrind, headless
+# with the file audio backend, twice: once it starts, idles and quits; once it also calls
+# the built-in echo peer for a few seconds and lists the history. The functions of the
+# first run come first, then those the call added, each by its demangled name without
+# hash. Needs valgrind (apt). Run it after
+# larger changes and commit the list; bench/run.sh shows the effect on idle RSS.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+for tool in valgrind nm sox; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "missing $tool" >&2; exit 1; }
+done
+target="${CARGO_TARGET_DIR:-$root/target}/layout-profile"
+echo "building termphone (release, with symbols)..." >&2
+(cd "$root" && CARGO_TARGET_DIR="$target" CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --quiet)
+bin="$target/release/termphone"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-layout.XXXXXX")
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+sox -n -r 8000 -c 1 -b 16 "$work/tone.wav" synth 10 sine 600
+mkdir -p "$work/rec" "$work/runtime"
+chmod 700 "$work/runtime"
+cat >"$work/config.toml" <<CFG
+control = "$work/control.sock"
+
+[sip]
+listen = "127.0.0.1:0"
+
+[audio]
+backend = "file"
+input = "$work/tone.wav"
+output_dir = "$work/rec"
+CFG
+# run_phone NAME SCENARIO -- runs the phone under callgrind (profile in $work/NAME.out)
+# while SCENARIO drives it over the control socket, then quits it.
+run_phone() {
+    rm -f "$work/control.sock"
+    env XDG_RUNTIME_DIR="$work/runtime" XDG_DATA_HOME="$work/data" XDG_STATE_HOME="$work/state" \
+        HOME="$work" valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$1.out" \
+        "$bin" --headless --config "$work/config.toml" >"$work/$1.log" 2>&1 &
+    pid=$!
+    local _
+    for _ in $(seq 300); do
+        [ -S "$work/control.sock" ] && ctl status 2>/dev/null && break
+        sleep 0.2
+    done
+    "$2"
+    ctl quit
+    wait "$pid" || true
+    pid=
+}
+ctl() { "$bin" ctl --socket "$work/control.sock" "$@" >/dev/null; }
+idle() { sleep 3; }
+call() {
+    ctl dial echo
+    sleep 6
+    ctl hangup
+    ctl history
+    sleep 1
+}
+run_phone idle idle
+run_phone call call
+
+# Symbol -> demangled name (same normalisation as cc-ordered.sh), then the functions
+# that ran: first those of the idle phone, then those a call adds.
+paste -d '\n' <(nm --defined-only "$bin" | awk 'NF == 3 { print $3 }') \
+    <(nm -C --defined-only "$bin" | awk 'NF >= 3 { $1 = ""; $2 = ""; print substr($0, 3) }') \
+    >"$work/names"
+out="$root/scripts/layout/order.txt"
+mkdir -p "$(dirname "$out")"
+{
+    echo "# Functions in the order the phone first runs them (scripts/profile-layout.sh)."
+    echo "# Read by scripts/cc-ordered.sh when it links the release binary."
+    awk '
+        FNR == NR { if (FNR % 2) s = $0; else { gsub(/\.llvm\.[0-9]+/, ""); name[s] = $0 } next }
+        match($0, /^c?fn=\([0-9]+\) /) {
+            s = substr($0, RLENGTH + 1)
+            if (!(s in name) || (name[s] in seen)) next
+            seen[name[s]] = 1
+            print name[s]
+        }' "$work/names" "$work/idle.out" "$work/call.out"
+} >"$out"
+echo "$(($(wc -l <"$out") - 2)) functions written to $out" >&2
