@@ -272,8 +272,45 @@ impl Dispatcher {
     }
 }
 
+/// Removes transaction `id` from `map`. A map that a burst of calls grew
+/// (13 000 transactions live after 400 calls/s) gives its table back once
+/// it is down to a quarter: hash tables never shrink by themselves.
 fn remove_if<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (u64, V)>, key: &K, id: u64) {
     if map.get(key).is_some_and(|(i, _)| *i == id) {
         map.remove(key);
+        if map.capacity() > MIN_SHRINK_CAPACITY && map.len() * 4 < map.capacity() {
+            map.shrink_to(map.len() * 2);
+        }
+    }
+}
+
+/// Below this many slots a table is not worth shrinking.
+const MIN_SHRINK_CAPACITY: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_grown_by_a_burst_shrinks_as_it_empties() {
+        let mut map: HashMap<u32, (u64, ())> = HashMap::new();
+        for k in 0..10_000 {
+            map.insert(k, (u64::from(k), ()));
+        }
+        let grown = map.capacity();
+        remove_if(&mut map, &5, 99); // another transaction's id: stays
+        assert!(map.contains_key(&5));
+        for k in 10..10_000 {
+            remove_if(&mut map, &k, u64::from(k));
+        }
+        assert_eq!(map.len(), 10);
+        assert!(
+            map.capacity() <= MIN_SHRINK_CAPACITY,
+            "{} of {grown}",
+            map.capacity()
+        );
+        for k in 0..10 {
+            assert_eq!(map.get(&k), Some(&(u64::from(k), ())));
+        }
     }
 }
