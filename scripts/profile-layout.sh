@@ -4,10 +4,10 @@
 #
 # Builds termphone (release, with symbols) and runs it under valgrind's callgrind, headless
 # with the file audio backend, twice: once it starts, idles and quits; once it also calls
-# the built-in echo peer for a few seconds and lists the history. The functions of the
-# first run come first, then those the call added, each by its demangled name without
-# hash. Needs valgrind (apt). Run it after
-# larger changes and commit the list; bench/run.sh shows the effect on idle RSS.
+# the built-in echo peer, takes a call from a second phone and lists the history. The
+# functions of the first run come first, then those the second added, each by its
+# demangled name without hash. Needs valgrind (apt). Run it after larger changes and
+# commit the list; bench/run.sh shows the effect on idle RSS.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,17 +21,21 @@ bin="$target/release/termphone"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-layout.XXXXXX")
 pid=
+caller=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    [ -n "$caller" ] && kill "$caller" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
 sox -n -r 8000 -c 1 -b 16 "$work/tone.wav" synth 10 sine 600
-mkdir -p "$work/rec" "$work/runtime"
-chmod 700 "$work/runtime"
-cat >"$work/config.toml" <<CFG
-control = "$work/control.sock"
+# phone_config DIR -- a headless phone with the file backend that answers every call.
+phone_config() {
+    mkdir -p "$1/rec" "$1/runtime"
+    chmod 700 "$1/runtime"
+    cat >"$1/config.toml" <<CFG
+control = "$1/control.sock"
 
 [sip]
 listen = "127.0.0.1:0"
@@ -39,8 +43,14 @@ listen = "127.0.0.1:0"
 [audio]
 backend = "file"
 input = "$work/tone.wav"
-output_dir = "$work/rec"
+output_dir = "$1/rec"
+
+[phone]
+auto_answer = true
 CFG
+}
+phone_config "$work"
+phone_config "$work/caller"
 # run_phone NAME SCENARIO -- runs the phone under callgrind (profile in $work/NAME.out)
 # while SCENARIO drives it over the control socket, then quits it.
 run_phone() {
@@ -65,6 +75,22 @@ call() {
     ctl dial echo
     sleep 6
     ctl hangup
+    # An incoming call, from a second phone (not profiled).
+    local listen
+    listen=$("$bin" ctl --socket "$work/control.sock" status | grep -o '"listen":"[^"]*"' | cut -d'"' -f4)
+    env XDG_RUNTIME_DIR="$work/caller/runtime" XDG_DATA_HOME="$work/caller/data" HOME="$work/caller" \
+        "$bin" --headless --config "$work/caller/config.toml" >"$work/caller.log" 2>&1 &
+    caller=$!
+    local _
+    for _ in $(seq 100); do
+        [ -S "$work/caller/control.sock" ] && break
+        sleep 0.1
+    done
+    "$bin" ctl --socket "$work/caller/control.sock" dial "sip:profile@$listen" >/dev/null
+    sleep 6
+    "$bin" ctl --socket "$work/caller/control.sock" quit >/dev/null
+    wait "$caller" || true
+    caller=
     ctl history
     sleep 1
 }
