@@ -1,8 +1,11 @@
 //! Outgoing side of a call: the echo target, INVITE with our offer,
 //! provisional and final responses, digest challenges, ACK for 2xx, CANCEL,
-//! and BYE.
+//! and BYE. What a response to the INVITE leads to is decided in [`step`].
+
+mod step;
 
 use super::*;
+use step::{invite_step, Answered, InviteResponse, InviteStep, InviteView};
 
 impl CallActor {
     // ---------------------------------------------------------------- echo
@@ -136,95 +139,109 @@ impl CallActor {
         match kind {
             TxKind::ReInvite => self.on_reinvite_response(resp).await,
             TxKind::Refer => self.on_refer_response(resp).await,
-            TxKind::Invite => match code {
-                100 => {}
-                101..=199 => {
-                    self.got_provisional = true;
-                    if self.cancel_requested && !self.cancel_sent {
-                        self.send_cancel().await;
-                    }
-                    if let Some(body) = sdp_body(&resp) {
-                        // Early media (183 with SDP): the peer's own tones.
-                        self.set_tone(None);
-                        self.apply_answer(&body, false).await;
-                    } else if code == 180 && !self.early_media {
-                        self.set_tone(Some(Tone::Ringback));
-                    }
-                    if self.info.state == CallState::Dialing {
-                        self.info.remote_name =
-                            m::header(&resp.headers, "To").and_then(m::display_name);
-                        self.set_state(CallState::Alerting);
-                    }
+            TxKind::Invite => {
+                let status = m::status_text(&resp);
+                let body = sdp_body(&resp);
+                let response = InviteResponse {
+                    code,
+                    status: &status,
+                    has_sdp: body.is_some(),
+                };
+                let step = invite_step(&self.invite_view(), &response);
+                self.take_invite_step(step, resp, body).await;
+            }
+        }
+    }
+
+    /// The call as [`invite_step`] sees it.
+    fn invite_view(&self) -> InviteView {
+        InviteView {
+            state: self.info.state,
+            done: self.done,
+            cancel_requested: self.cancel_requested,
+            cancel_sent: self.cancel_sent,
+            early_media: self.early_media,
+            auth_attempts: self.auth_attempts,
+            has_credentials: self.account.password.is_some(),
+        }
+    }
+
+    /// Carries out what [`invite_step`] decided for `resp`.
+    async fn take_invite_step(&mut self, step: InviteStep, resp: Response, body: Option<String>) {
+        match step {
+            InviteStep::Nothing => {}
+            InviteStep::Progress {
+                send_cancel,
+                early_media,
+                ringback,
+                alerting,
+            } => {
+                self.got_provisional = true;
+                if send_cancel {
+                    self.send_cancel().await;
                 }
-                200..=299 => {
-                    if self.dialog.is_none() {
-                        if let Some((invite, _)) = &self.invite {
-                            match Dialog::from_uac(invite, &resp) {
-                                Ok(d) => self.dialog = Some(d),
-                                Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
-                            }
+                if let (true, Some(body)) = (early_media, &body) {
+                    // Early media (183 with SDP): the peer's own tones.
+                    self.set_tone(None);
+                    self.apply_answer(body, false).await;
+                } else if ringback {
+                    self.set_tone(Some(Tone::Ringback));
+                }
+                if alerting {
+                    self.info.remote_name =
+                        m::header(&resp.headers, "To").and_then(m::display_name);
+                    self.set_state(CallState::Alerting);
+                }
+            }
+            InviteStep::Answered(then) => {
+                if self.dialog.is_none() {
+                    if let Some((invite, _)) = &self.invite {
+                        match Dialog::from_uac(invite, &resp) {
+                            Ok(d) => self.dialog = Some(d),
+                            Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
                         }
                     }
-                    self.ack_2xx(&resp).await;
-                    if self.info.state == CallState::Active || self.done {
-                        return; // retransmission
-                    }
-                    if self.cancel_requested {
+                }
+                self.ack_2xx(&resp).await;
+                match then {
+                    Answered::AckOnly => {}
+                    Answered::ByeCancelled => {
                         self.send_bye().await;
                         self.end("cancelled").await;
-                        return;
                     }
-                    self.set_tone(None);
-                    match sdp_body(&resp) {
-                        Some(body) => self.apply_answer(&body, true).await,
-                        None if self.media.is_some() => {}
-                        None => {
-                            tracing::warn!(call = %self.info.id, "2xx without SDP answer");
-                        }
-                    }
-                    self.set_state(CallState::Active);
-                }
-                401 | 407 if !self.cancel_requested => {
-                    self.auth_attempts += 1;
-                    let Some(creds) = self.credentials().filter(|_| self.auth_attempts <= 2) else {
-                        let reason = if self.auth_attempts > 2 {
-                            "wrong password"
-                        } else {
-                            "no password configured"
-                        };
-                        self.end(&format!("{} {reason}", m::status_text(&resp)))
-                            .await;
-                        return;
-                    };
-                    let Some((invite, peer)) = self.invite.clone() else {
-                        return;
-                    };
-                    match self.digest.authorize(&invite, &resp, &creds) {
-                        Ok(req) => {
-                            if let Err(e) = self.send_invite(req, peer).await {
-                                self.end(&e).await;
+                    Answered::Connect => {
+                        self.set_tone(None);
+                        match body {
+                            Some(body) => self.apply_answer(&body, true).await,
+                            None if self.media.is_some() => {}
+                            None => {
+                                tracing::warn!(call = %self.info.id, "2xx without SDP answer");
                             }
                         }
-                        Err(e) => self.end(&format!("{}: {e}", m::status_text(&resp))).await,
+                        self.set_state(CallState::Active);
                     }
                 }
-                _ if !self.cancel_requested && code >= 300 => {
-                    // Busy or congestion tone before the call is gone.
-                    let tone = match code {
-                        486 | 600 => Tone::Busy,
-                        _ => Tone::Congestion,
-                    };
-                    self.end_with_tone(&m::status_text(&resp), tone).await;
+            }
+            InviteStep::Authenticate => {
+                self.auth_attempts += 1;
+                let (Some(creds), Some((invite, peer))) = (self.credentials(), self.invite.clone())
+                else {
+                    return;
+                };
+                match self.digest.authorize(&invite, &resp, &creds) {
+                    Ok(req) => {
+                        if let Err(e) = self.send_invite(req, peer).await {
+                            self.end(&e).await;
+                        }
+                    }
+                    Err(e) => self.end(&format!("{}: {e}", m::status_text(&resp))).await,
                 }
-                _ => {
-                    let reason = if self.cancel_requested && code == 487 {
-                        "cancelled".to_string()
-                    } else {
-                        m::status_text(&resp)
-                    };
-                    self.end(&reason).await;
-                }
-            },
+            }
+            InviteStep::End {
+                reason,
+                tone: Some(tone),
+            } => self.end_with_tone(&reason, tone).await,
+            InviteStep::End { reason, tone: None } => self.end(&reason).await,
         }
     }
 

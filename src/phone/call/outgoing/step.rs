@@ -1,0 +1,331 @@
+//! What an outgoing call does with a response to its INVITE, decided
+//! without IO: `(call state, response) -> step`. The actor
+//! (`outgoing.rs`) carries the step out (ACK, CANCEL, BYE, tones, media,
+//! state changes); the rules live here and are table-tested.
+
+use crate::media::Tone;
+use crate::phone::event::CallState;
+
+/// What the decision needs to know of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InviteView {
+    pub state: CallState,
+    /// The call has ended (a late 2xx is only ACKed).
+    pub done: bool,
+    /// The user hung up before the answer.
+    pub cancel_requested: bool,
+    pub cancel_sent: bool,
+    /// Media already flows from a 183 with SDP (no local ringback then).
+    pub early_media: bool,
+    /// Challenges answered so far.
+    pub auth_attempts: u32,
+    pub has_credentials: bool,
+}
+
+/// The response, as far as the decision goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InviteResponse<'a> {
+    pub code: u16,
+    /// "486 Busy Here".
+    pub status: &'a str,
+    pub has_sdp: bool,
+}
+
+/// How the call reacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteStep {
+    /// 100 Trying: nothing.
+    Nothing,
+    /// 1xx.
+    Progress {
+        /// Send the CANCEL held back until a provisional response came
+        /// (RFC 3261 §9.1).
+        send_cancel: bool,
+        /// The response carries SDP: stop local tones, play the peer's
+        /// early media.
+        early_media: bool,
+        /// Play local ringback (180 without early media).
+        ringback: bool,
+        /// The call moves from dialing to alerting.
+        alerting: bool,
+    },
+    /// 2xx: ACK it, then `then`.
+    Answered(Answered),
+    /// 401/407: answer the challenge (attempt `auth_attempts + 1`).
+    Authenticate,
+    /// The call ends with this reason, with a busy or congestion tone first.
+    End { reason: String, tone: Option<Tone> },
+}
+
+/// What follows the ACK of a 2xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// A retransmission, or an answer after the call ended: nothing more.
+    AckOnly,
+    /// The user had hung up: BYE and end as "cancelled".
+    ByeCancelled,
+    /// Connected: stop tones, take the SDP answer, become active.
+    Connect,
+}
+
+/// Answers to challenges before the password counts as wrong.
+pub const MAX_AUTH_ATTEMPTS: u32 = 2;
+
+/// Decides the step for `resp` in the state `call`.
+pub fn invite_step(call: &InviteView, resp: &InviteResponse<'_>) -> InviteStep {
+    let code = resp.code;
+    match code {
+        100 => InviteStep::Nothing,
+        101..=199 => InviteStep::Progress {
+            send_cancel: call.cancel_requested && !call.cancel_sent,
+            early_media: resp.has_sdp,
+            ringback: !resp.has_sdp && code == 180 && !call.early_media,
+            alerting: call.state == CallState::Dialing,
+        },
+        200..=299 => InviteStep::Answered(if call.state == CallState::Active || call.done {
+            Answered::AckOnly
+        } else if call.cancel_requested {
+            Answered::ByeCancelled
+        } else {
+            Answered::Connect
+        }),
+        401 | 407 if !call.cancel_requested => {
+            let attempt = call.auth_attempts + 1;
+            if attempt <= MAX_AUTH_ATTEMPTS && call.has_credentials {
+                InviteStep::Authenticate
+            } else {
+                let why = if attempt > MAX_AUTH_ATTEMPTS {
+                    "wrong password"
+                } else {
+                    "no password configured"
+                };
+                InviteStep::End {
+                    reason: format!("{} {why}", resp.status),
+                    tone: None,
+                }
+            }
+        }
+        300.. if !call.cancel_requested => InviteStep::End {
+            reason: resp.status.to_string(),
+            tone: Some(match code {
+                486 | 600 => Tone::Busy,
+                _ => Tone::Congestion,
+            }),
+        },
+        _ => InviteStep::End {
+            reason: if call.cancel_requested && code == 487 {
+                "cancelled".to_string()
+            } else {
+                resp.status.to_string()
+            },
+            tone: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIALING: InviteView = InviteView {
+        state: CallState::Dialing,
+        done: false,
+        cancel_requested: false,
+        cancel_sent: false,
+        early_media: false,
+        auth_attempts: 0,
+        has_credentials: true,
+    };
+
+    fn resp(code: u16, status: &str, has_sdp: bool) -> InviteResponse<'_> {
+        InviteResponse {
+            code,
+            status,
+            has_sdp,
+        }
+    }
+
+    fn end(reason: &str, tone: Option<Tone>) -> InviteStep {
+        InviteStep::End {
+            reason: reason.to_string(),
+            tone,
+        }
+    }
+
+    #[test]
+    fn provisional_responses() {
+        let alerting = InviteView {
+            state: CallState::Alerting,
+            ..DIALING
+        };
+        let early = InviteView {
+            early_media: true,
+            ..alerting
+        };
+        let hung_up = InviteView {
+            cancel_requested: true,
+            ..DIALING
+        };
+        let cancelled = InviteView {
+            cancel_sent: true,
+            ..hung_up
+        };
+        let progress = |send_cancel, early_media, ringback, alerting| InviteStep::Progress {
+            send_cancel,
+            early_media,
+            ringback,
+            alerting,
+        };
+        let table = [
+            (DIALING, resp(100, "100 Trying", false), InviteStep::Nothing),
+            (
+                DIALING,
+                resp(180, "180 Ringing", false),
+                progress(false, false, true, true),
+            ),
+            (
+                alerting,
+                resp(180, "180 Ringing", false),
+                progress(false, false, true, false),
+            ),
+            (
+                DIALING,
+                resp(183, "183 Session Progress", true),
+                progress(false, true, false, true),
+            ),
+            (
+                DIALING,
+                resp(183, "183 Session Progress", false),
+                progress(false, false, false, true),
+            ),
+            // Ringing after early media: the peer's audio stays, no local ringback.
+            (
+                early,
+                resp(180, "180 Ringing", false),
+                progress(false, false, false, false),
+            ),
+            // A hang-up while dialing sends its CANCEL with the first 1xx, once.
+            (
+                hung_up,
+                resp(180, "180 Ringing", false),
+                progress(true, false, true, true),
+            ),
+            (
+                cancelled,
+                resp(180, "180 Ringing", false),
+                progress(false, false, true, true),
+            ),
+        ];
+        for (call, r, want) in table {
+            assert_eq!(invite_step(&call, &r), want, "{call:?} {r:?}");
+        }
+    }
+
+    #[test]
+    fn answers() {
+        let active = InviteView {
+            state: CallState::Active,
+            ..DIALING
+        };
+        let ended = InviteView {
+            done: true,
+            ..DIALING
+        };
+        let hung_up = InviteView {
+            state: CallState::Alerting,
+            cancel_requested: true,
+            cancel_sent: true,
+            ..DIALING
+        };
+        let ok = resp(200, "200 OK", true);
+        let table = [
+            (DIALING, Answered::Connect),
+            (active, Answered::AckOnly),
+            (ended, Answered::AckOnly),
+            // The 200 crossed our CANCEL: the call is up, so BYE it.
+            (hung_up, Answered::ByeCancelled),
+        ];
+        for (call, want) in table {
+            assert_eq!(
+                invite_step(&call, &ok),
+                InviteStep::Answered(want),
+                "{call:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn challenges() {
+        let r401 = resp(401, "401 Unauthorized", false);
+        let r407 = resp(407, "407 Proxy Authentication Required", false);
+        assert_eq!(invite_step(&DIALING, &r401), InviteStep::Authenticate);
+        let second = InviteView {
+            auth_attempts: 1,
+            ..DIALING
+        };
+        assert_eq!(invite_step(&second, &r407), InviteStep::Authenticate);
+        let third = InviteView {
+            auth_attempts: 2,
+            ..DIALING
+        };
+        assert_eq!(
+            invite_step(&third, &r401),
+            end("401 Unauthorized wrong password", None)
+        );
+        let no_password = InviteView {
+            has_credentials: false,
+            ..DIALING
+        };
+        assert_eq!(
+            invite_step(&no_password, &r407),
+            end(
+                "407 Proxy Authentication Required no password configured",
+                None
+            )
+        );
+        // After a hang-up a challenge is not answered.
+        let hung_up = InviteView {
+            cancel_requested: true,
+            ..DIALING
+        };
+        assert_eq!(invite_step(&hung_up, &r401), end("401 Unauthorized", None));
+    }
+
+    #[test]
+    fn failures_end_with_the_right_tone() {
+        let table = [
+            (486, "486 Busy Here", Some(Tone::Busy)),
+            (600, "600 Busy Everywhere", Some(Tone::Busy)),
+            (603, "603 Decline", Some(Tone::Congestion)),
+            (404, "404 Not Found", Some(Tone::Congestion)),
+            (503, "503 Service Unavailable", Some(Tone::Congestion)),
+            (408, "408 Request Timeout", Some(Tone::Congestion)),
+            (302, "302 Moved Temporarily", Some(Tone::Congestion)),
+        ];
+        for (code, status, tone) in table {
+            assert_eq!(
+                invite_step(&DIALING, &resp(code, status, false)),
+                end(status, tone),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_after_a_hang_up_end_quietly() {
+        let hung_up = InviteView {
+            state: CallState::Alerting,
+            cancel_requested: true,
+            cancel_sent: true,
+            ..DIALING
+        };
+        assert_eq!(
+            invite_step(&hung_up, &resp(487, "487 Request Terminated", false)),
+            end("cancelled", None)
+        );
+        assert_eq!(
+            invite_step(&hung_up, &resp(486, "486 Busy Here", false)),
+            end("486 Busy Here", None)
+        );
+    }
+}
