@@ -8,6 +8,7 @@
 mod control;
 mod incoming;
 mod outgoing;
+mod step;
 mod transfer;
 
 pub use transfer::{split_refer_to, DialogRef};

@@ -2,6 +2,7 @@
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
 //! re-INVITE, OPTIONS.
 
+use super::step::{hangup_step, HangupStep, HangupView};
 use super::*;
 
 impl CallActor {
@@ -118,26 +119,30 @@ impl CallActor {
     }
 
     pub(super) async fn hangup(&mut self) {
-        match self.info.state {
-            CallState::Ringing => {
+        let view = HangupView {
+            state: self.info.state,
+            has_dialog: self.dialog.is_some(),
+            echo: self.echo.is_some(),
+            invite_sent: self.invite.is_some(),
+            got_provisional: self.got_provisional,
+            cancel_sent: self.cancel_sent,
+        };
+        match hangup_step(&view) {
+            HangupStep::Nothing => {}
+            HangupStep::Reject => {
                 self.respond_invite(486);
                 self.end("rejected 486").await;
             }
-            CallState::Dialing | CallState::Alerting
-                if self.dialog.is_none() && self.echo.is_none() =>
-            {
+            HangupStep::Cancel { send_now, end_now } => {
                 self.cancel_requested = true;
-                if self.got_provisional && !self.cancel_sent {
+                if send_now {
                     self.send_cancel().await;
                 }
-                // The call ends when the INVITE gets its final answer (487);
-                // before any provisional, CANCEL waits for the first one.
-                if self.invite.is_none() {
+                if end_now {
                     self.end("cancelled").await;
                 }
             }
-            CallState::Ended => {}
-            _ => {
+            HangupStep::Bye => {
                 self.send_bye().await;
                 self.end("local hangup").await;
             }

@@ -1,11 +1,10 @@
 //! Outgoing side of a call: the echo target, INVITE with our offer,
 //! provisional and final responses, digest challenges, ACK for 2xx, CANCEL,
-//! and BYE. What a response to the INVITE leads to is decided in [`step`].
+//! and BYE. What a response to the INVITE leads to is decided in
+//! [`super::step`].
 
-mod step;
-
+use super::step::{invite_step, Answered, InviteResponse, InviteStep, InviteView};
 use super::*;
-use step::{invite_step, Answered, InviteResponse, InviteStep, InviteView};
 
 impl CallActor {
     // ---------------------------------------------------------------- echo

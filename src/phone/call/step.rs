@@ -1,7 +1,9 @@
-//! What an outgoing call does with a response to its INVITE, decided
-//! without IO: `(call state, response) -> step`. The actor
-//! (`outgoing.rs`) carries the step out (ACK, CANCEL, BYE, tones, media,
-//! state changes); the rules live here and are table-tested.
+//! The call's decisions, made without IO: `(call state, input) -> step`.
+//! What an outgoing call does with a response to its INVITE
+//! ([`invite_step`]) and how a hang-up ends a call in each state
+//! ([`hangup_step`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
+//! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
+//! rules live here and are table-tested.
 
 use crate::media::Tone;
 use crate::phone::event::CallState;
@@ -120,6 +122,51 @@ pub fn invite_step(call: &InviteView, resp: &InviteResponse<'_>) -> InviteStep {
             },
             tone: None,
         },
+    }
+}
+
+/// What a hang-up needs to know of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HangupView {
+    pub state: CallState,
+    /// A dialog exists (the call was answered, or a 2xx arrived).
+    pub has_dialog: bool,
+    /// The call is the built-in echo peer (no SIP).
+    pub echo: bool,
+    /// Our INVITE went out.
+    pub invite_sent: bool,
+    /// A provisional response arrived (a CANCEL may go now).
+    pub got_provisional: bool,
+    pub cancel_sent: bool,
+}
+
+/// How a hang-up ends the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupStep {
+    /// Already over.
+    Nothing,
+    /// Still ringing here: answer 486 and end as "rejected 486".
+    Reject,
+    /// Our INVITE is unanswered: CANCEL it, now if a provisional response
+    /// came (else with the first one), and end at once when it never went
+    /// out; otherwise the call ends with the final response (487).
+    Cancel { send_now: bool, end_now: bool },
+    /// Established: BYE and end as "local hangup".
+    Bye,
+}
+
+/// Decides how a hang-up ends the call in state `call`.
+pub fn hangup_step(call: &HangupView) -> HangupStep {
+    match call.state {
+        CallState::Ended => HangupStep::Nothing,
+        CallState::Ringing => HangupStep::Reject,
+        CallState::Dialing | CallState::Alerting if !call.has_dialog && !call.echo => {
+            HangupStep::Cancel {
+                send_now: call.got_provisional && !call.cancel_sent,
+                end_now: !call.invite_sent,
+            }
+        }
+        _ => HangupStep::Bye,
     }
 }
 
@@ -327,5 +374,94 @@ mod tests {
             invite_step(&hung_up, &resp(486, "486 Busy Here", false)),
             end("486 Busy Here", None)
         );
+    }
+
+    #[test]
+    fn hang_up_in_each_state() {
+        let dialing = HangupView {
+            state: CallState::Dialing,
+            has_dialog: false,
+            echo: false,
+            invite_sent: true,
+            got_provisional: false,
+            cancel_sent: false,
+        };
+        let cancel = |send_now, end_now| HangupStep::Cancel { send_now, end_now };
+        let table = [
+            (dialing, cancel(false, false)),
+            // INVITE not out yet (still resolving the next hop): end now.
+            (
+                HangupView {
+                    invite_sent: false,
+                    ..dialing
+                },
+                cancel(false, true),
+            ),
+            (
+                HangupView {
+                    state: CallState::Alerting,
+                    got_provisional: true,
+                    ..dialing
+                },
+                cancel(true, false),
+            ),
+            (
+                HangupView {
+                    state: CallState::Alerting,
+                    got_provisional: true,
+                    cancel_sent: true,
+                    ..dialing
+                },
+                cancel(false, false),
+            ),
+            // A 2xx made the dialog: the call is up, BYE it.
+            (
+                HangupView {
+                    has_dialog: true,
+                    ..dialing
+                },
+                HangupStep::Bye,
+            ),
+            (
+                HangupView {
+                    echo: true,
+                    ..dialing
+                },
+                HangupStep::Bye,
+            ),
+            (
+                HangupView {
+                    state: CallState::Ringing,
+                    ..dialing
+                },
+                HangupStep::Reject,
+            ),
+            (
+                HangupView {
+                    state: CallState::Active,
+                    has_dialog: true,
+                    ..dialing
+                },
+                HangupStep::Bye,
+            ),
+            (
+                HangupView {
+                    state: CallState::Held,
+                    has_dialog: true,
+                    ..dialing
+                },
+                HangupStep::Bye,
+            ),
+            (
+                HangupView {
+                    state: CallState::Ended,
+                    ..dialing
+                },
+                HangupStep::Nothing,
+            ),
+        ];
+        for (call, want) in table {
+            assert_eq!(hangup_step(&call), want, "{call:?}");
+        }
     }
 }
