@@ -1,8 +1,10 @@
 //! Mid-call control: hold and resume by re-INVITE (sendonly / sendrecv, RFC
 //! 3264 §8.4) with the RFC 3261 §14.1 glare back-off on 491, mute, DTMF
 //! (RFC 4733 when negotiated, SIP INFO `application/dtmf-relay` otherwise)
-//! and deflection (302) of a ringing call.
+//! and deflection (302) of a ringing call. When to send a re-INVITE and
+//! what its response leads to are decided in [`super::step`].
 
+use super::step::{hold_step, reinvite_step, HoldStep, HoldView, ReinviteStep};
 use super::*;
 
 /// RFC 3261 §14.1: after a 491, the owner of the Call-ID (the UAC) waits
@@ -20,26 +22,34 @@ impl CallActor {
     /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
     /// answers at once when there is nothing to change).
     pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
-        let live = matches!(self.info.state, CallState::Active | CallState::Held);
-        if !live || self.dialog.is_none() {
-            let what = if held { "held" } else { "resumed" };
-            let _ = reply.send(Err(CommandError::new(
-                "bad_state",
-                format!(
-                    "call {} is not connected and cannot be {what}",
-                    self.info.id
-                ),
-            )));
-            return;
-        }
-        if self.info.held == held && self.reinvite.is_none() {
-            let _ = reply.send(Ok(()));
-            return;
-        }
-        self.want_held = held;
-        self.reinvite_replies.push(reply);
-        if self.reinvite.is_none() && self.glare_retry.is_none() {
-            self.send_reinvite().await;
+        let view = HoldView {
+            state: self.info.state,
+            has_dialog: self.dialog.is_some(),
+            held: self.info.held,
+            reinvite_pending: self.reinvite.is_some(),
+            glare_pending: self.glare_retry.is_some(),
+        };
+        match hold_step(&view, held) {
+            HoldStep::Refuse => {
+                let what = if held { "held" } else { "resumed" };
+                let _ = reply.send(Err(CommandError::new(
+                    "bad_state",
+                    format!(
+                        "call {} is not connected and cannot be {what}",
+                        self.info.id
+                    ),
+                )));
+            }
+            HoldStep::Done => {
+                let _ = reply.send(Ok(()));
+            }
+            HoldStep::Queue { send_now } => {
+                self.want_held = held;
+                self.reinvite_replies.push(reply);
+                if send_now {
+                    self.send_reinvite().await;
+                }
+            }
         }
     }
 
@@ -133,10 +143,17 @@ impl CallActor {
     }
 
     pub(super) async fn on_reinvite_response(&mut self, resp: Response) {
-        let code = m::code(&resp);
-        match code {
-            100..=199 => {}
-            200..=299 => {
+        let step = match reinvite_step(m::code(&resp)) {
+            ReinviteStep::Challenge if self.retry_with_auth(TxKind::ReInvite, &resp).await => {
+                return;
+            }
+            // Credentials missing or already refused.
+            ReinviteStep::Challenge => ReinviteStep::Refused { end_dialog: false },
+            step => step,
+        };
+        match step {
+            ReinviteStep::Wait | ReinviteStep::Challenge => {}
+            ReinviteStep::Accepted => {
                 self.reinvite = None;
                 self.ack_2xx(&resp).await;
                 if let Some(body) = sdp_body(&resp) {
@@ -162,8 +179,7 @@ impl CallActor {
                     self.send_refer(refer_to, reply).await;
                 }
             }
-            401 | 407 if self.retry_with_auth(TxKind::ReInvite, &resp).await => {}
-            491 => {
+            ReinviteStep::Glare => {
                 self.reinvite = None;
                 let uac = self
                     .dialog
@@ -173,7 +189,7 @@ impl CallActor {
                 tracing::info!(call = %self.info.id, "re-INVITE glare (491): retry in {} ms", wait.as_millis());
                 self.glare_retry = Some(tokio::time::Instant::now() + wait);
             }
-            _ => {
+            ReinviteStep::Refused { end_dialog } => {
                 self.reinvite = None;
                 let text = m::status_text(&resp);
                 self.want_held = self.info.held;
@@ -189,8 +205,7 @@ impl CallActor {
                         format!("hold before transfer failed: {text}"),
                     )));
                 }
-                // RFC 3261 §14.1: 481 and 408 end the dialog.
-                if code == 481 || code == 408 {
+                if end_dialog {
                     self.send_bye().await;
                     self.end(&format!("dialog lost ({text})")).await;
                 }

@@ -1,7 +1,8 @@
 //! The call's decisions, made without IO: `(call state, input) -> step`.
 //! What an outgoing call does with a response to its INVITE
-//! ([`invite_step`]) and how a hang-up ends a call in each state
-//! ([`hangup_step`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
+//! ([`invite_step`]), how a hang-up ends a call in each state
+//! ([`hangup_step`]), when hold and resume send a re-INVITE
+//! ([`hold_step`]) and what its response leads to ([`reinvite_step`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
 //! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
 //! rules live here and are table-tested.
 
@@ -167,6 +168,74 @@ pub fn hangup_step(call: &HangupView) -> HangupStep {
             }
         }
         _ => HangupStep::Bye,
+    }
+}
+
+/// What `hold` / `resume` needs to know of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldView {
+    pub state: CallState,
+    pub has_dialog: bool,
+    /// The peer has accepted our hold (the last re-INVITE put it on hold).
+    pub held: bool,
+    /// A re-INVITE of ours awaits its final response.
+    pub reinvite_pending: bool,
+    /// A re-INVITE waits out the glare back-off after a 491.
+    pub glare_pending: bool,
+}
+
+/// How the call takes a `hold` (true) or `resume` (false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldStep {
+    /// Not connected: refused.
+    Refuse,
+    /// Already so and nothing in flight: done at once.
+    Done,
+    /// Remember the wish and answer once the re-INVITE is through; send it
+    /// now unless one is in flight or waiting (that one carries the wish).
+    Queue { send_now: bool },
+}
+
+/// Decides how `hold` (`want_held`) or `resume` is taken.
+pub fn hold_step(call: &HoldView, want_held: bool) -> HoldStep {
+    let live = matches!(call.state, CallState::Active | CallState::Held);
+    if !live || !call.has_dialog {
+        HoldStep::Refuse
+    } else if call.held == want_held && !call.reinvite_pending {
+        HoldStep::Done
+    } else {
+        HoldStep::Queue {
+            send_now: !call.reinvite_pending && !call.glare_pending,
+        }
+    }
+}
+
+/// What a response to our re-INVITE leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReinviteStep {
+    /// 1xx: keep waiting.
+    Wait,
+    /// 2xx: ACK, take the answer, the call is held or active as asked.
+    Accepted,
+    /// 401/407: send it again with credentials (refused when that cannot be).
+    Challenge,
+    /// 491: both sides sent one; retry after the RFC 3261 §14.1 back-off.
+    Glare,
+    /// Refused: the call stays as it was; 481 and 408 also end the dialog
+    /// (RFC 3261 §14.1).
+    Refused { end_dialog: bool },
+}
+
+/// Decides what the re-INVITE response `code` leads to.
+pub fn reinvite_step(code: u16) -> ReinviteStep {
+    match code {
+        100..=199 => ReinviteStep::Wait,
+        200..=299 => ReinviteStep::Accepted,
+        401 | 407 => ReinviteStep::Challenge,
+        491 => ReinviteStep::Glare,
+        _ => ReinviteStep::Refused {
+            end_dialog: code == 481 || code == 408,
+        },
     }
 }
 
@@ -462,6 +531,117 @@ mod tests {
         ];
         for (call, want) in table {
             assert_eq!(hangup_step(&call), want, "{call:?}");
+        }
+    }
+
+    #[test]
+    fn hold_and_resume_by_state() {
+        let active = HoldView {
+            state: CallState::Active,
+            has_dialog: true,
+            held: false,
+            reinvite_pending: false,
+            glare_pending: false,
+        };
+        let held = HoldView {
+            state: CallState::Held,
+            held: true,
+            ..active
+        };
+        let queue = |send_now| HoldStep::Queue { send_now };
+        let table = [
+            (active, true, queue(true)),
+            (active, false, HoldStep::Done),
+            (held, false, queue(true)),
+            (held, true, HoldStep::Done),
+            // A re-INVITE in flight carries the newest wish when it is retried
+            // or answered; a second one is not sent alongside.
+            (
+                HoldView {
+                    reinvite_pending: true,
+                    ..active
+                },
+                true,
+                queue(false),
+            ),
+            (
+                HoldView {
+                    reinvite_pending: true,
+                    ..active
+                },
+                false,
+                queue(false),
+            ),
+            (
+                HoldView {
+                    glare_pending: true,
+                    ..active
+                },
+                true,
+                queue(false),
+            ),
+            (
+                HoldView {
+                    state: CallState::Ringing,
+                    has_dialog: false,
+                    ..active
+                },
+                true,
+                HoldStep::Refuse,
+            ),
+            (
+                HoldView {
+                    state: CallState::Alerting,
+                    has_dialog: false,
+                    ..active
+                },
+                true,
+                HoldStep::Refuse,
+            ),
+            (
+                HoldView {
+                    state: CallState::Ended,
+                    ..active
+                },
+                false,
+                HoldStep::Refuse,
+            ),
+            (
+                HoldView {
+                    has_dialog: false,
+                    ..active
+                },
+                true,
+                HoldStep::Refuse,
+            ),
+        ];
+        for (call, want_held, want) in table {
+            assert_eq!(
+                hold_step(&call, want_held),
+                want,
+                "{call:?} hold={want_held}"
+            );
+        }
+    }
+
+    #[test]
+    fn reinvite_responses() {
+        let refused = |end_dialog| ReinviteStep::Refused { end_dialog };
+        let table = [
+            (100, ReinviteStep::Wait),
+            (183, ReinviteStep::Wait),
+            (200, ReinviteStep::Accepted),
+            (401, ReinviteStep::Challenge),
+            (407, ReinviteStep::Challenge),
+            (491, ReinviteStep::Glare),
+            (488, refused(false)),
+            (500, refused(false)),
+            (603, refused(false)),
+            (481, refused(true)),
+            (408, refused(true)),
+        ];
+        for (code, want) in table {
+            assert_eq!(reinvite_step(code), want, "{code}");
         }
     }
 }
