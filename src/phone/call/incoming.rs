@@ -2,7 +2,7 @@
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
 //! re-INVITE, OPTIONS.
 
-use super::step::{hangup_step, HangupStep, HangupView};
+use super::step::{hangup_step, info_dtmf, HangupStep, HangupView};
 use super::*;
 
 impl CallActor {
@@ -233,32 +233,14 @@ impl CallActor {
                 let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));
             }
             Method::Info => {
-                let ct = m::header(&req.headers, "Content-Type")
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                let body = String::from_utf8_lossy(&req.body).into_owned();
-                let digit = if ct.starts_with("application/dtmf-relay") {
-                    body.lines().find_map(|l| {
-                        let (k, v) = l.split_once('=')?;
-                        k.trim()
-                            .eq_ignore_ascii_case("Signal")
-                            .then(|| v.trim().to_string())
-                    })
-                } else if ct.starts_with("application/dtmf") {
-                    Some(body.trim().to_string())
-                } else {
-                    None
-                };
-                match digit
-                    .and_then(|d| d.chars().next())
-                    .filter(|c| "0123456789*#ABCDabcd".contains(*c))
-                {
+                let content_type = m::header(&req.headers, "Content-Type").unwrap_or_default();
+                match info_dtmf(content_type, &String::from_utf8_lossy(&req.body)) {
                     Some(d) => {
                         let _ = tx.handle.respond(respond(200));
-                        let _ = self.env.manager.send(ManagerMsg::Dtmf(
-                            self.info.id.clone(),
-                            d.to_ascii_uppercase(),
-                        ));
+                        let _ = self
+                            .env
+                            .manager
+                            .send(ManagerMsg::Dtmf(self.info.id.clone(), d));
                     }
                     None => {
                         let _ = tx.handle.respond(respond(415));

@@ -2,7 +2,8 @@
 //! What an outgoing call does with a response to its INVITE
 //! ([`invite_step`]), how a hang-up ends a call in each state
 //! ([`hangup_step`]), when hold and resume send a re-INVITE
-//! ([`hold_step`]) and what its response leads to ([`reinvite_step`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
+//! ([`hold_step`]) and what its response leads to ([`reinvite_step`]), and
+//! the key a SIP INFO carries ([`info_dtmf`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
 //! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
 //! rules live here and are table-tested.
 
@@ -237,6 +238,26 @@ pub fn reinvite_step(code: u16) -> ReinviteStep {
             end_dialog: code == 481 || code == 408,
         },
     }
+}
+
+/// The DTMF key of a SIP INFO: `application/dtmf-relay` (`Signal=5`) or
+/// `application/dtmf` (`5`), upper-cased; None for anything else (415).
+pub fn info_dtmf(content_type: &str, body: &str) -> Option<char> {
+    let ct = content_type.trim().to_ascii_lowercase();
+    let signal = if ct.starts_with("application/dtmf-relay") {
+        body.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("Signal").then(|| v.trim())
+        })
+    } else if ct.starts_with("application/dtmf") {
+        Some(body.trim())
+    } else {
+        None
+    };
+    signal
+        .and_then(|d| d.chars().next())
+        .filter(|c| "0123456789*#ABCDabcd".contains(*c))
+        .map(|c| c.to_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -642,6 +663,27 @@ mod tests {
         ];
         for (code, want) in table {
             assert_eq!(reinvite_step(code), want, "{code}");
+        }
+    }
+
+    #[test]
+    fn dtmf_in_sip_info() {
+        let relay = "application/dtmf-relay";
+        let table = [
+            (relay, "Signal=5\r\nDuration=160\r\n", Some('5')),
+            (relay, "Duration=160\r\nsignal = #\r\n", Some('#')),
+            ("Application/DTMF-Relay; charset=x", "Signal=*", Some('*')),
+            (relay, "Signal=a", Some('A')),
+            (relay, "Signal=X", None),
+            (relay, "Duration=160", None),
+            (relay, "", None),
+            ("application/dtmf", " 7 ", Some('7')),
+            ("application/dtmf", "", None),
+            ("text/plain", "Signal=5", None),
+            ("", "5", None),
+        ];
+        for (ct, body, want) in table {
+            assert_eq!(info_dtmf(ct, body), want, "{ct:?} {body:?}");
         }
     }
 }
