@@ -2,8 +2,9 @@
 //! What an outgoing call does with a response to its INVITE
 //! ([`invite_step`]), how a hang-up ends a call in each state
 //! ([`hangup_step`]), when hold and resume send a re-INVITE
-//! ([`hold_step`]) and what its response leads to ([`reinvite_step`]), and
-//! the key a SIP INFO carries ([`info_dtmf`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
+//! ([`hold_step`]) and what its response leads to ([`reinvite_step`]), how
+//! a transfer starts ([`transfer_step`]) and goes on ([`refer_step`],
+//! [`transfer_progress`]), and the key a SIP INFO carries ([`info_dtmf`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
 //! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
 //! rules live here and are table-tested.
 
@@ -258,6 +259,89 @@ pub fn info_dtmf(content_type: &str, body: &str) -> Option<char> {
         .and_then(|d| d.chars().next())
         .filter(|c| "0123456789*#ABCDabcd".contains(*c))
         .map(|c| c.to_ascii_uppercase())
+}
+
+/// What `transfer` / `connect` needs to know of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferView {
+    pub state: CallState,
+    pub has_dialog: bool,
+    /// A REFER of ours is in flight or its transfer is under way.
+    pub transferring: bool,
+    pub held: bool,
+    pub reinvite_pending: bool,
+    pub glare_pending: bool,
+}
+
+/// How a transfer starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferStep {
+    /// Not connected: refused.
+    Refuse,
+    /// Another transfer of this call is under way: refused.
+    Busy,
+    /// Already held: REFER now.
+    Refer,
+    /// Hold the peer first (a desk phone does), then REFER once the hold
+    /// is through; send the re-INVITE now unless one is in flight or waiting.
+    HoldFirst { send_now: bool },
+}
+
+/// Decides how a transfer of the call starts.
+pub fn transfer_step(call: &TransferView) -> TransferStep {
+    if !matches!(call.state, CallState::Active | CallState::Held) || !call.has_dialog {
+        TransferStep::Refuse
+    } else if call.transferring {
+        TransferStep::Busy
+    } else if call.held {
+        TransferStep::Refer
+    } else {
+        TransferStep::HoldFirst {
+            send_now: !call.reinvite_pending && !call.glare_pending,
+        }
+    }
+}
+
+/// What a response to our REFER leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferStep {
+    Wait,
+    /// 2xx: the peer takes the transfer on; the call is transferring.
+    Accepted,
+    /// 401/407: send it again with credentials (refused when that cannot be).
+    Challenge,
+    /// Refused: the transfer failed, the call is resumed as it was.
+    Refused,
+}
+
+/// Decides what the REFER response `code` leads to.
+pub fn refer_step(code: u16) -> ReferStep {
+    match code {
+        100..=199 => ReferStep::Wait,
+        200..=299 => ReferStep::Accepted,
+        401 | 407 => ReferStep::Challenge,
+        _ => ReferStep::Refused,
+    }
+}
+
+/// What the peer's NOTIFY about our REFER (its sipfrag status) means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferProgress {
+    /// 1xx: the new call is being set up.
+    Trying,
+    /// 2xx: the new call is up; our part is done (BYE).
+    Done,
+    /// Final failure: keep the call and resume it.
+    Failed,
+}
+
+/// Reads the sipfrag status `code` of a refer NOTIFY.
+pub fn transfer_progress(code: u16) -> TransferProgress {
+    match code {
+        100..=199 => TransferProgress::Trying,
+        200..=299 => TransferProgress::Done,
+        _ => TransferProgress::Failed,
+    }
 }
 
 #[cfg(test)]
@@ -684,6 +768,104 @@ mod tests {
         ];
         for (ct, body, want) in table {
             assert_eq!(info_dtmf(ct, body), want, "{ct:?} {body:?}");
+        }
+    }
+
+    #[test]
+    fn transfers_start_by_state() {
+        let active = TransferView {
+            state: CallState::Active,
+            has_dialog: true,
+            transferring: false,
+            held: false,
+            reinvite_pending: false,
+            glare_pending: false,
+        };
+        let hold_first = |send_now| TransferStep::HoldFirst { send_now };
+        let table = [
+            (active, hold_first(true)),
+            (
+                TransferView {
+                    reinvite_pending: true,
+                    ..active
+                },
+                hold_first(false),
+            ),
+            (
+                TransferView {
+                    glare_pending: true,
+                    ..active
+                },
+                hold_first(false),
+            ),
+            (
+                TransferView {
+                    state: CallState::Held,
+                    held: true,
+                    ..active
+                },
+                TransferStep::Refer,
+            ),
+            (
+                TransferView {
+                    transferring: true,
+                    ..active
+                },
+                TransferStep::Busy,
+            ),
+            (
+                TransferView {
+                    state: CallState::Transferring,
+                    ..active
+                },
+                TransferStep::Refuse,
+            ),
+            (
+                TransferView {
+                    state: CallState::Ringing,
+                    has_dialog: false,
+                    ..active
+                },
+                TransferStep::Refuse,
+            ),
+            (
+                TransferView {
+                    has_dialog: false,
+                    ..active
+                },
+                TransferStep::Refuse,
+            ),
+        ];
+        for (call, want) in table {
+            assert_eq!(transfer_step(&call), want, "{call:?}");
+        }
+    }
+
+    #[test]
+    fn refer_responses_and_progress() {
+        let table = [
+            (100, ReferStep::Wait),
+            (200, ReferStep::Accepted),
+            (202, ReferStep::Accepted),
+            (401, ReferStep::Challenge),
+            (407, ReferStep::Challenge),
+            (403, ReferStep::Refused),
+            (405, ReferStep::Refused),
+            (501, ReferStep::Refused),
+        ];
+        for (code, want) in table {
+            assert_eq!(refer_step(code), want, "{code}");
+        }
+        let table = [
+            (100, TransferProgress::Trying),
+            (180, TransferProgress::Trying),
+            (200, TransferProgress::Done),
+            (486, TransferProgress::Failed),
+            (603, TransferProgress::Failed),
+            (503, TransferProgress::Failed),
+        ];
+        for (code, want) in table {
+            assert_eq!(transfer_progress(code), want, "{code}");
         }
     }
 }

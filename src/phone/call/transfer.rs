@@ -3,6 +3,10 @@
 //! transferred: answering the peer's REFER with 202, letting the manager
 //! place the new call, and NOTIFYing its progress back.
 
+use super::step::{
+    refer_step, transfer_progress, transfer_step, ReferStep, TransferProgress, TransferStep,
+    TransferView,
+};
 use super::*;
 
 /// What identifies a dialog for `Replaces` (RFC 3891), from our side.
@@ -121,32 +125,41 @@ impl CallActor {
 
     /// `transfer` / `connect`: hold first (unless held), then REFER.
     pub(super) async fn transfer(&mut self, refer_to: String, reply: Reply) {
-        if !matches!(self.info.state, CallState::Active | CallState::Held) || self.dialog.is_none()
-        {
-            let _ = reply.send(Err(CommandError::new(
-                "bad_state",
-                format!(
-                    "call {} is not connected and cannot be transferred",
-                    self.info.id
-                ),
-            )));
-            return;
-        }
-        if self.transfer_target.is_some() || self.refer.is_some() {
-            let _ = reply.send(Err(CommandError::new(
-                "busy",
-                "a transfer of this call is under way",
-            )));
-            return;
-        }
-        self.held_before_transfer = self.info.held;
-        if self.info.held {
-            self.send_refer(refer_to, reply).await;
-        } else {
-            self.transfer_after_hold = Some((refer_to, reply));
-            self.want_held = true;
-            if self.reinvite.is_none() && self.glare_retry.is_none() {
-                self.send_reinvite().await;
+        let view = TransferView {
+            state: self.info.state,
+            has_dialog: self.dialog.is_some(),
+            transferring: self.transfer_target.is_some() || self.refer.is_some(),
+            held: self.info.held,
+            reinvite_pending: self.reinvite.is_some(),
+            glare_pending: self.glare_retry.is_some(),
+        };
+        match transfer_step(&view) {
+            TransferStep::Refuse => {
+                let _ = reply.send(Err(CommandError::new(
+                    "bad_state",
+                    format!(
+                        "call {} is not connected and cannot be transferred",
+                        self.info.id
+                    ),
+                )));
+            }
+            TransferStep::Busy => {
+                let _ = reply.send(Err(CommandError::new(
+                    "busy",
+                    "a transfer of this call is under way",
+                )));
+            }
+            TransferStep::Refer => {
+                self.held_before_transfer = true;
+                self.send_refer(refer_to, reply).await;
+            }
+            TransferStep::HoldFirst { send_now } => {
+                self.held_before_transfer = false;
+                self.transfer_after_hold = Some((refer_to, reply));
+                self.want_held = true;
+                if send_now {
+                    self.send_reinvite().await;
+                }
             }
         }
     }
@@ -188,16 +201,15 @@ impl CallActor {
     }
 
     pub(super) async fn on_refer_response(&mut self, resp: Response) {
-        let code = m::code(&resp);
-        match code {
-            100..=199 => {}
-            200..=299 => {
+        match refer_step(m::code(&resp)) {
+            ReferStep::Wait => {}
+            ReferStep::Accepted => {
                 self.refer = None;
                 self.set_state(CallState::Transferring);
                 self.finish_refer(Ok(()));
             }
-            401 | 407 if self.retry_with_auth(TxKind::Refer, &resp).await => {}
-            _ => {
+            ReferStep::Challenge if self.retry_with_auth(TxKind::Refer, &resp).await => {}
+            ReferStep::Challenge | ReferStep::Refused => {
                 self.refer = None;
                 let text = m::status_text(&resp);
                 self.finish_refer(Err(CommandError::new(
@@ -242,17 +254,17 @@ impl CallActor {
         let Some((code, reason)) = sipfrag_status(&body) else {
             return;
         };
-        match code {
-            100..=199 => {
+        match transfer_progress(code) {
+            TransferProgress::Trying => {
                 tracing::debug!(call = %self.info.id, "transfer progress: {code} {reason}")
             }
-            200..=299 => {
+            TransferProgress::Done => {
                 let target = self.transfer_target.take().unwrap_or_default();
                 self.send_bye().await;
                 self.end(&format!("transferred to {}", split_refer_to(&target).0))
                     .await;
             }
-            _ => self.transfer_failed(&format!("{code} {reason}")).await,
+            TransferProgress::Failed => self.transfer_failed(&format!("{code} {reason}")).await,
         }
     }
 
