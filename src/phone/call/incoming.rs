@@ -2,7 +2,7 @@
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
 //! re-INVITE, OPTIONS.
 
-use super::step::{hangup_step, info_dtmf, HangupStep, HangupView};
+use super::step::{hangup_step, info_dtmf, request_step, HangupStep, HangupView, RequestStep};
 use super::*;
 
 impl CallActor {
@@ -192,47 +192,21 @@ impl CallActor {
             set_body(&mut r.headers, &mut r.body, None, Vec::new());
             r
         };
-        let Some(dialog) = self.dialog.as_mut() else {
-            let _ = tx.handle.respond(respond(481));
-            return;
-        };
-        if !dialog.accept_remote_cseq(req) {
-            let _ = tx.handle.respond(respond(500));
-            return;
-        }
-        match req.method {
-            Method::Bye => {
+        let in_order = self.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
+        match request_step(&req.method, in_order, self.reinvite.is_some()) {
+            RequestStep::Reply(code) => {
+                let mut r = respond(code);
+                if code == 405 {
+                    add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
+                }
+                let _ = tx.handle.respond(r);
+            }
+            RequestStep::Bye => {
                 let _ = tx.handle.respond(respond(200));
                 self.end("remote hangup").await;
             }
-            Method::Invite if self.reinvite.is_some() => {
-                // Glare: our own re-INVITE is pending (RFC 3261 §14.2).
-                let _ = tx.handle.respond(respond(491));
-            }
-            Method::Invite => {
-                dialog.refresh_target(&req.headers);
-                let contact = dialog.local_contact.clone();
-                self.local.session_version += 1;
-                let body = match sdp_request_body(req) {
-                    Some(offer) => match sdp::answer(&offer, &self.local) {
-                        Ok((answer, neg)) => {
-                            self.apply_negotiated(neg).await;
-                            answer
-                        }
-                        Err(e) => {
-                            tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
-                            let _ = tx.handle.respond(respond(488));
-                            return;
-                        }
-                    },
-                    None => {
-                        self.awaiting_ack_answer = true;
-                        sdp::offer(&self.local)
-                    }
-                };
-                let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));
-            }
-            Method::Info => {
+            RequestStep::Reinvite => self.on_reinvite(&tx).await,
+            RequestStep::Info => {
                 let content_type = m::header(&req.headers, "Content-Type").unwrap_or_default();
                 match info_dtmf(content_type, &String::from_utf8_lossy(&req.body)) {
                     Some(d) => {
@@ -247,23 +221,50 @@ impl CallActor {
                     }
                 }
             }
-            Method::Notify => {
+            RequestStep::Notify => {
                 let _ = tx.handle.respond(respond(200));
                 self.on_notify(req).await;
             }
-            Method::Refer => self.on_refer(&tx).await,
-            Method::Options => {
+            RequestStep::Refer => self.on_refer(&tx).await,
+            RequestStep::Options => {
                 let mut r = respond(200);
                 add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
                 add_header(&mut r.headers, "Accept", crate::sip::ACCEPT);
                 let _ = tx.handle.respond(r);
             }
-            _ => {
-                let mut r = respond(405);
-                add_header(&mut r.headers, "Allow", crate::sip::ALLOW);
-                let _ = tx.handle.respond(r);
-            }
         }
+    }
+
+    /// The peer's re-INVITE (hold, resume, new media): answer its offer, or
+    /// offer in our 200 when it carries none.
+    async fn on_reinvite(&mut self, tx: &ServerTransaction) {
+        let req = &tx.request;
+        let Some(dialog) = self.dialog.as_mut() else {
+            return;
+        };
+        dialog.refresh_target(&req.headers);
+        let contact = dialog.local_contact.clone();
+        self.local.session_version += 1;
+        let body = match sdp_request_body(req) {
+            Some(offer) => match sdp::answer(&offer, &self.local) {
+                Ok((answer, neg)) => {
+                    self.apply_negotiated(neg).await;
+                    answer
+                }
+                Err(e) => {
+                    tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
+                    let mut r = m::response(req, 488, None);
+                    set_body(&mut r.headers, &mut r.body, None, Vec::new());
+                    let _ = tx.handle.respond(r);
+                    return;
+                }
+            },
+            None => {
+                self.awaiting_ack_answer = true;
+                sdp::offer(&self.local)
+            }
+        };
+        let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));
     }
 }
 

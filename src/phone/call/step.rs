@@ -4,12 +4,14 @@
 //! ([`hangup_step`]), when hold and resume send a re-INVITE
 //! ([`hold_step`]) and what its response leads to ([`reinvite_step`]), how
 //! a transfer starts ([`transfer_step`]) and goes on ([`refer_step`],
-//! [`transfer_progress`]), and the key a SIP INFO carries ([`info_dtmf`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
+//! [`transfer_progress`]), how a request from the peer in the dialog is
+//! taken ([`request_step`]), and the key a SIP INFO carries ([`info_dtmf`]). The actor (`outgoing.rs`, `incoming.rs`) carries the
 //! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
 //! rules live here and are table-tested.
 
 use crate::media::Tone;
 use crate::phone::event::CallState;
+use crate::sip::msg::Method;
 
 /// What the decision needs to know of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +343,47 @@ pub fn transfer_progress(code: u16) -> TransferProgress {
         100..=199 => TransferProgress::Trying,
         200..=299 => TransferProgress::Done,
         _ => TransferProgress::Failed,
+    }
+}
+
+/// How the call takes a request the peer sent in the dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestStep {
+    /// Answer with this code and nothing more: 481 (no dialog), 500 (CSeq
+    /// out of order), 491 (re-INVITE glare, RFC 3261 §14.2), 405.
+    Reply(u16),
+    /// BYE: 200, the call ends.
+    Bye,
+    /// re-INVITE: answer the offer (or offer in the 200).
+    Reinvite,
+    /// INFO: DTMF ([`info_dtmf`]) or 415.
+    Info,
+    /// NOTIFY: 200, then transfer progress.
+    Notify,
+    /// REFER: 202 and the new call, or 400.
+    Refer,
+    /// OPTIONS: 200 with what we allow and accept.
+    Options,
+}
+
+/// Decides how a request `method` of the peer is taken. `in_order` is
+/// None without a dialog, else whether its CSeq is in order.
+pub fn request_step(
+    method: &Method,
+    in_order: Option<bool>,
+    reinvite_pending: bool,
+) -> RequestStep {
+    match (in_order, method) {
+        (None, _) => RequestStep::Reply(481),
+        (Some(false), _) => RequestStep::Reply(500),
+        (Some(true), Method::Bye) => RequestStep::Bye,
+        (Some(true), Method::Invite) if reinvite_pending => RequestStep::Reply(491),
+        (Some(true), Method::Invite) => RequestStep::Reinvite,
+        (Some(true), Method::Info) => RequestStep::Info,
+        (Some(true), Method::Notify) => RequestStep::Notify,
+        (Some(true), Method::Refer) => RequestStep::Refer,
+        (Some(true), Method::Options) => RequestStep::Options,
+        (Some(true), _) => RequestStep::Reply(405),
     }
 }
 

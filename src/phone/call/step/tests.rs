@@ -522,3 +522,36 @@ fn refer_responses_and_progress() {
         assert_eq!(transfer_progress(code), want, "{code}");
     }
 }
+
+#[test]
+fn requests_from_the_peer() {
+    let table = [
+        (Method::Bye, None, false, RequestStep::Reply(481)),
+        (Method::Invite, None, false, RequestStep::Reply(481)),
+        (Method::Bye, Some(false), false, RequestStep::Reply(500)),
+        (Method::Bye, Some(true), false, RequestStep::Bye),
+        (Method::Bye, Some(true), true, RequestStep::Bye),
+        (Method::Invite, Some(true), false, RequestStep::Reinvite),
+        // Both sides re-INVITE at once: ours is pending, theirs gets 491.
+        (Method::Invite, Some(true), true, RequestStep::Reply(491)),
+        (Method::Info, Some(true), false, RequestStep::Info),
+        (Method::Notify, Some(true), false, RequestStep::Notify),
+        (Method::Refer, Some(true), false, RequestStep::Refer),
+        (Method::Options, Some(true), false, RequestStep::Options),
+        (Method::Message, Some(true), false, RequestStep::Reply(405)),
+        (
+            Method::Subscribe,
+            Some(true),
+            false,
+            RequestStep::Reply(405),
+        ),
+        (Method::Update, Some(true), false, RequestStep::Reply(405)),
+    ];
+    for (method, in_order, reinvite_pending, want) in table {
+        assert_eq!(
+            request_step(&method, in_order, reinvite_pending),
+            want,
+            "{method} {in_order:?} {reinvite_pending}"
+        );
+    }
+}
