@@ -72,20 +72,35 @@ fn null_audio() -> AudioSystem {
     .unwrap()
 }
 
+/// Two sessions sending to each other over loopback, A (`call-a`) with
+/// `audio_a` and B (`call-b`) with `audio_b`, RTCP every `rtcp`; with B's
+/// events.
+async fn connected_pair(
+    audio_a: &AudioSystem,
+    audio_b: &AudioSystem,
+    rtcp: Duration,
+) -> (
+    MediaSession,
+    MediaSession,
+    mpsc::UnboundedReceiver<MediaEvent>,
+) {
+    let sa = RtpSockets::bind(ip()).await.unwrap();
+    let sb = RtpSockets::bind(ip()).await.unwrap();
+    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
+    let (ev_a, _) = mpsc::unbounded_channel();
+    let (ev_b, events_b) = mpsc::unbounded_channel();
+    let a = MediaSession::start_with(sa, params(addr_b), audio_a, "call-a", ev_a, rtcp).unwrap();
+    let b = MediaSession::start_with(sb, params(addr_a), audio_b, "call-b", ev_b, rtcp).unwrap();
+    (a, b, events_b)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_hear_each_others_tone() {
     let dir = tempfile::tempdir().unwrap();
     let audio_a = file_audio(dir.path(), "a", 600.0, 8000);
     // B's input is 44.1 kHz stereo-less: exercises the resampler too.
     let audio_b = file_audio(dir.path(), "b", 1400.0, 44100);
-    let sa = RtpSockets::bind(ip()).await.unwrap();
-    let sb = RtpSockets::bind(ip()).await.unwrap();
-    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
-    let (ev_a, _ra) = mpsc::unbounded_channel();
-    let (ev_b, _rb) = mpsc::unbounded_channel();
-    let rtcp = Duration::from_millis(300);
-    let a = MediaSession::start_with(sa, params(addr_b), &audio_a, "call-a", ev_a, rtcp).unwrap();
-    let b = MediaSession::start_with(sb, params(addr_a), &audio_b, "call-b", ev_b, rtcp).unwrap();
+    let (a, b, _events_b) = connected_pair(&audio_a, &audio_b, Duration::from_millis(300)).await;
     sleep(Duration::from_millis(1500)).await;
     let stats = a.stats();
     a.stop().await;
@@ -126,13 +141,7 @@ async fn two_sessions_hear_each_others_tone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dtmf_goes_from_one_session_to_the_other() {
     let audio = null_audio();
-    let sa = RtpSockets::bind(ip()).await.unwrap();
-    let sb = RtpSockets::bind(ip()).await.unwrap();
-    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
-    let (ev_a, _ra) = mpsc::unbounded_channel();
-    let (ev_b, mut rb) = mpsc::unbounded_channel();
-    let a = MediaSession::start(sa, params(addr_b), &audio, "a", ev_a).unwrap();
-    let b = MediaSession::start(sb, params(addr_a), &audio, "b", ev_b).unwrap();
+    let (a, b, mut rb) = connected_pair(&audio, &audio, RTCP_INTERVAL).await;
     a.send_dtmf("12x#D");
     let mut got = Vec::new();
     while got.len() < 4 {

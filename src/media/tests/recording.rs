@@ -43,13 +43,7 @@ async fn records_both_directions_in_stereo_and_mute_silences_the_left() {
     let dir = tempfile::tempdir().unwrap();
     let audio_a = file_audio(dir.path(), "a", 600.0, 8000);
     let audio_b = file_audio(dir.path(), "b", 1400.0, 8000);
-    let sa = RtpSockets::bind(ip()).await.unwrap();
-    let sb = RtpSockets::bind(ip()).await.unwrap();
-    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
-    let (ev_a, _ra) = mpsc::unbounded_channel();
-    let (ev_b, _rb) = mpsc::unbounded_channel();
-    let a = MediaSession::start(sa, params(addr_b), &audio_a, "call-a", ev_a).unwrap();
-    let b = MediaSession::start(sb, params(addr_a), &audio_b, "call-b", ev_b).unwrap();
+    let (a, b, _events_b) = connected_pair(&audio_a, &audio_b, RTCP_INTERVAL).await;
 
     // A bad path fails at once.
     let plain = dir.path().join("plain");
@@ -110,13 +104,7 @@ async fn hold_music_is_recorded_as_sent_and_the_file_is_readable_midway() {
     let dir = tempfile::tempdir().unwrap();
     let audio_a = file_audio(dir.path(), "a", 600.0, 8000);
     let audio_b = file_audio(dir.path(), "b", 1400.0, 8000);
-    let sa = RtpSockets::bind(ip()).await.unwrap();
-    let sb = RtpSockets::bind(ip()).await.unwrap();
-    let (addr_a, addr_b) = (sa.rtp_addr(), sb.rtp_addr());
-    let (ev_a, _ra) = mpsc::unbounded_channel();
-    let (ev_b, _rb) = mpsc::unbounded_channel();
-    let a = MediaSession::start(sa, params(addr_b), &audio_a, "call-a", ev_a).unwrap();
-    let b = MediaSession::start(sb, params(addr_a), &audio_b, "call-b", ev_b).unwrap();
+    let (a, b, _events_b) = connected_pair(&audio_a, &audio_b, RTCP_INTERVAL).await;
     a.set_hold_music(true);
     let path = dir.path().join("hold.wav");
     a.set_recording(Some(path.clone())).unwrap();

@@ -34,25 +34,10 @@ fn app() -> App {
 
 fn call(id: &str, conference: bool) -> CallInfo {
     CallInfo {
-        id: id.into(),
         account: "office".into(),
-        direction: CallDirection::Out,
         remote: format!("sip:{id}@test.local"),
-        remote_name: None,
-        state: CallState::Active,
-        held: false,
-        remote_held: false,
-        muted: false,
         conference,
-        started_at: T0.into(),
-        answered_at: Some(T0.into()),
-        ended_at: None,
-        end_reason: None,
-        codec: Some("PCMU".into()),
-        stats: None,
-        transfer_status: None,
-        recording: None,
-        sip_call_id: format!("{id}@sip"),
+        ..super::tests::call(id, CallDirection::Out, CallState::Active)
     }
 }
 

@@ -34,7 +34,9 @@ fn app() -> App {
     a
 }
 
-fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
+/// A connected call to 1002 on the `direct` account (also the base of
+/// `pbx_tests`' calls).
+pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
     CallInfo {
         id: id.into(),
         account: "direct".into(),
