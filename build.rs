@@ -18,6 +18,7 @@ fn main() {
     // Read at link time by scripts/cc-ordered.sh (.cargo/config.toml): a new
     // layout relinks the binary.
     println!("cargo:rerun-if-changed=scripts/cc-ordered.sh");
+    println!("cargo:rerun-if-changed=scripts/layout/functions.sh");
     println!("cargo:rerun-if-changed=scripts/layout/order.txt");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("HOST") == var("TARGET");

@@ -34,28 +34,17 @@ if [ -z "$lld" ] || [ -z "$objs" ] || [ ! -f "$order" ] || ! command -v nm >/dev
 fi
 
 list=$(mktemp "${TMPDIR:-/tmp}/termphone-order.XXXXXX") || exec cc "$@"
-trap 'rm -f "$list" "$list.m" "$list.d"' EXIT
-# One line a defined function: the symbol, then its demangled name without hash or
-# LTO suffix. `nm` and `nm -C` list the same symbols in the same order.
+trap 'rm -f "$list" "$list.f"' EXIT
 # shellcheck disable=SC2086
-nm --defined-only $objs 2>/dev/null | awk 'NF == 3 { print $2 " " $3 }' >"$list.m"
-# shellcheck disable=SC2086
-nm -C --defined-only $objs 2>/dev/null | awk 'NF >= 3 { $1 = ""; print substr($0, 2) }' >"$list.d"
-awk -v order="$order" '
-    function norm(s) { gsub(/\.llvm\.[0-9]+/, "", s); return s }
-    FNR == NR { kind[FNR] = $1; sym[FNR] = $2; next }
-    {
-        k = kind[FNR]
-        if (k != "t" && k != "T" && k != "W" && k != "w") next
-        name = norm(substr($0, index($0, " ") + 1))
-        syms[name] = (name in syms) ? syms[name] "\n" sym[FNR] : sym[FNR]
-    }
+"$(dirname "$0")/layout/functions.sh" $objs >"$list.f"
+awk -F '\t' -v order="$order" '
+    { syms[$2] = ($2 in syms) ? syms[$2] "\n" $1 : $1 }
     END {
         while ((getline line < order) > 0) {
             if (line == "" || substr(line, 1, 1) == "#") continue
             # C functions (the built-in SQLite and jemalloc) keep their names.
             if (line in syms) print syms[line]; else print line
         }
-    }' "$list.m" "$list.d" >"$list"
+    }' "$list.f" >"$list"
 
 cc "$@" -Wl,--symbol-ordering-file="$list" -Wl,--no-warn-symbol-ordering

@@ -97,18 +97,16 @@ call() {
 run_phone idle idle
 run_phone call call
 
-# Symbol -> demangled name (same normalisation as cc-ordered.sh), then the functions
-# that ran: first those of the idle phone, then those a call adds.
-paste -d '\n' <(nm --defined-only "$bin" | awk 'NF == 3 { print $3 }') \
-    <(nm -C --defined-only "$bin" | awk 'NF >= 3 { $1 = ""; $2 = ""; print substr($0, 3) }') \
-    >"$work/names"
+# Symbol -> name (scripts/layout/functions.sh, as cc-ordered.sh reads them), then the
+# functions that ran: first those of the idle phone, then those a call adds.
+"$root/scripts/layout/functions.sh" "$bin" >"$work/names"
 out="$root/scripts/layout/order.txt"
 mkdir -p "$(dirname "$out")"
 {
     echo "# Functions in the order the phone first runs them (scripts/profile-layout.sh)."
     echo "# Read by scripts/cc-ordered.sh when it links the release binary."
     awk '
-        FNR == NR { if (FNR % 2) s = $0; else { gsub(/\.llvm\.[0-9]+/, ""); name[s] = $0 } next }
+        FNR == NR { split($0, f, "\t"); name[f[1]] = f[2]; next }
         match($0, /^c?fn=\([0-9]+\) /) {
             s = substr($0, RLENGTH + 1)
             if (!(s in name) || (name[s] in seen)) next
