@@ -702,6 +702,13 @@ fn is_sdp(headers: &crate::sip::msg::Headers, body: &[u8]) -> bool {
             .unwrap_or(false)
 }
 
+/// A response to `req` (in a dialog, so no new To tag) without a body.
+fn bodiless_response(req: &Request, code: u16) -> Response {
+    let mut r = m::response(req, code, None);
+    set_body(&mut r.headers, &mut r.body, None, Vec::new());
+    r
+}
+
 fn sdp_body(resp: &Response) -> Option<String> {
     is_sdp(&resp.headers, &resp.body).then(|| String::from_utf8_lossy(&resp.body).into_owned())
 }

@@ -187,11 +187,7 @@ impl CallActor {
 
     pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
         let req = &tx.request;
-        let respond = |code: u16| {
-            let mut r = m::response(req, code, None);
-            set_body(&mut r.headers, &mut r.body, None, Vec::new());
-            r
-        };
+        let respond = |code: u16| bodiless_response(req, code);
         let in_order = self.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
         match request_step(&req.method, in_order, self.reinvite.is_some()) {
             RequestStep::Reply(code) => {
@@ -253,9 +249,7 @@ impl CallActor {
                 }
                 Err(e) => {
                     tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
-                    let mut r = m::response(req, 488, None);
-                    set_body(&mut r.headers, &mut r.body, None, Vec::new());
-                    let _ = tx.handle.respond(r);
+                    let _ = tx.handle.respond(bodiless_response(req, 488));
                     return;
                 }
             },

@@ -273,9 +273,7 @@ impl CallActor {
     pub(super) async fn on_refer(&mut self, tx: &ServerTransaction) {
         let req = &tx.request;
         let Some(refer_to) = m::header(&req.headers, "Refer-To").map(m::uri_of) else {
-            let mut r = m::response(req, 400, None);
-            set_body(&mut r.headers, &mut r.body, None, Vec::new());
-            let _ = tx.handle.respond(r);
+            let _ = tx.handle.respond(bodiless_response(req, 400));
             return;
         };
         let mut r = m::response(req, 202, None);
