@@ -1,4 +1,4 @@
-//! The one command language of termphone (CONTROL.md): the control socket,
+//! The one command language of termphone (docs/control.md): the control socket,
 //! `termphone ctl` and (later) the TUI's keys and `:` line all produce a
 //! [`Command`] through the parsers here. A leaf: depends on nothing else in
 //! the crate.
@@ -151,7 +151,7 @@ pub const COMMANDS: &[(&str, &[&str], &str)] = &[
 ];
 
 impl Command {
-    /// The command's name as in CONTROL.md.
+    /// The command's name as in docs/control.md.
     pub fn name(&self) -> &'static str {
         match self {
             Command::Status => "status",

@@ -18,6 +18,7 @@
 //! - [`config`]: TOML configuration and XDG paths (a leaf).
 //! - [`command`]: the one command language shared by keys, the `:` line and the
 //!   socket (a leaf).
+//! - [`timer`]: the optional deadline the actors' `select!` loops sleep on (a leaf).
 
 pub mod command;
 pub mod config;
@@ -26,4 +27,5 @@ pub mod media;
 pub mod phone;
 pub mod sip;
 pub mod store;
+pub mod timer;
 pub mod ui;

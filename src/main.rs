@@ -1,4 +1,4 @@
-//! The `termphone` binary: CLI (CONTROL.md "Running").
+//! The `termphone` binary: CLI (docs/control.md "Running").
 //!
 //! `termphone [--config FILE] [--control PATH] [--headless]` runs the phone
 //! and its control socket, with the terminal interface unless `--headless`

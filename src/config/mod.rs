@@ -1,4 +1,4 @@
-//! Configuration: the TOML file (CONTROL.md keys), XDG paths via
+//! Configuration: the TOML file (docs/control.md keys), XDG paths via
 //! `directories`, accounts and their secrets (`password_cmd`). A leaf: it
 //! depends on no other module of the crate except plain data types of `media`.
 //!

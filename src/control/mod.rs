@@ -1,4 +1,4 @@
-//! The JSON-lines control socket (CONTROL.md "Wire format"): the server side
+//! The JSON-lines control socket (docs/control.md "Wire format"): the server side
 //! that hands each request to the phone as a [`crate::command::Command`], and
 //! the `termphone ctl` client. Never touches SIP or media.
 

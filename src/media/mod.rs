@@ -61,7 +61,7 @@ pub enum MediaError {
 
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;
 
-/// Which audio backend to use (CONTROL.md `[audio] backend`).
+/// Which audio backend to use (docs/control.md `[audio] backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
@@ -71,7 +71,7 @@ pub enum BackendKind {
     File,
 }
 
-/// Audio settings (CONTROL.md `[audio]`).
+/// Audio settings (docs/control.md `[audio]`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AudioConfig {
     pub backend: BackendKind,
@@ -139,7 +139,7 @@ pub struct RtpParams {
     pub direction: Direction,
 }
 
-/// Per-call media statistics (CONTROL.md `stats`).
+/// Per-call media statistics (docs/control.md `stats`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MediaStats {
     pub rx_packets: u64,
@@ -318,7 +318,7 @@ impl MediaSession {
     fn attach(&self, port: Option<conference::MemberPort>) {
         let _ = self.commands.send(session::Command::Conference(port));
     }
-    /// Call recording (CONTROL.md `record`). `Some(path)`: from the next
+    /// Call recording (docs/control.md `record`). `Some(path)`: from the next
     /// 20 ms tick, records the call to a WAV at `path` (parent directories
     /// created; 8 kHz, 16-bit, stereo). The left channel is what we send,
     /// exactly as sent: our microphone, the conference mix in a conference,

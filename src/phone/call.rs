@@ -28,6 +28,7 @@ use crate::sip::msg::{Method, Request, Response, SipMessage};
 use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::Peer;
+use crate::timer::sleep_opt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -566,14 +567,14 @@ impl CallActor {
                         let _ = self.env.manager.send(ManagerMsg::Dtmf(self.info.id.clone(), d));
                     }
                 },
-                _ = async { if let Some(at) = ring { tokio::time::sleep_until(at).await } else { std::future::pending::<()>().await } } => {
+                _ = sleep_opt(ring) => {
                     self.ring_deadline = None;
                     if self.info.state == CallState::Ringing {
                         self.respond_invite(480);
                         self.end("no answer").await;
                     }
                 }
-                _ = async { if let Some(at) = glare { tokio::time::sleep_until(at).await } else { std::future::pending::<()>().await } } => {
+                _ = sleep_opt(glare) => {
                     self.glare_retry = None;
                     self.send_reinvite().await;
                 }

@@ -1,10 +1,10 @@
-//! Events the phone publishes (CONTROL.md "Call object and events"): the
+//! Events the phone publishes (docs/control.md "Call object and events"): the
 //! `Call` snapshot and the event enum streamed by `ctl events` and the TUI.
 
 use crate::media::MediaStats;
 use serde::Serialize;
 
-/// CONTROL.md `state` of a call.
+/// docs/control.md `state` of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
@@ -34,7 +34,7 @@ impl CallDirection {
     }
 }
 
-/// The Call object of CONTROL.md.
+/// The Call object of docs/control.md.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallInfo {
     pub id: String,

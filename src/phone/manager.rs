@@ -42,7 +42,7 @@ struct AccountState {
     status: Option<RegistrationStatus>,
 }
 
-struct Manager {
+struct CallManager {
     config: Config,
     env: Arc<CallEnv>,
     history: History,
@@ -148,7 +148,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     }
     let (pbx, pbx_rx) = pbx::Pbx::start(&config, &endpoint).await?;
     tracing::info!(%sip_addr, "SIP listening (UDP and TCP)");
-    let manager = Manager {
+    let manager = CallManager {
         pbx,
         config,
         env,
@@ -180,7 +180,7 @@ fn no_call(what: &str) -> CommandError {
     CommandError::new("no_such_call", what.to_string())
 }
 
-impl Manager {
+impl CallManager {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<CommandMsg>,
@@ -217,7 +217,7 @@ impl Manager {
                 Some(status) = reg_rx.recv() => self.on_registration(status),
                 Some(ev) = pbx_rx.subscriptions.recv() => self.on_subscription(ev),
                 Some(ev) = pbx_rx.publications.recv() => self.on_publication(ev),
-                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {}
+                _ = crate::timer::sleep_opt(deadline) => {}
             }
         }
         self.registrations.cancel();
@@ -253,7 +253,7 @@ impl Manager {
         }
     }
 
-    /// The call a command means: the given id, else per CONTROL.md the
+    /// The call a command means: the given id, else per docs/control.md the
     /// ringing one (answer/reject) or the active one.
     fn select_call(
         &self,
@@ -501,7 +501,7 @@ impl Manager {
         }
     }
 
-    /// Like [`Manager::spawn_call_command`] for commands that also take a
+    /// Like [`CallManager::spawn_call_command`] for commands that also take a
     /// target (`to`), made a SIP URI on the call's account first.
     fn spawn_call_to<F, Fut>(
         &self,

@@ -77,7 +77,7 @@ impl PhoneHandle {
         manager::start(config).await
     }
 
-    /// Runs one command; the reply object is the `...result` of CONTROL.md.
+    /// Runs one command; the reply object is the `...result` of docs/control.md.
     pub async fn execute(&self, command: Command) -> Result<serde_json::Value, CommandError> {
         let (tx, rx) = oneshot::channel();
         self.commands

@@ -11,6 +11,7 @@ use super::registration::{backoff, refresh_after, AUTH_FAILURE_RETRY};
 use super::subscription::pidf;
 use super::transaction::Endpoint;
 use super::transport::Peer;
+use crate::timer::sleep_opt;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -281,12 +282,7 @@ impl Publisher {
         // Whether the next PUBLISH must carry the document (new state or failure).
         let mut dirty = false;
         loop {
-            let sleep = async {
-                match wait {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = sleep_opt(wait.map(|d| tokio::time::Instant::now() + d));
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 cmd = rx.recv() => match cmd {

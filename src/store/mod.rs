@@ -23,7 +23,7 @@ pub enum StoreError {
     Db(String),
 }
 
-/// One history entry (CONTROL.md `history`). Times are RFC 3339 UTC strings.
+/// One history entry (docs/control.md `history`). Times are RFC 3339 UTC strings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
     /// Stable entry id (database row id).

@@ -90,7 +90,7 @@ impl AccountRow {
     }
 }
 
-/// One history entry (CONTROL.md `history`).
+/// One history entry (docs/control.md `history`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct HistoryRow {
     pub id: i64,

@@ -1,4 +1,4 @@
-//! The file audio backend (CONTROL.md `[audio] backend = "file"`): a WAV is
+//! The file audio backend (docs/control.md `[audio] backend = "file"`): a WAV is
 //! every call's microphone, looped (silence without one), read from disk as
 //! the call plays so a long input costs no memory; each call's
 //! playout, exactly as a speaker would get it, is written to

@@ -1,4 +1,4 @@
-//! A call recording (CONTROL.md `record`): an 8 kHz, 16-bit, stereo WAV
+//! A call recording (docs/control.md `record`): an 8 kHz, 16-bit, stereo WAV
 //! whose left channel is what the call sends and whose right channel is
 //! what it receives, one 20 ms frame per tick.
 //!

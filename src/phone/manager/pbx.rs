@@ -247,7 +247,7 @@ fn code_for(codes: &FeatureCodes, when: When, on: bool) -> &Option<String> {
     }
 }
 
-impl Manager {
+impl CallManager {
     pub(super) fn on_subscription(&mut self, ev: SubscriptionEvent) {
         match ev {
             SubscriptionEvent::State {

@@ -13,6 +13,7 @@ use crate::sip::msg::{Method, Request, Response};
 use crate::sip::registration::{backoff, contact_for, refresh_after, AUTH_FAILURE_RETRY};
 use crate::sip::transaction::{Endpoint, ServerTransaction};
 use crate::sip::transport::Peer;
+use crate::timer::sleep_opt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -438,12 +439,7 @@ impl Subscriber {
                         None => std::future::pending().await,
                     }
                 } => Ev::Response(r),
-                _ = async {
-                    match wake {
-                        Some(at) if idle => tokio::time::sleep_until(at).await,
-                        _ => std::future::pending().await,
-                    }
-                } => Ev::Wake,
+                _ = sleep_opt(wake.filter(|_| idle)) => Ev::Wake,
             };
             let next = match ev {
                 Ev::Cancel => break,

@@ -11,6 +11,7 @@ use crate::sip::msg::{
     self, Header, HeadersExt, Method, Request, Response, SipMessage, StatusCode,
 };
 use crate::sip::transport::{Peer, Transport};
+use crate::timer::sleep_opt;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -27,14 +28,6 @@ pub struct ClientCtx {
     pub cmd: mpsc::UnboundedSender<Cmd>,
     pub key: ClientKey,
     pub id: u64,
-}
-
-/// Sleeps until `deadline`, or forever when there is none.
-pub async fn sleep_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

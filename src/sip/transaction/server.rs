@@ -3,13 +3,13 @@
 //! retransmission until the ACK (or `AckTimeout`), CANCEL handling.
 //! Non-INVITE: timer J. Retransmitted requests get the last response again.
 
-use super::client::sleep_opt;
 use super::dispatch::Cmd;
 use super::key::{AckKey, ServerKey};
 use super::{Incoming, ServerTxHandle, Timers};
 use crate::sip::headers;
 use crate::sip::msg::{Method, Request, Response, SipMessage, StatusCode};
 use crate::sip::transport::{Peer, Transport};
+use crate::timer::sleep_opt;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;

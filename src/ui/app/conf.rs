@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// Level reported for silence (dBFS).
 pub const SILENCE_DB: f32 = -96.0;
 
-/// `status.conference` (CONTROL.md).
+/// `status.conference` (docs/control.md).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct ConferenceView {
     #[serde(default)]
