@@ -5,12 +5,15 @@
 //! codes). The SIP work is done by `sip::subscription` / `sip::publication`
 //! tasks; this module keeps their state and answers the commands.
 
-use super::*;
-use crate::command::DndVia;
-use crate::config::FeatureCodes;
+use super::routing::reply;
+use super::CallManager;
+use crate::command::{CommandError, DndVia};
+use crate::config::{Account, Config, FeatureCodes};
 use crate::phone::blf::{BlfEntry, PresenceView};
-use crate::phone::policy::{Decision, ForwardRule, Policy, Scope, When};
+use crate::phone::event::Event;
+use crate::phone::policy::{ForwardRule, Policy, Scope, When};
 use crate::sip::auth::Credentials;
+use crate::sip::message as m;
 use crate::sip::publication::{
     self, PresenceDoc, PublicationConfig, PublicationEvent, PublicationHandle,
 };
@@ -18,7 +21,13 @@ use crate::sip::subscription::{
     self, EventPackage, Lamp, LampState, Payload, SubscriptionConfig, SubscriptionEvent,
     SubscriptionHandle, SubscriptionState,
 };
+use crate::sip::transaction::{Endpoint, ServerTransaction};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// A forwarding switched on at the PBX by feature code.
 pub(super) struct PbxForward {
@@ -324,61 +333,6 @@ impl CallManager {
 
     pub(super) fn on_publication(&mut self, ev: PublicationEvent) {
         tracing::info!(account = %ev.account, status = ?ev.status, "presence publication");
-    }
-
-    /// The policy's verdict on a new incoming call, acted on. Returns the
-    /// transaction when the call should ring, with a delayed forward if any.
-    pub(super) fn apply_policy(
-        &mut self,
-        tx: ServerTransaction,
-        account: &Account,
-    ) -> Option<(ServerTransaction, Option<(String, u32)>)> {
-        let from = m::header(&tx.request.headers, "From")
-            .map(m::uri_of)
-            .unwrap_or_default();
-        let busy = self.live_calls() > 0;
-        match self
-            .pbx
-            .policy
-            .decide(&from, busy, &self.config.phone.internal_pattern)
-        {
-            Decision::Ring | Decision::RingThroughDnd => Some((tx, None)),
-            Decision::Dnd { code } => {
-                reply(&tx, code, &[]);
-                self.record_unanswered(account, &from, &format!("do not disturb ({code})"), true);
-                None
-            }
-            Decision::Forward { to } => match dial_uri(&to, account) {
-                Ok(uri) => {
-                    let contact = format!("<{uri}>");
-                    reply(&tx, 302, &[("Contact", contact.as_str())]);
-                    self.record_unanswered(account, &from, &format!("forwarded to {uri}"), false);
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!("forwarding rule with a bad target: {e}");
-                    Some((tx, None))
-                }
-            },
-            Decision::ForwardAfter { to, after_s } => match dial_uri(&to, account) {
-                Ok(uri) => Some((tx, Some((uri, after_s)))),
-                Err(_) => Some((tx, None)),
-            },
-        }
-    }
-
-    /// A call that never rang here (DND, forwarded) still goes into history.
-    fn record_unanswered(&mut self, account: &Account, remote: &str, reason: &str, missed: bool) {
-        let id = self.new_id();
-        let now = crate::store::now_rfc3339();
-        match self.history.start(&id, &account.name, "in", remote, &now) {
-            Ok(hid) => {
-                if let Err(e) = self.history.ended(hid, &now, reason, missed) {
-                    tracing::error!("history: {e}");
-                }
-            }
-            Err(e) => tracing::error!("history: {e}"),
-        }
     }
 
     pub(super) async fn cmd_dnd(&mut self, on: bool, via: DndVia) -> Result<Value, CommandError> {
