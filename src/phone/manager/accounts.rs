@@ -7,6 +7,7 @@ use super::CallManager;
 use crate::command::CommandError;
 use crate::config::{Account, Config};
 use crate::phone::event::Event;
+use crate::phone::status::AccountStatus;
 use crate::sip::message as m;
 use crate::sip::registration::{self, RegistrationConfig, RegistrationStatus};
 use crate::sip::transaction::Endpoint;
@@ -74,6 +75,27 @@ pub(super) async fn start_registrations(
         });
     }
     Ok((accounts, registration_tasks))
+}
+
+impl AccountState {
+    /// The account's entry in `status`.
+    pub(super) fn account_status(&self) -> AccountStatus {
+        let reason = if self.account.register {
+            self.status
+                .as_ref()
+                .and_then(|s| s.reason.clone())
+                .or_else(|| self.status.is_none().then(|| "registering".to_string()))
+        } else {
+            Some("registration off (direct IP)".to_string())
+        };
+        AccountStatus {
+            name: self.account.name.clone(),
+            aor: self.aor.clone(),
+            registered: self.status.as_ref().is_some_and(|s| s.registered),
+            expires: self.status.as_ref().map(|s| s.expires).unwrap_or(0),
+            reason,
+        }
+    }
 }
 
 impl CallManager {

@@ -59,7 +59,7 @@ pub(super) enum Flow {
 impl CallManager {
     pub(super) async fn on_command(&mut self, cmd: Command, reply: ReplyTx) -> Flow {
         let answer = match cmd {
-            Command::Status => Ok(self.status()).into(),
+            Command::Status => self.status_reply().into(),
             Command::History { limit } => self.history_list(limit).into(),
             Command::Dial { to, account } => self.dial(&to, account.as_deref()).into(),
             Command::Answer { call } => self.answer(call.as_deref()),
@@ -91,7 +91,7 @@ impl CallManager {
             } => self.cmd_forward(&when, &scope, &to, after_s, &via).into(),
             Command::ForwardClear => self.cmd_forward_clear().into(),
             Command::Pickup { target } => self.cmd_pickup(target.as_deref()).into(),
-            Command::Blf => Ok(self.pbx.blf_json()).into(),
+            Command::Blf => self.cmd_blf().into(),
             Command::Record { call, on, path } => self.record(call.as_deref(), on, path),
             Command::Quit => return Flow::Quit(reply),
         };

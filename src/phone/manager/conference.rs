@@ -12,6 +12,7 @@ use crate::config::ConferenceHangup;
 use crate::media::{Conference, MemberId};
 use crate::phone::call::CallHandle;
 use crate::phone::event::{CallInfo, CallState};
+use crate::phone::status::{ConferenceStatus, MixerStatus};
 use crate::phone::ManagerMsg;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -193,18 +194,19 @@ impl CallManager {
         }
     }
 
-    /// `{members, levels: {call: dBFS}, local_level, split}` for `status`.
-    pub(super) fn conference_json(&self) -> Value {
+    /// The conference part of `status`: members, and while the mixer runs
+    /// the levels (dBFS to one decimal) and the split member.
+    pub(super) fn conference_status(&self) -> ConferenceStatus {
         let Some(c) = &self.conference else {
-            return json!({ "members": [] });
+            return ConferenceStatus::default();
         };
-        let levels: serde_json::Map<String, Value> = c
+        let levels = c
             .conf
             .levels()
             .into_iter()
             .filter_map(|(member, db)| {
                 let call = c.members.iter().find(|(_, m)| **m == member)?.0;
-                Some((call.clone(), json!((db * 10.0).round() / 10.0)))
+                Some((call.clone(), (db * 10.0).round() / 10.0))
             })
             .collect();
         let split = c.conf.split_member().and_then(|m| {
@@ -213,12 +215,14 @@ impl CallManager {
                 .find(|(_, id)| **id == m)
                 .map(|(call, _)| call.clone())
         });
-        json!({
-            "members": c.members.keys().collect::<Vec<_>>(),
-            "levels": levels,
-            "local_level": (c.conf.local_level() * 10.0).round() / 10.0,
-            "split": split,
-        })
+        ConferenceStatus {
+            members: c.members.keys().cloned().collect(),
+            mixer: Some(MixerStatus {
+                levels,
+                local_level: (c.conf.local_level() * 10.0).round() / 10.0,
+                split,
+            }),
+        }
     }
 
     fn ensure_conference(&mut self) -> Result<Arc<Conference>, CommandError> {

@@ -12,6 +12,7 @@ use crate::config::{Account, Config, FeatureCodes};
 use crate::phone::blf::{BlfEntry, PresenceView};
 use crate::phone::event::Event;
 use crate::phone::policy::{ForwardRule, Policy, Scope, When};
+use crate::phone::status::{BlfStatus, ForwardStatus, ForwardVia, MwiStatus};
 use crate::sip::auth::Credentials;
 use crate::sip::message as m;
 use crate::sip::publication::{
@@ -191,38 +192,41 @@ impl Pbx {
         }
     }
 
-    pub(super) fn blf_json(&self) -> Value {
-        let entries: Vec<Value> = self.blf.iter().map(BlfEntry::json).collect();
-        json!({ "blf": entries })
+    /// Every lamp, for `blf` and `status`.
+    pub(super) fn blf_status(&self) -> Vec<BlfStatus> {
+        self.blf.iter().map(BlfEntry::status).collect()
     }
 
-    pub(super) fn forward_json(&self) -> Value {
-        let mut rules: Vec<Value> = self
-            .policy
-            .forward
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert("via".into(), Value::String("client".into()));
-                }
-                v
-            })
-            .collect();
-        rules.extend(self.pbx_forward.iter().map(|f| {
-            json!({ "when": serde_json::to_value(f.when).unwrap_or(Value::Null), "to": f.to, "via": "feature_code" })
-        }));
-        Value::Array(rules)
+    /// The forwarding rules: ours (the policy's), then the PBX's.
+    pub(super) fn forward_status(&self) -> Vec<ForwardStatus> {
+        let client = self.policy.forward.iter().map(|r| ForwardStatus {
+            when: r.when,
+            scope: Some(r.scope),
+            to: r.to.clone(),
+            after_s: r.after_s,
+            via: ForwardVia::Client,
+        });
+        let pbx = self.pbx_forward.iter().map(|f| ForwardStatus {
+            when: f.when,
+            scope: None,
+            to: f.to.clone(),
+            after_s: None,
+            via: ForwardVia::FeatureCode,
+        });
+        client.chain(pbx).collect()
     }
 
-    pub(super) fn mwi_json(&self) -> Option<Value> {
+    /// Waiting messages per account; `None` until a summary arrived.
+    pub(super) fn mwi_status(&self) -> Option<Vec<MwiStatus>> {
         (!self.mwi.is_empty()).then(|| {
-            Value::Array(
-                self.mwi
-                    .iter()
-                    .map(|(a, (n, o))| json!({ "account": a, "new": n, "old": o }))
-                    .collect(),
-            )
+            self.mwi
+                .iter()
+                .map(|(account, (new, old))| MwiStatus {
+                    account: account.clone(),
+                    new: *new,
+                    old: *old,
+                })
+                .collect()
         })
     }
 
@@ -435,7 +439,7 @@ impl CallManager {
             });
             self.pbx.save()?;
         }
-        Ok(json!({ "forward": self.pbx.forward_json() }))
+        Ok(json!({ "forward": self.pbx.forward_status() }))
     }
 
     pub(super) fn cmd_forward_clear(&mut self) -> Result<Value, CommandError> {
@@ -450,6 +454,11 @@ impl CallManager {
             }
         }
         Ok(json!({ "forward": [] }))
+    }
+
+    /// `blf`: every lamp.
+    pub(super) fn cmd_blf(&self) -> Result<Value, CommandError> {
+        Ok(json!({ "blf": self.pbx.blf_status() }))
     }
 
     /// Directed pickup: INVITE with Replaces to the caller of `target`'s

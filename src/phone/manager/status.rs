@@ -1,53 +1,43 @@
-//! What the phone tells of itself: the `status` reply (accounts, live calls,
-//! DND, forwarding, conference, listening address, MWI, BLF) and the
-//! snapshot of events a new subscriber starts from.
+//! What the phone tells of itself: the `status` reply (a [`Status`] built
+//! from the accounts, live calls, DND, forwarding, conference, listening
+//! address, MWI and BLF) and the snapshot of events a new subscriber starts
+//! from. The shape of the reply is `phone::status`'s, not this module's.
 
+use super::accounts::AccountState;
 use super::CallManager;
-use crate::phone::event::{CallInfo, CallState, Event};
-use serde_json::{json, Value};
+use crate::command::CommandError;
+use crate::phone::event::{CallState, Event};
+use crate::phone::status::Status;
+use serde_json::Value;
 
 impl CallManager {
-    pub(super) fn status(&self) -> Value {
-        let accounts: Vec<Value> = self
-            .accounts
-            .iter()
-            .map(|a| {
-                let mut v = json!({
-                    "name": a.account.name,
-                    "aor": a.aor,
-                    "registered": a.status.as_ref().is_some_and(|s| s.registered),
-                    "expires": a.status.as_ref().map(|s| s.expires).unwrap_or(0),
-                });
-                let reason = if a.account.register {
-                    a.status
-                        .as_ref()
-                        .and_then(|s| s.reason.clone())
-                        .or_else(|| a.status.is_none().then(|| "registering".to_string()))
-                } else {
-                    Some("registration off (direct IP)".to_string())
-                };
-                if let (Some(r), Some(obj)) = (reason, v.as_object_mut()) {
-                    obj.insert("reason".into(), Value::String(r));
-                }
-                v
-            })
-            .collect();
-        let calls: Vec<&CallInfo> = self
-            .calls
-            .values()
-            .filter(|c| c.info.state != CallState::Ended)
-            .map(|c| &c.info)
-            .collect();
-        json!({
-            "accounts": accounts,
-            "calls": calls,
-            "dnd": self.pbx.dnd(),
-            "forward": self.pbx.forward_json(),
-            "conference": self.conference_json(),
-            "listen": self.env.endpoint.transport().local_addr().to_string(),
-            "mwi": self.pbx.mwi_json(),
-            "blf": self.pbx.blf_json()["blf"].clone(),
-        })
+    /// The phone's state as `status` reports it.
+    pub(super) fn status(&self) -> Status {
+        Status {
+            accounts: self
+                .accounts
+                .iter()
+                .map(AccountState::account_status)
+                .collect(),
+            calls: self
+                .calls
+                .values()
+                .filter(|c| c.info.state != CallState::Ended)
+                .map(|c| c.info.clone())
+                .collect(),
+            dnd: self.pbx.dnd(),
+            forward: self.pbx.forward_status(),
+            conference: self.conference_status(),
+            listen: self.env.endpoint.transport().local_addr().to_string(),
+            mwi: self.pbx.mwi_status(),
+            blf: self.pbx.blf_status(),
+        }
+    }
+
+    /// `status`: [`CallManager::status`] as the reply object.
+    pub(super) fn status_reply(&self) -> Result<Value, CommandError> {
+        serde_json::to_value(self.status())
+            .map_err(|e| CommandError::new("internal", e.to_string()))
     }
 
     /// The current state as events: one `registration` per account whose
