@@ -16,7 +16,8 @@
 //! - [`conference`]: the local conference;
 //! - [`routing`]: SIP from the network and the incoming-call policy;
 //! - [`status`]: the `status` reply and the event snapshot;
-//! - [`pbx`]: BLF, pickup, MWI, DND and forwarding.
+//! - [`pbx`]: BLF, pickup, MWI and the state of DND and forwarding;
+//! - [`dnd_forward`]: the DND and forwarding commands.
 //!
 //! It must not reach into a call actor's state: calls are driven through
 //! [`CallHandle`] and report back as [`ManagerMsg`].
@@ -26,6 +27,7 @@ mod call_commands;
 mod calls;
 mod commands;
 mod conference;
+mod dnd_forward;
 mod history;
 mod pbx;
 mod routing;

@@ -8,6 +8,7 @@ use crate::command::CommandError;
 use crate::config::{Account, Config};
 use crate::phone::event::Event;
 use crate::phone::status::AccountStatus;
+use crate::sip::auth::Credentials;
 use crate::sip::message as m;
 use crate::sip::registration::{self, RegistrationConfig, RegistrationStatus};
 use crate::sip::transaction::Endpoint;
@@ -49,16 +50,7 @@ pub(super) async fn start_registrations(
                 aor: aor.clone(),
                 registrar_uri: format!("sip:{}", account.domain),
                 peer,
-                credentials: account
-                    .password
-                    .as_ref()
-                    .map(|p| crate::sip::auth::Credentials {
-                        user: account
-                            .auth_user
-                            .clone()
-                            .unwrap_or_else(|| account.user.clone()),
-                        password: p.clone(),
-                    }),
+                credentials: credentials(account),
                 expires: account.expires,
             };
             registration_tasks.push(registration::spawn(
@@ -75,6 +67,17 @@ pub(super) async fn start_registrations(
         });
     }
     Ok((accounts, registration_tasks))
+}
+
+/// What the account authenticates with, if it has a password.
+pub(super) fn credentials(account: &Account) -> Option<Credentials> {
+    account.password.as_ref().map(|p| Credentials {
+        user: account
+            .auth_user
+            .clone()
+            .unwrap_or_else(|| account.user.clone()),
+        password: p.clone(),
+    })
 }
 
 impl AccountState {
