@@ -277,7 +277,8 @@ fn status_history_and_registration_update_the_bars() {
     let mut a = app();
     let status = serde_json::json!({
         "accounts": [{"name": "office", "aor": "sip:1001@test.local", "registered": false, "expires": 0, "reason": "registering"}],
-        "calls": [], "dnd": true, "forward": [{}], "listen": "127.0.0.1:5062"
+        "calls": [], "dnd": true, "forward": [{"when": "busy", "to": "1009", "via": "feature_code"}],
+        "listen": "127.0.0.1:5062"
     });
     assert!(a.on_reply("status", Ok(status)).is_empty());
     assert!(a.dnd);
