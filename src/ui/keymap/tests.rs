@@ -297,3 +297,24 @@ fn missing_user_file_is_fine() {
     assert_eq!(err, None);
     assert_eq!(k, Keymap::defaults());
 }
+
+#[test]
+fn the_readme_example_loads() {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("```toml\n[normal]")
+        .expect("README has a keymap example")
+        + "```toml\n".len();
+    let len = readme[start..].find("```").unwrap();
+    let mut k = Keymap::defaults();
+    k.overlay_text(&readme[start..start + len], Path::new("README.md"))
+        .unwrap();
+    assert_eq!(
+        k.lookup(KeyMode::Normal, &Key::parse("<C-a>").unwrap()),
+        Some(&Action::Run("answer".into()))
+    );
+    assert_eq!(
+        k.lookup(KeyMode::Prompt, &Key::parse("<C-w>").unwrap()),
+        Some(&Action::Line(LineEdit::Clear))
+    );
+}
