@@ -271,6 +271,16 @@ fn help() {
 }
 
 #[test]
+fn help_second_page_shows_the_other_modes() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('?'));
+    press(&mut a, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&a));
+    press(&mut a, KeyCode::Char('?'));
+    assert!(!screen(&a).contains("Keys"), "the last page closes");
+}
+
+#[test]
 fn command_line_and_quit_confirmation() {
     let mut a = app();
     a.on_phone_event(Event::Call {

@@ -11,7 +11,7 @@ mod pbx;
 pub use conf::{level_text, meter, ConferenceView, SILENCE_DB};
 
 use super::action::{PromptKind, View};
-use super::keymap::Keymap;
+use super::keymap::{KeyMode, Keymap};
 use super::theme::Theme;
 use super::time::parse_rfc3339;
 use crate::command::{Command, CommandError};
@@ -28,6 +28,9 @@ const TRACE_KEEP: usize = 2000;
 const ENDED_KEEP_S: i64 = 60;
 /// History rows fetched for the view and completion.
 pub const HISTORY_LIMIT: usize = 200;
+
+/// Pages of the `?` help: the normal keys, then the other modes' keys.
+pub const HELP_PAGES: u8 = 2;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +61,11 @@ pub enum Mode {
     },
     /// `q` with calls up: waiting for y/n.
     ConfirmQuit,
-    /// The `?` help over the views.
-    Help,
+    /// The `?` help over the views, one of [`HELP_PAGES`] pages (the help
+    /// key again shows the next).
+    Help {
+        page: u8,
+    },
     /// The full text of one SIP message (index into the ladder), scrolled.
     Detail {
         index: usize,
@@ -322,7 +328,7 @@ impl App {
         };
         let answer = self
             .keymap
-            .key_for("answer")
+            .key_for(KeyMode::Normal, "answer")
             .map(|k| format!(" ({k} answers)"))
             .unwrap_or_default();
         self.info(format!("incoming call {} from {who}{answer}", call.id));
