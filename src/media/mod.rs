@@ -38,6 +38,7 @@ mod sockets;
 pub mod tone;
 pub mod tones;
 
+pub use crate::config::{AudioConfig, BackendKind};
 pub use conference::{Conference, MemberId};
 pub use tones::Tone;
 
@@ -60,26 +61,6 @@ pub enum MediaError {
 }
 
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;
-
-/// Which audio backend to use (docs/control.md `[audio] backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    #[default]
-    Cpal,
-    Null,
-    File,
-}
-
-/// Audio settings (docs/control.md `[audio]`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AudioConfig {
-    pub backend: BackendKind,
-    /// file backend: WAV played as the microphone, looped.
-    pub input: Option<PathBuf>,
-    /// file backend: each call's playout as `<call-id>.wav` here.
-    pub output_dir: Option<PathBuf>,
-}
 
 /// Audio codecs we negotiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
