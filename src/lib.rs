@@ -14,6 +14,8 @@
 //! - [`ui`]: the terminal interface (ratatui): views, keymaps, themes. Sends
 //!   [`command::Command`]s to the phone like the control socket; never
 //!   touches SIP or media.
+//! - [`rtp_types`]: the codec, media direction and negotiated RTP parameters
+//!   that `sip::sdp` produces and `media` consumes (a leaf below both).
 //! - [`store`]: crash-safe call history (SQLite, WAL).
 //! - [`config`]: TOML configuration and XDG paths (a leaf).
 //! - [`command`]: the one command language shared by keys, the `:` line and the
@@ -25,6 +27,7 @@ pub mod config;
 pub mod control;
 pub mod media;
 pub mod phone;
+pub mod rtp_types;
 pub mod sip;
 pub mod store;
 pub mod timer;
