@@ -8,6 +8,9 @@ mod event;
 mod manager;
 pub mod policy;
 
+/// The SIP trace the phone hands out ([`PhoneHandle::sip_trace`]): the
+/// interfaces reach it here, never in `sip`.
+pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallInfo, CallState, Event};
 
 use crate::command::{Command, CommandError};
@@ -104,7 +107,7 @@ impl PhoneHandle {
     }
 
     /// Subscribes to the trace of SIP messages (for the SIP ladder view).
-    pub fn sip_trace(&self) -> broadcast::Receiver<Arc<crate::sip::trace::SipTrace>> {
+    pub fn sip_trace(&self) -> broadcast::Receiver<Arc<SipTrace>> {
         self.trace.trace()
     }
 
