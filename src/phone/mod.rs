@@ -1,6 +1,8 @@
 //! The phone: the `CallManager` actor (accounts, registrations, policy,
-//! history) and one actor per call. Takes [`Command`]s, publishes
-//! [`Event`]s. The only module that joins `sip`, `media` and `store`.
+//! history) and one `CallActor` per call. Takes [`Command`]s, publishes
+//! [`Event`]s. The only module that joins `sip`, `media` and `store`;
+//! `ui` and `control` reach what they show of them (events, the SIP trace)
+//! through here, never directly.
 
 mod blf;
 mod call;
