@@ -2,7 +2,8 @@
 //! and the SIP ladder, keys from keymaps, themes. Renders phone events and
 //! sends [`crate::command::Command`]s through the same
 //! [`crate::phone::PhoneHandle`] the control socket uses; never touches
-//! sockets or audio itself.
+//! sockets or audio itself and names nothing of `sip`, `media` or `store`
+//! (the SIP trace of the ladder comes through [`crate::phone`]).
 //!
 //! - [`app`]: the state and its reducer (pure, testable without a terminal).
 //! - [`view`]: drawing the state, one widget per file.

@@ -1,6 +1,7 @@
 //! Configuration: the TOML file (docs/control.md keys), XDG paths via
 //! `directories`, accounts and their secrets (`password_cmd`). A leaf: it
-//! depends on no other module of the crate except plain data types of `media`.
+//! depends on no other module of the crate; the `[audio]` settings
+//! (`audio.rs`) are defined here and read by `media`.
 //!
 //! [`Config::load`] parses the file into the raw serde structs of `raw.rs`
 //! (unknown keys are errors), then resolves them into the typed [`Config`]:
@@ -8,13 +9,14 @@
 //! addresses and proxy URIs checked. Every error names the file, the line,
 //! the column and the key.
 
+mod audio;
 mod paths;
 pub mod pbx;
 mod proxy;
 mod raw;
 mod secret;
 
-use crate::media::{AudioConfig, BackendKind};
+pub use audio::{AudioConfig, BackendKind};
 pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -5,9 +5,9 @@
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
-    Account, BlfTarget, ConferenceHangup, Config, ConfigError, PhoneConfig, SipConfig, UiConfig,
+    Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError,
+    PhoneConfig, SipConfig, UiConfig,
 };
-use crate::media::{AudioConfig, BackendKind};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -1,7 +1,9 @@
 //! Media: RTP/RTCP sessions, the jitter buffer with loss concealment, G.711
 //! codecs, audio backends (cpal, null, WAV file) behind one trait, and the
 //! in-process echo reflector. Knows nothing about SIP: it is told where to
-//! send, which codec and which direction.
+//! send, which codec and which direction, in the types of
+//! [`crate::rtp_types`] (re-exported here), and which audio backend, in the
+//! `[audio]` settings of [`crate::config`].
 //!
 //! - [`g711`]: PCMU/PCMA sample codecs.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
@@ -38,6 +40,8 @@ mod sockets;
 pub mod tone;
 pub mod tones;
 
+pub use crate::config::{AudioConfig, BackendKind};
+pub use crate::rtp_types::{Codec, Direction, RtpParams};
 pub use conference::{Conference, MemberId};
 pub use tones::Tone;
 
@@ -60,84 +64,6 @@ pub enum MediaError {
 }
 
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;
-
-/// Which audio backend to use (docs/control.md `[audio] backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    #[default]
-    Cpal,
-    Null,
-    File,
-}
-
-/// Audio settings (docs/control.md `[audio]`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AudioConfig {
-    pub backend: BackendKind,
-    /// file backend: WAV played as the microphone, looped.
-    pub input: Option<PathBuf>,
-    /// file backend: each call's playout as `<call-id>.wav` here.
-    pub output_dir: Option<PathBuf>,
-}
-
-/// Audio codecs we negotiate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Codec {
-    Pcmu,
-    Pcma,
-}
-
-impl Codec {
-    /// Static RTP payload type.
-    pub fn payload_type(self) -> u8 {
-        match self {
-            Codec::Pcmu => 0,
-            Codec::Pcma => 8,
-        }
-    }
-    /// SDP encoding name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Pcmu => "PCMU",
-            Codec::Pcma => "PCMA",
-        }
-    }
-    pub fn clock_rate(self) -> u32 {
-        8000
-    }
-    /// By SDP encoding name (case-insensitive) and clock rate.
-    pub fn from_name(name: &str, rate: u32) -> Option<Codec> {
-        match (name.to_ascii_uppercase().as_str(), rate) {
-            ("PCMU", 8000) => Some(Codec::Pcmu),
-            ("PCMA", 8000) => Some(Codec::Pcma),
-            _ => None,
-        }
-    }
-}
-
-/// Media direction (SDP a=sendrecv etc.), from our side's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    #[default]
-    SendRecv,
-    SendOnly,
-    RecvOnly,
-    Inactive,
-}
-
-/// Where and how to send: the outcome of SDP offer/answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RtpParams {
-    /// Remote RTP address (RTCP goes to port + 1).
-    pub remote: SocketAddr,
-    pub codec: Codec,
-    /// Payload type to use for `codec` (normally its static one).
-    pub payload_type: u8,
-    /// RFC 4733 telephone-event payload type, when the peer takes it.
-    pub dtmf_payload_type: Option<u8>,
-    pub direction: Direction,
-}
 
 /// Per-call media statistics (docs/control.md `stats`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]

@@ -1,6 +1,8 @@
 //! The phone: the `CallManager` actor (accounts, registrations, policy,
-//! history) and one actor per call. Takes [`Command`]s, publishes
-//! [`Event`]s. The only module that joins `sip`, `media` and `store`.
+//! history) and one `CallActor` per call. Takes [`Command`]s, publishes
+//! [`Event`]s. The only module that joins `sip`, `media` and `store`;
+//! `ui` and `control` reach what they show of them (events, the SIP trace)
+//! through here, never directly.
 
 mod blf;
 mod call;
@@ -9,6 +11,9 @@ mod manager;
 pub mod policy;
 mod status;
 
+/// The SIP trace the phone hands out ([`PhoneHandle::sip_trace`]): the
+/// interfaces reach it here, never in `sip`.
+pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallInfo, CallState, Event};
 pub use status::{
     AccountStatus, BlfStatus, ConferenceStatus, ForwardStatus, ForwardVia, MixerStatus, MwiStatus,
@@ -109,7 +114,7 @@ impl PhoneHandle {
     }
 
     /// Subscribes to the trace of SIP messages (for the SIP ladder view).
-    pub fn sip_trace(&self) -> broadcast::Receiver<Arc<crate::sip::trace::SipTrace>> {
+    pub fn sip_trace(&self) -> broadcast::Receiver<Arc<SipTrace>> {
         self.trace.trace()
     }
 

@@ -1,9 +1,11 @@
 //! SDP (RFC 4566) parsing and printing for audio sessions, and the RFC 3264
 //! offer/answer rules termphone needs: codec choice (PCMU, PCMA),
 //! telephone-event, ptime 20, direction (hold: sendonly/inactive, and the old
-//! `c=0.0.0.0` form). Pure: no IO; speaks `media` types for the result.
+//! `c=0.0.0.0` form). Pure: no IO; its result is in the
+//! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
+//! never in `media`'s.
 
-use crate::media::{Codec, Direction, RtpParams};
+use crate::rtp_types::{Codec, Direction, RtpParams};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Why an SDP body could not be used.

@@ -100,7 +100,7 @@ async fn event_loop(
     app: &mut App,
     phone: &PhoneHandle,
     events: &mut broadcast::Receiver<Arc<crate::phone::Event>>,
-    traces: &mut broadcast::Receiver<Arc<crate::sip::trace::SipTrace>>,
+    traces: &mut broadcast::Receiver<Arc<crate::phone::SipTrace>>,
 ) -> std::io::Result<()> {
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
     let execute = |cmd: Command| {

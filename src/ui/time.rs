@@ -55,12 +55,19 @@ pub fn clock_ms(ms: u64) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::rfc3339_from_unix;
 
     #[test]
-    fn round_trips_with_the_store_format() {
-        for secs in [0, 951_782_400, 1_709_251_199, 1_795_000_000, 4_102_444_800] {
-            assert_eq!(parse_rfc3339(&rfc3339_from_unix(secs)), Some(secs));
+    fn reads_the_phone_stamps() {
+        // Stamps as the phone writes them (`YYYY-MM-DDTHH:MM:SSZ`, the
+        // format `store::time` pins in its own test).
+        for (stamp, secs) in [
+            ("1970-01-01T00:00:00Z", 0),
+            ("2000-02-29T00:00:00Z", 951_782_400),
+            ("2024-02-29T23:59:59Z", 1_709_251_199),
+            ("2026-11-18T11:06:40Z", 1_795_000_000),
+            ("2100-01-01T00:00:00Z", 4_102_444_800),
+        ] {
+            assert_eq!(parse_rfc3339(stamp), Some(secs), "{stamp}");
         }
         assert_eq!(
             parse_rfc3339("2026-11-25T13:15:02.250Z"),

@@ -395,7 +395,7 @@ fn message_detail_scrolls_and_other_keys_close_it() {
     let mut a = app();
     a.on_trace(SipTrace {
         at_ms: 0,
-        direction: crate::sip::trace::TraceDirection::In,
+        direction: crate::phone::TraceDirection::In,
         peer: "udp:127.0.0.1:5070".into(),
         call_id: None,
         summary: "OPTIONS".into(),

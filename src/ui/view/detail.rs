@@ -1,7 +1,7 @@
 //! The full text of one SIP message (already redacted by the trace), over
 //! the log view, scrollable.
 
-use crate::sip::trace::TraceDirection;
+use crate::phone::TraceDirection;
 use crate::ui::app::App;
 use crate::ui::keymap::KeyMode;
 use crate::ui::time::clock_ms;

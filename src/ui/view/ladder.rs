@@ -1,7 +1,7 @@
 //! The SIP log of the selected call as a ladder: time, an arrow with the
 //! method or response between termphone and the peer, the peer's address.
 
-use crate::sip::trace::TraceDirection;
+use crate::phone::TraceDirection;
 use crate::ui::app::App;
 use crate::ui::time::clock_ms;
 use crate::ui::view::fit;
