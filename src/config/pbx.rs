@@ -195,6 +195,9 @@ impl InternalPattern {
 }
 
 /// User part and lower-case host of a caller (`"A" <sip:1002@h:5060;x>` → `1002`, `h`).
+/// Kept here rather than in `sip::uri` because `config` is a leaf and the
+/// internal-caller pattern it serves is config: it also takes a bare number,
+/// a `tel:` URI and a name-addr, and never fails.
 pub fn user_host(caller: &str) -> (String, Option<String>) {
     let uri = match (caller.find('<'), caller.find('>')) {
         (Some(a), Some(b)) if a < b => &caller[a + 1..b],

@@ -6,20 +6,21 @@
 //! This is the one SIP vocabulary of the layers above `transport`
 //! (`dialog`, `registration`, `publication`, `subscription`, and `phone`,
 //! which imports it as `m`): it re-exports the header readers of
-//! [`super::headers`], and the Via value
+//! [`super::headers`], the URI helpers of [`super::uri`] and the Via value
 //! of [`super::transport`], so each helper has one home and one name. Pure,
 //! no IO except the DNS look-up in [`resolve`].
 
-use super::msg::{Headers, Method, Request, Response, StatusCode, Uri, Version};
-use super::transport::{Peer, Protocol};
-use super::{Result, SipError};
-use std::net::{IpAddr, SocketAddr};
+use super::msg::{Headers, Method, Request, Response, StatusCode, Version};
+use super::transport::Protocol;
+use super::Result;
+use std::net::SocketAddr;
 
 pub use super::headers::{
     add_header, call_id, cseq, display_name, from_tag, header, headers_all, is_header, new_branch,
     new_tag, param, require, set_header, tag, to_tag, uri_of,
 };
 pub use super::transport::via;
+pub use super::uri::{host_port, parse_uri, resolve, uri_protocol, user as uri_user};
 
 /// The host part of the Call-IDs we make.
 const CALL_ID_HOST: &str = "termphone";
@@ -104,62 +105,6 @@ pub fn out_of_dialog(
     Ok(req)
 }
 
-/// Parses a SIP URI with a clear error.
-pub fn parse_uri(uri: &str) -> Result<Uri> {
-    Uri::try_from(uri).map_err(|e| SipError::Parse(format!("bad SIP URI `{uri}`: {e}")))
-}
-
-/// The transport a URI asks for (`;transport=tcp`), UDP by default.
-pub fn uri_protocol(uri: &str) -> Protocol {
-    let lower = uri.to_ascii_lowercase();
-    if lower.contains(";transport=tcp") || lower.starts_with("sips:") {
-        Protocol::Tcp
-    } else {
-        Protocol::Udp
-    }
-}
-
-/// host and port of a SIP URI string (`sip:user@host:port;params`).
-pub fn host_port(uri: &str) -> Result<(String, Option<u16>)> {
-    let bad = || SipError::Parse(format!("bad SIP URI `{uri}`"));
-    let rest = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))
-        .or_else(|| uri.strip_prefix("SIP:"))
-        .ok_or_else(bad)?;
-    let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    let hostport = rest.split([';', '?']).next().ok_or_else(bad)?;
-    if let Some(v6) = hostport.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse().map_err(|_| bad())?),
-            None => None,
-        };
-        return Ok((host.to_string(), port));
-    }
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => Ok((h.to_string(), Some(p.parse().map_err(|_| bad())?))),
-        None if hostport.is_empty() => Err(bad()),
-        None => Ok((hostport.to_string(), None)),
-    }
-}
-
-/// Resolves a SIP URI to the next hop (A/AAAA look-up, default port 5060).
-pub async fn resolve(uri: &str) -> Result<Peer> {
-    let protocol = uri_protocol(uri);
-    let (host, port) = host_port(uri)?;
-    let port = port.unwrap_or(5060);
-    let addr = match host.parse::<IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, port),
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| SipError::Parse(format!("cannot resolve `{host}`: {e}")))?
-            .next()
-            .ok_or_else(|| SipError::Parse(format!("cannot resolve `{host}`")))?,
-    };
-    Ok(Peer { protocol, addr })
-}
-
 /// The status code as a number.
 pub fn code(resp: &Response) -> u16 {
     resp.status_code.code()
@@ -240,25 +185,6 @@ mod tests {
         assert_eq!(from_tag(&req).as_deref(), Some("ft"));
         assert_eq!(call_id(&req).unwrap(), "c1@termphone");
         assert!(new_call_id().ends_with("@termphone"));
-    }
-
-    #[test]
-    fn host_ports() {
-        assert_eq!(
-            host_port("sip:1002@127.0.0.1:5070").unwrap(),
-            ("127.0.0.1".into(), Some(5070))
-        );
-        assert_eq!(
-            host_port("sip:[::1]:5070;transport=tcp").unwrap(),
-            ("::1".into(), Some(5070))
-        );
-        assert_eq!(
-            host_port("sip:test.local").unwrap(),
-            ("test.local".into(), None)
-        );
-        assert!(host_port("mailto:x").is_err());
-        assert!(host_port("sip:h:99999").is_err());
-        assert_eq!(uri_protocol("sip:h;transport=TCP"), Protocol::Tcp);
     }
 
     #[test]
