@@ -226,7 +226,6 @@ pub fn user_host(caller: &str) -> (String, Option<String>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -61,7 +61,6 @@ pub(crate) fn check(uri: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::check;
 

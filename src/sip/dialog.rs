@@ -239,7 +239,6 @@ impl Dialog {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::sip::msg::SipMessage;

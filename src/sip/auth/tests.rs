@@ -1,8 +1,6 @@
 //! Digest tests: RFC 2617 and RFC 7616 example responses, the -sess and
 //! legacy forms, and `DigestState::authorize` on whole requests.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::sip::headers;
 

@@ -63,7 +63,6 @@ fn packages_name_their_headers() {
 
 /// A scripted notifier on a loopback UDP socket, driving the real task
 /// through the transaction layer.
-#[allow(clippy::unwrap_used)]
 mod scripted {
     use super::super::*;
     use crate::sip::msg::{Request, SipMessage};

@@ -2,8 +2,6 @@
 //! transport: every timer (A, B, D, E, F, G, H, I, J, K, the 2xx
 //! retransmission until ACK), CANCEL matching and synthesized responses.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::sip::headers;
 use crate::sip::msg::{Method, SipMessage, StatusCode};

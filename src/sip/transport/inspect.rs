@@ -210,7 +210,6 @@ fn bad_request(head: &str, what: &str, peer: &Peer) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
