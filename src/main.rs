@@ -342,7 +342,6 @@ async fn call(config: Config, uri: &str) -> ExitCode {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use clap::CommandFactory;

@@ -1,7 +1,7 @@
 //! PBX profiles and call-policy settings: feature access codes as data
 //! (directed / group pickup, call forwarding on/off per condition, DND on/off,
-//! voicemail), the built-in profiles `examples/pbx/*.toml` embedded in the
-//! binary, a user profile file and per-key overrides from `[pbx]`; and the
+//! voicemail), the built-in profiles (the top-level `pbx/*.toml`, embedded in the
+//! binary: add a file there and a line to [`BUILTIN_PROFILES`]), a user profile file and per-key overrides from `[pbx]`; and the
 //! pattern that tells internal callers from external ones.
 
 use serde::Deserialize;
@@ -11,10 +11,10 @@ use std::path::Path;
 pub const BUILTIN_PROFILES: [(&str, &str); 3] = [
     (
         "openscape4000",
-        include_str!("../../examples/pbx/openscape4000.toml"),
+        include_str!("../../pbx/openscape4000.toml"),
     ),
-    ("asterisk", include_str!("../../examples/pbx/asterisk.toml")),
-    ("generic", include_str!("../../examples/pbx/generic.toml")),
+    ("asterisk", include_str!("../../pbx/asterisk.toml")),
+    ("generic", include_str!("../../pbx/generic.toml")),
 ];
 
 /// Feature access codes of one PBX. A code containing `{target}` has the
@@ -195,6 +195,9 @@ impl InternalPattern {
 }
 
 /// User part and lower-case host of a caller (`"A" <sip:1002@h:5060;x>` → `1002`, `h`).
+/// Kept here rather than in `sip::uri` because `config` is a leaf and the
+/// internal-caller pattern it serves is config: it also takes a bare number,
+/// a `tel:` URI and a name-addr, and never fails.
 pub fn user_host(caller: &str) -> (String, Option<String>) {
     let uri = match (caller.find('<'), caller.find('>')) {
         (Some(a), Some(b)) if a < b => &caller[a + 1..b],
@@ -223,7 +226,6 @@ pub fn user_host(caller: &str) -> (String, Option<String>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -255,6 +257,30 @@ mod tests {
             builtin_profile("nope"),
             Err(ProfileError::Unknown(_))
         ));
+    }
+
+    /// Every file in `pbx/` is shipped under its file name, and every
+    /// shipped profile is a file there.
+    #[test]
+    fn every_file_in_pbx_is_a_builtin_profile() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pbx");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut shipped: Vec<String> = BUILTIN_PROFILES
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        shipped.sort();
+        assert_eq!(files, shipped);
+        for (name, text) in BUILTIN_PROFILES {
+            let on_disk = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
+            assert_eq!(on_disk, text, "{name}");
+        }
     }
 
     #[test]

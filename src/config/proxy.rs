@@ -1,5 +1,11 @@
 //! Checks an outbound proxy value: a SIP URI `sip:host[:port]` (or `sips:`),
 //! optionally with `;params` such as `;transport=tcp` or `;lr`.
+//!
+//! A config-local check on purpose: `config` is a leaf and does not use
+//! `sip`, and a bad value must be reported with the file, line and key while
+//! the config is read. It only decides accept or reject, with a message for
+//! the user; the SIP layers parse the value again with `sip::uri` (the one
+//! URI parser) when they send to it.
 
 use std::net::Ipv6Addr;
 
@@ -55,7 +61,6 @@ pub(crate) fn check(uri: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::check;
 

@@ -451,7 +451,6 @@ pub(crate) fn control_only(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::line_col;
 

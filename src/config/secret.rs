@@ -44,7 +44,6 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::run_password_cmd;
 

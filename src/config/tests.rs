@@ -1,8 +1,6 @@
 //! Config loading: every key, defaults, and bad files whose errors must name
 //! the file, the line and the key.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use std::sync::Mutex;
 

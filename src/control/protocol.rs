@@ -84,7 +84,6 @@ pub fn event_line(event: &Event) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

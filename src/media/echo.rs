@@ -54,7 +54,6 @@ async fn reflect(rtp: UdpSocket, rtcp: UdpSocket) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

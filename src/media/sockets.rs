@@ -37,7 +37,6 @@ pub fn rtcp_of(rtp: SocketAddr) -> SocketAddr {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

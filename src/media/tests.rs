@@ -3,8 +3,6 @@
 //! packets on the wire; `conference.rs`: a conference with real member
 //! sessions; `recording.rs`: stereo call recording.
 
-#![allow(clippy::unwrap_used)]
-
 use super::tone::{goertzel_power, sine};
 use super::*;
 use std::path::Path;

@@ -122,8 +122,8 @@ impl DigestState {
             });
         }
 
-        let cseq = headers::cseq(request)?;
-        let next = format!("{} {}", cseq.seq.wrapping_add(1), cseq.method);
+        let (seq, method) = headers::cseq(request)?;
+        let next = format!("{} {method}", seq.wrapping_add(1));
         if let Ok(h) = out.cseq_header_mut() {
             h.replace(next);
         }

@@ -230,8 +230,8 @@ impl Dialog {
     /// Does `headers` (of a request from the peer) belong to this dialog?
     pub fn matches_request(&self, headers: &super::msg::Headers) -> bool {
         let call_id = m::call_id(headers).ok();
-        let from_tag = header(headers, "From").and_then(m::tag);
-        let to_tag = header(headers, "To").and_then(m::tag);
+        let from_tag = m::from_tag(headers);
+        let to_tag = m::to_tag(headers);
         call_id.as_deref() == Some(self.call_id.as_str())
             && from_tag.as_deref() == Some(self.remote_tag.as_str())
             && to_tag.as_deref() == Some(self.local_tag.as_str())
@@ -239,7 +239,6 @@ impl Dialog {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::sip::msg::SipMessage;

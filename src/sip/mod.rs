@@ -1,6 +1,7 @@
 //! SIP user-agent layers over the `rsipstack::sip` message codec (an rsip
 //! fork that parses compact headers and knows Replaces/Refer-To): transport,
-//! RFC 3261 §17 transactions, dialogs, digest auth, registration and SDP.
+//! RFC 3261 §17 transactions, dialogs, digest auth, registration, SDP, and the
+//! parts of SIP URIs.
 //! Owns nothing about calls, audio or the user interface.
 
 pub use rsipstack::sip as msg;
@@ -34,6 +35,7 @@ pub mod registration;
 pub mod sdp;
 pub mod subscription;
 pub mod trace;
+pub mod uri;
 
 /// Our User-Agent / Server header value.
 pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));

@@ -252,11 +252,7 @@ pub fn contact_for(
     local: std::net::SocketAddr,
     protocol: super::transport::Protocol,
 ) -> String {
-    let user = aor
-        .strip_prefix("sip:")
-        .and_then(|r| r.split_once('@'))
-        .map(|(u, _)| u)
-        .unwrap_or("termphone");
+    let user = super::uri::user(aor).unwrap_or("termphone");
     let transport = match protocol {
         super::transport::Protocol::Udp => "",
         super::transport::Protocol::Tcp => ";transport=tcp",

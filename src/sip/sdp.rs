@@ -461,7 +461,6 @@ pub fn read_answer(remote_answer: &str, local: &LocalMedia) -> Result<Negotiated
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -165,8 +165,7 @@ impl SubscriptionHandle {
 /// (a `[[blf]]` number in the account's domain).
 pub fn target_uri(target: &str, domain: &str) -> String {
     let t = target.trim();
-    let lower = t.to_ascii_lowercase();
-    if lower.starts_with("sip:") || lower.starts_with("sips:") {
+    if super::uri::has_sip_scheme(t) {
         t.to_string()
     } else {
         format!("sip:{t}@{domain}")

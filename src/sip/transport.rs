@@ -12,6 +12,7 @@ mod framer;
 mod inspect;
 mod tcp;
 
+// The fresh identifiers a caller of the transport puts into a request.
 pub use super::headers::{new_branch, new_call_id, new_tag};
 pub use inspect::MAX_MESSAGE;
 
@@ -45,6 +46,15 @@ impl Protocol {
             Protocol::Tcp => "TCP",
         }
     }
+}
+
+/// The top Via value of a request we send from `local` over `protocol`:
+/// sent-by = `local`, `rport` (RFC 3581) and `branch`.
+pub fn via(local: SocketAddr, protocol: Protocol, branch: &str) -> String {
+    format!(
+        "SIP/2.0/{} {local};rport;branch={branch}",
+        protocol.as_str()
+    )
 }
 
 /// The far end of a hop: where a message came from or is to be sent.
@@ -161,13 +171,9 @@ impl Transport {
     }
 
     /// A Via for a request we send: sent-by = our local address, `rport`,
-    /// and `branch` (normally from [`new_branch`]).
+    /// and `branch` (normally from [`new_branch`]); see [`via`].
     pub fn via(&self, protocol: Protocol, branch: &str) -> msg::Via {
-        msg::Via::new(format!(
-            "SIP/2.0/{} {};rport;branch={branch}",
-            protocol.as_str(),
-            self.inner.local
-        ))
+        msg::Via::new(via(self.inner.local, protocol, branch))
     }
 
     /// Sends a message to `peer` (TCP: reuses the connection it came on or

@@ -1,8 +1,6 @@
 //! History: the call lifecycle, queries, WAL, and recovery after a crash
 //! (both a dropped handle and a child process killed with SIGKILL).
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -230,7 +230,6 @@ pub fn is_missing_argument(message: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -142,7 +142,6 @@ impl fmt::Display for Key {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -174,7 +174,6 @@ async fn event_loop(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::ui::app::Level;

@@ -52,7 +52,6 @@ pub fn clock_ms(ms: u64) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,8 +1,6 @@
 //! `ctl` against a served fake phone: replies, exit codes, event streaming,
 //! socket path precedence; `call_until_ended` following one call.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::control::server::serve;
 use crate::control::server::tests::{call_event, FakePhone};

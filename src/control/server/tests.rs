@@ -1,8 +1,6 @@
 //! Golden JSON-lines transcripts against a fake phone, events streaming,
 //! the second-instance guard, stale sockets and file modes.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::phone::{CallDirection, CallInfo, CallState};
 use serde_json::json;

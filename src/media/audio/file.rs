@@ -163,7 +163,6 @@ impl Sink for RecordSink {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

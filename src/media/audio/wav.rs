@@ -215,7 +215,6 @@ impl Drop for WavRecorder {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::media::tone::{goertzel_power, sine};

@@ -351,5 +351,4 @@ fn dbfs(level: f32) -> f32 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -51,7 +51,6 @@ impl Recording {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::media::audio::wav::spec_8k;

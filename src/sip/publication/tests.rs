@@ -2,8 +2,6 @@
 //! UDP socket: digest challenge, SIP-ETag refresh without body, a new
 //! document with SIP-If-Match, 412 recovery, removal with Expires: 0.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::sip::msg::SipMessage;
 use crate::sip::transaction::Timers;

@@ -252,7 +252,6 @@ fn remote_of(d: &DialogEntry) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

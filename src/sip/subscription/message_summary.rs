@@ -76,7 +76,6 @@ pub fn parse(body: &str) -> Option<MessageSummary> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -157,7 +157,6 @@ pub fn build(entity: &str, open: bool, note: Option<&str>, busy: bool) -> String
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

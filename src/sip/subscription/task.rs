@@ -158,8 +158,8 @@ impl Subscriber {
     /// Answers and interprets one NOTIFY.
     fn on_notify(&mut self, st: ServerTransaction) -> Next {
         let req = &st.request;
-        let to_tag = m::header(&req.headers, "To").and_then(m::tag);
-        let from_tag = m::header(&req.headers, "From").and_then(m::tag);
+        let to_tag = m::to_tag(&req);
+        let from_tag = m::from_tag(&req);
         let stale = to_tag.as_deref() != Some(self.from_tag.as_str())
             || match (&self.dialog, &from_tag) {
                 (Some(d), Some(f)) => &d.remote_tag != f,
@@ -291,7 +291,7 @@ impl Subscriber {
         attempts: &mut u32,
         failures: &mut u32,
     ) -> (Option<Request>, Next) {
-        if m::header(&req.headers, "From").and_then(m::tag).as_deref() != Some(&self.from_tag) {
+        if m::from_tag(&req).as_deref() != Some(&self.from_tag) {
             // Answer to a request of a dialog ended meanwhile: start the new one.
             return (None, Next::SubscribeIn(Duration::ZERO));
         }

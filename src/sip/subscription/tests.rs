@@ -63,7 +63,6 @@ fn packages_name_their_headers() {
 
 /// A scripted notifier on a loopback UDP socket, driving the real task
 /// through the transaction layer.
-#[allow(clippy::unwrap_used)]
 mod scripted {
     use super::super::*;
     use crate::sip::msg::{Request, SipMessage};
@@ -113,7 +112,7 @@ mod scripted {
 
         async fn reply(&self, req: &Request, code: u16, to_tag: &str, extra: &[(&str, &str)]) {
             let mut resp = m::response(req, code, Some(to_tag));
-            if m::header(&req.headers, "To").and_then(m::tag).is_some() {
+            if m::to_tag(&req).is_some() {
                 // In-dialog: response_to keeps the existing tag.
                 resp = m::response(req, code, None);
             }
@@ -227,7 +226,7 @@ mod scripted {
     }
 
     fn from_tag(r: &Request) -> String {
-        m::header(&r.headers, "From").and_then(m::tag).unwrap()
+        m::from_tag(&r).unwrap()
     }
 
     #[tokio::test]
@@ -277,7 +276,7 @@ mod scripted {
             }
         );
         let sub2 = n.request().await;
-        assert_eq!(m::header(&sub2.headers, "To").and_then(m::tag), None);
+        assert_eq!(m::to_tag(&sub2), None);
         let tag2 = from_tag(&sub2);
         assert_ne!(tag2, tag1);
         assert_eq!(m::call_id(&sub2.headers).unwrap(), handle.call_id());
@@ -287,12 +286,7 @@ mod scripted {
 
         // Refresh before expiry, inside the dialog.
         let refresh = n.request().await;
-        assert_eq!(
-            m::header(&refresh.headers, "To")
-                .and_then(m::tag)
-                .as_deref(),
-            Some("n2")
-        );
+        assert_eq!(m::to_tag(&refresh).as_deref(), Some("n2"));
         assert_eq!(from_tag(&refresh), tag2);
         assert_eq!(
             refresh.uri.to_string(),
@@ -304,10 +298,7 @@ mod scripted {
         cancel.cancel();
         let unsub = n.request().await;
         assert_eq!(m::header(&unsub.headers, "Expires"), Some("0"));
-        assert_eq!(
-            m::header(&unsub.headers, "To").and_then(m::tag).as_deref(),
-            Some("n2")
-        );
+        assert_eq!(m::to_tag(&unsub).as_deref(), Some("n2"));
         n.reply(&unsub, 200, "n2", &[("Expires", "0")]).await;
         n.notify(&sub2, "n2", &tag2, "terminated;reason=timeout", None)
             .await;
@@ -330,15 +321,10 @@ mod scripted {
         n.notify(&sub, "n1", &tag1, "active;expires=2", None).await;
         assert_eq!(n.response_code().await, 200);
         let refresh = n.request().await;
-        assert_eq!(
-            m::header(&refresh.headers, "To")
-                .and_then(m::tag)
-                .as_deref(),
-            Some("n1")
-        );
+        assert_eq!(m::to_tag(&refresh).as_deref(), Some("n1"));
         n.reply(&refresh, 481, "n1", &[]).await;
         let again = n.request().await;
-        assert_eq!(m::header(&again.headers, "To").and_then(m::tag), None);
+        assert_eq!(m::to_tag(&again), None);
         assert_ne!(from_tag(&again), tag1);
         n.reply(&again, 489, "x", &[]).await;
         loop {

@@ -229,7 +229,7 @@ pub fn ack_for(invite: &Request, response: &Response) -> Request {
     if let Ok(to) = response.to_header() {
         headers.push(Header::To(to.clone()));
     }
-    let seq = headers::cseq(invite).map(|c| c.seq).unwrap_or(1);
+    let seq = headers::cseq(invite).map(|(seq, _)| seq).unwrap_or(1);
     headers.push(Header::CSeq(msg::CSeq::new(format!("{seq} ACK"))));
     headers.push(Header::MaxForwards(msg::MaxForwards::new("70")));
     headers.push(Header::ContentLength(msg::ContentLength::new("0")));

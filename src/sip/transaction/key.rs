@@ -1,7 +1,7 @@
 //! Transaction matching keys (RFC 3261 §17.1.3 and §17.2.3) and the key
 //! that matches an ACK for a 2xx to its INVITE server transaction.
 
-use crate::sip::headers;
+use crate::sip::headers::{self, HeaderList};
 use crate::sip::msg::{HeadersExt, Method, Request, Response};
 use crate::sip::{Result, SipError};
 
@@ -50,7 +50,7 @@ impl ClientKey {
         let (branch, _) = branch(response)?;
         Ok(ClientKey {
             branch,
-            method: headers::cseq(response)?.method,
+            method: headers::cseq(response)?.1,
         })
     }
 }
@@ -74,10 +74,10 @@ impl ServerKey {
 }
 
 impl AckKey {
-    pub fn of(message: &impl HeadersExt) -> Result<Self> {
+    pub fn of(message: &impl HeaderList) -> Result<Self> {
         Ok(AckKey {
             call_id: headers::call_id(message)?,
-            cseq: headers::cseq(message)?.seq,
+            cseq: headers::cseq(message)?.0,
             from_tag: headers::from_tag(message).unwrap_or_default(),
         })
     }

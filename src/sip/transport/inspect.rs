@@ -4,7 +4,7 @@
 //! `rport`) to requests. Pure functions, no IO.
 
 use super::{Peer, Protocol};
-use crate::sip::headers;
+use crate::sip::headers::{self, HeaderList};
 use crate::sip::msg::{self, Header, HeadersExt, Method, Request, SipMessage, StatusCode};
 use std::net::IpAddr;
 
@@ -83,7 +83,7 @@ pub fn inspect(bytes: &[u8], peer: &Peer) -> Verdict {
                 return reject_or_drop(&head_text, what, peer);
             }
             match headers::cseq(&request) {
-                Ok(cseq) if cseq.method == request.method => {}
+                Ok((_, method)) if method == request.method => {}
                 _ => return reject_or_drop(&head_text, "CSeq method mismatch", peer),
             }
             request.body = body;
@@ -95,7 +95,7 @@ pub fn inspect(bytes: &[u8], peer: &Peer) -> Verdict {
     }
 }
 
-fn check_common(message: &impl HeadersExt) -> Result<(), &'static str> {
+fn check_common(message: &(impl HeadersExt + HeaderList)) -> Result<(), &'static str> {
     let via = headers::top_via(message).map_err(|_| "bad Via")?;
     if via.branch().is_none() {
         return Err("Via without branch");
@@ -210,7 +210,6 @@ fn bad_request(head: &str, what: &str, peer: &Peer) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

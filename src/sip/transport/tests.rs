@@ -1,7 +1,5 @@
 //! Socket-level tests of the transport on loopback.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::sip::headers;
 use std::time::Duration;

@@ -2,8 +2,6 @@
 //! `status`, level refresh on the tick, conference keys on the selected
 //! member, the BLF panel's focus and keys, MWI and voicemail.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::ui::key::Key;
 use crossterm::event::{KeyEvent, KeyModifiers};

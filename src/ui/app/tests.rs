@@ -1,7 +1,5 @@
 //! The reducer: events, keys and replies in, effects and state out.
 
-#![allow(clippy::unwrap_used)]
-
 use super::*;
 use crate::ui::key::Key;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
