@@ -7,8 +7,6 @@
 //! PIDF, and a message-summary PUBLISHed for 1001 reaches 1001's MWI
 //! subscription; finally the subscriptions are ended with Expires: 0.
 
-#![allow(clippy::unwrap_used)]
-
 mod support;
 
 use std::sync::{Arc, Mutex};

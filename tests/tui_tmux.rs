@@ -6,8 +6,6 @@
 //! shows up on the screen at once; `q` asks first when a call is up and the
 //! binary exits cleanly.
 
-#![allow(clippy::unwrap_used)]
-
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -138,7 +136,7 @@ impl Tui {
                 audio_null_toml()
             ),
         )
-        .unwrap();
+        .expect("write config.toml");
         let mut env = Vec::new();
         for (var, sub) in [
             ("XDG_CONFIG_HOME", "xdg/config"),
@@ -147,7 +145,7 @@ impl Tui {
             ("XDG_RUNTIME_DIR", "xdg/runtime"),
         ] {
             let d = home.join(sub);
-            std::fs::create_dir_all(&d).unwrap();
+            std::fs::create_dir_all(&d).expect("create XDG dir");
             env.push((var.to_string(), d));
         }
         env.push(("HOME".to_string(), home.clone()));
