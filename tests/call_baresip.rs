@@ -6,10 +6,10 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::baresip::{Baresip, BaresipOpts};
+use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
-use support::pbx::{kamailio_account, registered_phone};
-use support::phone::{audio_file_toml, call_id_of, list_dir, wait_wav};
+use support::phone::{call_id_of, list_dir, wait_wav};
+use support::setup::{baresip, registered_phone, PeerOpts, PhoneOpts};
 use support::{tone, TestDir};
 
 #[test]
@@ -17,25 +17,17 @@ fn call_to_baresip_carries_audio_both_ways() {
     let t = TestDir::new("call-baresip");
     let k = Kamailio::start(&t.sub("kamailio"));
 
-    let b_src = t.path().join("600.wav");
-    tone::write_sine_wav(&b_src, 600.0, 8000, 60.0);
-    let mut b = Baresip::start(
-        &t.sub("baresip"),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: b_src,
-            auto_answer: true,
-        },
-    );
-    assert!(b.wait_registered(Duration::from_secs(10)), "{}", b.log());
+    let mut b = baresip(&t, "1002", PeerOpts::tone(600.0).registered(&k));
 
     let p_src = t.path().join("1000.wav");
     tone::write_sine_wav(&p_src, 1000.0, 8000, 10.0);
     let rec = t.sub("rec");
-    let body = kamailio_account("office", "1001", &k) + &audio_file_toml(&p_src, &rec);
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .audio(Audio::file(&p_src, &rec)),
+    );
 
     let reply = p.ok(json!({"cmd": "dial", "to": "1002"}));
     let id = call_id_of(&reply);

@@ -9,16 +9,16 @@ mod support;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::callctl::{
-    baresip, call_wav, dial_active, direct_phone, last_received, wait_next, wait_state, A_HZ,
-    PHONE_HZ,
+    call_wav, dial_active, last_received, wait_next, wait_state, A_HZ, PHONE_HZ,
 };
+use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
 
 #[test]
 fn hold_and_resume_send_sendonly_then_sendrecv() {
     let t = TestDir::new("cc-hold");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let sipp = Sipp::new("uas_hold_resume", &t.sub("sipp"))
         .timeout(25)
         .spawn();
@@ -49,8 +49,8 @@ fn hold_and_resume_send_sendonly_then_sendrecv() {
 #[test]
 fn held_baresip_hears_no_microphone() {
     let t = TestDir::new("cc-hold-audio");
-    let mut b = baresip(&t, "1002", A_HZ, None);
-    let mut p = direct_phone(&t, true, "");
+    let mut b = baresip(&t, "1002", PeerOpts::tone(A_HZ));
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let id = dial_active(&mut p, &b.direct_uri());
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
@@ -103,7 +103,7 @@ fn held_baresip_hears_no_microphone() {
 #[test]
 fn remote_hold_shows_remote_held() {
     let t = TestDir::new("cc-remote-hold");
-    let mut p = direct_phone(&t, false, "[phone]\nauto_answer = true\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
     let sipp = Sipp::new("uac_remote_hold", &t.sub("sipp"))
         .target(p.sip_addr())
         .service("1001")
@@ -136,7 +136,7 @@ fn remote_hold_shows_remote_held() {
 #[test]
 fn glare_491_is_retried_after_backoff() {
     let t = TestDir::new("cc-glare");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let sipp = Sipp::new("uas_glare", &t.sub("sipp")).timeout(25).spawn();
     let id = dial_active(&mut p, &format!("sip:uas@{}", sipp.addr()));
 
@@ -159,8 +159,8 @@ fn glare_491_is_retried_after_backoff() {
 #[test]
 fn mute_stops_our_audio_and_keeps_the_call() {
     let t = TestDir::new("cc-mute");
-    let mut b = baresip(&t, "1002", A_HZ, None);
-    let mut p = direct_phone(&t, true, "");
+    let mut b = baresip(&t, "1002", PeerOpts::tone(A_HZ));
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let id = dial_active(&mut p, &b.direct_uri());
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))

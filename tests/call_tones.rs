@@ -10,16 +10,17 @@ mod support;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::callctl::{
-    baresip, call_wav, dial_active, direct_phone, wait_ringing, wait_state, A_HZ, RING_HZ, SIPP_HZ,
+    call_wav, dial_active, wait_ringing, wait_state, A_HZ, PHONE_HZ, RING_HZ, SIPP_HZ,
 };
 use support::phone::call_id_of;
+use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, wait_until, TestDir};
 
 #[test]
 fn callback_dials_the_last_missed_caller() {
     let t = TestDir::new("cc-callback");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let missed = Sipp::new("uac_cancel", &t.sub("caller"))
         .target(p.sip_addr())
         .service("1001")
@@ -59,7 +60,7 @@ fn callback_dials_the_last_missed_caller() {
 /// Dials a SIPp UAS streaming `SIPP_HZ` (tone.ul in its directory).
 fn dial_streaming_uas(
     t: &TestDir,
-    p: &mut support::callctl::TestPhone,
+    p: &mut support::setup::TestPhone,
     scenario: &str,
 ) -> (String, support::sipp::SippRun) {
     let dir = t.sub("sipp");
@@ -72,7 +73,7 @@ fn dial_streaming_uas(
 #[test]
 fn ringback_tone_while_alerting() {
     let t = TestDir::new("cc-ringback");
-    let mut p = direct_phone(&t, true, "");
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let (id, sipp) = dial_streaming_uas(&t, &mut p, "uas_ringback");
     wait_state(&mut p, &id, "alerting", 5);
     let active = wait_state(&mut p, &id, "active", 10);
@@ -106,7 +107,7 @@ fn ringback_tone_while_alerting() {
 #[test]
 fn early_media_after_183_is_heard() {
     let t = TestDir::new("cc-early");
-    let mut p = direct_phone(&t, true, "");
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let (id, sipp) = dial_streaming_uas(&t, &mut p, "uas_early_media");
     let active = wait_state(&mut p, &id, "active", 10);
     // Hang up as soon as the call is answered: what we heard came before the 200.
@@ -133,7 +134,7 @@ fn early_media_after_183_is_heard() {
 #[test]
 fn busy_tone_after_486() {
     let t = TestDir::new("cc-busy");
-    let mut p = direct_phone(&t, true, "");
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let sipp = Sipp::new("uas_486", &t.sub("sipp")).timeout(10).spawn();
     let reply = p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
     let id = call_id_of(&reply);
@@ -155,8 +156,8 @@ fn busy_tone_after_486() {
 #[test]
 fn dtmf_rfc4733_reaches_baresip() {
     let t = TestDir::new("cc-dtmf-out");
-    let mut b = baresip(&t, "1002", A_HZ, None);
-    let mut p = direct_phone(&t, false, "");
+    let mut b = baresip(&t, "1002", PeerOpts::tone(A_HZ));
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let id = dial_active(&mut p, &b.direct_uri());
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
@@ -177,7 +178,7 @@ fn dtmf_rfc4733_reaches_baresip() {
 #[test]
 fn dtmf_rfc4733_from_peer_is_an_event() {
     let t = TestDir::new("cc-dtmf-in");
-    let mut p = direct_phone(&t, false, "[phone]\nauto_answer = true\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
     let sipp = Sipp::new("uac_dtmf_2833", &t.sub("sipp"))
         .target(p.sip_addr())
         .service("1001")
@@ -195,7 +196,7 @@ fn dtmf_rfc4733_from_peer_is_an_event() {
 #[test]
 fn dtmf_falls_back_to_sip_info() {
     let t = TestDir::new("cc-dtmf-info");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let sipp = Sipp::new("uas_info_dtmf", &t.sub("sipp"))
         .timeout(20)
         .spawn();

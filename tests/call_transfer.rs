@@ -16,18 +16,20 @@ mod support;
 use serde_json::json;
 use std::time::Duration;
 use support::callctl::{
-    baresip, dial_active, direct_phone, last_received, registered_phone, tag_of, traced_header,
-    wait_next, wait_ringing, wait_state, A_HZ, C_HZ, PHONE_HZ,
+    dial_active, last_received, tag_of, traced_header, wait_next, wait_ringing, wait_state, A_HZ,
+    C_HZ, PHONE_HZ,
 };
+use support::config::Account;
 use support::kamailio::Kamailio;
 use support::phone::call_id_of;
+use support::setup::{baresip, direct_phone, registered_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, wait_until, TestDir};
 
 #[test]
 fn deflect_sends_302_and_the_caller_follows_it() {
     let t = TestDir::new("cc-deflect");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let target = Sipp::new("uas_answer", &t.sub("target"))
         .timeout(20)
         .spawn();
@@ -59,9 +61,14 @@ fn deflect_sends_302_and_the_caller_follows_it() {
 fn blind_transfer_a_b_c() {
     let t = TestDir::new("cc-blind");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let mut a = baresip(&t, "1002", A_HZ, Some(&k));
-    let mut c = baresip(&t, "1003", C_HZ, Some(&k));
-    let mut p = registered_phone(&t, &k, "");
+    let mut a = baresip(&t, "1002", PeerOpts::tone(A_HZ).registered(&k));
+    let mut c = baresip(&t, "1003", PeerOpts::tone(C_HZ).registered(&k));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .tone(PHONE_HZ),
+    );
     let id = dial_active(&mut p, "1002");
     assert!(a
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
@@ -115,8 +122,8 @@ fn blind_transfer_a_b_c() {
 #[test]
 fn failed_blind_transfer_keeps_the_call() {
     let t = TestDir::new("cc-blind-fail");
-    let mut a = baresip(&t, "1002", A_HZ, None);
-    let mut p = direct_phone(&t, false, "");
+    let mut a = baresip(&t, "1002", PeerOpts::tone(A_HZ));
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let busy = Sipp::new("uas_486", &t.sub("c")).timeout(20).spawn();
     let id = dial_active(&mut p, &a.direct_uri());
     assert!(a
@@ -162,9 +169,14 @@ fn attended_transfer_ends_both_our_legs() {
 fn attended_transfer(consult_leg_must_end: bool) {
     let t = TestDir::new("cc-attended");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let mut a = baresip(&t, "1002", A_HZ, Some(&k));
-    let mut c = baresip(&t, "1003", C_HZ, Some(&k));
-    let mut p = registered_phone(&t, &k, "");
+    let mut a = baresip(&t, "1002", PeerOpts::tone(A_HZ).registered(&k));
+    let mut c = baresip(&t, "1003", PeerOpts::tone(C_HZ).registered(&k));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .tone(PHONE_HZ),
+    );
     let c1 = dial_active(&mut p, "1002");
     assert!(a
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
@@ -223,7 +235,7 @@ fn being_transferred(
     target_scenario: &str,
     refer_suffix: &str,
 ) -> (support::sipp::SippResult, support::sipp::SippResult) {
-    let mut p = direct_phone(t, false, "[phone]\nauto_answer = true\n");
+    let mut p = direct_phone(t, PhoneOpts::new().phone("auto_answer", true));
     let target = Sipp::new(target_scenario, &t.sub("c")).timeout(20).spawn();
     let refer_to = format!("sip:c@{}{refer_suffix}", target.addr());
     let transferor = Sipp::new("uac_refer", &t.sub("a"))
@@ -321,7 +333,7 @@ fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
 #[test]
 fn invite_with_replaces_takes_over_the_call() {
     let t = TestDir::new("cc-replaces-in");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let old = Sipp::new("uac_wait_bye", &t.sub("old"))
         .target(p.sip_addr())
         .service("1001")
@@ -382,7 +394,7 @@ fn invite_with_replaces_takes_over_the_call() {
 #[test]
 fn invite_replacing_an_unknown_dialog_gets_481() {
     let t = TestDir::new("cc-replaces-481");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let r = Sipp::new("uac_replaces_481", &t.sub("sipp"))
         .target(p.sip_addr())
         .service("1001")

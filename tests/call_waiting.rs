@@ -9,9 +9,10 @@ mod support;
 use serde_json::json;
 use std::time::Duration;
 use support::callctl::{
-    call_wav, dial_active, direct_phone, expect_busy_without_ringing, wait_next,
-    wait_ringing_other, wait_state, RING_HZ,
+    call_wav, dial_active, expect_busy_without_ringing, wait_next, wait_ringing_other, wait_state,
+    PHONE_HZ, RING_HZ,
 };
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
 
@@ -21,7 +22,7 @@ use support::{tone, TestDir};
 /// rings: its SIPp peer sends no audio, so the beep is all its recording holds.
 fn answer_while_active() {
     let t = TestDir::new("cc-cw-answer");
-    let mut p = direct_phone(&t, true, "");
+    let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
     let first = Sipp::new("uas_hold_resume", &t.sub("sipp1"))
         .timeout(30)
         .spawn();
@@ -76,7 +77,7 @@ fn answer_holds_the_active_call_and_connects_the_second() {
 #[test]
 fn second_call_declined_with_603() {
     let t = TestDir::new("cc-cw-603");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
@@ -101,7 +102,7 @@ fn second_call_declined_with_603() {
 #[test]
 fn call_waiting_off_gives_486_at_once() {
     let t = TestDir::new("cc-cw-off");
-    let mut p = direct_phone(&t, false, "[phone]\ncall_waiting = false\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("call_waiting", false));
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
@@ -119,7 +120,7 @@ fn call_waiting_off_gives_486_at_once() {
 #[test]
 fn switch_moves_between_two_calls() {
     let t = TestDir::new("cc-switch");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let s1 = Sipp::new("uas_hold_twice", &t.sub("sipp1"))
         .timeout(30)
         .spawn();
@@ -151,7 +152,7 @@ fn switch_moves_between_two_calls() {
 #[test]
 fn second_call_deflected_while_the_first_stays() {
     let t = TestDir::new("cc-cw-deflect");
-    let mut p = direct_phone(&t, false, "");
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 

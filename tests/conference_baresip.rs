@@ -22,9 +22,10 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
+use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
-use support::pbx::{kamailio_account, registered_phone};
-use support::phone::{audio_file_toml, call_id_of, list_dir, Phone};
+use support::phone::{call_id_of, list_dir, Phone};
+use support::setup::{registered_phone, PhoneOpts};
 use support::{tone, wait_for, TestDir};
 
 /// Our own tone (termphone's microphone).
@@ -296,8 +297,13 @@ impl Bed {
         let src = t.path().join("ours.wav");
         tone::write_sine_wav_amp(&src, OURS, 8000, 10.0, AMP);
         let rec = t.sub("rec");
-        let body = kamailio_account("office", "1001", &k) + &audio_file_toml(&src, &rec);
-        let p = registered_phone(&t, "phone", &body);
+        let p = registered_phone(
+            &t,
+            PhoneOpts::new()
+                .account(Account::registered("office", "1001", &k))
+                .audio(Audio::file(&src, &rec)),
+        )
+        .phone;
         Bed {
             p,
             peers,

@@ -7,17 +7,13 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::{account_toml, audio_file_toml, call_id_of, wait_wav, Phone};
+use support::phone::{call_id_of, wait_wav, Phone};
+use support::setup::{direct_phone, PhoneOpts};
 use support::{tone, TestDir};
 
-fn phone(t: &TestDir, name: &str, freq: f64, extra: &str) -> (Phone, std::path::PathBuf) {
-    let src = t.path().join(format!("{name}.wav"));
-    tone::write_sine_wav(&src, freq, 8000, 30.0);
-    let rec = t.sub(&format!("{name}-rec"));
-    let body = account_toml("direct", name, "127.0.0.1", None, None)
-        + &audio_file_toml(&src, &rec)
-        + extra;
-    (Phone::start(&t.sub(name), &body), rec)
+/// Direct-IP phone `name` (its user and folder) playing `freq`.
+fn phone(name: &str, freq: f64) -> PhoneOpts {
+    PhoneOpts::new().dir(name).user(name).tone(freq)
 }
 
 fn answer_next(p: &mut Phone) -> String {
@@ -34,14 +30,13 @@ fn answer_next(p: &mut Phone) -> String {
 #[test]
 fn hanging_up_hands_a_two_party_conference_over() {
     let t = TestDir::new("conf-handover");
-    let (mut a, _) = phone(
+    let mut a = direct_phone(
         &t,
-        "alice",
-        500.0,
-        "[phone]\nconference_hangup = \"transfer\"\n",
+        phone("alice", 500.0).phone("conference_hangup", "transfer"),
     );
-    let (mut b, b_rec) = phone(&t, "bob", 700.0, "");
-    let (mut c, _) = phone(&t, "carol", 950.0, "");
+    let mut b = direct_phone(&t, phone("bob", 700.0));
+    let b_rec = b.rec.clone();
+    let mut c = direct_phone(&t, phone("carol", 950.0));
 
     let ab = call_id_of(
         &a.ok(json!({"cmd": "dial", "to": format!("sip:bob@127.0.0.1:{}", b.sip_port())})),

@@ -1,8 +1,6 @@
 //! The `termphone ctl` binary against a control socket served by the
 //! library for a scripted phone: stdout, stderr and exit codes.
 
-#![allow(clippy::unwrap_used)]
-
 use serde_json::{json, Value};
 use std::process::Output;
 use std::sync::Arc;
@@ -35,7 +33,7 @@ async fn termphone(args: &[&str]) -> Output {
         .env_remove("TERMPHONE_LOG")
         .output()
         .await
-        .unwrap()
+        .expect("run termphone")
 }
 
 #[tokio::test]

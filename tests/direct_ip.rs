@@ -6,7 +6,9 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::{account_toml, audio_file_toml, call_id_of, list_dir, wait_wav, Phone};
+use support::config::Audio;
+use support::phone::{call_id_of, list_dir, wait_wav};
+use support::setup::{direct_phone, PhoneOpts};
 use support::{tone, TestDir};
 
 #[test]
@@ -18,15 +20,19 @@ fn two_phones_talk_directly() {
     tone::write_sine_wav(&b_src, 600.0, 16000, 10.0);
     let a_rec = t.sub("a-rec");
     let b_rec = t.sub("b-rec");
-    let mut a = Phone::start(
-        &t.sub("a"),
-        &(account_toml("direct", "alice", "127.0.0.1", None, None)
-            + &audio_file_toml(&a_src, &a_rec)),
+    let mut a = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .user("alice")
+            .audio(Audio::file(&a_src, &a_rec)),
     );
-    let mut b = Phone::start(
-        &t.sub("b"),
-        &(account_toml("direct", "bob", "127.0.0.1", None, None)
-            + &audio_file_toml(&b_src, &b_rec)),
+    let mut b = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("b")
+            .user("bob")
+            .audio(Audio::file(&b_src, &b_rec)),
     );
 
     let to = format!("sip:bob@127.0.0.1:{}", b.sip_port());

@@ -6,15 +6,15 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::{account_toml, audio_null_toml, call_id_of, Phone};
+use support::phone::call_id_of;
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
 fn call_survives_kill_9_as_interrupted_history_entry() {
     let t = TestDir::new("history-crash");
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None) + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let mut p = direct_phone(&t, PhoneOpts::new()).phone;
 
     let sipp = Sipp::new("uas_answer", &t.sub("sipp"))
         .arg("-rtp_echo")

@@ -7,7 +7,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-use support::phone::{account_toml, audio_null_toml, Phone};
+use support::setup::{direct_phone, PhoneOpts};
 use support::sip::{header, status_code, SipProbe};
 use support::TestDir;
 
@@ -118,8 +118,7 @@ fn cases(port: u16, target: &str) -> Vec<(&'static str, &'static [u16], Vec<u8>)
 #[test]
 fn malformed_sip_gets_400_or_nothing_and_the_phone_survives() {
     let t = TestDir::new("malformed");
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None) + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let mut p = direct_phone(&t, PhoneOpts::new()).phone;
     let probe = SipProbe::new();
     let target = p.sip_addr().to_string();
 

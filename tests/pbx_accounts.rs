@@ -9,10 +9,10 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
+use support::config::{Account, Config};
 use support::kamailio::Kamailio;
-use support::kamailio::DOMAIN;
-use support::pbx::{baresip_ext, kamailio_account, registered_phone};
-use support::phone::{account_toml, audio_null_toml, call_id_of, Phone};
+use support::phone::{call_id_of, Phone};
+use support::setup::{baresip, registered_phone, PeerOpts, PhoneOpts};
 use support::{tone, TestDir};
 
 const LONG: Duration = Duration::from_secs(10);
@@ -23,12 +23,18 @@ fn two_accounts_register_dial_and_receive_separately() {
     let k = Kamailio::start(&t.sub("kamailio"));
     let wav = t.path().join("600.wav");
     tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
-    let mut callee = baresip_ext(&t, &k, "1002", &wav, true);
-    let mut caller = baresip_ext(&t, &k, "1003", &wav, false);
-    let body = kamailio_account("office", "1001", &k)
-        + &kamailio_account("second", "1011", &k)
-        + &audio_null_toml();
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut callee = baresip(
+        &t,
+        "1002",
+        PeerOpts::wav(&wav).registered(&k).auto_answer(true),
+    );
+    let mut caller = baresip(&t, "1003", PeerOpts::wav(&wav).registered(&k));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .account(Account::registered("second", "1011", &k)),
+    );
 
     let st = p.status();
     let accounts = st["accounts"].as_array().cloned().unwrap_or_default();
@@ -126,16 +132,10 @@ fn two_accounts_register_dial_and_receive_separately() {
 fn accounts_keep_their_own_registration_state() {
     let t = TestDir::new("pbx-accounts-state");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let body = kamailio_account("office", "1001", &k)
-        + &account_toml(
-            "broken",
-            "1021",
-            DOMAIN,
-            Some(&k.proxy_uri()),
-            Some("wrong"),
-        )
-        + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let config = Config::new()
+        .account(Account::registered("office", "1001", &k))
+        .account(Account::registered("broken", "1021", &k).password("wrong"));
+    let mut p = Phone::start(&t.sub("phone"), &config);
     let account = |s: &serde_json::Value, name: &str| {
         s["accounts"]
             .as_array()

@@ -12,9 +12,11 @@ mod support;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::baresip::Baresip;
+use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
-use support::pbx::{baresip_ext, kamailio_account, lamp, registered_phone, wait_lamp};
-use support::phone::{audio_file_toml, audio_null_toml, list_dir, wait_wav, Phone};
+use support::pbx::{lamp, wait_lamp};
+use support::phone::{list_dir, wait_wav, Phone};
+use support::setup::{baresip, registered_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
 
@@ -34,8 +36,8 @@ fn callee_and_caller(t: &TestDir, k: &Kamailio) -> (Baresip, Baresip) {
     let wav = t.path().join("600.wav");
     tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
     (
-        baresip_ext(t, k, "1002", &wav, false),
-        baresip_ext(t, k, "1003", &wav, false),
+        baresip(t, "1002", PeerOpts::wav(&wav).registered(k)),
+        baresip(t, "1003", PeerOpts::wav(&wav).registered(k)),
     )
 }
 
@@ -59,10 +61,12 @@ fn blf_lamp_follows_ringing_busy_idle() {
     let t = TestDir::new("pbx-blf");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
     let (mut callee, mut caller) = callee_and_caller(&t, &k);
-    let body = kamailio_account("office", "1001", &k)
-        + &audio_null_toml()
-        + "[[blf]]\ntarget = \"1002\"\nlabel = \"Reception\"\n";
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .blf("1002", Some("Reception")),
+    );
 
     // Listed with its label; subscribed (kamailio has notified the state,
     // which before any call may carry no dialog-info at all: idle or unknown).
@@ -152,12 +156,15 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
     tone::write_sine_wav(&w400, 400.0, 8000, 30.0);
     let w1000 = t.path().join("1000.wav");
     tone::write_sine_wav(&w1000, 1000.0, 8000, 30.0);
-    let mut callee = baresip_ext(&t, &k, "1002", &w400, false);
+    let mut callee = baresip(&t, "1002", PeerOpts::wav(&w400).registered(&k));
     let rec = t.sub("rec");
-    let body = kamailio_account("office", "1001", &k)
-        + &audio_file_toml(&w1000, &rec)
-        + "[[blf]]\ntarget = \"1002\"\n";
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .audio(Audio::file(&w1000, &rec))
+            .blf("1002", None),
+    );
     wait_subscribed(&k, &p);
 
     // The caller's voice: 700 Hz, streamed once the pickup is answered.
@@ -279,10 +286,12 @@ fn blf_refreshes_and_resubscribes_after_a_server_restart() {
     let t = TestDir::new("pbx-blf-refresh");
     let k = Kamailio::start_presence_custom(&t.sub("kamailio"), short_expiry, None);
     let (mut callee, mut caller) = callee_and_caller(&t, &k);
-    let body = kamailio_account("office", "1001", &k)
-        + &audio_null_toml()
-        + "[[blf]]\ntarget = \"1002\"\n";
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .blf("1002", None),
+    );
     wait_subscribed(&k, &p);
 
     // Past the first expiry: still subscribed, the lamp still follows.

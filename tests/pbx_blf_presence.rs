@@ -11,9 +11,10 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
+use support::config::Account;
 use support::kamailio::Kamailio;
-use support::pbx::{kamailio_account, lamp, registered_phone, wait_lamp_where};
-use support::phone::audio_null_toml;
+use support::pbx::{lamp, wait_lamp_where};
+use support::setup::{registered_phone, PhoneOpts};
 use support::watcher::Watcher;
 use support::TestDir;
 
@@ -23,13 +24,20 @@ const LONG: Duration = Duration::from_secs(10);
 fn presence_lights_dnd_busy_and_closed_offline() {
     let t = TestDir::new("pbx-blf-presence");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
-    let watcher_body = kamailio_account("office", "1001", &k)
-        + &audio_null_toml()
-        + "[[blf]]\ntarget = \"1002\"\nlabel = \"Reception\"\n"
-        + "[[blf]]\ntarget = \"1004\"\n";
-    let mut a = registered_phone(&t, "a", &watcher_body);
-    let b_body = kamailio_account("office", "1002", &k) + &audio_null_toml();
-    let mut b = registered_phone(&t, "b", &b_body);
+    let mut a = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .account(Account::registered("office", "1001", &k))
+            .blf("1002", Some("Reception"))
+            .blf("1004", None),
+    );
+    let mut b = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("b")
+            .account(Account::registered("office", "1002", &k)),
+    );
 
     // Both packages are subscribed: kamailio has notified presence to 1001.
     let presence_notified = support::wait_until(LONG, || {

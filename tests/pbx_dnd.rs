@@ -9,9 +9,11 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::config::Account;
 use support::kamailio::Kamailio;
-use support::pbx::{kamailio_account, registered_phone, sipp_caller};
-use support::phone::{account_toml, audio_null_toml, Phone};
+use support::pbx::sipp_caller;
+use support::phone::Phone;
+use support::setup::{direct_phone, registered_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::watcher::Watcher;
 use support::TestDir;
@@ -20,14 +22,6 @@ use termphone::sip::subscription::{
 };
 
 const LONG: Duration = Duration::from_secs(10);
-
-fn direct_phone(t: &TestDir, phone_section: &str) -> Phone {
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None)
-        + &audio_null_toml()
-        + "[phone]\n"
-        + phone_section;
-    Phone::start(&t.sub("phone"), &body)
-}
 
 /// `status.dnd` as a flag (a bool, or an object with `on` / `line`).
 fn dnd_on(status: &Value) -> bool {
@@ -83,7 +77,7 @@ fn expect_ring(t: &TestDir, p: &mut Phone, caller: &str) {
 #[test]
 fn dnd_line_rejects_with_486_and_records_a_missed_call() {
     let t = TestDir::new("pbx-dnd-line");
-    let mut p = direct_phone(&t, "");
+    let mut p = direct_phone(&t, PhoneOpts::new()).phone;
     assert!(!dnd_on(&p.status()));
     p.ok(json!({"cmd": "dnd", "on": true}));
     assert!(dnd_on(&p.status()), "{}", p.status());
@@ -115,7 +109,7 @@ fn dnd_line_rejects_with_486_and_records_a_missed_call() {
 #[test]
 fn dnd_allow_list_rings_through() {
     let t = TestDir::new("pbx-dnd-allow");
-    let mut p = direct_phone(&t, "dnd_allow = [\"1003\"]\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("dnd_allow", vec!["1003"])).phone;
     p.ok(json!({"cmd": "dnd", "on": true}));
     expect_ring(&t, &mut p, "1003");
     expect_486(&t, &mut p, "1006");
@@ -124,7 +118,7 @@ fn dnd_allow_list_rings_through() {
 #[test]
 fn dnd_code_from_config() {
     let t = TestDir::new("pbx-dnd-code");
-    let mut p = direct_phone(&t, "dnd_code = 603\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("dnd_code", 603)).phone;
     p.ok(json!({"cmd": "dnd", "on": true}));
     let r = Sipp::new("uac_expect_603", &t.sub("sipp"))
         .target(p.sip_addr())
@@ -149,8 +143,10 @@ fn presence_of(ev: &SubscriptionEvent) -> Option<termphone::sip::subscription::p
 fn dnd_via_presence_reaches_a_watcher() {
     let t = TestDir::new("pbx-dnd-presence");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
-    let body = kamailio_account("office", "1001", &k) + &audio_null_toml();
-    let mut p = registered_phone(&t, "phone", &body);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new().account(Account::registered("office", "1001", &k)),
+    );
 
     let mut w = Watcher::start(k.addr());
     w.subscribe(EventPackage::Presence, "sip:1001@test.local", "1002");
@@ -194,7 +190,7 @@ fn dnd_via_presence_reaches_a_watcher() {
 #[test]
 fn dnd_from_config_at_start() {
     let t = TestDir::new("pbx-dnd-config");
-    let mut p = direct_phone(&t, "dnd = true\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("dnd", true)).phone;
     assert!(dnd_on(&p.status()), "{}", p.status());
     expect_486(&t, &mut p, "1003");
 }

@@ -10,20 +10,21 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::{audio_null_toml, Phone};
+use support::config::{Account, Config};
+use support::phone::Phone;
 use support::sipp::{Sipp, SippRun};
 use support::TestDir;
 
 const LONG: Duration = Duration::from_secs(10);
 
 /// A phone whose account (not registering) sends everything to `server`.
-fn phone_via(t: &TestDir, server: &SippRun, pbx: &str) -> Phone {
-    let body = format!(
-        "[[account]]\nname = \"office\"\nuser = \"1001\"\ndomain = \"test.local\"\nproxy = \"sip:127.0.0.1:{}\"\nregister = false\n\n{}[pbx]\n{pbx}",
-        server.port,
-        audio_null_toml()
+/// `pbx` holds the `[pbx]` settings.
+fn phone_via(t: &TestDir, server: &SippRun, pbx: &[(&str, &str)]) -> Phone {
+    let config = pbx.iter().fold(
+        Config::new().account(Account::via("office", "1001", server.addr())),
+        |config, (key, value)| config.pbx(key, *value),
     );
-    Phone::start(&t.sub("phone"), &body)
+    Phone::start(&t.sub("phone"), &config)
 }
 
 /// Waits until the server got an INVITE for `code`: `*` plain or escaped,
@@ -75,7 +76,10 @@ fn forward_via_feature_code_dials_the_overridden_code() {
     let mut p = phone_via(
         &t,
         &server,
-        "profile = \"openscape4000\"\nforward_always_on = \"*21{target}\"\n",
+        &[
+            ("profile", "openscape4000"),
+            ("forward_always_on", "*21{target}"),
+        ],
     );
     let r = p.ok(json!({"cmd": "forward", "when": "always", "scope": "all", "to": "1004", "via": "feature_code"}));
     assert!(
@@ -107,7 +111,7 @@ fn forward_via_feature_code_dials_the_overridden_code() {
 fn group_pickup_dials_the_code() {
     let t = TestDir::new("pbx-code-group");
     let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
-    let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
     let r = p.ok(json!({"cmd": "pickup"}));
     assert!(
         wait_invite_for(&server, "*8"),
@@ -122,7 +126,7 @@ fn group_pickup_dials_the_code() {
 fn dnd_tells_the_server_by_feature_code() {
     let t = TestDir::new("pbx-code-dnd");
     let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
-    let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
     let r = p.ok(json!({"cmd": "dnd", "on": true}));
     assert!(
         wait_invite_for(&server, "*78"),
@@ -140,7 +144,7 @@ fn dnd_tells_the_server_by_feature_code() {
 fn pickup_by_feature_code_dials_the_code() {
     let t = TestDir::new("pbx-code-pickup");
     let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
-    let mut p = phone_via(&t, &server, "profile = \"asterisk\"\n");
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
     let r = p.ok(json!({"cmd": "pickup", "target": "1002"}));
     assert!(
         wait_invite_for(&server, "**1002"),

@@ -10,18 +10,16 @@ mod support;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::pbx::{response_contacts, saw_response, sipp_caller};
-use support::phone::{account_toml, audio_null_toml, Phone};
+use support::phone::Phone;
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
 
 const LONG: Duration = Duration::from_secs(10);
 
-fn direct_phone(t: &TestDir, phone_section: &str) -> Phone {
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None)
-        + &audio_null_toml()
-        + "[phone]\ninternal_pattern = \"3-5\"\n"
-        + phone_section;
-    Phone::start(&t.sub("phone"), &body)
+/// The direct-IP phone of these tests: extensions 3 to 5 digits long are internal.
+fn phone(t: &TestDir) -> Phone {
+    direct_phone(t, PhoneOpts::new().phone("internal_pattern", "3-5")).phone
 }
 
 fn forward(p: &mut Phone, when: &str, scope: &str, to: &str, after_s: Option<u64>) -> Value {
@@ -49,7 +47,7 @@ fn expect_302(t: &TestDir, p: &Phone, caller: &str) -> Vec<String> {
 #[test]
 fn forward_always_redirects_and_the_caller_reaches_the_target() {
     let t = TestDir::new("pbx-fwd-always");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     let target = Sipp::new("uas_answer", &t.sub("target"))
         .timeout(20)
         .spawn();
@@ -90,7 +88,7 @@ fn forward_always_redirects_and_the_caller_reaches_the_target() {
 #[test]
 fn forward_busy_only_while_a_call_is_up() {
     let t = TestDir::new("pbx-fwd-busy");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     forward(&mut p, "busy", "all", "1005", None);
 
     // Not busy: the first call rings and is answered; it stays up for 8 s.
@@ -125,7 +123,7 @@ fn forward_busy_only_while_a_call_is_up() {
 #[test]
 fn forward_no_answer_after_the_delay() {
     let t = TestDir::new("pbx-fwd-noanswer");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     forward(&mut p, "no_answer", "all", "1007", Some(2));
 
     let started = Instant::now();
@@ -160,7 +158,7 @@ fn forward_no_answer_after_the_delay() {
 #[test]
 fn forward_scope_internal_and_external() {
     let t = TestDir::new("pbx-fwd-scope");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     forward(&mut p, "always", "internal", "1004", None);
     forward(&mut p, "always", "external", "1005", None);
     assert_eq!(rules(&mut p).len(), 2, "{:?}", rules(&mut p));
@@ -193,7 +191,7 @@ fn forward_scope_internal_and_external() {
 #[test]
 fn forward_scope_internal_lets_external_callers_ring() {
     let t = TestDir::new("pbx-fwd-scope-ring");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     forward(&mut p, "always", "internal", "1004", None);
     let caller = sipp_caller(
         &t,
@@ -217,7 +215,7 @@ fn forward_scope_internal_lets_external_callers_ring() {
 #[test]
 fn forward_rules_persist_across_restart_and_clear() {
     let t = TestDir::new("pbx-fwd-persist");
-    let mut p = direct_phone(&t, "");
+    let mut p = phone(&t);
     forward(&mut p, "always", "all", "1004", None);
     forward(&mut p, "no_answer", "external", "1009", Some(15));
 

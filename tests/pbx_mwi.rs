@@ -8,9 +8,10 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
+use support::config::{Account, Config};
 use support::kamailio::Kamailio;
-use support::pbx::registered_phone;
-use support::phone::{audio_null_toml, Phone};
+use support::phone::Phone;
+use support::setup::{registered_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::watcher::Watcher;
 use support::TestDir;
@@ -46,12 +47,14 @@ fn assert_mwi(p: &mut Phone, account: &str, new: u64, old: u64) {
 fn mwi_from_the_presence_server() {
     let t = TestDir::new("pbx-mwi-presence");
     let k = Kamailio::start_presence(&t.sub("kamailio"));
-    let body = format!(
-        "[[account]]\nname = \"office\"\nuser = \"1001\"\ndomain = \"test.local\"\nproxy = {:?}\npassword = \"pw1001\"\nregister = true\nmwi = true\nvoicemail = \"8500\"\n\n{}",
-        k.proxy_uri(),
-        audio_null_toml()
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new().account(
+            Account::registered("office", "1001", &k)
+                .mwi()
+                .voicemail("8500"),
+        ),
     );
-    let mut p = registered_phone(&t, "phone", &body);
     assert!(
         support::wait_until(LONG, || k.count_requests("SUBSCRIBE", "1001") > 0),
         "the phone did not subscribe to message-summary:\n{}\n{}",
@@ -75,12 +78,8 @@ fn mwi_notify_from_a_sipp_voicemail_server() {
     let vm = Sipp::new("uas_mwi_notify", &t.sub("sipp"))
         .timeout(20)
         .spawn();
-    let body = format!(
-        "[[account]]\nname = \"vm\"\nuser = \"1001\"\ndomain = \"test.local\"\nproxy = \"sip:127.0.0.1:{}\"\nregister = false\nmwi = true\n\n{}",
-        vm.port,
-        audio_null_toml()
-    );
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let config = Config::new().account(Account::via("vm", "1001", vm.addr()).mwi());
+    let mut p = Phone::start(&t.sub("phone"), &config);
     assert_mwi(&mut p, "vm", 3, 5);
     let r = vm.wait(LONG);
     assert!(r.success(), "{}", r.describe());

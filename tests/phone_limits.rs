@@ -6,14 +6,15 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::callctl::{dial_active, direct_phone, expect_busy_without_ringing, wait_state};
+use support::callctl::{dial_active, expect_busy_without_ringing, wait_state};
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
 fn unanswered_call_ends_with_480_after_ring_timeout() {
     let t = TestDir::new("limit-ring");
-    let mut p = direct_phone(&t, false, "[phone]\nring_timeout_s = 1\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("ring_timeout_s", 1));
     let caller = Sipp::new("uac_expect_480", &t.sub("sipp"))
         .target(p.sip_addr())
         .service("1001")
@@ -36,7 +37,7 @@ fn unanswered_call_ends_with_480_after_ring_timeout() {
 #[test]
 fn caller_beyond_max_calls_gets_486() {
     let t = TestDir::new("limit-max");
-    let mut p = direct_phone(&t, false, "[phone]\nmax_calls = 1\n");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("max_calls", 1));
     let first = Sipp::new("uas_answer", &t.sub("sipp1")).timeout(30).spawn();
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 

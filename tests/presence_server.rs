@@ -7,14 +7,12 @@
 //! PIDF, and a message-summary PUBLISHed for 1001 reaches 1001's MWI
 //! subscription; finally the subscriptions are ended with Expires: 0.
 
-#![allow(clippy::unwrap_used)]
-
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::baresip::{Baresip, BaresipOpts};
 use support::kamailio::Kamailio;
+use support::setup::{baresip, PeerOpts};
 use support::watcher::{next_event, publish_raw, route_notifies, Handles};
 use support::{tone, TestDir};
 use termphone::sip::auth::Credentials;
@@ -55,25 +53,8 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     let k = Kamailio::start_presence(&t.sub("kamailio"));
     let wav = t.path().join("tone.wav");
     tone::write_sine_wav(&wav, 600.0, 8000, 30.0);
-    let opts = |user: &str| BaresipOpts {
-        user: user.into(),
-        registrar: Some(k.addr()),
-        password: None,
-        source_wav: wav.clone(),
-        auto_answer: false,
-    };
-    let mut callee = Baresip::start(&t.sub("b1002"), opts("1002"));
-    let mut caller = Baresip::start(&t.sub("b1003"), opts("1003"));
-    assert!(
-        callee.wait_registered(Duration::from_secs(10)),
-        "{}",
-        callee.log()
-    );
-    assert!(
-        caller.wait_registered(Duration::from_secs(10)),
-        "{}",
-        caller.log()
-    );
+    let mut callee = baresip(&t, "1002", PeerOpts::wav(&wav).registered(&k));
+    let mut caller = baresip(&t, "1003", PeerOpts::wav(&wav).registered(&k));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let peer = Peer {

@@ -6,8 +6,10 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::callctl::{baresip, dial_active, registered_phone, PHONE_HZ};
+use support::callctl::{dial_active, PHONE_HZ};
+use support::config::Account;
 use support::kamailio::Kamailio;
+use support::setup::{baresip, registered_phone, PeerOpts, PhoneOpts};
 use support::{tone, TestDir};
 
 /// The left and right channels of a 16-bit stereo WAV, full scale = 1.0.
@@ -28,8 +30,13 @@ fn channels(path: &std::path::Path) -> (Vec<f64>, Vec<f64>, u32) {
 fn a_call_is_recorded_both_ways() {
     let t = TestDir::new("record");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let _b = baresip(&t, "1002", 600.0, Some(&k));
-    let mut p = registered_phone(&t, &k, "");
+    let _b = baresip(&t, "1002", PeerOpts::tone(600.0).registered(&k));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(Account::registered("office", "1001", &k))
+            .tone(PHONE_HZ),
+    );
     let id = dial_active(&mut p, "1002");
 
     let file = t.path().join("calls").join("call.wav");

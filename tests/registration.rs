@@ -6,22 +6,17 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::kamailio::{Kamailio, DOMAIN};
-use support::phone::{account_toml, audio_null_toml, Phone};
+use support::config::{Account, Config};
+use support::kamailio::Kamailio;
+use support::phone::Phone;
 use support::TestDir;
 
 #[test]
 fn registers_with_digest_auth() {
     let t = TestDir::new("reg-ok");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let body = account_toml(
-        "office",
-        "1001",
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some("pw1001"),
-    ) + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let config = Config::new().account(Account::registered("office", "1001", &k));
+    let mut p = Phone::start(&t.sub("phone"), &config);
 
     let st = p.wait_status(Duration::from_secs(10), |s| {
         s["accounts"][0]["registered"] == true
@@ -56,14 +51,9 @@ fn registers_with_digest_auth() {
 fn wrong_password_is_reported_and_not_retried_in_a_loop() {
     let t = TestDir::new("reg-bad");
     let k = Kamailio::start(&t.sub("kamailio"));
-    let body = account_toml(
-        "office",
-        "1003",
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some("not-the-password"),
-    ) + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let config = Config::new()
+        .account(Account::registered("office", "1003", &k).password("not-the-password"));
+    let mut p = Phone::start(&t.sub("phone"), &config);
 
     // The first failure reported may be a timeout while kamailio is still
     // starting on a loaded machine; the phone retries, then names the refusal.

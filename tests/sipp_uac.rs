@@ -6,15 +6,14 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::{account_toml, audio_null_toml, Phone};
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
 
 #[test]
 fn incoming_sipp_call_answered_by_ctl() {
     let t = TestDir::new("sipp-uac");
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None) + &audio_null_toml();
-    let mut p = Phone::start(&t.sub("phone"), &body);
+    let mut p = direct_phone(&t, PhoneOpts::new()).phone;
 
     let sipp = Sipp::new("uac_pcap", &t.sub("sipp"))
         .target(p.sip_addr())

@@ -5,14 +5,10 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::phone::{account_toml, audio_null_toml, call_id_of, Phone};
+use support::phone::{call_id_of, Phone};
+use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
-
-fn phone(t: &TestDir) -> Phone {
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None) + &audio_null_toml();
-    Phone::start(&t.sub("phone"), &body)
-}
 
 /// Dials a fresh sipp running `scenario`; returns the phone's call id and the run.
 fn dial_sipp(p: &mut Phone, t: &TestDir, scenario: &str) -> (String, support::sipp::SippRun) {
@@ -38,7 +34,7 @@ fn ended_reason(p: &mut Phone, id: &str) -> String {
 #[test]
 fn busy_486_ends_the_call() {
     let t = TestDir::new("uas-486");
-    let mut p = phone(&t);
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let (id, sipp) = dial_sipp(&mut p, &t, "uas_486");
     let reason = ended_reason(&mut p, &id);
     assert!(
@@ -52,7 +48,7 @@ fn busy_486_ends_the_call() {
 #[test]
 fn decline_603_ends_the_call() {
     let t = TestDir::new("uas-603");
-    let mut p = phone(&t);
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let (id, sipp) = dial_sipp(&mut p, &t, "uas_603");
     let reason = ended_reason(&mut p, &id);
     assert!(
@@ -66,7 +62,7 @@ fn decline_603_ends_the_call() {
 #[test]
 fn hangup_while_alerting_cancels() {
     let t = TestDir::new("uas-cancel");
-    let mut p = phone(&t);
+    let mut p = direct_phone(&t, PhoneOpts::new());
     let (id, sipp) = dial_sipp(&mut p, &t, "uas_noanswer");
     assert!(
         p.wait_call_state(&id, "alerting", Duration::from_secs(10))

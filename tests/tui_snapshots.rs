@@ -2,8 +2,6 @@
 //! a fixed state rendered into ratatui's TestBackend. Times are fixed, so no
 //! filters are needed.
 
-#![allow(clippy::unwrap_used)]
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

@@ -6,14 +6,14 @@
 //! shows up on the screen at once; `q` asks first when a call is up and the
 //! binary exits cleanly.
 
-#![allow(clippy::unwrap_used)]
-
 mod support;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::phone::{account_toml, audio_null_toml, bin};
+use support::config::{Account, Config};
+use support::phone::bin;
 use support::sipp::Sipp;
 use support::{free_port, tail, wait_for, TestDir};
 
@@ -120,25 +120,21 @@ struct Tui {
 
 impl Tui {
     fn start(t: &TestDir, name: &str) -> Tui {
-        Tui::start_with(t, name, "")
+        Tui::start_with(t, name, Account::direct("direct", "1001"))
     }
 
-    /// Like [`Tui::start`], with `account_extra` added to the account.
-    fn start_with(t: &TestDir, name: &str, account_extra: &str) -> Tui {
+    /// Like [`Tui::start`], with `account` instead of the plain direct one.
+    fn start_with(t: &TestDir, name: &str, account: Account) -> Tui {
         let home = t.sub("phone");
         let socket = home.join("control.sock");
         let config = home.join("config.toml");
         let sip_port = free_port();
-        std::fs::write(
-            &config,
-            format!(
-                "control = {:?}\n[sip]\nlisten = \"127.0.0.1:{sip_port}\"\n{}\n{account_extra}\n{}[ui]\nbell = true\nnotify = true\n",
-                socket.display().to_string(),
-                account_toml("direct", "1001", "127.0.0.1", None, None).trim_end(),
-                audio_null_toml()
-            ),
-        )
-        .unwrap();
+        let text = Config::new()
+            .account(account)
+            .ui("bell", true)
+            .ui("notify", true)
+            .render(&socket, SocketAddr::from(([127, 0, 0, 1], sip_port)));
+        std::fs::write(&config, text).expect("write config.toml");
         let mut env = Vec::new();
         for (var, sub) in [
             ("XDG_CONFIG_HOME", "xdg/config"),
@@ -147,7 +143,7 @@ impl Tui {
             ("XDG_RUNTIME_DIR", "xdg/runtime"),
         ] {
             let d = home.join(sub);
-            std::fs::create_dir_all(&d).unwrap();
+            std::fs::create_dir_all(&d).expect("create XDG dir");
             env.push((var.to_string(), d));
         }
         env.push(("HOME".to_string(), home.clone()));
@@ -326,7 +322,11 @@ fn incoming_call_is_highlighted_and_answered_by_key() {
 #[test]
 fn voicemail_key_and_conference_group_in_tmux() {
     let t = TestDir::new("tui-tmux-conf");
-    let tui = Tui::start_with(&t, "conf", "voicemail = \"echo\"\n");
+    let tui = Tui::start_with(
+        &t,
+        "conf",
+        Account::direct("direct", "1001").voicemail("echo"),
+    );
     let (tmux, log) = (&tui.tmux, &tui.log);
     // V dials the account's voicemail number (the echo test here)
     tmux.keys(&["V"]);

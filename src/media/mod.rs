@@ -18,7 +18,7 @@
 //!   stereo call recording behind [`MediaSession::set_recording`]);
 //!   `echo.rs`: [`EchoReflector`];
 //!   `sockets.rs`: the even/odd port pair behind [`RtpSockets`].
-//! - [`tone`]: sine generator and Goertzel detector for tests and benches.
+//! - `tone.rs` (unit tests only): sine generator and Goertzel detector.
 //! - [`conference`]: a local conference mixed here ([`Conference`]),
 //!   mix-minus, split, levels; member sessions exchange frames with it.
 //! - [`tones`]: call-progress tones ([`Tone`]), the call-waiting beep and
@@ -37,7 +37,8 @@ pub mod plc;
 pub mod rtcp_stats;
 mod session;
 mod sockets;
-pub mod tone;
+#[cfg(test)]
+mod tone;
 pub mod tones;
 
 pub use crate::config::{AudioConfig, BackendKind};

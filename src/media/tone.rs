@@ -1,5 +1,7 @@
-//! Test tones and tone detection: a sine generator and a Goertzel filter.
-//! Used by tests and benchmarks to check which tone a recording contains.
+//! Test tones and tone detection for the media unit tests: a sine generator
+//! and a Goertzel filter, to check which tone a buffer contains. Compiled
+//! only with `cfg(test)`; the integration tests have their WAV-level
+//! counterparts in `tests/support/tone.rs`.
 
 /// A sine of `freq` Hz, `secs` seconds long at `rate` Hz, at half full scale.
 pub fn sine(freq: f64, secs: f64, rate: u32) -> Vec<i16> {

@@ -256,6 +256,4 @@ fn credentials_value(
 }
 
 #[cfg(test)]
-mod kamailio_tests;
-#[cfg(test)]
 mod tests;

@@ -1,14 +1,12 @@
-//! Building blocks of the call-control tests: a termphone with a direct-IP or
-//! registered account playing a known tone, baresip peers playing their own
-//! tones, and the checks that recur (a call reaching a state, the WAV a call
-//! recorded).
+//! Building blocks of the call-control tests: the tones the parties play
+//! and the checks that recur (a call reaching a state, the WAV a call
+//! recorded). The phone and its baresip peers are set up by [`super::setup`].
 
-use super::baresip::{Baresip, BaresipOpts};
-use super::kamailio::Kamailio;
-use super::pbx::kamailio_account;
-use super::phone::{account_toml, audio_file_toml, audio_null_toml, call_id_of, wait_wav, Phone};
+use super::baresip::Baresip;
+use super::phone::{call_id_of, wait_wav, Phone};
+use super::setup::TestPhone;
 use super::sipp::Sipp;
-use super::{tone, TestDir};
+use super::TestDir;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,78 +21,6 @@ pub const C_HZ: f64 = 800.0;
 pub const SIPP_HZ: f64 = 700.0;
 /// Ringback and busy tones (CEPT).
 pub const RING_HZ: f64 = 425.0;
-
-/// A termphone with its recordings directory (empty path when audio is off).
-pub struct TestPhone {
-    pub phone: Phone,
-    pub rec: PathBuf,
-}
-
-impl std::ops::Deref for TestPhone {
-    type Target = Phone;
-    fn deref(&self) -> &Phone {
-        &self.phone
-    }
-}
-
-impl std::ops::DerefMut for TestPhone {
-    fn deref_mut(&mut self) -> &mut Phone {
-        &mut self.phone
-    }
-}
-
-fn audio(t: &TestDir, with_audio: bool) -> (String, PathBuf) {
-    if !with_audio {
-        return (audio_null_toml(), PathBuf::new());
-    }
-    let src = t.path().join("phone-1000.wav");
-    tone::write_sine_wav(&src, PHONE_HZ, 8000, 30.0);
-    let rec = t.sub("rec");
-    (audio_file_toml(&src, &rec), rec)
-}
-
-/// termphone as `sip:1001@127.0.0.1` (no registration). `phone_toml` is
-/// added as is (e.g. "[phone]\nauto_answer = true\n").
-pub fn direct_phone(t: &TestDir, with_audio: bool, phone_toml: &str) -> TestPhone {
-    let (audio, rec) = audio(t, with_audio);
-    let body = account_toml("direct", "1001", "127.0.0.1", None, None) + &audio + phone_toml;
-    TestPhone {
-        phone: Phone::start(&t.sub("phone"), &body),
-        rec,
-    }
-}
-
-/// termphone as 1001 registered at `k`, with file audio; waits for the registration.
-pub fn registered_phone(t: &TestDir, k: &Kamailio, phone_toml: &str) -> TestPhone {
-    let (audio, rec) = audio(t, true);
-    let body = kamailio_account("office", "1001", k) + &audio + phone_toml;
-    let phone = super::pbx::registered_phone(t, "phone", &body);
-    TestPhone { phone, rec }
-}
-
-/// A baresip answering automatically and playing `hz`, registered at `k` when given.
-pub fn baresip(t: &TestDir, user: &str, hz: f64, k: Option<&Kamailio>) -> Baresip {
-    let src = t.path().join(format!("baresip-{user}.wav"));
-    tone::write_sine_wav(&src, hz, 8000, 60.0);
-    let mut b = Baresip::start(
-        &t.sub(&format!("baresip-{user}")),
-        BaresipOpts {
-            user: user.into(),
-            registrar: k.map(|k| k.addr()),
-            password: None,
-            source_wav: src,
-            auto_answer: true,
-        },
-    );
-    if k.is_some() {
-        assert!(
-            b.wait_registered(Duration::from_secs(10)),
-            "baresip {user} not registered:\n{}",
-            b.log()
-        );
-    }
-    b
-}
 
 /// Dials `to` and waits for the call to be active; returns its id.
 pub fn dial_active(p: &mut Phone, to: &str) -> String {

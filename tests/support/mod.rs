@@ -1,15 +1,19 @@
 //! Test bed shared by the integration tests: free ports, process guards that
 //! never leave children behind, per-test temp dirs, wait helpers, and drivers
 //! for the real peers (kamailio, SIPp, baresip) and for the `termphone` binary.
+//! Configs are typed values ([`config::Config`]); the parties of a test are
+//! set up by [`setup`] (`direct_phone`, `registered_phone`, `baresip`).
 //! Each test file includes it with `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
 pub mod baresip;
 pub mod callctl;
+pub mod config;
 pub mod kamailio;
 pub mod pbx;
 pub mod phone;
 pub mod proc;
+pub mod setup;
 pub mod sip;
 pub mod sipp;
 pub mod tone;

@@ -1,71 +1,12 @@
-//! Building blocks of the PBX feature tests (`tests/pbx_*.rs`): baresip
-//! extensions and a termphone extension registered to one kamailio, the
-//! phone's `blf` lamps, and SIPp callers with a chosen caller number.
+//! Building blocks of the PBX feature tests (`tests/pbx_*.rs`): the phone's
+//! `blf` lamps, and SIPp callers with a chosen caller number.
 
-use super::baresip::{Baresip, BaresipOpts};
-use super::kamailio::{Kamailio, DOMAIN};
-use super::phone::{account_toml, Phone};
+use super::phone::Phone;
 use super::sipp::{Sipp, SippRun};
 use super::TestDir;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
-
-/// A baresip extension `user` registered to `k`, playing `wav`; waits for its registration.
-pub fn baresip_ext(
-    t: &TestDir,
-    k: &Kamailio,
-    user: &str,
-    wav: &Path,
-    auto_answer: bool,
-) -> Baresip {
-    let mut b = Baresip::start(
-        &t.sub(&format!("b{user}")),
-        BaresipOpts {
-            user: user.into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: wav.to_path_buf(),
-            auto_answer,
-        },
-    );
-    assert!(
-        b.wait_registered(Duration::from_secs(10)),
-        "baresip {user} not registered:\n{}",
-        b.log()
-    );
-    b
-}
-
-/// `[[account]]` of extension `user` registered to `k` (password `pw<user>`).
-pub fn kamailio_account(name: &str, user: &str, k: &Kamailio) -> String {
-    account_toml(
-        name,
-        user,
-        DOMAIN,
-        Some(&k.proxy_uri()),
-        Some(&format!("pw{user}")),
-    )
-}
-
-/// Starts termphone with `body` in `t/<dir>` and waits until every account
-/// in `status` is registered.
-pub fn registered_phone(t: &TestDir, dir: &str, body: &str) -> Phone {
-    let mut p = Phone::start(&t.sub(dir), body);
-    let st = p.wait_status(Duration::from_secs(10), |s| {
-        s["accounts"]
-            .as_array()
-            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["registered"] == true))
-    });
-    assert!(
-        st.is_some(),
-        "phone not registered: {}\n{}",
-        p.status(),
-        p.log_tail()
-    );
-    p
-}
 
 /// The `blf` entry of `target` (`{target, state, remote?}`), if listed.
 pub fn lamp(p: &mut Phone, target: &str) -> Option<Value> {

@@ -3,6 +3,7 @@
 //! JSON-lines commands over the control socket, an `events` stream read on
 //! a thread, the real `termphone ctl` client, SIGTERM/SIGKILL on drop.
 
+use super::config::Config;
 use super::proc::ProcGuard;
 use super::{free_port, tail, wait_for};
 use serde_json::{json, Value};
@@ -31,7 +32,7 @@ pub struct Phone {
     pub socket: PathBuf,
     pub log: PathBuf,
     sip_port: u16,
-    body: String,
+    config: Config,
     conn: Option<BufReader<UnixStream>>,
     events_rx: Receiver<Value>,
     events: Vec<Value>,
@@ -39,23 +40,19 @@ pub struct Phone {
 }
 
 impl Phone {
-    /// Starts a phone with its files under `home` (created). `body` is the rest of
-    /// the TOML config (`[[account]]`, `[audio]`, `[phone]`…); `control` and
-    /// `[sip] listen` are written by this function (a free port).
-    pub fn start(home: &Path, body: &str) -> Phone {
-        Phone::start_on(home, body, free_port())
+    /// Starts a phone with its files under `home` (created) and `config`,
+    /// its control socket in `home` and SIP on a free loopback port.
+    pub fn start(home: &Path, config: &Config) -> Phone {
+        Phone::start_on(home, config, free_port())
     }
 
     /// Same as [`Phone::start`] on a given SIP port (restarts keep their port).
-    pub fn start_on(home: &Path, body: &str, sip_port: u16) -> Phone {
+    pub fn start_on(home: &Path, config: &Config, sip_port: u16) -> Phone {
         std::fs::create_dir_all(home).expect("phone home");
         let socket = home.join("control.sock");
         let config_path = home.join("config.toml");
-        let config = format!(
-            "control = {socket:?}\n\n[sip]\nlisten = \"127.0.0.1:{sip_port}\"\n\n{body}\n",
-            socket = socket.display().to_string()
-        );
-        std::fs::write(&config_path, config).expect("write phone config");
+        let listen = SocketAddr::from(([127, 0, 0, 1], sip_port));
+        std::fs::write(&config_path, config.render(&socket, listen)).expect("write phone config");
         let log = home.join("termphone.log");
         let mut cmd = Command::new(bin());
         cmd.arg("--headless")
@@ -118,7 +115,7 @@ impl Phone {
             socket,
             log,
             sip_port,
-            body: body.to_string(),
+            config: config.clone(),
             conn: None,
             events_rx,
             events: Vec::new(),
@@ -141,9 +138,9 @@ impl Phone {
     /// config and SIP port.
     pub fn crash_and_restart(mut self) -> Phone {
         self.kill9();
-        let (home, body, port) = (self.home.clone(), self.body.clone(), self.sip_port);
+        let (home, config, port) = (self.home.clone(), self.config.clone(), self.sip_port);
         drop(self);
-        Phone::start_on(&home, &body, port)
+        Phone::start_on(&home, &config, port)
     }
 
     pub fn sip_port(&self) -> u16 {
@@ -405,39 +402,6 @@ impl Drop for Phone {
 fn set_private(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-}
-
-/// One `[[account]]` table. `proxy`: registrar/outbound proxy URI; `register` follows it.
-pub fn account_toml(
-    name: &str,
-    user: &str,
-    domain: &str,
-    proxy: Option<&str>,
-    password: Option<&str>,
-) -> String {
-    let mut s = format!("[[account]]\nname = {name:?}\nuser = {user:?}\ndomain = {domain:?}\n");
-    if let Some(p) = proxy {
-        s.push_str(&format!("proxy = {p:?}\n"));
-    }
-    if let Some(pw) = password {
-        s.push_str(&format!("password = {pw:?}\n"));
-    }
-    s.push_str(&format!("register = {}\n\n", proxy.is_some()));
-    s
-}
-
-/// `[audio]` with the file backend: `input` played as microphone, calls recorded to `output_dir`.
-pub fn audio_file_toml(input: &Path, output_dir: &Path) -> String {
-    format!(
-        "[audio]\nbackend = \"file\"\ninput = {:?}\noutput_dir = {:?}\n\n",
-        input.display().to_string(),
-        output_dir.display().to_string()
-    )
-}
-
-/// `[audio]` with the null backend (no sound at all).
-pub fn audio_null_toml() -> String {
-    "[audio]\nbackend = \"null\"\n\n".to_string()
 }
 
 /// The call id in a `dial`/`consult` reply: `{"call": "c1"}` or `{"call": {Call}}`.

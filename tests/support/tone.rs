@@ -4,22 +4,15 @@
 
 use std::path::Path;
 
+/// Sample `i` of a `freq` Hz sine at `rate` Hz, at amplitude `amp` of full scale.
+fn sine_sample(freq: f64, rate: u32, i: usize, amp: f64) -> i16 {
+    let t = i as f64 / rate as f64;
+    ((2.0 * std::f64::consts::PI * freq * t).sin() * amp * i16::MAX as f64) as i16
+}
+
 /// Writes `secs` seconds of a `freq` Hz sine (amplitude 0.5 of full scale) as 16-bit mono WAV.
 pub fn write_sine_wav(path: &Path, freq: f64, rate: u32, secs: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
-    let n = (rate as f64 * secs) as usize;
-    for i in 0..n {
-        let t = i as f64 / rate as f64;
-        let v = (2.0 * std::f64::consts::PI * freq * t).sin() * 0.5 * i16::MAX as f64;
-        w.write_sample(v as i16).expect("write sample");
-    }
-    w.finalize().expect("finalize wav");
+    write_sine_wav_amp(path, freq, rate, secs, 0.5);
 }
 
 /// G.711 μ-law encoding of one 16-bit sample.
@@ -48,11 +41,7 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
 pub fn write_sine_ulaw(path: &Path, freq: f64, secs: f64) {
     let n = (8000.0 * secs) as usize;
     let bytes: Vec<u8> = (0..n)
-        .map(|i| {
-            let t = i as f64 / 8000.0;
-            let v = (2.0 * std::f64::consts::PI * freq * t).sin() * 0.5 * i16::MAX as f64;
-            linear_to_ulaw(v as i16)
-        })
+        .map(|i| linear_to_ulaw(sine_sample(freq, 8000, i, 0.5)))
         .collect();
     std::fs::write(path, bytes).expect("write ulaw");
 }
@@ -97,18 +86,10 @@ pub fn rms(samples: &[f64]) -> f64 {
 /// about 1, silence or other tones about 0.
 pub fn tone_share(samples: &[f64], rate: u32, freq: f64) -> f64 {
     let n = (rate as usize / 20).max(16);
-    let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / rate as f64).cos();
     let mut tone = 0.0;
     let mut total = 0.0;
     for block in samples.chunks_exact(n) {
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &x in block {
-            let s0 = x + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-        tone += 2.0 * power / n as f64;
+        tone += tone_energy(block, rate, freq);
         total += block.iter().map(|x| x * x).sum::<f64>();
     }
     if total <= f64::EPSILON {
@@ -174,8 +155,9 @@ pub fn tone_blocks(path: &Path, freq: f64, block_ms: u32) -> Vec<bool> {
         .collect()
 }
 
-/// Share of one block's energy at `freq` (a single Goertzel over the block).
-fn block_share(block: &[f64], rate: u32, freq: f64) -> f64 {
+/// Energy of the `freq` component of one block (a single Goertzel over it),
+/// on the scale of the block's total energy (sum of squares).
+fn tone_energy(block: &[f64], rate: u32, freq: f64) -> f64 {
     let coeff = 2.0 * (2.0 * std::f64::consts::PI * freq / rate as f64).cos();
     let (mut s1, mut s2) = (0.0f64, 0.0f64);
     for &x in block {
@@ -184,11 +166,16 @@ fn block_share(block: &[f64], rate: u32, freq: f64) -> f64 {
         s1 = s0;
     }
     let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    2.0 * power / block.len() as f64
+}
+
+/// Share of one block's energy at `freq`.
+fn block_share(block: &[f64], rate: u32, freq: f64) -> f64 {
     let total: f64 = block.iter().map(|x| x * x).sum();
     if total <= f64::EPSILON {
         0.0
     } else {
-        2.0 * power / block.len() as f64 / total
+        tone_energy(block, rate, freq) / total
     }
 }
 
@@ -234,9 +221,8 @@ pub fn write_sine_wav_amp(path: &Path, freq: f64, rate: u32, secs: f64, amp: f64
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     let n = (rate as f64 * secs) as usize;
     for i in 0..n {
-        let t = i as f64 / rate as f64;
-        let v = (2.0 * std::f64::consts::PI * freq * t).sin() * amp * i16::MAX as f64;
-        w.write_sample(v as i16).expect("write sample");
+        w.write_sample(sine_sample(freq, rate, i, amp))
+            .expect("write sample");
     }
     w.finalize().expect("finalize wav");
 }

@@ -1,8 +1,6 @@
 //! Socket tests of the transaction layer: two endpoints on loopback (UDP,
-//! TCP, IPv4 and IPv6) doing INVITE/180/200/ACK and BYE, and a call through
-//! a real peer (SIPp's built-in UAS scenario).
-
-#![allow(clippy::unwrap_used)]
+//! TCP, IPv4 and IPv6) doing INVITE/180/200/ACK and BYE. The call through a
+//! real peer (SIPp) is in `tests/sip_stack_peers.rs`.
 
 use super::*;
 use crate::sip::headers;
@@ -214,95 +212,4 @@ async fn connection_refused_over_tcp_gives_503() {
         next(&mut tx).await.status_code,
         StatusCode::ServiceUnavailable
     );
-}
-
-fn sipp_available() -> bool {
-    std::process::Command::new("sipp")
-        .arg("-v")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok()
-}
-
-/// INVITE / 180 / 200 / ACK / BYE / 200 against SIPp's built-in UAS.
-#[tokio::test]
-async fn call_through_sipp_uas() {
-    if !sipp_available() {
-        eprintln!("sipp not installed: skipping");
-        return;
-    }
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut sipp = tokio::process::Command::new("sipp")
-        .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-m", "1", "-timeout", "20", "-nostdin"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let sipp_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let to_sipp = Peer {
-        protocol: Protocol::Udp,
-        addr: sipp_addr,
-    };
-    let (t, i) = Transport::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let (ep, _up) = Endpoint::start(t, i, Timers::default());
-    let call_id = new_call_id("termphone.test");
-    let from_tag = new_tag();
-
-    // SIPp may need a moment to bind: timer A retransmits cover that.
-    let invite = build(
-        &ep,
-        Method::Invite,
-        Protocol::Udp,
-        sipp_addr,
-        &call_id,
-        &from_tag,
-        None,
-        1,
-    );
-    let mut tx = ep.send_request(invite, to_sipp).await.unwrap();
-    let ok = final_response(&mut tx).await;
-    assert_eq!(ok.status_code, StatusCode::OK);
-    let to_tag = headers::to_tag(&ok).expect("200 without To tag");
-    let ack = build(
-        &ep,
-        Method::Ack,
-        Protocol::Udp,
-        sipp_addr,
-        &call_id,
-        &from_tag,
-        Some(&to_tag),
-        1,
-    );
-    ep.send_stateless(SipMessage::Request(ack), &to_sipp)
-        .await
-        .unwrap();
-    let bye = build(
-        &ep,
-        Method::Bye,
-        Protocol::Udp,
-        sipp_addr,
-        &call_id,
-        &from_tag,
-        Some(&to_tag),
-        2,
-    );
-    let mut tx = ep.send_request(bye, to_sipp).await.unwrap();
-    assert_eq!(final_response(&mut tx).await.status_code, StatusCode::OK);
-
-    // SIPp counts the call as successful and exits 0 (after its 4 s timewait).
-    let status = tokio::time::timeout(Duration::from_secs(15), sipp.wait())
-        .await
-        .expect("sipp did not finish")
-        .unwrap();
-    assert!(status.success(), "sipp reported a failed call: {status}");
 }

@@ -1,0 +1,209 @@
+//! termphone configs for the tests, built from typed values and rendered to
+//! TOML here (never glued from strings in a test): accounts, audio, and the
+//! `[phone]`, `[[blf]]`, `[pbx]` and `[ui]` settings a test needs. The
+//! control socket and `[sip] listen` belong to whoever starts the phone
+//! ([`super::phone::Phone`], or a test running the TUI) and are passed to
+//! [`Config::render`].
+
+use super::kamailio::{Kamailio, DOMAIN};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// One `[[account]]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub name: String,
+    pub user: String,
+    pub domain: String,
+    /// Registrar / outbound proxy URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub register: bool,
+    /// Subscribe to message-summary (MWI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mwi: Option<bool>,
+    /// Voicemail number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voicemail: Option<String>,
+}
+
+impl Account {
+    /// `sip:<user>@127.0.0.1`, calling and called directly by IP (no registration).
+    pub fn direct(name: &str, user: &str) -> Account {
+        Account {
+            name: name.into(),
+            user: user.into(),
+            domain: "127.0.0.1".into(),
+            proxy: None,
+            password: None,
+            register: false,
+            mwi: None,
+            voicemail: None,
+        }
+    }
+
+    /// Extension `user` of [`DOMAIN`] registered to `k` (password `pw<user>`).
+    pub fn registered(name: &str, user: &str, k: &Kamailio) -> Account {
+        Account {
+            proxy: Some(k.proxy_uri()),
+            password: Some(format!("pw{user}")),
+            register: true,
+            domain: DOMAIN.into(),
+            ..Account::direct(name, user)
+        }
+    }
+
+    /// Extension `user` of [`DOMAIN`] sending everything to `proxy` (a SIP
+    /// address) without registering.
+    pub fn via(name: &str, user: &str, proxy: SocketAddr) -> Account {
+        Account {
+            proxy: Some(format!("sip:{proxy}")),
+            domain: DOMAIN.into(),
+            ..Account::direct(name, user)
+        }
+    }
+
+    /// The same account with another password.
+    pub fn password(mut self, password: &str) -> Account {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The same account subscribing to message-summary (MWI).
+    pub fn mwi(mut self) -> Account {
+        self.mwi = Some(true);
+        self
+    }
+
+    /// The same account with a voicemail number.
+    pub fn voicemail(mut self, number: &str) -> Account {
+        self.voicemail = Some(number.into());
+        self
+    }
+}
+
+/// `[audio]`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(tag = "backend", rename_all = "lowercase")]
+pub enum Audio {
+    /// No sound at all.
+    #[default]
+    Null,
+    /// `input` played as microphone, calls recorded to `output_dir`.
+    File { input: PathBuf, output_dir: PathBuf },
+}
+
+impl Audio {
+    pub fn file(input: &Path, output_dir: &Path) -> Audio {
+        Audio::File {
+            input: input.to_path_buf(),
+            output_dir: output_dir.to_path_buf(),
+        }
+    }
+}
+
+/// One `[[blf]]` lamp.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blf {
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A whole config but for the control socket and the SIP listen address.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub accounts: Vec<Account>,
+    pub audio: Audio,
+    /// `[phone]` settings.
+    pub phone: Table,
+    pub blf: Vec<Blf>,
+    /// `[pbx]` settings (feature codes …).
+    pub pbx: Table,
+    /// `[ui]` settings.
+    pub ui: Table,
+}
+
+impl Config {
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Adds an account (after those already there).
+    pub fn account(mut self, account: Account) -> Config {
+        self.accounts.push(account);
+        self
+    }
+
+    pub fn audio(mut self, audio: Audio) -> Config {
+        self.audio = audio;
+        self
+    }
+
+    /// Sets `[phone] key = value`.
+    pub fn phone(mut self, key: &str, value: impl Into<Value>) -> Config {
+        self.phone.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds a `[[blf]]` lamp for `target`.
+    pub fn blf(mut self, target: &str, label: Option<&str>) -> Config {
+        self.blf.push(Blf {
+            target: target.into(),
+            label: label.map(str::to_string),
+        });
+        self
+    }
+
+    /// Sets `[pbx] key = value`.
+    pub fn pbx(mut self, key: &str, value: impl Into<Value>) -> Config {
+        self.pbx.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets `[ui] key = value`.
+    pub fn ui(mut self, key: &str, value: impl Into<Value>) -> Config {
+        self.ui.insert(key.into(), value.into());
+        self
+    }
+
+    /// The TOML text, with the control socket at `control` and SIP on `listen`.
+    pub fn render(&self, control: &Path, listen: SocketAddr) -> String {
+        #[derive(Serialize)]
+        struct Sip {
+            listen: String,
+        }
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            control: &'a Path,
+            sip: Sip,
+            account: &'a [Account],
+            audio: &'a Audio,
+            #[serde(skip_serializing_if = "Table::is_empty")]
+            phone: &'a Table,
+            #[serde(skip_serializing_if = "<[Blf]>::is_empty")]
+            blf: &'a [Blf],
+            #[serde(skip_serializing_if = "Table::is_empty")]
+            pbx: &'a Table,
+            #[serde(skip_serializing_if = "Table::is_empty")]
+            ui: &'a Table,
+        }
+        toml::to_string(&Doc {
+            control,
+            sip: Sip {
+                listen: listen.to_string(),
+            },
+            account: &self.accounts,
+            audio: &self.audio,
+            phone: &self.phone,
+            blf: &self.blf,
+            pbx: &self.pbx,
+            ui: &self.ui,
+        })
+        .expect("render the test config as TOML")
+    }
+}

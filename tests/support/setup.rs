@@ -1,0 +1,220 @@
+//! The set-up of the parties of a test, one helper each: [`direct_phone`]
+//! (termphone with an account called directly by IP), [`registered_phone`]
+//! (termphone started, then waited for until every account is registered)
+//! and [`baresip`] (a baresip peer, registered when given a registrar).
+//! What varies between tests is a [`PhoneOpts`] or a [`PeerOpts`].
+
+use super::baresip::{Baresip, BaresipOpts};
+use super::config::{Account, Audio, Config};
+use super::kamailio::Kamailio;
+use super::phone::Phone;
+use super::{tone, TestDir};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Value;
+
+/// A termphone with its recordings directory (empty path unless it plays a tone).
+pub struct TestPhone {
+    pub phone: Phone,
+    pub rec: PathBuf,
+}
+
+impl std::ops::Deref for TestPhone {
+    type Target = Phone;
+    fn deref(&self) -> &Phone {
+        &self.phone
+    }
+}
+
+impl std::ops::DerefMut for TestPhone {
+    fn deref_mut(&mut self) -> &mut Phone {
+        &mut self.phone
+    }
+}
+
+/// How to set up a test phone.
+#[derive(Debug, Clone)]
+pub struct PhoneOpts {
+    /// Subdirectory of the test dir for the phone's files (default "phone").
+    pub dir: String,
+    /// User of [`direct_phone`]'s account (default "1001").
+    pub user: String,
+    /// A sine of this frequency played as microphone (8 kHz WAV), calls
+    /// recorded to [`TestPhone::rec`]; `None` keeps `config.audio`.
+    pub tone_hz: Option<f64>,
+    /// The rest of the config.
+    pub config: Config,
+}
+
+impl Default for PhoneOpts {
+    fn default() -> Self {
+        PhoneOpts {
+            dir: "phone".into(),
+            user: "1001".into(),
+            tone_hz: None,
+            config: Config::default(),
+        }
+    }
+}
+
+impl PhoneOpts {
+    pub fn new() -> PhoneOpts {
+        PhoneOpts::default()
+    }
+    pub fn dir(mut self, dir: &str) -> PhoneOpts {
+        self.dir = dir.into();
+        self
+    }
+    pub fn user(mut self, user: &str) -> PhoneOpts {
+        self.user = user.into();
+        self
+    }
+    pub fn tone(mut self, hz: f64) -> PhoneOpts {
+        self.tone_hz = Some(hz);
+        self
+    }
+    /// See [`Config::account`].
+    pub fn account(mut self, account: Account) -> PhoneOpts {
+        self.config = self.config.account(account);
+        self
+    }
+    /// See [`Config::audio`].
+    pub fn audio(mut self, audio: Audio) -> PhoneOpts {
+        self.config = self.config.audio(audio);
+        self
+    }
+    /// See [`Config::phone`].
+    pub fn phone(mut self, key: &str, value: impl Into<Value>) -> PhoneOpts {
+        self.config = self.config.phone(key, value);
+        self
+    }
+    /// See [`Config::blf`].
+    pub fn blf(mut self, target: &str, label: Option<&str>) -> PhoneOpts {
+        self.config = self.config.blf(target, label);
+        self
+    }
+    /// See [`Config::pbx`].
+    pub fn pbx(mut self, key: &str, value: impl Into<Value>) -> PhoneOpts {
+        self.config = self.config.pbx(key, value);
+        self
+    }
+
+    /// Starts the phone in `t/<dir>` with `config`, after writing its tone.
+    fn start(self, t: &TestDir) -> TestPhone {
+        let mut config = self.config;
+        let mut rec = PathBuf::new();
+        if let Some(hz) = self.tone_hz {
+            let src = t.path().join(format!("{}-{hz}.wav", self.dir));
+            tone::write_sine_wav(&src, hz, 8000, 30.0);
+            rec = t.sub(&format!("{}-rec", self.dir));
+            config.audio = Audio::file(&src, &rec);
+        }
+        TestPhone {
+            phone: Phone::start(&t.sub(&self.dir), &config),
+            rec,
+        }
+    }
+}
+
+/// termphone as `sip:<user>@127.0.0.1` (no registration), that account
+/// first, then those of `opts.config`.
+pub fn direct_phone(t: &TestDir, mut opts: PhoneOpts) -> TestPhone {
+    opts.config
+        .accounts
+        .insert(0, Account::direct("direct", &opts.user));
+    opts.start(t)
+}
+
+/// termphone with the accounts of `opts.config`; waits until every account
+/// in `status` is registered.
+pub fn registered_phone(t: &TestDir, opts: PhoneOpts) -> TestPhone {
+    let mut p = opts.start(t);
+    let st = p.wait_status(Duration::from_secs(10), |s| {
+        s["accounts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["registered"] == true))
+    });
+    assert!(
+        st.is_some(),
+        "phone not registered: {}\n{}",
+        p.status(),
+        p.log_tail()
+    );
+    p
+}
+
+/// What a baresip peer plays.
+#[derive(Debug, Clone)]
+pub enum PeerSound {
+    /// A 60 s, 8 kHz sine of this frequency, written for the peer.
+    Tone(f64),
+    /// This WAV file.
+    Wav(PathBuf),
+}
+
+/// How to set up a baresip peer.
+#[derive(Clone)]
+pub struct PeerOpts<'a> {
+    pub sound: PeerSound,
+    /// Registered to this kamailio (waited for); `None`: reached by IP only.
+    pub registrar: Option<&'a Kamailio>,
+    pub auto_answer: bool,
+}
+
+impl<'a> PeerOpts<'a> {
+    /// Playing a `hz` tone, answering by itself, not registered.
+    pub fn tone(hz: f64) -> PeerOpts<'a> {
+        PeerOpts {
+            sound: PeerSound::Tone(hz),
+            registrar: None,
+            auto_answer: true,
+        }
+    }
+    /// Playing `wav`, not answering by itself, not registered.
+    pub fn wav(wav: &Path) -> PeerOpts<'a> {
+        PeerOpts {
+            sound: PeerSound::Wav(wav.to_path_buf()),
+            registrar: None,
+            auto_answer: false,
+        }
+    }
+    pub fn registered(mut self, k: &'a Kamailio) -> PeerOpts<'a> {
+        self.registrar = Some(k);
+        self
+    }
+    pub fn auto_answer(mut self, on: bool) -> PeerOpts<'a> {
+        self.auto_answer = on;
+        self
+    }
+}
+
+/// baresip as `user` in `t/baresip-<user>`; when registered, waits for
+/// the registration.
+pub fn baresip(t: &TestDir, user: &str, opts: PeerOpts) -> Baresip {
+    let source_wav = match opts.sound {
+        PeerSound::Wav(wav) => wav,
+        PeerSound::Tone(hz) => {
+            let src = t.path().join(format!("baresip-{user}.wav"));
+            tone::write_sine_wav(&src, hz, 8000, 60.0);
+            src
+        }
+    };
+    let mut b = Baresip::start(
+        &t.sub(&format!("baresip-{user}")),
+        BaresipOpts {
+            user: user.into(),
+            registrar: opts.registrar.map(Kamailio::addr),
+            password: None,
+            source_wav,
+            auto_answer: opts.auto_answer,
+        },
+    );
+    if opts.registrar.is_some() {
+        assert!(
+            b.wait_registered(Duration::from_secs(10)),
+            "baresip {user} not registered:\n{}",
+            b.log()
+        );
+    }
+    b
+}
