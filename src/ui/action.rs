@@ -2,7 +2,7 @@
 //! (`hold`, `dial echo`, `transfer` = ask for the missing `to`), or one of the
 //! interface's own actions (`view log`, `prompt dial`, `select down`, ...).
 
-use crate::command::{Command, COMMANDS};
+use crate::command::{Command, Spec, Surface, SPECS};
 
 /// The views that fill the main area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,19 +114,18 @@ impl Action {
             ["voicemail"] => Action::Voicemail,
             ["nothing"] => Action::Nothing,
             [name, ..] => {
-                if !COMMANDS.iter().any(|(n, _, _)| n == name) {
+                let Some(spec) = Spec::named(name) else {
                     return Err(format!(
                         "`{name}` is neither a command ({}) nor an interface action ({})",
-                        COMMANDS
-                            .iter()
-                            .map(|(n, _, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
                         UI_ACTIONS.join(", ")
                     ));
-                }
-                if *name == "events" {
-                    return Err("`events` streams events on the control socket; it cannot be bound to a key".into());
+                };
+                if !spec.offers(Surface::Key) {
+                    return Err(format!(
+                        "`{name}` ({}) cannot be bound to a key; it is for the control socket",
+                        spec.help
+                    ));
                 }
                 match Command::parse_line(run) {
                     Ok(_) => {}

@@ -195,7 +195,7 @@ impl Keymap {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::command::COMMANDS;
+    use crate::command::SPECS;
 
     #[test]
     fn defaults_load_and_every_run_parses() {
@@ -215,11 +215,11 @@ mod tests {
     #[test]
     fn every_command_is_bound_or_deliberately_unbound() {
         let k = Keymap::defaults();
-        for (name, _, _) in COMMANDS {
+        for name in SPECS.iter().map(|s| s.name) {
             let bound = k
                 .bindings()
                 .iter()
-                .any(|b| b.action.command_name() == Some(*name));
+                .any(|b| b.action.command_name() == Some(name));
             let unbound = k.unbound().iter().any(|u| u == name);
             assert!(
                 bound || unbound,
@@ -232,7 +232,7 @@ mod tests {
         }
         for u in k.unbound() {
             assert!(
-                COMMANDS.iter().any(|(n, _, _)| n == u),
+                SPECS.iter().any(|s| s.name == u),
                 "unbound `{u}` is no command"
             );
         }

@@ -2,7 +2,7 @@
 //! DTMF digits, the quit confirmation, help and the message detail.
 
 use super::{App, Effect, Mode, HISTORY_LIMIT};
-use crate::command::{Command, COMMANDS};
+use crate::command::{Command, Spec};
 use crate::phone::CallState;
 use crate::ui::action::{is_missing_argument, Action, PromptKind, View};
 use crate::ui::key::Key;
@@ -264,7 +264,7 @@ impl App {
         let Some(name) = words.first().cloned() else {
             return String::new();
         };
-        let Some((_, args, _)) = COMMANDS.iter().find(|(n, _, _)| *n == name) else {
+        let Some(args) = Spec::named(&name).map(Spec::arg_names) else {
             return line.to_string();
         };
         let has =
