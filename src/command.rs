@@ -9,8 +9,8 @@
 //! it, an example, and the function that builds the [`Command`] from its
 //! checked arguments. The JSON parser ([`Command::from_json`]), the words
 //! parser ([`Command::words_to_json`], [`Command::parse_line`]),
-//! [`Command::name`], the `:` line's completion and the keymap's checks all
-//! read the specs.
+//! [`Command::name`], the `:` line's completion, the keymap's checks and the
+//! command table of docs/control.md all read the specs.
 //!
 //! # How to add a command
 //!
@@ -26,12 +26,14 @@
 //!    insists: the match it generates must cover every variant).
 //! 4. Carry it out in the phone's command dispatch, and bind it in
 //!    `keymaps/default.toml` or list it there as `unbound`.
-//! 5. Add its row to the command table of docs/control.md;
-//!    `cargo test --lib command` checks the rest.
+//! 5. Run `cargo test --lib command::docs -- --ignored` to rewrite the table
+//!    in docs/control.md; `cargo test --lib command` checks the rest.
 
 mod args;
 mod calls;
 mod conference;
+#[cfg(test)]
+mod docs;
 mod pbx;
 mod session;
 mod spec;
