@@ -344,3 +344,31 @@ fn unbound_keys_say_so() {
     assert_eq!(a.message.clone().unwrap().0, Level::Error);
     assert!(a.message.clone().unwrap().1.contains("F12"));
 }
+
+#[test]
+fn completion_offers_what_the_command_specs_declare() {
+    let a = app();
+    assert_eq!(
+        a.complete(PromptKind::Command, "forward busy 1004 scope=i")
+            .0,
+        "forward busy 1004 scope=internal "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "dnd on p").0,
+        "dnd on presence "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "reject c1 ").1,
+        vec!["486".to_string(), "603".to_string()]
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "mute o").1,
+        vec!["on".to_string(), "off".to_string()]
+    );
+    // `events` is for the control socket, not the `:` line
+    assert!(a
+        .complete(PromptKind::Command, "e")
+        .1
+        .iter()
+        .all(|n| n != "events"));
+}
