@@ -2,7 +2,7 @@
 //! test that keeps the file in step with them. Test-only: touches nothing
 //! but that one table between its marker comments.
 
-use super::spec::{Arg, Kind, Presence, Spec, Surface};
+use super::spec::{Arg, Kind, Presence, Spec};
 use super::SPECS;
 
 const BEGIN: &str = "<!-- commands: generated from src/command/*.rs; `cargo test --lib command::docs -- --ignored` rewrites it -->";
@@ -67,15 +67,7 @@ fn effect_cell(spec: &Spec) -> String {
     if spec.surfaces == super::EVERYWHERE {
         return spec.effect.to_string();
     }
-    let surfaces: Vec<&str> = spec
-        .surfaces
-        .iter()
-        .map(|s| match s {
-            Surface::Key => "a key",
-            Surface::Line => "the `:` line",
-            Surface::Socket => "the control socket",
-        })
-        .collect();
+    let surfaces: Vec<&str> = spec.surfaces.iter().map(|s| s.describe()).collect();
     format!("{} Only on {}.", spec.effect, surfaces.join(", "))
 }
 

@@ -17,6 +17,17 @@ pub enum Surface {
     Socket,
 }
 
+impl Surface {
+    /// As prose: "a key", "the `:` line", "the control socket".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Surface::Key => "a key",
+            Surface::Line => "the `:` line",
+            Surface::Socket => "the control socket",
+        }
+    }
+}
+
 /// Keys, the `:` line and the control socket: what most commands offer.
 pub const EVERYWHERE: &[Surface] = &[Surface::Key, Surface::Line, Surface::Socket];
 /// The control socket only (a stream, not an action).

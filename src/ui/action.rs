@@ -122,9 +122,11 @@ impl Action {
                     ));
                 };
                 if !spec.offers(Surface::Key) {
+                    let offered: Vec<&str> = spec.surfaces.iter().map(|s| s.describe()).collect();
                     return Err(format!(
-                        "`{name}` ({}) cannot be bound to a key; it is for the control socket",
-                        spec.help
+                        "`{name}` ({}) cannot be bound to a key; it is offered on {}",
+                        spec.help,
+                        offered.join(", ")
                     ));
                 }
                 match Command::parse_line(run) {
@@ -180,7 +182,10 @@ mod tests {
         assert!(Action::parse("").is_err());
         assert!(Action::parse("holdd").unwrap_err().contains("`holdd`"));
         assert!(Action::parse("reject code=99").is_err());
-        assert!(Action::parse("events").is_err());
+        assert_eq!(
+            Action::parse("events").unwrap_err(),
+            "`events` (stream events) cannot be bound to a key; it is offered on the control socket"
+        );
         assert!(Action::parse("view nowhere").is_err());
     }
 }
