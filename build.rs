@@ -15,11 +15,15 @@ const RELR_GLIBC: (u32, u32) = (2, 36);
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    // Read at link time by scripts/cc-ordered.sh (.cargo/config.toml): a new
-    // layout relinks the binary.
-    println!("cargo:rerun-if-changed=scripts/cc-ordered.sh");
-    println!("cargo:rerun-if-changed=scripts/layout/functions.sh");
-    println!("cargo:rerun-if-changed=scripts/layout/order.txt");
+    // The `dist` build (scripts/dist.sh) links through scripts/cc-ordered.sh,
+    // which reads the layout list: there a new list relinks the binary. Other
+    // builds do not depend on these files.
+    println!("cargo:rerun-if-env-changed=TERMPHONE_CODE_LAYOUT");
+    if std::env::var_os("TERMPHONE_CODE_LAYOUT").is_some() {
+        println!("cargo:rerun-if-changed=scripts/cc-ordered.sh");
+        println!("cargo:rerun-if-changed=scripts/layout/functions.sh");
+        println!("cargo:rerun-if-changed=scripts/layout/order.txt");
+    }
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("HOST") == var("TARGET");
     let gnu_linux = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";

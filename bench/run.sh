@@ -8,7 +8,8 @@
 #   (b) call setup rate: 100 ms calls without media at 200/s and 400/s, about 5 s each:
 #       completed and failed calls, RSS after the load.
 # Prints a table with both and the termphone/baresip ratios. Needs sipp, baresip, sox
-# (scripts/install-test-deps.sh). Builds `cargo build --release` first.
+# (scripts/install-test-deps.sh). Builds the shipped binary first (scripts/dist.sh: the
+# release profile with its code laid out), or measures TERMPHONE_BIN when that is set.
 # Environment: BENCH_SECS (media call length, default 15), BENCH_CALLS (default 20),
 # BENCH_ONLY=termphone|baresip (measure one of them), BENCH_KEEP=1 (keep the work dir).
 set -euo pipefail
@@ -24,12 +25,12 @@ for tool in sipp baresip sox ss; do
 done
 
 only=${BENCH_ONLY:-}
-bin="${CARGO_TARGET_DIR:-$root/target}/release/termphone"
-if [ "$only" != baresip ]; then
-    echo "building termphone (release)..." >&2
-    (cd "$root" && cargo build --release --quiet)
-    [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
+bin=${TERMPHONE_BIN:-}
+if [ "$only" != baresip ] && [ -z "$bin" ]; then
+    echo "building termphone (scripts/dist.sh)..." >&2
+    bin=$("$root/scripts/dist.sh" --quiet)
 fi
+[ "$only" = baresip ] || [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-bench.XXXXXX")
 pids=()

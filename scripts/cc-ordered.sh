@@ -1,14 +1,17 @@
 #!/bin/sh
-# scripts/cc-ordered.sh -- the C compiler driver rustc links through (.cargo/config.toml).
+# scripts/cc-ordered.sh -- the C compiler driver the `dist` build links through
+# (scripts/dist.sh sets it as the linker for that build only; plain `cargo build`,
+# `cargo test` and `cargo build --release` link with the default driver).
 #
-# For the release termphone binary linked by LLD it lays the code out in the order of
-# scripts/layout/order.txt: the functions a phone runs when it starts, idles and takes a
-# call, one after the other, so they fill a few pages instead of touching most of the
-# binary (the kernel maps code in 64 KB windows; README, Benchmarks). The list names
-# functions without the hashes rustc puts in symbols, so it survives code changes and
-# compiler updates; this script finds each function's symbol in the object rustc hands
-# over and passes LLD the exact names (--symbol-ordering-file). A function that no longer
-# exists is skipped. Every other link, or a missing nm, goes straight to `cc`.
+# For the termphone binary of the `dist` profile, linked by LLD, it lays the code out in
+# the order of scripts/layout/order.txt: the functions a phone runs when it starts, idles
+# and takes a call, one after the other, so they fill a few pages instead of touching
+# most of the binary (the kernel maps code in 64 KB windows; README, Benchmarks). The
+# list names functions without the hashes rustc puts in symbols, so it survives code
+# changes and compiler updates; this script finds each function's symbol in the object
+# rustc hands over and passes LLD the exact names (--symbol-ordering-file). A function
+# that no longer exists is skipped and counted: the count goes to `layout-report.txt`
+# beside the binary, which scripts/dist.sh prints. Every other link goes straight to `cc`.
 # Regenerate the list with scripts/profile-layout.sh.
 
 order="$(dirname "$0")/layout/order.txt"
@@ -26,10 +29,12 @@ for arg in "$@"; do
 done
 
 case "$out" in
-    */release/deps/termphone-*) ;;
+    */dist/deps/termphone-*) ;;
     *) exec cc "$@" ;;
 esac
+report="$(dirname "$out")/../layout-report.txt"
 if [ -z "$lld" ] || [ -z "$objs" ] || [ ! -f "$order" ] || ! command -v nm >/dev/null 2>&1; then
+    echo "code layout not applied: needs LLD, nm and $order" >"$report"
     exec cc "$@"
 fi
 
@@ -37,14 +42,18 @@ list=$(mktemp "${TMPDIR:-/tmp}/termphone-order.XXXXXX") || exec cc "$@"
 trap 'rm -f "$list" "$list.f"' EXIT
 # shellcheck disable=SC2086
 "$(dirname "$0")/layout/functions.sh" $objs >"$list.f"
-awk -F '\t' -v order="$order" '
+awk -F '\t' -v order="$order" -v report="$report" '
     { syms[$2] = ($2 in syms) ? syms[$2] "\n" $1 : $1 }
     END {
+        total = 0; found = 0
         while ((getline line < order) > 0) {
             if (line == "" || substr(line, 1, 1) == "#") continue
+            total++
             # C functions (the built-in SQLite and jemalloc) keep their names.
-            if (line in syms) print syms[line]; else print line
+            if (line in syms) { found++; print syms[line] } else { print line; missing = missing "\n  " line }
         }
+        printf "code layout: %d of %d functions of %s found\n", found, total, order > report
+        if (found < total) printf "not in this build (the list may need scripts/profile-layout.sh):%s\n", missing > report
     }' "$list.f" >"$list"
 
 cc "$@" -Wl,--symbol-ordering-file="$list" -Wl,--no-warn-symbol-ordering

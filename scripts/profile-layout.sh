@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/profile-layout.sh -- regenerates scripts/layout/order.txt, the code layout
-# scripts/cc-ordered.sh gives the release binary.
+# scripts/cc-ordered.sh gives the shipped binary (scripts/dist.sh).
 #
-# Builds termphone (release, with symbols) and runs it under valgrind's callgrind, headless
+# Builds termphone (dist profile, with symbols, plain link) and runs it under valgrind's callgrind, headless
 # with the file audio backend, twice: once it starts, idles and quits; once it also calls
 # the built-in echo peer, takes a call from a second phone and lists the history. The
 # functions of the first run come first, then those the second added, each by its
@@ -15,9 +15,9 @@ for tool in valgrind nm sox; do
     command -v "$tool" >/dev/null 2>&1 || { echo "missing $tool" >&2; exit 1; }
 done
 target="${CARGO_TARGET_DIR:-$root/target}/layout-profile"
-echo "building termphone (release, with symbols)..." >&2
-(cd "$root" && CARGO_TARGET_DIR="$target" CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --quiet)
-bin="$target/release/termphone"
+echo "building termphone (dist profile, with symbols)..." >&2
+(cd "$root" && CARGO_TARGET_DIR="$target" CARGO_PROFILE_DIST_STRIP=false cargo build --profile dist --bin termphone --quiet)
+bin="$target/dist/termphone"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-layout.XXXXXX")
 pid=
@@ -104,7 +104,7 @@ out="$root/scripts/layout/order.txt"
 mkdir -p "$(dirname "$out")"
 {
     echo "# Functions in the order the phone first runs them (scripts/profile-layout.sh)."
-    echo "# Read by scripts/cc-ordered.sh when it links the release binary."
+    echo "# Read by scripts/cc-ordered.sh when scripts/dist.sh links the shipped binary."
     awk '
         FNR == NR { split($0, f, "\t"); name[f[1]] = f[2]; next }
         match($0, /^c?fn=\([0-9]+\) /) {

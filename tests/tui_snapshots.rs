@@ -271,6 +271,16 @@ fn help() {
 }
 
 #[test]
+fn help_second_page_shows_the_other_modes() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('?'));
+    press(&mut a, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&a));
+    press(&mut a, KeyCode::Char('?'));
+    assert!(!screen(&a).contains("Keys"), "the last page closes");
+}
+
+#[test]
 fn command_line_and_quit_confirmation() {
     let mut a = app();
     a.on_phone_event(Event::Call {
@@ -370,12 +380,20 @@ fn conference_three_members_one_split() {
     });
     a.on_reply(
         "status",
-        Ok(serde_json::json!({"conference": {
-            "members": ["c1", "c2", "c3"],
-            "levels": {"c1": -18.2, "c2": -96.0, "c3": -41.0},
-            "local_level": -25.0,
-            "split": "c2"
-        }})),
+        Ok(serde_json::json!({
+            "accounts": [
+                {"name": "office", "aor": "sip:1001@test.local", "registered": true, "expires": 3600},
+                {"name": "direct", "aor": "sip:alice@127.0.0.1", "registered": false, "expires": 0,
+                 "reason": "registration off (direct IP)"}
+            ],
+            "listen": "127.0.0.1:5062",
+            "conference": {
+                "members": ["c1", "c2", "c3"],
+                "levels": {"c1": -18.2, "c2": -96.0, "c3": -41.0},
+                "local_level": -25.0,
+                "split": "c2"
+            }
+        })),
     );
     // select the split member
     press(&mut a, KeyCode::Char('g'));

@@ -10,7 +10,7 @@ use super::protocol::error_line;
 use super::server::Dispatch;
 use crate::command::{Command, CommandError};
 use crate::config::Config;
-use crate::phone::{CallInfo, CallState, Event};
+use crate::phone::{CallInfo, CallState, Event, Status};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -207,15 +207,11 @@ pub async fn call_until_ended<D: Dispatch>(
                 // The end of the call may be among the skipped events: ask.
                 tracing::warn!("{n} events skipped while following call {id}");
                 let status = phone.execute(Command::Status).await?;
-                let live = status
-                    .get("calls")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .any(|c| {
-                        c.get("id").and_then(Value::as_str) == Some(id.as_str())
-                            && c.get("state").and_then(Value::as_str) != Some("ended")
-                    });
+                let live = serde_json::from_value::<Status>(status).is_ok_and(|s| {
+                    s.calls
+                        .iter()
+                        .any(|c| c.id == id && c.state != CallState::Ended)
+                });
                 if !live {
                     return Err(CommandError::new(
                         "lost_track",

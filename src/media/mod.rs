@@ -140,7 +140,7 @@ pub struct RtpParams {
 }
 
 /// Per-call media statistics (docs/control.md `stats`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct MediaStats {
     pub rx_packets: u64,
     pub lost: u64,

@@ -11,8 +11,8 @@
 //! kamailio sends for an unpublished user) changes nothing. Pure: no IO.
 
 use crate::phone::event::Event;
+use crate::phone::status::BlfStatus;
 use crate::sip::subscription::{Availability, Lamp, LampState};
-use serde_json::{json, Value};
 
 /// What presence says of a target, as far as a lamp cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,28 +96,20 @@ impl BlfEntry {
         changed
     }
 
-    /// The `blf` entry: `{target, uri, state, label?, remote?, presence?, note?}`.
-    pub fn json(&self) -> Value {
-        let mut v =
-            json!({ "target": self.target, "uri": self.uri, "state": self.lamp.state.as_str() });
-        if let Some(obj) = v.as_object_mut() {
-            if let Some(l) = &self.label {
-                obj.insert("label".into(), Value::String(l.clone()));
-            }
-            if let Some(r) = &self.lamp.remote {
-                obj.insert("remote".into(), Value::String(r.clone()));
-            }
-            if let Some(p) = &self.presence {
-                obj.insert(
-                    "presence".into(),
-                    Value::String(p.availability.as_str().into()),
-                );
-                if let Some(n) = &p.note {
-                    obj.insert("note".into(), Value::String(n.clone()));
-                }
-            }
+    /// The entry of `blf` and `status`.
+    pub fn status(&self) -> BlfStatus {
+        BlfStatus {
+            target: self.target.clone(),
+            uri: self.uri.clone(),
+            state: self.lamp.state.as_str().to_string(),
+            label: self.label.clone(),
+            remote: self.lamp.remote.clone(),
+            presence: self
+                .presence
+                .as_ref()
+                .map(|p| p.availability.as_str().to_string()),
+            note: self.presence.as_ref().and_then(|p| p.note.clone()),
         }
-        v
     }
 
     /// The `blf` event announcing the current state.
@@ -206,24 +198,24 @@ mod tests {
             "sip:1002@x".into(),
             "office".into(),
         );
-        assert_eq!(e.json()["state"], "unknown");
+        assert_eq!(e.status().state, "unknown");
         assert!(e.set_dialog(lamp(LampState::Idle)));
         assert!(!e.set_dialog(lamp(LampState::Idle)));
         assert!(e.set_presence(Some(PresenceView {
             availability: Availability::DoNotDisturb,
             note: Some("Do Not Disturb".into()),
         })));
-        let j = e.json();
-        assert_eq!(j["state"], "busy");
-        assert_eq!(j["presence"], "dnd");
-        assert_eq!(j["note"], "Do Not Disturb");
-        assert_eq!(j["label"], "Reception");
+        let s = e.status();
+        assert_eq!(s.state, "busy");
+        assert_eq!(s.presence.as_deref(), Some("dnd"));
+        assert_eq!(s.note.as_deref(), Some("Do Not Disturb"));
+        assert_eq!(s.label.as_deref(), Some("Reception"));
         // Same lamp, new presence detail: still a change to announce.
         assert!(e.set_presence(Some(pres(Availability::Busy))));
         assert!(!e.set_presence(Some(pres(Availability::Busy))));
         assert!(e.set_presence(None));
-        assert_eq!(e.json()["state"], "idle");
-        assert!(e.json().get("presence").is_none());
+        assert_eq!(e.status().state, "idle");
+        assert_eq!(e.status().presence, None);
         match e.event() {
             Event::Blf {
                 target,

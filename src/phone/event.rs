@@ -2,10 +2,10 @@
 //! `Call` snapshot and the event enum streamed by `ctl events` and the TUI.
 
 use crate::media::MediaStats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// docs/control.md `state` of a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     Dialing,
@@ -18,7 +18,7 @@ pub enum CallState {
 }
 
 /// `"in"` / `"out"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallDirection {
     In,
@@ -35,7 +35,7 @@ impl CallDirection {
 }
 
 /// The Call object of docs/control.md.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallInfo {
     pub id: String,
     pub account: String,

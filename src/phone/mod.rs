@@ -7,8 +7,13 @@ mod call;
 mod event;
 mod manager;
 pub mod policy;
+mod status;
 
 pub use event::{CallDirection, CallInfo, CallState, Event};
+pub use status::{
+    AccountStatus, BlfStatus, ConferenceStatus, ForwardStatus, ForwardVia, MixerStatus, MwiStatus,
+    Status,
+};
 
 use crate::command::{Command, CommandError};
 use crate::config::Config;

@@ -1,6 +1,8 @@
 //! What a key does: a command line of the phone's command language
 //! (`hold`, `dial echo`, `transfer` = ask for the missing `to`), or one of the
-//! interface's own actions (`view log`, `prompt dial`, `select down`, ...).
+//! interface's own actions (`view log`, `prompt dial`, `select down`, the
+//! input line's `prompt submit`, the message view's `scroll 10`, ...).
+//! Parses `run` texts; which mode may use which action is [`super::keymap`]'s.
 
 use crate::command::{Command, Spec, Surface, SPECS};
 
@@ -63,6 +65,33 @@ pub enum Action {
     Voicemail,
     /// Removes a default binding (in a user keymap).
     Nothing,
+    /// Edits or leaves the input line (dial prompt, `:` line).
+    Line(LineEdit),
+    /// Scrolls the SIP message by this many rows (negative: up).
+    Scroll(i32),
+    /// Closes the SIP message.
+    Close,
+    /// Answers the quit question: hang up and quit, or stay.
+    Confirm(bool),
+}
+
+/// What a key does to the input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEdit {
+    /// Dials / runs what was typed.
+    Submit,
+    /// Leaves the line, clearing the message line.
+    Cancel,
+    /// Completes the word before the cursor.
+    Complete,
+    /// The previous (older) line typed.
+    HistoryPrev,
+    /// The next (newer) line typed.
+    HistoryNext,
+    /// Deletes the last character; on an empty line leaves it.
+    DeleteBack,
+    /// Empties the line.
+    Clear,
 }
 
 /// Interface actions by name, for parsing and for the `unbound` check.
@@ -86,6 +115,17 @@ const UI_ACTIONS: &[&str] = &[
     "focus blf",
     "voicemail",
     "nothing",
+];
+
+/// The input line's actions, by name.
+pub const LINE_ACTIONS: &[(&str, LineEdit)] = &[
+    ("prompt submit", LineEdit::Submit),
+    ("prompt cancel", LineEdit::Cancel),
+    ("prompt complete", LineEdit::Complete),
+    ("prompt history_prev", LineEdit::HistoryPrev),
+    ("prompt history_next", LineEdit::HistoryNext),
+    ("prompt delete_back", LineEdit::DeleteBack),
+    ("prompt clear", LineEdit::Clear),
 ];
 
 impl Action {
@@ -113,12 +153,34 @@ impl Action {
             ["focus", "blf"] => Action::FocusBlf,
             ["voicemail"] => Action::Voicemail,
             ["nothing"] => Action::Nothing,
+            ["prompt", edit] => LINE_ACTIONS
+                .iter()
+                .find(|(n, _)| n.strip_prefix("prompt ") == Some(*edit))
+                .map(|(_, e)| Action::Line(*e))
+                .ok_or_else(|| {
+                    format!(
+                        "`prompt {edit}`: the prompt actions are dial, command and {}",
+                        LINE_ACTIONS
+                            .iter()
+                            .filter_map(|(n, _)| n.strip_prefix("prompt "))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+            ["scroll", rows] => Action::Scroll(rows.parse().map_err(|_| {
+                format!(
+                    "`scroll {rows}`: scroll takes a number of rows, e.g. `scroll 10`, `scroll -1`"
+                )
+            })?),
+            ["close"] => Action::Close,
+            ["confirm", "yes"] => Action::Confirm(true),
+            ["confirm", "no"] => Action::Confirm(false),
             [name, ..] => {
                 let Some(spec) = Spec::named(name) else {
                     return Err(format!(
                         "`{name}` is neither a command ({}) nor an interface action ({})",
                         SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
-                        UI_ACTIONS.join(", ")
+                        ui_action_names().join(", ")
                     ));
                 };
                 if !spec.offers(Surface::Key) {
@@ -149,6 +211,20 @@ impl Action {
     }
 }
 
+/// Every interface action's name (with examples for `scroll`), for messages.
+fn ui_action_names() -> Vec<&'static str> {
+    let mut names = UI_ACTIONS.to_vec();
+    names.extend(LINE_ACTIONS.iter().map(|(n, _)| *n));
+    names.extend([
+        "scroll 1",
+        "scroll -10",
+        "close",
+        "confirm yes",
+        "confirm no",
+    ]);
+    names
+}
+
 /// Whether a parse error only says a required argument is missing.
 pub fn is_missing_argument(message: &str) -> bool {
     message.contains(" needs `")
@@ -172,9 +248,15 @@ mod tests {
         );
         assert_eq!(Action::parse("view log").unwrap(), Action::View(View::Log));
         assert_eq!(Action::parse("select up").unwrap(), Action::Select(-1));
-        for ui in UI_ACTIONS {
+        for ui in ui_action_names() {
             assert!(Action::parse(ui).is_ok(), "{ui}");
         }
+        assert_eq!(
+            Action::parse("prompt history_prev").unwrap(),
+            Action::Line(LineEdit::HistoryPrev)
+        );
+        assert_eq!(Action::parse("scroll -10").unwrap(), Action::Scroll(-10));
+        assert_eq!(Action::parse("confirm yes").unwrap(), Action::Confirm(true));
     }
 
     #[test]
@@ -187,5 +269,10 @@ mod tests {
             "`events` (stream events) cannot be bound to a key; it is offered on the control socket"
         );
         assert!(Action::parse("view nowhere").is_err());
+        assert!(Action::parse("prompt nowhere")
+            .unwrap_err()
+            .contains("submit"));
+        assert!(Action::parse("scroll far").is_err());
+        assert!(Action::parse("confirm maybe").is_err());
     }
 }

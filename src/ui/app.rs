@@ -11,12 +11,12 @@ mod pbx;
 pub use conf::{level_text, meter, ConferenceView, SILENCE_DB};
 
 use super::action::{PromptKind, View};
-use super::keymap::Keymap;
+use super::keymap::{KeyMode, Keymap};
 use super::theme::Theme;
 use super::time::parse_rfc3339;
 use crate::command::{Command, CommandError};
 use crate::config::{BlfTarget, UiConfig};
-use crate::phone::{CallDirection, CallInfo, CallState, Event};
+use crate::phone::{AccountStatus, CallDirection, CallInfo, CallState, Event, Status};
 use crate::sip::trace::SipTrace;
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +28,9 @@ const TRACE_KEEP: usize = 2000;
 const ENDED_KEEP_S: i64 = 60;
 /// History rows fetched for the view and completion.
 pub const HISTORY_LIMIT: usize = 200;
+
+/// Pages of the `?` help: the normal keys, then the other modes' keys.
+pub const HELP_PAGES: u8 = 2;
 
 /// What the app asks its runner to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +61,11 @@ pub enum Mode {
     },
     /// `q` with calls up: waiting for y/n.
     ConfirmQuit,
-    /// The `?` help over the views.
-    Help,
+    /// The `?` help over the views, one of [`HELP_PAGES`] pages (the help
+    /// key again shows the next).
+    Help {
+        page: u8,
+    },
     /// The full text of one SIP message (index into the ladder), scrolled.
     Detail {
         index: usize,
@@ -68,15 +74,23 @@ pub enum Mode {
 }
 
 /// One account of the status bar.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
     pub name: String,
-    #[serde(default)]
     pub aor: String,
-    #[serde(default)]
     pub registered: bool,
-    #[serde(default)]
     pub reason: Option<String>,
+}
+
+impl From<AccountStatus> for AccountRow {
+    fn from(a: AccountStatus) -> AccountRow {
+        AccountRow {
+            name: a.name,
+            aor: a.aor,
+            registered: a.registered,
+            reason: a.reason,
+        }
+    }
 }
 
 impl AccountRow {
@@ -314,7 +328,7 @@ impl App {
         };
         let answer = self
             .keymap
-            .key_for("answer")
+            .key_for(KeyMode::Normal, "answer")
             .map(|k| format!(" ({k} answers)"))
             .unwrap_or_default();
         self.info(format!("incoming call {} from {who}{answer}", call.id));
@@ -350,7 +364,10 @@ impl App {
     pub fn on_reply(&mut self, name: &str, result: Result<Value, CommandError>) -> Vec<Effect> {
         match (name, result) {
             ("status", Ok(v)) => {
-                self.apply_status(&v);
+                match serde_json::from_value::<Status>(v) {
+                    Ok(status) => self.apply_status(status),
+                    Err(e) => self.error(format!("status: unreadable reply: {e}")),
+                }
                 Vec::new()
             }
             ("history", Ok(v)) => {
@@ -386,63 +403,28 @@ impl App {
         }
     }
 
-    fn apply_status(&mut self, v: &Value) {
-        if let Some(accounts) = v.get("accounts").cloned() {
-            if let Ok(rows) = serde_json::from_value::<Vec<AccountRow>>(accounts) {
-                self.accounts = rows;
-            }
-        }
-        if let Some(dnd) = v.get("dnd").and_then(Value::as_bool) {
-            self.dnd = dnd;
-        }
-        if let Some(f) = v.get("forward").and_then(Value::as_array) {
-            self.forward_rules = f.len();
-        }
-        if let Some(l) = v.get("listen").and_then(Value::as_str) {
-            self.listen = l.to_string();
-        }
-        if let Some(c) = v.get("conference") {
-            self.conference = ConferenceView::from_status(c);
-        }
-        if let Some(mwi) = v.get("mwi") {
-            self.mwi = mwi
-                .as_array()
-                .map(|rows| {
-                    rows.iter()
-                        .filter_map(|r| {
-                            let count = |k: &str| {
-                                r.get(k)
-                                    .and_then(Value::as_u64)
-                                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-                            };
-                            Some((
-                                r.get("account")?.as_str()?.to_string(),
-                                (count("new"), count("old")),
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-        }
-        if let Some(blf) = v.get("blf").and_then(Value::as_array) {
-            for b in blf {
-                let (Some(target), Some(state)) = (
-                    b.get("target").and_then(Value::as_str),
-                    b.get("state").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
-                self.blf_state.insert(
-                    target.to_string(),
-                    LampView {
-                        state: state.to_string(),
-                        remote: text("remote"),
-                        presence: text("presence"),
-                        note: text("note"),
-                    },
-                );
-            }
+    fn apply_status(&mut self, status: Status) {
+        self.accounts = status.accounts.into_iter().map(AccountRow::from).collect();
+        self.dnd = status.dnd;
+        self.forward_rules = status.forward.len();
+        self.listen = status.listen;
+        self.conference = ConferenceView::from_status(&status.conference);
+        self.mwi = status
+            .mwi
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.account, (m.new, m.old)))
+            .collect();
+        for b in status.blf {
+            self.blf_state.insert(
+                b.target,
+                LampView {
+                    state: b.state,
+                    remote: b.remote,
+                    presence: b.presence,
+                    note: b.note,
+                },
+            );
         }
     }
 

@@ -91,6 +91,19 @@ impl Key {
         Ok(key)
     }
 
+    /// The key as running text names it: `j`, `Enter`, `C-c` (the file's
+    /// name without the angle brackets).
+    pub fn label(&self) -> String {
+        if self.code == KeyCode::Char('<') && !self.ctrl && !self.alt {
+            return "<".to_string();
+        }
+        let name = self.to_string();
+        match name.strip_prefix('<').and_then(|n| n.strip_suffix('>')) {
+            Some(inner) => inner.to_string(),
+            None => name,
+        }
+    }
+
     /// The key of a terminal event.
     pub fn from_event(ev: &KeyEvent) -> Key {
         Key {
@@ -144,6 +157,18 @@ mod tests {
         }
         assert_eq!(Key::parse("<C-c>").unwrap().to_string(), "<C-c>");
         assert_eq!(Key::parse("<enter>").unwrap().code, KeyCode::Enter);
+    }
+
+    #[test]
+    fn labels_drop_the_brackets() {
+        for (s, label) in [
+            ("j", "j"),
+            ("<Enter>", "Enter"),
+            ("<C-c>", "C-c"),
+            ("<lt>", "<"),
+        ] {
+            assert_eq!(Key::parse(s).unwrap().label(), label);
+        }
     }
 
     #[test]

@@ -1,16 +1,117 @@
-//! Keymaps: the embedded `keymaps/default.toml` overlaid key by key by the
-//! user's `keymap.toml` (helix `merge_keys`, yazi bindings `{on, run, desc}`).
-//! A bad user file is reported with its file, line and key, and the defaults
-//! stay in force.
+//! Keymaps: the embedded `keymaps/default.toml` overlaid key by key, mode by
+//! mode, by the user's `keymap.toml` (helix `merge_keys`, yazi bindings
+//! `{ on, run, desc }`). One section per mode the interface has
+//! ([`KeyMode`]); which actions a mode may bind is checked here. A bad user
+//! file is reported with its file, line and key, and the defaults stay in
+//! force. The file format itself is [`file`]'s; what the keys do is the
+//! app's (`ui::app::keys`).
+
+mod file;
+#[cfg(test)]
+mod tests;
 
 use super::action::Action;
 use super::key::Key;
-use serde::Deserialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
 
 /// The keymap shipped in the binary.
 pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
+
+/// The modes with their own keys, one section of the keymap file each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyMode {
+    /// The views: calls, history, SIP log.
+    Normal,
+    /// The BLF panel has the selection; keys not bound here work as in
+    /// [`KeyMode::Normal`].
+    Blf,
+    /// The dial prompt and the `:` line; unbound characters are typed.
+    Prompt,
+    /// One SIP message's full text; unbound keys close it.
+    Detail,
+    /// `quit` with calls up; unbound keys answer no.
+    Confirm,
+}
+
+impl KeyMode {
+    pub const ALL: [KeyMode; 5] = [
+        KeyMode::Normal,
+        KeyMode::Blf,
+        KeyMode::Prompt,
+        KeyMode::Detail,
+        KeyMode::Confirm,
+    ];
+
+    /// The section name in the keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyMode::Normal => "normal",
+            KeyMode::Blf => "blf",
+            KeyMode::Prompt => "prompt",
+            KeyMode::Detail => "detail",
+            KeyMode::Confirm => "confirm",
+        }
+    }
+
+    /// The mode as the help names it.
+    pub fn title(self) -> &'static str {
+        match self {
+            KeyMode::Normal => "normal",
+            KeyMode::Blf => "BLF panel",
+            KeyMode::Prompt => "input line",
+            KeyMode::Detail => "SIP message",
+            KeyMode::Confirm => "quit question",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether `action` means something in this mode.
+    pub fn allows(self, action: &Action) -> bool {
+        match (self, action) {
+            (_, Action::Nothing) => true,
+            (KeyMode::Prompt, a) => matches!(a, Action::Line(_)),
+            (KeyMode::Detail, a) => matches!(a, Action::Scroll(_) | Action::Close),
+            (KeyMode::Confirm, a) => matches!(a, Action::Confirm(_)),
+            (KeyMode::Normal | KeyMode::Blf, a) => !matches!(
+                a,
+                Action::Line(_) | Action::Scroll(_) | Action::Close | Action::Confirm(_)
+            ),
+        }
+    }
+
+    /// [`KeyMode::allows`], else where the action belongs and what this
+    /// mode binds.
+    pub fn check(self, action: &Action) -> Result<(), String> {
+        if self.allows(action) {
+            return Ok(());
+        }
+        let home = KeyMode::ALL
+            .into_iter()
+            .find(|m| m.allows(action))
+            .map_or_else(String::new, |m| format!("belongs in [{}]; ", m.name()));
+        Err(format!(
+            "{home}[{}] binds {}",
+            self.name(),
+            match self {
+                KeyMode::Normal | KeyMode::Blf => "commands and interface actions",
+                KeyMode::Prompt =>
+                    "`prompt submit|cancel|complete|history_prev|history_next|delete_back|clear`",
+                KeyMode::Detail => "`scroll <rows>` and `close`",
+                KeyMode::Confirm => "`confirm yes` and `confirm no`",
+            }
+        ))
+    }
+}
+
+impl fmt::Display for KeyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One bound key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,96 +125,52 @@ pub struct Binding {
 
 /// A keymap file that cannot be used: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {}{message}", file.display(), key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default())]
 pub struct KeymapError {
     pub file: PathBuf,
     pub line: usize,
     /// The offending key (`on` value), when the error is about one binding.
     pub key: Option<String>,
+    /// The section of that binding.
+    pub mode: Option<KeyMode>,
     pub message: String,
 }
 
-/// The live keymap of the normal mode.
+impl fmt::Display for KeymapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file.display(), self.line)?;
+        if let Some(key) = &self.key {
+            write!(f, "key `{key}`")?;
+            if let Some(mode) = self.mode {
+                write!(f, " in [{mode}]")?;
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The live keymap: bindings per mode and the commands left unbound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    bindings: Vec<Binding>,
+    modes: [Vec<Binding>; KeyMode::ALL.len()],
     unbound: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawKeymap {
-    #[serde(default)]
-    unbound: Vec<String>,
-    #[serde(default)]
-    normal: Vec<RawBinding>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBinding {
-    on: Spanned<String>,
-    run: Spanned<String>,
-    #[serde(default)]
-    desc: Option<String>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len()))
-        .map_or(1, |t| t.matches('\n').count() + 1)
-}
-
-/// Parses a keymap file's text into bindings (in file order) and the unbound list.
-fn parse(text: &str, file: &Path) -> Result<(Vec<Binding>, Vec<String>), KeymapError> {
-    let raw: RawKeymap = toml::from_str(text).map_err(|e| KeymapError {
-        file: file.to_path_buf(),
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        key: None,
-        message: e.message().trim().to_string(),
-    })?;
-    let mut bindings = Vec::new();
-    for b in raw.normal {
-        let at = |span: std::ops::Range<usize>, message: String| KeymapError {
-            file: file.to_path_buf(),
-            line: line_of(text, span.start),
-            key: Some(b.on.get_ref().clone()),
-            message,
-        };
-        let key = Key::parse(b.on.get_ref()).map_err(|m| at(b.on.span(), m))?;
-        let action = Action::parse(b.run.get_ref()).map_err(|m| at(b.run.span(), m))?;
-        bindings.push(Binding {
-            key,
-            run: b
-                .run
-                .get_ref()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-            action,
-            desc: b.desc.unwrap_or_else(|| b.run.get_ref().clone()),
-        });
-    }
-    Ok((bindings, raw.unbound))
 }
 
 impl Keymap {
+    fn empty() -> Keymap {
+        Keymap {
+            modes: Default::default(),
+            unbound: Vec::new(),
+        }
+    }
+
     /// The embedded default keymap.
     pub fn defaults() -> Keymap {
-        match parse(DEFAULT_KEYMAP, Path::new("keymaps/default.toml")) {
-            Ok((bindings, unbound)) => {
-                let mut k = Keymap {
-                    bindings: Vec::new(),
-                    unbound,
-                };
-                k.overlay(bindings);
-                k
-            }
-            // The shipped file is checked by tests; never reached in a build that passed them.
-            Err(_) => Keymap {
-                bindings: Vec::new(),
-                unbound: Vec::new(),
-            },
-        }
+        let mut k = Keymap::empty();
+        // The shipped file is checked by tests; an error is never reached in
+        // a build that passed them.
+        let _ = k.overlay_text(DEFAULT_KEYMAP, Path::new("keymaps/default.toml"));
+        k
     }
 
     /// Defaults overlaid by the user's file, if it exists. A bad file leaves
@@ -130,6 +187,7 @@ impl Keymap {
                     file: path.to_path_buf(),
                     line: 1,
                     key: None,
+                    mode: None,
                     message: e.to_string(),
                 };
                 return (keymap, Some(err));
@@ -141,11 +199,14 @@ impl Keymap {
         }
     }
 
-    /// Overlays a user file's text key by key; on error nothing changes.
+    /// Overlays a file's text key by key in each mode; on error nothing
+    /// changes.
     pub fn overlay_text(&mut self, text: &str, file: &Path) -> Result<(), KeymapError> {
-        let (bindings, unbound) = parse(text, file)?;
-        self.overlay(bindings);
-        for u in unbound {
+        let parsed = file::parse(text, file)?;
+        for (mine, theirs) in self.modes.iter_mut().zip(parsed.modes) {
+            overlay(mine, theirs);
+        }
+        for u in parsed.unbound {
             if !self.unbound.contains(&u) {
                 self.unbound.push(u);
             }
@@ -153,31 +214,17 @@ impl Keymap {
         Ok(())
     }
 
-    fn overlay(&mut self, bindings: Vec<Binding>) {
-        for b in bindings {
-            let existing = self.bindings.iter().position(|x| x.key == b.key);
-            match (existing, &b.action) {
-                (Some(i), Action::Nothing) => {
-                    self.bindings.remove(i);
-                }
-                (None, Action::Nothing) => {}
-                (Some(i), _) => self.bindings[i] = b,
-                (None, _) => self.bindings.push(b),
-            }
-        }
-    }
-
-    /// What `key` does in normal mode.
-    pub fn lookup(&self, key: &Key) -> Option<&Action> {
-        self.bindings
+    /// What `key` does in `mode` (only that mode's own section).
+    pub fn lookup(&self, mode: KeyMode, key: &Key) -> Option<&Action> {
+        self.bindings(mode)
             .iter()
             .find(|b| &b.key == key)
             .map(|b| &b.action)
     }
 
-    /// All bindings, in help order.
-    pub fn bindings(&self) -> &[Binding] {
-        &self.bindings
+    /// A mode's bindings, in help order.
+    pub fn bindings(&self, mode: KeyMode) -> &[Binding] {
+        &self.modes[mode.index()]
     }
 
     /// Commands the keymap leaves to the `:` line on purpose.
@@ -185,137 +232,26 @@ impl Keymap {
         &self.unbound
     }
 
-    /// The first key bound to exactly this `run` text, for hints.
-    pub fn key_for(&self, run: &str) -> Option<Key> {
-        self.bindings.iter().find(|b| b.run == run).map(|b| b.key)
+    /// The first key bound in `mode` to exactly this `run` text, for hints.
+    pub fn key_for(&self, mode: KeyMode, run: &str) -> Option<Key> {
+        self.bindings(mode)
+            .iter()
+            .find(|b| b.run == run)
+            .map(|b| b.key)
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::command::SPECS;
-
-    #[test]
-    fn defaults_load_and_every_run_parses() {
-        let (bindings, _) = parse(DEFAULT_KEYMAP, Path::new("keymaps/default.toml")).unwrap();
-        assert!(bindings.len() > 20);
-        let k = Keymap::defaults();
-        assert_eq!(
-            k.lookup(&Key::char('a')),
-            Some(&Action::Run("answer".into()))
-        );
-        assert_eq!(k.lookup(&Key::char('?')), Some(&Action::Help));
-        for b in k.bindings() {
-            assert_eq!(Action::parse(&b.run).unwrap(), b.action);
+/// Replaces, adds or (`nothing`) removes `bindings` key by key.
+fn overlay(mode: &mut Vec<Binding>, bindings: Vec<Binding>) {
+    for b in bindings {
+        let existing = mode.iter().position(|x| x.key == b.key);
+        match (existing, &b.action) {
+            (Some(i), Action::Nothing) => {
+                mode.remove(i);
+            }
+            (None, Action::Nothing) => {}
+            (Some(i), _) => mode[i] = b,
+            (None, _) => mode.push(b),
         }
-    }
-
-    #[test]
-    fn every_command_is_bound_or_deliberately_unbound() {
-        let k = Keymap::defaults();
-        for name in SPECS.iter().map(|s| s.name) {
-            let bound = k
-                .bindings()
-                .iter()
-                .any(|b| b.action.command_name() == Some(name));
-            let unbound = k.unbound().iter().any(|u| u == name);
-            assert!(
-                bound || unbound,
-                "command `{name}` is neither bound nor listed in `unbound`"
-            );
-            assert!(
-                !(bound && unbound),
-                "command `{name}` is bound and listed in `unbound`"
-            );
-        }
-        for u in k.unbound() {
-            assert!(
-                SPECS.iter().any(|s| s.name == u),
-                "unbound `{u}` is no command"
-            );
-        }
-    }
-
-    #[test]
-    fn no_key_is_bound_twice_in_the_defaults() {
-        let (bindings, _) = parse(DEFAULT_KEYMAP, Path::new("d")).unwrap();
-        for (i, b) in bindings.iter().enumerate() {
-            assert!(
-                bindings[..i].iter().all(|x| x.key != b.key),
-                "{} bound twice",
-                b.key
-            );
-        }
-    }
-
-    #[test]
-    fn user_file_overrides_single_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keymap.toml");
-        std::fs::write(
-            &path,
-            "[[normal]]\non = \"a\"\nrun = \"hangup\"\ndesc = \"mine\"\n\n[[normal]]\non = \"<C-d>\"\nrun = \"dial 1002\"\n\n[[normal]]\non = \"x\"\nrun = \"nothing\"\n",
-        )
-        .unwrap();
-        let (k, err) = Keymap::load(Some(&path));
-        assert_eq!(err, None);
-        assert_eq!(
-            k.lookup(&Key::char('a')),
-            Some(&Action::Run("hangup".into()))
-        );
-        assert_eq!(
-            k.lookup(&Key::parse("<C-d>").unwrap()),
-            Some(&Action::Run("dial 1002".into()))
-        );
-        assert_eq!(k.lookup(&Key::char('x')), None);
-        // untouched keys keep their defaults
-        assert_eq!(k.lookup(&Key::char('h')), Some(&Action::HoldToggle));
-    }
-
-    #[test]
-    fn bad_files_name_file_line_and_key_and_keep_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keymap.toml");
-        let cases = [
-            (
-                "[[normal]]\non = \"a\"\nrun = \"hangup\"\n\n[[normal]]\non = \"z\"\nrun = \"frobnicate\"\n",
-                7,
-                Some("z"),
-                "`frobnicate`",
-            ),
-            (
-                "[[normal]]\non = \"<Hyper-q>\"\nrun = \"hangup\"\n",
-                2,
-                Some("<Hyper-q>"),
-                "not a key",
-            ),
-            ("[[normal]]\non = \"a\"\nrun = \"reject code=42\"\n", 3, Some("a"), "reject code"),
-            ("[[normal]]\non = \"a\"\nrun = \"hangup\"\ncolour = 1\n", 4, None, "colour"),
-            ("[[normal]\n", 1, None, ""),
-        ];
-        for (text, line, key, needle) in cases {
-            std::fs::write(&path, text).unwrap();
-            let (k, err) = Keymap::load(Some(&path));
-            let err = err.unwrap_or_else(|| panic!("no error for {text}"));
-            assert_eq!(err.file, path);
-            assert_eq!(err.line, line, "{err}");
-            assert_eq!(err.key.as_deref(), key, "{err}");
-            let shown = err.to_string();
-            assert!(
-                shown.starts_with(&format!("{}:{line}: ", path.display())),
-                "{shown}"
-            );
-            assert!(shown.contains(needle), "{shown}");
-            assert_eq!(k, Keymap::defaults(), "defaults stay in force");
-        }
-    }
-
-    #[test]
-    fn missing_user_file_is_fine() {
-        let (k, err) = Keymap::load(Some(Path::new("/nonexistent/keymap.toml")));
-        assert_eq!(err, None);
-        assert_eq!(k, Keymap::defaults());
     }
 }

@@ -179,6 +179,7 @@ mod tests {
     use super::*;
     use crate::ui::app::Level;
     use crate::ui::key::Key;
+    use crate::ui::keymap::KeyMode;
 
     #[test]
     fn user_files_next_to_the_config_are_used() {
@@ -186,7 +187,7 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(
             dir.path().join("keymap.toml"),
-            "[[normal]]\non = \"a\"\nrun = \"hangup\"\n",
+            "[normal]\nkeymap = [ { on = \"a\", run = \"hangup\" } ]\n",
         )
         .unwrap();
         std::fs::create_dir(dir.path().join("themes")).unwrap();
@@ -200,7 +201,7 @@ mod tests {
         assert_eq!(app.message, None);
         assert_eq!(app.theme.name, "mine");
         assert_eq!(
-            app.keymap.lookup(&Key::char('a')),
+            app.keymap.lookup(KeyMode::Normal, &Key::char('a')),
             Some(&crate::ui::action::Action::Run("hangup".into()))
         );
     }
@@ -210,13 +211,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         let keymap = dir.path().join("keymap.toml");
-        std::fs::write(&keymap, "[[normal]]\non = \"a\"\nrun = \"hangup\"\n\n[[normal]]\non = \"z\"\nrun = \"explode\"\n").unwrap();
+        std::fs::write(
+            &keymap,
+            "[normal]\nkeymap = [\n  { on = \"a\", run = \"hangup\" },\n\n  { on = \"z\", run = \"explode\" },\n]\n",
+        )
+        .unwrap();
         let config = Config::parse("", &path).unwrap();
         let app = build_app(&config, false);
         let (level, text) = app.message.clone().unwrap();
         assert_eq!(level, Level::Error);
         assert!(
-            text.contains(&format!("{}:7: key `z`", keymap.display())),
+            text.contains(&format!("{}:5: key `z` in [normal]", keymap.display())),
             "{text}"
         );
         assert_eq!(app.keymap, Keymap::defaults());

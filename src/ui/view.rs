@@ -57,7 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Log => ladder::draw(frame, main_area, app),
     }
     match &app.mode {
-        Mode::Help => help::draw(frame, main_area, app),
+        Mode::Help { page } => help::draw(frame, main_area, app, *page),
         Mode::Detail { index, scroll } => detail::draw(frame, main_area, app, *index, *scroll),
         _ => {}
     }

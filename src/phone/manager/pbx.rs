@@ -1,30 +1,34 @@
-//! The manager's PBX features: busy lamp field (dialog event subscriptions),
-//! call pickup (INVITE with Replaces from the dialog info, or the PBX's
-//! feature code), MWI, Do Not Disturb (line and presence), and call
-//! forwarding (by the client through [`Policy`], or by the PBX's feature
-//! codes). The SIP work is done by `sip::subscription` / `sip::publication`
-//! tasks; this module keeps their state and answers the commands.
+//! The manager's PBX features: busy lamp field (dialog and presence
+//! subscriptions), call pickup (INVITE with Replaces from the dialog info,
+//! or the PBX's feature code), MWI, and the state DND and forwarding keep
+//! (the persisted [`Policy`], presence publications, the PBX's forwardings),
+//! whose commands are [`super::dnd_forward`]'s. The SIP work is done by
+//! `sip::subscription` / `sip::publication` tasks; this module keeps their
+//! state and answers the BLF and pickup commands.
 
-use super::*;
-use crate::command::DndVia;
-use crate::config::FeatureCodes;
+use super::accounts::credentials;
+use super::dnd_forward::PbxForward;
+use super::routing::reply;
+use super::CallManager;
+use crate::command::CommandError;
+use crate::config::{Account, Config, FeatureCodes};
 use crate::phone::blf::{BlfEntry, PresenceView};
-use crate::phone::policy::{Decision, ForwardRule, Policy, Scope, When};
-use crate::sip::auth::Credentials;
-use crate::sip::publication::{
-    self, PresenceDoc, PublicationConfig, PublicationEvent, PublicationHandle,
-};
+use crate::phone::event::Event;
+use crate::phone::policy::Policy;
+use crate::phone::status::{BlfStatus, MwiStatus};
+use crate::sip::message as m;
+use crate::sip::publication::{PublicationEvent, PublicationHandle};
 use crate::sip::subscription::{
     self, EventPackage, Lamp, LampState, Payload, SubscriptionConfig, SubscriptionEvent,
     SubscriptionHandle, SubscriptionState,
 };
+use crate::sip::transaction::{Endpoint, ServerTransaction};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-
-/// A forwarding switched on at the PBX by feature code.
-pub(super) struct PbxForward {
-    when: When,
-    to: String,
-}
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// State of the PBX features.
 pub(super) struct Pbx {
@@ -32,13 +36,15 @@ pub(super) struct Pbx {
     policy_path: PathBuf,
     blf: Vec<BlfEntry>,
     subscriptions: Vec<SubscriptionHandle>,
-    publications: HashMap<String, PublicationHandle>,
-    presence_dnd: bool,
+    /// Presence publications (DND by presence), per account.
+    pub(super) publications: HashMap<String, PublicationHandle>,
+    pub(super) presence_dnd: bool,
     mwi: BTreeMap<String, (u32, u32)>,
-    pbx_forward: Vec<PbxForward>,
+    /// Forwardings switched on at the PBX (see [`super::dnd_forward`]).
+    pub(super) pbx_forward: Vec<PbxForward>,
     pub(super) cancel: CancellationToken,
     sub_tx: mpsc::UnboundedSender<SubscriptionEvent>,
-    pub_tx: mpsc::UnboundedSender<PublicationEvent>,
+    pub(super) pub_tx: mpsc::UnboundedSender<PublicationEvent>,
 }
 
 /// The receivers the manager's loop polls.
@@ -47,18 +53,8 @@ pub(super) struct PbxRx {
     pub(super) publications: mpsc::UnboundedReceiver<PublicationEvent>,
 }
 
-fn credentials(account: &Account) -> Option<Credentials> {
-    account.password.as_ref().map(|p| Credentials {
-        user: account
-            .auth_user
-            .clone()
-            .unwrap_or_else(|| account.user.clone()),
-        password: p.clone(),
-    })
-}
-
 /// Where an account's server requests go: its proxy, else its domain.
-async fn server_peer(account: &Account) -> Option<crate::sip::transport::Peer> {
+pub(super) async fn server_peer(account: &Account) -> Option<crate::sip::transport::Peer> {
     let via = account
         .proxy
         .clone()
@@ -182,38 +178,22 @@ impl Pbx {
         }
     }
 
-    pub(super) fn blf_json(&self) -> Value {
-        let entries: Vec<Value> = self.blf.iter().map(BlfEntry::json).collect();
-        json!({ "blf": entries })
+    /// Every lamp, for `blf` and `status`.
+    pub(super) fn blf_status(&self) -> Vec<BlfStatus> {
+        self.blf.iter().map(BlfEntry::status).collect()
     }
 
-    pub(super) fn forward_json(&self) -> Value {
-        let mut rules: Vec<Value> = self
-            .policy
-            .forward
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert("via".into(), Value::String("client".into()));
-                }
-                v
-            })
-            .collect();
-        rules.extend(self.pbx_forward.iter().map(|f| {
-            json!({ "when": serde_json::to_value(f.when).unwrap_or(Value::Null), "to": f.to, "via": "feature_code" })
-        }));
-        Value::Array(rules)
-    }
-
-    pub(super) fn mwi_json(&self) -> Option<Value> {
+    /// Waiting messages per account; `None` until a summary arrived.
+    pub(super) fn mwi_status(&self) -> Option<Vec<MwiStatus>> {
         (!self.mwi.is_empty()).then(|| {
-            Value::Array(
-                self.mwi
-                    .iter()
-                    .map(|(a, (n, o))| json!({ "account": a, "new": n, "old": o }))
-                    .collect(),
-            )
+            self.mwi
+                .iter()
+                .map(|(account, (new, old))| MwiStatus {
+                    account: account.clone(),
+                    new: *new,
+                    old: *old,
+                })
+                .collect()
         })
     }
 
@@ -221,29 +201,11 @@ impl Pbx {
         self.policy.dnd.on || self.presence_dnd
     }
 
-    fn save(&self) -> Result<(), CommandError> {
+    /// Persists the policy (forwarding rules, DND).
+    pub(super) fn save(&self) -> Result<(), CommandError> {
         self.policy
             .save(&self.policy_path)
             .map_err(|e| CommandError::new("store_error", e.to_string()))
-    }
-}
-
-fn parse_when(when: &str) -> When {
-    match when {
-        "busy" => When::Busy,
-        "no_answer" => When::NoAnswer,
-        _ => When::Always,
-    }
-}
-
-fn code_for(codes: &FeatureCodes, when: When, on: bool) -> &Option<String> {
-    match (when, on) {
-        (When::Always, true) => &codes.forward_always_on,
-        (When::Always, false) => &codes.forward_always_off,
-        (When::Busy, true) => &codes.forward_busy_on,
-        (When::Busy, false) => &codes.forward_busy_off,
-        (When::NoAnswer, true) => &codes.forward_no_answer_on,
-        (When::NoAnswer, false) => &codes.forward_no_answer_off,
     }
 }
 
@@ -326,176 +288,9 @@ impl CallManager {
         tracing::info!(account = %ev.account, status = ?ev.status, "presence publication");
     }
 
-    /// The policy's verdict on a new incoming call, acted on. Returns the
-    /// transaction when the call should ring, with a delayed forward if any.
-    pub(super) fn apply_policy(
-        &mut self,
-        tx: ServerTransaction,
-        account: &Account,
-    ) -> Option<(ServerTransaction, Option<(String, u32)>)> {
-        let from = m::header(&tx.request.headers, "From")
-            .map(m::uri_of)
-            .unwrap_or_default();
-        let busy = self.live_calls() > 0;
-        match self
-            .pbx
-            .policy
-            .decide(&from, busy, &self.config.phone.internal_pattern)
-        {
-            Decision::Ring | Decision::RingThroughDnd => Some((tx, None)),
-            Decision::Dnd { code } => {
-                reply(&tx, code, &[]);
-                self.record_unanswered(account, &from, &format!("do not disturb ({code})"), true);
-                None
-            }
-            Decision::Forward { to } => match dial_uri(&to, account) {
-                Ok(uri) => {
-                    let contact = format!("<{uri}>");
-                    reply(&tx, 302, &[("Contact", contact.as_str())]);
-                    self.record_unanswered(account, &from, &format!("forwarded to {uri}"), false);
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!("forwarding rule with a bad target: {e}");
-                    Some((tx, None))
-                }
-            },
-            Decision::ForwardAfter { to, after_s } => match dial_uri(&to, account) {
-                Ok(uri) => Some((tx, Some((uri, after_s)))),
-                Err(_) => Some((tx, None)),
-            },
-        }
-    }
-
-    /// A call that never rang here (DND, forwarded) still goes into history.
-    fn record_unanswered(&mut self, account: &Account, remote: &str, reason: &str, missed: bool) {
-        let id = self.new_id();
-        let now = crate::store::now_rfc3339();
-        match self.history.start(&id, &account.name, "in", remote, &now) {
-            Ok(hid) => {
-                if let Err(e) = self.history.ended(hid, &now, reason, missed) {
-                    tracing::error!("history: {e}");
-                }
-            }
-            Err(e) => tracing::error!("history: {e}"),
-        }
-    }
-
-    pub(super) async fn cmd_dnd(&mut self, on: bool, via: DndVia) -> Result<Value, CommandError> {
-        match via {
-            DndVia::Line => {
-                self.pbx.policy.dnd.on = on;
-                self.pbx.save()?;
-                let code = if on {
-                    &self.config.pbx.codes.dnd_on
-                } else {
-                    &self.config.pbx.codes.dnd_off
-                };
-                if let Some(code) = FeatureCodes::dial(code, None) {
-                    // Tell the PBX too.
-                    let _ = self.dial(&code, None);
-                }
-            }
-            DndVia::Presence => {
-                let doc = if on {
-                    PresenceDoc::do_not_disturb()
-                } else {
-                    PresenceDoc::available()
-                };
-                let accounts: Vec<Account> = self
-                    .accounts
-                    .iter()
-                    .filter(|a| a.account.register || a.account.proxy.is_some())
-                    .map(|a| a.account.clone())
-                    .collect();
-                if accounts.is_empty() {
-                    return Err(CommandError::new(
-                        "no_server",
-                        "presence needs an account with a server",
-                    ));
-                }
-                for account in accounts {
-                    if let Some(h) = self.pbx.publications.get(&account.name) {
-                        h.set(doc.clone());
-                        continue;
-                    }
-                    let Some(peer) = server_peer(&account).await else {
-                        continue;
-                    };
-                    let cfg = PublicationConfig {
-                        account: account.name.clone(),
-                        aor: format!("sip:{}@{}", account.user, account.domain),
-                        peer,
-                        credentials: credentials(&account),
-                        expires: 600,
-                    };
-                    let (handle, _task) = publication::spawn(
-                        self.env.endpoint.clone(),
-                        cfg,
-                        Some(doc.clone()),
-                        self.pbx.pub_tx.clone(),
-                        self.pbx.cancel.child_token(),
-                    );
-                    self.pbx.publications.insert(account.name.clone(), handle);
-                }
-                self.pbx.presence_dnd = on;
-            }
-        }
-        Ok(json!({ "dnd": self.pbx.dnd() }))
-    }
-
-    pub(super) fn cmd_forward(
-        &mut self,
-        when: &str,
-        scope: &str,
-        to: &str,
-        after_s: Option<u32>,
-        via: &str,
-    ) -> Result<Value, CommandError> {
-        let when = parse_when(when);
-        if via == "feature_code" {
-            let code = code_for(&self.config.pbx.codes, when, true);
-            let Some(number) = FeatureCodes::dial(code, Some(to)) else {
-                return Err(CommandError::new(
-                    "no_feature_code",
-                    "the PBX profile has no feature code for this forwarding ([pbx] in the config)",
-                ));
-            };
-            self.dial(&number, None)?;
-            self.pbx.pbx_forward.retain(|f| f.when != when);
-            self.pbx.pbx_forward.push(PbxForward {
-                when,
-                to: to.to_string(),
-            });
-        } else {
-            let scope = match scope {
-                "internal" => Scope::Internal,
-                "external" => Scope::External,
-                _ => Scope::All,
-            };
-            self.pbx.policy.add_rule(ForwardRule {
-                when,
-                scope,
-                to: to.to_string(),
-                after_s,
-            });
-            self.pbx.save()?;
-        }
-        Ok(json!({ "forward": self.pbx.forward_json() }))
-    }
-
-    pub(super) fn cmd_forward_clear(&mut self) -> Result<Value, CommandError> {
-        self.pbx.policy.forward.clear();
-        self.pbx.save()?;
-        let pbx: Vec<When> = self.pbx.pbx_forward.drain(..).map(|f| f.when).collect();
-        for when in pbx {
-            if let Some(number) =
-                FeatureCodes::dial(code_for(&self.config.pbx.codes, when, false), None)
-            {
-                let _ = self.dial(&number, None);
-            }
-        }
-        Ok(json!({ "forward": [] }))
+    /// `blf`: every lamp.
+    pub(super) fn cmd_blf(&self) -> Result<Value, CommandError> {
+        Ok(json!({ "blf": self.pbx.blf_status() }))
     }
 
     /// Directed pickup: INVITE with Replaces to the caller of `target`'s

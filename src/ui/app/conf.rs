@@ -4,34 +4,34 @@
 //! group).
 
 use super::App;
-use crate::phone::CallState;
-use serde::Deserialize;
-use serde_json::Value;
+use crate::phone::{CallState, ConferenceStatus};
 use std::collections::BTreeMap;
 
 /// Level reported for silence (dBFS).
 pub const SILENCE_DB: f32 = -96.0;
 
 /// `status.conference` (docs/control.md).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConferenceView {
-    #[serde(default)]
     pub members: Vec<String>,
     /// dBFS of what we receive from each member.
-    #[serde(default)]
     pub levels: BTreeMap<String, f32>,
     /// dBFS of what we send into the conference.
-    #[serde(default)]
     pub local_level: Option<f32>,
     /// The member we talk to privately, if any.
-    #[serde(default)]
     pub split: Option<String>,
 }
 
 impl ConferenceView {
-    /// Reads `status.conference`; anything unreadable is an empty conference.
-    pub fn from_status(v: &Value) -> ConferenceView {
-        serde_json::from_value(v.clone()).unwrap_or_default()
+    /// The view of `status.conference`.
+    pub fn from_status(c: &ConferenceStatus) -> ConferenceView {
+        let mixer = c.mixer.as_ref();
+        ConferenceView {
+            members: c.members.clone(),
+            levels: mixer.map(|m| m.levels.clone()).unwrap_or_default(),
+            local_level: mixer.map(|m| m.local_level),
+            split: mixer.and_then(|m| m.split.clone()),
+        }
     }
 }
 
@@ -114,9 +114,13 @@ mod tests {
         assert_eq!(level_text(Some(-96.0)), "silent");
     }
 
+    fn view(v: serde_json::Value) -> ConferenceView {
+        ConferenceView::from_status(&serde_json::from_value(v).unwrap())
+    }
+
     #[test]
-    fn status_conference_parses_and_bad_input_is_empty() {
-        let c = ConferenceView::from_status(&json!({
+    fn status_conference_is_read_and_no_conference_is_empty() {
+        let c = view(json!({
             "members": ["c1", "c2"], "levels": {"c1": -23.4, "c2": -96.0},
             "local_level": -12.0, "split": "c2"
         }));
@@ -124,16 +128,10 @@ mod tests {
         assert_eq!(c.levels.get("c1"), Some(&-23.4));
         assert_eq!(c.local_level, Some(-12.0));
         assert_eq!(c.split.as_deref(), Some("c2"));
+        assert_eq!(view(json!({"members": []})), ConferenceView::default());
         assert_eq!(
-            ConferenceView::from_status(&json!({"members": []})),
-            ConferenceView::default()
-        );
-        assert_eq!(
-            ConferenceView::from_status(&json!({"members": 7})),
-            ConferenceView::default()
-        );
-        assert_eq!(
-            ConferenceView::from_status(&json!({"members": ["c1"], "split": null})).split,
+            view(json!({"members": ["c1"], "levels": {}, "local_level": -96.0, "split": null}))
+                .split,
             None
         );
     }

@@ -1,11 +1,14 @@
-//! Keys: normal-mode bindings from the keymap, the input line (dial and `:`),
-//! DTMF digits, the quit confirmation, help and the message detail.
+//! Keys: what the keymap binds in each mode (normal, BLF focus, the input
+//! line, the message detail, the quit question, help pages) performed on the
+//! state, and what unbound keys do (DTMF digits, typed characters, closing).
+//! Which key means what is the keymap's; no key is named here.
 
-use super::{App, Effect, Mode, HISTORY_LIMIT};
+use super::{App, Effect, Mode, HELP_PAGES, HISTORY_LIMIT};
 use crate::command::{Command, Spec};
 use crate::phone::CallState;
-use crate::ui::action::{is_missing_argument, Action, PromptKind, View};
+use crate::ui::action::{is_missing_argument, Action, LineEdit, PromptKind, View};
 use crate::ui::key::Key;
+use crate::ui::keymap::KeyMode;
 use crossterm::event::{KeyCode, KeyEvent};
 
 const DTMF_KEYS: &str = "0123456789*#";
@@ -23,31 +26,25 @@ fn step(sel: &mut usize, len: usize, delta: i32) {
 }
 
 impl App {
-    /// A key press.
+    /// A key press: looked up in the keymap section of the current mode.
     pub fn on_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
         let key = Key::from_event(&ev);
         match self.mode.clone() {
-            Mode::Help => {
-                self.mode = Mode::Normal;
+            Mode::Help { page } => {
+                // the help key again shows the next page; any other key closes
+                let again = self.keymap.lookup(KeyMode::Normal, &key) == Some(&Action::Help);
+                self.mode = if again && page + 1 < HELP_PAGES {
+                    Mode::Help { page: page + 1 }
+                } else {
+                    Mode::Normal
+                };
                 Vec::new()
             }
             Mode::Detail { index, scroll } => {
-                self.mode = match key.code {
-                    KeyCode::Down | KeyCode::Char('j') => Mode::Detail {
+                self.mode = match self.keymap.lookup(KeyMode::Detail, &key) {
+                    Some(Action::Scroll(rows)) => Mode::Detail {
                         index,
-                        scroll: scroll.saturating_add(1),
-                    },
-                    KeyCode::Up | KeyCode::Char('k') => Mode::Detail {
-                        index,
-                        scroll: scroll.saturating_sub(1),
-                    },
-                    KeyCode::PageDown | KeyCode::Char(' ') => Mode::Detail {
-                        index,
-                        scroll: scroll.saturating_add(10),
-                    },
-                    KeyCode::PageUp => Mode::Detail {
-                        index,
-                        scroll: scroll.saturating_sub(10),
+                        scroll: scroll_by(scroll, *rows),
                     },
                     _ => Mode::Normal,
                 };
@@ -55,7 +52,7 @@ impl App {
             }
             Mode::ConfirmQuit => {
                 self.mode = Mode::Normal;
-                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                if self.keymap.lookup(KeyMode::Confirm, &key) == Some(&Action::Confirm(true)) {
                     self.info("quitting: hanging up all calls");
                     vec![Effect::Execute(Command::Quit)]
                 } else {
@@ -69,7 +66,14 @@ impl App {
     }
 
     fn normal_key(&mut self, key: Key) -> Vec<Effect> {
-        if let Some(action) = self.keymap.lookup(&key).cloned() {
+        let blf = self
+            .blf_focus
+            .then(|| self.keymap.lookup(KeyMode::Blf, &key))
+            .flatten();
+        if let Some(action) = blf
+            .or_else(|| self.keymap.lookup(KeyMode::Normal, &key))
+            .cloned()
+        {
             return self.perform(action);
         }
         if let (KeyCode::Char(c), false, false) = (key.code, key.ctrl, key.alt) {
@@ -99,7 +103,7 @@ impl App {
         }
         let help = self
             .keymap
-            .key_for("help")
+            .key_for(KeyMode::Normal, "help")
             .map(|k| format!(" ({k} shows the keys)"))
             .unwrap_or_default();
         self.error(format!("{key} is not bound{help}"));
@@ -129,7 +133,7 @@ impl App {
             }
             Action::Open => self.open(),
             Action::Help => {
-                self.mode = Mode::Help;
+                self.mode = Mode::Help { page: 0 };
                 Vec::new()
             }
             Action::HoldToggle => match self.selected_live_call() {
@@ -175,7 +179,12 @@ impl App {
                 let via = if presence { " via=presence" } else { "" };
                 self.run_line(&format!("dnd {on}{via}"), false)
             }
-            Action::Nothing => Vec::new(),
+            // keys of the other modes, never bound in [normal] / [blf]
+            Action::Nothing
+            | Action::Line(_)
+            | Action::Scroll(_)
+            | Action::Close
+            | Action::Confirm(_) => Vec::new(),
         }
     }
 
@@ -376,13 +385,23 @@ impl App {
     }
 
     fn input_key(&mut self, key: Key, kind: PromptKind, mut text: String) -> Vec<Effect> {
-        match key.code {
-            KeyCode::Esc => {
+        let edit = match self.keymap.lookup(KeyMode::Prompt, &key) {
+            Some(Action::Line(edit)) => *edit,
+            _ => {
+                if let (KeyCode::Char(c), false, false) = (key.code, key.ctrl, key.alt) {
+                    text.push(c);
+                }
+                self.mode = Mode::Input { kind, text };
+                return Vec::new();
+            }
+        };
+        match edit {
+            LineEdit::Cancel => {
                 self.mode = Mode::Normal;
                 self.message = None;
                 Vec::new()
             }
-            KeyCode::Enter => {
+            LineEdit::Submit => {
                 self.mode = Mode::Normal;
                 let typed = text.trim().to_string();
                 if typed.is_empty() {
@@ -401,7 +420,7 @@ impl App {
                     }
                 }
             }
-            KeyCode::Tab => {
+            LineEdit::Complete => {
                 let (completed, candidates) = self.complete(kind, &text);
                 if candidates.len() > 1 {
                     self.info(candidates.join("  "));
@@ -414,7 +433,7 @@ impl App {
                 };
                 Vec::new()
             }
-            KeyCode::Backspace => {
+            LineEdit::DeleteBack => {
                 if text.pop().is_none() {
                     self.mode = Mode::Normal;
                 } else {
@@ -422,14 +441,15 @@ impl App {
                 }
                 Vec::new()
             }
-            KeyCode::Up | KeyCode::Down => {
+            LineEdit::HistoryPrev | LineEdit::HistoryNext => {
                 let n = self.input_history.len();
                 if n > 0 {
-                    let pos = match (self.input_recall, key.code) {
-                        (None, KeyCode::Up) => n - 1,
-                        (None, _) => n - 1,
-                        (Some(p), KeyCode::Up) => p.saturating_sub(1),
-                        (Some(p), _) => (p + 1).min(n - 1),
+                    let older = edit == LineEdit::HistoryPrev;
+                    // the first recall starts at the newest line either way
+                    let pos = match self.input_recall {
+                        None => n - 1,
+                        Some(p) if older => p.saturating_sub(1),
+                        Some(p) => (p + 1).min(n - 1),
                     };
                     self.input_recall = Some(pos);
                     text = self.input_history[pos].clone();
@@ -437,23 +457,19 @@ impl App {
                 self.mode = Mode::Input { kind, text };
                 Vec::new()
             }
-            KeyCode::Char('u') if key.ctrl => {
+            LineEdit::Clear => {
                 self.mode = Mode::Input {
                     kind,
                     text: String::new(),
                 };
                 Vec::new()
             }
-            KeyCode::Char('c') if key.ctrl => {
-                self.mode = Mode::Normal;
-                Vec::new()
-            }
-            KeyCode::Char(c) if !key.ctrl && !key.alt => {
-                text.push(c);
-                self.mode = Mode::Input { kind, text };
-                Vec::new()
-            }
-            _ => Vec::new(),
         }
     }
+}
+
+/// The detail's scroll offset moved by `rows` (negative: up), kept in range.
+fn scroll_by(scroll: u16, rows: i32) -> u16 {
+    let moved = i64::from(scroll) + i64::from(rows);
+    u16::try_from(moved.max(0)).unwrap_or(u16::MAX)
 }

@@ -3,6 +3,7 @@
 
 use super::{App, Effect};
 use crate::command::Command;
+use crate::ui::keymap::KeyMode;
 
 impl App {
     /// The BLF target under the panel's selection, while the panel has focus.
@@ -23,18 +24,30 @@ impl App {
         } else {
             self.blf_focus = true;
             self.blf_sel = self.blf_sel.min(self.blf.len() - 1);
-            let key = |run: &str, what: &str| {
+            // the keys that work now: the [blf] section's, else [normal]'s
+            let key = |run: &str| {
                 self.keymap
-                    .key_for(run)
-                    .map(|k| format!(", {k} {what}"))
-                    .unwrap_or_default()
+                    .key_for(KeyMode::Blf, run)
+                    .or_else(|| self.keymap.key_for(KeyMode::Normal, run))
+                    .map(|k| k.label())
             };
-            let text = format!(
-                "BLF: j/k select, Enter call{}{}{}",
-                key("pickup", "pick up"),
-                key("transfer", "transfer call here"),
-                key("focus blf", "back")
-            );
+            let mut parts = Vec::new();
+            match (key("select down"), key("select up")) {
+                (Some(down), Some(up)) => parts.push(format!("{down}/{up} select")),
+                (Some(k), None) | (None, Some(k)) => parts.push(format!("{k} select")),
+                (None, None) => {}
+            }
+            for (run, what) in [
+                ("open", "call"),
+                ("pickup", "pick up"),
+                ("transfer", "transfer call here"),
+                ("focus blf", "back"),
+            ] {
+                if let Some(k) = key(run) {
+                    parts.push(format!("{k} {what}"));
+                }
+            }
+            let text = format!("BLF: {}", parts.join(", "));
             self.info(text);
         }
     }

@@ -158,11 +158,9 @@ fn status_and_events_fill_mwi_and_blf_lamps() {
     let mut a = app();
     a.on_reply(
         "status",
-        Ok(
-            json!({"mwi": [{"account": "office", "new": 2, "old": 5}, {"bad": 1}],
+        Ok(json!({"mwi": [{"account": "office", "new": 2, "old": 5}],
             "blf": [{"target": "1002", "uri": "sip:1002@x", "state": "ringing",
-                     "remote": "sip:1005@x"}, {"state": "busy"}]}),
-        ),
+                     "remote": "sip:1005@x"}]})),
     );
     assert_eq!(a.mwi.get("office"), Some(&(2, 5)));
     assert_eq!(a.new_messages(), 2);
@@ -175,6 +173,10 @@ fn status_and_events_fill_mwi_and_blf_lamps() {
             note: None,
         })
     );
+    // An unreadable reply changes nothing and says so.
+    a.on_reply("status", Ok(json!({"mwi": [{"bad": 1}]})));
+    assert_eq!(a.new_messages(), 2);
+    assert_eq!(a.message.clone().unwrap().0, Level::Error);
     a.on_reply("status", Ok(json!({"mwi": null})));
     assert_eq!(a.new_messages(), 0);
     a.on_phone_event(Event::Mwi {

@@ -277,7 +277,8 @@ fn status_history_and_registration_update_the_bars() {
     let mut a = app();
     let status = serde_json::json!({
         "accounts": [{"name": "office", "aor": "sip:1001@test.local", "registered": false, "expires": 0, "reason": "registering"}],
-        "calls": [], "dnd": true, "forward": [{}], "listen": "127.0.0.1:5062"
+        "calls": [], "dnd": true, "forward": [{"when": "busy", "to": "1009", "via": "feature_code"}],
+        "listen": "127.0.0.1:5062"
     });
     assert!(a.on_reply("status", Ok(status)).is_empty());
     assert!(a.dnd);
@@ -343,6 +344,139 @@ fn unbound_keys_say_so() {
     assert!(a.on_key(key("<F12>")).is_empty());
     assert_eq!(a.message.clone().unwrap().0, Level::Error);
     assert!(a.message.clone().unwrap().1.contains("F12"));
+}
+
+fn input(a: &App) -> Option<&str> {
+    match &a.mode {
+        Mode::Input { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+#[test]
+fn input_line_keys_edit_recall_and_leave() {
+    let mut a = app();
+    a.on_key(key(":"));
+    typed(&mut a, "hold? x");
+    assert_eq!(input(&a), Some("hold? x"), "unbound characters are typed");
+    a.on_key(key("<Backspace>"));
+    assert_eq!(input(&a), Some("hold? "));
+    a.on_key(key("<C-u>"));
+    assert_eq!(input(&a), Some(""));
+    // Backspace on an empty line leaves it
+    a.on_key(key("<Backspace>"));
+    assert_eq!(a.mode, Mode::Normal);
+    // two lines typed, then recalled newest first
+    for line in ["dial 1002", "dial 1003"] {
+        a.on_key(key(":"));
+        typed(&mut a, line);
+        a.on_key(key("<Enter>"));
+    }
+    a.on_key(key("d"));
+    a.on_key(key("<Up>"));
+    assert_eq!(input(&a), Some("dial 1003"));
+    a.on_key(key("<Up>"));
+    assert_eq!(input(&a), Some("dial 1002"));
+    a.on_key(key("<Down>"));
+    assert_eq!(input(&a), Some("dial 1003"));
+    // Esc and C-c leave it; F-keys and Alt chords do nothing
+    a.on_key(key("<F5>"));
+    a.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT));
+    assert_eq!(input(&a), Some("dial 1003"));
+    a.on_key(key("<Esc>"));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_key(key("d"));
+    a.on_key(key("<C-c>"));
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn message_detail_scrolls_and_other_keys_close_it() {
+    let mut a = app();
+    a.on_trace(SipTrace {
+        at_ms: 0,
+        direction: crate::sip::trace::TraceDirection::In,
+        peer: "udp:127.0.0.1:5070".into(),
+        call_id: None,
+        summary: "OPTIONS".into(),
+        cseq: None,
+        text: "OPTIONS sip:a SIP/2.0\r\n".into(),
+    });
+    a.on_key(key("<F3>"));
+    a.on_key(key("<Enter>"));
+    let scroll = |a: &App| match a.mode {
+        Mode::Detail { scroll, .. } => Some(scroll),
+        _ => None,
+    };
+    assert_eq!(scroll(&a), Some(0));
+    for (k, expected) in [
+        ("j", 1),
+        ("<Down>", 2),
+        ("<Space>", 12),
+        ("<PageDown>", 22),
+        ("k", 21),
+        ("<PageUp>", 11),
+        ("<Up>", 10),
+        ("<PageUp>", 0),
+        ("<PageUp>", 0),
+    ] {
+        a.on_key(key(k));
+        assert_eq!(scroll(&a), Some(expected), "{k}");
+    }
+    a.on_key(key("x"));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_key(key("<Enter>"));
+    a.on_key(key("<Esc>"));
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn help_pages_through_with_its_key_and_any_other_key_closes() {
+    let mut a = app();
+    a.on_key(key("?"));
+    assert_eq!(a.mode, Mode::Help { page: 0 });
+    a.on_key(key("?"));
+    assert_eq!(a.mode, Mode::Help { page: 1 });
+    a.on_key(key("?"));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_key(key("?"));
+    a.on_key(key("j"));
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn user_keys_change_the_input_line_the_detail_and_the_quit_question() {
+    let mut a = app();
+    a.keymap
+        .overlay_text(
+            r#"
+[prompt]
+keymap = [
+    { on = "<C-w>", run = "prompt clear", desc = "clear" },
+    { on = "<Esc>", run = "nothing" },
+]
+[confirm]
+keymap = [ { on = "<Enter>", run = "confirm yes", desc = "quit" } ]
+"#,
+            std::path::Path::new("keymap.toml"),
+        )
+        .unwrap();
+    a.on_key(key(":"));
+    typed(&mut a, "hold");
+    a.on_key(key("<C-w>"));
+    assert_eq!(input(&a), Some(""));
+    a.on_key(key("<Esc>"));
+    assert_eq!(input(&a), Some(""), "Esc no longer leaves the line");
+    a.on_key(key("<C-c>"));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_phone_event(ev(call("c1", CallDirection::Out, CallState::Active)));
+    a.on_key(key("q"));
+    assert_eq!(
+        a.on_key(key("<Enter>")),
+        vec![Effect::Execute(Command::Quit)]
+    );
+    a.on_key(key("q"));
+    assert_eq!(a.on_key(key("y")), vec![Effect::Execute(Command::Quit)]);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use crate::ui::action::PromptKind;
 use crate::ui::app::{App, Level, Mode};
+use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
@@ -40,9 +41,23 @@ fn hints(app: &App) -> String {
     ];
     wanted
         .iter()
-        .filter_map(|(run, label)| app.keymap.key_for(run).map(|k| format!("{k} {label}")))
+        .filter_map(|(run, label)| {
+            app.keymap
+                .key_for(KeyMode::Normal, run)
+                .map(|k| format!("{k} {label}"))
+        })
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// `(y/n)`: the keys of the quit question, from the live keymap.
+fn confirm_keys(app: &App) -> String {
+    let key = |run| app.keymap.key_for(KeyMode::Confirm, run).map(|k| k.label());
+    match (key("confirm yes"), key("confirm no")) {
+        (Some(yes), Some(no)) => format!("({yes}/{no})"),
+        (Some(yes), None) => format!("({yes}: yes)"),
+        (None, _) => "([confirm] has no key for `confirm yes`)".to_string(),
+    }
 }
 
 pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
@@ -74,8 +89,9 @@ pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
             frame.render_widget(
                 Paragraph::new(Span::styled(
                     format!(
-                        " {n} call{} up: hang up and quit? (y/n)",
-                        if n == 1 { "" } else { "s" }
+                        " {n} call{} up: hang up and quit? {}",
+                        if n == 1 { "" } else { "s" },
+                        confirm_keys(app)
                     ),
                     t.style("message.error"),
                 )),

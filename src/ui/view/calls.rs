@@ -6,6 +6,7 @@
 
 use crate::phone::{CallDirection, CallInfo, CallState};
 use crate::ui::app::{level_text, meter, App};
+use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -114,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if app.calls.is_empty() {
         let dial = app
             .keymap
-            .key_for("prompt dial")
+            .key_for(KeyMode::Normal, "prompt dial")
             .map(|k| format!("{k} to dial, e.g. `echo` for the echo test"))
             .unwrap_or_else(|| ":dial echo".into());
         lines.push(Line::raw(""));

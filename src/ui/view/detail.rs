@@ -3,6 +3,7 @@
 
 use crate::sip::trace::TraceDirection;
 use crate::ui::app::App;
+use crate::ui::keymap::KeyMode;
 use crate::ui::time::clock_ms;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
@@ -24,10 +25,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, index: usize, scroll: u16)
         .border_style(t.style("ui.border"))
         .title(Span::styled(
             format!(
-                " {} {dir} {} at {} (Esc closes) ",
+                " {} {dir} {} at {} ({} closes) ",
                 m.summary,
                 m.peer,
-                clock_ms(m.at_ms)
+                clock_ms(m.at_ms),
+                app.keymap
+                    .key_for(KeyMode::Detail, "close")
+                    .map_or_else(|| "any other key".to_string(), |k| k.label())
             ),
             t.style("ui.title"),
         ));

@@ -1,18 +1,39 @@
-//! `?` help, generated from the live keymap: every binding with its
-//! description (keys with the same action share a line), then the fixed
-//! keys of the input line.
+//! `?` help, generated from the live keymap in pages: the normal keys
+//! (keys with the same action share a line), then the keys of the other
+//! modes (BLF panel, input line, SIP message, quit question), each under its
+//! title, with what unbound keys do in each.
 
-use crate::ui::app::App;
+use crate::ui::app::{App, HELP_PAGES};
+use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-/// (keys, description) pairs in keymap order, keys of the same `run` merged.
-pub fn entries(app: &App) -> Vec<(String, String)> {
+/// The modes on the second page.
+const OTHER_MODES: [KeyMode; 4] = [
+    KeyMode::Blf,
+    KeyMode::Prompt,
+    KeyMode::Detail,
+    KeyMode::Confirm,
+];
+
+/// One cell of the help's column-major table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cell {
+    /// A mode's title.
+    Heading(String),
+    /// (keys, description)
+    Entry(String, String),
+    Blank,
+}
+
+/// (keys, description) pairs of one mode in keymap order, keys of the same
+/// `run` merged.
+pub fn entries(app: &App, mode: KeyMode) -> Vec<(String, String)> {
     let mut out: Vec<(String, String, String)> = Vec::new();
-    for b in app.keymap.bindings() {
+    for b in app.keymap.bindings(mode) {
         match out.iter_mut().find(|(_, run, _)| *run == b.run) {
             Some((keys, _, _)) => {
                 keys.push(' ');
@@ -24,22 +45,85 @@ pub fn entries(app: &App) -> Vec<(String, String)> {
     out.into_iter().map(|(k, _, d)| (k, d)).collect()
 }
 
+/// The cells of a help page laid out `rows` high: page 0 the normal keys,
+/// page 1 each other mode under its title (a title never ends a column).
+fn cells(app: &App, page: u8, rows: usize) -> Vec<Cell> {
+    let entry = |(k, d): (String, String)| Cell::Entry(k, d);
+    if page == 0 {
+        return entries(app, KeyMode::Normal)
+            .into_iter()
+            .map(entry)
+            .collect();
+    }
+    let mut out = Vec::new();
+    for mode in OTHER_MODES {
+        let mode_entries = entries(app, mode);
+        if mode_entries.is_empty() {
+            continue;
+        }
+        let row = |n: usize| n % rows.max(1);
+        if row(out.len()) != 0 {
+            out.push(Cell::Blank);
+        }
+        while rows > 1 && row(out.len()) == rows - 1 {
+            out.push(Cell::Blank);
+        }
+        out.push(Cell::Heading(mode.title().to_string()));
+        out.extend(mode_entries.into_iter().map(entry));
+    }
+    out
+}
+
+/// The dim lines under a page's table: what unbound keys do, and how to
+/// get to the next page.
+fn footer(app: &App, page: u8) -> Vec<String> {
+    if page > 0 {
+        return vec![
+            " BLF panel: other keys as in normal; input line: other characters are typed".into(),
+            " SIP message: other keys close it; quit question: other keys answer no".into(),
+        ];
+    }
+    let more = app
+        .keymap
+        .key_for(KeyMode::Normal, "help")
+        .map(|k| {
+            let titles: Vec<&str> = OTHER_MODES.iter().map(|m| m.title()).collect();
+            format!(" {} again: keys of the {}", k.label(), titles.join(", "))
+        })
+        .unwrap_or_default();
+    vec![
+        " 0-9 * #: DTMF during an active call, else start dialing".into(),
+        more,
+    ]
+}
+
 /// (key width, description width) of each column, entries laid out
 /// column-major `rows` high. Each column is as wide as its content; when
 /// they do not all fit in `width`, the longest descriptions give way first,
 /// so short columns are never cut to make room for long ones.
-fn column_widths(
-    entries: &[(String, String)],
-    rows: usize,
-    columns: usize,
-    width: usize,
-) -> Vec<(usize, usize)> {
+fn column_widths(cells: &[Cell], rows: usize, columns: usize, width: usize) -> Vec<(usize, usize)> {
     let len = |s: &str| s.chars().count();
     let mut widths: Vec<(usize, usize)> = (0..columns)
         .map(|c| {
-            let col = entries.iter().skip(c * rows).take(rows);
-            let key = col.clone().map(|(k, _)| len(k)).max().unwrap_or(0).min(12);
-            let desc = col.map(|(_, d)| len(d)).max().unwrap_or(0);
+            let col = cells.iter().skip(c * rows).take(rows);
+            let key = col
+                .clone()
+                .filter_map(|cell| match cell {
+                    Cell::Entry(k, _) => Some(len(k)),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0)
+                .min(18);
+            // a heading spans the key, the space and the description
+            let desc = col
+                .map(|cell| match cell {
+                    Cell::Entry(_, d) => len(d),
+                    Cell::Heading(h) => len(h).saturating_sub(key + 1),
+                    Cell::Blank => 0,
+                })
+                .max()
+                .unwrap_or(0);
             (key, desc + 1)
         })
         .collect();
@@ -57,51 +141,75 @@ fn column_widths(
     widths
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, page: u8) {
     let t = &app.theme;
+    let title = if page + 1 < HELP_PAGES {
+        let more = app
+            .keymap
+            .key_for(KeyMode::Normal, "help")
+            .map(|k| format!("{} more, ", k.label()))
+            .unwrap_or_default();
+        format!(
+            " Keys {}/{HELP_PAGES} ({more}any other key closes) ",
+            page + 1
+        )
+    } else {
+        format!(" Keys {}/{HELP_PAGES} (any key closes) ", page + 1)
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.style("ui.border"))
-        .title(Span::styled(" Keys (any key closes) ", t.style("ui.title")));
+        .title(Span::styled(title, t.style("ui.title")));
     let inner = block.inner(area);
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
-    let [table, footer] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
-    let entries = entries(app);
+    let footer_lines = footer(app, page);
+    let [table, footer_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(footer_lines.len() as u16),
+    ])
+    .areas(inner);
     let rows = table.height.max(1) as usize;
-    let columns = entries.len().div_ceil(rows).max(1);
-    let widths = column_widths(&entries, rows, columns, table.width as usize);
+    let cells = cells(app, page, rows);
+    let columns = cells.len().div_ceil(rows).max(1);
+    let widths = column_widths(&cells, rows, columns, table.width as usize);
     let mut lines = Vec::new();
-    for r in 0..rows.min(entries.len()) {
+    for r in 0..rows.min(cells.len()) {
         let mut spans = Vec::new();
         for (c, &(key_w, desc_w)) in widths.iter().enumerate() {
-            if let Some((keys, desc)) = entries.get(c * rows + r) {
-                spans.push(Span::styled(
-                    format!(" {:<key_w$} ", fit(keys, key_w)),
-                    t.style("ui.key"),
-                ));
-                spans.push(Span::styled(
-                    format!("{:<desc_w$}", fit(desc, desc_w)),
-                    t.style("ui.text"),
-                ));
+            match cells.get(c * rows + r) {
+                Some(Cell::Entry(keys, desc)) => {
+                    spans.push(Span::styled(
+                        format!(" {:<key_w$} ", fit(keys, key_w)),
+                        t.style("ui.key"),
+                    ));
+                    spans.push(Span::styled(
+                        format!("{:<desc_w$}", fit(desc, desc_w)),
+                        t.style("ui.text"),
+                    ));
+                }
+                Some(Cell::Heading(title)) => {
+                    let w = key_w + desc_w + 1;
+                    spans.push(Span::styled(
+                        format!(" {:<w$}", fit(title, w)),
+                        t.style("ui.title"),
+                    ));
+                }
+                Some(Cell::Blank) => spans.push(Span::raw(" ".repeat(key_w + desc_w + 2))),
+                None => {}
             }
         }
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), table);
     frame.render_widget(
-        Paragraph::new(vec![
-            Line::styled(
-                " 0-9 * #: DTMF during an active call, else start dialing",
-                t.style("ui.dim"),
-            ),
-            Line::styled(
-                " input line: Enter runs, Esc cancels, Tab completes, ↑↓ recall, C-u clears",
-                t.style("ui.dim"),
-            ),
-        ]),
-        footer,
+        Paragraph::new(
+            footer_lines
+                .into_iter()
+                .map(|l| Line::styled(l, t.style("ui.dim")))
+                .collect::<Vec<_>>(),
+        ),
+        footer_area,
     );
 }
 
@@ -109,8 +217,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 mod tests {
     use super::*;
 
-    fn e(k: &str, d: &str) -> (String, String) {
-        (k.to_string(), d.to_string())
+    fn e(k: &str, d: &str) -> Cell {
+        Cell::Entry(k.to_string(), d.to_string())
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::ui::action::View;
 use crate::ui::app::App;
+use crate::ui::keymap::KeyMode;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -84,7 +85,7 @@ pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     let help = app
         .keymap
-        .key_for("help")
+        .key_for(KeyMode::Normal, "help")
         .map(|k| format!("{k} help "))
         .unwrap_or_default();
     frame.render_widget(

@@ -1,0 +1,189 @@
+//! Do Not Disturb and call forwarding, the commands: DND on the line (the
+//! persisted policy, and the PBX told by feature code) or by presence
+//! (PUBLISH per account with a server); forwarding rules kept by this phone
+//! (the policy answers 302, see [`crate::phone::policy`]) or switched on at
+//! the PBX by feature code; and the forwarding part of `status`. The state
+//! lives in [`super::pbx::Pbx`]; incoming calls meet the policy in
+//! [`super::routing`].
+
+use super::accounts::credentials;
+use super::pbx::{server_peer, Pbx};
+use super::CallManager;
+use crate::command::{CommandError, DndVia};
+use crate::config::{Account, FeatureCodes};
+use crate::phone::policy::{ForwardRule, Scope, When};
+use crate::phone::status::{ForwardStatus, ForwardVia};
+use crate::sip::publication::{self, PresenceDoc, PublicationConfig};
+use serde_json::{json, Value};
+
+/// A forwarding switched on at the PBX by feature code.
+pub(super) struct PbxForward {
+    when: When,
+    to: String,
+}
+
+impl Pbx {
+    /// The forwarding rules: ours (the policy's), then the PBX's.
+    pub(super) fn forward_status(&self) -> Vec<ForwardStatus> {
+        let client = self.policy.forward.iter().map(|r| ForwardStatus {
+            when: r.when,
+            scope: Some(r.scope),
+            to: r.to.clone(),
+            after_s: r.after_s,
+            via: ForwardVia::Client,
+        });
+        let pbx = self.pbx_forward.iter().map(|f| ForwardStatus {
+            when: f.when,
+            scope: None,
+            to: f.to.clone(),
+            after_s: None,
+            via: ForwardVia::FeatureCode,
+        });
+        client.chain(pbx).collect()
+    }
+}
+
+/// `when` of the `forward` command; anything else is `always`.
+fn parse_when(when: &str) -> When {
+    match when {
+        "busy" => When::Busy,
+        "no_answer" => When::NoAnswer,
+        _ => When::Always,
+    }
+}
+
+/// The PBX's feature code switching a forwarding on or off.
+fn code_for(codes: &FeatureCodes, when: When, on: bool) -> &Option<String> {
+    match (when, on) {
+        (When::Always, true) => &codes.forward_always_on,
+        (When::Always, false) => &codes.forward_always_off,
+        (When::Busy, true) => &codes.forward_busy_on,
+        (When::Busy, false) => &codes.forward_busy_off,
+        (When::NoAnswer, true) => &codes.forward_no_answer_on,
+        (When::NoAnswer, false) => &codes.forward_no_answer_off,
+    }
+}
+
+impl CallManager {
+    /// `dnd`: on the line (saved; the PBX told by its DND code if it has
+    /// one) or by presence (published for every account with a server).
+    pub(super) async fn cmd_dnd(&mut self, on: bool, via: DndVia) -> Result<Value, CommandError> {
+        match via {
+            DndVia::Line => {
+                self.pbx.policy.dnd.on = on;
+                self.pbx.save()?;
+                let code = if on {
+                    &self.config.pbx.codes.dnd_on
+                } else {
+                    &self.config.pbx.codes.dnd_off
+                };
+                if let Some(code) = FeatureCodes::dial(code, None) {
+                    // Tell the PBX too.
+                    let _ = self.dial(&code, None);
+                }
+            }
+            DndVia::Presence => {
+                let doc = if on {
+                    PresenceDoc::do_not_disturb()
+                } else {
+                    PresenceDoc::available()
+                };
+                let accounts: Vec<Account> = self
+                    .accounts
+                    .iter()
+                    .filter(|a| a.account.register || a.account.proxy.is_some())
+                    .map(|a| a.account.clone())
+                    .collect();
+                if accounts.is_empty() {
+                    return Err(CommandError::new(
+                        "no_server",
+                        "presence needs an account with a server",
+                    ));
+                }
+                for account in accounts {
+                    if let Some(h) = self.pbx.publications.get(&account.name) {
+                        h.set(doc.clone());
+                        continue;
+                    }
+                    let Some(peer) = server_peer(&account).await else {
+                        continue;
+                    };
+                    let cfg = PublicationConfig {
+                        account: account.name.clone(),
+                        aor: format!("sip:{}@{}", account.user, account.domain),
+                        peer,
+                        credentials: credentials(&account),
+                        expires: 600,
+                    };
+                    let (handle, _task) = publication::spawn(
+                        self.env.endpoint.clone(),
+                        cfg,
+                        Some(doc.clone()),
+                        self.pbx.pub_tx.clone(),
+                        self.pbx.cancel.child_token(),
+                    );
+                    self.pbx.publications.insert(account.name.clone(), handle);
+                }
+                self.pbx.presence_dnd = on;
+            }
+        }
+        Ok(json!({ "dnd": self.pbx.dnd() }))
+    }
+
+    /// `forward`: a rule of ours (saved, replacing one with the same `when`
+    /// and `scope`), or the PBX's by feature code; the reply is every rule.
+    pub(super) fn cmd_forward(
+        &mut self,
+        when: &str,
+        scope: &str,
+        to: &str,
+        after_s: Option<u32>,
+        via: &str,
+    ) -> Result<Value, CommandError> {
+        let when = parse_when(when);
+        if via == "feature_code" {
+            let code = code_for(&self.config.pbx.codes, when, true);
+            let Some(number) = FeatureCodes::dial(code, Some(to)) else {
+                return Err(CommandError::new(
+                    "no_feature_code",
+                    "the PBX profile has no feature code for this forwarding ([pbx] in the config)",
+                ));
+            };
+            self.dial(&number, None)?;
+            self.pbx.pbx_forward.retain(|f| f.when != when);
+            self.pbx.pbx_forward.push(PbxForward {
+                when,
+                to: to.to_string(),
+            });
+        } else {
+            let scope = match scope {
+                "internal" => Scope::Internal,
+                "external" => Scope::External,
+                _ => Scope::All,
+            };
+            self.pbx.policy.add_rule(ForwardRule {
+                when,
+                scope,
+                to: to.to_string(),
+                after_s,
+            });
+            self.pbx.save()?;
+        }
+        Ok(json!({ "forward": self.pbx.forward_status() }))
+    }
+
+    /// `forward_clear`: our rules go, and the PBX's are switched off.
+    pub(super) fn cmd_forward_clear(&mut self) -> Result<Value, CommandError> {
+        self.pbx.policy.forward.clear();
+        self.pbx.save()?;
+        let pbx: Vec<When> = self.pbx.pbx_forward.drain(..).map(|f| f.when).collect();
+        for when in pbx {
+            if let Some(number) =
+                FeatureCodes::dial(code_for(&self.config.pbx.codes, when, false), None)
+            {
+                let _ = self.dial(&number, None);
+            }
+        }
+        Ok(json!({ "forward": [] }))
+    }
+}
