@@ -1,7 +1,48 @@
-//! The one command language of termphone (docs/control.md): the control socket,
-//! `termphone ctl` and (later) the TUI's keys and `:` line all produce a
+//! The one command language of termphone (docs/control.md): the control
+//! socket, `termphone ctl`, the TUI's keys and its `:` line all produce a
 //! [`Command`] through the parsers here. A leaf: depends on nothing else in
 //! the crate.
+//!
+//! Each command has one [`Spec`] (a `static` in `command/*.rs`, grouped by
+//! concern): its name, its arguments with their kinds in positional order,
+//! a help line, the effect text of docs/control.md, the surfaces that offer
+//! it, an example, and the function that builds the [`Command`] from its
+//! checked arguments. The JSON parser ([`Command::from_json`]), the words
+//! parser ([`Command::words_to_json`], [`Command::parse_line`]),
+//! [`Command::name`], the `:` line's completion, the keymap's checks and the
+//! command table of docs/control.md all read the specs.
+//!
+//! # How to add a command
+//!
+//! 1. Add its variant to [`Command`] (the phone matches on it).
+//! 2. Write its `static` [`Spec`] in the file of its concern (`calls`,
+//!    `transfer`, `conference`, `pbx`, `session`): arguments with
+//!    [`Arg::text`], [`Arg::whole`], [`Arg::flag`], [`Arg::list`] or
+//!    [`Arg::one_of`], then `.optional()`, `.default("…")` or `.or("other")`;
+//!    `build` reads each one with `a.get("name")?` (a plain type when it must
+//!    be there, an `Option` when it may not) and adds any check a kind cannot
+//!    express.
+//! 3. Add the `Variant => file::SPEC` line to `specs!` below (the compiler
+//!    insists: the match it generates must cover every variant).
+//! 4. Carry it out in the phone's command dispatch, and bind it in
+//!    `keymaps/default.toml` or list it there as `unbound`.
+//! 5. Run `cargo test --lib command::docs -- --ignored` to rewrite the table
+//!    in docs/control.md; `cargo test --lib command` checks the rest.
+
+mod args;
+mod calls;
+mod conference;
+#[cfg(test)]
+mod docs;
+mod pbx;
+mod session;
+mod spec;
+#[cfg(test)]
+mod tests;
+mod transfer;
+
+pub use args::{Args, FromArg, Wrong};
+pub use spec::{Arg, Checked, Kind, Presence, Spec, Surface, EVERYWHERE, SOCKET_ONLY};
 
 use serde_json::{Map, Value};
 use std::fmt;
@@ -116,74 +157,64 @@ impl CommandError {
     }
 }
 
-/// Every command name with its positional argument names, for `ctl` and `:`.
-#[rustfmt::skip]
-pub const COMMANDS: &[(&str, &[&str], &str)] = &[
-    ("status", &[], "accounts, calls and phone state"),
-    ("dial", &["to", "account"], "call a number, SIP URI or `echo`"),
-    ("answer", &["call"], "answer the ringing call"),
-    ("hangup", &["call"], "end a call"),
-    ("reject", &["call", "code"], "reject an incoming call (486/603)"),
-    ("history", &["limit"], "call history, newest first"),
-    ("hold", &["call"], "put a call on hold"),
-    ("resume", &["call"], "resume a held call"),
-    ("switch", &["call"], "hold the active call, resume another"),
-    ("mute", &["on", "call"], "stop or restart sending audio"),
-    ("dtmf", &["digits", "call"], "send DTMF digits"),
-    ("deflect", &["to", "call"], "forward an incoming call before answering (302)"),
-    ("transfer", &["to", "call"], "blind transfer (REFER)"),
-    ("consult", &["to", "call"], "hold the call and dial a consultation"),
-    ("connect", &["call", "consult"], "attended transfer of call to consult"),
-    ("callback", &["entry"], "call back a history entry (default: last missed)"),
-    ("conference", &["calls"], "join calls (default: all) into a local conference"),
-    ("conf_add", &["to", "call"], "dial a party into the conference, or bring a call in"),
-    ("conf_remove", &["call"], "hang up one conference member"),
-    ("conf_split", &["call"], "talk privately to one member"),
-    ("conf_join", &["call"], "bring the split member back"),
-    ("dnd", &["on", "via"], "Do Not Disturb on/off (via line or presence)"),
-    ("forward", &["when", "to", "scope", "after_s", "via"], "add a call forwarding rule"),
-    ("forward_clear", &[], "remove every forwarding rule"),
-    ("pickup", &["target"], "pick up a ringing call"),
-    ("blf", &[], "busy lamp field states"),
-    ("record", &["on", "call", "path"], "record a call (both directions) to WAV"),
-    ("events", &[], "stream events"),
-    ("quit", &[], "end all calls, unregister and exit"),
-];
+/// Lists every command's spec once, in the order lists and completion show
+/// them, and maps each [`Command`] variant to its spec.
+macro_rules! specs {
+    ($($variant:ident => $spec:path,)*) => {
+        /// Every command's spec.
+        pub static SPECS: &[&Spec] = &[$(&$spec),*];
+
+        impl Command {
+            /// This command's spec.
+            pub fn spec(&self) -> &'static Spec {
+                match self {
+                    $(Command::$variant { .. } => &$spec,)*
+                }
+            }
+        }
+    };
+}
+
+specs! {
+    Status => session::STATUS,
+    Dial => calls::DIAL,
+    Answer => calls::ANSWER,
+    Hangup => calls::HANGUP,
+    Reject => calls::REJECT,
+    History => session::HISTORY,
+    Hold => calls::HOLD,
+    Resume => calls::RESUME,
+    Switch => calls::SWITCH,
+    Mute => calls::MUTE,
+    Dtmf => calls::DTMF,
+    Deflect => transfer::DEFLECT,
+    Transfer => transfer::TRANSFER,
+    Consult => transfer::CONSULT,
+    Connect => transfer::CONNECT,
+    Callback => session::CALLBACK,
+    Conference => conference::CONFERENCE,
+    ConfAdd => conference::CONF_ADD,
+    ConfRemove => conference::CONF_REMOVE,
+    ConfSplit => conference::CONF_SPLIT,
+    ConfJoin => conference::CONF_JOIN,
+    Dnd => pbx::DND,
+    Forward => pbx::FORWARD,
+    ForwardClear => pbx::FORWARD_CLEAR,
+    Pickup => pbx::PICKUP,
+    Blf => pbx::BLF,
+    Record => calls::RECORD,
+    Events => session::EVENTS,
+    Quit => session::QUIT,
+}
+
+fn unknown(name: &str) -> CommandError {
+    CommandError::new("unknown_command", format!("unknown command `{name}`"))
+}
 
 impl Command {
     /// The command's name as in docs/control.md.
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::Status => "status",
-            Command::Dial { .. } => "dial",
-            Command::Answer { .. } => "answer",
-            Command::Hangup { .. } => "hangup",
-            Command::Reject { .. } => "reject",
-            Command::History { .. } => "history",
-            Command::Hold { .. } => "hold",
-            Command::Resume { .. } => "resume",
-            Command::Switch { .. } => "switch",
-            Command::Mute { .. } => "mute",
-            Command::Dtmf { .. } => "dtmf",
-            Command::Deflect { .. } => "deflect",
-            Command::Transfer { .. } => "transfer",
-            Command::Consult { .. } => "consult",
-            Command::Connect { .. } => "connect",
-            Command::Callback { .. } => "callback",
-            Command::Conference { .. } => "conference",
-            Command::ConfAdd { .. } => "conf_add",
-            Command::ConfRemove { .. } => "conf_remove",
-            Command::ConfSplit { .. } => "conf_split",
-            Command::ConfJoin { .. } => "conf_join",
-            Command::Dnd { .. } => "dnd",
-            Command::Forward { .. } => "forward",
-            Command::ForwardClear => "forward_clear",
-            Command::Pickup { .. } => "pickup",
-            Command::Blf => "blf",
-            Command::Record { .. } => "record",
-            Command::Events => "events",
-            Command::Quit => "quit",
-        }
+        self.spec().name
     }
 
     /// Parses a request object `{"cmd": "...", ...args}`. The `id` member, if
@@ -196,188 +227,7 @@ impl Command {
             .get("cmd")
             .and_then(Value::as_str)
             .ok_or_else(|| CommandError::new("bad_request", "missing string member `cmd`"))?;
-        let spec = COMMANDS
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .ok_or_else(|| {
-                CommandError::new("unknown_command", format!("unknown command `{name}`"))
-            })?;
-        for key in obj.keys() {
-            if key != "cmd" && key != "id" && !spec.1.contains(&key.as_str()) {
-                return Err(CommandError::bad_argument(format!(
-                    "`{name}` takes no argument `{key}` (it takes: {})",
-                    if spec.1.is_empty() {
-                        "none".to_string()
-                    } else {
-                        spec.1.join(", ")
-                    }
-                )));
-            }
-        }
-        let args = Args { obj, cmd: name };
-        Ok(match name {
-            "status" => Command::Status,
-            "dial" => Command::Dial {
-                to: args.required_str("to")?,
-                account: args.opt_str("account")?,
-            },
-            "answer" => Command::Answer {
-                call: args.opt_str("call")?,
-            },
-            "hangup" => Command::Hangup {
-                call: args.opt_str("call")?,
-            },
-            "reject" => {
-                let code = args.opt_u64("code")?.unwrap_or(486);
-                if code != 486 && code != 603 && !(400..700).contains(&code) {
-                    return Err(CommandError::bad_argument(format!(
-                        "reject code must be a 4xx, 5xx or 6xx status (486 busy, 603 decline), not {code}"
-                    )));
-                }
-                Command::Reject {
-                    call: args.opt_str("call")?,
-                    code: code as u16,
-                }
-            }
-            "history" => Command::History {
-                limit: args.opt_u64("limit")?.map(|l| l as usize),
-            },
-            "hold" => Command::Hold {
-                call: args.opt_str("call")?,
-            },
-            "resume" => Command::Resume {
-                call: args.opt_str("call")?,
-            },
-            "switch" => Command::Switch {
-                call: args.opt_str("call")?,
-            },
-            "mute" => Command::Mute {
-                call: args.opt_str("call")?,
-                on: args.opt_bool("on")?.unwrap_or(true),
-            },
-            "dtmf" => {
-                let digits = args.required_str("digits")?;
-                if let Some(bad) = digits
-                    .chars()
-                    .find(|c| !"0123456789*#ABCDabcd".contains(*c))
-                {
-                    return Err(CommandError::bad_argument(format!(
-                        "`dtmf`: `{bad}` is not a DTMF digit (0-9, *, #, A-D)"
-                    )));
-                }
-                Command::Dtmf {
-                    call: args.opt_str("call")?,
-                    digits: digits.to_ascii_uppercase(),
-                }
-            }
-            "deflect" => Command::Deflect {
-                call: args.opt_str("call")?,
-                to: args.required_str("to")?,
-            },
-            "transfer" => Command::Transfer {
-                call: args.opt_str("call")?,
-                to: args.required_str("to")?,
-            },
-            "consult" => Command::Consult {
-                call: args.opt_str("call")?,
-                to: args.required_str("to")?,
-            },
-            "connect" => Command::Connect {
-                call: args.required_str("call")?,
-                consult: args.required_str("consult")?,
-            },
-            "callback" => Command::Callback {
-                entry: args.opt_u64("entry")?.map(|e| e as i64),
-            },
-            "conference" => Command::Conference {
-                calls: args.opt_list("calls")?,
-            },
-            "conf_add" => {
-                let (to, call) = (args.opt_str("to")?, args.opt_str("call")?);
-                match (&to, &call) {
-                    (None, None) => {
-                        return Err(CommandError::bad_argument(
-                            "`conf_add` needs `to` (or `call`)",
-                        ))
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(CommandError::bad_argument(
-                            "`conf_add` takes either `to` or `call`, not both",
-                        ))
-                    }
-                    _ => {}
-                }
-                Command::ConfAdd { to, call }
-            }
-            "conf_remove" => Command::ConfRemove {
-                call: args.required_str("call")?,
-            },
-            "conf_split" => Command::ConfSplit {
-                call: args.required_str("call")?,
-            },
-            "conf_join" => Command::ConfJoin {
-                call: args.required_str("call")?,
-            },
-            "dnd" => Command::Dnd {
-                on: args
-                    .opt_bool("on")?
-                    .ok_or_else(|| CommandError::bad_argument("`dnd` needs `on`"))?,
-                via: match args.opt_str("via")?.as_deref() {
-                    None | Some("line") => DndVia::Line,
-                    Some("presence") => DndVia::Presence,
-                    Some(other) => {
-                        return Err(CommandError::bad_argument(format!(
-                            "`dnd`: `via` is `line` or `presence`, not `{other}`"
-                        )))
-                    }
-                },
-            },
-            "forward" => {
-                let when = args.required_str("when")?;
-                if !["always", "busy", "no_answer"].contains(&when.as_str()) {
-                    return Err(CommandError::bad_argument(format!(
-                        "`forward`: `when` is always, busy or no_answer, not `{when}`"
-                    )));
-                }
-                let scope = args.opt_str("scope")?.unwrap_or_else(|| "all".into());
-                if !["all", "internal", "external"].contains(&scope.as_str()) {
-                    return Err(CommandError::bad_argument(format!(
-                        "`forward`: `scope` is all, internal or external, not `{scope}`"
-                    )));
-                }
-                let via = args.opt_str("via")?.unwrap_or_else(|| "client".into());
-                if !["client", "feature_code"].contains(&via.as_str()) {
-                    return Err(CommandError::bad_argument(format!(
-                        "`forward`: `via` is client or feature_code, not `{via}`"
-                    )));
-                }
-                Command::Forward {
-                    when,
-                    scope,
-                    to: args.required_str("to")?,
-                    after_s: args.opt_u64("after_s")?.map(|s| s.min(600) as u32),
-                    via,
-                }
-            }
-            "forward_clear" => Command::ForwardClear,
-            "pickup" => Command::Pickup {
-                target: args.opt_str("target")?,
-            },
-            "blf" => Command::Blf,
-            "record" => Command::Record {
-                call: args.opt_str("call")?,
-                on: args.opt_bool("on")?.unwrap_or(true),
-                path: args.opt_str("path")?,
-            },
-            "events" => Command::Events,
-            "quit" => Command::Quit,
-            _ => {
-                return Err(CommandError::new(
-                    "unknown_command",
-                    format!("unknown command `{name}`"),
-                ))
-            }
-        })
+        Spec::named(name).ok_or_else(|| unknown(name))?.parse(obj)
     }
 
     /// Parses words as typed after `termphone ctl` or at the `:` line:
@@ -387,24 +237,22 @@ impl Command {
         let (name, rest) = words
             .split_first()
             .ok_or_else(|| CommandError::new("bad_request", "no command given"))?;
-        let spec = COMMANDS.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
-            CommandError::new("unknown_command", format!("unknown command `{name}`"))
-        })?;
+        let spec = Spec::named(name).ok_or_else(|| unknown(name))?;
         let mut obj = Map::new();
         obj.insert("cmd".into(), Value::String(name.clone()));
-        let mut positional = spec.1.iter();
+        let mut positional = spec.args.iter().map(|a| a.name);
         for word in rest {
             match word.split_once('=') {
                 Some((k, v)) if !k.is_empty() && !k.contains(':') => {
                     obj.insert(k.to_string(), Value::String(v.to_string()));
                 }
                 _ => {
-                    let key = positional.find(|k| !obj.contains_key(**k)).ok_or_else(|| {
+                    let key = positional.find(|k| !obj.contains_key(*k)).ok_or_else(|| {
                         CommandError::bad_argument(format!(
                             "too many arguments for `{name}`: `{word}`"
                         ))
                     })?;
-                    obj.insert((*key).to_string(), Value::String(word.clone()));
+                    obj.insert(key.to_string(), Value::String(word.clone()));
                 }
             }
         }
@@ -421,365 +269,5 @@ impl Command {
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-struct Args<'a> {
-    obj: &'a Map<String, Value>,
-    cmd: &'a str,
-}
-
-impl Args<'_> {
-    fn opt_str(&self, key: &str) -> Result<Option<String>, CommandError> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Err(CommandError::bad_argument(format!(
-                "`{}`: `{key}` must not be empty",
-                self.cmd
-            ))),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(CommandError::bad_argument(format!(
-                "`{}`: `{key}` must be a string, not {other}",
-                self.cmd
-            ))),
-        }
-    }
-
-    fn required_str(&self, key: &str) -> Result<String, CommandError> {
-        self.opt_str(key)?
-            .ok_or_else(|| CommandError::bad_argument(format!("`{}` needs `{key}`", self.cmd)))
-    }
-
-    fn opt_u64(&self, key: &str) -> Result<Option<u64>, CommandError> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
-                CommandError::bad_argument(format!(
-                    "`{}`: `{key}` must be a whole number",
-                    self.cmd
-                ))
-            }),
-            Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
-                CommandError::bad_argument(format!(
-                    "`{}`: `{key}` must be a whole number, not `{s}`",
-                    self.cmd
-                ))
-            }),
-            Some(other) => Err(CommandError::bad_argument(format!(
-                "`{}`: `{key}` must be a whole number, not {other}",
-                self.cmd
-            ))),
-        }
-    }
-
-    /// A list: a JSON array of strings, or a comma-separated string (`c1,c2`).
-    fn opt_list(&self, key: &str) -> Result<Option<Vec<String>>, CommandError> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            )),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(CommandError::bad_argument(format!(
-                        "`{}`: `{key}` must list call ids, not {other}",
-                        self.cmd
-                    ))),
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Some),
-            Some(other) => Err(CommandError::bad_argument(format!(
-                "`{}`: `{key}` must be a list of call ids, not {other}",
-                self.cmd
-            ))),
-        }
-    }
-
-    fn opt_bool(&self, key: &str) -> Result<Option<bool>, CommandError> {
-        match self.obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.as_str() {
-                "true" | "on" | "yes" | "1" => Ok(Some(true)),
-                "false" | "off" | "no" | "0" => Ok(Some(false)),
-                _ => Err(CommandError::bad_argument(format!(
-                    "`{}`: `{key}` must be on/off or true/false, not `{s}`",
-                    self.cmd
-                ))),
-            },
-            Some(other) => Err(CommandError::bad_argument(format!(
-                "`{}`: `{key}` must be true or false, not {other}",
-                self.cmd
-            ))),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn positional_and_named_words() {
-        assert_eq!(
-            Command::parse_line("dial 1002").unwrap(),
-            Command::Dial {
-                to: "1002".into(),
-                account: None
-            }
-        );
-        assert_eq!(
-            Command::parse_line("dial sip:bob@127.0.0.1:5070 account=office").unwrap(),
-            Command::Dial {
-                to: "sip:bob@127.0.0.1:5070".into(),
-                account: Some("office".into())
-            }
-        );
-        assert_eq!(
-            Command::parse_line("reject c2 603").unwrap(),
-            Command::Reject {
-                call: Some("c2".into()),
-                code: 603
-            }
-        );
-        assert_eq!(
-            Command::parse_line("reject").unwrap(),
-            Command::Reject {
-                call: None,
-                code: 486
-            }
-        );
-    }
-
-    #[test]
-    fn json_requests() {
-        assert_eq!(
-            Command::from_json(&json!({"id": 1, "cmd": "dial", "to": 1002})).unwrap(),
-            Command::Dial {
-                to: "1002".into(),
-                account: None
-            }
-        );
-        assert_eq!(
-            Command::from_json(&json!({"cmd": "history", "limit": 5})).unwrap(),
-            Command::History { limit: Some(5) }
-        );
-    }
-
-    #[test]
-    fn errors_are_clear() {
-        assert_eq!(
-            Command::parse_line("frobnicate").unwrap_err().code,
-            "unknown_command"
-        );
-        assert_eq!(
-            Command::parse_line("dial").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("hangup c1 c2").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::from_json(&json!({"cmd": "dial", "to": "1", "bogus": 1}))
-                .unwrap_err()
-                .code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::from_json(&json!([1])).unwrap_err().code,
-            "bad_request"
-        );
-        assert_eq!(
-            Command::parse_line("reject c1 200").unwrap_err().code,
-            "bad_argument"
-        );
-    }
-
-    #[test]
-    fn call_control_words() {
-        assert_eq!(
-            Command::parse_line("dtmf 12x").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("mute on=maybe").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("connect c1").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("transfer call=c1 to=1003").unwrap(),
-            Command::Transfer {
-                call: Some("c1".into()),
-                to: "1003".into()
-            }
-        );
-        assert_eq!(
-            Command::parse_line("transfer 1003").unwrap(),
-            Command::Transfer {
-                call: None,
-                to: "1003".into()
-            }
-        );
-        assert_eq!(
-            Command::parse_line("dtmf 12#a").unwrap(),
-            Command::Dtmf {
-                call: None,
-                digits: "12#A".into()
-            }
-        );
-        assert_eq!(
-            Command::parse_line("mute off c2").unwrap(),
-            Command::Mute {
-                call: Some("c2".into()),
-                on: false
-            }
-        );
-        assert_eq!(
-            Command::parse_line("mute").unwrap(),
-            Command::Mute {
-                call: None,
-                on: true
-            }
-        );
-        assert_eq!(
-            Command::parse_line("connect c1 c2").unwrap(),
-            Command::Connect {
-                call: "c1".into(),
-                consult: "c2".into()
-            }
-        );
-        assert_eq!(
-            Command::parse_line("callback 7").unwrap(),
-            Command::Callback { entry: Some(7) }
-        );
-    }
-
-    #[test]
-    fn conference_words() {
-        assert_eq!(
-            Command::parse_line("conference c1,c2").unwrap(),
-            Command::Conference {
-                calls: Some(vec!["c1".into(), "c2".into()])
-            }
-        );
-        assert_eq!(
-            Command::parse_line("conference").unwrap(),
-            Command::Conference { calls: None }
-        );
-        assert_eq!(
-            Command::from_json(&serde_json::json!({"cmd": "conference", "calls": ["c1", "c3"]}))
-                .unwrap(),
-            Command::Conference {
-                calls: Some(vec!["c1".into(), "c3".into()])
-            }
-        );
-        assert_eq!(
-            Command::parse_line("conf_add 1003").unwrap(),
-            Command::ConfAdd {
-                to: Some("1003".into()),
-                call: None
-            }
-        );
-        assert_eq!(
-            Command::parse_line("conf_add call=c4").unwrap(),
-            Command::ConfAdd {
-                to: None,
-                call: Some("c4".into())
-            }
-        );
-        assert_eq!(
-            Command::parse_line("conf_add").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("conf_remove").unwrap_err().code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("conf_split c2").unwrap(),
-            Command::ConfSplit { call: "c2".into() }
-        );
-    }
-
-    #[test]
-    fn pbx_words() {
-        assert_eq!(
-            Command::parse_line("dnd on").unwrap(),
-            Command::Dnd {
-                on: true,
-                via: DndVia::Line
-            }
-        );
-        assert_eq!(
-            Command::parse_line("dnd off presence").unwrap(),
-            Command::Dnd {
-                on: false,
-                via: DndVia::Presence
-            }
-        );
-        assert_eq!(Command::parse_line("dnd").unwrap_err().code, "bad_argument");
-        assert_eq!(
-            Command::parse_line("forward no_answer 1004 after_s=5").unwrap(),
-            Command::Forward {
-                when: "no_answer".into(),
-                scope: "all".into(),
-                to: "1004".into(),
-                after_s: Some(5),
-                via: "client".into()
-            }
-        );
-        assert_eq!(
-            Command::parse_line("forward sometimes 1004")
-                .unwrap_err()
-                .code,
-            "bad_argument"
-        );
-        assert_eq!(
-            Command::parse_line("pickup 1002").unwrap(),
-            Command::Pickup {
-                target: Some("1002".into())
-            }
-        );
-        assert_eq!(Command::parse_line("blf").unwrap(), Command::Blf);
-    }
-
-    #[test]
-    fn record_words() {
-        assert_eq!(
-            Command::parse_line("record").unwrap(),
-            Command::Record {
-                call: None,
-                on: true,
-                path: None
-            }
-        );
-        assert_eq!(
-            Command::parse_line("record off c2").unwrap(),
-            Command::Record {
-                call: Some("c2".into()),
-                on: false,
-                path: None
-            }
-        );
-        assert_eq!(
-            Command::parse_line("record on path=/tmp/x.wav").unwrap(),
-            Command::Record {
-                call: None,
-                on: true,
-                path: Some("/tmp/x.wav".into())
-            }
-        );
     }
 }

@@ -4,7 +4,7 @@
 //! input line's `prompt submit`, the message view's `scroll 10`, ...).
 //! Parses `run` texts; which mode may use which action is [`super::keymap`]'s.
 
-use crate::command::{Command, COMMANDS};
+use crate::command::{Command, Spec, Surface, SPECS};
 
 /// The views that fill the main area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,19 +176,20 @@ impl Action {
             ["confirm", "yes"] => Action::Confirm(true),
             ["confirm", "no"] => Action::Confirm(false),
             [name, ..] => {
-                if !COMMANDS.iter().any(|(n, _, _)| n == name) {
+                let Some(spec) = Spec::named(name) else {
                     return Err(format!(
                         "`{name}` is neither a command ({}) nor an interface action ({})",
-                        COMMANDS
-                            .iter()
-                            .map(|(n, _, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
                         ui_action_names().join(", ")
                     ));
-                }
-                if *name == "events" {
-                    return Err("`events` streams events on the control socket; it cannot be bound to a key".into());
+                };
+                if !spec.offers(Surface::Key) {
+                    let offered: Vec<&str> = spec.surfaces.iter().map(|s| s.describe()).collect();
+                    return Err(format!(
+                        "`{name}` ({}) cannot be bound to a key; it is offered on {}",
+                        spec.help,
+                        offered.join(", ")
+                    ));
                 }
                 match Command::parse_line(run) {
                     Ok(_) => {}
@@ -262,7 +263,10 @@ mod tests {
         assert!(Action::parse("").is_err());
         assert!(Action::parse("holdd").unwrap_err().contains("`holdd`"));
         assert!(Action::parse("reject code=99").is_err());
-        assert!(Action::parse("events").is_err());
+        assert_eq!(
+            Action::parse("events").unwrap_err(),
+            "`events` (stream events) cannot be bound to a key; it is offered on the control socket"
+        );
         assert!(Action::parse("view nowhere").is_err());
         assert!(Action::parse("prompt nowhere")
             .unwrap_err()

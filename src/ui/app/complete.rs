@@ -2,13 +2,21 @@
 //! call ids, history entry numbers, remote URIs from history, account names.
 
 use super::App;
-use crate::command::COMMANDS;
+use crate::command::{Arg, Spec, Surface, SPECS};
 use crate::phone::CallState;
 use crate::ui::action::PromptKind;
 
 impl App {
-    /// Candidates for a value of argument `arg`.
-    fn values_for(&self, arg: &str) -> Vec<String> {
+    /// Candidates for a value of argument `arg`: what its spec offers, then
+    /// what the phone's state offers for its name.
+    fn values_for(&self, arg: &Arg) -> Vec<String> {
+        let mut values: Vec<String> = arg.candidates().iter().map(|v| v.to_string()).collect();
+        values.extend(self.state_values_for(arg.name));
+        values
+    }
+
+    /// Call ids, history entries, remote URIs, account names.
+    fn state_values_for(&self, arg: &str) -> Vec<String> {
         match arg {
             "call" | "consult" => self
                 .calls
@@ -27,8 +35,6 @@ impl App {
                 v
             }
             "account" => self.accounts.iter().map(|a| a.name.clone()).collect(),
-            "code" => vec!["486".into(), "603".into()],
-            "on" => vec!["on".into(), "off".into()],
             _ => Vec::new(),
         }
     }
@@ -43,25 +49,32 @@ impl App {
         let (head, word) = line.split_at(split);
         let words: Vec<&str> = head.split_whitespace().collect();
         let (prefix_key, partial, candidates) = if words.is_empty() {
-            let names = COMMANDS
+            let names = SPECS
                 .iter()
-                .map(|(n, _, _)| n.to_string())
-                .filter(|n| n != "events")
+                .filter(|s| s.offers(Surface::Line))
+                .map(|s| s.name.to_string())
                 .collect::<Vec<_>>();
             (String::new(), word.to_string(), names)
         } else {
-            let Some((_, args, _)) = COMMANDS.iter().find(|(n, _, _)| *n == words[0]) else {
+            let Some(spec) = Spec::named(words[0]) else {
                 return (text.to_string(), Vec::new());
             };
             match word.split_once('=') {
-                Some((k, v)) => (format!("{k}="), v.to_string(), self.values_for(k)),
+                Some((k, v)) => {
+                    let values = spec.arg(k).map(|a| self.values_for(a)).unwrap_or_default();
+                    (format!("{k}="), v.to_string(), values)
+                }
                 None => {
                     let named: Vec<&str> = words[1..]
                         .iter()
                         .filter_map(|w| w.split_once('=').map(|(k, _)| k))
                         .collect();
                     let positional = words[1..].iter().filter(|w| !w.contains('=')).count();
-                    let arg = args.iter().filter(|a| !named.contains(a)).nth(positional);
+                    let arg = spec
+                        .args
+                        .iter()
+                        .filter(|a| !named.contains(&a.name))
+                        .nth(positional);
                     match arg {
                         Some(a) => (String::new(), word.to_string(), self.values_for(a)),
                         None => (String::new(), word.to_string(), Vec::new()),

@@ -4,7 +4,7 @@
 //! Which key means what is the keymap's; no key is named here.
 
 use super::{App, Effect, Mode, HELP_PAGES, HISTORY_LIMIT};
-use crate::command::{Command, COMMANDS};
+use crate::command::{Command, Spec};
 use crate::phone::CallState;
 use crate::ui::action::{is_missing_argument, Action, LineEdit, PromptKind, View};
 use crate::ui::key::Key;
@@ -273,7 +273,7 @@ impl App {
         let Some(name) = words.first().cloned() else {
             return String::new();
         };
-        let Some((_, args, _)) = COMMANDS.iter().find(|(n, _, _)| *n == name) else {
+        let Some(args) = Spec::named(&name).map(Spec::arg_names) else {
             return line.to_string();
         };
         let has =

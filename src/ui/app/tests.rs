@@ -476,3 +476,31 @@ keymap = [ { on = "<Enter>", run = "confirm yes", desc = "quit" } ]
     a.on_key(key("q"));
     assert_eq!(a.on_key(key("y")), vec![Effect::Execute(Command::Quit)]);
 }
+
+#[test]
+fn completion_offers_what_the_command_specs_declare() {
+    let a = app();
+    assert_eq!(
+        a.complete(PromptKind::Command, "forward busy 1004 scope=i")
+            .0,
+        "forward busy 1004 scope=internal "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "dnd on p").0,
+        "dnd on presence "
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "reject c1 ").1,
+        vec!["486".to_string(), "603".to_string()]
+    );
+    assert_eq!(
+        a.complete(PromptKind::Command, "mute o").1,
+        vec!["on".to_string(), "off".to_string()]
+    );
+    // `events` is for the control socket, not the `:` line
+    assert!(a
+        .complete(PromptKind::Command, "e")
+        .1
+        .iter()
+        .all(|n| n != "events"));
+}

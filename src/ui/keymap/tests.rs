@@ -4,7 +4,7 @@
 
 use super::file::parse;
 use super::*;
-use crate::command::COMMANDS;
+use crate::command::SPECS;
 use crate::ui::action::LineEdit;
 
 fn load(text: &str) -> (Keymap, Option<KeymapError>, tempfile::TempDir, PathBuf) {
@@ -101,7 +101,7 @@ fn every_command_is_bound_or_deliberately_unbound() {
                 .any(|b| b.action.command_name() == Some(name))
         })
     };
-    for (name, _, _) in COMMANDS {
+    for name in SPECS.iter().map(|s| s.name) {
         let unbound = k.unbound().iter().any(|u| u == name);
         assert!(
             bound(name) || unbound,
@@ -114,7 +114,7 @@ fn every_command_is_bound_or_deliberately_unbound() {
     }
     for u in k.unbound() {
         assert!(
-            COMMANDS.iter().any(|(n, _, _)| n == u),
+            SPECS.iter().any(|s| s.name == u),
             "unbound `{u}` is no command"
         );
     }

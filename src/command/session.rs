@@ -1,0 +1,63 @@
+//! Specs of the commands about the phone as a whole: status, history,
+//! callback, events, quit. Data only; the phone answers them.
+
+use super::spec::{Arg, Spec, EVERYWHERE, SOCKET_ONLY};
+use super::Command;
+
+pub static STATUS: Spec = Spec {
+    name: "status",
+    args: &[],
+    help: "accounts, calls and phone state",
+    effect: "`{accounts:[{name, aor, registered, expires, reason?}], calls:[Call], dnd, forward:[Rule], conference:{members:[call]}, mwi?}`; `reason` says why an account is not registered (e.g. \"401 wrong password\").",
+    surfaces: EVERYWHERE,
+    example: "status",
+    build: |_| Ok(Command::Status),
+};
+
+pub static HISTORY: Spec = Spec {
+    name: "history",
+    args: &[Arg::whole("limit").optional()],
+    help: "call history, newest first",
+    effect: "`{history:[{id, account, direction, remote, started_at, answered_at?, ended_at, end_reason, missed}]}`, newest first.",
+    surfaces: EVERYWHERE,
+    example: "history 5",
+    build: |a| {
+        Ok(Command::History {
+            limit: a.get::<Option<u64>>("limit")?.map(|l| l as usize),
+        })
+    },
+};
+
+pub static CALLBACK: Spec = Spec {
+    name: "callback",
+    args: &[Arg::whole("entry").optional()],
+    help: "call back a history entry (default: last missed)",
+    effect: "dials the remote party of a history entry (default: the last missed call).",
+    surfaces: EVERYWHERE,
+    example: "callback 7",
+    build: |a| {
+        Ok(Command::Callback {
+            entry: a.get::<Option<u64>>("entry")?.map(|e| e as i64),
+        })
+    },
+};
+
+pub static EVENTS: Spec = Spec {
+    name: "events",
+    args: &[],
+    help: "stream events",
+    effect: "answered with `ok`, then one event a line (see \"Call object and events\").",
+    surfaces: SOCKET_ONLY,
+    example: "events",
+    build: |_| Ok(Command::Events),
+};
+
+pub static QUIT: Spec = Spec {
+    name: "quit",
+    args: &[],
+    help: "end all calls, unregister and exit",
+    effect: "ends all calls cleanly, unregisters, exits.",
+    surfaces: EVERYWHERE,
+    example: "quit",
+    build: |_| Ok(Command::Quit),
+};
