@@ -31,6 +31,7 @@ use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use std::sync::Arc;
 use std::time::Duration;
+use step::OutgoingSetup;
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -247,8 +248,8 @@ impl Replaces {
     }
 }
 
-/// How the call was set up.
-enum Setup {
+/// How the call starts.
+enum Start {
     Outgoing {
         target: String,
         next_hop: String,
@@ -269,8 +270,8 @@ pub struct CallActor {
     media_tx: mpsc::UnboundedSender<MediaEvent>,
     media_rx: mpsc::UnboundedReceiver<MediaEvent>,
     dialog: Option<Dialog>,
-    /// UAC: the INVITE in flight and where it went.
-    invite: Option<(Request, Peer)>,
+    /// UAC: the set-up of our INVITE until its final response.
+    outgoing: OutgoingSetup,
     /// UAC: the ACK we sent for the 2xx (re-sent on 2xx retransmissions).
     last_ack: Option<(Request, Peer)>,
     /// UAS: the initial INVITE and its transaction.
@@ -283,12 +284,7 @@ pub struct CallActor {
     media: Option<MediaSession>,
     echo: Option<EchoReflector>,
     digest: DigestState,
-    got_provisional: bool,
-    cancel_requested: bool,
-    cancel_sent: bool,
-    auth_attempts: u32,
     ring_deadline: Option<tokio::time::Instant>,
-    done: bool,
     /// Hold wanted by us (the state the next re-INVITE asks for).
     want_held: bool,
     /// Our re-INVITE in flight (for auth retries and glare).
@@ -310,8 +306,6 @@ pub struct CallActor {
     held_before_transfer: bool,
     /// The peer REFERred us: NOTIFYs go back with progress.
     referred: bool,
-    /// A 183 brought the peer's early media (no local ringback then).
-    early_media: bool,
 }
 
 fn now() -> String {
@@ -337,12 +331,12 @@ impl CallActor {
             m::new_call_id(),
             CallState::Dialing,
         );
-        let setup = Setup::Outgoing {
+        let start = Start::Outgoing {
             target,
             next_hop,
             extra_headers,
         };
-        Self::spawn(env, info, account, setup)
+        Self::spawn(env, info, account, start)
     }
 
     /// Takes an incoming INVITE.
@@ -366,7 +360,7 @@ impl CallActor {
             call_id,
             CallState::Ringing,
         );
-        Self::spawn(env, info, account, Setup::Incoming(Box::new(tx), replaces))
+        Self::spawn(env, info, account, Start::Incoming(Box::new(tx), replaces))
     }
 
     /// The built-in echo test: an in-process peer that returns our audio.
@@ -380,14 +374,14 @@ impl CallActor {
             m::new_call_id(),
             CallState::Dialing,
         );
-        Self::spawn(env, info, account, Setup::Echo)
+        Self::spawn(env, info, account, Start::Echo)
     }
 
     fn spawn(
         env: Arc<CallEnv>,
         info: CallInfo,
         account: Account,
-        setup: Setup,
+        start: Start,
     ) -> (CallHandle, CallInfo) {
         let snapshot = info.clone();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -415,7 +409,7 @@ impl CallActor {
             media_tx,
             media_rx,
             dialog: None,
-            invite: None,
+            outgoing: OutgoingSetup::default(),
             last_ack: None,
             server_invite: None,
             awaiting_ack_answer: false,
@@ -425,12 +419,7 @@ impl CallActor {
             media: None,
             echo: None,
             digest: DigestState::default(),
-            got_provisional: false,
-            cancel_requested: false,
-            cancel_sent: false,
-            auth_attempts: 0,
             ring_deadline: None,
-            done: false,
             want_held: false,
             reinvite: None,
             glare_retry: None,
@@ -442,9 +431,8 @@ impl CallActor {
             transfer_after_hold: None,
             held_before_transfer: false,
             referred: false,
-            early_media: false,
         };
-        tokio::spawn(actor.run(setup));
+        tokio::spawn(actor.run(start));
         (handle, snapshot)
     }
 
@@ -453,6 +441,11 @@ impl CallActor {
             .env
             .manager
             .send(ManagerMsg::CallUpdate(Box::new(self.info.clone())));
+    }
+
+    /// The call is over (only [`Self::end`] moves it to `Ended`).
+    fn ended(&self) -> bool {
+        self.info.state == CallState::Ended
     }
 
     fn set_state(&mut self, state: CallState) {
@@ -466,10 +459,9 @@ impl CallActor {
     }
 
     async fn end(&mut self, reason: &str) {
-        if self.done {
+        if self.ended() {
             return;
         }
-        self.done = true;
         if let Some(media) = self.media.take() {
             self.info.stats = Some(media.stats());
             media.stop().await;
@@ -538,22 +530,22 @@ impl CallActor {
         )
     }
 
-    async fn run(mut self, setup: Setup) {
-        let started = match setup {
-            Setup::Outgoing {
+    async fn run(mut self, start: Start) {
+        let started = match start {
+            Start::Outgoing {
                 target,
                 next_hop,
                 extra_headers,
             } => self.start_outgoing(target, next_hop, extra_headers).await,
-            Setup::Incoming(tx, replaces) => self.start_incoming(*tx, replaces).await,
-            Setup::Echo => self.start_echo().await,
+            Start::Incoming(tx, replaces) => self.start_incoming(*tx, replaces).await,
+            Start::Echo => self.start_echo().await,
         };
         if let Err(reason) = started {
             self.end(&reason).await;
         }
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !self.done {
+        while !self.ended() {
             let ring = self.ring_deadline;
             let glare = self.glare_retry;
             tokio::select! {

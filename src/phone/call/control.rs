@@ -157,7 +157,7 @@ impl CallActor {
                 self.reinvite = None;
                 self.ack_2xx(&resp).await;
                 if let Some(body) = sdp_body(&resp) {
-                    self.apply_answer(&body, true).await;
+                    self.apply_answer(&body).await;
                 }
                 self.info.held = self.want_held;
                 if let Some(media) = &self.media {

@@ -2,7 +2,7 @@
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
 //! re-INVITE, OPTIONS.
 
-use super::step::{hangup_step, info_dtmf, request_step, HangupStep, HangupView, RequestStep};
+use super::step::{hangup_step, info_dtmf, request_step, HangupStep, RequestStep};
 use super::*;
 
 impl CallActor {
@@ -119,22 +119,19 @@ impl CallActor {
     }
 
     pub(super) async fn hangup(&mut self) {
-        let view = HangupView {
-            state: self.info.state,
-            has_dialog: self.dialog.is_some(),
-            echo: self.echo.is_some(),
-            invite_sent: self.invite.is_some(),
-            got_provisional: self.got_provisional,
-            cancel_sent: self.cancel_sent,
-        };
-        match hangup_step(&view) {
+        let step = hangup_step(
+            &mut self.outgoing,
+            self.info.state,
+            self.dialog.is_some(),
+            self.echo.is_some(),
+        );
+        match step {
             HangupStep::Nothing => {}
             HangupStep::Reject => {
                 self.respond_invite(486);
                 self.end("rejected 486").await;
             }
             HangupStep::Cancel { send_now, end_now } => {
-                self.cancel_requested = true;
                 if send_now {
                     self.send_cancel().await;
                 }
@@ -161,7 +158,7 @@ impl CallActor {
                 if self.awaiting_ack_answer {
                     self.awaiting_ack_answer = false;
                     if let Some(body) = sdp_request_body(&ack) {
-                        self.apply_answer(&body, true).await;
+                        self.apply_answer(&body).await;
                     }
                 }
             }

@@ -3,7 +3,7 @@
 //! and BYE. What a response to the INVITE leads to is decided in
 //! [`super::step`].
 
-use super::step::{invite_step, Answered, InviteResponse, InviteStep, InviteView};
+use super::step::{invite_step, Answered, InviteResponse, InviteStep, Sent, SentInvite};
 use super::*;
 
 impl CallActor {
@@ -127,8 +127,7 @@ impl CallActor {
             .send_request(req.clone(), peer)
             .await
             .map_err(|e| format!("cannot send INVITE: {e}"))?;
-        self.invite = Some((req, peer));
-        self.got_provisional = false;
+        self.outgoing.invite = Some(SentInvite::new(Sent { request: req, peer }));
         forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
         Ok(())
     }
@@ -146,22 +145,15 @@ impl CallActor {
                     status: &status,
                     has_sdp: body.is_some(),
                 };
-                let step = invite_step(&self.invite_view(), &response);
+                let has_credentials = self.account.password.is_some();
+                let step = invite_step(
+                    &mut self.outgoing,
+                    self.info.state,
+                    has_credentials,
+                    &response,
+                );
                 self.take_invite_step(step, resp, body).await;
             }
-        }
-    }
-
-    /// The call as [`invite_step`] sees it.
-    fn invite_view(&self) -> InviteView {
-        InviteView {
-            state: self.info.state,
-            done: self.done,
-            cancel_requested: self.cancel_requested,
-            cancel_sent: self.cancel_sent,
-            early_media: self.early_media,
-            auth_attempts: self.auth_attempts,
-            has_credentials: self.account.password.is_some(),
         }
     }
 
@@ -175,14 +167,13 @@ impl CallActor {
                 ringback,
                 alerting,
             } => {
-                self.got_provisional = true;
                 if send_cancel {
                     self.send_cancel().await;
                 }
                 if let (true, Some(body)) = (early_media, &body) {
                     // Early media (183 with SDP): the peer's own tones.
                     self.set_tone(None);
-                    self.apply_answer(body, false).await;
+                    self.apply_early_answer(body).await;
                 } else if ringback {
                     self.set_tone(Some(Tone::Ringback));
                 }
@@ -194,8 +185,8 @@ impl CallActor {
             }
             InviteStep::Answered(then) => {
                 if self.dialog.is_none() {
-                    if let Some((invite, _)) = &self.invite {
-                        match Dialog::from_uac(invite, &resp) {
+                    if let Some(invite) = &self.outgoing.invite {
+                        match Dialog::from_uac(&invite.sent.request, &resp) {
                             Ok(d) => self.dialog = Some(d),
                             Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
                         }
@@ -211,7 +202,7 @@ impl CallActor {
                     Answered::Connect => {
                         self.set_tone(None);
                         match body {
-                            Some(body) => self.apply_answer(&body, true).await,
+                            Some(body) => self.apply_answer(&body).await,
                             None if self.media.is_some() => {}
                             None => {
                                 tracing::warn!(call = %self.info.id, "2xx without SDP answer");
@@ -222,12 +213,12 @@ impl CallActor {
                 }
             }
             InviteStep::Authenticate => {
-                self.auth_attempts += 1;
-                let (Some(creds), Some((invite, peer))) = (self.credentials(), self.invite.clone())
+                let invite = self.outgoing.invite.as_ref().map(|i| i.sent.clone());
+                let (Some(creds), Some(Sent { request, peer })) = (self.credentials(), invite)
                 else {
                     return;
                 };
-                match self.digest.authorize(&invite, &resp, &creds) {
+                match self.digest.authorize(&request, &resp, &creds) {
                     Ok(req) => {
                         if let Err(e) = self.send_invite(req, peer).await {
                             self.end(&e).await;
@@ -278,16 +269,17 @@ impl CallActor {
     }
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.
-    pub(super) async fn apply_answer(&mut self, body: &str, final_answer: bool) {
-        if !final_answer {
-            self.early_media = true;
-        }
+    pub(super) async fn apply_answer(&mut self, body: &str) {
         match sdp::read_answer(body, &self.local) {
             Ok(neg) => self.apply_negotiated(neg).await,
-            Err(e) if final_answer => {
-                tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}");
-            }
-            Err(_) => {}
+            Err(e) => tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}"),
+        }
+    }
+
+    /// Reads the SDP of early media (a 183); an unusable one is ignored.
+    async fn apply_early_answer(&mut self, body: &str) {
+        if let Ok(neg) = sdp::read_answer(body, &self.local) {
+            self.apply_negotiated(neg).await;
         }
     }
 
@@ -316,10 +308,13 @@ impl CallActor {
     }
 
     pub(super) async fn send_cancel(&mut self) {
-        let Some((invite, peer)) = self.invite.clone() else {
+        let Some(Sent {
+            request: invite,
+            peer,
+        }) = self.outgoing.invite.as_ref().map(|i| i.sent.clone())
+        else {
             return;
         };
-        self.cancel_sent = true;
         let mut cancel = match m::request(Method::Cancel, &invite.uri.to_string()) {
             Ok(r) => r,
             Err(_) => return,

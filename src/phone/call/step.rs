@@ -9,170 +9,23 @@
 //! step out (responses, ACK, CANCEL, BYE, tones, media, state changes); the
 //! rules live here and are table-tested.
 
-use crate::media::Tone;
+mod invite;
+
+pub use invite::{
+    hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
+    SentInvite,
+};
+
 use crate::phone::event::CallState;
-use crate::sip::msg::Method;
+use crate::sip::msg::{Method, Request};
+use crate::sip::transport::Peer;
 
-/// What the decision needs to know of the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InviteView {
-    pub state: CallState,
-    /// The call has ended (a late 2xx is only ACKed).
-    pub done: bool,
-    /// The user hung up before the answer.
-    pub cancel_requested: bool,
-    pub cancel_sent: bool,
-    /// Media already flows from a 183 with SDP (no local ringback then).
-    pub early_media: bool,
-    /// Challenges answered so far.
-    pub auth_attempts: u32,
-    pub has_credentials: bool,
-}
-
-/// The response, as far as the decision goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InviteResponse<'a> {
-    pub code: u16,
-    /// "486 Busy Here".
-    pub status: &'a str,
-    pub has_sdp: bool,
-}
-
-/// How the call reacts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InviteStep {
-    /// 100 Trying: nothing.
-    Nothing,
-    /// 1xx.
-    Progress {
-        /// Send the CANCEL held back until a provisional response came
-        /// (RFC 3261 §9.1).
-        send_cancel: bool,
-        /// The response carries SDP: stop local tones, play the peer's
-        /// early media.
-        early_media: bool,
-        /// Play local ringback (180 without early media).
-        ringback: bool,
-        /// The call moves from dialing to alerting.
-        alerting: bool,
-    },
-    /// 2xx: ACK it, then `then`.
-    Answered(Answered),
-    /// 401/407: answer the challenge (attempt `auth_attempts + 1`).
-    Authenticate,
-    /// The call ends with this reason, with a busy or congestion tone first.
-    End { reason: String, tone: Option<Tone> },
-}
-
-/// What follows the ACK of a 2xx.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answered {
-    /// A retransmission, or an answer after the call ended: nothing more.
-    AckOnly,
-    /// The user had hung up: BYE and end as "cancelled".
-    ByeCancelled,
-    /// Connected: stop tones, take the SDP answer, become active.
-    Connect,
-}
-
-/// Answers to challenges before the password counts as wrong.
-pub const MAX_AUTH_ATTEMPTS: u32 = 2;
-
-/// Decides the step for `resp` in the state `call`.
-pub fn invite_step(call: &InviteView, resp: &InviteResponse<'_>) -> InviteStep {
-    let code = resp.code;
-    match code {
-        100 => InviteStep::Nothing,
-        101..=199 => InviteStep::Progress {
-            send_cancel: call.cancel_requested && !call.cancel_sent,
-            early_media: resp.has_sdp,
-            ringback: !resp.has_sdp && code == 180 && !call.early_media,
-            alerting: call.state == CallState::Dialing,
-        },
-        200..=299 => InviteStep::Answered(if call.state == CallState::Active || call.done {
-            Answered::AckOnly
-        } else if call.cancel_requested {
-            Answered::ByeCancelled
-        } else {
-            Answered::Connect
-        }),
-        401 | 407 if !call.cancel_requested => {
-            let attempt = call.auth_attempts + 1;
-            if attempt <= MAX_AUTH_ATTEMPTS && call.has_credentials {
-                InviteStep::Authenticate
-            } else {
-                let why = if attempt > MAX_AUTH_ATTEMPTS {
-                    "wrong password"
-                } else {
-                    "no password configured"
-                };
-                InviteStep::End {
-                    reason: format!("{} {why}", resp.status),
-                    tone: None,
-                }
-            }
-        }
-        300.. if !call.cancel_requested => InviteStep::End {
-            reason: resp.status.to_string(),
-            tone: Some(match code {
-                486 | 600 => Tone::Busy,
-                _ => Tone::Congestion,
-            }),
-        },
-        _ => InviteStep::End {
-            reason: if call.cancel_requested && code == 487 {
-                "cancelled".to_string()
-            } else {
-                resp.status.to_string()
-            },
-            tone: None,
-        },
-    }
-}
-
-/// What a hang-up needs to know of the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HangupView {
-    pub state: CallState,
-    /// A dialog exists (the call was answered, or a 2xx arrived).
-    pub has_dialog: bool,
-    /// The call is the built-in echo peer (no SIP).
-    pub echo: bool,
-    /// Our INVITE went out.
-    pub invite_sent: bool,
-    /// A provisional response arrived (a CANCEL may go now).
-    pub got_provisional: bool,
-    pub cancel_sent: bool,
-}
-
-/// How a hang-up ends the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HangupStep {
-    /// Already over.
-    Nothing,
-    /// Still ringing here: answer 486 and end as "rejected 486".
-    Reject,
-    /// Our INVITE is unanswered: CANCEL it, now if a provisional response
-    /// came (else with the first one), and end at once when it never went
-    /// out; otherwise the call ends with the final response (487).
-    Cancel { send_now: bool, end_now: bool },
-    /// Established: BYE and end as "local hangup".
-    Bye,
-}
-
-/// Decides how a hang-up ends the call in state `call`.
-pub fn hangup_step(call: &HangupView) -> HangupStep {
-    match call.state {
-        CallState::Ended => HangupStep::Nothing,
-        CallState::Ringing => HangupStep::Reject,
-        CallState::Dialing | CallState::Alerting if !call.has_dialog && !call.echo => {
-            HangupStep::Cancel {
-                send_now: call.got_provisional && !call.cancel_sent,
-                end_now: !call.invite_sent,
-            }
-        }
-        _ => HangupStep::Bye,
-    }
+/// A request of ours in flight, and where it went (for a CANCEL, or to send
+/// it again with credentials).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub request: Request,
+    pub peer: Peer,
 }
 
 /// What `hold` / `resume` needs to know of the call.

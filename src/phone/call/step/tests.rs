@@ -2,15 +2,39 @@
 
 use super::*;
 
-const DIALING: InviteView = InviteView {
-    state: CallState::Dialing,
-    done: false,
-    cancel_requested: false,
-    cancel_sent: false,
-    early_media: false,
-    auth_attempts: 0,
-    has_credentials: true,
-};
+use super::invite::Cancel;
+use crate::media::Tone;
+use crate::sip::message as m;
+use crate::sip::transport::{Peer, Protocol};
+
+/// A request as sent, for the sub-structs that keep one in flight.
+fn sent(method: Method) -> Sent {
+    Sent {
+        request: m::request(method, "sip:bob@example.com").unwrap(),
+        peer: Peer {
+            protocol: Protocol::Udp,
+            addr: "127.0.0.1:5060".parse().unwrap(),
+        },
+    }
+}
+
+/// An outgoing set-up whose INVITE went out (`provisional`: a 1xx came).
+fn setup(provisional: bool, cancel: Cancel) -> OutgoingSetup {
+    OutgoingSetup {
+        invite: Some(SentInvite {
+            sent: sent(Method::Invite),
+            provisional,
+        }),
+        cancel,
+        early_media: false,
+        auth_attempts: 0,
+    }
+}
+
+/// Dialing, the INVITE out, nothing heard yet.
+fn dialing() -> OutgoingSetup {
+    setup(false, Cancel::NotWanted)
+}
 
 fn resp(code: u16, status: &str, has_sdp: bool) -> InviteResponse<'_> {
     InviteResponse {
@@ -29,22 +53,13 @@ fn end(reason: &str, tone: Option<Tone>) -> InviteStep {
 
 #[test]
 fn provisional_responses() {
-    let alerting = InviteView {
-        state: CallState::Alerting,
-        ..DIALING
-    };
-    let early = InviteView {
+    use CallState::{Alerting, Dialing};
+    let early = || OutgoingSetup {
         early_media: true,
-        ..alerting
+        ..dialing()
     };
-    let hung_up = InviteView {
-        cancel_requested: true,
-        ..DIALING
-    };
-    let cancelled = InviteView {
-        cancel_sent: true,
-        ..hung_up
-    };
+    let hung_up = || setup(false, Cancel::Wanted);
+    let cancelled = || setup(false, Cancel::Sent);
     let progress = |send_cancel, early_media, ringback, alerting| InviteStep::Progress {
         send_cancel,
         early_media,
@@ -52,118 +67,137 @@ fn provisional_responses() {
         alerting,
     };
     let table = [
-        (DIALING, resp(100, "100 Trying", false), InviteStep::Nothing),
         (
-            DIALING,
+            dialing(),
+            Dialing,
+            resp(100, "100 Trying", false),
+            InviteStep::Nothing,
+        ),
+        (
+            dialing(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(false, false, true, true),
         ),
         (
-            alerting,
+            dialing(),
+            Alerting,
             resp(180, "180 Ringing", false),
             progress(false, false, true, false),
         ),
         (
-            DIALING,
+            dialing(),
+            Dialing,
             resp(183, "183 Session Progress", true),
             progress(false, true, false, true),
         ),
         (
-            DIALING,
+            dialing(),
+            Dialing,
             resp(183, "183 Session Progress", false),
             progress(false, false, false, true),
         ),
         // Ringing after early media: the peer's audio stays, no local ringback.
         (
-            early,
+            early(),
+            Alerting,
             resp(180, "180 Ringing", false),
             progress(false, false, false, false),
         ),
         // A hang-up while dialing sends its CANCEL with the first 1xx, once.
         (
-            hung_up,
+            hung_up(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(true, false, true, true),
         ),
         (
-            cancelled,
+            cancelled(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(false, false, true, true),
         ),
     ];
-    for (call, r, want) in table {
-        assert_eq!(invite_step(&call, &r), want, "{call:?} {r:?}");
+    for (mut call, state, r, want) in table {
+        let before = format!("{call:?} {state:?} {r:?}");
+        let was_early = call.early_media;
+        assert_eq!(invite_step(&mut call, state, true, &r), want, "{before}");
+        if r.code > 100 {
+            // The set-up remembers the 1xx (a CANCEL may go now), the CANCEL
+            // it sent and the early media it plays.
+            let invite = call.invite.as_ref().unwrap();
+            assert!(invite.provisional, "{before}");
+            assert_ne!(call.cancel, Cancel::Wanted, "{before}");
+            assert_eq!(call.early_media, was_early || r.has_sdp, "{before}");
+        }
     }
+    // The CANCEL goes once: the next 1xx sends none.
+    let mut call = hung_up();
+    let ringing = resp(180, "180 Ringing", false);
+    assert_eq!(
+        invite_step(&mut call, Dialing, true, &ringing),
+        progress(true, false, true, true)
+    );
+    assert_eq!(call.cancel, Cancel::Sent);
+    assert_eq!(
+        invite_step(&mut call, Alerting, true, &ringing),
+        progress(false, false, true, false)
+    );
 }
 
 #[test]
 fn answers() {
-    let active = InviteView {
-        state: CallState::Active,
-        ..DIALING
-    };
-    let ended = InviteView {
-        done: true,
-        ..DIALING
-    };
-    let hung_up = InviteView {
-        state: CallState::Alerting,
-        cancel_requested: true,
-        cancel_sent: true,
-        ..DIALING
-    };
+    let hung_up = || setup(true, Cancel::Sent);
     let ok = resp(200, "200 OK", true);
     let table = [
-        (DIALING, Answered::Connect),
-        (active, Answered::AckOnly),
-        (ended, Answered::AckOnly),
+        (dialing(), CallState::Dialing, Answered::Connect),
+        (dialing(), CallState::Active, Answered::AckOnly),
+        (dialing(), CallState::Ended, Answered::AckOnly),
         // The 200 crossed our CANCEL: the call is up, so BYE it.
-        (hung_up, Answered::ByeCancelled),
+        (hung_up(), CallState::Alerting, Answered::ByeCancelled),
     ];
-    for (call, want) in table {
+    for (mut call, state, want) in table {
         assert_eq!(
-            invite_step(&call, &ok),
+            invite_step(&mut call, state, true, &ok),
             InviteStep::Answered(want),
-            "{call:?}"
+            "{call:?} {state:?}"
         );
     }
 }
 
 #[test]
 fn challenges() {
+    let dialing_state = CallState::Dialing;
     let r401 = resp(401, "401 Unauthorized", false);
     let r407 = resp(407, "407 Proxy Authentication Required", false);
-    assert_eq!(invite_step(&DIALING, &r401), InviteStep::Authenticate);
-    let second = InviteView {
-        auth_attempts: 1,
-        ..DIALING
-    };
-    assert_eq!(invite_step(&second, &r407), InviteStep::Authenticate);
-    let third = InviteView {
-        auth_attempts: 2,
-        ..DIALING
-    };
+    let mut call = dialing();
     assert_eq!(
-        invite_step(&third, &r401),
+        invite_step(&mut call, dialing_state, true, &r401),
+        InviteStep::Authenticate
+    );
+    assert_eq!(call.auth_attempts, 1);
+    assert_eq!(
+        invite_step(&mut call, dialing_state, true, &r407),
+        InviteStep::Authenticate
+    );
+    assert_eq!(call.auth_attempts, 2);
+    assert_eq!(
+        invite_step(&mut call, dialing_state, true, &r401),
         end("401 Unauthorized wrong password", None)
     );
-    let no_password = InviteView {
-        has_credentials: false,
-        ..DIALING
-    };
     assert_eq!(
-        invite_step(&no_password, &r407),
+        invite_step(&mut dialing(), dialing_state, false, &r407),
         end(
             "407 Proxy Authentication Required no password configured",
             None
         )
     );
     // After a hang-up a challenge is not answered.
-    let hung_up = InviteView {
-        cancel_requested: true,
-        ..DIALING
-    };
-    assert_eq!(invite_step(&hung_up, &r401), end("401 Unauthorized", None));
+    let mut hung_up = setup(false, Cancel::Wanted);
+    assert_eq!(
+        invite_step(&mut hung_up, dialing_state, true, &r401),
+        end("401 Unauthorized", None)
+    );
 }
 
 #[test]
@@ -179,7 +213,12 @@ fn failures_end_with_the_right_tone() {
     ];
     for (code, status, tone) in table {
         assert_eq!(
-            invite_step(&DIALING, &resp(code, status, false)),
+            invite_step(
+                &mut dialing(),
+                CallState::Dialing,
+                true,
+                &resp(code, status, false)
+            ),
             end(status, tone),
             "{code}"
         );
@@ -188,108 +227,125 @@ fn failures_end_with_the_right_tone() {
 
 #[test]
 fn failures_after_a_hang_up_end_quietly() {
-    let hung_up = InviteView {
-        state: CallState::Alerting,
-        cancel_requested: true,
-        cancel_sent: true,
-        ..DIALING
-    };
+    let hung_up = || setup(true, Cancel::Sent);
     assert_eq!(
-        invite_step(&hung_up, &resp(487, "487 Request Terminated", false)),
+        invite_step(
+            &mut hung_up(),
+            CallState::Alerting,
+            true,
+            &resp(487, "487 Request Terminated", false)
+        ),
         end("cancelled", None)
     );
     assert_eq!(
-        invite_step(&hung_up, &resp(486, "486 Busy Here", false)),
+        invite_step(
+            &mut hung_up(),
+            CallState::Alerting,
+            true,
+            &resp(486, "486 Busy Here", false)
+        ),
         end("486 Busy Here", None)
     );
 }
 
 #[test]
 fn hang_up_in_each_state() {
-    let dialing = HangupView {
-        state: CallState::Dialing,
-        has_dialog: false,
-        echo: false,
-        invite_sent: true,
-        got_provisional: false,
-        cancel_sent: false,
-    };
+    use CallState::{Active, Alerting, Dialing, Ended, Held, Ringing};
+    let not_sent = || OutgoingSetup::default();
     let cancel = |send_now, end_now| HangupStep::Cancel { send_now, end_now };
+    // (set-up, state, has dialog, echo, step, cancel afterwards)
     let table = [
-        (dialing, cancel(false, false)),
+        (
+            dialing(),
+            Dialing,
+            false,
+            false,
+            cancel(false, false),
+            Cancel::Wanted,
+        ),
         // INVITE not out yet (still resolving the next hop): end now.
         (
-            HangupView {
-                invite_sent: false,
-                ..dialing
-            },
+            not_sent(),
+            Dialing,
+            false,
+            false,
             cancel(false, true),
+            Cancel::Wanted,
         ),
         (
-            HangupView {
-                state: CallState::Alerting,
-                got_provisional: true,
-                ..dialing
-            },
+            setup(true, Cancel::NotWanted),
+            Alerting,
+            false,
+            false,
             cancel(true, false),
+            Cancel::Sent,
         ),
         (
-            HangupView {
-                state: CallState::Alerting,
-                got_provisional: true,
-                cancel_sent: true,
-                ..dialing
-            },
+            setup(true, Cancel::Sent),
+            Alerting,
+            false,
+            false,
             cancel(false, false),
+            Cancel::Sent,
         ),
         // A 2xx made the dialog: the call is up, BYE it.
         (
-            HangupView {
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Dialing,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                echo: true,
-                ..dialing
-            },
+            dialing(),
+            Dialing,
+            false,
+            true,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Ringing,
-                ..dialing
-            },
+            not_sent(),
+            Ringing,
+            false,
+            false,
             HangupStep::Reject,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Active,
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Active,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Held,
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Held,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Ended,
-                ..dialing
-            },
+            dialing(),
+            Ended,
+            false,
+            false,
             HangupStep::Nothing,
+            Cancel::NotWanted,
         ),
     ];
-    for (call, want) in table {
-        assert_eq!(hangup_step(&call), want, "{call:?}");
+    for (mut call, state, has_dialog, echo, want, cancel_after) in table {
+        let before = format!("{call:?} {state:?} dialog={has_dialog} echo={echo}");
+        assert_eq!(
+            hangup_step(&mut call, state, has_dialog, echo),
+            want,
+            "{before}"
+        );
+        assert_eq!(call.cancel, cancel_after, "{before}");
     }
 }
 
