@@ -31,7 +31,7 @@ use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use std::sync::Arc;
 use std::time::Duration;
-use step::OutgoingSetup;
+use step::{OutgoingSetup, Pending, Reinvite};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -285,14 +285,8 @@ pub struct CallActor {
     echo: Option<EchoReflector>,
     digest: DigestState,
     ring_deadline: Option<tokio::time::Instant>,
-    /// Hold wanted by us (the state the next re-INVITE asks for).
-    want_held: bool,
-    /// Our re-INVITE in flight (for auth retries and glare).
-    reinvite: Option<(Request, Peer)>,
-    /// After a 491, when to try the re-INVITE again.
-    glare_retry: Option<tokio::time::Instant>,
-    /// Commands waiting for the re-INVITE's outcome.
-    reinvite_replies: Vec<Reply>,
+    /// Our re-INVITEs: the hold we want, the one in flight or waiting.
+    reinvite: Reinvite,
     /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
     dtmf_pt: Option<u8>,
     /// Our REFER in flight and the reply waiting for its 202.
@@ -420,10 +414,7 @@ impl CallActor {
             echo: None,
             digest: DigestState::default(),
             ring_deadline: None,
-            want_held: false,
-            reinvite: None,
-            glare_retry: None,
-            reinvite_replies: Vec::new(),
+            reinvite: Reinvite::default(),
             dtmf_pt: None,
             refer: None,
             refer_reply: None,
@@ -547,7 +538,7 @@ impl CallActor {
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.ended() {
             let ring = self.ring_deadline;
-            let glare = self.glare_retry;
+            let glare = self.reinvite.pending.glare_deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -567,7 +558,7 @@ impl CallActor {
                     }
                 }
                 _ = sleep_opt(glare) => {
-                    self.glare_retry = None;
+                    self.reinvite.pending = Pending::Idle;
                     self.send_reinvite().await;
                 }
                 _ = stats_tick.tick() => {

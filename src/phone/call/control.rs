@@ -4,7 +4,7 @@
 //! and deflection (302) of a ringing call. When to send a re-INVITE and
 //! what its response leads to are decided in [`super::step`].
 
-use super::step::{hold_step, reinvite_step, HoldStep, HoldView, ReinviteStep};
+use super::step::{hold_step, reinvite_step, HoldStep, Pending, ReinviteStep, Sent};
 use super::*;
 
 /// RFC 3261 §14.1: after a 491, the owner of the Call-ID (the UAC) waits
@@ -22,14 +22,14 @@ impl CallActor {
     /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
     /// answers at once when there is nothing to change).
     pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
-        let view = HoldView {
-            state: self.info.state,
-            has_dialog: self.dialog.is_some(),
-            held: self.info.held,
-            reinvite_pending: self.reinvite.is_some(),
-            glare_pending: self.glare_retry.is_some(),
-        };
-        match hold_step(&view, held) {
+        let step = hold_step(
+            &self.reinvite,
+            self.info.state,
+            self.dialog.is_some(),
+            self.info.held,
+            held,
+        );
+        match step {
             HoldStep::Refuse => {
                 let what = if held { "held" } else { "resumed" };
                 let _ = reply.send(Err(CommandError::new(
@@ -44,8 +44,8 @@ impl CallActor {
                 let _ = reply.send(Ok(()));
             }
             HoldStep::Queue { send_now } => {
-                self.want_held = held;
-                self.reinvite_replies.push(reply);
+                self.reinvite.want_held = held;
+                self.reinvite.replies.push(reply);
                 if send_now {
                     self.send_reinvite().await;
                 }
@@ -77,7 +77,7 @@ impl CallActor {
                 return;
             }
         };
-        self.local.direction = if self.want_held {
+        self.local.direction = if self.reinvite.want_held {
             Direction::SendOnly
         } else {
             Direction::SendRecv
@@ -99,7 +99,10 @@ impl CallActor {
         match self.env.endpoint.send_request(req.clone(), peer).await {
             Ok(tx) => {
                 match kind {
-                    TxKind::ReInvite => self.reinvite = Some((req, peer)),
+                    TxKind::ReInvite => {
+                        self.reinvite.pending =
+                            Pending::InFlight(Box::new(Sent { request: req, peer }))
+                    }
                     TxKind::Refer => self.refer = Some((req, peer)),
                     TxKind::Invite => {}
                 }
@@ -119,11 +122,14 @@ impl CallActor {
     /// Retries `req` with credentials after a 401/407; false when it cannot.
     pub(super) async fn retry_with_auth(&mut self, kind: TxKind, resp: &Response) -> bool {
         let pending = match kind {
-            TxKind::ReInvite => self.reinvite.clone(),
-            TxKind::Refer => self.refer.clone(),
+            TxKind::ReInvite => self.reinvite.pending.in_flight().cloned(),
+            TxKind::Refer => self
+                .refer
+                .clone()
+                .map(|(request, peer)| Sent { request, peer }),
             TxKind::Invite => None,
         };
-        let (Some((req, peer)), Some(creds)) = (pending, self.credentials()) else {
+        let (Some(Sent { request: req, peer }), Some(creds)) = (pending, self.credentials()) else {
             return false;
         };
         // Only once per request: a second challenge means wrong credentials.
@@ -154,17 +160,18 @@ impl CallActor {
         match step {
             ReinviteStep::Wait | ReinviteStep::Challenge => {}
             ReinviteStep::Accepted => {
-                self.reinvite = None;
+                self.reinvite.pending = Pending::Idle;
                 self.ack_2xx(&resp).await;
                 if let Some(body) = sdp_body(&resp) {
                     self.apply_answer(&body).await;
                 }
-                self.info.held = self.want_held;
+                let want_held = self.reinvite.want_held;
+                self.info.held = want_held;
                 if let Some(media) = &self.media {
                     // The held party hears the on-hold tone, never our microphone.
-                    media.set_hold_music(self.want_held);
+                    media.set_hold_music(want_held);
                 }
-                let state = if self.want_held {
+                let state = if want_held {
                     CallState::Held
                 } else {
                     CallState::Active
@@ -180,19 +187,18 @@ impl CallActor {
                 }
             }
             ReinviteStep::Glare => {
-                self.reinvite = None;
                 let uac = self
                     .dialog
                     .as_ref()
                     .is_some_and(|d| d.role == crate::sip::dialog::Role::Uac);
                 let wait = glare_backoff(uac);
                 tracing::info!(call = %self.info.id, "re-INVITE glare (491): retry in {} ms", wait.as_millis());
-                self.glare_retry = Some(tokio::time::Instant::now() + wait);
+                self.reinvite.pending = Pending::Glare(tokio::time::Instant::now() + wait);
             }
             ReinviteStep::Refused { end_dialog } => {
-                self.reinvite = None;
+                self.reinvite.pending = Pending::Idle;
                 let text = m::status_text(&resp);
-                self.want_held = self.info.held;
+                self.reinvite.want_held = self.info.held;
                 self.local.direction = if self.info.held {
                     Direction::SendOnly
                 } else {
@@ -214,7 +220,7 @@ impl CallActor {
     }
 
     pub(super) fn finish_reinvite(&mut self, result: Result<(), String>) {
-        for reply in self.reinvite_replies.drain(..) {
+        for reply in self.reinvite.replies.drain(..) {
             let _ = reply.send(
                 result
                     .clone()
@@ -242,12 +248,12 @@ impl CallActor {
             ));
         }
         let member = media.set_conference(conference.as_deref());
-        if joining && (self.info.held || self.want_held) {
-            self.want_held = false;
+        if joining && (self.info.held || self.reinvite.want_held) {
+            self.reinvite.want_held = false;
             if let Some(media) = &self.media {
                 media.set_hold_music(false);
             }
-            if self.reinvite.is_none() && self.glare_retry.is_none() {
+            if self.reinvite.pending.is_idle() {
                 self.send_reinvite().await;
             }
         }

@@ -186,7 +186,7 @@ impl CallActor {
         let req = &tx.request;
         let respond = |code: u16| bodiless_response(req, code);
         let in_order = self.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
-        match request_step(&req.method, in_order, self.reinvite.is_some()) {
+        match request_step(&req.method, in_order, &self.reinvite.pending) {
             RequestStep::Reply(code) => {
                 let mut r = respond(code);
                 if code == 405 {

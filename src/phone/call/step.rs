@@ -10,11 +10,13 @@
 //! rules live here and are table-tested.
 
 mod invite;
+mod reinvite;
 
 pub use invite::{
     hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
     SentInvite,
 };
+pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
 
 use crate::phone::event::CallState;
 use crate::sip::msg::{Method, Request};
@@ -26,74 +28,6 @@ use crate::sip::transport::Peer;
 pub struct Sent {
     pub request: Request,
     pub peer: Peer,
-}
-
-/// What `hold` / `resume` needs to know of the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HoldView {
-    pub state: CallState,
-    pub has_dialog: bool,
-    /// The peer has accepted our hold (the last re-INVITE put it on hold).
-    pub held: bool,
-    /// A re-INVITE of ours awaits its final response.
-    pub reinvite_pending: bool,
-    /// A re-INVITE waits out the glare back-off after a 491.
-    pub glare_pending: bool,
-}
-
-/// How the call takes a `hold` (true) or `resume` (false).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldStep {
-    /// Not connected: refused.
-    Refuse,
-    /// Already so and nothing in flight: done at once.
-    Done,
-    /// Remember the wish and answer once the re-INVITE is through; send it
-    /// now unless one is in flight or waiting (that one carries the wish).
-    Queue { send_now: bool },
-}
-
-/// Decides how `hold` (`want_held`) or `resume` is taken.
-pub fn hold_step(call: &HoldView, want_held: bool) -> HoldStep {
-    let live = matches!(call.state, CallState::Active | CallState::Held);
-    if !live || !call.has_dialog {
-        HoldStep::Refuse
-    } else if call.held == want_held && !call.reinvite_pending {
-        HoldStep::Done
-    } else {
-        HoldStep::Queue {
-            send_now: !call.reinvite_pending && !call.glare_pending,
-        }
-    }
-}
-
-/// What a response to our re-INVITE leads to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReinviteStep {
-    /// 1xx: keep waiting.
-    Wait,
-    /// 2xx: ACK, take the answer, the call is held or active as asked.
-    Accepted,
-    /// 401/407: send it again with credentials (refused when that cannot be).
-    Challenge,
-    /// 491: both sides sent one; retry after the RFC 3261 §14.1 back-off.
-    Glare,
-    /// Refused: the call stays as it was; 481 and 408 also end the dialog
-    /// (RFC 3261 §14.1).
-    Refused { end_dialog: bool },
-}
-
-/// Decides what the re-INVITE response `code` leads to.
-pub fn reinvite_step(code: u16) -> ReinviteStep {
-    match code {
-        100..=199 => ReinviteStep::Wait,
-        200..=299 => ReinviteStep::Accepted,
-        401 | 407 => ReinviteStep::Challenge,
-        491 => ReinviteStep::Glare,
-        _ => ReinviteStep::Refused {
-            end_dialog: code == 481 || code == 408,
-        },
-    }
 }
 
 /// The DTMF key of a SIP INFO: `application/dtmf-relay` (`Signal=5`) or
@@ -220,12 +154,10 @@ pub enum RequestStep {
 }
 
 /// Decides how a request `method` of the peer is taken. `in_order` is
-/// None without a dialog, else whether its CSeq is in order.
-pub fn request_step(
-    method: &Method,
-    in_order: Option<bool>,
-    reinvite_pending: bool,
-) -> RequestStep {
+/// None without a dialog, else whether its CSeq is in order; `ours` tells
+/// whether a re-INVITE of ours is in flight (glare).
+pub fn request_step(method: &Method, in_order: Option<bool>, ours: &Pending) -> RequestStep {
+    let reinvite_pending = ours.in_flight().is_some();
     match (in_order, method) {
         (None, _) => RequestStep::Reply(481),
         (Some(false), _) => RequestStep::Reply(500),

@@ -130,8 +130,8 @@ impl CallActor {
             has_dialog: self.dialog.is_some(),
             transferring: self.transfer_target.is_some() || self.refer.is_some(),
             held: self.info.held,
-            reinvite_pending: self.reinvite.is_some(),
-            glare_pending: self.glare_retry.is_some(),
+            reinvite_pending: self.reinvite.pending.in_flight().is_some(),
+            glare_pending: self.reinvite.pending.glare_deadline().is_some(),
         };
         match transfer_step(&view) {
             TransferStep::Refuse => {
@@ -156,7 +156,7 @@ impl CallActor {
             TransferStep::HoldFirst { send_now } => {
                 self.held_before_transfer = false;
                 self.transfer_after_hold = Some((refer_to, reply));
-                self.want_held = true;
+                self.reinvite.want_held = true;
                 if send_now {
                     self.send_reinvite().await;
                 }
@@ -235,8 +235,8 @@ impl CallActor {
             self.set_state(CallState::Held);
         }
         if !self.held_before_transfer {
-            self.want_held = false;
-            if self.reinvite.is_none() && self.glare_retry.is_none() {
+            self.reinvite.want_held = false;
+            if self.reinvite.pending.is_idle() {
                 self.send_reinvite().await;
             }
         }

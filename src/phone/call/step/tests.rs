@@ -349,92 +349,56 @@ fn hang_up_in_each_state() {
     }
 }
 
+/// Our re-INVITEs: `pending` in flight or waiting, hold not wanted.
+fn reinvite(pending: Pending) -> Reinvite {
+    Reinvite {
+        want_held: false,
+        pending,
+        replies: Vec::new(),
+    }
+}
+
+fn in_flight() -> Pending {
+    Pending::InFlight(Box::new(sent(Method::Invite)))
+}
+
+fn glare() -> Pending {
+    Pending::Glare(tokio::time::Instant::now())
+}
+
 #[test]
 fn hold_and_resume_by_state() {
-    let active = HoldView {
-        state: CallState::Active,
-        has_dialog: true,
-        held: false,
-        reinvite_pending: false,
-        glare_pending: false,
-    };
-    let held = HoldView {
-        state: CallState::Held,
-        held: true,
-        ..active
-    };
+    use CallState::{Active, Alerting, Ended, Held, Ringing};
     let queue = |send_now| HoldStep::Queue { send_now };
+    // (re-INVITEs, state, has dialog, held, hold wanted, step)
     let table = [
-        (active, true, queue(true)),
-        (active, false, HoldStep::Done),
-        (held, false, queue(true)),
-        (held, true, HoldStep::Done),
+        (Pending::Idle, Active, true, false, true, queue(true)),
+        (Pending::Idle, Active, true, false, false, HoldStep::Done),
+        (Pending::Idle, Held, true, true, false, queue(true)),
+        (Pending::Idle, Held, true, true, true, HoldStep::Done),
         // A re-INVITE in flight carries the newest wish when it is retried
         // or answered; a second one is not sent alongside.
+        (in_flight(), Active, true, false, true, queue(false)),
+        (in_flight(), Active, true, false, false, queue(false)),
+        (glare(), Active, true, false, true, queue(false)),
+        (Pending::Idle, Ringing, false, false, true, HoldStep::Refuse),
         (
-            HoldView {
-                reinvite_pending: true,
-                ..active
-            },
-            true,
-            queue(false),
-        ),
-        (
-            HoldView {
-                reinvite_pending: true,
-                ..active
-            },
+            Pending::Idle,
+            Alerting,
             false,
-            queue(false),
-        ),
-        (
-            HoldView {
-                glare_pending: true,
-                ..active
-            },
-            true,
-            queue(false),
-        ),
-        (
-            HoldView {
-                state: CallState::Ringing,
-                has_dialog: false,
-                ..active
-            },
-            true,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                state: CallState::Alerting,
-                has_dialog: false,
-                ..active
-            },
-            true,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                state: CallState::Ended,
-                ..active
-            },
             false,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                has_dialog: false,
-                ..active
-            },
             true,
             HoldStep::Refuse,
         ),
+        (Pending::Idle, Ended, true, false, false, HoldStep::Refuse),
+        (Pending::Idle, Active, false, false, true, HoldStep::Refuse),
     ];
-    for (call, want_held, want) in table {
+    for (pending, state, has_dialog, held, want_held, want) in table {
+        let call = reinvite(pending);
         assert_eq!(
-            hold_step(&call, want_held),
+            hold_step(&call, state, has_dialog, held, want_held),
             want,
-            "{call:?} hold={want_held}"
+            "{call:?} {state:?} dialog={has_dialog} held={held} hold={want_held}"
         );
     }
 }
@@ -581,33 +545,36 @@ fn refer_responses_and_progress() {
 
 #[test]
 fn requests_from_the_peer() {
+    use Pending::Idle;
     let table = [
-        (Method::Bye, None, false, RequestStep::Reply(481)),
-        (Method::Invite, None, false, RequestStep::Reply(481)),
-        (Method::Bye, Some(false), false, RequestStep::Reply(500)),
-        (Method::Bye, Some(true), false, RequestStep::Bye),
-        (Method::Bye, Some(true), true, RequestStep::Bye),
-        (Method::Invite, Some(true), false, RequestStep::Reinvite),
+        (Method::Bye, None, Idle, RequestStep::Reply(481)),
+        (Method::Invite, None, Idle, RequestStep::Reply(481)),
+        (Method::Bye, Some(false), Idle, RequestStep::Reply(500)),
+        (Method::Bye, Some(true), Idle, RequestStep::Bye),
+        (Method::Bye, Some(true), in_flight(), RequestStep::Bye),
+        (Method::Invite, Some(true), Idle, RequestStep::Reinvite),
         // Both sides re-INVITE at once: ours is pending, theirs gets 491.
-        (Method::Invite, Some(true), true, RequestStep::Reply(491)),
-        (Method::Info, Some(true), false, RequestStep::Info),
-        (Method::Notify, Some(true), false, RequestStep::Notify),
-        (Method::Refer, Some(true), false, RequestStep::Refer),
-        (Method::Options, Some(true), false, RequestStep::Options),
-        (Method::Message, Some(true), false, RequestStep::Reply(405)),
         (
-            Method::Subscribe,
+            Method::Invite,
             Some(true),
-            false,
-            RequestStep::Reply(405),
+            in_flight(),
+            RequestStep::Reply(491),
         ),
-        (Method::Update, Some(true), false, RequestStep::Reply(405)),
+        // Ours waits out a 491 back-off: nothing is pending, theirs goes on.
+        (Method::Invite, Some(true), glare(), RequestStep::Reinvite),
+        (Method::Info, Some(true), Idle, RequestStep::Info),
+        (Method::Notify, Some(true), Idle, RequestStep::Notify),
+        (Method::Refer, Some(true), Idle, RequestStep::Refer),
+        (Method::Options, Some(true), Idle, RequestStep::Options),
+        (Method::Message, Some(true), Idle, RequestStep::Reply(405)),
+        (Method::Subscribe, Some(true), Idle, RequestStep::Reply(405)),
+        (Method::Update, Some(true), Idle, RequestStep::Reply(405)),
     ];
-    for (method, in_order, reinvite_pending, want) in table {
+    for (method, in_order, ours, want) in table {
         assert_eq!(
-            request_step(&method, in_order, reinvite_pending),
+            request_step(&method, in_order, &ours),
             want,
-            "{method} {in_order:?} {reinvite_pending}"
+            "{method} {in_order:?} {ours:?}"
         );
     }
 }
