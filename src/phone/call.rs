@@ -31,7 +31,7 @@ use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use std::sync::Arc;
 use std::time::Duration;
-use step::{OutgoingSetup, Pending, Reinvite};
+use step::{OutgoingSetup, Pending, Reinvite, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -289,17 +289,8 @@ pub struct CallActor {
     reinvite: Reinvite,
     /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
     dtmf_pt: Option<u8>,
-    /// Our REFER in flight and the reply waiting for its 202.
-    refer: Option<(Request, Peer)>,
-    refer_reply: Option<Reply>,
-    /// The Refer-To of a transfer we started, until its NOTIFY says how it went.
-    transfer_target: Option<String>,
-    /// A transfer waiting for the hold that precedes it.
-    transfer_after_hold: Option<(String, Reply)>,
-    /// We were held before the transfer (resume on failure only if not).
-    held_before_transfer: bool,
-    /// The peer REFERred us: NOTIFYs go back with progress.
-    referred: bool,
+    /// Our transfer of the peer, and the peer's of us.
+    transfer: Transfer,
 }
 
 fn now() -> String {
@@ -416,12 +407,7 @@ impl CallActor {
             ring_deadline: None,
             reinvite: Reinvite::default(),
             dtmf_pt: None,
-            refer: None,
-            refer_reply: None,
-            transfer_target: None,
-            transfer_after_hold: None,
-            held_before_transfer: false,
-            referred: false,
+            transfer: Transfer::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)

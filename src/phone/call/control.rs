@@ -4,7 +4,7 @@
 //! and deflection (302) of a ringing call. When to send a re-INVITE and
 //! what its response leads to are decided in [`super::step`].
 
-use super::step::{hold_step, reinvite_step, HoldStep, Pending, ReinviteStep, Sent};
+use super::step::{hold_step, reinvite_step, HoldStep, OurTransfer, Pending, ReinviteStep, Sent};
 use super::*;
 
 /// RFC 3261 §14.1: after a 491, the owner of the Call-ID (the UAC) waits
@@ -103,7 +103,11 @@ impl CallActor {
                         self.reinvite.pending =
                             Pending::InFlight(Box::new(Sent { request: req, peer }))
                     }
-                    TxKind::Refer => self.refer = Some((req, peer)),
+                    TxKind::Refer => {
+                        if let OurTransfer::Referring { refer, .. } = &mut self.transfer.ours {
+                            *refer = Some(Box::new(Sent { request: req, peer }));
+                        }
+                    }
                     TxKind::Invite => {}
                 }
                 forward_responses(tx, kind, self.responses_tx.clone());
@@ -123,10 +127,10 @@ impl CallActor {
     pub(super) async fn retry_with_auth(&mut self, kind: TxKind, resp: &Response) -> bool {
         let pending = match kind {
             TxKind::ReInvite => self.reinvite.pending.in_flight().cloned(),
-            TxKind::Refer => self
-                .refer
-                .clone()
-                .map(|(request, peer)| Sent { request, peer }),
+            TxKind::Refer => match &self.transfer.ours {
+                OurTransfer::Referring { refer, .. } => refer.as_deref().cloned(),
+                _ => None,
+            },
             TxKind::Invite => None,
         };
         let (Some(Sent { request: req, peer }), Some(creds)) = (pending, self.credentials()) else {
@@ -182,8 +186,8 @@ impl CallActor {
                     self.set_state(state);
                 }
                 self.finish_reinvite(Ok(()));
-                if let Some((refer_to, reply)) = self.transfer_after_hold.take() {
-                    self.send_refer(refer_to, reply).await;
+                if let Some((refer_to, reply)) = self.transfer.ours.take_awaiting_hold() {
+                    self.send_refer(refer_to, reply, false).await;
                 }
             }
             ReinviteStep::Glare => {
@@ -205,7 +209,7 @@ impl CallActor {
                     Direction::SendRecv
                 };
                 self.finish_reinvite(Err(format!("re-INVITE refused: {text}")));
-                if let Some((_, reply)) = self.transfer_after_hold.take() {
+                if let Some((_, reply)) = self.transfer.ours.take_awaiting_hold() {
                     let _ = reply.send(Err(CommandError::new(
                         "sip_error",
                         format!("hold before transfer failed: {text}"),

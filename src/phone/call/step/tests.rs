@@ -4,6 +4,7 @@ use super::*;
 
 use super::invite::Cancel;
 use crate::media::Tone;
+use crate::phone::event::CallState;
 use crate::sip::message as m;
 use crate::sip::transport::{Peer, Protocol};
 
@@ -447,72 +448,86 @@ fn dtmf_in_sip_info() {
 
 #[test]
 fn transfers_start_by_state() {
-    let active = TransferView {
-        state: CallState::Active,
-        has_dialog: true,
-        transferring: false,
-        held: false,
-        reinvite_pending: false,
-        glare_pending: false,
+    use CallState::{Active, Held, Ringing, Transferring};
+    let idle = Transfer::default;
+    let referring = || Transfer {
+        ours: OurTransfer::Referring {
+            refer_to: "sip:carol@example.com".into(),
+            held_before: false,
+            refer: Some(Box::new(sent(Method::Refer))),
+            reply: None,
+        },
+        referred: false,
     };
     let hold_first = |send_now| TransferStep::HoldFirst { send_now };
+    // (transfer, re-INVITEs, state, has dialog, held, step)
     let table = [
-        (active, hold_first(true)),
+        (idle(), Pending::Idle, Active, true, false, hold_first(true)),
+        (idle(), in_flight(), Active, true, false, hold_first(false)),
+        (idle(), glare(), Active, true, false, hold_first(false)),
+        (idle(), Pending::Idle, Held, true, true, TransferStep::Refer),
         (
-            TransferView {
-                reinvite_pending: true,
-                ..active
-            },
-            hold_first(false),
-        ),
-        (
-            TransferView {
-                glare_pending: true,
-                ..active
-            },
-            hold_first(false),
-        ),
-        (
-            TransferView {
-                state: CallState::Held,
-                held: true,
-                ..active
-            },
-            TransferStep::Refer,
-        ),
-        (
-            TransferView {
-                transferring: true,
-                ..active
-            },
+            referring(),
+            Pending::Idle,
+            Active,
+            true,
+            false,
             TransferStep::Busy,
         ),
         (
-            TransferView {
-                state: CallState::Transferring,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Transferring,
+            true,
+            false,
             TransferStep::Refuse,
         ),
         (
-            TransferView {
-                state: CallState::Ringing,
-                has_dialog: false,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Ringing,
+            false,
+            false,
             TransferStep::Refuse,
         ),
         (
-            TransferView {
-                has_dialog: false,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Active,
+            false,
+            false,
             TransferStep::Refuse,
         ),
     ];
-    for (call, want) in table {
-        assert_eq!(transfer_step(&call), want, "{call:?}");
+    for (transfer, pending, state, has_dialog, held, want) in table {
+        let ours = reinvite(pending);
+        assert_eq!(
+            transfer_step(&transfer, &ours, state, has_dialog, held),
+            want,
+            "{transfer:?} {ours:?} {state:?} dialog={has_dialog} held={held}"
+        );
     }
+}
+
+#[test]
+fn a_transfer_waiting_for_its_hold_is_taken_out_once() {
+    let (reply, _rx) = tokio::sync::oneshot::channel();
+    let mut ours = OurTransfer::AwaitingHold {
+        refer_to: "sip:carol@example.com".into(),
+        reply,
+    };
+    let taken = ours.take_awaiting_hold().map(|(to, _)| to);
+    assert_eq!(taken.as_deref(), Some("sip:carol@example.com"));
+    assert!(matches!(ours, OurTransfer::Idle));
+    assert!(ours.take_awaiting_hold().is_none());
+    let mut referring = OurTransfer::Referring {
+        refer_to: "sip:carol@example.com".into(),
+        held_before: true,
+        refer: None,
+        reply: None,
+    };
+    assert!(referring.take_awaiting_hold().is_none());
+    assert!(matches!(referring, OurTransfer::Referring { .. }));
 }
 
 #[test]
