@@ -4,6 +4,11 @@
 //! Outgoing calls (INVITE, auth, CANCEL, ACK), incoming calls (ringing,
 //! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE, and
 //! the built-in `echo` target.
+//!
+//! The actor's state comes in parts, each next to the code that decides on
+//! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
+//! incoming set-up (`incoming.rs`); the rest is the dialog, its media and
+//! the channels.
 
 mod control;
 mod incoming;
@@ -29,6 +34,7 @@ use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
+use incoming::IncomingSetup;
 use std::sync::Arc;
 use std::time::Duration;
 use step::{OutgoingSetup, Pending, Reinvite, Transfer};
@@ -274,8 +280,8 @@ pub struct CallActor {
     outgoing: OutgoingSetup,
     /// UAC: the ACK we sent for the 2xx (re-sent on 2xx retransmissions).
     last_ack: Option<(Request, Peer)>,
-    /// UAS: the initial INVITE and its transaction.
-    server_invite: Option<ServerTransaction>,
+    /// UAS: the INVITE we answer and how long it may ring.
+    incoming: IncomingSetup,
     /// UAS: an in-progress re-INVITE whose answer comes in the ACK.
     awaiting_ack_answer: bool,
     local_tag: String,
@@ -284,7 +290,6 @@ pub struct CallActor {
     media: Option<MediaSession>,
     echo: Option<EchoReflector>,
     digest: DigestState,
-    ring_deadline: Option<tokio::time::Instant>,
     /// Our re-INVITEs: the hold we want, the one in flight or waiting.
     reinvite: Reinvite,
     /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
@@ -396,7 +401,7 @@ impl CallActor {
             dialog: None,
             outgoing: OutgoingSetup::default(),
             last_ack: None,
-            server_invite: None,
+            incoming: IncomingSetup::default(),
             awaiting_ack_answer: false,
             local_tag: m::new_tag(),
             local,
@@ -404,7 +409,6 @@ impl CallActor {
             media: None,
             echo: None,
             digest: DigestState::default(),
-            ring_deadline: None,
             reinvite: Reinvite::default(),
             dtmf_pt: None,
             transfer: Transfer::default(),
@@ -523,7 +527,7 @@ impl CallActor {
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.ended() {
-            let ring = self.ring_deadline;
+            let ring = self.incoming.ring_deadline;
             let glare = self.reinvite.pending.glare_deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
@@ -537,7 +541,7 @@ impl CallActor {
                     }
                 },
                 _ = sleep_opt(ring) => {
-                    self.ring_deadline = None;
+                    self.incoming.ring_deadline = None;
                     if self.info.state == CallState::Ringing {
                         self.respond_invite(480);
                         self.end("no answer").await;

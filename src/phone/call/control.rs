@@ -363,7 +363,7 @@ impl CallActor {
                 format!("call {} is not ringing", self.info.id),
             ));
         }
-        let Some(tx) = &self.server_invite else {
+        let Some(tx) = &self.incoming.invite else {
             return Err(CommandError::new("bad_state", "no INVITE to deflect"));
         };
         let mut resp = m::response(&tx.request, 302, Some(&self.local_tag));

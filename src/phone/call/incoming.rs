@@ -1,9 +1,20 @@
 //! Incoming side of a call and in-dialog requests: ringing, answer,
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
-//! re-INVITE, OPTIONS.
+//! re-INVITE, OPTIONS. Owns [`IncomingSetup`]; how a hang-up and a request
+//! of the peer are taken is decided in [`super::step`].
 
 use super::step::{hangup_step, info_dtmf, request_step, HangupStep, RequestStep};
 use super::*;
+
+/// The call as the callee, until it is answered or over: the peer's INVITE
+/// and when it stops ringing.
+#[derive(Debug, Default)]
+pub(super) struct IncomingSetup {
+    /// The initial INVITE and its transaction (None for calls we place).
+    pub invite: Option<ServerTransaction>,
+    /// When an unanswered call stops ringing (480).
+    pub ring_deadline: Option<tokio::time::Instant>,
+}
 
 impl CallActor {
     // ------------------------------------------------------------ incoming
@@ -14,7 +25,7 @@ impl CallActor {
         replaces: Option<Replaces>,
     ) -> Result<(), String> {
         let offer = sdp_request_body(&tx.request);
-        self.server_invite = Some(tx);
+        self.incoming.invite = Some(tx);
         if let Some(offer) = &offer {
             if let Err(e) = sdp::SessionDescription::parse(offer)
                 .and_then(|s| s.audio().map(|_| ()).ok_or(sdp::SdpError::NoAudio))
@@ -46,14 +57,14 @@ impl CallActor {
             self.start_early_media();
             self.set_tone(Some(Tone::Ring));
         }
-        self.ring_deadline =
+        self.incoming.ring_deadline =
             Some(tokio::time::Instant::now() + Duration::from_secs(self.env.ring_timeout_s.max(1)));
         Ok(())
     }
 
     /// Answers the initial INVITE with `code` (180, 200 handled in answer()).
     pub(super) fn respond_invite(&mut self, code: u16) {
-        let Some(tx) = &self.server_invite else {
+        let Some(tx) = &self.incoming.invite else {
             return;
         };
         let mut resp = m::response(&tx.request, code, Some(&self.local_tag));
@@ -73,7 +84,7 @@ impl CallActor {
                 format!("call {} is not ringing", self.info.id),
             ));
         }
-        let Some(tx) = self.server_invite.as_ref() else {
+        let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         let request = tx.request.clone();
@@ -107,13 +118,13 @@ impl CallActor {
         let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
         self.dialog = Some(dialog);
-        let Some(tx) = self.server_invite.as_ref() else {
+        let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         tx.handle
             .respond(ok_with_sdp(&request, Some(&self.local_tag), contact, body))
             .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
-        self.ring_deadline = None;
+        self.incoming.ring_deadline = None;
         self.set_state(CallState::Active);
         Ok(())
     }
