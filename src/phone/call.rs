@@ -7,11 +7,12 @@
 //!
 //! The actor's state comes in parts, each next to the code that decides on
 //! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
-//! incoming set-up (`incoming.rs`); the rest is the dialog, its media and
-//! the channels.
+//! incoming set-up (`incoming.rs`), the media (`media.rs`); the rest is
+//! the dialog and the channels.
 
 mod control;
 mod incoming;
+mod media;
 mod outgoing;
 mod step;
 mod transfer;
@@ -35,6 +36,7 @@ use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use incoming::IncomingSetup;
+use media::{CallMedia, Rtp};
 use std::sync::Arc;
 use std::time::Duration;
 use step::{OutgoingSetup, Pending, Reinvite, Transfer};
@@ -282,18 +284,12 @@ pub struct CallActor {
     last_ack: Option<(Request, Peer)>,
     /// UAS: the INVITE we answer and how long it may ring.
     incoming: IncomingSetup,
-    /// UAS: an in-progress re-INVITE whose answer comes in the ACK.
-    awaiting_ack_answer: bool,
     local_tag: String,
-    local: LocalMedia,
-    sockets: Option<RtpSockets>,
-    media: Option<MediaSession>,
-    echo: Option<EchoReflector>,
+    /// Our SDP, the RTP session, the echo peer.
+    media: CallMedia,
     digest: DigestState,
     /// Our re-INVITEs: the hold we want, the one in flight or waiting.
     reinvite: Reinvite,
-    /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
-    dtmf_pt: Option<u8>,
     /// Our transfer of the peer, and the peer's of us.
     transfer: Transfer,
 }
@@ -402,15 +398,10 @@ impl CallActor {
             outgoing: OutgoingSetup::default(),
             last_ack: None,
             incoming: IncomingSetup::default(),
-            awaiting_ack_answer: false,
             local_tag: m::new_tag(),
-            local,
-            sockets: None,
-            media: None,
-            echo: None,
+            media: CallMedia::new(local),
             digest: DigestState::default(),
             reinvite: Reinvite::default(),
-            dtmf_pt: None,
             transfer: Transfer::default(),
         };
         tokio::spawn(actor.run(start));
@@ -443,11 +434,11 @@ impl CallActor {
         if self.ended() {
             return;
         }
-        if let Some(media) = self.media.take() {
+        if let Some(media) = self.media.take_session() {
             self.info.stats = Some(media.stats());
             media.stop().await;
         }
-        self.echo = None;
+        self.media.echo = None;
         self.info.state = CallState::Ended;
         self.info.ended_at = Some(now());
         self.info.end_reason = Some(reason.to_string());
@@ -459,7 +450,7 @@ impl CallActor {
     /// play `tone` for a few seconds (busy, congestion) unless the user
     /// hangs up or the phone quits first.
     async fn end_with_tone(&mut self, reason: &str, tone: Tone) {
-        let Some(media) = self.media.take() else {
+        let Some(media) = self.media.take_session() else {
             self.end(reason).await;
             return;
         };
@@ -552,7 +543,7 @@ impl CallActor {
                     self.send_reinvite().await;
                 }
                 _ = stats_tick.tick() => {
-                    if let Some(media) = &self.media {
+                    if let Some(media) = self.media.session() {
                         let stats = media.stats();
                         if self.info.stats.as_ref() != Some(&stats) {
                             self.info.stats = Some(stats);
@@ -624,7 +615,7 @@ impl CallActor {
                 let _ = reply.send(r);
             }
             CallMsg::WaitingBeep(on) => {
-                if let Some(media) = &self.media {
+                if let Some(media) = self.media.session() {
                     media.set_waiting_beep(on);
                 }
             }

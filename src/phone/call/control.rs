@@ -77,14 +77,14 @@ impl CallActor {
                 return;
             }
         };
-        self.local.direction = if self.reinvite.want_held {
+        self.media.local.direction = if self.reinvite.want_held {
             Direction::SendOnly
         } else {
             Direction::SendRecv
         };
-        self.local.session_version += 1;
+        self.media.local.session_version += 1;
         add_header(&mut req.headers, "Allow", crate::sip::ALLOW);
-        let body = sdp::offer(&self.local).into_bytes();
+        let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,
             &mut req.body,
@@ -171,7 +171,7 @@ impl CallActor {
                 }
                 let want_held = self.reinvite.want_held;
                 self.info.held = want_held;
-                if let Some(media) = &self.media {
+                if let Some(media) = self.media.session() {
                     // The held party hears the on-hold tone, never our microphone.
                     media.set_hold_music(want_held);
                 }
@@ -203,7 +203,7 @@ impl CallActor {
                 self.reinvite.pending = Pending::Idle;
                 let text = m::status_text(&resp);
                 self.reinvite.want_held = self.info.held;
-                self.local.direction = if self.info.held {
+                self.media.local.direction = if self.info.held {
                     Direction::SendOnly
                 } else {
                     Direction::SendRecv
@@ -238,7 +238,7 @@ impl CallActor {
         &mut self,
         conference: Option<Arc<Conference>>,
     ) -> Result<Option<MemberId>, CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio", self.info.id),
@@ -254,7 +254,7 @@ impl CallActor {
         let member = media.set_conference(conference.as_deref());
         if joining && (self.info.held || self.reinvite.want_held) {
             self.reinvite.want_held = false;
-            if let Some(media) = &self.media {
+            if let Some(media) = self.media.session() {
                 media.set_hold_music(false);
             }
             if self.reinvite.pending.is_idle() {
@@ -270,7 +270,7 @@ impl CallActor {
 
     /// `record`: both directions to a WAV file, or stop.
     pub(super) fn record(&mut self, path: Option<std::path::PathBuf>) -> Result<(), CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio yet", self.info.id),
@@ -285,7 +285,7 @@ impl CallActor {
     }
 
     pub(super) fn mute(&mut self, on: bool) -> Result<(), CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio yet", self.info.id),
@@ -306,12 +306,12 @@ impl CallActor {
                 format!("call {} is not connected", self.info.id),
             ));
         }
-        if let (Some(media), Some(_)) = (&self.media, self.dtmf_pt) {
+        if let (Some(media), Some(_)) = (self.media.session(), self.media.dtmf_pt) {
             media.send_dtmf(digits);
             return Ok(());
         }
-        if self.echo.is_some() {
-            if let Some(media) = &self.media {
+        if self.media.echo.is_some() {
+            if let Some(media) = self.media.session() {
                 media.send_dtmf(digits);
             }
             return Ok(());

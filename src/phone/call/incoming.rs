@@ -95,7 +95,7 @@ impl CallActor {
         let contact = self.contact(protocol);
         self.set_tone(None);
         let body = match sdp_request_body(&request) {
-            Some(offer) => match sdp::answer(&offer, &self.local) {
+            Some(offer) => match sdp::answer(&offer, &self.media.local) {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -111,8 +111,8 @@ impl CallActor {
             },
             None => {
                 // Offer in our 2xx, answer in the ACK.
-                self.awaiting_ack_answer = true;
-                sdp::offer(&self.local)
+                self.media.answer_in_ack = true;
+                sdp::offer(&self.media.local)
             }
         };
         let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
@@ -134,7 +134,7 @@ impl CallActor {
             &mut self.outgoing,
             self.info.state,
             self.dialog.is_some(),
-            self.echo.is_some(),
+            self.media.echo.is_some(),
         );
         match step {
             HangupStep::Nothing => {}
@@ -166,8 +166,8 @@ impl CallActor {
                 }
             }
             SipInput::Ack(ack) => {
-                if self.awaiting_ack_answer {
-                    self.awaiting_ack_answer = false;
+                if self.media.answer_in_ack {
+                    self.media.answer_in_ack = false;
                     if let Some(body) = sdp_request_body(&ack) {
                         self.apply_answer(&body).await;
                     }
@@ -248,9 +248,9 @@ impl CallActor {
         };
         dialog.refresh_target(&req.headers);
         let contact = dialog.local_contact.clone();
-        self.local.session_version += 1;
+        self.media.local.session_version += 1;
         let body = match sdp_request_body(req) {
-            Some(offer) => match sdp::answer(&offer, &self.local) {
+            Some(offer) => match sdp::answer(&offer, &self.media.local) {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -262,8 +262,8 @@ impl CallActor {
                 }
             },
             None => {
-                self.awaiting_ack_answer = true;
-                sdp::offer(&self.local)
+                self.media.answer_in_ack = true;
+                sdp::offer(&self.media.local)
             }
         };
         let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));

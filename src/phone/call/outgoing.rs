@@ -31,8 +31,8 @@ impl CallActor {
             self.media_tx.clone(),
         )
         .map_err(|e| e.to_string())?;
-        self.echo = Some(echo);
-        self.media = Some(media);
+        self.media.echo = Some(echo);
+        self.media.rtp = Rtp::Running(media);
         self.info.codec = Some(Codec::Pcmu.name().to_string());
         self.set_state(CallState::Active);
         Ok(())
@@ -41,12 +41,12 @@ impl CallActor {
     // ------------------------------------------------------------ outgoing
 
     pub(super) async fn bind_media(&mut self) -> Result<(), String> {
-        if self.sockets.is_none() && self.media.is_none() {
+        if matches!(self.media.rtp, Rtp::None) {
             let s = RtpSockets::bind(self.env.media_ip)
                 .await
                 .map_err(|e| format!("cannot open RTP port: {e}"))?;
-            self.local.addr = s.rtp_addr();
-            self.sockets = Some(s);
+            self.media.local.addr = s.rtp_addr();
+            self.media.rtp = Rtp::Bound(s);
         }
         Ok(())
     }
@@ -79,7 +79,7 @@ impl CallActor {
         for (name, value) in extra_headers {
             add_header(h, &name, value);
         }
-        let body = sdp::offer(&self.local).into_bytes();
+        let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,
             &mut req.body,
@@ -92,7 +92,7 @@ impl CallActor {
     /// Starts the call's media before the answer, sending nothing and
     /// receiving nothing, so local tones (ringback, busy) reach the speaker.
     pub(super) fn start_early_media(&mut self) {
-        let Some(sockets) = self.sockets.take() else {
+        let Some(sockets) = self.media.take_sockets() else {
             return;
         };
         let params = RtpParams {
@@ -109,13 +109,13 @@ impl CallActor {
             &self.info.sip_call_id,
             self.media_tx.clone(),
         ) {
-            Ok(media) => self.media = Some(media),
+            Ok(media) => self.media.rtp = Rtp::Running(media),
             Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
         }
     }
 
     pub(super) fn set_tone(&self, tone: Option<Tone>) {
-        if let Some(media) = &self.media {
+        if let Some(media) = self.media.session() {
             media.set_tone(tone);
         }
     }
@@ -203,7 +203,7 @@ impl CallActor {
                         self.set_tone(None);
                         match body {
                             Some(body) => self.apply_answer(&body).await,
-                            None if self.media.is_some() => {}
+                            None if self.media.session().is_some() => {}
                             None => {
                                 tracing::warn!(call = %self.info.id, "2xx without SDP answer");
                             }
@@ -270,7 +270,7 @@ impl CallActor {
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.
     pub(super) async fn apply_answer(&mut self, body: &str) {
-        match sdp::read_answer(body, &self.local) {
+        match sdp::read_answer(body, &self.media.local) {
             Ok(neg) => self.apply_negotiated(neg).await,
             Err(e) => tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}"),
         }
@@ -278,18 +278,18 @@ impl CallActor {
 
     /// Reads the SDP of early media (a 183); an unusable one is ignored.
     async fn apply_early_answer(&mut self, body: &str) {
-        if let Ok(neg) = sdp::read_answer(body, &self.local) {
+        if let Ok(neg) = sdp::read_answer(body, &self.media.local) {
             self.apply_negotiated(neg).await;
         }
     }
 
     pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
         self.info.codec = Some(neg.params.codec.name().to_string());
-        self.dtmf_pt = neg.params.dtmf_payload_type;
+        self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
-        if let Some(media) = &self.media {
+        if let Some(media) = self.media.session() {
             media.update(neg.params);
-        } else if let Some(sockets) = self.sockets.take() {
+        } else if let Some(sockets) = self.media.take_sockets() {
             match MediaSession::start(
                 sockets,
                 neg.params,
@@ -297,7 +297,7 @@ impl CallActor {
                 &self.info.sip_call_id,
                 self.media_tx.clone(),
             ) {
-                Ok(media) => self.media = Some(media),
+                Ok(media) => self.media.rtp = Rtp::Running(media),
                 Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
             }
         }
