@@ -39,7 +39,7 @@ use incoming::IncomingSetup;
 use media::{CallMedia, Rtp};
 use std::sync::Arc;
 use std::time::Duration;
-use step::{OutgoingSetup, Pending, Reinvite, Transfer};
+use step::{OutgoingSetup, Pending, Reinvite, Sent, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -281,7 +281,7 @@ pub struct CallActor {
     /// UAC: the set-up of our INVITE until its final response.
     outgoing: OutgoingSetup,
     /// UAC: the ACK we sent for the 2xx (re-sent on 2xx retransmissions).
-    last_ack: Option<(Request, Peer)>,
+    last_ack: Option<Sent>,
     /// UAS: the INVITE we answer and how long it may ring.
     incoming: IncomingSetup,
     local_tag: String,

@@ -175,7 +175,7 @@ impl CallActor {
             }
             SipInput::Response(resp) => {
                 if m::code(&resp) >= 200 && m::code(&resp) < 300 {
-                    if let Some((ack, peer)) = &self.last_ack {
+                    if let Some(Sent { request: ack, peer }) = &self.last_ack {
                         let _ = self
                             .env
                             .endpoint

@@ -248,7 +248,9 @@ impl CallActor {
             }
         };
         let ack = match &self.last_ack {
-            Some((ack, _)) if m::cseq(&ack.headers).map(|c| c.0).ok() == Some(cseq) => ack.clone(),
+            Some(last) if m::cseq(&last.request.headers).map(|c| c.0).ok() == Some(cseq) => {
+                last.request.clone()
+            }
             _ => match dialog.ack(cseq, &self.via(peer.protocol)) {
                 Ok(a) => a,
                 Err(e) => {
@@ -265,7 +267,7 @@ impl CallActor {
         {
             tracing::warn!(call = %self.info.id, "ACK not sent: {e}");
         }
-        self.last_ack = Some((ack, peer));
+        self.last_ack = Some(Sent { request: ack, peer });
     }
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.

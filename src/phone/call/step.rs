@@ -29,8 +29,8 @@ pub use transfer::{
 use crate::sip::msg::{Method, Request};
 use crate::sip::transport::Peer;
 
-/// A request of ours in flight, and where it went (for a CANCEL, or to send
-/// it again with credentials).
+/// A request of ours as sent, and where it went (to CANCEL it, to send it
+/// again with credentials, or to repeat an ACK).
 #[derive(Debug, Clone)]
 pub struct Sent {
     pub request: Request,
