@@ -7,13 +7,14 @@
 //!
 //! The actor's state comes in parts, each next to the code that decides on
 //! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
-//! incoming set-up (`incoming.rs`), the media (`media.rs`); the rest is
-//! the dialog and the channels.
+//! incoming set-up (`incoming.rs`), the media (`media.rs`), the dialog and
+//! what signals in it (`signalling.rs`); the rest is the channels.
 
 mod control;
 mod incoming;
 mod media;
 mod outgoing;
+mod signalling;
 mod step;
 mod transfer;
 
@@ -27,7 +28,7 @@ use crate::media::{
     Codec, Conference, Direction, EchoReflector, MediaEvent, MediaSession, MemberId, RtpParams,
     RtpSockets, Tone,
 };
-use crate::sip::auth::{Credentials, DigestState};
+use crate::sip::auth::Credentials;
 use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Method, Request, Response, SipMessage};
@@ -37,6 +38,7 @@ use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use incoming::IncomingSetup;
 use media::{CallMedia, Rtp};
+use signalling::Signalling;
 use std::sync::Arc;
 use std::time::Duration;
 use step::{OutgoingSetup, Pending, Reinvite, Sent, Transfer};
@@ -277,17 +279,14 @@ pub struct CallActor {
     responses: mpsc::UnboundedReceiver<(TxKind, Response)>,
     media_tx: mpsc::UnboundedSender<MediaEvent>,
     media_rx: mpsc::UnboundedReceiver<MediaEvent>,
-    dialog: Option<Dialog>,
+    /// Our tag, the dialog, the last ACK, the digest state.
+    sip: Signalling,
     /// UAC: the set-up of our INVITE until its final response.
     outgoing: OutgoingSetup,
-    /// UAC: the ACK we sent for the 2xx (re-sent on 2xx retransmissions).
-    last_ack: Option<Sent>,
     /// UAS: the INVITE we answer and how long it may ring.
     incoming: IncomingSetup,
-    local_tag: String,
     /// Our SDP, the RTP session, the echo peer.
     media: CallMedia,
-    digest: DigestState,
     /// Our re-INVITEs: the hold we want, the one in flight or waiting.
     reinvite: Reinvite,
     /// Our transfer of the peer, and the peer's of us.
@@ -394,13 +393,10 @@ impl CallActor {
             responses,
             media_tx,
             media_rx,
-            dialog: None,
+            sip: Signalling::new(),
             outgoing: OutgoingSetup::default(),
-            last_ack: None,
             incoming: IncomingSetup::default(),
-            local_tag: m::new_tag(),
             media: CallMedia::new(local),
-            digest: DigestState::default(),
             reinvite: Reinvite::default(),
             transfer: Transfer::default(),
         };

@@ -25,7 +25,7 @@ impl CallActor {
         let step = hold_step(
             &self.reinvite,
             self.info.state,
-            self.dialog.is_some(),
+            self.sip.dialog.is_some(),
             self.info.held,
             held,
         );
@@ -55,7 +55,7 @@ impl CallActor {
 
     /// Sends a re-INVITE offering the direction `want_held` asks for.
     pub(super) async fn send_reinvite(&mut self) {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let peer = match dialog.next_hop().await {
@@ -142,10 +142,10 @@ impl CallActor {
         if already {
             return false;
         }
-        let Ok(again) = self.digest.authorize(&req, resp, &creds) else {
+        let Ok(again) = self.sip.digest.authorize(&req, resp, &creds) else {
             return false;
         };
-        if let (Some(d), Ok((n, _))) = (self.dialog.as_mut(), m::cseq(&again.headers)) {
+        if let (Some(d), Ok((n, _))) = (self.sip.dialog.as_mut(), m::cseq(&again.headers)) {
             d.local_cseq = d.local_cseq.max(n);
         }
         self.send_in_dialog(again, peer, kind).await;
@@ -192,6 +192,7 @@ impl CallActor {
             }
             ReinviteStep::Glare => {
                 let uac = self
+                    .sip
                     .dialog
                     .as_ref()
                     .is_some_and(|d| d.role == crate::sip::dialog::Role::Uac);
@@ -317,7 +318,7 @@ impl CallActor {
             return Ok(());
         }
         // SIP INFO fallback, one request per digit, in order.
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return Err(CommandError::new("bad_state", "no dialog for SIP INFO"));
         };
         let peer = dialog
@@ -366,7 +367,7 @@ impl CallActor {
         let Some(tx) = &self.incoming.invite else {
             return Err(CommandError::new("bad_state", "no INVITE to deflect"));
         };
-        let mut resp = m::response(&tx.request, 302, Some(&self.local_tag));
+        let mut resp = m::response(&tx.request, 302, Some(&self.sip.local_tag));
         add_header(&mut resp.headers, "Contact", format!("<{to}>"));
         add_header(
             &mut resp.headers,

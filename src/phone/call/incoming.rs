@@ -67,7 +67,7 @@ impl CallActor {
         let Some(tx) = &self.incoming.invite else {
             return;
         };
-        let mut resp = m::response(&tx.request, code, Some(&self.local_tag));
+        let mut resp = m::response(&tx.request, code, Some(&self.sip.local_tag));
         if (101..200).contains(&code) {
             add_header(&mut resp.headers, "Contact", self.contact(tx.peer.protocol));
         }
@@ -115,14 +115,19 @@ impl CallActor {
                 sdp::offer(&self.media.local)
             }
         };
-        let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
+        let dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
-        self.dialog = Some(dialog);
+        self.sip.dialog = Some(dialog);
         let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         tx.handle
-            .respond(ok_with_sdp(&request, Some(&self.local_tag), contact, body))
+            .respond(ok_with_sdp(
+                &request,
+                Some(&self.sip.local_tag),
+                contact,
+                body,
+            ))
             .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
         self.incoming.ring_deadline = None;
         self.set_state(CallState::Active);
@@ -133,7 +138,7 @@ impl CallActor {
         let step = hangup_step(
             &mut self.outgoing,
             self.info.state,
-            self.dialog.is_some(),
+            self.sip.dialog.is_some(),
             self.media.echo.is_some(),
         );
         match step {
@@ -175,7 +180,7 @@ impl CallActor {
             }
             SipInput::Response(resp) => {
                 if m::code(&resp) >= 200 && m::code(&resp) < 300 {
-                    if let Some(Sent { request: ack, peer }) = &self.last_ack {
+                    if let Some(Sent { request: ack, peer }) = &self.sip.last_ack {
                         let _ = self
                             .env
                             .endpoint
@@ -196,7 +201,7 @@ impl CallActor {
     pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
         let req = &tx.request;
         let respond = |code: u16| bodiless_response(req, code);
-        let in_order = self.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
+        let in_order = self.sip.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
         match request_step(&req.method, in_order, &self.reinvite.pending) {
             RequestStep::Reply(code) => {
                 let mut r = respond(code);
@@ -243,7 +248,7 @@ impl CallActor {
     /// offer in our 200 when it carries none.
     async fn on_reinvite(&mut self, tx: &ServerTransaction) {
         let req = &tx.request;
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         dialog.refresh_target(&req.headers);

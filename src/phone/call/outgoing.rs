@@ -66,8 +66,8 @@ impl CallActor {
         add_header(h, "Max-Forwards", "70");
         let from_uri = format!("sip:{}@{}", self.account.user, self.account.domain);
         let from = match &self.account.display_name {
-            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.local_tag),
-            None => format!("<{from_uri}>;tag={}", self.local_tag),
+            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.sip.local_tag),
+            None => format!("<{from_uri}>;tag={}", self.sip.local_tag),
         };
         add_header(h, "From", from);
         add_header(h, "To", format!("<{target}>"));
@@ -184,10 +184,10 @@ impl CallActor {
                 }
             }
             InviteStep::Answered(then) => {
-                if self.dialog.is_none() {
+                if self.sip.dialog.is_none() {
                     if let Some(invite) = &self.outgoing.invite {
                         match Dialog::from_uac(&invite.sent.request, &resp) {
-                            Ok(d) => self.dialog = Some(d),
+                            Ok(d) => self.sip.dialog = Some(d),
                             Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
                         }
                     }
@@ -218,7 +218,7 @@ impl CallActor {
                 else {
                     return;
                 };
-                match self.digest.authorize(&request, &resp, &creds) {
+                match self.sip.digest.authorize(&request, &resp, &creds) {
                     Ok(req) => {
                         if let Err(e) = self.send_invite(req, peer).await {
                             self.end(&e).await;
@@ -236,7 +236,9 @@ impl CallActor {
     }
 
     pub(super) async fn ack_2xx(&mut self, resp: &Response) {
-        let Some(dialog) = &self.dialog else { return };
+        let Some(dialog) = &self.sip.dialog else {
+            return;
+        };
         let Ok((cseq, _)) = m::cseq(&resp.headers) else {
             return;
         };
@@ -247,7 +249,7 @@ impl CallActor {
                 return;
             }
         };
-        let ack = match &self.last_ack {
+        let ack = match &self.sip.last_ack {
             Some(last) if m::cseq(&last.request.headers).map(|c| c.0).ok() == Some(cseq) => {
                 last.request.clone()
             }
@@ -267,7 +269,7 @@ impl CallActor {
         {
             tracing::warn!(call = %self.info.id, "ACK not sent: {e}");
         }
-        self.last_ack = Some(Sent { request: ack, peer });
+        self.sip.last_ack = Some(Sent { request: ack, peer });
     }
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.
@@ -344,7 +346,7 @@ impl CallActor {
 
     /// BYE in a detached task (answers 401/407 once); the call ends at once.
     pub(super) async fn send_bye(&mut self) {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let peer = match dialog.next_hop().await {
@@ -365,7 +367,7 @@ impl CallActor {
         set_body(&mut bye.headers, &mut bye.body, None, Vec::new());
         let endpoint = self.env.endpoint.clone();
         let creds = self.credentials();
-        let mut digest = std::mem::take(&mut self.digest);
+        let mut digest = std::mem::take(&mut self.sip.digest);
         tokio::spawn(async move {
             let Ok(mut tx) = endpoint.send_request(bye.clone(), peer).await else {
                 return;

@@ -114,7 +114,7 @@ pub fn sipfrag_status(body: &str) -> Option<(u16, String)> {
 
 impl CallActor {
     pub(super) fn dialog_ref(&self) -> Option<DialogRef> {
-        let d = self.dialog.as_ref()?;
+        let d = self.sip.dialog.as_ref()?;
         Some(DialogRef {
             call_id: d.call_id.clone(),
             local_tag: d.local_tag.clone(),
@@ -129,7 +129,7 @@ impl CallActor {
             &self.transfer,
             &self.reinvite,
             self.info.state,
-            self.dialog.is_some(),
+            self.sip.dialog.is_some(),
             self.info.held,
         );
         match step {
@@ -162,7 +162,7 @@ impl CallActor {
     /// Sends the REFER of our transfer; `held_before` when the call was held
     /// before the transfer asked for it.
     pub(super) async fn send_refer(&mut self, refer_to: String, reply: Reply, held_before: bool) {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             let _ = reply.send(Err(CommandError::new("bad_state", "no dialog")));
             return;
         };
@@ -294,7 +294,7 @@ impl CallActor {
             return;
         };
         let mut r = m::response(req, 202, None);
-        if let Some(d) = &self.dialog {
+        if let Some(d) = &self.sip.dialog {
             add_header(&mut r.headers, "Contact", d.local_contact.clone());
         }
         set_body(&mut r.headers, &mut r.body, None, Vec::new());
@@ -315,7 +315,7 @@ impl CallActor {
         if !self.transfer.referred {
             return;
         }
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let Ok(peer) = dialog.next_hop().await else {
