@@ -4,10 +4,17 @@
 //! Outgoing calls (INVITE, auth, CANCEL, ACK), incoming calls (ringing,
 //! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE, and
 //! the built-in `echo` target.
+//!
+//! The actor's state comes in parts, each next to the code that decides on
+//! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
+//! incoming set-up (`incoming.rs`), the media (`media.rs`), the dialog and
+//! what signals in it (`signalling.rs`); the rest is the channels.
 
 mod control;
 mod incoming;
+mod media;
 mod outgoing;
+mod signalling;
 mod step;
 mod transfer;
 
@@ -21,7 +28,7 @@ use crate::media::{
     Codec, Conference, Direction, EchoReflector, MediaEvent, MediaSession, MemberId, RtpParams,
     RtpSockets, Tone,
 };
-use crate::sip::auth::{Credentials, DigestState};
+use crate::sip::auth::Credentials;
 use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Method, Request, Response, SipMessage};
@@ -29,8 +36,12 @@ use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
+use incoming::IncomingSetup;
+use media::{CallMedia, Rtp};
+use signalling::Signalling;
 use std::sync::Arc;
 use std::time::Duration;
+use step::{OutgoingSetup, Pending, Reinvite, Sent, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -247,8 +258,8 @@ impl Replaces {
     }
 }
 
-/// How the call was set up.
-enum Setup {
+/// How the call starts.
+enum Start {
     Outgoing {
         target: String,
         next_hop: String,
@@ -268,50 +279,18 @@ pub struct CallActor {
     responses: mpsc::UnboundedReceiver<(TxKind, Response)>,
     media_tx: mpsc::UnboundedSender<MediaEvent>,
     media_rx: mpsc::UnboundedReceiver<MediaEvent>,
-    dialog: Option<Dialog>,
-    /// UAC: the INVITE in flight and where it went.
-    invite: Option<(Request, Peer)>,
-    /// UAC: the ACK we sent for the 2xx (re-sent on 2xx retransmissions).
-    last_ack: Option<(Request, Peer)>,
-    /// UAS: the initial INVITE and its transaction.
-    server_invite: Option<ServerTransaction>,
-    /// UAS: an in-progress re-INVITE whose answer comes in the ACK.
-    awaiting_ack_answer: bool,
-    local_tag: String,
-    local: LocalMedia,
-    sockets: Option<RtpSockets>,
-    media: Option<MediaSession>,
-    echo: Option<EchoReflector>,
-    digest: DigestState,
-    got_provisional: bool,
-    cancel_requested: bool,
-    cancel_sent: bool,
-    auth_attempts: u32,
-    ring_deadline: Option<tokio::time::Instant>,
-    done: bool,
-    /// Hold wanted by us (the state the next re-INVITE asks for).
-    want_held: bool,
-    /// Our re-INVITE in flight (for auth retries and glare).
-    reinvite: Option<(Request, Peer)>,
-    /// After a 491, when to try the re-INVITE again.
-    glare_retry: Option<tokio::time::Instant>,
-    /// Commands waiting for the re-INVITE's outcome.
-    reinvite_replies: Vec<Reply>,
-    /// Telephone-event payload type the peer takes (else DTMF goes as INFO).
-    dtmf_pt: Option<u8>,
-    /// Our REFER in flight and the reply waiting for its 202.
-    refer: Option<(Request, Peer)>,
-    refer_reply: Option<Reply>,
-    /// The Refer-To of a transfer we started, until its NOTIFY says how it went.
-    transfer_target: Option<String>,
-    /// A transfer waiting for the hold that precedes it.
-    transfer_after_hold: Option<(String, Reply)>,
-    /// We were held before the transfer (resume on failure only if not).
-    held_before_transfer: bool,
-    /// The peer REFERred us: NOTIFYs go back with progress.
-    referred: bool,
-    /// A 183 brought the peer's early media (no local ringback then).
-    early_media: bool,
+    /// Our tag, the dialog, the last ACK, the digest state.
+    sip: Signalling,
+    /// UAC: the set-up of our INVITE until its final response.
+    outgoing: OutgoingSetup,
+    /// UAS: the INVITE we answer and how long it may ring.
+    incoming: IncomingSetup,
+    /// Our SDP, the RTP session, the echo peer.
+    media: CallMedia,
+    /// Our re-INVITEs: the hold we want, the one in flight or waiting.
+    reinvite: Reinvite,
+    /// Our transfer of the peer, and the peer's of us.
+    transfer: Transfer,
 }
 
 fn now() -> String {
@@ -337,12 +316,12 @@ impl CallActor {
             m::new_call_id(),
             CallState::Dialing,
         );
-        let setup = Setup::Outgoing {
+        let start = Start::Outgoing {
             target,
             next_hop,
             extra_headers,
         };
-        Self::spawn(env, info, account, setup)
+        Self::spawn(env, info, account, start)
     }
 
     /// Takes an incoming INVITE.
@@ -366,7 +345,7 @@ impl CallActor {
             call_id,
             CallState::Ringing,
         );
-        Self::spawn(env, info, account, Setup::Incoming(Box::new(tx), replaces))
+        Self::spawn(env, info, account, Start::Incoming(Box::new(tx), replaces))
     }
 
     /// The built-in echo test: an in-process peer that returns our audio.
@@ -380,14 +359,14 @@ impl CallActor {
             m::new_call_id(),
             CallState::Dialing,
         );
-        Self::spawn(env, info, account, Setup::Echo)
+        Self::spawn(env, info, account, Start::Echo)
     }
 
     fn spawn(
         env: Arc<CallEnv>,
         info: CallInfo,
         account: Account,
-        setup: Setup,
+        start: Start,
     ) -> (CallHandle, CallInfo) {
         let snapshot = info.clone();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -414,37 +393,14 @@ impl CallActor {
             responses,
             media_tx,
             media_rx,
-            dialog: None,
-            invite: None,
-            last_ack: None,
-            server_invite: None,
-            awaiting_ack_answer: false,
-            local_tag: m::new_tag(),
-            local,
-            sockets: None,
-            media: None,
-            echo: None,
-            digest: DigestState::default(),
-            got_provisional: false,
-            cancel_requested: false,
-            cancel_sent: false,
-            auth_attempts: 0,
-            ring_deadline: None,
-            done: false,
-            want_held: false,
-            reinvite: None,
-            glare_retry: None,
-            reinvite_replies: Vec::new(),
-            dtmf_pt: None,
-            refer: None,
-            refer_reply: None,
-            transfer_target: None,
-            transfer_after_hold: None,
-            held_before_transfer: false,
-            referred: false,
-            early_media: false,
+            sip: Signalling::new(),
+            outgoing: OutgoingSetup::default(),
+            incoming: IncomingSetup::default(),
+            media: CallMedia::new(local),
+            reinvite: Reinvite::default(),
+            transfer: Transfer::default(),
         };
-        tokio::spawn(actor.run(setup));
+        tokio::spawn(actor.run(start));
         (handle, snapshot)
     }
 
@@ -453,6 +409,11 @@ impl CallActor {
             .env
             .manager
             .send(ManagerMsg::CallUpdate(Box::new(self.info.clone())));
+    }
+
+    /// The call is over (only [`Self::end`] moves it to `Ended`).
+    fn ended(&self) -> bool {
+        self.info.state == CallState::Ended
     }
 
     fn set_state(&mut self, state: CallState) {
@@ -466,15 +427,14 @@ impl CallActor {
     }
 
     async fn end(&mut self, reason: &str) {
-        if self.done {
+        if self.ended() {
             return;
         }
-        self.done = true;
-        if let Some(media) = self.media.take() {
+        if let Some(media) = self.media.take_session() {
             self.info.stats = Some(media.stats());
             media.stop().await;
         }
-        self.echo = None;
+        self.media.echo = None;
         self.info.state = CallState::Ended;
         self.info.ended_at = Some(now());
         self.info.end_reason = Some(reason.to_string());
@@ -486,7 +446,7 @@ impl CallActor {
     /// play `tone` for a few seconds (busy, congestion) unless the user
     /// hangs up or the phone quits first.
     async fn end_with_tone(&mut self, reason: &str, tone: Tone) {
-        let Some(media) = self.media.take() else {
+        let Some(media) = self.media.take_session() else {
             self.end(reason).await;
             return;
         };
@@ -538,24 +498,24 @@ impl CallActor {
         )
     }
 
-    async fn run(mut self, setup: Setup) {
-        let started = match setup {
-            Setup::Outgoing {
+    async fn run(mut self, start: Start) {
+        let started = match start {
+            Start::Outgoing {
                 target,
                 next_hop,
                 extra_headers,
             } => self.start_outgoing(target, next_hop, extra_headers).await,
-            Setup::Incoming(tx, replaces) => self.start_incoming(*tx, replaces).await,
-            Setup::Echo => self.start_echo().await,
+            Start::Incoming(tx, replaces) => self.start_incoming(*tx, replaces).await,
+            Start::Echo => self.start_echo().await,
         };
         if let Err(reason) = started {
             self.end(&reason).await;
         }
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !self.done {
-            let ring = self.ring_deadline;
-            let glare = self.glare_retry;
+        while !self.ended() {
+            let ring = self.incoming.ring_deadline;
+            let glare = self.reinvite.pending.glare_deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -568,18 +528,18 @@ impl CallActor {
                     }
                 },
                 _ = sleep_opt(ring) => {
-                    self.ring_deadline = None;
+                    self.incoming.ring_deadline = None;
                     if self.info.state == CallState::Ringing {
                         self.respond_invite(480);
                         self.end("no answer").await;
                     }
                 }
                 _ = sleep_opt(glare) => {
-                    self.glare_retry = None;
+                    self.reinvite.pending = Pending::Idle;
                     self.send_reinvite().await;
                 }
                 _ = stats_tick.tick() => {
-                    if let Some(media) = &self.media {
+                    if let Some(media) = self.media.session() {
                         let stats = media.stats();
                         if self.info.stats.as_ref() != Some(&stats) {
                             self.info.stats = Some(stats);
@@ -651,7 +611,7 @@ impl CallActor {
                 let _ = reply.send(r);
             }
             CallMsg::WaitingBeep(on) => {
-                if let Some(media) = &self.media {
+                if let Some(media) = self.media.session() {
                     media.set_waiting_beep(on);
                 }
             }

@@ -4,7 +4,7 @@
 //! and deflection (302) of a ringing call. When to send a re-INVITE and
 //! what its response leads to are decided in [`super::step`].
 
-use super::step::{hold_step, reinvite_step, HoldStep, HoldView, ReinviteStep};
+use super::step::{hold_step, reinvite_step, HoldStep, OurTransfer, Pending, ReinviteStep, Sent};
 use super::*;
 
 /// RFC 3261 §14.1: after a 491, the owner of the Call-ID (the UAC) waits
@@ -22,14 +22,14 @@ impl CallActor {
     /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
     /// answers at once when there is nothing to change).
     pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
-        let view = HoldView {
-            state: self.info.state,
-            has_dialog: self.dialog.is_some(),
-            held: self.info.held,
-            reinvite_pending: self.reinvite.is_some(),
-            glare_pending: self.glare_retry.is_some(),
-        };
-        match hold_step(&view, held) {
+        let step = hold_step(
+            &self.reinvite,
+            self.info.state,
+            self.sip.dialog.is_some(),
+            self.info.held,
+            held,
+        );
+        match step {
             HoldStep::Refuse => {
                 let what = if held { "held" } else { "resumed" };
                 let _ = reply.send(Err(CommandError::new(
@@ -44,8 +44,8 @@ impl CallActor {
                 let _ = reply.send(Ok(()));
             }
             HoldStep::Queue { send_now } => {
-                self.want_held = held;
-                self.reinvite_replies.push(reply);
+                self.reinvite.want_held = held;
+                self.reinvite.replies.push(reply);
                 if send_now {
                     self.send_reinvite().await;
                 }
@@ -55,7 +55,7 @@ impl CallActor {
 
     /// Sends a re-INVITE offering the direction `want_held` asks for.
     pub(super) async fn send_reinvite(&mut self) {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let peer = match dialog.next_hop().await {
@@ -77,14 +77,14 @@ impl CallActor {
                 return;
             }
         };
-        self.local.direction = if self.want_held {
+        self.media.local.direction = if self.reinvite.want_held {
             Direction::SendOnly
         } else {
             Direction::SendRecv
         };
-        self.local.session_version += 1;
+        self.media.local.session_version += 1;
         add_header(&mut req.headers, "Allow", crate::sip::ALLOW);
-        let body = sdp::offer(&self.local).into_bytes();
+        let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,
             &mut req.body,
@@ -99,8 +99,15 @@ impl CallActor {
         match self.env.endpoint.send_request(req.clone(), peer).await {
             Ok(tx) => {
                 match kind {
-                    TxKind::ReInvite => self.reinvite = Some((req, peer)),
-                    TxKind::Refer => self.refer = Some((req, peer)),
+                    TxKind::ReInvite => {
+                        self.reinvite.pending =
+                            Pending::InFlight(Box::new(Sent { request: req, peer }))
+                    }
+                    TxKind::Refer => {
+                        if let OurTransfer::Referring { refer, .. } = &mut self.transfer.ours {
+                            *refer = Some(Box::new(Sent { request: req, peer }));
+                        }
+                    }
                     TxKind::Invite => {}
                 }
                 forward_responses(tx, kind, self.responses_tx.clone());
@@ -119,11 +126,14 @@ impl CallActor {
     /// Retries `req` with credentials after a 401/407; false when it cannot.
     pub(super) async fn retry_with_auth(&mut self, kind: TxKind, resp: &Response) -> bool {
         let pending = match kind {
-            TxKind::ReInvite => self.reinvite.clone(),
-            TxKind::Refer => self.refer.clone(),
+            TxKind::ReInvite => self.reinvite.pending.in_flight().cloned(),
+            TxKind::Refer => match &self.transfer.ours {
+                OurTransfer::Referring { refer, .. } => refer.as_deref().cloned(),
+                _ => None,
+            },
             TxKind::Invite => None,
         };
-        let (Some((req, peer)), Some(creds)) = (pending, self.credentials()) else {
+        let (Some(Sent { request: req, peer }), Some(creds)) = (pending, self.credentials()) else {
             return false;
         };
         // Only once per request: a second challenge means wrong credentials.
@@ -132,10 +142,10 @@ impl CallActor {
         if already {
             return false;
         }
-        let Ok(again) = self.digest.authorize(&req, resp, &creds) else {
+        let Ok(again) = self.sip.digest.authorize(&req, resp, &creds) else {
             return false;
         };
-        if let (Some(d), Ok((n, _))) = (self.dialog.as_mut(), m::cseq(&again.headers)) {
+        if let (Some(d), Ok((n, _))) = (self.sip.dialog.as_mut(), m::cseq(&again.headers)) {
             d.local_cseq = d.local_cseq.max(n);
         }
         self.send_in_dialog(again, peer, kind).await;
@@ -154,17 +164,18 @@ impl CallActor {
         match step {
             ReinviteStep::Wait | ReinviteStep::Challenge => {}
             ReinviteStep::Accepted => {
-                self.reinvite = None;
+                self.reinvite.pending = Pending::Idle;
                 self.ack_2xx(&resp).await;
                 if let Some(body) = sdp_body(&resp) {
-                    self.apply_answer(&body, true).await;
+                    self.apply_answer(&body).await;
                 }
-                self.info.held = self.want_held;
-                if let Some(media) = &self.media {
+                let want_held = self.reinvite.want_held;
+                self.info.held = want_held;
+                if let Some(media) = self.media.session() {
                     // The held party hears the on-hold tone, never our microphone.
-                    media.set_hold_music(self.want_held);
+                    media.set_hold_music(want_held);
                 }
-                let state = if self.want_held {
+                let state = if want_held {
                     CallState::Held
                 } else {
                     CallState::Active
@@ -175,31 +186,31 @@ impl CallActor {
                     self.set_state(state);
                 }
                 self.finish_reinvite(Ok(()));
-                if let Some((refer_to, reply)) = self.transfer_after_hold.take() {
-                    self.send_refer(refer_to, reply).await;
+                if let Some((refer_to, reply)) = self.transfer.ours.take_awaiting_hold() {
+                    self.send_refer(refer_to, reply, false).await;
                 }
             }
             ReinviteStep::Glare => {
-                self.reinvite = None;
                 let uac = self
+                    .sip
                     .dialog
                     .as_ref()
                     .is_some_and(|d| d.role == crate::sip::dialog::Role::Uac);
                 let wait = glare_backoff(uac);
                 tracing::info!(call = %self.info.id, "re-INVITE glare (491): retry in {} ms", wait.as_millis());
-                self.glare_retry = Some(tokio::time::Instant::now() + wait);
+                self.reinvite.pending = Pending::Glare(tokio::time::Instant::now() + wait);
             }
             ReinviteStep::Refused { end_dialog } => {
-                self.reinvite = None;
+                self.reinvite.pending = Pending::Idle;
                 let text = m::status_text(&resp);
-                self.want_held = self.info.held;
-                self.local.direction = if self.info.held {
+                self.reinvite.want_held = self.info.held;
+                self.media.local.direction = if self.info.held {
                     Direction::SendOnly
                 } else {
                     Direction::SendRecv
                 };
                 self.finish_reinvite(Err(format!("re-INVITE refused: {text}")));
-                if let Some((_, reply)) = self.transfer_after_hold.take() {
+                if let Some((_, reply)) = self.transfer.ours.take_awaiting_hold() {
                     let _ = reply.send(Err(CommandError::new(
                         "sip_error",
                         format!("hold before transfer failed: {text}"),
@@ -214,7 +225,7 @@ impl CallActor {
     }
 
     pub(super) fn finish_reinvite(&mut self, result: Result<(), String>) {
-        for reply in self.reinvite_replies.drain(..) {
+        for reply in self.reinvite.replies.drain(..) {
             let _ = reply.send(
                 result
                     .clone()
@@ -228,7 +239,7 @@ impl CallActor {
         &mut self,
         conference: Option<Arc<Conference>>,
     ) -> Result<Option<MemberId>, CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio", self.info.id),
@@ -242,12 +253,12 @@ impl CallActor {
             ));
         }
         let member = media.set_conference(conference.as_deref());
-        if joining && (self.info.held || self.want_held) {
-            self.want_held = false;
-            if let Some(media) = &self.media {
+        if joining && (self.info.held || self.reinvite.want_held) {
+            self.reinvite.want_held = false;
+            if let Some(media) = self.media.session() {
                 media.set_hold_music(false);
             }
-            if self.reinvite.is_none() && self.glare_retry.is_none() {
+            if self.reinvite.pending.is_idle() {
                 self.send_reinvite().await;
             }
         }
@@ -260,7 +271,7 @@ impl CallActor {
 
     /// `record`: both directions to a WAV file, or stop.
     pub(super) fn record(&mut self, path: Option<std::path::PathBuf>) -> Result<(), CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio yet", self.info.id),
@@ -275,7 +286,7 @@ impl CallActor {
     }
 
     pub(super) fn mute(&mut self, on: bool) -> Result<(), CommandError> {
-        let Some(media) = &self.media else {
+        let Some(media) = self.media.session() else {
             return Err(CommandError::new(
                 "bad_state",
                 format!("call {} has no audio yet", self.info.id),
@@ -296,18 +307,18 @@ impl CallActor {
                 format!("call {} is not connected", self.info.id),
             ));
         }
-        if let (Some(media), Some(_)) = (&self.media, self.dtmf_pt) {
+        if let (Some(media), Some(_)) = (self.media.session(), self.media.dtmf_pt) {
             media.send_dtmf(digits);
             return Ok(());
         }
-        if self.echo.is_some() {
-            if let Some(media) = &self.media {
+        if self.media.echo.is_some() {
+            if let Some(media) = self.media.session() {
                 media.send_dtmf(digits);
             }
             return Ok(());
         }
         // SIP INFO fallback, one request per digit, in order.
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return Err(CommandError::new("bad_state", "no dialog for SIP INFO"));
         };
         let peer = dialog
@@ -353,10 +364,10 @@ impl CallActor {
                 format!("call {} is not ringing", self.info.id),
             ));
         }
-        let Some(tx) = &self.server_invite else {
+        let Some(tx) = &self.incoming.invite else {
             return Err(CommandError::new("bad_state", "no INVITE to deflect"));
         };
-        let mut resp = m::response(&tx.request, 302, Some(&self.local_tag));
+        let mut resp = m::response(&tx.request, 302, Some(&self.sip.local_tag));
         add_header(&mut resp.headers, "Contact", format!("<{to}>"));
         add_header(
             &mut resp.headers,

@@ -1,9 +1,20 @@
 //! Incoming side of a call and in-dialog requests: ringing, answer,
 //! reject, hangup in every state, the caller's CANCEL, and the peer's BYE,
-//! re-INVITE, OPTIONS.
+//! re-INVITE, OPTIONS. Owns [`IncomingSetup`]; how a hang-up and a request
+//! of the peer are taken is decided in [`super::step`].
 
-use super::step::{hangup_step, info_dtmf, request_step, HangupStep, HangupView, RequestStep};
+use super::step::{hangup_step, info_dtmf, request_step, HangupStep, RequestStep};
 use super::*;
+
+/// The call as the callee, until it is answered or over: the peer's INVITE
+/// and when it stops ringing.
+#[derive(Debug, Default)]
+pub(super) struct IncomingSetup {
+    /// The initial INVITE and its transaction (None for calls we place).
+    pub invite: Option<ServerTransaction>,
+    /// When an unanswered call stops ringing (480).
+    pub ring_deadline: Option<tokio::time::Instant>,
+}
 
 impl CallActor {
     // ------------------------------------------------------------ incoming
@@ -14,7 +25,7 @@ impl CallActor {
         replaces: Option<Replaces>,
     ) -> Result<(), String> {
         let offer = sdp_request_body(&tx.request);
-        self.server_invite = Some(tx);
+        self.incoming.invite = Some(tx);
         if let Some(offer) = &offer {
             if let Err(e) = sdp::SessionDescription::parse(offer)
                 .and_then(|s| s.audio().map(|_| ()).ok_or(sdp::SdpError::NoAudio))
@@ -46,17 +57,17 @@ impl CallActor {
             self.start_early_media();
             self.set_tone(Some(Tone::Ring));
         }
-        self.ring_deadline =
+        self.incoming.ring_deadline =
             Some(tokio::time::Instant::now() + Duration::from_secs(self.env.ring_timeout_s.max(1)));
         Ok(())
     }
 
     /// Answers the initial INVITE with `code` (180, 200 handled in answer()).
     pub(super) fn respond_invite(&mut self, code: u16) {
-        let Some(tx) = &self.server_invite else {
+        let Some(tx) = &self.incoming.invite else {
             return;
         };
-        let mut resp = m::response(&tx.request, code, Some(&self.local_tag));
+        let mut resp = m::response(&tx.request, code, Some(&self.sip.local_tag));
         if (101..200).contains(&code) {
             add_header(&mut resp.headers, "Contact", self.contact(tx.peer.protocol));
         }
@@ -73,7 +84,7 @@ impl CallActor {
                 format!("call {} is not ringing", self.info.id),
             ));
         }
-        let Some(tx) = self.server_invite.as_ref() else {
+        let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         let request = tx.request.clone();
@@ -84,7 +95,7 @@ impl CallActor {
         let contact = self.contact(protocol);
         self.set_tone(None);
         let body = match sdp_request_body(&request) {
-            Some(offer) => match sdp::answer(&offer, &self.local) {
+            Some(offer) => match sdp::answer(&offer, &self.media.local) {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -100,41 +111,43 @@ impl CallActor {
             },
             None => {
                 // Offer in our 2xx, answer in the ACK.
-                self.awaiting_ack_answer = true;
-                sdp::offer(&self.local)
+                self.media.answer_in_ack = true;
+                sdp::offer(&self.media.local)
             }
         };
-        let dialog = Dialog::from_uas(&request, &self.local_tag, &contact)
+        let dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
-        self.dialog = Some(dialog);
-        let Some(tx) = self.server_invite.as_ref() else {
+        self.sip.dialog = Some(dialog);
+        let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         tx.handle
-            .respond(ok_with_sdp(&request, Some(&self.local_tag), contact, body))
+            .respond(ok_with_sdp(
+                &request,
+                Some(&self.sip.local_tag),
+                contact,
+                body,
+            ))
             .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
-        self.ring_deadline = None;
+        self.incoming.ring_deadline = None;
         self.set_state(CallState::Active);
         Ok(())
     }
 
     pub(super) async fn hangup(&mut self) {
-        let view = HangupView {
-            state: self.info.state,
-            has_dialog: self.dialog.is_some(),
-            echo: self.echo.is_some(),
-            invite_sent: self.invite.is_some(),
-            got_provisional: self.got_provisional,
-            cancel_sent: self.cancel_sent,
-        };
-        match hangup_step(&view) {
+        let step = hangup_step(
+            &mut self.outgoing,
+            self.info.state,
+            self.sip.dialog.is_some(),
+            self.media.echo.is_some(),
+        );
+        match step {
             HangupStep::Nothing => {}
             HangupStep::Reject => {
                 self.respond_invite(486);
                 self.end("rejected 486").await;
             }
             HangupStep::Cancel { send_now, end_now } => {
-                self.cancel_requested = true;
                 if send_now {
                     self.send_cancel().await;
                 }
@@ -158,16 +171,16 @@ impl CallActor {
                 }
             }
             SipInput::Ack(ack) => {
-                if self.awaiting_ack_answer {
-                    self.awaiting_ack_answer = false;
+                if self.media.answer_in_ack {
+                    self.media.answer_in_ack = false;
                     if let Some(body) = sdp_request_body(&ack) {
-                        self.apply_answer(&body, true).await;
+                        self.apply_answer(&body).await;
                     }
                 }
             }
             SipInput::Response(resp) => {
                 if m::code(&resp) >= 200 && m::code(&resp) < 300 {
-                    if let Some((ack, peer)) = &self.last_ack {
+                    if let Some(Sent { request: ack, peer }) = &self.sip.last_ack {
                         let _ = self
                             .env
                             .endpoint
@@ -188,8 +201,8 @@ impl CallActor {
     pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
         let req = &tx.request;
         let respond = |code: u16| bodiless_response(req, code);
-        let in_order = self.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
-        match request_step(&req.method, in_order, self.reinvite.is_some()) {
+        let in_order = self.sip.dialog.as_mut().map(|d| d.accept_remote_cseq(req));
+        match request_step(&req.method, in_order, &self.reinvite.pending) {
             RequestStep::Reply(code) => {
                 let mut r = respond(code);
                 if code == 405 {
@@ -235,14 +248,14 @@ impl CallActor {
     /// offer in our 200 when it carries none.
     async fn on_reinvite(&mut self, tx: &ServerTransaction) {
         let req = &tx.request;
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         dialog.refresh_target(&req.headers);
         let contact = dialog.local_contact.clone();
-        self.local.session_version += 1;
+        self.media.local.session_version += 1;
         let body = match sdp_request_body(req) {
-            Some(offer) => match sdp::answer(&offer, &self.local) {
+            Some(offer) => match sdp::answer(&offer, &self.media.local) {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -254,8 +267,8 @@ impl CallActor {
                 }
             },
             None => {
-                self.awaiting_ack_answer = true;
-                sdp::offer(&self.local)
+                self.media.answer_in_ack = true;
+                sdp::offer(&self.media.local)
             }
         };
         let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));

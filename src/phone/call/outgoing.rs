@@ -3,7 +3,7 @@
 //! and BYE. What a response to the INVITE leads to is decided in
 //! [`super::step`].
 
-use super::step::{invite_step, Answered, InviteResponse, InviteStep, InviteView};
+use super::step::{invite_step, Answered, InviteResponse, InviteStep, Sent, SentInvite};
 use super::*;
 
 impl CallActor {
@@ -31,8 +31,8 @@ impl CallActor {
             self.media_tx.clone(),
         )
         .map_err(|e| e.to_string())?;
-        self.echo = Some(echo);
-        self.media = Some(media);
+        self.media.echo = Some(echo);
+        self.media.rtp = Rtp::Running(media);
         self.info.codec = Some(Codec::Pcmu.name().to_string());
         self.set_state(CallState::Active);
         Ok(())
@@ -41,12 +41,12 @@ impl CallActor {
     // ------------------------------------------------------------ outgoing
 
     pub(super) async fn bind_media(&mut self) -> Result<(), String> {
-        if self.sockets.is_none() && self.media.is_none() {
+        if matches!(self.media.rtp, Rtp::None) {
             let s = RtpSockets::bind(self.env.media_ip)
                 .await
                 .map_err(|e| format!("cannot open RTP port: {e}"))?;
-            self.local.addr = s.rtp_addr();
-            self.sockets = Some(s);
+            self.media.local.addr = s.rtp_addr();
+            self.media.rtp = Rtp::Bound(s);
         }
         Ok(())
     }
@@ -66,8 +66,8 @@ impl CallActor {
         add_header(h, "Max-Forwards", "70");
         let from_uri = format!("sip:{}@{}", self.account.user, self.account.domain);
         let from = match &self.account.display_name {
-            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.local_tag),
-            None => format!("<{from_uri}>;tag={}", self.local_tag),
+            Some(n) => format!("\"{n}\" <{from_uri}>;tag={}", self.sip.local_tag),
+            None => format!("<{from_uri}>;tag={}", self.sip.local_tag),
         };
         add_header(h, "From", from);
         add_header(h, "To", format!("<{target}>"));
@@ -79,7 +79,7 @@ impl CallActor {
         for (name, value) in extra_headers {
             add_header(h, &name, value);
         }
-        let body = sdp::offer(&self.local).into_bytes();
+        let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,
             &mut req.body,
@@ -92,7 +92,7 @@ impl CallActor {
     /// Starts the call's media before the answer, sending nothing and
     /// receiving nothing, so local tones (ringback, busy) reach the speaker.
     pub(super) fn start_early_media(&mut self) {
-        let Some(sockets) = self.sockets.take() else {
+        let Some(sockets) = self.media.take_sockets() else {
             return;
         };
         let params = RtpParams {
@@ -109,13 +109,13 @@ impl CallActor {
             &self.info.sip_call_id,
             self.media_tx.clone(),
         ) {
-            Ok(media) => self.media = Some(media),
+            Ok(media) => self.media.rtp = Rtp::Running(media),
             Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
         }
     }
 
     pub(super) fn set_tone(&self, tone: Option<Tone>) {
-        if let Some(media) = &self.media {
+        if let Some(media) = self.media.session() {
             media.set_tone(tone);
         }
     }
@@ -127,8 +127,7 @@ impl CallActor {
             .send_request(req.clone(), peer)
             .await
             .map_err(|e| format!("cannot send INVITE: {e}"))?;
-        self.invite = Some((req, peer));
-        self.got_provisional = false;
+        self.outgoing.invite = Some(SentInvite::new(Sent { request: req, peer }));
         forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
         Ok(())
     }
@@ -146,22 +145,15 @@ impl CallActor {
                     status: &status,
                     has_sdp: body.is_some(),
                 };
-                let step = invite_step(&self.invite_view(), &response);
+                let has_credentials = self.account.password.is_some();
+                let step = invite_step(
+                    &mut self.outgoing,
+                    self.info.state,
+                    has_credentials,
+                    &response,
+                );
                 self.take_invite_step(step, resp, body).await;
             }
-        }
-    }
-
-    /// The call as [`invite_step`] sees it.
-    fn invite_view(&self) -> InviteView {
-        InviteView {
-            state: self.info.state,
-            done: self.done,
-            cancel_requested: self.cancel_requested,
-            cancel_sent: self.cancel_sent,
-            early_media: self.early_media,
-            auth_attempts: self.auth_attempts,
-            has_credentials: self.account.password.is_some(),
         }
     }
 
@@ -175,14 +167,13 @@ impl CallActor {
                 ringback,
                 alerting,
             } => {
-                self.got_provisional = true;
                 if send_cancel {
                     self.send_cancel().await;
                 }
                 if let (true, Some(body)) = (early_media, &body) {
                     // Early media (183 with SDP): the peer's own tones.
                     self.set_tone(None);
-                    self.apply_answer(body, false).await;
+                    self.apply_early_answer(body).await;
                 } else if ringback {
                     self.set_tone(Some(Tone::Ringback));
                 }
@@ -193,10 +184,10 @@ impl CallActor {
                 }
             }
             InviteStep::Answered(then) => {
-                if self.dialog.is_none() {
-                    if let Some((invite, _)) = &self.invite {
-                        match Dialog::from_uac(invite, &resp) {
-                            Ok(d) => self.dialog = Some(d),
+                if self.sip.dialog.is_none() {
+                    if let Some(invite) = &self.outgoing.invite {
+                        match Dialog::from_uac(&invite.sent.request, &resp) {
+                            Ok(d) => self.sip.dialog = Some(d),
                             Err(e) => tracing::warn!(call = %self.info.id, "bad 2xx: {e}"),
                         }
                     }
@@ -211,8 +202,8 @@ impl CallActor {
                     Answered::Connect => {
                         self.set_tone(None);
                         match body {
-                            Some(body) => self.apply_answer(&body, true).await,
-                            None if self.media.is_some() => {}
+                            Some(body) => self.apply_answer(&body).await,
+                            None if self.media.session().is_some() => {}
                             None => {
                                 tracing::warn!(call = %self.info.id, "2xx without SDP answer");
                             }
@@ -222,12 +213,12 @@ impl CallActor {
                 }
             }
             InviteStep::Authenticate => {
-                self.auth_attempts += 1;
-                let (Some(creds), Some((invite, peer))) = (self.credentials(), self.invite.clone())
+                let invite = self.outgoing.invite.as_ref().map(|i| i.sent.clone());
+                let (Some(creds), Some(Sent { request, peer })) = (self.credentials(), invite)
                 else {
                     return;
                 };
-                match self.digest.authorize(&invite, &resp, &creds) {
+                match self.sip.digest.authorize(&request, &resp, &creds) {
                     Ok(req) => {
                         if let Err(e) = self.send_invite(req, peer).await {
                             self.end(&e).await;
@@ -245,7 +236,9 @@ impl CallActor {
     }
 
     pub(super) async fn ack_2xx(&mut self, resp: &Response) {
-        let Some(dialog) = &self.dialog else { return };
+        let Some(dialog) = &self.sip.dialog else {
+            return;
+        };
         let Ok((cseq, _)) = m::cseq(&resp.headers) else {
             return;
         };
@@ -256,8 +249,10 @@ impl CallActor {
                 return;
             }
         };
-        let ack = match &self.last_ack {
-            Some((ack, _)) if m::cseq(&ack.headers).map(|c| c.0).ok() == Some(cseq) => ack.clone(),
+        let ack = match &self.sip.last_ack {
+            Some(last) if m::cseq(&last.request.headers).map(|c| c.0).ok() == Some(cseq) => {
+                last.request.clone()
+            }
             _ => match dialog.ack(cseq, &self.via(peer.protocol)) {
                 Ok(a) => a,
                 Err(e) => {
@@ -274,30 +269,31 @@ impl CallActor {
         {
             tracing::warn!(call = %self.info.id, "ACK not sent: {e}");
         }
-        self.last_ack = Some((ack, peer));
+        self.sip.last_ack = Some(Sent { request: ack, peer });
     }
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.
-    pub(super) async fn apply_answer(&mut self, body: &str, final_answer: bool) {
-        if !final_answer {
-            self.early_media = true;
-        }
-        match sdp::read_answer(body, &self.local) {
+    pub(super) async fn apply_answer(&mut self, body: &str) {
+        match sdp::read_answer(body, &self.media.local) {
             Ok(neg) => self.apply_negotiated(neg).await,
-            Err(e) if final_answer => {
-                tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}");
-            }
-            Err(_) => {}
+            Err(e) => tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}"),
+        }
+    }
+
+    /// Reads the SDP of early media (a 183); an unusable one is ignored.
+    async fn apply_early_answer(&mut self, body: &str) {
+        if let Ok(neg) = sdp::read_answer(body, &self.media.local) {
+            self.apply_negotiated(neg).await;
         }
     }
 
     pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
         self.info.codec = Some(neg.params.codec.name().to_string());
-        self.dtmf_pt = neg.params.dtmf_payload_type;
+        self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
-        if let Some(media) = &self.media {
+        if let Some(media) = self.media.session() {
             media.update(neg.params);
-        } else if let Some(sockets) = self.sockets.take() {
+        } else if let Some(sockets) = self.media.take_sockets() {
             match MediaSession::start(
                 sockets,
                 neg.params,
@@ -305,7 +301,7 @@ impl CallActor {
                 &self.info.sip_call_id,
                 self.media_tx.clone(),
             ) {
-                Ok(media) => self.media = Some(media),
+                Ok(media) => self.media.rtp = Rtp::Running(media),
                 Err(e) => tracing::warn!(call = %self.info.id, "media did not start: {e}"),
             }
         }
@@ -316,10 +312,13 @@ impl CallActor {
     }
 
     pub(super) async fn send_cancel(&mut self) {
-        let Some((invite, peer)) = self.invite.clone() else {
+        let Some(Sent {
+            request: invite,
+            peer,
+        }) = self.outgoing.invite.as_ref().map(|i| i.sent.clone())
+        else {
             return;
         };
-        self.cancel_sent = true;
         let mut cancel = match m::request(Method::Cancel, &invite.uri.to_string()) {
             Ok(r) => r,
             Err(_) => return,
@@ -347,7 +346,7 @@ impl CallActor {
 
     /// BYE in a detached task (answers 401/407 once); the call ends at once.
     pub(super) async fn send_bye(&mut self) {
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let peer = match dialog.next_hop().await {
@@ -368,7 +367,7 @@ impl CallActor {
         set_body(&mut bye.headers, &mut bye.body, None, Vec::new());
         let endpoint = self.env.endpoint.clone();
         let creds = self.credentials();
-        let mut digest = std::mem::take(&mut self.digest);
+        let mut digest = std::mem::take(&mut self.sip.digest);
         tokio::spawn(async move {
             let Ok(mut tx) = endpoint.send_request(bye.clone(), peer).await else {
                 return;

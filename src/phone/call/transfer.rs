@@ -4,8 +4,8 @@
 //! place the new call, and NOTIFYing its progress back.
 
 use super::step::{
-    refer_step, transfer_progress, transfer_step, ReferStep, TransferProgress, TransferStep,
-    TransferView,
+    refer_step, transfer_progress, transfer_step, OurTransfer, ReferStep, TransferProgress,
+    TransferStep,
 };
 use super::*;
 
@@ -114,7 +114,7 @@ pub fn sipfrag_status(body: &str) -> Option<(u16, String)> {
 
 impl CallActor {
     pub(super) fn dialog_ref(&self) -> Option<DialogRef> {
-        let d = self.dialog.as_ref()?;
+        let d = self.sip.dialog.as_ref()?;
         Some(DialogRef {
             call_id: d.call_id.clone(),
             local_tag: d.local_tag.clone(),
@@ -125,15 +125,14 @@ impl CallActor {
 
     /// `transfer` / `connect`: hold first (unless held), then REFER.
     pub(super) async fn transfer(&mut self, refer_to: String, reply: Reply) {
-        let view = TransferView {
-            state: self.info.state,
-            has_dialog: self.dialog.is_some(),
-            transferring: self.transfer_target.is_some() || self.refer.is_some(),
-            held: self.info.held,
-            reinvite_pending: self.reinvite.is_some(),
-            glare_pending: self.glare_retry.is_some(),
-        };
-        match transfer_step(&view) {
+        let step = transfer_step(
+            &self.transfer,
+            &self.reinvite,
+            self.info.state,
+            self.sip.dialog.is_some(),
+            self.info.held,
+        );
+        match step {
             TransferStep::Refuse => {
                 let _ = reply.send(Err(CommandError::new(
                     "bad_state",
@@ -149,14 +148,10 @@ impl CallActor {
                     "a transfer of this call is under way",
                 )));
             }
-            TransferStep::Refer => {
-                self.held_before_transfer = true;
-                self.send_refer(refer_to, reply).await;
-            }
+            TransferStep::Refer => self.send_refer(refer_to, reply, true).await,
             TransferStep::HoldFirst { send_now } => {
-                self.held_before_transfer = false;
-                self.transfer_after_hold = Some((refer_to, reply));
-                self.want_held = true;
+                self.transfer.ours = OurTransfer::AwaitingHold { refer_to, reply };
+                self.reinvite.want_held = true;
                 if send_now {
                     self.send_reinvite().await;
                 }
@@ -164,8 +159,10 @@ impl CallActor {
         }
     }
 
-    pub(super) async fn send_refer(&mut self, refer_to: String, reply: Reply) {
-        let Some(dialog) = self.dialog.as_mut() else {
+    /// Sends the REFER of our transfer; `held_before` when the call was held
+    /// before the transfer asked for it.
+    pub(super) async fn send_refer(&mut self, refer_to: String, reply: Reply, held_before: bool) {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             let _ = reply.send(Err(CommandError::new("bad_state", "no dialog")));
             return;
         };
@@ -195,8 +192,12 @@ impl CallActor {
             format!("<sip:{}@{}>", self.account.user, self.account.domain),
         );
         set_body(&mut req.headers, &mut req.body, None, Vec::new());
-        self.refer_reply = Some(reply);
-        self.transfer_target = Some(refer_to);
+        self.transfer.ours = OurTransfer::Referring {
+            refer_to,
+            held_before,
+            refer: None,
+            reply: Some(reply),
+        };
         self.send_in_dialog(req, peer, TxKind::Refer).await;
     }
 
@@ -204,13 +205,13 @@ impl CallActor {
         match refer_step(m::code(&resp)) {
             ReferStep::Wait => {}
             ReferStep::Accepted => {
-                self.refer = None;
+                self.forget_refer();
                 self.set_state(CallState::Transferring);
                 self.finish_refer(Ok(()));
             }
             ReferStep::Challenge if self.retry_with_auth(TxKind::Refer, &resp).await => {}
             ReferStep::Challenge | ReferStep::Refused => {
-                self.refer = None;
+                self.forget_refer();
                 let text = m::status_text(&resp);
                 self.finish_refer(Err(CommandError::new(
                     "transfer_failed",
@@ -221,22 +222,34 @@ impl CallActor {
         }
     }
 
+    /// Our REFER got its final response: no longer kept for a challenge.
+    fn forget_refer(&mut self) {
+        if let OurTransfer::Referring { refer, .. } = &mut self.transfer.ours {
+            *refer = None;
+        }
+    }
+
     pub(super) fn finish_refer(&mut self, result: Result<(), CommandError>) {
-        if let Some(reply) = self.refer_reply.take() {
-            let _ = reply.send(result);
+        if let OurTransfer::Referring { reply, .. } = &mut self.transfer.ours {
+            if let Some(reply) = reply.take() {
+                let _ = reply.send(result);
+            }
         }
     }
 
     /// The transfer did not work: keep the call and resume it.
     async fn transfer_failed(&mut self, why: &str) {
         tracing::info!(call = %self.info.id, "transfer failed: {why}");
-        self.transfer_target = None;
+        let held_before = match std::mem::take(&mut self.transfer.ours) {
+            OurTransfer::Referring { held_before, .. } => held_before,
+            _ => true,
+        };
         if self.info.state == CallState::Transferring {
             self.set_state(CallState::Held);
         }
-        if !self.held_before_transfer {
-            self.want_held = false;
-            if self.reinvite.is_none() && self.glare_retry.is_none() {
+        if !held_before {
+            self.reinvite.want_held = false;
+            if self.reinvite.pending.is_idle() {
                 self.send_reinvite().await;
             }
         }
@@ -247,7 +260,8 @@ impl CallActor {
         let event = m::header(&req.headers, "Event")
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if !event.starts_with("refer") || self.transfer_target.is_none() {
+        let transferring = matches!(self.transfer.ours, OurTransfer::Referring { .. });
+        if !event.starts_with("refer") || !transferring {
             return;
         }
         let body = String::from_utf8_lossy(&req.body);
@@ -259,7 +273,10 @@ impl CallActor {
                 tracing::debug!(call = %self.info.id, "transfer progress: {code} {reason}")
             }
             TransferProgress::Done => {
-                let target = self.transfer_target.take().unwrap_or_default();
+                let target = match std::mem::take(&mut self.transfer.ours) {
+                    OurTransfer::Referring { refer_to, .. } => refer_to,
+                    _ => String::new(),
+                };
                 self.send_bye().await;
                 self.end(&format!("transferred to {}", split_refer_to(&target).0))
                     .await;
@@ -277,12 +294,12 @@ impl CallActor {
             return;
         };
         let mut r = m::response(req, 202, None);
-        if let Some(d) = &self.dialog {
+        if let Some(d) = &self.sip.dialog {
             add_header(&mut r.headers, "Contact", d.local_contact.clone());
         }
         set_body(&mut r.headers, &mut r.body, None, Vec::new());
         let _ = tx.handle.respond(r);
-        self.referred = true;
+        self.transfer.referred = true;
         self.notify_refer(100, "Trying").await;
         let referred_by = m::header(&req.headers, "Referred-By").map(str::to_string);
         let _ = self.env.manager.send(ManagerMsg::Refer {
@@ -295,10 +312,10 @@ impl CallActor {
 
     /// NOTIFY with a sipfrag of `code reason` for the peer's REFER.
     pub(super) async fn notify_refer(&mut self, code: u16, reason: &str) {
-        if !self.referred {
+        if !self.transfer.referred {
             return;
         }
-        let Some(dialog) = self.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
         let Ok(peer) = dialog.next_hop().await else {
@@ -327,7 +344,7 @@ impl CallActor {
             body,
         );
         if code >= 200 {
-            self.referred = false;
+            self.transfer.referred = false;
         }
         match self.env.endpoint.send_request(notify, peer).await {
             Ok(tx) => drain(tx),

@@ -2,15 +2,40 @@
 
 use super::*;
 
-const DIALING: InviteView = InviteView {
-    state: CallState::Dialing,
-    done: false,
-    cancel_requested: false,
-    cancel_sent: false,
-    early_media: false,
-    auth_attempts: 0,
-    has_credentials: true,
-};
+use super::invite::Cancel;
+use crate::media::Tone;
+use crate::phone::event::CallState;
+use crate::sip::message as m;
+use crate::sip::transport::{Peer, Protocol};
+
+/// A request as sent, for the sub-structs that keep one in flight.
+fn sent(method: Method) -> Sent {
+    Sent {
+        request: m::request(method, "sip:bob@example.com").unwrap(),
+        peer: Peer {
+            protocol: Protocol::Udp,
+            addr: "127.0.0.1:5060".parse().unwrap(),
+        },
+    }
+}
+
+/// An outgoing set-up whose INVITE went out (`provisional`: a 1xx came).
+fn setup(provisional: bool, cancel: Cancel) -> OutgoingSetup {
+    OutgoingSetup {
+        invite: Some(SentInvite {
+            sent: sent(Method::Invite),
+            provisional,
+        }),
+        cancel,
+        early_media: false,
+        auth_attempts: 0,
+    }
+}
+
+/// Dialing, the INVITE out, nothing heard yet.
+fn dialing() -> OutgoingSetup {
+    setup(false, Cancel::NotWanted)
+}
 
 fn resp(code: u16, status: &str, has_sdp: bool) -> InviteResponse<'_> {
     InviteResponse {
@@ -29,22 +54,13 @@ fn end(reason: &str, tone: Option<Tone>) -> InviteStep {
 
 #[test]
 fn provisional_responses() {
-    let alerting = InviteView {
-        state: CallState::Alerting,
-        ..DIALING
-    };
-    let early = InviteView {
+    use CallState::{Alerting, Dialing};
+    let early = || OutgoingSetup {
         early_media: true,
-        ..alerting
+        ..dialing()
     };
-    let hung_up = InviteView {
-        cancel_requested: true,
-        ..DIALING
-    };
-    let cancelled = InviteView {
-        cancel_sent: true,
-        ..hung_up
-    };
+    let hung_up = || setup(false, Cancel::Wanted);
+    let cancelled = || setup(false, Cancel::Sent);
     let progress = |send_cancel, early_media, ringback, alerting| InviteStep::Progress {
         send_cancel,
         early_media,
@@ -52,118 +68,137 @@ fn provisional_responses() {
         alerting,
     };
     let table = [
-        (DIALING, resp(100, "100 Trying", false), InviteStep::Nothing),
         (
-            DIALING,
+            dialing(),
+            Dialing,
+            resp(100, "100 Trying", false),
+            InviteStep::Nothing,
+        ),
+        (
+            dialing(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(false, false, true, true),
         ),
         (
-            alerting,
+            dialing(),
+            Alerting,
             resp(180, "180 Ringing", false),
             progress(false, false, true, false),
         ),
         (
-            DIALING,
+            dialing(),
+            Dialing,
             resp(183, "183 Session Progress", true),
             progress(false, true, false, true),
         ),
         (
-            DIALING,
+            dialing(),
+            Dialing,
             resp(183, "183 Session Progress", false),
             progress(false, false, false, true),
         ),
         // Ringing after early media: the peer's audio stays, no local ringback.
         (
-            early,
+            early(),
+            Alerting,
             resp(180, "180 Ringing", false),
             progress(false, false, false, false),
         ),
         // A hang-up while dialing sends its CANCEL with the first 1xx, once.
         (
-            hung_up,
+            hung_up(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(true, false, true, true),
         ),
         (
-            cancelled,
+            cancelled(),
+            Dialing,
             resp(180, "180 Ringing", false),
             progress(false, false, true, true),
         ),
     ];
-    for (call, r, want) in table {
-        assert_eq!(invite_step(&call, &r), want, "{call:?} {r:?}");
+    for (mut call, state, r, want) in table {
+        let before = format!("{call:?} {state:?} {r:?}");
+        let was_early = call.early_media;
+        assert_eq!(invite_step(&mut call, state, true, &r), want, "{before}");
+        if r.code > 100 {
+            // The set-up remembers the 1xx (a CANCEL may go now), the CANCEL
+            // it sent and the early media it plays.
+            let invite = call.invite.as_ref().unwrap();
+            assert!(invite.provisional, "{before}");
+            assert_ne!(call.cancel, Cancel::Wanted, "{before}");
+            assert_eq!(call.early_media, was_early || r.has_sdp, "{before}");
+        }
     }
+    // The CANCEL goes once: the next 1xx sends none.
+    let mut call = hung_up();
+    let ringing = resp(180, "180 Ringing", false);
+    assert_eq!(
+        invite_step(&mut call, Dialing, true, &ringing),
+        progress(true, false, true, true)
+    );
+    assert_eq!(call.cancel, Cancel::Sent);
+    assert_eq!(
+        invite_step(&mut call, Alerting, true, &ringing),
+        progress(false, false, true, false)
+    );
 }
 
 #[test]
 fn answers() {
-    let active = InviteView {
-        state: CallState::Active,
-        ..DIALING
-    };
-    let ended = InviteView {
-        done: true,
-        ..DIALING
-    };
-    let hung_up = InviteView {
-        state: CallState::Alerting,
-        cancel_requested: true,
-        cancel_sent: true,
-        ..DIALING
-    };
+    let hung_up = || setup(true, Cancel::Sent);
     let ok = resp(200, "200 OK", true);
     let table = [
-        (DIALING, Answered::Connect),
-        (active, Answered::AckOnly),
-        (ended, Answered::AckOnly),
+        (dialing(), CallState::Dialing, Answered::Connect),
+        (dialing(), CallState::Active, Answered::AckOnly),
+        (dialing(), CallState::Ended, Answered::AckOnly),
         // The 200 crossed our CANCEL: the call is up, so BYE it.
-        (hung_up, Answered::ByeCancelled),
+        (hung_up(), CallState::Alerting, Answered::ByeCancelled),
     ];
-    for (call, want) in table {
+    for (mut call, state, want) in table {
         assert_eq!(
-            invite_step(&call, &ok),
+            invite_step(&mut call, state, true, &ok),
             InviteStep::Answered(want),
-            "{call:?}"
+            "{call:?} {state:?}"
         );
     }
 }
 
 #[test]
 fn challenges() {
+    let dialing_state = CallState::Dialing;
     let r401 = resp(401, "401 Unauthorized", false);
     let r407 = resp(407, "407 Proxy Authentication Required", false);
-    assert_eq!(invite_step(&DIALING, &r401), InviteStep::Authenticate);
-    let second = InviteView {
-        auth_attempts: 1,
-        ..DIALING
-    };
-    assert_eq!(invite_step(&second, &r407), InviteStep::Authenticate);
-    let third = InviteView {
-        auth_attempts: 2,
-        ..DIALING
-    };
+    let mut call = dialing();
     assert_eq!(
-        invite_step(&third, &r401),
+        invite_step(&mut call, dialing_state, true, &r401),
+        InviteStep::Authenticate
+    );
+    assert_eq!(call.auth_attempts, 1);
+    assert_eq!(
+        invite_step(&mut call, dialing_state, true, &r407),
+        InviteStep::Authenticate
+    );
+    assert_eq!(call.auth_attempts, 2);
+    assert_eq!(
+        invite_step(&mut call, dialing_state, true, &r401),
         end("401 Unauthorized wrong password", None)
     );
-    let no_password = InviteView {
-        has_credentials: false,
-        ..DIALING
-    };
     assert_eq!(
-        invite_step(&no_password, &r407),
+        invite_step(&mut dialing(), dialing_state, false, &r407),
         end(
             "407 Proxy Authentication Required no password configured",
             None
         )
     );
     // After a hang-up a challenge is not answered.
-    let hung_up = InviteView {
-        cancel_requested: true,
-        ..DIALING
-    };
-    assert_eq!(invite_step(&hung_up, &r401), end("401 Unauthorized", None));
+    let mut hung_up = setup(false, Cancel::Wanted);
+    assert_eq!(
+        invite_step(&mut hung_up, dialing_state, true, &r401),
+        end("401 Unauthorized", None)
+    );
 }
 
 #[test]
@@ -179,7 +214,12 @@ fn failures_end_with_the_right_tone() {
     ];
     for (code, status, tone) in table {
         assert_eq!(
-            invite_step(&DIALING, &resp(code, status, false)),
+            invite_step(
+                &mut dialing(),
+                CallState::Dialing,
+                true,
+                &resp(code, status, false)
+            ),
             end(status, tone),
             "{code}"
         );
@@ -188,197 +228,178 @@ fn failures_end_with_the_right_tone() {
 
 #[test]
 fn failures_after_a_hang_up_end_quietly() {
-    let hung_up = InviteView {
-        state: CallState::Alerting,
-        cancel_requested: true,
-        cancel_sent: true,
-        ..DIALING
-    };
+    let hung_up = || setup(true, Cancel::Sent);
     assert_eq!(
-        invite_step(&hung_up, &resp(487, "487 Request Terminated", false)),
+        invite_step(
+            &mut hung_up(),
+            CallState::Alerting,
+            true,
+            &resp(487, "487 Request Terminated", false)
+        ),
         end("cancelled", None)
     );
     assert_eq!(
-        invite_step(&hung_up, &resp(486, "486 Busy Here", false)),
+        invite_step(
+            &mut hung_up(),
+            CallState::Alerting,
+            true,
+            &resp(486, "486 Busy Here", false)
+        ),
         end("486 Busy Here", None)
     );
 }
 
 #[test]
 fn hang_up_in_each_state() {
-    let dialing = HangupView {
-        state: CallState::Dialing,
-        has_dialog: false,
-        echo: false,
-        invite_sent: true,
-        got_provisional: false,
-        cancel_sent: false,
-    };
+    use CallState::{Active, Alerting, Dialing, Ended, Held, Ringing};
+    let not_sent = || OutgoingSetup::default();
     let cancel = |send_now, end_now| HangupStep::Cancel { send_now, end_now };
+    // (set-up, state, has dialog, echo, step, cancel afterwards)
     let table = [
-        (dialing, cancel(false, false)),
+        (
+            dialing(),
+            Dialing,
+            false,
+            false,
+            cancel(false, false),
+            Cancel::Wanted,
+        ),
         // INVITE not out yet (still resolving the next hop): end now.
         (
-            HangupView {
-                invite_sent: false,
-                ..dialing
-            },
+            not_sent(),
+            Dialing,
+            false,
+            false,
             cancel(false, true),
+            Cancel::Wanted,
         ),
         (
-            HangupView {
-                state: CallState::Alerting,
-                got_provisional: true,
-                ..dialing
-            },
+            setup(true, Cancel::NotWanted),
+            Alerting,
+            false,
+            false,
             cancel(true, false),
+            Cancel::Sent,
         ),
         (
-            HangupView {
-                state: CallState::Alerting,
-                got_provisional: true,
-                cancel_sent: true,
-                ..dialing
-            },
+            setup(true, Cancel::Sent),
+            Alerting,
+            false,
+            false,
             cancel(false, false),
+            Cancel::Sent,
         ),
         // A 2xx made the dialog: the call is up, BYE it.
         (
-            HangupView {
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Dialing,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                echo: true,
-                ..dialing
-            },
+            dialing(),
+            Dialing,
+            false,
+            true,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Ringing,
-                ..dialing
-            },
+            not_sent(),
+            Ringing,
+            false,
+            false,
             HangupStep::Reject,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Active,
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Active,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Held,
-                has_dialog: true,
-                ..dialing
-            },
+            dialing(),
+            Held,
+            true,
+            false,
             HangupStep::Bye,
+            Cancel::NotWanted,
         ),
         (
-            HangupView {
-                state: CallState::Ended,
-                ..dialing
-            },
+            dialing(),
+            Ended,
+            false,
+            false,
             HangupStep::Nothing,
+            Cancel::NotWanted,
         ),
     ];
-    for (call, want) in table {
-        assert_eq!(hangup_step(&call), want, "{call:?}");
+    for (mut call, state, has_dialog, echo, want, cancel_after) in table {
+        let before = format!("{call:?} {state:?} dialog={has_dialog} echo={echo}");
+        assert_eq!(
+            hangup_step(&mut call, state, has_dialog, echo),
+            want,
+            "{before}"
+        );
+        assert_eq!(call.cancel, cancel_after, "{before}");
     }
+}
+
+/// Our re-INVITEs: `pending` in flight or waiting, hold not wanted.
+fn reinvite(pending: Pending) -> Reinvite {
+    Reinvite {
+        want_held: false,
+        pending,
+        replies: Vec::new(),
+    }
+}
+
+fn in_flight() -> Pending {
+    Pending::InFlight(Box::new(sent(Method::Invite)))
+}
+
+fn glare() -> Pending {
+    Pending::Glare(tokio::time::Instant::now())
 }
 
 #[test]
 fn hold_and_resume_by_state() {
-    let active = HoldView {
-        state: CallState::Active,
-        has_dialog: true,
-        held: false,
-        reinvite_pending: false,
-        glare_pending: false,
-    };
-    let held = HoldView {
-        state: CallState::Held,
-        held: true,
-        ..active
-    };
+    use CallState::{Active, Alerting, Ended, Held, Ringing};
     let queue = |send_now| HoldStep::Queue { send_now };
+    // (re-INVITEs, state, has dialog, held, hold wanted, step)
     let table = [
-        (active, true, queue(true)),
-        (active, false, HoldStep::Done),
-        (held, false, queue(true)),
-        (held, true, HoldStep::Done),
+        (Pending::Idle, Active, true, false, true, queue(true)),
+        (Pending::Idle, Active, true, false, false, HoldStep::Done),
+        (Pending::Idle, Held, true, true, false, queue(true)),
+        (Pending::Idle, Held, true, true, true, HoldStep::Done),
         // A re-INVITE in flight carries the newest wish when it is retried
         // or answered; a second one is not sent alongside.
+        (in_flight(), Active, true, false, true, queue(false)),
+        (in_flight(), Active, true, false, false, queue(false)),
+        (glare(), Active, true, false, true, queue(false)),
+        (Pending::Idle, Ringing, false, false, true, HoldStep::Refuse),
         (
-            HoldView {
-                reinvite_pending: true,
-                ..active
-            },
-            true,
-            queue(false),
-        ),
-        (
-            HoldView {
-                reinvite_pending: true,
-                ..active
-            },
+            Pending::Idle,
+            Alerting,
             false,
-            queue(false),
-        ),
-        (
-            HoldView {
-                glare_pending: true,
-                ..active
-            },
-            true,
-            queue(false),
-        ),
-        (
-            HoldView {
-                state: CallState::Ringing,
-                has_dialog: false,
-                ..active
-            },
-            true,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                state: CallState::Alerting,
-                has_dialog: false,
-                ..active
-            },
-            true,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                state: CallState::Ended,
-                ..active
-            },
             false,
-            HoldStep::Refuse,
-        ),
-        (
-            HoldView {
-                has_dialog: false,
-                ..active
-            },
             true,
             HoldStep::Refuse,
         ),
+        (Pending::Idle, Ended, true, false, false, HoldStep::Refuse),
+        (Pending::Idle, Active, false, false, true, HoldStep::Refuse),
     ];
-    for (call, want_held, want) in table {
+    for (pending, state, has_dialog, held, want_held, want) in table {
+        let call = reinvite(pending);
         assert_eq!(
-            hold_step(&call, want_held),
+            hold_step(&call, state, has_dialog, held, want_held),
             want,
-            "{call:?} hold={want_held}"
+            "{call:?} {state:?} dialog={has_dialog} held={held} hold={want_held}"
         );
     }
 }
@@ -427,72 +448,86 @@ fn dtmf_in_sip_info() {
 
 #[test]
 fn transfers_start_by_state() {
-    let active = TransferView {
-        state: CallState::Active,
-        has_dialog: true,
-        transferring: false,
-        held: false,
-        reinvite_pending: false,
-        glare_pending: false,
+    use CallState::{Active, Held, Ringing, Transferring};
+    let idle = Transfer::default;
+    let referring = || Transfer {
+        ours: OurTransfer::Referring {
+            refer_to: "sip:carol@example.com".into(),
+            held_before: false,
+            refer: Some(Box::new(sent(Method::Refer))),
+            reply: None,
+        },
+        referred: false,
     };
     let hold_first = |send_now| TransferStep::HoldFirst { send_now };
+    // (transfer, re-INVITEs, state, has dialog, held, step)
     let table = [
-        (active, hold_first(true)),
+        (idle(), Pending::Idle, Active, true, false, hold_first(true)),
+        (idle(), in_flight(), Active, true, false, hold_first(false)),
+        (idle(), glare(), Active, true, false, hold_first(false)),
+        (idle(), Pending::Idle, Held, true, true, TransferStep::Refer),
         (
-            TransferView {
-                reinvite_pending: true,
-                ..active
-            },
-            hold_first(false),
-        ),
-        (
-            TransferView {
-                glare_pending: true,
-                ..active
-            },
-            hold_first(false),
-        ),
-        (
-            TransferView {
-                state: CallState::Held,
-                held: true,
-                ..active
-            },
-            TransferStep::Refer,
-        ),
-        (
-            TransferView {
-                transferring: true,
-                ..active
-            },
+            referring(),
+            Pending::Idle,
+            Active,
+            true,
+            false,
             TransferStep::Busy,
         ),
         (
-            TransferView {
-                state: CallState::Transferring,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Transferring,
+            true,
+            false,
             TransferStep::Refuse,
         ),
         (
-            TransferView {
-                state: CallState::Ringing,
-                has_dialog: false,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Ringing,
+            false,
+            false,
             TransferStep::Refuse,
         ),
         (
-            TransferView {
-                has_dialog: false,
-                ..active
-            },
+            idle(),
+            Pending::Idle,
+            Active,
+            false,
+            false,
             TransferStep::Refuse,
         ),
     ];
-    for (call, want) in table {
-        assert_eq!(transfer_step(&call), want, "{call:?}");
+    for (transfer, pending, state, has_dialog, held, want) in table {
+        let ours = reinvite(pending);
+        assert_eq!(
+            transfer_step(&transfer, &ours, state, has_dialog, held),
+            want,
+            "{transfer:?} {ours:?} {state:?} dialog={has_dialog} held={held}"
+        );
     }
+}
+
+#[test]
+fn a_transfer_waiting_for_its_hold_is_taken_out_once() {
+    let (reply, _rx) = tokio::sync::oneshot::channel();
+    let mut ours = OurTransfer::AwaitingHold {
+        refer_to: "sip:carol@example.com".into(),
+        reply,
+    };
+    let taken = ours.take_awaiting_hold().map(|(to, _)| to);
+    assert_eq!(taken.as_deref(), Some("sip:carol@example.com"));
+    assert!(matches!(ours, OurTransfer::Idle));
+    assert!(ours.take_awaiting_hold().is_none());
+    let mut referring = OurTransfer::Referring {
+        refer_to: "sip:carol@example.com".into(),
+        held_before: true,
+        refer: None,
+        reply: None,
+    };
+    assert!(referring.take_awaiting_hold().is_none());
+    assert!(matches!(referring, OurTransfer::Referring { .. }));
 }
 
 #[test]
@@ -525,33 +560,36 @@ fn refer_responses_and_progress() {
 
 #[test]
 fn requests_from_the_peer() {
+    use Pending::Idle;
     let table = [
-        (Method::Bye, None, false, RequestStep::Reply(481)),
-        (Method::Invite, None, false, RequestStep::Reply(481)),
-        (Method::Bye, Some(false), false, RequestStep::Reply(500)),
-        (Method::Bye, Some(true), false, RequestStep::Bye),
-        (Method::Bye, Some(true), true, RequestStep::Bye),
-        (Method::Invite, Some(true), false, RequestStep::Reinvite),
+        (Method::Bye, None, Idle, RequestStep::Reply(481)),
+        (Method::Invite, None, Idle, RequestStep::Reply(481)),
+        (Method::Bye, Some(false), Idle, RequestStep::Reply(500)),
+        (Method::Bye, Some(true), Idle, RequestStep::Bye),
+        (Method::Bye, Some(true), in_flight(), RequestStep::Bye),
+        (Method::Invite, Some(true), Idle, RequestStep::Reinvite),
         // Both sides re-INVITE at once: ours is pending, theirs gets 491.
-        (Method::Invite, Some(true), true, RequestStep::Reply(491)),
-        (Method::Info, Some(true), false, RequestStep::Info),
-        (Method::Notify, Some(true), false, RequestStep::Notify),
-        (Method::Refer, Some(true), false, RequestStep::Refer),
-        (Method::Options, Some(true), false, RequestStep::Options),
-        (Method::Message, Some(true), false, RequestStep::Reply(405)),
         (
-            Method::Subscribe,
+            Method::Invite,
             Some(true),
-            false,
-            RequestStep::Reply(405),
+            in_flight(),
+            RequestStep::Reply(491),
         ),
-        (Method::Update, Some(true), false, RequestStep::Reply(405)),
+        // Ours waits out a 491 back-off: nothing is pending, theirs goes on.
+        (Method::Invite, Some(true), glare(), RequestStep::Reinvite),
+        (Method::Info, Some(true), Idle, RequestStep::Info),
+        (Method::Notify, Some(true), Idle, RequestStep::Notify),
+        (Method::Refer, Some(true), Idle, RequestStep::Refer),
+        (Method::Options, Some(true), Idle, RequestStep::Options),
+        (Method::Message, Some(true), Idle, RequestStep::Reply(405)),
+        (Method::Subscribe, Some(true), Idle, RequestStep::Reply(405)),
+        (Method::Update, Some(true), Idle, RequestStep::Reply(405)),
     ];
-    for (method, in_order, reinvite_pending, want) in table {
+    for (method, in_order, ours, want) in table {
         assert_eq!(
-            request_step(&method, in_order, reinvite_pending),
+            request_step(&method, in_order, &ours),
             want,
-            "{method} {in_order:?} {reinvite_pending}"
+            "{method} {in_order:?} {ours:?}"
         );
     }
 }
