@@ -128,7 +128,6 @@ impl BlfEntry {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::sip::subscription::PickupTarget;

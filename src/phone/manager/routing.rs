@@ -60,7 +60,7 @@ impl CallManager {
         };
         let req = &tx.request;
         let call_id = m::call_id(&req.headers).unwrap_or_default();
-        let has_to_tag = m::header(&req.headers, "To").and_then(m::tag).is_some();
+        let has_to_tag = m::to_tag(req).is_some();
         if let Some(h) = self.call_for(&call_id) {
             if req.method == Method::Invite && !has_to_tag {
                 // A second INVITE for a call we already have: a loop or fork.
@@ -146,10 +146,11 @@ impl CallManager {
 
     /// The account a new call is for: by the Request-URI's user, else the first.
     fn incoming_account(&self, tx: &ServerTransaction) -> Option<Account> {
-        let user = req_user(&tx.request.uri.to_string());
+        let uri = tx.request.uri.to_string();
+        let user = m::uri_user(&uri);
         self.accounts
             .iter()
-            .find(|a| Some(a.account.user.as_str()) == user.as_deref())
+            .find(|a| Some(a.account.user.as_str()) == user)
             .or_else(|| self.accounts.first())
             .map(|a| a.account.clone())
     }
@@ -226,20 +227,9 @@ impl CallManager {
     }
 }
 
-fn req_user(uri: &str) -> Option<String> {
-    let rest = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))?;
-    rest.split_once('@').map(|(u, _)| u.to_string())
-}
-
 /// A response from the manager itself (no call owns the request).
 pub(super) fn reply(tx: &ServerTransaction, code: u16, extra: &[(&str, &str)]) {
-    let to_tag = (code >= 200
-        && m::header(&tx.request.headers, "To")
-            .and_then(m::tag)
-            .is_none())
-    .then(m::new_tag);
+    let to_tag = (code >= 200 && m::to_tag(&tx.request).is_none()).then(m::new_tag);
     let mut resp = m::response(&tx.request, code, to_tag.as_deref());
     for (name, value) in extra {
         add_header(&mut resp.headers, name, *value);
