@@ -4,9 +4,10 @@
 //! on the `pbx` host (198.51.100.10, same LAN), it calls a baresip on the
 //! pbx host and is called by it, with audio both ways; every Via, Contact
 //! and SDP address kamailio saw names 198.51.100.20, never 0.0.0.0 or
-//! 127.0.0.1. Then two termphones on an IPv6-only link, both on `[::]`,
-//! call each other directly. The bed itself is checked first: removed on
-//! drop, and stale beds of killed runs removed at the next start.
+//! 127.0.0.1; the built-in echo target still answers. Then two termphones
+//! on an IPv6-only link, both on `[::]`, call each other directly. The bed
+//! itself is checked first: removed on drop, and stale beds of killed runs
+//! removed at the next start.
 
 mod support;
 
@@ -269,6 +270,13 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     for wav in &got {
         tone::assert_tone(wav, 1000.0, 600.0);
     }
+
+    // The built-in echo target works on the wildcard too: it hears itself.
+    let echo = call_id_of(&p.ok(json!({"cmd": "dial", "to": "echo"})));
+    let echo_call = wait_active(&mut p, &echo);
+    std::thread::sleep(Duration::from_secs(3));
+    hang_up(&mut p, &echo);
+    tone::assert_tone(&recorded(&rec, &echo_call), 1000.0, 600.0);
 
     // What kamailio saw: termphone's REGISTER, INVITE, answers and SDP name
     // the office address, and nothing names the wildcard or loopback.
