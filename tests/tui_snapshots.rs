@@ -75,6 +75,8 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         transfer_status: None,
         recording: None,
         sip_call_id: format!("{id}-3f2a@127.0.0.1"),
+        local_sip: None,
+        local_media: None,
     }
 }
 

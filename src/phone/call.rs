@@ -34,7 +34,7 @@ use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Method, Request, Response, SipMessage};
 use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
-use crate::sip::transport::Peer;
+use crate::sip::transport::{local_addr, Peer};
 use crate::timer::sleep_opt;
 use incoming::IncomingSetup;
 use media::{CallMedia, Rtp};
@@ -482,18 +482,20 @@ impl CallActor {
         })
     }
 
-    fn contact(&self, protocol: crate::sip::transport::Protocol) -> String {
+    /// Our Contact toward `peer`, naming the address that reaches us from it.
+    fn contact(&self, peer: &Peer) -> String {
         crate::sip::registration::contact_for(
             &format!("sip:{}@{}", self.account.user, self.account.domain),
-            self.env.endpoint.transport().local_addr(),
-            protocol,
+            self.env.endpoint.transport().local_addr_for(peer.addr),
+            peer.protocol,
         )
     }
 
-    fn via(&self, protocol: crate::sip::transport::Protocol) -> String {
+    /// A Via with a fresh branch for a request to `peer`.
+    fn via(&self, peer: &Peer) -> String {
         m::via(
-            self.env.endpoint.transport().local_addr(),
-            protocol,
+            self.env.endpoint.transport().local_addr_for(peer.addr),
+            peer.protocol,
             &m::new_branch(),
         )
     }
@@ -649,6 +651,8 @@ fn base_info(
         sip_call_id,
         transfer_status: None,
         recording: None,
+        local_sip: None,
+        local_media: None,
     }
 }
 

@@ -68,6 +68,13 @@ pub struct CallInfo {
     pub transfer_status: Option<String>,
     /// SIP Call-ID of the dialog (also the WAV name of the file backend).
     pub sip_call_id: String,
+    /// The address (`ip:port`) this call's Via and Contact name: the one
+    /// that routes to the peer when `listen` is a wildcard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_sip: Option<String>,
+    /// The RTP address (`ip:port`) our SDP names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_media: Option<String>,
 }
 
 /// One event line.

@@ -48,7 +48,6 @@ use commands::Flow;
 use conference::ConferenceState;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -103,11 +102,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     }
     let history = History::open(&config.history_path)
         .with_context(|| format!("cannot open call history {}", config.history_path.display()))?;
-    let media_ip = match sip_addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
+    let media_ip = crate::sip::transport::local_addr::media_bind_ip(sip_addr);
     let (manager_tx, manager_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);

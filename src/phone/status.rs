@@ -39,6 +39,12 @@ pub struct AccountStatus {
     /// IP)`, or the registrar's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The address (`ip:port`) our REGISTERs name in Via and Contact: the
+    /// one that routes to the registrar when `listen` is a wildcard. Left
+    /// out until the registration has reported once, and for accounts
+    /// that do not register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_sip: Option<String>,
 }
 
 /// Who carries out a forwarding rule.
@@ -132,6 +138,7 @@ mod tests {
                     registered: true,
                     expires: 3600,
                     reason: None,
+                    local_sip: None,
                 },
                 AccountStatus {
                     name: "direct".into(),
@@ -139,6 +146,7 @@ mod tests {
                     registered: false,
                     expires: 0,
                     reason: Some("registration off (direct IP)".into()),
+                    local_sip: None,
                 },
             ],
             calls: vec![CallInfo {
@@ -167,6 +175,8 @@ mod tests {
                 recording: Some("/tmp/c1.wav".into()),
                 transfer_status: Some("180 Ringing".into()),
                 sip_call_id: "c1-3f2a@127.0.0.1".into(),
+                local_sip: None,
+                local_media: None,
             }],
             dnd: true,
             forward: vec![
@@ -253,6 +263,23 @@ mod tests {
             m.split = None;
         }
         assert!(wire(&split_none).contains(r#""split":null"#));
+    }
+
+    #[test]
+    fn addresses_in_use_are_added_fields() {
+        let mut status = full();
+        status.accounts[0].local_sip = Some("198.51.100.20:5060".into());
+        status.calls[0].local_sip = Some("198.51.100.20:5060".into());
+        status.calls[0].local_media = Some("198.51.100.20:40000".into());
+        let json = wire(&status);
+        assert!(json.contains(
+            r#"{"aor":"sip:1001@test.local","expires":3600,"local_sip":"198.51.100.20:5060","name":"office","registered":true}"#
+        ));
+        assert!(json.contains(
+            r#""local_media":"198.51.100.20:40000","local_sip":"198.51.100.20:5060","muted":true"#
+        ));
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, status);
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Publisher {
         body: Option<&PresenceDoc>,
     ) -> Result<Request, super::SipError> {
         self.cseq += 1;
-        let local = self.endpoint.transport().local_addr();
+        let local = self.endpoint.transport().local_addr_for(self.cfg.peer.addr);
         let ids = m::OutOfDialog {
             uri: &self.cfg.aor,
             from: &self.cfg.aor,

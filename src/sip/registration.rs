@@ -36,6 +36,9 @@ pub struct RegistrationStatus {
     pub expires: u32,
     /// Why it is not registered, in words (e.g. "401 wrong password").
     pub reason: Option<String>,
+    /// The address our REGISTERs name (Via sent-by and Contact): the one
+    /// that routes to the registrar when listening on the wildcard.
+    pub local: std::net::SocketAddr,
 }
 
 /// Back-off after a failure: 2, 4, 8 … seconds, at most 5 minutes.
@@ -76,7 +79,7 @@ enum Outcome {
 impl Registrar {
     fn build(&mut self, expires: u32) -> Result<Request, super::SipError> {
         self.cseq += 1;
-        let local = self.endpoint.transport().local_addr();
+        let local = self.endpoint.transport().local_addr_for(self.cfg.peer.addr);
         let ids = m::OutOfDialog {
             uri: &self.cfg.registrar_uri,
             from: &self.cfg.aor,
@@ -202,6 +205,7 @@ impl Registrar {
             registered,
             expires,
             reason,
+            local: self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
         });
     }
 

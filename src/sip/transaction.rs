@@ -9,7 +9,7 @@
 //! layer already sent `100 Trying` for an INVITE; responses go back to the
 //! source address and port, RFC 3581). Send requests with
 //! [`Endpoint::send_request`] (top Via with a fresh branch, e.g.
-//! `transport.via(protocol, &new_branch())`) and read the responses from the
+//! `transport.via_to(&peer, &new_branch())`) and read the responses from the
 //! [`ClientTransaction`]. The ACK for a 2xx is the dialog's business: send it
 //! with [`Endpoint::send_stateless`]. An ACK that matches no transaction
 //! (including late ones) is passed up as [`Incoming::Ack`].

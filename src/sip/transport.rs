@@ -7,9 +7,14 @@
 //! requests to that peer reuse them; sending to a TCP peer without a
 //! connection opens one. An in-memory variant ([`Transport::memory`]) lets the
 //! layers above be tested without sockets.
+//!
+//! On the wildcard address the transport still tells each peer a real
+//! address: [`Transport::local_addr_for`] asks the OS which source address
+//! routes to the peer; the choice itself is [`local_addr`]'s.
 
 mod framer;
 mod inspect;
+pub mod local_addr;
 mod tcp;
 
 // The fresh identifiers a caller of the transport puts into a request.
@@ -165,15 +170,39 @@ impl Transport {
         self.inner.tracer.subscribe()
     }
 
-    /// The bound address (same port for UDP and TCP).
+    /// The bound address (same port for UDP and TCP); the wildcard when
+    /// listening on it. What a message names is [`Self::local_addr_for`].
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local
     }
 
-    /// A Via for a request we send: sent-by = our local address, `rport`,
-    /// and `branch` (normally from [`new_branch`]); see [`via`].
+    /// The address we tell `peer` (Via sent-by, Contact, SDP): the bound
+    /// address, or on the wildcard the source address the OS routes to
+    /// `peer` from, on our port ([`local_addr::advertised`]). Asked anew
+    /// each time, so it follows the host's address changes.
+    pub fn local_addr_for(&self, peer: SocketAddr) -> SocketAddr {
+        let listen = self.inner.local;
+        if !local_addr::needs_route(listen) {
+            return listen;
+        }
+        let route = match self.inner.kind {
+            Kind::Net { .. } => route_source(local_addr::route_target(peer)),
+            Kind::Memory(_) => None,
+        };
+        local_addr::advertised(listen, peer, route)
+    }
+
+    /// A Via for a request we send: sent-by = the bound address, `rport`,
+    /// and `branch` (normally from [`new_branch`]); see [`via`]. On a
+    /// wildcard address that names no reachable host: use [`Self::via_to`].
     pub fn via(&self, protocol: Protocol, branch: &str) -> msg::Via {
         msg::Via::new(via(self.inner.local, protocol, branch))
+    }
+
+    /// A Via for a request we send to `peer`: sent-by = our address toward
+    /// it ([`Self::local_addr_for`]), `rport`, and `branch`; see [`via`].
+    pub fn via_to(&self, peer: &Peer, branch: &str) -> msg::Via {
+        msg::Via::new(via(self.local_addr_for(peer.addr), peer.protocol, branch))
     }
 
     /// Sends a message to `peer` (TCP: reuses the connection it came on or
@@ -203,6 +232,20 @@ impl Transport {
             }
         }
     }
+}
+
+/// The source address the OS would send from to reach `target`: a UDP
+/// socket connected to it (nothing is sent) reports its local address.
+/// `None` when there is no route.
+fn route_source(target: SocketAddr) -> Option<std::net::IpAddr> {
+    let any: SocketAddr = if target.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(any).ok()?;
+    socket.connect(target).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
 }
 
 async fn bind_pair(listen: SocketAddr) -> Result<(UdpSocket, TcpListener)> {

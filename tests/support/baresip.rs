@@ -5,12 +5,13 @@
 //! `dump-<YYYY-MM-DD-HH-MM-SS>-dec.wav` (received, decoded) and `…-enc.wav`
 //! (sent), so with one call per instance the received audio is the one `-dec.wav`.
 
+use super::netns::Place;
 use super::proc::ProcGuard;
 use super::{free_port, free_port_range, tail};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc::{channel, Receiver};
@@ -36,6 +37,8 @@ pub struct Baresip {
     guard: ProcGuard,
     pub dir: PathBuf,
     pub sip_port: u16,
+    /// The address SIP and RTP listen on (127.0.0.1 off a bed).
+    pub ip: IpAddr,
     pub ctrl_port: u16,
     pub snd_dir: PathBuf,
     pub user: String,
@@ -74,6 +77,17 @@ fn take_netstrings(buf: &mut Vec<u8>) -> Vec<Vec<u8>> {
 
 impl Baresip {
     pub fn start(dir: &Path, opts: BaresipOpts) -> Baresip {
+        Self::start_in(dir, opts, &Place::loopback())
+    }
+
+    /// [`Baresip::start`] in `place` (a host of a test bed): SIP and RTP on
+    /// its address, ctrl_tcp on the host's loopback.
+    pub fn start_in(dir: &Path, opts: BaresipOpts, place: &Place) -> Baresip {
+        let ip = place.ip;
+        let sip_host = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
         let cfg = dir.join("baresip");
         let snd_dir = cfg.join("snd");
         std::fs::create_dir_all(&snd_dir).expect("baresip dirs");
@@ -82,7 +96,7 @@ impl Baresip {
         let dns_port = free_port();
         let config = format!(
             "poll_method epoll\n\
-             sip_listen 127.0.0.1:{sip_port}\n\
+             sip_listen {sip_host}:{sip_port}\n\
              dns_server 127.0.0.1:{dns_port}\n\
              audio_player aubridge,player\n\
              audio_alert aubridge,player\n\
@@ -116,18 +130,18 @@ impl Baresip {
                 "<sip:{u}@test.local>;auth_pass={password};outbound=\"sip:{reg}\";regint=60{answer}\n",
                 u = opts.user
             ),
-            None => format!("<sip:{u}@127.0.0.1>;regint=0{answer}\n", u = opts.user),
+            None => format!("<sip:{u}@{sip_host}>;regint=0{answer}\n", u = opts.user),
         };
         std::fs::write(cfg.join("accounts"), account).expect("baresip accounts");
         std::fs::write(cfg.join("contacts"), "").expect("baresip contacts");
         let log = dir.join("baresip.log");
         let mut cmd = Command::new("baresip");
-        cmd.arg("-f").arg(&cfg).args(["-n", "127.0.0.1"]);
-        let mut guard = ProcGuard::spawn("baresip", cmd, &log)
+        cmd.arg("-f").arg(&cfg).arg("-n").arg(ip.to_string());
+        let mut guard = ProcGuard::spawn("baresip", place.wrap(cmd), &log)
             .expect("start baresip (is it installed? scripts/install-test-deps.sh)");
         let end = Instant::now() + Duration::from_secs(10);
         let stream = loop {
-            if let Ok(s) = TcpStream::connect(("127.0.0.1", ctrl_port)) {
+            if let Ok(s) = place.enter(move || TcpStream::connect(("127.0.0.1", ctrl_port))) {
                 break s;
             }
             if guard.try_status().is_some() || Instant::now() >= end {
@@ -159,6 +173,7 @@ impl Baresip {
             guard,
             dir: dir.to_path_buf(),
             sip_port,
+            ip,
             ctrl_port,
             snd_dir,
             user: opts.user,
@@ -174,12 +189,12 @@ impl Baresip {
     }
 
     pub fn sip_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+        SocketAddr::new(self.ip, self.sip_port)
     }
 
     /// Direct URI of this baresip (no registrar involved).
     pub fn direct_uri(&self) -> String {
-        format!("sip:{}@127.0.0.1:{}", self.user, self.sip_port)
+        format!("sip:{}@{}", self.user, self.sip_addr())
     }
 
     pub fn log(&self) -> String {

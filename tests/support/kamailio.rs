@@ -3,10 +3,11 @@
 //! `tests/peers/kamailio-registrar.cfg.in`. Kamailio daemonizes and forks
 //! workers: the guard kills the pid from its pidfile and its whole process group.
 
+use super::netns::Place;
 use super::proc::{alive, signal};
 use super::sip::SipProbe;
 use super::{free_port, read_lossy, wait_for, wait_until};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub const DOMAIN: &str = "test.local";
 /// A running kamailio, stopped on drop.
 pub struct Kamailio {
     pub port: u16,
+    /// The address it listens on (127.0.0.1 unless started in a bed's host).
+    pub ip: IpAddr,
     pub dir: PathBuf,
     pid: i32,
 }
@@ -72,14 +75,33 @@ impl Kamailio {
 
     /// [`Kamailio::start_with`] on a given port (`None`: a free one).
     pub fn start_with_port(dir: &Path, template: &str, port: Option<u16>) -> Kamailio {
+        Self::start_in(dir, template, port, &Place::loopback())
+    }
+
+    /// Starts the registrar in `place` (a host of a test bed), listening on
+    /// its address and `port` (`None`: a free one).
+    pub fn start_registrar_in(dir: &Path, place: &Place, port: Option<u16>) -> Kamailio {
+        Self::start_in(dir, TEMPLATE, port, place)
+    }
+
+    /// [`Kamailio::start_with_port`] in `place`: its listen lines name the
+    /// place's address instead of 127.0.0.1.
+    pub fn start_in(dir: &Path, template: &str, port: Option<u16>, place: &Place) -> Kamailio {
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let port = port.unwrap_or_else(free_port);
         let cfg = dir.join("kamailio.cfg");
+        let host = match place.ip {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
         let text = template
             .replace("@PORT@", &port.to_string())
-            .replace("@RUNDIR@", &dir.display().to_string());
+            .replace("@RUNDIR@", &dir.display().to_string())
+            .replace("listen=udp:127.0.0.1:", &format!("listen=udp:{host}:"))
+            .replace("listen=tcp:127.0.0.1:", &format!("listen=tcp:{host}:"));
         std::fs::write(&cfg, text).expect("write kamailio.cfg");
-        let check = Command::new("kamailio")
+        let check = place
+            .wrap(Command::new("kamailio"))
             .arg("-c")
             .arg("-f")
             .arg(&cfg)
@@ -94,13 +116,16 @@ impl Kamailio {
         let log = std::fs::File::create(dir.join("kamailio.log")).expect("kamailio.log");
         let err = log.try_clone().expect("log fd");
         // kamailio forks a daemon (its own session) and the launcher exits.
-        let status = Command::new("kamailio")
+        let mut launcher = Command::new("kamailio");
+        launcher
             .arg("-f")
             .arg(&cfg)
             .arg("-P")
             .arg(&pidfile)
             .args(["-m", "64", "-M", "8", "-E", "-w"])
-            .arg(dir)
+            .arg(dir);
+        let status = place
+            .wrap(launcher)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -113,6 +138,7 @@ impl Kamailio {
         });
         let k = Kamailio {
             port,
+            ip: place.ip,
             dir: dir.to_path_buf(),
             pid: pid.unwrap_or(0),
         };
@@ -121,7 +147,7 @@ impl Kamailio {
             "kamailio did not start ({status}):\n{}",
             k.log()
         );
-        let probe = SipProbe::new();
+        let probe = place.enter(SipProbe::new);
         let up = wait_until(Duration::from_secs(10), || {
             let msg = probe.options(k.addr(), "probe");
             probe
@@ -133,12 +159,12 @@ impl Kamailio {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::new(self.ip, self.port)
     }
 
-    /// `sip:127.0.0.1:<port>`, for `proxy =` and outbound proxies.
+    /// `sip:<ip>:<port>` (127.0.0.1 off a bed), for `proxy =` and outbound proxies.
     pub fn proxy_uri(&self) -> String {
-        format!("sip:127.0.0.1:{}", self.port)
+        format!("sip:{}", self.addr())
     }
 
     pub fn pid(&self) -> i32 {

@@ -10,6 +10,7 @@ pub mod baresip;
 pub mod callctl;
 pub mod config;
 pub mod kamailio;
+pub mod netns;
 pub mod pbx;
 pub mod phone;
 pub mod proc;

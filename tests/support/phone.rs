@@ -4,6 +4,7 @@
 //! a thread, the real `termphone ctl` client, SIGTERM/SIGKILL on drop.
 
 use super::config::Config;
+use super::netns::Place;
 use super::proc::ProcGuard;
 use super::{free_port, tail, wait_for};
 use serde_json::{json, Value};
@@ -32,6 +33,10 @@ pub struct Phone {
     pub socket: PathBuf,
     pub log: PathBuf,
     sip_port: u16,
+    /// Where it runs and the address peers reach it on.
+    place: Place,
+    /// `[sip] listen` as configured.
+    listen: SocketAddr,
     config: Config,
     conn: Option<BufReader<UnixStream>>,
     events_rx: Receiver<Value>,
@@ -48,10 +53,19 @@ impl Phone {
 
     /// Same as [`Phone::start`] on a given SIP port (restarts keep their port).
     pub fn start_on(home: &Path, config: &Config, sip_port: u16) -> Phone {
+        let listen = SocketAddr::from(([127, 0, 0, 1], sip_port));
+        Phone::start_in(home, config, &Place::loopback(), listen)
+    }
+
+    /// Starts a phone in `place` (a host of a test bed) with `[sip] listen`
+    /// = `listen` (e.g. the wildcard `0.0.0.0:5060`); peers reach it on the
+    /// place's address and the listening port. The control socket is a file,
+    /// so the test talks to it from any namespace.
+    pub fn start_in(home: &Path, config: &Config, place: &Place, listen: SocketAddr) -> Phone {
         std::fs::create_dir_all(home).expect("phone home");
+        let sip_port = listen.port();
         let socket = home.join("control.sock");
         let config_path = home.join("config.toml");
-        let listen = SocketAddr::from(([127, 0, 0, 1], sip_port));
         std::fs::write(&config_path, config.render(&socket, listen)).expect("write phone config");
         let log = home.join("termphone.log");
         let mut cmd = Command::new(bin());
@@ -74,7 +88,8 @@ impl Phone {
         cmd.env("HOME", home)
             .env("RUST_LOG", "debug")
             .env("RUST_BACKTRACE", "1");
-        let mut guard = ProcGuard::spawn("termphone", cmd, &log).expect("start termphone");
+        let mut guard =
+            ProcGuard::spawn("termphone", place.wrap(cmd), &log).expect("start termphone");
         // Subscribe to events as soon as the socket accepts, before anything else.
         let end = Instant::now() + Duration::from_secs(15);
         let events_conn = loop {
@@ -115,6 +130,8 @@ impl Phone {
             socket,
             log,
             sip_port,
+            place: place.clone(),
+            listen,
             config: config.clone(),
             conn: None,
             events_rx,
@@ -138,9 +155,10 @@ impl Phone {
     /// config and SIP port.
     pub fn crash_and_restart(mut self) -> Phone {
         self.kill9();
-        let (home, config, port) = (self.home.clone(), self.config.clone(), self.sip_port);
+        let (home, config) = (self.home.clone(), self.config.clone());
+        let (place, listen) = (self.place.clone(), self.listen);
         drop(self);
-        Phone::start_on(&home, &config, port)
+        Phone::start_in(&home, &config, &place, listen)
     }
 
     pub fn sip_port(&self) -> u16 {
@@ -148,7 +166,7 @@ impl Phone {
     }
 
     pub fn sip_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+        SocketAddr::new(self.place.ip, self.sip_port)
     }
 
     pub fn pid(&self) -> i32 {

@@ -80,6 +80,8 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             codec: None,
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
+            local_sip: None,
+            local_media: None,
             transfer_status: None,
             recording: None,
         }),

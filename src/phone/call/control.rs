@@ -66,7 +66,7 @@ impl CallActor {
             }
         };
         let via = m::via(
-            self.env.endpoint.transport().local_addr(),
+            self.env.endpoint.transport().local_addr_for(peer.addr),
             peer.protocol,
             &m::new_branch(),
         );
@@ -325,7 +325,7 @@ impl CallActor {
             .next_hop()
             .await
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
-        let local = self.env.endpoint.transport().local_addr();
+        let local = self.env.endpoint.transport().local_addr_for(peer.addr);
         let mut requests = Vec::new();
         for digit in digits.chars() {
             let via = m::via(local, peer.protocol, &m::new_branch());

@@ -50,10 +50,11 @@ impl CallActor {
             return Ok(());
         }
         self.respond_invite(180);
-        if self.env.audio.backend() == crate::media::BackendKind::Cpal {
+        let peer = self.incoming.invite.as_ref().map(|tx| tx.peer.addr);
+        if let (crate::media::BackendKind::Cpal, Some(peer)) = (self.env.audio.backend(), peer) {
             // The ringtone on the sound card (file and null backends have no
             // one to hear it and record only the call itself).
-            self.bind_media().await?;
+            self.bind_media(peer).await?;
             self.start_early_media();
             self.set_tone(Some(Tone::Ring));
         }
@@ -69,7 +70,7 @@ impl CallActor {
         };
         let mut resp = m::response(&tx.request, code, Some(&self.sip.local_tag));
         if (101..200).contains(&code) {
-            add_header(&mut resp.headers, "Contact", self.contact(tx.peer.protocol));
+            add_header(&mut resp.headers, "Contact", self.contact(&tx.peer));
         }
         set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
         if let Err(e) = tx.handle.respond(resp) {
@@ -88,11 +89,11 @@ impl CallActor {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         let request = tx.request.clone();
-        let protocol = tx.peer.protocol;
-        self.bind_media()
+        let peer = tx.peer;
+        self.bind_media(peer.addr)
             .await
             .map_err(|e| CommandError::new("media_error", e))?;
-        let contact = self.contact(protocol);
+        let contact = self.contact(&peer);
         self.set_tone(None);
         let body = match sdp_request_body(&request) {
             Some(offer) => match sdp::answer(&offer, &self.media.local) {

@@ -10,7 +10,7 @@ impl CallActor {
     // ---------------------------------------------------------------- echo
 
     pub(super) async fn start_echo(&mut self) -> Result<(), String> {
-        let echo = EchoReflector::start(self.env.media_ip)
+        let echo = EchoReflector::start(local_addr::reachable_locally(self.env.media_ip))
             .await
             .map_err(|e| e.to_string())?;
         let sockets = RtpSockets::bind(self.env.media_ip)
@@ -40,12 +40,17 @@ impl CallActor {
 
     // ------------------------------------------------------------ outgoing
 
-    pub(super) async fn bind_media(&mut self) -> Result<(), String> {
+    /// Binds the RTP ports if there are none, and names in our SDP the
+    /// address that reaches them from `peer` (the SIP peer of the call).
+    pub(super) async fn bind_media(&mut self, peer: std::net::SocketAddr) -> Result<(), String> {
         if matches!(self.media.rtp, Rtp::None) {
             let s = RtpSockets::bind(self.env.media_ip)
                 .await
                 .map_err(|e| format!("cannot open RTP port: {e}"))?;
-            self.media.local.addr = s.rtp_addr();
+            let sip = self.env.endpoint.transport().local_addr_for(peer);
+            self.media.local.addr = local_addr::media_addr(sip, s.rtp_addr());
+            self.info.local_sip = Some(sip.to_string());
+            self.info.local_media = Some(self.media.local.addr.to_string());
             self.media.rtp = Rtp::Bound(s);
         }
         Ok(())
@@ -58,11 +63,11 @@ impl CallActor {
         extra_headers: Vec<(String, String)>,
     ) -> Result<(), String> {
         let peer = m::resolve(&next_hop).await.map_err(|e| e.to_string())?;
-        self.bind_media().await?;
+        self.bind_media(peer.addr).await?;
         self.start_early_media();
         let mut req = m::request(Method::Invite, &target).map_err(|e| e.to_string())?;
         let h = &mut req.headers;
-        add_header(h, "Via", self.via(peer.protocol));
+        add_header(h, "Via", self.via(&peer));
         add_header(h, "Max-Forwards", "70");
         let from_uri = format!("sip:{}@{}", self.account.user, self.account.domain);
         let from = match &self.account.display_name {
@@ -73,7 +78,7 @@ impl CallActor {
         add_header(h, "To", format!("<{target}>"));
         add_header(h, "Call-ID", self.info.sip_call_id.clone());
         add_header(h, "CSeq", "1 INVITE");
-        add_header(h, "Contact", self.contact(peer.protocol));
+        add_header(h, "Contact", self.contact(&peer));
         add_header(h, "Allow", crate::sip::ALLOW);
         add_header(h, "User-Agent", crate::sip::USER_AGENT);
         for (name, value) in extra_headers {
@@ -253,7 +258,7 @@ impl CallActor {
             Some(last) if m::cseq(&last.request.headers).map(|c| c.0).ok() == Some(cseq) => {
                 last.request.clone()
             }
-            _ => match dialog.ack(cseq, &self.via(peer.protocol)) {
+            _ => match dialog.ack(cseq, &self.via(&peer)) {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!(call = %self.info.id, "cannot build ACK: {e}");
@@ -357,7 +362,7 @@ impl CallActor {
             }
         };
         let via = m::via(
-            self.env.endpoint.transport().local_addr(),
+            self.env.endpoint.transport().local_addr_for(peer.addr),
             peer.protocol,
             &m::new_branch(),
         );

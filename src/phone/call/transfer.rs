@@ -174,7 +174,7 @@ impl CallActor {
             }
         };
         let via = m::via(
-            self.env.endpoint.transport().local_addr(),
+            self.env.endpoint.transport().local_addr_for(peer.addr),
             peer.protocol,
             &m::new_branch(),
         );
@@ -322,7 +322,7 @@ impl CallActor {
             return;
         };
         let via = m::via(
-            self.env.endpoint.transport().local_addr(),
+            self.env.endpoint.transport().local_addr_for(peer.addr),
             peer.protocol,
             &m::new_branch(),
         );

@@ -97,6 +97,7 @@ impl AccountState {
             registered: self.status.as_ref().is_some_and(|s| s.registered),
             expires: self.status.as_ref().map(|s| s.expires).unwrap_or(0),
             reason,
+            local_sip: self.status.as_ref().map(|s| s.local.to_string()),
         }
     }
 }

@@ -87,14 +87,14 @@ impl Subscriber {
     fn local_contact(&self) -> String {
         contact_for(
             &self.cfg.aor,
-            self.endpoint.transport().local_addr(),
+            self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
             self.cfg.peer.protocol,
         )
     }
 
     fn via(&self) -> String {
         m::via(
-            self.endpoint.transport().local_addr(),
+            self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
             self.cfg.peer.protocol,
             &m::new_branch(),
         )
@@ -120,7 +120,7 @@ impl Subscriber {
                     call_id: &self.call_id,
                     cseq: self.cseq,
                 };
-                let local = self.endpoint.transport().local_addr();
+                let local = self.endpoint.transport().local_addr_for(self.cfg.peer.addr);
                 let mut req =
                     m::out_of_dialog(Method::Subscribe, ids, local, self.cfg.peer.protocol)?;
                 add_header(&mut req.headers, "Contact", self.local_contact());

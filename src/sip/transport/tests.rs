@@ -46,6 +46,30 @@ async fn udp_and_tcp_share_the_port_on_v4_and_v6() {
 }
 
 #[tokio::test]
+async fn wildcard_listen_names_the_routed_address_never_the_wildcard() {
+    for (listen, peer) in [("0.0.0.0:0", "127.0.0.1:5060"), ("[::]:0", "[::1]:5060")] {
+        let (t, _rx) = Transport::bind(listen.parse().unwrap()).await.unwrap();
+        let port = t.local_addr().port();
+        let peer: SocketAddr = peer.parse().unwrap();
+        assert_eq!(t.local_addr_for(peer), SocketAddr::new(peer.ip(), port));
+        let via = t.via_to(
+            &Peer {
+                protocol: Protocol::Tcp,
+                addr: peer,
+            },
+            "z9hG4bKw",
+        );
+        assert_eq!(
+            via.value(),
+            format!(
+                "SIP/2.0/TCP {};rport;branch=z9hG4bKw",
+                SocketAddr::new(peer.ip(), port)
+            )
+        );
+    }
+}
+
+#[tokio::test]
 async fn udp_delivers_with_rport_and_answers_400() {
     let (t, mut rx) = Transport::bind("127.0.0.1:0".parse().unwrap())
         .await

@@ -55,6 +55,8 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         transfer_status: None,
         recording: None,
         sip_call_id: format!("{id}@sip"),
+        local_sip: None,
+        local_media: None,
     }
 }
 
