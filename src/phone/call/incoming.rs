@@ -49,7 +49,7 @@ impl CallActor {
             r.call.replaced();
             return Ok(());
         }
-        self.respond_invite(180);
+        self.send_ringing();
         if self.env.audio.backend() == crate::media::BackendKind::Cpal {
             // The ringtone on the sound card (file and null backends have no
             // one to hear it and record only the call itself).
@@ -199,6 +199,9 @@ impl CallActor {
     }
 
     pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
+        if self.on_reliable_request(&tx).await {
+            return;
+        }
         let req = &tx.request;
         let respond = |code: u16| bodiless_response(req, code);
         let in_order = self.sip.dialog.as_mut().map(|d| d.accept_remote_cseq(req));

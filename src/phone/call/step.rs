@@ -13,12 +13,18 @@
 //! media, state changes. The rules are table-tested (`step/tests.rs`).
 
 mod invite;
+mod prack;
 mod reinvite;
 mod transfer;
 
 pub use invite::{
     hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
     SentInvite,
+};
+pub use prack::{
+    answer_step, prack_step, provisional_step, retransmit_step, retry_after, ring_reliably,
+    update_step, AnswerStep, DialogPhase, EarlyDialog, OurProvisional, PrackStep, ProvisionalStep,
+    Reliable, RetransmitStep, UpdateStep,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
 pub use transfer::{
