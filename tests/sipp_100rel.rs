@@ -1,7 +1,8 @@
 //! Reliable provisional responses (RFC 3262) and UPDATE (RFC 3311) against
 //! SIPp: a callee that sends 183 with SDP and 180, both with `Require:
 //! 100rel`, gets our PRACKs and its early media is heard; a caller that
-//! requires 100rel gets a reliable 180 and the 200 only after its PRACK;
+//! requires 100rel gets a reliable 180 and the 200 only after its PRACK,
+//! and 481 for a PRACK that matches nothing;
 //! UPDATE without and with SDP in a confirmed dialog (the `sendonly` one
 //! shows as `remote_held`) and in an early one.
 

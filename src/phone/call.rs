@@ -2,8 +2,9 @@
 //! media session and its state. The manager talks to it through a
 //! [`CallHandle`]; it reports every change of its [`CallInfo`] back up.
 //! Outgoing calls (INVITE, auth, CANCEL, ACK), incoming calls (ringing,
-//! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE, and
-//! the built-in `echo` target.
+//! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE,
+//! reliable provisional responses and UPDATE (`reliable.rs`), and the
+//! built-in `echo` target.
 //!
 //! The actor's state comes in parts, each next to the code that decides on
 //! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
