@@ -243,6 +243,17 @@ impl CallActor {
                     ours: true,
                 }
             }
+            // An early dialog without reliable 1xx: our INVITE's offer has
+            // no answer the peer could know we took.
+            _ if self.outgoing.invite.is_some()
+                && matches!(self.info.state, CallState::Dialing | CallState::Alerting)
+                && m::to_tag(req).as_deref() == Some(self.sip.local_tag.as_str()) =>
+            {
+                DialogPhase::Early {
+                    offer_open: true,
+                    ours: true,
+                }
+            }
             _ => DialogPhase::None,
         }
     }
