@@ -1,6 +1,7 @@
 //! Reliable provisional responses (RFC 3262) and UPDATE (RFC 3311) against
 //! SIPp: a callee that sends 183 with SDP and 180, both with `Require:
-//! 100rel`, gets our PRACKs and its early media is heard; a caller that
+//! 100rel`, gets our PRACKs (and our answer to its UPDATE in the early
+//! dialog) and its early media is heard; a caller that
 //! requires 100rel gets a reliable 180 and the 200 only after its PRACK,
 //! and 481 for a PRACK that matches nothing;
 //! UPDATE without and with SDP in a confirmed dialog (the `sendonly` one
@@ -38,6 +39,22 @@ fn reliable_183_and_180_are_pracked_and_early_media_heard() {
         .map(|m| m.header("RAck").unwrap_or_default().trim().to_string())
         .collect();
     assert_eq!(pracks, ["1 1 INVITE", "2 1 INVITE"], "{}", r.describe());
+    // The dialog's CSeq goes on from the PRACKs of the early dialog.
+    let cseqs: Vec<(String, u32)> = r
+        .traced()
+        .into_iter()
+        .filter(|m| !m.sent && (m.is_request("PRACK") || m.is_request("BYE")))
+        .map(|m| {
+            let cseq = m.header("CSeq").unwrap_or_default().trim().to_string();
+            let n = cseq.split_whitespace().next().unwrap_or_default();
+            (cseq.clone(), n.parse().unwrap_or(0))
+        })
+        .collect();
+    let numbers: Vec<u32> = cseqs.iter().map(|c| c.1).collect();
+    assert!(
+        numbers.len() == 3 && numbers.windows(2).all(|w| w[0] < w[1]),
+        "CSeqs {cseqs:?}"
+    );
 
     // The 183's SDP was the answer: its early media reached the speaker.
     let wav = call_wav(&mut p, &active, 1.0);
