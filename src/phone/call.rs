@@ -2,8 +2,9 @@
 //! media session and its state. The manager talks to it through a
 //! [`CallHandle`]; it reports every change of its [`CallInfo`] back up.
 //! Outgoing calls (INVITE, auth, CANCEL, ACK), incoming calls (ringing,
-//! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE, and
-//! the built-in `echo` target.
+//! answer, reject, caller CANCEL), BYE either way, the peer's re-INVITE,
+//! reliable provisional responses and UPDATE (`reliable.rs`), and the
+//! built-in `echo` target.
 //!
 //! The actor's state comes in parts, each next to the code that decides on
 //! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
@@ -14,6 +15,7 @@ mod control;
 mod incoming;
 mod media;
 mod outgoing;
+mod reliable;
 mod signalling;
 mod step;
 mod transfer;
@@ -41,7 +43,7 @@ use media::{CallMedia, Rtp};
 use signalling::Signalling;
 use std::sync::Arc;
 use std::time::Duration;
-use step::{OutgoingSetup, Pending, Reinvite, Sent, Transfer};
+use step::{OutgoingSetup, Pending, Reinvite, Reliable, Sent, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -291,6 +293,8 @@ pub struct CallActor {
     reinvite: Reinvite,
     /// Our transfer of the peer, and the peer's of us.
     transfer: Transfer,
+    /// Reliable provisional responses (RFC 3262), ours and the peer's.
+    reliable: Reliable,
 }
 
 fn now() -> String {
@@ -399,6 +403,7 @@ impl CallActor {
             media: CallMedia::new(local),
             reinvite: Reinvite::default(),
             transfer: Transfer::default(),
+            reliable: Reliable::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)
@@ -518,6 +523,7 @@ impl CallActor {
         while !self.ended() {
             let ring = self.incoming.ring_deadline;
             let glare = self.reinvite.pending.glare_deadline();
+            let reliable = self.reliable.deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -540,6 +546,7 @@ impl CallActor {
                     self.reinvite.pending = Pending::Idle;
                     self.send_reinvite().await;
                 }
+                _ = sleep_opt(reliable) => self.on_reliable_timer().await,
                 _ = stats_tick.tick() => {
                     if let Some(media) = self.media.session() {
                         let stats = media.stats();
@@ -559,10 +566,7 @@ impl CallActor {
 
     async fn on_msg(&mut self, msg: CallMsg) {
         match msg {
-            CallMsg::Answer(reply) => {
-                let r = self.answer().await;
-                let _ = reply.send(r);
-            }
+            CallMsg::Answer(reply) => self.answer_or_wait(reply).await,
             CallMsg::Hangup(reply) => {
                 self.hangup().await;
                 let _ = reply.send(Ok(()));

@@ -32,6 +32,7 @@ pub mod dialog;
 pub mod message;
 pub mod publication;
 pub mod registration;
+pub mod reliable;
 pub mod sdp;
 pub mod subscription;
 pub mod trace;
@@ -41,8 +42,8 @@ pub mod uri;
 pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));
 
 /// Methods we accept (Allow header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, PRACK";
 /// Bodies we accept (Accept header).
 pub const ACCEPT: &str = "application/sdp, message/sipfrag, application/dtmf-relay";
 /// Extensions we support (Supported header).
-pub const SUPPORTED: &str = "replaces";
+pub const SUPPORTED: &str = "replaces, 100rel";

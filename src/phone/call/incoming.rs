@@ -49,7 +49,7 @@ impl CallActor {
             r.call.replaced();
             return Ok(());
         }
-        self.respond_invite(180);
+        self.send_ringing();
         let peer = self.incoming.invite.as_ref().map(|tx| tx.peer.addr);
         if let (crate::media::BackendKind::Cpal, Some(peer)) = (self.env.audio.backend(), peer) {
             // The ringtone on the sound card (file and null backends have no
@@ -200,6 +200,9 @@ impl CallActor {
     }
 
     pub(super) async fn on_request(&mut self, tx: ServerTransaction) {
+        if self.on_reliable_request(&tx).await {
+            return;
+        }
         let req = &tx.request;
         let respond = |code: u16| bodiless_response(req, code);
         let in_order = self.sip.dialog.as_mut().map(|d| d.accept_remote_cseq(req));

@@ -80,6 +80,7 @@ impl CallActor {
         add_header(h, "CSeq", "1 INVITE");
         add_header(h, "Contact", self.contact(&peer));
         add_header(h, "Allow", crate::sip::ALLOW);
+        add_header(h, "Supported", crate::sip::SUPPORTED);
         add_header(h, "User-Agent", crate::sip::USER_AGENT);
         for (name, value) in extra_headers {
             add_header(h, &name, value);
@@ -143,6 +144,9 @@ impl CallActor {
             TxKind::ReInvite => self.on_reinvite_response(resp).await,
             TxKind::Refer => self.on_refer_response(resp).await,
             TxKind::Invite => {
+                if (101..200).contains(&code) && !self.prack_provisional(&resp).await {
+                    return;
+                }
                 let status = m::status_text(&resp);
                 let body = sdp_body(&resp);
                 let response = InviteResponse {
@@ -197,6 +201,7 @@ impl CallActor {
                         }
                     }
                 }
+                self.confirm_early_dialog();
                 self.ack_2xx(&resp).await;
                 match then {
                     Answered::AckOnly => {}

@@ -4,7 +4,10 @@
 //! a call, [`hangup_step`]), our re-INVITEs ([`Reinvite`]: when hold and
 //! resume send one, [`hold_step`], and what its response leads to,
 //! [`reinvite_step`]), transfers ([`Transfer`]: how one starts,
-//! [`transfer_step`], and goes on, [`refer_step`], [`transfer_progress`]);
+//! [`transfer_step`], and goes on, [`refer_step`], [`transfer_progress`]),
+//! reliable provisional responses and UPDATE ([`Reliable`], `prack.rs`:
+//! [`provisional_step`], [`retransmit_step`], [`prack_step`],
+//! [`answer_step`], [`update_step`]);
 //! here, how a request from the peer in the dialog is taken
 //! ([`request_step`]) and the key a SIP INFO carries ([`info_dtmf`]). Each
 //! step takes its part (by `&mut` when it only notes what changes there)
@@ -13,12 +16,18 @@
 //! media, state changes. The rules are table-tested (`step/tests.rs`).
 
 mod invite;
+mod prack;
 mod reinvite;
 mod transfer;
 
 pub use invite::{
     hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
     SentInvite,
+};
+pub use prack::{
+    answer_step, prack_step, provisional_step, retransmit_step, retry_after, ring_reliably,
+    update_step, AnswerStep, DialogPhase, EarlyDialog, OurProvisional, PrackStep, ProvisionalStep,
+    Reliable, RetransmitStep, UpdateStep,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
 pub use transfer::{
