@@ -14,6 +14,7 @@ mod control;
 mod incoming;
 mod media;
 mod outgoing;
+mod session_timer;
 mod signalling;
 mod step;
 mod transfer;
@@ -41,7 +42,8 @@ use media::{CallMedia, Rtp};
 use signalling::Signalling;
 use std::sync::Arc;
 use std::time::Duration;
-use step::{OutgoingSetup, Pending, Reinvite, Sent, Transfer};
+pub(crate) use step::TimerConfig;
+use step::{OutgoingSetup, Pending, Reinvite, Sent, SessionTimer, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -291,6 +293,8 @@ pub struct CallActor {
     reinvite: Reinvite,
     /// Our transfer of the peer, and the peer's of us.
     transfer: Transfer,
+    /// The session timer (RFC 4028): interval, refresher, deadlines.
+    session_timer: SessionTimer,
 }
 
 fn now() -> String {
@@ -399,6 +403,7 @@ impl CallActor {
             media: CallMedia::new(local),
             reinvite: Reinvite::default(),
             transfer: Transfer::default(),
+            session_timer: SessionTimer::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)
@@ -516,6 +521,7 @@ impl CallActor {
         while !self.ended() {
             let ring = self.incoming.ring_deadline;
             let glare = self.reinvite.pending.glare_deadline();
+            let session = self.session_timer.deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -538,6 +544,7 @@ impl CallActor {
                     self.reinvite.pending = Pending::Idle;
                     self.send_reinvite().await;
                 }
+                _ = sleep_opt(session) => self.on_session_timer().await,
                 _ = stats_tick.tick() => {
                     if let Some(media) = self.media.session() {
                         let stats = media.stats();

@@ -33,6 +33,7 @@ pub mod message;
 pub mod publication;
 pub mod registration;
 pub mod sdp;
+pub mod session_timer;
 pub mod subscription;
 pub mod trace;
 pub mod uri;

@@ -14,6 +14,7 @@
 
 mod invite;
 mod reinvite;
+mod session_timer;
 mod transfer;
 
 pub use invite::{
@@ -21,6 +22,10 @@ pub use invite::{
     SentInvite,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
+pub use session_timer::{
+    hung_up, refresh_direction, request_headers, retry_422, timer_step, uac_response, uas_request,
+    PeerRequest, SessionTimer, TimerConfig, TimerStep, UasStep,
+};
 pub use transfer::{
     refer_step, transfer_progress, transfer_step, OurTransfer, ReferStep, Transfer,
     TransferProgress, TransferStep,
