@@ -6,9 +6,10 @@
 //! the built-in `echo` target.
 //!
 //! The actor's state comes in parts, each next to the code that decides on
-//! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
-//! incoming set-up (`incoming.rs`), the media (`media.rs`), the dialog and
-//! what signals in it (`signalling.rs`); the rest is the channels.
+//! it: the outgoing set-up, our re-INVITEs, transfers and session timer
+//! (`step/`), the incoming set-up (`incoming.rs`), the media (`media.rs`),
+//! the dialog and what signals in it (`signalling.rs`); the rest is the
+//! channels.
 
 mod control;
 mod incoming;

@@ -4,7 +4,9 @@
 //! a call, [`hangup_step`]), our re-INVITEs ([`Reinvite`]: when hold and
 //! resume send one, [`hold_step`], and what its response leads to,
 //! [`reinvite_step`]), transfers ([`Transfer`]: how one starts,
-//! [`transfer_step`], and goes on, [`refer_step`], [`transfer_progress`]);
+//! [`transfer_step`], and goes on, [`refer_step`], [`transfer_progress`]),
+//! the session timer ([`SessionTimer`], RFC 4028: [`uas_request`],
+//! [`uac_response`], [`retry_422`], [`timer_step`]);
 //! here, how a request from the peer in the dialog is taken
 //! ([`request_step`]) and the key a SIP INFO carries ([`info_dtmf`]). Each
 //! step takes its part (by `&mut` when it only notes what changes there)

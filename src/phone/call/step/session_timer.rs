@@ -163,9 +163,10 @@ pub enum UasStep {
 
 /// Decides how the peer's request is taken (RFC 4028 §9): below our
 /// `Min-SE` it gets a 422; else the interval is the peer's, lowered to ours
-/// when larger but never below either `Min-SE`. Without a refresher the
-/// peer refreshes when it supports timers, else we do; without a
-/// `Session-Expires` we put ours in the 2xx on the same rule.
+/// when larger but never below either `Min-SE`. The refresher is the one
+/// the peer names (`uac` only when it supports timers); when it names none,
+/// or sends no `Session-Expires` (we put ours in the 2xx), we refresh: a
+/// refresh too many costs a re-INVITE, one too few would end the call.
 pub fn uas_request(cfg: &TimerConfig, req: &PeerRequest) -> UasStep {
     if !cfg.enabled() {
         return UasStep::Off;
@@ -179,8 +180,7 @@ pub fn uas_request(cfg: &TimerConfig, req: &PeerRequest) -> UasStep {
         None => (cfg.session_expires.max(floor), None),
     };
     let refresher = match refresher {
-        Some(r) if req.supports_timer || r == Refresher::Uas => r,
-        _ if req.supports_timer => Refresher::Uac,
+        Some(Refresher::Uac) if req.supports_timer => Refresher::Uac,
         _ => Refresher::Uas,
     };
     UasStep::Accept {
@@ -335,8 +335,8 @@ mod tests {
                 req(se(600, Some(Uas)), None, true),
                 accept(600, Uas, true),
             ),
-            // No refresher: the peer when it supports timers, else us.
-            (CFG, req(se(600, None), None, true), accept(600, Uac, true)),
+            // No refresher: we refresh.
+            (CFG, req(se(600, None), None, true), accept(600, Uas, true)),
             (
                 CFG,
                 req(se(600, None), None, false),
@@ -360,7 +360,7 @@ mod tests {
                 accept(3600, Uac, true),
             ),
             // No Session-Expires: ours (or the peer's Min-SE when larger).
-            (CFG, req(None, None, true), accept(1800, Uac, true)),
+            (CFG, req(None, None, true), accept(1800, Uas, true)),
             (CFG, req(None, None, false), accept(1800, Uas, false)),
             (CFG, req(None, Some(2400), false), accept(2400, Uas, false)),
             // A test config below the RFC's 90 s.
