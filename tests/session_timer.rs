@@ -2,7 +2,8 @@
 //! seconds (`[phone] min_se_s` below the RFC's 90 s, as the docs allow for
 //! tests): SIPp refreshes a call it placed and the call stays up; SIPp
 //! stops refreshing and termphone ends the call with BYE; termphone
-//! refreshes a call it placed by re-INVITE at half the interval; a 422 from
+//! refreshes a call it placed by re-INVITE at half the interval, keeping
+//! the media and the hold as they are; a 422 from
 //! SIPp makes termphone ask again with the larger interval; a too small
 //! interval from SIPp gets our 422 with Min-SE.
 
@@ -123,17 +124,7 @@ fn we_refresh_by_reinvite_at_half_the_interval() {
     );
     let since = Instant::now();
     // Two refreshes, about 2 s apart.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let refreshes = loop {
-        let n = parse_trace(&sipp.messages())
-            .iter()
-            .filter(|m| !m.sent && m.is_request("INVITE"))
-            .count();
-        if n >= 3 || Instant::now() > deadline {
-            break n.saturating_sub(1);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let refreshes = wait_invites(&sipp, 3, Duration::from_secs(10)).saturating_sub(1);
     let took = since.elapsed();
     assert_eq!(refreshes, 2, "{}\n{}", sipp.messages(), p.log_tail());
     assert!(
@@ -162,6 +153,50 @@ fn we_refresh_by_reinvite_at_half_the_interval() {
     for refresh in &invites[1..] {
         assert_eq!(media(refresh), media(&invites[0]), "{}", refresh.text);
     }
+}
+
+/// Waits until SIPp has received `n` INVITEs; returns how many it has.
+fn wait_invites(sipp: &support::sipp::SippRun, n: usize, within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = parse_trace(&sipp.messages())
+            .iter()
+            .filter(|m| !m.sent && m.is_request("INVITE"))
+            .count();
+        if got >= n || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_refresh_keeps_the_call_on_hold() {
+    let t = TestDir::new("st-held");
+    let mut p = timer_phone(&t, 2, false);
+    let sipp = Sipp::new("uas_session_refresh_held", &t.sub("sipp"))
+        .timeout(20)
+        .spawn();
+    let reply = p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
+    let id = call_id_of(&reply);
+    assert!(
+        p.wait_call_state(&id, "active", Duration::from_secs(10))
+            .is_some(),
+        "not active: {:?}\n{}",
+        p.events(),
+        p.log_tail()
+    );
+    p.ok(json!({"cmd": "hold", "call": id}));
+    // The hold, then the refresh 2 s after it.
+    let got = wait_invites(&sipp, 3, Duration::from_secs(8));
+    assert_eq!(got, 3, "{}\n{}", sipp.messages(), p.log_tail());
+    std::thread::sleep(Duration::from_millis(300));
+    let call = p.call(&id).unwrap_or_default();
+    assert_eq!(call["state"], "held", "{call}");
+    assert_eq!(call["held"], true, "{call}");
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
 }
 
 #[test]
