@@ -1,9 +1,9 @@
 //! Mutation fuzzing of the SIP and SDP parsers on the stable toolchain: valid
 //! messages are mutated at random (bit flips, truncation, inserted and
 //! duplicated bytes and lines, huge values, non-UTF-8) and fed to the SIP
-//! codec, our header helpers, dialog creation and SDP offer/answer. Any panic
-//! fails the test. Runs for `TERMPHONE_FUZZ_SECS` seconds per target
-//! (default 5; CI sets 60).
+//! codec, our header helpers (session timers' too), dialog creation and
+//! SDP offer/answer. Any panic fails the test. Runs for
+//! `TERMPHONE_FUZZ_SECS` seconds per target (default 5; CI sets 60).
 
 use std::time::{Duration, Instant};
 use termphone::media::{Codec, Direction};
@@ -11,6 +11,7 @@ use termphone::sip::dialog::Dialog;
 use termphone::sip::message as m;
 use termphone::sip::msg::SipMessage;
 use termphone::sip::sdp::{self, LocalMedia};
+use termphone::sip::session_timer as st;
 
 const INVITE: &str = "INVITE sip:1002@test.local SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport\r\n\
@@ -22,6 +23,9 @@ i: call-1@host\r\n\
 CSeq: 1 INVITE\r\n\
 m: <sip:1001@127.0.0.1:5062;transport=udp>\r\n\
 Record-Route: <sip:127.0.0.1:5070;lr>, <sip:[::1]:5070;lr>\r\n\
+Session-Expires: 1800;refresher=uac\r\n\
+Min-SE: 90\r\n\
+k: timer, replaces\r\n\
 Content-Type: application/sdp\r\n\
 Content-Length: 211\r\n\
 \r\n";
@@ -164,6 +168,10 @@ fn exercise_sip(bytes: &[u8]) {
             let _ = m::host_port(&m::uri_of(v));
         }
     }
+    let _ = st::SessionExpires::of(headers).map(|se| se.value());
+    let _ = st::min_se(headers);
+    let _ = st::supports(headers, "timer");
+    let _ = st::requires(headers, "timer");
     if let SipMessage::Request(req) = &msg {
         if let Ok(mut d) = Dialog::from_uas(req, "t", "<sip:x@127.0.0.1>") {
             let _ = d.accept_remote_cseq(req);

@@ -101,6 +101,11 @@ pub struct PhoneConfig {
     pub internal_pattern: InternalPattern,
     /// What hanging up ourselves does to a local conference.
     pub conference_hangup: ConferenceHangup,
+    /// Session timers (RFC 4028): the session interval we ask for, in
+    /// seconds; 0 turns them off.
+    pub session_expires_s: u32,
+    /// The smallest session interval we accept (`Min-SE`), in seconds.
+    pub min_se_s: u32,
 }
 
 /// `[phone] conference_hangup`.
@@ -126,6 +131,8 @@ impl Default for PhoneConfig {
             conference_hangup: ConferenceHangup::End,
             dnd_allow: Vec::new(),
             internal_pattern: InternalPattern::default(),
+            session_expires_s: 1800,
+            min_se_s: 90,
         }
     }
 }

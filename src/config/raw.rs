@@ -101,6 +101,8 @@ struct RawPhone {
     dnd_allow: Vec<String>,
     internal_pattern: Option<Spanned<String>>,
     conference_hangup: Option<Spanned<String>>,
+    session_expires_s: Option<Spanned<u32>>,
+    min_se_s: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -420,7 +422,30 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         })?,
         None => d.internal_pattern,
     };
+    let min_se_s = match &raw.min_se_s {
+        Some(m) if *m.get_ref() == 0 => {
+            return Err(src.at(
+                m.span(),
+                "key `phone.min_se_s` must be at least 1 second".into(),
+            ))
+        }
+        Some(m) => *m.get_ref(),
+        None => d.min_se_s,
+    };
+    let session_expires_s = match &raw.session_expires_s {
+        Some(e) if *e.get_ref() != 0 && *e.get_ref() < min_se_s => {
+            return Err(src.at(
+                e.span(),
+                format!("key `phone.session_expires_s` must be 0 (off) or at least `phone.min_se_s` ({min_se_s})"),
+            ))
+        }
+        Some(e) => *e.get_ref(),
+        None if min_se_s > d.session_expires_s => min_se_s,
+        None => d.session_expires_s,
+    };
     Ok(PhoneConfig {
+        session_expires_s,
+        min_se_s,
         conference_hangup,
         dnd_code,
         dnd_allow: raw

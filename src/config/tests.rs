@@ -445,3 +445,31 @@ fn every_shipped_example_config_loads() {
     }
     assert!(seen >= 4, "only {seen} examples");
 }
+
+#[test]
+fn session_timer_keys() {
+    let path = Path::new("/nonexistent/config.toml");
+    let d = Config::parse("", path).unwrap().phone;
+    assert_eq!((d.session_expires_s, d.min_se_s), (1800, 90));
+    for (text, want) in [
+        ("[phone]\nsession_expires_s = 0\n", (0, 90)),
+        ("[phone]\nsession_expires_s = 600\n", (600, 90)),
+        ("[phone]\nsession_expires_s = 4\nmin_se_s = 2\n", (4, 2)),
+        // A Min-SE above the default interval raises it.
+        ("[phone]\nmin_se_s = 3600\n", (3600, 3600)),
+    ] {
+        let p = Config::parse(text, path).unwrap().phone;
+        assert_eq!((p.session_expires_s, p.min_se_s), want, "{text}");
+    }
+    for (text, needle) in [
+        ("[phone]\nmin_se_s = 0\n", "phone.min_se_s"),
+        (
+            "[phone]\nsession_expires_s = 60\n",
+            "phone.session_expires_s",
+        ),
+        ("[phone]\nsession_expires_s = -1\n", "session_expires_s"),
+    ] {
+        let err = Config::parse(text, path).unwrap_err().to_string();
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}

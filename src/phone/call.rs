@@ -7,15 +7,17 @@
 //! built-in `echo` target.
 //!
 //! The actor's state comes in parts, each next to the code that decides on
-//! it: the outgoing set-up, our re-INVITEs and transfers (`step/`), the
-//! incoming set-up (`incoming.rs`), the media (`media.rs`), the dialog and
-//! what signals in it (`signalling.rs`); the rest is the channels.
+//! it: the outgoing set-up, our re-INVITEs, transfers and session timer
+//! (`step/`), the incoming set-up (`incoming.rs`), the media (`media.rs`),
+//! the dialog and what signals in it (`signalling.rs`); the rest is the
+//! channels.
 
 mod control;
 mod incoming;
 mod media;
 mod outgoing;
 mod reliable;
+mod session_timer;
 mod signalling;
 mod step;
 mod transfer;
@@ -43,7 +45,8 @@ use media::{CallMedia, Rtp};
 use signalling::Signalling;
 use std::sync::Arc;
 use std::time::Duration;
-use step::{OutgoingSetup, Pending, Reinvite, Reliable, Sent, Transfer};
+pub(crate) use step::TimerConfig;
+use step::{OutgoingSetup, Pending, Reinvite, Reliable, Sent, SessionTimer, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 /// SIP input the manager routes to a call.
@@ -295,6 +298,8 @@ pub struct CallActor {
     transfer: Transfer,
     /// Reliable provisional responses (RFC 3262), ours and the peer's.
     reliable: Reliable,
+    /// The session timer (RFC 4028): interval, refresher, deadlines.
+    session_timer: SessionTimer,
 }
 
 fn now() -> String {
@@ -404,6 +409,7 @@ impl CallActor {
             reinvite: Reinvite::default(),
             transfer: Transfer::default(),
             reliable: Reliable::default(),
+            session_timer: SessionTimer::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)
@@ -524,6 +530,7 @@ impl CallActor {
             let ring = self.incoming.ring_deadline;
             let glare = self.reinvite.pending.glare_deadline();
             let reliable = self.reliable.deadline();
+            let session = self.session_timer.deadline();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
                     Some(msg) => self.on_msg(msg).await,
@@ -547,6 +554,7 @@ impl CallActor {
                     self.send_reinvite().await;
                 }
                 _ = sleep_opt(reliable) => self.on_reliable_timer().await,
+                _ = sleep_opt(session) => self.on_session_timer().await,
                 _ = stats_tick.tick() => {
                     if let Some(media) = self.media.session() {
                         let stats = media.stats();

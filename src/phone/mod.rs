@@ -56,6 +56,8 @@ pub(crate) struct CallEnv {
     pub audio: AudioSystem,
     pub media_ip: IpAddr,
     pub ring_timeout_s: u64,
+    /// `[phone] session_expires_s` and `min_se_s`.
+    pub session_timer: call::TimerConfig,
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
 }
 

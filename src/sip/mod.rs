@@ -34,6 +34,7 @@ pub mod publication;
 pub mod registration;
 pub mod reliable;
 pub mod sdp;
+pub mod session_timer;
 pub mod subscription;
 pub mod trace;
 pub mod uri;
@@ -46,4 +47,4 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY,
 /// Bodies we accept (Accept header).
 pub const ACCEPT: &str = "application/sdp, message/sipfrag, application/dtmf-relay";
 /// Extensions we support (Supported header).
-pub const SUPPORTED: &str = "replaces, 100rel";
+pub const SUPPORTED: &str = "replaces, 100rel, timer";

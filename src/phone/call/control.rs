@@ -84,6 +84,7 @@ impl CallActor {
         };
         self.media.local.session_version += 1;
         add_header(&mut req.headers, "Allow", crate::sip::ALLOW);
+        self.session_timer_headers(&mut req.headers);
         let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,

@@ -25,6 +25,10 @@ impl CallActor {
         replaces: Option<Replaces>,
     ) -> Result<(), String> {
         let offer = sdp_request_body(&tx.request);
+        if let Some(r422) = self.session_timer_reject(&tx.request) {
+            let _ = tx.handle.respond(r422);
+            return Err("422 session interval too small".into());
+        }
         self.incoming.invite = Some(tx);
         if let Some(offer) = &offer {
             if let Err(e) = sdp::SessionDescription::parse(offer)
@@ -119,16 +123,13 @@ impl CallActor {
         let dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
         self.sip.dialog = Some(dialog);
+        let mut ok = ok_with_sdp(&request, Some(&self.sip.local_tag), contact, body);
+        self.session_timer_accept(&request, &mut ok);
         let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));
         };
         tx.handle
-            .respond(ok_with_sdp(
-                &request,
-                Some(&self.sip.local_tag),
-                contact,
-                body,
-            ))
+            .respond(ok)
             .map_err(|e| CommandError::new("sip_error", format!("200 OK not sent: {e}")))?;
         self.incoming.ring_deadline = None;
         self.set_state(CallState::Active);
@@ -252,6 +253,10 @@ impl CallActor {
     /// offer in our 200 when it carries none.
     async fn on_reinvite(&mut self, tx: &ServerTransaction) {
         let req = &tx.request;
+        if let Some(r422) = self.session_timer_reject(req) {
+            let _ = tx.handle.respond(r422);
+            return;
+        }
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
@@ -275,7 +280,9 @@ impl CallActor {
                 sdp::offer(&self.media.local)
             }
         };
-        let _ = tx.handle.respond(ok_with_sdp(req, None, contact, body));
+        let mut ok = ok_with_sdp(req, None, contact, body);
+        self.session_timer_accept(req, &mut ok);
+        let _ = tx.handle.respond(ok);
     }
 }
 

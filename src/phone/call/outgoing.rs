@@ -85,6 +85,7 @@ impl CallActor {
         for (name, value) in extra_headers {
             add_header(h, &name, value);
         }
+        self.session_timer_headers(&mut req.headers);
         let body = sdp::offer(&self.media.local).into_bytes();
         set_body(
             &mut req.headers,
@@ -139,6 +140,9 @@ impl CallActor {
     }
 
     pub(super) async fn on_response(&mut self, kind: TxKind, resp: Response) {
+        if self.session_timer_response(kind, &resp).await {
+            return;
+        }
         let code = m::code(&resp);
         match kind {
             TxKind::ReInvite => self.on_reinvite_response(resp).await,

@@ -270,6 +270,14 @@ impl CallActor {
             _ => true,
         };
         let offer = sdp_request_body(req);
+        let confirmed = matches!(phase, DialogPhase::Confirmed { .. });
+        if confirmed && in_order {
+            // A refresh asking for a shorter session than we allow: 422.
+            if let Some(r) = self.session_timer_reject(req) {
+                let _ = tx.handle.respond(r);
+                return;
+            }
+        }
         match update_step(phase, in_order, offer.is_some()) {
             UpdateStep::Reply(code) => {
                 let _ = tx.handle.respond(bodiless_response(req, code));
@@ -287,6 +295,10 @@ impl CallActor {
                 let contact = self.refresh_for_update(req, &tx.peer);
                 let mut r = bodiless_response(req, 200);
                 add_header(&mut r.headers, "Contact", contact);
+                if confirmed {
+                    // An UPDATE in the confirmed dialog refreshes the session (RFC 4028).
+                    self.session_timer_accept(req, &mut r);
+                }
                 let _ = tx.handle.respond(r);
             }
             UpdateStep::Answer => {
@@ -300,6 +312,9 @@ impl CallActor {
                         self.apply_negotiated(neg).await;
                         let mut r = m::response(req, 200, None);
                         add_header(&mut r.headers, "Contact", contact);
+                        if confirmed {
+                            self.session_timer_accept(req, &mut r);
+                        }
                         set_body(
                             &mut r.headers,
                             &mut r.body,

@@ -8,6 +8,8 @@
 //! reliable provisional responses and UPDATE ([`Reliable`], `prack.rs`:
 //! [`provisional_step`], [`retransmit_step`], [`prack_step`],
 //! [`answer_step`], [`update_step`]);
+//! the session timer ([`SessionTimer`], RFC 4028: [`uas_request`],
+//! [`uac_response`], [`retry_422`], [`timer_step`]);
 //! here, how a request from the peer in the dialog is taken
 //! ([`request_step`]) and the key a SIP INFO carries ([`info_dtmf`]). Each
 //! step takes its part (by `&mut` when it only notes what changes there)
@@ -18,6 +20,7 @@
 mod invite;
 mod prack;
 mod reinvite;
+mod session_timer;
 mod transfer;
 
 pub use invite::{
@@ -30,6 +33,10 @@ pub use prack::{
     Reliable, RetransmitStep, UpdateStep,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
+pub use session_timer::{
+    hung_up, refresh_direction, request_headers, retry_422, timer_step, uac_response, uas_request,
+    PeerRequest, SessionTimer, TimerConfig, TimerStep, UasStep,
+};
 pub use transfer::{
     refer_step, transfer_progress, transfer_step, OurTransfer, ReferStep, Transfer,
     TransferProgress, TransferStep,
