@@ -11,6 +11,7 @@
 //! what signals in it (`signalling.rs`); the rest is the channels.
 
 mod control;
+mod failover;
 mod incoming;
 mod media;
 mod outgoing;

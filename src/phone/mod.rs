@@ -57,6 +57,8 @@ pub(crate) struct CallEnv {
     pub media_ip: IpAddr,
     pub ring_timeout_s: u64,
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
+    /// Locates SIP servers (RFC 3263) for requests outside a dialog.
+    pub resolver: crate::sip::dns::Resolver,
 }
 
 /// What the handle asks of the manager.

@@ -57,7 +57,15 @@ impl CallActor {
         next_hop: String,
         extra_headers: Vec<(String, String)>,
     ) -> Result<(), String> {
-        let peer = m::resolve(&next_hop).await.map_err(|e| e.to_string())?;
+        let mut targets = self
+            .env
+            .resolver
+            .resolve(&next_hop)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter();
+        let peer = targets.next().ok_or("no target")?;
+        self.outgoing.alternates = targets.collect();
         self.bind_media().await?;
         self.start_early_media();
         let mut req = m::request(Method::Invite, &target).map_err(|e| e.to_string())?;
@@ -138,6 +146,9 @@ impl CallActor {
             TxKind::ReInvite => self.on_reinvite_response(resp).await,
             TxKind::Refer => self.on_refer_response(resp).await,
             TxKind::Invite => {
+                if code >= 300 && self.fail_over(&resp).await {
+                    return;
+                }
                 let status = m::status_text(&resp);
                 let body = sdp_body(&resp);
                 let response = InviteResponse {

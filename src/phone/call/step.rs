@@ -17,8 +17,8 @@ mod reinvite;
 mod transfer;
 
 pub use invite::{
-    hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
-    SentInvite,
+    hangup_step, invite_step, Answered, Cancel, HangupStep, InviteResponse, InviteStep,
+    OutgoingSetup, SentInvite,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
 pub use transfer::{
