@@ -57,23 +57,32 @@ fn hosts() -> Vec<String> {
     ]
 }
 
+/// Over TCP the stopped server refuses the connection: the move is at once.
 #[test]
-fn registration_and_calls_move_to_the_next_srv_target() {
-    let t = TestDir::new("dns-failover");
+fn registration_and_calls_move_to_the_next_srv_target_over_tcp() {
+    fails_over("tcp", "D2T", Duration::from_secs(10));
+}
+
+/// Over UDP nothing answers: the move comes when the transaction times out
+/// (64 × T1 = 32 s).
+#[test]
+fn registration_and_calls_move_to_the_next_srv_target_over_udp() {
+    fails_over("udp", "D2U", Duration::from_secs(45));
+}
+
+/// NAPTR names `transport` (service `SIP+D2U` / `SIP+D2T`); SRV puts k1
+/// first (priority 10) and k2 second (20). k1 stops once registered; a call
+/// and the next refresh must reach k2 within `within`.
+fn fails_over(transport: &str, service: &str, within: Duration) {
+    let t = TestDir::new(&format!("dns-failover-{transport}"));
     let k1 = kamailio(&t.sub("kamailio1"));
     let k2 = kamailio(&t.sub("kamailio2"));
-    // NAPTR says TCP; SRV puts k1 first (priority 10) and k2 second (20).
+    let srv = format!("_sip._{transport}.pbx.test");
     let mut records = hosts();
     records.extend([
-        "--naptr-record=pbx.test,10,10,S,SIP+D2T,,_sip._tcp.pbx.test".to_string(),
-        format!(
-            "--srv-host=_sip._tcp.pbx.test,sip2.pbx.test,{},20,10",
-            k2.port
-        ),
-        format!(
-            "--srv-host=_sip._tcp.pbx.test,sip1.pbx.test,{},10,10",
-            k1.port
-        ),
+        format!("--naptr-record=pbx.test,10,10,S,SIP+{service},,{srv}"),
+        format!("--srv-host={srv},sip2.pbx.test,{},20,10", k2.port),
+        format!("--srv-host={srv},sip1.pbx.test,{},10,10", k1.port),
     ]);
     let dns_port = free_port();
     let dns = Dnsmasq::start(&t.sub("dns"), dns_port, &records);
@@ -102,16 +111,14 @@ fn registration_and_calls_move_to_the_next_srv_target() {
     drop(k1);
     let reply = p.ok(json!({"cmd": "dial", "to": "1002"}));
     assert!(reply.is_object(), "{reply}");
-    let invited = wait_until(Duration::from_secs(10), || {
-        k2.count_requests("INVITE", "1001") > 0
-    });
+    let invited = wait_until(within, || k2.count_requests("INVITE", "1001") > 0);
     assert!(
         invited,
         "the INVITE did not reach the second server:\n{}\n{}",
         p.log_tail(),
         k2.log()
     );
-    let moved = wait_until(Duration::from_secs(20), || registered_at(&k2));
+    let moved = wait_until(within, || registered_at(&k2));
     assert!(
         moved,
         "no registration at the second server:\n{}\n{}",
