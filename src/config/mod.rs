@@ -42,6 +42,9 @@ pub enum ConfigError {
 pub struct SipConfig {
     /// Listen address for UDP and TCP ("127.0.0.1:0" = any free port).
     pub listen: SocketAddr,
+    /// Name servers for SIP's DNS look-ups (`ip:port`); empty: the
+    /// system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// One `[[account]]`.
@@ -239,6 +242,7 @@ impl Config {
             control: None,
             sip: SipConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                dns_servers: Vec::new(),
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {

@@ -60,6 +60,7 @@ struct RawPbx {
 #[serde(deny_unknown_fields)]
 struct RawSip {
     listen: Option<Spanned<String>>,
+    dns_servers: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +202,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         })?,
     };
 
+    let dns_servers = dns_servers(&src, raw.sip.dns_servers.unwrap_or_default())?;
+
     let mut accounts = Vec::new();
     let mut pending_cmds = Vec::new();
     let mut names = HashSet::new();
@@ -312,7 +315,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     Ok(Config {
         path: Some(path.to_path_buf()),
         control: raw.control.map(|c| paths::resolve(path, c.get_ref())),
-        sip: SipConfig { listen },
+        sip: SipConfig {
+            listen,
+            dns_servers,
+        },
         accounts,
         audio: AudioConfig {
             backend: raw.audio.backend.unwrap_or_default(),
@@ -328,6 +334,31 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ui,
         pbx,
     })
+}
+
+/// `[sip] dns_servers`: `ip:port` or a bare IP (port 53).
+fn dns_servers(
+    src: &Source<'_>,
+    raw: Vec<Spanned<String>>,
+) -> Result<Vec<SocketAddr>, ConfigError> {
+    raw.iter()
+        .map(|s| {
+            let text = s.get_ref().trim();
+            text.parse::<SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| {
+                    src.at(
+                        s.span(),
+                        format!(
+                            "invalid value for key `sip.dns_servers`: `{text}` is not an IP address like `127.0.0.1:5353` or `192.0.2.53`"
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn resolve_pbx(src: &Source<'_>, raw: RawPbx) -> Result<PbxConfig, ConfigError> {

@@ -473,3 +473,26 @@ fn session_timer_keys() {
         assert!(err.contains(needle), "{text}: {err}");
     }
 }
+
+#[test]
+fn dns_servers_take_ip_and_port_or_a_bare_ip() {
+    let c = Config::parse("", Path::new("/x/c.toml")).unwrap();
+    assert!(c.sip.dns_servers.is_empty());
+    let text = "[sip]\ndns_servers = [\"127.0.0.1:5353\", \"192.0.2.53\", \"[::1]:53\"]\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    let want: Vec<std::net::SocketAddr> = ["127.0.0.1:5353", "192.0.2.53:53", "[::1]:53"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(c.sip.dns_servers, want);
+    let err = Config::parse(
+        "[sip]\ndns_servers = [\"ns.test\"]\n",
+        Path::new("/x/c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("/x/c.toml:2:") && err.contains("`sip.dns_servers`"),
+        "{err}"
+    );
+}

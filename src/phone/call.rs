@@ -13,6 +13,7 @@
 //! channels.
 
 mod control;
+mod failover;
 mod incoming;
 mod media;
 mod outgoing;

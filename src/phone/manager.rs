@@ -39,6 +39,7 @@ use super::event::{CallInfo, Event};
 use super::{CallEnv, CommandMsg, ManagerMsg, PhoneHandle, RegistrationRx};
 use crate::config::Config;
 use crate::media::AudioSystem;
+use crate::sip::dns::Resolver;
 use crate::sip::transaction::{Endpoint, Incoming, Timers};
 use crate::sip::transport::Transport;
 use crate::store::History;
@@ -108,7 +109,9 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let (events, _) = broadcast::channel(1024);
     let (closed_tx, closed_rx) = watch::channel(false);
     let (reg_tx, reg_rx) = mpsc::unbounded_channel();
+    let resolver = Resolver::new(&config.sip.dns_servers);
     let env = Arc::new(CallEnv {
+        resolver: resolver.clone(),
         endpoint: endpoint.clone(),
         audio,
         media_ip,
@@ -121,7 +124,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     });
     let registrations = CancellationToken::new();
     let (accounts, registration_tasks) =
-        accounts::start_registrations(&config, &endpoint, &reg_tx, &registrations).await?;
+        accounts::start_registrations(&config, &endpoint, &resolver, &reg_tx, &registrations);
     let (pbx, pbx_rx) = pbx::Pbx::start(&config, &endpoint).await?;
     tracing::info!(%sip_addr, "SIP listening (UDP and TCP)");
     let manager = CallManager {

@@ -59,6 +59,8 @@ pub(crate) struct CallEnv {
     /// `[phone] session_expires_s` and `min_se_s`.
     pub session_timer: call::TimerConfig,
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
+    /// Locates SIP servers (RFC 3263) for requests outside a dialog.
+    pub resolver: crate::sip::dns::Resolver,
 }
 
 /// What the handle asks of the manager.

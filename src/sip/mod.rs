@@ -29,6 +29,7 @@ pub enum SipError {
 pub type Result<T, E = SipError> = std::result::Result<T, E>;
 
 pub mod dialog;
+pub mod dns;
 pub mod message;
 pub mod publication;
 pub mod registration;

@@ -2,8 +2,12 @@
 //! answers digest challenges, refreshes before expiry, honours 423
 //! Interval Too Brief, backs off after failures, does not loop on a wrong
 //! password, and unregisters when cancelled. Reports its status on a channel.
+//! Each REGISTER (first and refresh) resolves the next hop afresh
+//! (RFC 3263, [`super::dns`]) and moves to the next target when one does not
+//! answer; a DNS failure is a failure like any other, retried with back-off.
 
 use super::auth::{Credentials, DigestState};
+use super::dns::{self, Resolver};
 use super::message::{self as m, add_header, set_body};
 use super::msg::{Method, Request, Response};
 use super::transaction::Endpoint;
@@ -21,8 +25,10 @@ pub struct RegistrationConfig {
     pub aor: String,
     /// Request-URI of the REGISTER, e.g. `sip:test.local`.
     pub registrar_uri: String,
-    /// Where to send it (outbound proxy or the registrar itself).
-    pub peer: Peer,
+    /// Where to send it (outbound proxy or the registrar itself), as a SIP
+    /// URI resolved before each REGISTER.
+    pub next_hop: String,
+    pub resolver: Resolver,
     pub credentials: Option<Credentials>,
     pub expires: u32,
 }
@@ -68,18 +74,22 @@ struct Registrar {
     cseq: u32,
     digest: DigestState,
     status: mpsc::UnboundedSender<RegistrationStatus>,
+    /// The target the current exchange goes to.
+    peer: Option<Peer>,
 }
 
 enum Outcome {
     Registered(u32),
     /// Try again after the given time.
     Failed(String, Option<Duration>),
+    /// The target did not answer (timeout or transport error): try the next.
+    NoAnswer,
 }
 
 impl Registrar {
-    fn build(&mut self, expires: u32) -> Result<Request, super::SipError> {
+    fn build(&mut self, expires: u32, peer: Peer) -> Result<Request, super::SipError> {
         self.cseq += 1;
-        let local = self.endpoint.transport().local_addr_for(self.cfg.peer.addr);
+        let local = self.endpoint.transport().local_addr_for(peer.addr);
         let ids = m::OutOfDialog {
             uri: &self.cfg.registrar_uri,
             from: &self.cfg.aor,
@@ -88,12 +98,12 @@ impl Registrar {
             call_id: &self.call_id,
             cseq: self.cseq,
         };
-        let mut req = m::out_of_dialog(Method::Register, ids, local, self.cfg.peer.protocol)?;
+        let mut req = m::out_of_dialog(Method::Register, ids, local, peer.protocol)?;
         let h = &mut req.headers;
         add_header(
             h,
             "Contact",
-            contact_for(&self.cfg.aor, local, self.cfg.peer.protocol),
+            contact_for(&self.cfg.aor, local, peer.protocol),
         );
         add_header(h, "Expires", expires.to_string());
         add_header(h, "Allow", super::ALLOW);
@@ -101,18 +111,45 @@ impl Registrar {
         Ok(req)
     }
 
-    /// One REGISTER exchange including digest challenges and 423.
-    async fn register(&mut self, mut expires: u32) -> Outcome {
-        let mut req = match self.build(expires) {
+    /// One REGISTER: the next hop resolved, then its targets in order until
+    /// one answers.
+    async fn register(&mut self, expires: u32) -> Outcome {
+        let targets = match self.cfg.resolver.resolve(&self.cfg.next_hop).await {
+            Ok(t) => t,
+            Err(e) => return Outcome::Failed(e.to_string(), None),
+        };
+        for peer in targets {
+            match self.exchange(expires, peer).await {
+                Outcome::NoAnswer => {
+                    tracing::info!(account = %self.cfg.account, peer = %peer.addr, "registrar did not answer; trying the next target");
+                }
+                outcome => return outcome,
+            }
+        }
+        Outcome::Failed("registrar did not answer".into(), None)
+    }
+
+    /// Unregisters where the last registration went.
+    async fn unregister(&mut self) -> Outcome {
+        match self.peer {
+            Some(peer) => self.exchange(0, peer).await,
+            None => Outcome::NoAnswer,
+        }
+    }
+
+    /// One REGISTER exchange with `peer` including digest challenges and 423.
+    async fn exchange(&mut self, mut expires: u32, peer: Peer) -> Outcome {
+        self.peer = Some(peer);
+        let mut req = match self.build(expires, peer) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e.to_string(), Some(AUTH_FAILURE_RETRY)),
         };
         let mut challenged = 0;
         let mut brief = 0;
         loop {
-            let resp = match self.send(req.clone()).await {
-                Some(r) => r,
-                None => return Outcome::Failed("registrar did not answer".into(), None),
+            let resp = match self.send(req.clone(), peer).await {
+                Some(r) if !dns::fails_over(&r) => r,
+                _ => return Outcome::NoAnswer,
             };
             let code = m::code(&resp);
             match code {
@@ -162,7 +199,7 @@ impl Registrar {
                         })
                         .cloned()
                         .collect();
-                    match self.build(expires) {
+                    match self.build(expires, peer) {
                         Ok(mut r) => {
                             for h in auth_headers {
                                 r.headers.push(h);
@@ -183,8 +220,8 @@ impl Registrar {
         }
     }
 
-    async fn send(&mut self, req: Request) -> Option<Response> {
-        let mut tx = match self.endpoint.send_request(req, self.cfg.peer).await {
+    async fn send(&mut self, req: Request, peer: Peer) -> Option<Response> {
+        let mut tx = match self.endpoint.send_request(req, peer).await {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::debug!(account = %self.cfg.account, "REGISTER not sent: {e}");
@@ -205,7 +242,10 @@ impl Registrar {
             registered,
             expires,
             reason,
-            local: self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
+            local: match &self.peer {
+                Some(p) => self.endpoint.transport().local_addr_for(p.addr),
+                None => self.endpoint.transport().local_addr(),
+            },
         });
     }
 
@@ -225,7 +265,11 @@ impl Registrar {
                     last_reported = Some((true, None));
                     refresh_after(expires)
                 }
-                Outcome::Failed(reason, retry) => {
+                failed => {
+                    let (reason, retry) = match failed {
+                        Outcome::Failed(reason, retry) => (reason, retry),
+                        _ => ("registrar did not answer".to_string(), None),
+                    };
                     failures += 1;
                     let wait = retry.unwrap_or_else(|| backoff(failures));
                     let state = (false, Some(reason.clone()));
@@ -244,7 +288,7 @@ impl Registrar {
         }
         if matches!(last_reported, Some((true, _))) {
             // Unregister, but do not hang shutdown on a dead registrar.
-            let _ = tokio::time::timeout(Duration::from_secs(3), self.register(0)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(3), self.unregister()).await;
             self.report(false, 0, Some("unregistered".into()));
         }
     }
@@ -290,6 +334,7 @@ pub fn spawn(
         cseq: 0,
         digest: DigestState::default(),
         status,
+        peer: None,
         cfg,
     };
     tokio::spawn(reg.run(cancel))

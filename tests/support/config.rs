@@ -29,6 +29,9 @@ pub struct Account {
     /// Voicemail number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voicemail: Option<String>,
+    /// Registration lifetime asked for, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u32>,
 }
 
 impl Account {
@@ -43,6 +46,7 @@ impl Account {
             register: false,
             mwi: None,
             voicemail: None,
+            expires: None,
         }
     }
 
@@ -126,6 +130,8 @@ pub struct Config {
     pub pbx: Table,
     /// `[ui]` settings.
     pub ui: Table,
+    /// `[sip]` settings besides `listen`.
+    pub sip: Table,
 }
 
 impl Config {
@@ -165,6 +171,12 @@ impl Config {
         self
     }
 
+    /// Sets `[sip] key = value` (not `listen`: see [`Config::render`]).
+    pub fn sip(mut self, key: &str, value: impl Into<Value>) -> Config {
+        self.sip.insert(key.into(), value.into());
+        self
+    }
+
     /// Sets `[ui] key = value`.
     pub fn ui(mut self, key: &str, value: impl Into<Value>) -> Config {
         self.ui.insert(key.into(), value.into());
@@ -174,13 +186,15 @@ impl Config {
     /// The TOML text, with the control socket at `control` and SIP on `listen`.
     pub fn render(&self, control: &Path, listen: SocketAddr) -> String {
         #[derive(Serialize)]
-        struct Sip {
+        struct Sip<'a> {
             listen: String,
+            #[serde(flatten)]
+            more: &'a Table,
         }
         #[derive(Serialize)]
         struct Doc<'a> {
             control: &'a Path,
-            sip: Sip,
+            sip: Sip<'a>,
             account: &'a [Account],
             audio: &'a Audio,
             #[serde(skip_serializing_if = "Table::is_empty")]
@@ -196,6 +210,7 @@ impl Config {
             control,
             sip: Sip {
                 listen: listen.to_string(),
+                more: &self.sip,
             },
             account: &self.accounts,
             audio: &self.audio,

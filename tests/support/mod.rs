@@ -9,6 +9,7 @@
 pub mod baresip;
 pub mod callctl;
 pub mod config;
+pub mod dnsmasq;
 pub mod kamailio;
 pub mod netns;
 pub mod pbx;

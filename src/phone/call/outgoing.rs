@@ -62,7 +62,15 @@ impl CallActor {
         next_hop: String,
         extra_headers: Vec<(String, String)>,
     ) -> Result<(), String> {
-        let peer = m::resolve(&next_hop).await.map_err(|e| e.to_string())?;
+        let mut targets = self
+            .env
+            .resolver
+            .resolve(&next_hop)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter();
+        let peer = targets.next().ok_or("no target")?;
+        self.outgoing.alternates = targets.collect();
         self.bind_media(peer.addr).await?;
         self.start_early_media();
         let mut req = m::request(Method::Invite, &target).map_err(|e| e.to_string())?;
@@ -149,6 +157,9 @@ impl CallActor {
             TxKind::Refer => self.on_refer_response(resp).await,
             TxKind::Invite => {
                 if (101..200).contains(&code) && !self.prack_provisional(&resp).await {
+                    return;
+                }
+                if code >= 300 && self.fail_over(&resp).await {
                     return;
                 }
                 let status = m::status_text(&resp);

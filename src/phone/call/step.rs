@@ -24,8 +24,8 @@ mod session_timer;
 mod transfer;
 
 pub use invite::{
-    hangup_step, invite_step, Answered, HangupStep, InviteResponse, InviteStep, OutgoingSetup,
-    SentInvite,
+    hangup_step, invite_step, Answered, Cancel, HangupStep, InviteResponse, InviteStep,
+    OutgoingSetup, SentInvite,
 };
 pub use prack::{
     answer_step, prack_step, provisional_step, retransmit_step, retry_after, ring_reliably,

@@ -9,10 +9,9 @@ use crate::config::{Account, Config};
 use crate::phone::event::Event;
 use crate::phone::status::AccountStatus;
 use crate::sip::auth::Credentials;
-use crate::sip::message as m;
+use crate::sip::dns::Resolver;
 use crate::sip::registration::{self, RegistrationConfig, RegistrationStatus};
 use crate::sip::transaction::Endpoint;
-use anyhow::Context;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -26,13 +25,16 @@ pub(super) struct AccountState {
 }
 
 /// The accounts of `config`, with a registration task for each that
-/// registers (reporting on `reg_tx`, stopped by `cancel`).
-pub(super) async fn start_registrations(
+/// registers (reporting on `reg_tx`, stopped by `cancel`). The registrar is
+/// resolved by the task before each REGISTER, so a DNS failure shows as the
+/// account's reason and does not stop the phone.
+pub(super) fn start_registrations(
     config: &Config,
     endpoint: &Endpoint,
+    resolver: &Resolver,
     reg_tx: &mpsc::UnboundedSender<RegistrationStatus>,
     cancel: &CancellationToken,
-) -> anyhow::Result<(Vec<AccountState>, Vec<JoinHandle<()>>)> {
+) -> (Vec<AccountState>, Vec<JoinHandle<()>>) {
     let mut accounts = Vec::new();
     let mut registration_tasks = Vec::new();
     for account in &config.accounts {
@@ -42,14 +44,12 @@ pub(super) async fn start_registrations(
                 .proxy
                 .clone()
                 .unwrap_or_else(|| format!("sip:{}", account.domain));
-            let peer = m::resolve(&via).await.with_context(|| {
-                format!("account {}: cannot reach registrar {via}", account.name)
-            })?;
             let cfg = RegistrationConfig {
                 account: account.name.clone(),
                 aor: aor.clone(),
                 registrar_uri: format!("sip:{}", account.domain),
-                peer,
+                next_hop: via,
+                resolver: resolver.clone(),
                 credentials: credentials(account),
                 expires: account.expires,
             };
@@ -66,7 +66,7 @@ pub(super) async fn start_registrations(
             status: None,
         });
     }
-    Ok((accounts, registration_tasks))
+    (accounts, registration_tasks)
 }
 
 /// What the account authenticates with, if it has a password.

@@ -20,6 +20,9 @@ pub struct OutgoingSetup {
     pub early_media: bool,
     /// Challenges answered so far.
     pub auth_attempts: u32,
+    /// The targets left to try when the INVITE's goes unanswered
+    /// (see `call/failover.rs`).
+    pub alternates: Vec<crate::sip::transport::Peer>,
 }
 
 /// The INVITE of the current attempt (a challenge starts a new one).

@@ -29,6 +29,7 @@ fn setup(provisional: bool, cancel: Cancel) -> OutgoingSetup {
         cancel,
         early_media: false,
         auth_attempts: 0,
+        alternates: Vec::new(),
     }
 }
 
