@@ -333,11 +333,7 @@ impl CallActor {
     }
 
     /// An UPDATE refreshes the remote target; returns our Contact for the 200.
-    fn refresh_for_update(
-        &mut self,
-        req: &Request,
-        peer: &crate::sip::transport::Peer,
-    ) -> String {
+    fn refresh_for_update(&mut self, req: &Request, peer: &crate::sip::transport::Peer) -> String {
         if let Some(dialog) = self.sip.dialog.as_mut() {
             dialog.refresh_target(&req.headers);
             return dialog.local_contact.clone();
