@@ -23,6 +23,7 @@ fn ip() -> IpAddr {
 fn params(remote: SocketAddr) -> RtpParams {
     RtpParams {
         remote,
+        rtcp: None,
         codec: Codec::Pcmu,
         payload_type: 0,
         dtmf_payload_type: Some(101),

@@ -14,6 +14,7 @@ mod control;
 mod incoming;
 mod media;
 mod outgoing;
+mod sdp_hosts;
 mod signalling;
 mod step;
 mod transfer;

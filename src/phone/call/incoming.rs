@@ -95,7 +95,10 @@ impl CallActor {
         let contact = self.contact(protocol);
         self.set_tone(None);
         let body = match sdp_request_body(&request) {
-            Some(offer) => match sdp::answer(&offer, &self.media.local) {
+            Some(offer) => match super::sdp_hosts::resolve(offer)
+                .await
+                .and_then(|offer| sdp::answer(&offer, &self.media.local))
+            {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -255,7 +258,10 @@ impl CallActor {
         let contact = dialog.local_contact.clone();
         self.media.local.session_version += 1;
         let body = match sdp_request_body(req) {
-            Some(offer) => match sdp::answer(&offer, &self.media.local) {
+            Some(offer) => match super::sdp_hosts::resolve(offer)
+                .await
+                .and_then(|offer| sdp::answer(&offer, &self.media.local))
+            {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
