@@ -32,6 +32,7 @@ pub mod dialog;
 pub mod message;
 pub mod publication;
 pub mod registration;
+pub mod require;
 pub mod sdp;
 pub mod subscription;
 pub mod trace;
@@ -44,5 +45,6 @@ pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY";
 /// Bodies we accept (Accept header).
 pub const ACCEPT: &str = "application/sdp, message/sipfrag, application/dtmf-relay";
-/// Extensions we support (Supported header).
+/// Extensions we support (Supported header): the one list of option tags;
+/// a `Require` naming any other gets 420 ([`require::unsupported`]).
 pub const SUPPORTED: &str = "replaces";
