@@ -33,6 +33,7 @@ pub mod message;
 pub mod publication;
 pub mod registration;
 pub mod require;
+pub mod route;
 pub mod sdp;
 pub mod subscription;
 pub mod trace;

@@ -23,6 +23,8 @@ pub struct RegistrationConfig {
     pub registrar_uri: String,
     /// Where to send it (outbound proxy or the registrar itself).
     pub peer: Peer,
+    /// The outbound proxy URI, put in a `Route` header ([`super::route`]).
+    pub proxy: Option<String>,
     pub credentials: Option<Credentials>,
     pub expires: u32,
 }
@@ -87,6 +89,7 @@ impl Registrar {
         };
         let mut req = m::out_of_dialog(Method::Register, ids, local, self.cfg.peer.protocol)?;
         let h = &mut req.headers;
+        super::route::add_proxy_route(h, self.cfg.proxy.as_deref());
         add_header(
             h,
             "Contact",

@@ -118,8 +118,14 @@ impl CallActor {
                 sdp::offer(&self.media.local)
             }
         };
-        let dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
+        let mut dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
+        dialog.preload_route(
+            self.account
+                .proxy
+                .as_deref()
+                .map(crate::sip::route::proxy_route),
+        );
         self.sip.dialog = Some(dialog);
         let Some(tx) = self.incoming.invite.as_ref() else {
             return Err(CommandError::new("bad_state", "no INVITE to answer"));

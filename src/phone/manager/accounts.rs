@@ -50,6 +50,7 @@ pub(super) async fn start_registrations(
                 aor: aor.clone(),
                 registrar_uri: format!("sip:{}", account.domain),
                 peer,
+                proxy: account.proxy.clone(),
                 credentials: credentials(account),
                 expires: account.expires,
             };
