@@ -1,7 +1,9 @@
 //! SIPp calls termphone with what real PBXs send: an INVITE requiring an
 //! extension we lack (420 with Unsupported), an offer of audio and video
 //! (video refused with port 0, the call up with RTP), and an offer naming
-//! its RTCP port with `a=rtcp` (RFC 3605: our RTCP goes there).
+//! its RTCP port with `a=rtcp` (RFC 3605: our RTCP goes there), and offers
+//! whose `c=` is a host name (resolved and answered; 488 when it does not
+//! resolve).
 
 mod support;
 
@@ -97,4 +99,48 @@ fn rtcp_goes_to_the_port_of_a_rtcp() {
     );
     let r = sipp.wait(Duration::from_secs(40));
     assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+}
+
+#[test]
+fn c_host_name_is_resolved_and_answered() {
+    let t = TestDir::new("sipp-sdp-host");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true)).phone;
+    let sipp = Sipp::new("uac_sdp_host", &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("sdp_host", "localhost")
+        .timeout(30)
+        .spawn();
+    let active = p.wait_any_call_state("active", Duration::from_secs(10));
+    assert!(
+        active.is_some(),
+        "not answered: {:?}\n{}",
+        p.events(),
+        p.log_tail()
+    );
+    let r = sipp.wait(Duration::from_secs(40));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+}
+
+#[test]
+fn c_host_name_that_does_not_resolve_gets_488() {
+    let t = TestDir::new("sipp-sdp-host-488");
+    let mut p = direct_phone(&t, PhoneOpts::new()).phone;
+    let r = Sipp::new("uac_sdp_host_488", &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("sdp_host", "no-such-host.invalid")
+        .timeout(30)
+        .run();
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    let ended = p.wait_any_call_state("ended", Duration::from_secs(5));
+    let reason = ended.unwrap_or_default()["end_reason"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        reason.contains("488") && reason.contains("no-such-host.invalid"),
+        "the call should end naming the host: {reason:?} {:?}",
+        p.events()
+    );
 }

@@ -33,6 +33,11 @@ impl CallActor {
                 self.respond_invite(488);
                 return Err(format!("488 unusable offer: {e}"));
             }
+            // A c= host name that does not resolve: refused before it rings.
+            if let Err(e) = super::sdp_hosts::resolve(offer.clone()).await {
+                self.respond_invite(488);
+                return Err(format!("488 unusable offer: {e}"));
+            }
         }
         if let Some(r) = replaces {
             // RFC 3891: take over the named dialog, or 481 when it is not ours.
