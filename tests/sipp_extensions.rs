@@ -1,5 +1,5 @@
-//! SIPp calls termphone with what real PBXs send: an INVITE requiring an
-//! extension we lack (420 with Unsupported), an offer of audio and video
+//! SIPp calls termphone with what real PBXs send: an INVITE or re-INVITE
+//! requiring an extension we lack (420 with Unsupported; the call goes on), an offer of audio and video
 //! (video refused with port 0, the call up with RTP), and an offer naming
 //! its RTCP port with `a=rtcp` (RFC 3605: our RTCP goes there), and offers
 //! whose `c=` is a host name (resolved and answered; 488 when it does not
@@ -25,6 +25,24 @@ fn invite_requiring_an_unknown_extension_gets_420_unsupported() {
     assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
     let rang = p.events().iter().any(|e| e["call"]["state"] == "ringing");
     assert!(!rang, "a refused INVITE must not ring: {:?}", p.events());
+}
+
+#[test]
+fn reinvite_requiring_an_unknown_extension_gets_420_and_the_call_goes_on() {
+    let t = TestDir::new("sipp-reinvite-420");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true)).phone;
+    let r = Sipp::new("uac_reinvite_require_420", &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(20)
+        .run();
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    let held = p.events().iter().any(|e| e["call"]["remote_held"] == true);
+    assert!(
+        !held,
+        "the refused re-INVITE must change nothing: {:?}",
+        p.events()
+    );
 }
 
 #[test]
