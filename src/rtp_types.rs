@@ -60,8 +60,11 @@ pub enum Direction {
 /// Where and how to send: the outcome of SDP offer/answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RtpParams {
-    /// Remote RTP address (RTCP goes to port + 1).
+    /// Remote RTP address.
     pub remote: SocketAddr,
+    /// Remote RTCP address when the peer names one (RFC 3605 `a=rtcp`);
+    /// `None`: RTCP goes to the RTP address's port + 1.
+    pub rtcp: Option<SocketAddr>,
     pub codec: Codec,
     /// Payload type to use for `codec` (normally its static one).
     pub payload_type: u8,

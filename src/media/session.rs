@@ -446,7 +446,10 @@ impl Session {
         let Some(bytes) = self.rtcp.report(self.ssrc, self.ts, rx, bye) else {
             return;
         };
-        let to = rtcp_of(self.params.remote);
+        let to = self
+            .params
+            .rtcp
+            .unwrap_or_else(|| rtcp_of(self.params.remote));
         if let Err(e) = rtcp.send_to(&bytes, to).await {
             tracing::debug!("RTCP send to {to}: {e}");
         }

@@ -23,6 +23,7 @@ fn ip() -> IpAddr {
 fn params(remote: SocketAddr) -> RtpParams {
     RtpParams {
         remote,
+        rtcp: None,
         codec: Codec::Pcmu,
         payload_type: 0,
         dtmf_payload_type: Some(101),
@@ -279,6 +280,33 @@ async fn packets_on_the_wire_mute_and_bye() {
         }
     }
     assert!(saw_bye);
+}
+
+/// With `RtpParams::rtcp` (the peer's `a=rtcp`), reports and BYE go there,
+/// not to the RTP port + 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtcp_goes_to_the_address_the_peer_named() {
+    let (peer_rtp, peer_plus_one) = sockets::bind_pair(ip()).await.unwrap();
+    let named = tokio::net::UdpSocket::bind((ip(), 0)).await.unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let (ev, _r) = mpsc::unbounded_channel();
+    let p = RtpParams {
+        rtcp: Some(named.local_addr().unwrap()),
+        ..params(peer_rtp.local_addr().unwrap())
+    };
+    let rtcp = Duration::from_millis(100);
+    let m = MediaSession::start_with(s, p, &null_audio(), "r", ev, rtcp).unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = timeout(Duration::from_secs(2), named.recv_from(&mut buf))
+        .await
+        .expect("no RTCP at the named address")
+        .unwrap();
+    assert!(!rtcp::packet::unmarshal(&mut &buf[..n]).unwrap().is_empty());
+    m.stop().await;
+    assert!(
+        peer_plus_one.try_recv_from(&mut buf).is_err(),
+        "RTCP still went to port + 1"
+    );
 }
 
 #[tokio::test]

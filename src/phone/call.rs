@@ -18,6 +18,7 @@ mod incoming;
 mod media;
 mod outgoing;
 mod reliable;
+mod sdp_hosts;
 mod session_timer;
 mod signalling;
 mod step;

@@ -92,6 +92,11 @@ impl Dialog {
         let contact = header(&resp.headers, "Contact").map(m::uri_of);
         let mut route_set = split_routes(headers_all(&resp.headers, "Record-Route"));
         route_set.reverse();
+        if route_set.is_empty() {
+            // No Record-Route: the dialog keeps the route the request took,
+            // the outbound proxy's (RFC 3261 §8.1.2; see `super::route`).
+            route_set = split_routes(headers_all(&invite.headers, "Route"));
+        }
         let (cseq, _) = m::cseq(&invite.headers)?;
         Ok(Dialog {
             role: Role::Uac,
@@ -129,6 +134,14 @@ impl Dialog {
             remote_cseq: Some(cseq),
             local_contact: local_contact.to_string(),
         })
+    }
+
+    /// A dialog with no Record-Route still goes through the outbound proxy:
+    /// its loose `route` becomes the route set (nothing when there is one).
+    pub fn preload_route(&mut self, route: Option<String>) {
+        if self.route_set.is_empty() {
+            self.route_set.extend(route);
+        }
     }
 
     fn local_value(&self) -> String {
@@ -300,6 +313,61 @@ Content-Length: 0
             header(&bye.headers, "To"),
             Some("<sip:1002@test.local>;tag=bbb")
         );
+    }
+
+    #[test]
+    fn without_record_route_the_proxy_route_stays_the_route_set() {
+        let via_proxy = INVITE.replace(
+            "CSeq: 1 INVITE\n",
+            "CSeq: 1 INVITE\nRoute: <sip:127.0.0.1:5070;lr>\n",
+        );
+        let SipMessage::Request(inv) = parse(&via_proxy) else {
+            panic!()
+        };
+        let no_rr: String = OK
+            .lines()
+            .filter(|l| !l.starts_with("Record-Route"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let SipMessage::Response(ok) = parse(&no_rr) else {
+            panic!()
+        };
+        let mut d = Dialog::from_uac(&inv, &ok).unwrap();
+        assert_eq!(d.route_set, vec!["<sip:127.0.0.1:5070;lr>"]);
+        assert_eq!(d.next_hop_uri(), "sip:127.0.0.1:5070;lr");
+        let bye = d
+            .request(Method::Bye, "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3")
+            .unwrap();
+        assert_eq!(bye.uri.to_string(), "sip:1002@127.0.0.1:6000");
+        assert_eq!(
+            header(&bye.headers, "Route"),
+            Some("<sip:127.0.0.1:5070;lr>")
+        );
+
+        // Direct (no Route, no Record-Route): straight to the remote target.
+        let SipMessage::Request(direct) = parse(INVITE) else {
+            panic!()
+        };
+        let d = Dialog::from_uac(&direct, &ok).unwrap();
+        assert!(d.route_set.is_empty());
+        assert_eq!(d.next_hop_uri(), "sip:1002@127.0.0.1:6000");
+
+        // UAS: the proxy's route only when the INVITE brought no Record-Route.
+        let mut uas = Dialog::from_uas(&direct, "ccc", "<sip:1002@127.0.0.1:6000>").unwrap();
+        uas.preload_route(None);
+        assert!(uas.route_set.is_empty());
+        uas.preload_route(Some("<sip:127.0.0.1:5070;lr>".into()));
+        assert_eq!(uas.next_hop_uri(), "sip:127.0.0.1:5070;lr");
+        let mut rr = Dialog::from_uac(&inv, &parse_ok_with_rr()).unwrap();
+        rr.preload_route(Some("<sip:192.0.2.1;lr>".into()));
+        assert_eq!(rr.route_set.len(), 2, "Record-Route wins");
+    }
+
+    fn parse_ok_with_rr() -> Response {
+        let SipMessage::Response(ok) = parse(OK) else {
+            panic!()
+        };
+        ok
     }
 
     #[test]

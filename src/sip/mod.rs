@@ -34,6 +34,8 @@ pub mod message;
 pub mod publication;
 pub mod registration;
 pub mod reliable;
+pub mod require;
+pub mod route;
 pub mod sdp;
 pub mod session_timer;
 pub mod subscription;
@@ -47,5 +49,6 @@ pub const USER_AGENT: &str = concat!("termphone/", env!("CARGO_PKG_VERSION"));
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, PRACK";
 /// Bodies we accept (Accept header).
 pub const ACCEPT: &str = "application/sdp, message/sipfrag, application/dtmf-relay";
-/// Extensions we support (Supported header).
+/// Extensions we support (Supported header): the one list of option tags;
+/// a `Require` naming any other gets 420 ([`require::unsupported`]).
 pub const SUPPORTED: &str = "replaces, 100rel, timer";

@@ -23,6 +23,8 @@ pub struct PublicationConfig {
     /// Our address of record (Request-URI, From, To, PIDF entity).
     pub aor: String,
     pub peer: Peer,
+    /// The outbound proxy URI, put in a `Route` header ([`super::route`]).
+    pub proxy: Option<String>,
     pub credentials: Option<Credentials>,
     pub expires: u32,
 }
@@ -160,6 +162,7 @@ impl Publisher {
         };
         let mut req = m::out_of_dialog(Method::Publish, ids, local, self.cfg.peer.protocol)?;
         let h = &mut req.headers;
+        super::route::add_proxy_route(h, self.cfg.proxy.as_deref());
         add_header(h, "Event", "presence");
         add_header(h, "Expires", expires.to_string());
         if let Some(etag) = &self.etag {

@@ -29,6 +29,8 @@ pub struct RegistrationConfig {
     /// URI resolved before each REGISTER.
     pub next_hop: String,
     pub resolver: Resolver,
+    /// The outbound proxy URI, put in a `Route` header ([`super::route`]).
+    pub proxy: Option<String>,
     pub credentials: Option<Credentials>,
     pub expires: u32,
 }
@@ -100,6 +102,7 @@ impl Registrar {
         };
         let mut req = m::out_of_dialog(Method::Register, ids, local, peer.protocol)?;
         let h = &mut req.headers;
+        super::route::add_proxy_route(h, self.cfg.proxy.as_deref());
         add_header(
             h,
             "Contact",

@@ -1,7 +1,11 @@
 //! SDP (RFC 4566) parsing and printing for audio sessions, and the RFC 3264
 //! offer/answer rules termphone needs: codec choice (PCMU, PCMA),
 //! telephone-event, ptime 20, direction (hold: sendonly/inactive, and the old
-//! `c=0.0.0.0` form). Pure: no IO; its result is in the
+//! `c=0.0.0.0` form), one answer line per offered line (the first usable
+//! audio line taken, the others refused with port 0), the RTCP address of
+//! `a=rtcp` (RFC 3605), and `c=` host names: kept as names here
+//! ([`connection_hosts`]) and replaced by the addresses the caller resolved
+//! ([`with_resolved_hosts`]). Pure: no IO; its result is in the
 //! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
 //! never in `media`'s.
 
@@ -19,6 +23,15 @@ pub enum SdpError {
     NoCommonCodec(String),
     #[error("SDP has no connection address")]
     NoConnection,
+    #[error("SDP connection address `{0}` could not be resolved")]
+    Unresolved(String),
+}
+
+/// An `a=rtcp` attribute (RFC 3605): the peer's RTCP port and, if given, address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtcpAttr {
+    pub port: u16,
+    pub addr: Option<IpAddr>,
 }
 
 /// One `a=rtpmap`.
@@ -36,9 +49,14 @@ pub struct MediaDescription {
     pub port: u16,
     pub proto: String,
     pub formats: Vec<u8>,
+    /// The format list as written (for refusing a line with the same formats).
+    pub format_text: Vec<String>,
     pub rtpmaps: Vec<RtpMap>,
     pub connection: Option<IpAddr>,
+    /// A `c=` host name not yet resolved (see [`with_resolved_hosts`]).
+    pub connection_host: Option<String>,
     pub direction: Option<Direction>,
+    pub rtcp: Option<RtcpAttr>,
     pub ptime: Option<u32>,
     /// Other attribute lines, kept verbatim (without `a=`).
     pub other: Vec<String>,
@@ -67,8 +85,27 @@ pub struct SessionDescription {
     pub session_version: u64,
     pub origin_addr: String,
     pub connection: Option<IpAddr>,
+    /// A session-level `c=` host name not yet resolved.
+    pub connection_host: Option<String>,
     pub direction: Option<Direction>,
     pub media: Vec<MediaDescription>,
+}
+
+/// A `c=` address: a literal, or a host name left for the caller to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Connection {
+    Ip(IpAddr),
+    Host(String),
+}
+
+/// Whether `s` is a DNS host name (letters, digits, `-`, `.`, with a letter).
+fn is_host_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+        && !s.starts_with(['-', '.'])
 }
 
 fn parse_direction(attr: &str) -> Option<Direction> {
@@ -99,7 +136,7 @@ pub fn reverse(d: Direction) -> Direction {
     }
 }
 
-fn parse_connection(value: &str, line: usize) -> Result<IpAddr, SdpError> {
+fn parse_connection(value: &str, line: usize) -> Result<Connection, SdpError> {
     // c=IN IP4 192.0.2.1[/ttl]
     let mut parts = value.split_whitespace();
     let (_net, _kind, addr) = (parts.next(), parts.next(), parts.next());
@@ -108,10 +145,24 @@ fn parse_connection(value: &str, line: usize) -> Result<IpAddr, SdpError> {
         message: "c= needs 3 fields".into(),
     })?;
     let addr = addr.split('/').next().unwrap_or(addr);
-    addr.parse().map_err(|_| SdpError::Syntax {
+    if let Ok(ip) = addr.parse() {
+        return Ok(Connection::Ip(ip));
+    }
+    if is_host_name(addr) {
+        return Ok(Connection::Host(addr.to_ascii_lowercase()));
+    }
+    Err(SdpError::Syntax {
         line,
         message: format!("bad connection address `{addr}`"),
     })
+}
+
+/// `a=rtcp:PORT [IN IP4 addr]`; a host name or bad address leaves only the port.
+fn parse_rtcp(arg: &str) -> Option<RtcpAttr> {
+    let mut f = arg.split_whitespace();
+    let port = f.next()?.parse().ok()?;
+    let addr = f.nth(2).and_then(|a| a.parse().ok());
+    Some(RtcpAttr { port, addr })
 }
 
 impl SessionDescription {
@@ -123,6 +174,7 @@ impl SessionDescription {
             session_version: 0,
             origin_addr: String::new(),
             connection: None,
+            connection_host: None,
             direction: None,
             media: Vec::new(),
         };
@@ -159,10 +211,13 @@ impl SessionDescription {
                     sdp.origin_addr = f[5].to_string();
                 }
                 "c" => {
-                    let addr = parse_connection(value, line)?;
+                    let (ip, host) = match parse_connection(value, line)? {
+                        Connection::Ip(ip) => (Some(ip), None),
+                        Connection::Host(h) => (None, Some(h)),
+                    };
                     match sdp.media.last_mut() {
-                        Some(m) => m.connection = Some(addr),
-                        None => sdp.connection = Some(addr),
+                        Some(m) => (m.connection, m.connection_host) = (ip, host),
+                        None => (sdp.connection, sdp.connection_host) = (ip, host),
                     }
                 }
                 "m" => {
@@ -184,9 +239,12 @@ impl SessionDescription {
                         port,
                         proto: f[2].to_string(),
                         formats,
+                        format_text: f[3..].iter().map(|s| s.to_string()).collect(),
                         rtpmaps: Vec::new(),
                         connection: None,
+                        connection_host: None,
                         direction: None,
+                        rtcp: None,
                         ptime: None,
                         other: Vec::new(),
                     });
@@ -224,6 +282,7 @@ impl SessionDescription {
                             }
                         }
                         ("ptime", Some(arg)) => m.ptime = arg.trim().parse().ok(),
+                        ("rtcp", Some(arg)) => m.rtcp = parse_rtcp(arg),
                         _ => m.other.push(value.to_string()),
                     }
                 }
@@ -246,13 +305,17 @@ impl SessionDescription {
 
     /// The audio stream's direction as the peer states it (media level wins).
     pub fn audio_direction(&self) -> Direction {
-        let m = self.audio();
-        let dir = m
-            .and_then(|m| m.direction)
-            .or(self.direction)
-            .unwrap_or_default();
+        match self.audio() {
+            Some(m) => self.direction_of(m),
+            None => self.direction.unwrap_or_default(),
+        }
+    }
+
+    /// A stream's direction as the peer states it (media level wins).
+    pub fn direction_of(&self, m: &MediaDescription) -> Direction {
+        let dir = m.direction.or(self.direction).unwrap_or_default();
         // RFC 2543 hold: c=0.0.0.0 means "do not send to me".
-        let conn = m.and_then(|m| m.connection).or(self.connection);
+        let conn = m.connection.or(self.connection);
         match conn {
             Some(IpAddr::V4(ip)) if ip.is_unspecified() => match dir {
                 Direction::SendRecv | Direction::SendOnly => Direction::SendOnly,
@@ -265,12 +328,82 @@ impl SessionDescription {
     /// RTP address of the audio stream.
     pub fn audio_addr(&self) -> Result<SocketAddr, SdpError> {
         let m = self.audio().ok_or(SdpError::NoAudio)?;
-        let ip = m
-            .connection
-            .or(self.connection)
-            .ok_or(SdpError::NoConnection)?;
-        Ok(SocketAddr::new(ip, m.port))
+        self.addr_of(m)
     }
+
+    /// RTP address of a stream: its `c=`, else the session's.
+    pub fn addr_of(&self, m: &MediaDescription) -> Result<SocketAddr, SdpError> {
+        let (ip, host) = if m.connection.is_some() || m.connection_host.is_some() {
+            (m.connection, &m.connection_host)
+        } else {
+            (self.connection, &self.connection_host)
+        };
+        match (ip, host) {
+            (Some(ip), _) => Ok(SocketAddr::new(ip, m.port)),
+            (None, Some(h)) => Err(SdpError::Unresolved(h.clone())),
+            (None, None) => Err(SdpError::NoConnection),
+        }
+    }
+
+    /// RTCP address of a stream from its `a=rtcp` (RFC 3605), if it has one;
+    /// without an address there, the RTP address's.
+    pub fn rtcp_of(&self, m: &MediaDescription) -> Result<Option<SocketAddr>, SdpError> {
+        let Some(attr) = m.rtcp else {
+            return Ok(None);
+        };
+        let ip = match attr.addr {
+            Some(ip) => ip,
+            None => self.addr_of(m)?.ip(),
+        };
+        Ok(Some(SocketAddr::new(ip, attr.port)))
+    }
+}
+
+/// The `c=` host names of an SDP body that must be resolved before it is used
+/// (each once, in order of appearance); empty when it has only addresses or
+/// does not parse.
+pub fn connection_hosts(text: &str) -> Vec<String> {
+    let Ok(sdp) = SessionDescription::parse(text) else {
+        return Vec::new();
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    let all =
+        std::iter::once(&sdp.connection_host).chain(sdp.media.iter().map(|m| &m.connection_host));
+    for h in all.flatten() {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    hosts
+}
+
+/// The SDP body with each `c=` host name replaced by its resolved address
+/// (`IN IP4`/`IN IP6` following the address); other lines unchanged.
+pub fn with_resolved_hosts(text: &str, resolved: &[(String, IpAddr)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\r', '\n']);
+        let end = &raw[line.len()..];
+        let replaced = line.strip_prefix("c=").and_then(|value| {
+            let f: Vec<&str> = value.split_whitespace().collect();
+            let addr = f.get(2)?;
+            let (host, ttl) = match addr.split_once('/') {
+                Some((h, t)) => (h, Some(t)),
+                None => (*addr, None),
+            };
+            let (_, ip) = resolved
+                .iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(host))?;
+            let kind = if ip.is_ipv4() { "IP4" } else { "IP6" };
+            Some(match ttl {
+                Some(t) if ip.is_ipv4() => format!("c={} {kind} {ip}/{t}", f[0]),
+                _ => format!("c={} {kind} {ip}", f[0]),
+            })
+        });
+        out.push_str(replaced.as_deref().unwrap_or(line));
+        out.push_str(end);
+    }
+    out
 }
 
 /// What we put into our offers and answers.
@@ -285,18 +418,10 @@ pub struct LocalMedia {
     pub session_version: u64,
 }
 
-fn render(
-    local: &LocalMedia,
-    codecs: &[(u8, Codec)],
-    dtmf: Option<u8>,
-    direction: Direction,
-) -> String {
+/// The session part: v=, o=, s=, c=, t=.
+fn render_session(local: &LocalMedia) -> String {
     let ip = local.addr.ip();
     let kind = if ip.is_ipv4() { "IP4" } else { "IP6" };
-    let mut fmts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
-    if let Some(pt) = dtmf {
-        fmts.push(pt.to_string());
-    }
     let mut s = String::with_capacity(300);
     s.push_str("v=0\r\n");
     s.push_str(&format!(
@@ -306,6 +431,21 @@ fn render(
     s.push_str("s=termphone\r\n");
     s.push_str(&format!("c=IN {kind} {ip}\r\n"));
     s.push_str("t=0 0\r\n");
+    s
+}
+
+/// Our audio `m=` line and its attributes.
+fn render_audio(
+    s: &mut String,
+    local: &LocalMedia,
+    codecs: &[(u8, Codec)],
+    dtmf: Option<u8>,
+    direction: Direction,
+) {
+    let mut fmts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
+    if let Some(pt) = dtmf {
+        fmts.push(pt.to_string());
+    }
     s.push_str(&format!(
         "m=audio {} RTP/AVP {}\r\n",
         local.addr.port(),
@@ -325,6 +465,42 @@ fn render(
     }
     s.push_str("a=ptime:20\r\n");
     s.push_str(&format!("a={}\r\n", direction_attr(direction)));
+}
+
+fn render(
+    local: &LocalMedia,
+    codecs: &[(u8, Codec)],
+    dtmf: Option<u8>,
+    direction: Direction,
+) -> String {
+    let mut s = render_session(local);
+    render_audio(&mut s, local, codecs, dtmf, direction);
+    s
+}
+
+/// Our answer: one `m=` line per offered line, in order (RFC 3264 §6): ours
+/// at `taken`, every other one refused with port 0 and its offered formats.
+fn render_answer(
+    local: &LocalMedia,
+    offer: &SessionDescription,
+    taken: usize,
+    codecs: &[(u8, Codec)],
+    dtmf: Option<u8>,
+    direction: Direction,
+) -> String {
+    let mut s = render_session(local);
+    for (i, m) in offer.media.iter().enumerate() {
+        if i == taken {
+            render_audio(&mut s, local, codecs, dtmf, direction);
+        } else {
+            let fmts = if m.format_text.is_empty() {
+                "0".to_string()
+            } else {
+                m.format_text.join(" ")
+            };
+            s.push_str(&format!("m={} 0 {} {fmts}\r\n", m.kind, m.proto));
+        }
+    }
     s
 }
 
@@ -380,15 +556,44 @@ fn telephone_event(remote: &MediaDescription) -> Option<u8> {
         .map(|m| m.payload_type)
 }
 
+/// The first audio line we can use (a port and a codec in common): its index
+/// and the codec; else why there is none.
+fn pick_audio(remote: &SessionDescription, ours: &[Codec]) -> Result<(usize, u8, Codec), SdpError> {
+    let mut audio = remote
+        .media
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind == "audio" && m.port != 0)
+        .peekable();
+    let Some((_, first)) = audio.peek().copied() else {
+        return Err(SdpError::NoAudio);
+    };
+    if let Some(found) = audio.find_map(|(i, m)| choose(m, ours, true).map(|(pt, c)| (i, pt, c))) {
+        return Ok(found);
+    }
+    let offered: Vec<String> = first
+        .formats
+        .iter()
+        .map(|pt| {
+            first
+                .encoding(*pt)
+                .map(|(n, _)| n)
+                .unwrap_or_else(|| pt.to_string())
+        })
+        .collect();
+    Err(SdpError::NoCommonCodec(offered.join(" ")))
+}
+
 fn negotiated(
     remote: &SessionDescription,
+    audio: &MediaDescription,
     pt: u8,
     codec: Codec,
     ours: Direction,
 ) -> Result<Negotiated, SdpError> {
-    let audio = remote.audio().ok_or(SdpError::NoAudio)?;
-    let peer_dir = remote.audio_direction();
-    let mut addr = remote.audio_addr()?;
+    let peer_dir = remote.direction_of(audio);
+    let mut addr = remote.addr_of(audio)?;
+    let rtcp = remote.rtcp_of(audio)?;
     if addr.ip().is_unspecified() {
         // Old-style hold: keep the port, nothing will be sent anyway.
         addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), addr.port());
@@ -397,6 +602,7 @@ fn negotiated(
     Ok(Negotiated {
         params: RtpParams {
             remote: addr,
+            rtcp,
             codec,
             payload_type: pt,
             dtmf_payload_type: telephone_event(audio),
@@ -423,41 +629,25 @@ pub fn intersect(ours: Direction, allowed: Direction) -> Direction {
 /// Answers a remote offer: returns our SDP answer and the negotiated media.
 pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotiated), SdpError> {
     let remote = SessionDescription::parse(remote_offer)?;
-    let audio = remote.audio().ok_or(SdpError::NoAudio)?;
-    let (pt, codec) = choose(audio, &local.codecs, true).ok_or_else(|| {
-        let offered: Vec<String> = audio
-            .formats
-            .iter()
-            .map(|pt| {
-                audio
-                    .encoding(*pt)
-                    .map(|(n, _)| n)
-                    .unwrap_or_else(|| pt.to_string())
-            })
-            .collect();
-        SdpError::NoCommonCodec(offered.join(" "))
-    })?;
-    let neg = negotiated(&remote, pt, codec, local.direction)?;
+    let (taken, pt, codec) = pick_audio(&remote, &local.codecs)?;
+    let neg = negotiated(&remote, &remote.media[taken], pt, codec, local.direction)?;
     let dtmf = neg.params.dtmf_payload_type;
-    let sdp = render(local, &[(pt, codec)], dtmf, neg.params.direction);
+    let sdp = render_answer(
+        local,
+        &remote,
+        taken,
+        &[(pt, codec)],
+        dtmf,
+        neg.params.direction,
+    );
     Ok((sdp, neg))
 }
 
 /// Reads the peer's answer to our offer.
 pub fn read_answer(remote_answer: &str, local: &LocalMedia) -> Result<Negotiated, SdpError> {
     let remote = SessionDescription::parse(remote_answer)?;
-    let audio = remote.audio().ok_or(SdpError::NoAudio)?;
-    let (pt, codec) = choose(audio, &local.codecs, true).ok_or_else(|| {
-        SdpError::NoCommonCodec(
-            audio
-                .formats
-                .iter()
-                .map(u8::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    })?;
-    negotiated(&remote, pt, codec, local.direction)
+    let (taken, pt, codec) = pick_audio(&remote, &local.codecs)?;
+    negotiated(&remote, &remote.media[taken], pt, codec, local.direction)
 }
 
 #[cfg(test)]
@@ -554,5 +744,153 @@ m=audio 10000 RTP/AVP 9 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 
         assert!(text.contains("c=IN IP6 ::1"));
         let sdp = SessionDescription::parse(&text).unwrap();
         assert_eq!(sdp.audio_addr().unwrap(), "[::1]:4000".parse().unwrap());
+    }
+
+    const AUDIO_VIDEO: &str =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
+m=audio 20000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n\
+m=video 20002 RTP/AVP 96 97\r\na=rtpmap:96 H264/90000\r\na=rtpmap:97 VP8/90000\r\n";
+
+    fn m_lines(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| l.starts_with("m=")).collect()
+    }
+
+    #[test]
+    fn audio_and_video_offer_gets_video_refused_with_port_zero() {
+        let (text, neg) = answer(AUDIO_VIDEO, &local()).unwrap();
+        assert_eq!(
+            m_lines(&text),
+            ["m=audio 4000 RTP/AVP 0 101", "m=video 0 RTP/AVP 96 97"]
+        );
+        assert_eq!(neg.params.remote, "192.0.2.5:20000".parse().unwrap());
+        assert_eq!(neg.params.codec, Codec::Pcmu);
+        assert_eq!(neg.params.rtcp, None);
+        let ans = SessionDescription::parse(&text).unwrap();
+        assert_eq!(ans.media.len(), 2);
+    }
+
+    #[test]
+    fn video_first_keeps_the_order_of_the_offer() {
+        let video_first =
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
+m=video 20002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\nm=audio 20000 RTP/AVP 8\r\n";
+        let (text, neg) = answer(video_first, &local()).unwrap();
+        assert_eq!(
+            m_lines(&text),
+            ["m=video 0 RTP/AVP 96", "m=audio 4000 RTP/AVP 8"]
+        );
+        assert_eq!(neg.params.codec, Codec::Pcma);
+    }
+
+    #[test]
+    fn of_two_audio_lines_the_first_usable_one_is_taken() {
+        let both = "v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
+m=audio 20000 RTP/AVP 0\r\nm=audio 20010 RTP/AVP 8\r\n";
+        let (text, neg) = answer(both, &local()).unwrap();
+        assert_eq!(
+            m_lines(&text),
+            ["m=audio 4000 RTP/AVP 0", "m=audio 0 RTP/AVP 8"]
+        );
+        assert_eq!(neg.params.remote.port(), 20000);
+
+        // The first has no codec of ours: the second is used, the first refused.
+        let g722_first = both.replace("m=audio 20000 RTP/AVP 0", "m=audio 20000 RTP/AVP 9");
+        let (text, neg) = answer(&g722_first, &local()).unwrap();
+        assert_eq!(
+            m_lines(&text),
+            ["m=audio 0 RTP/AVP 9", "m=audio 4000 RTP/AVP 8"]
+        );
+        assert_eq!(neg.params.remote.port(), 20010);
+        assert_eq!(neg.params.codec, Codec::Pcma);
+
+        // An offered line with port 0 stays refused.
+        let zero_first = both.replace("m=audio 20000", "m=audio 0");
+        let (text, neg) = answer(&zero_first, &local()).unwrap();
+        assert_eq!(
+            m_lines(&text),
+            ["m=audio 0 RTP/AVP 0", "m=audio 4000 RTP/AVP 8"]
+        );
+        assert_eq!(neg.params.remote.port(), 20010);
+    }
+
+    #[test]
+    fn only_video_is_no_audio() {
+        let video = "v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n\
+m=video 20002 RTP/AVP 96\r\n";
+        assert_eq!(answer(video, &local()), Err(SdpError::NoAudio));
+    }
+
+    #[test]
+    fn a_rtcp_names_the_rtcp_port_and_address() {
+        let port_only = BARESIP_OFFER.replace("a=sendrecv", "a=rtcp:10005\r\na=sendrecv");
+        let (_, neg) = answer(&port_only, &local()).unwrap();
+        assert_eq!(neg.params.rtcp, Some("127.0.0.1:10005".parse().unwrap()));
+
+        let with_addr =
+            BARESIP_OFFER.replace("a=sendrecv", "a=rtcp:53020 IN IP4 192.0.2.9\r\na=sendrecv");
+        let (_, neg) = answer(&with_addr, &local()).unwrap();
+        assert_eq!(neg.params.rtcp, Some("192.0.2.9:53020".parse().unwrap()));
+        assert_eq!(neg.params.remote, "127.0.0.1:10000".parse().unwrap());
+
+        let v6 = BARESIP_OFFER.replace(
+            "a=sendrecv",
+            "a=rtcp:53020 IN IP6 2001:db8::9\r\na=sendrecv",
+        );
+        let (_, neg) = answer(&v6, &local()).unwrap();
+        assert_eq!(
+            neg.params.rtcp,
+            Some("[2001:db8::9]:53020".parse().unwrap())
+        );
+
+        // Read from an answer to our offer too.
+        let neg = read_answer(&with_addr, &local()).unwrap();
+        assert_eq!(neg.params.rtcp, Some("192.0.2.9:53020".parse().unwrap()));
+
+        // A bad one is ignored: RTCP goes to RTP port + 1.
+        let bad = BARESIP_OFFER.replace("a=sendrecv", "a=rtcp:x\r\na=sendrecv");
+        let (_, neg) = answer(&bad, &local()).unwrap();
+        assert_eq!(neg.params.rtcp, None);
+    }
+
+    #[test]
+    fn c_host_names_are_kept_for_the_caller_to_resolve() {
+        let named = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 Media.Example.test");
+        let sdp = SessionDescription::parse(&named).unwrap();
+        assert_eq!(sdp.connection, None);
+        assert_eq!(sdp.connection_host.as_deref(), Some("media.example.test"));
+        assert_eq!(connection_hosts(&named), ["media.example.test"]);
+        assert_eq!(
+            answer(&named, &local()),
+            Err(SdpError::Unresolved("media.example.test".into()))
+        );
+
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let resolved = with_resolved_hosts(&named, &[("media.example.test".into(), ip)]);
+        assert!(resolved.contains("c=IN IP4 192.0.2.7\r\n"));
+        assert!(connection_hosts(&resolved).is_empty());
+        let (_, neg) = answer(&resolved, &local()).unwrap();
+        assert_eq!(neg.params.remote, "192.0.2.7:10000".parse().unwrap());
+
+        // Media level, and an IPv6 result.
+        let media_level = AUDIO_VIDEO.replace(
+            "m=audio 20000 RTP/AVP 0 101\r\n",
+            "m=audio 20000 RTP/AVP 0 101\r\nc=IN IP6 media6.example.test\r\n",
+        );
+        assert_eq!(connection_hosts(&media_level), ["media6.example.test"]);
+        let ip6: IpAddr = "2001:db8::7".parse().unwrap();
+        let resolved = with_resolved_hosts(&media_level, &[("media6.example.test".into(), ip6)]);
+        let (_, neg) = answer(&resolved, &local()).unwrap();
+        assert_eq!(neg.params.remote, "[2001:db8::7]:20000".parse().unwrap());
+
+        // Literals need nothing; junk is still an error.
+        assert!(connection_hosts(BARESIP_OFFER).is_empty());
+        assert_eq!(with_resolved_hosts(BARESIP_OFFER, &[]), BARESIP_OFFER);
+        for bad in ["c=IN IP4 bad_host!", "c=IN IP4 -lead", "c=IN IP4 1.2.3"] {
+            let text = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1", bad);
+            assert!(
+                SessionDescription::parse(&text).is_err(),
+                "{bad} should be refused"
+            );
+        }
     }
 }

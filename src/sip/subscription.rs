@@ -77,6 +77,8 @@ pub struct SubscriptionConfig {
     pub aor: String,
     /// Where requests go (outbound proxy or the notifier).
     pub peer: Peer,
+    /// The outbound proxy URI, put in a `Route` header ([`super::route`]).
+    pub proxy: Option<String>,
     pub credentials: Option<Credentials>,
     /// Requested lifetime in seconds.
     pub expires: u32,

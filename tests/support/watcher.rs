@@ -82,6 +82,7 @@ impl Watcher {
                     target: target.into(),
                     aor: format!("sip:{as_user}@test.local"),
                     peer: self.peer,
+                    proxy: None,
                     credentials: Some(creds(as_user)),
                     expires: 120,
                 },

@@ -37,6 +37,11 @@ impl CallActor {
                 self.respond_invite(488);
                 return Err(format!("488 unusable offer: {e}"));
             }
+            // A c= host name that does not resolve: refused before it rings.
+            if let Err(e) = super::sdp_hosts::resolve(offer.clone()).await {
+                self.respond_invite(488);
+                return Err(format!("488 unusable offer: {e}"));
+            }
         }
         if let Some(r) = replaces {
             // RFC 3891: take over the named dialog, or 481 when it is not ours.
@@ -100,7 +105,10 @@ impl CallActor {
         let contact = self.contact(&peer);
         self.set_tone(None);
         let body = match sdp_request_body(&request) {
-            Some(offer) => match sdp::answer(&offer, &self.media.local) {
+            Some(offer) => match super::sdp_hosts::resolve(offer)
+                .await
+                .and_then(|offer| sdp::answer(&offer, &self.media.local))
+            {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer
@@ -120,8 +128,14 @@ impl CallActor {
                 sdp::offer(&self.media.local)
             }
         };
-        let dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
+        let mut dialog = Dialog::from_uas(&request, &self.sip.local_tag, &contact)
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
+        dialog.preload_route(
+            self.account
+                .proxy
+                .as_deref()
+                .map(crate::sip::route::proxy_route),
+        );
         self.sip.dialog = Some(dialog);
         let mut ok = ok_with_sdp(&request, Some(&self.sip.local_tag), contact, body);
         self.session_timer_accept(&request, &mut ok);
@@ -264,7 +278,10 @@ impl CallActor {
         let contact = dialog.local_contact.clone();
         self.media.local.session_version += 1;
         let body = match sdp_request_body(req) {
-            Some(offer) => match sdp::answer(&offer, &self.media.local) {
+            Some(offer) => match super::sdp_hosts::resolve(offer)
+                .await
+                .and_then(|offer| sdp::answer(&offer, &self.media.local))
+            {
                 Ok((answer, neg)) => {
                     self.apply_negotiated(neg).await;
                     answer

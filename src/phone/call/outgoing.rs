@@ -18,6 +18,7 @@ impl CallActor {
             .map_err(|e| e.to_string())?;
         let params = crate::media::RtpParams {
             remote: echo.rtp_addr(),
+            rtcp: None,
             codec: Codec::Pcmu,
             payload_type: Codec::Pcmu.payload_type(),
             dtmf_payload_type: Some(101),
@@ -112,6 +113,7 @@ impl CallActor {
         };
         let params = RtpParams {
             remote: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
+            rtcp: None,
             codec: Codec::Pcmu,
             payload_type: Codec::Pcmu.payload_type(),
             dtmf_payload_type: None,
@@ -299,7 +301,10 @@ impl CallActor {
 
     /// Reads an SDP answer (ours was the offer) and starts or updates media.
     pub(super) async fn apply_answer(&mut self, body: &str) {
-        match sdp::read_answer(body, &self.media.local) {
+        match super::sdp_hosts::resolve(body.to_string())
+            .await
+            .and_then(|body| sdp::read_answer(&body, &self.media.local))
+        {
             Ok(neg) => self.apply_negotiated(neg).await,
             Err(e) => tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}"),
         }
@@ -307,7 +312,10 @@ impl CallActor {
 
     /// Reads the SDP of early media (a 183); an unusable one is ignored.
     async fn apply_early_answer(&mut self, body: &str) {
-        if let Ok(neg) = sdp::read_answer(body, &self.media.local) {
+        if let Ok(neg) = super::sdp_hosts::resolve(body.to_string())
+            .await
+            .and_then(|body| sdp::read_answer(&body, &self.media.local))
+        {
             self.apply_negotiated(neg).await;
         }
     }

@@ -50,6 +50,7 @@ pub(super) fn start_registrations(
                 registrar_uri: format!("sip:{}", account.domain),
                 next_hop: via,
                 resolver: resolver.clone(),
+                proxy: account.proxy.clone(),
                 credentials: credentials(account),
                 expires: account.expires,
             };

@@ -11,6 +11,7 @@ use crate::media::MediaStats;
 use crate::phone::call::{CallActor, CallHandle};
 use crate::phone::event::{CallInfo, CallState, Event};
 use crate::sip::message as m;
+use crate::sip::route;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -146,7 +147,13 @@ impl CallManager {
             return Ok(id);
         }
         let uri = dial_uri(to, &account)?;
+        // Through the outbound proxy as a loose route: sent to the proxy,
+        // the Request-URI stays the target.
         let next_hop = account.proxy.clone().unwrap_or_else(|| uri.clone());
+        let mut extra_headers = extra_headers;
+        if let Some(proxy) = &account.proxy {
+            extra_headers.insert(0, ("Route".into(), route::proxy_route(proxy)));
+        }
         let id = self.new_id();
         let (handle, info) = CallActor::outgoing(
             self.env.clone(),

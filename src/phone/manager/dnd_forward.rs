@@ -112,6 +112,7 @@ impl CallManager {
                         account: account.name.clone(),
                         aor: format!("sip:{}@{}", account.user, account.domain),
                         peer,
+                        proxy: account.proxy.clone(),
                         credentials: credentials(&account),
                         expires: 600,
                     };

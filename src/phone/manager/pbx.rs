@@ -153,6 +153,7 @@ impl Pbx {
             target,
             aor: format!("sip:{}@{}", account.user, account.domain),
             peer,
+            proxy: account.proxy.clone(),
             credentials: credentials(account),
             expires: 600,
         };

@@ -50,6 +50,13 @@ impl CallManager {
     }
 
     fn on_request(&mut self, tx: ServerTransaction) {
+        // RFC 3261 §8.2.2.3: an extension we lack is refused before anything
+        // else, in or out of a dialog (every request comes through here).
+        let unsupported = crate::sip::require::unsupported(&tx.request.method, &tx.request.headers);
+        if !unsupported.is_empty() {
+            reply(&tx, 420, &[("Unsupported", &unsupported.join(", "))]);
+            return;
+        }
         let tx = if tx.request.method == Method::Notify {
             match self.pbx.route_notify(tx) {
                 Some(tx) => tx,

@@ -71,6 +71,7 @@ async fn publish_refresh_modify_412_and_remove() {
         account: "a".into(),
         aor: "sip:1001@test.local".into(),
         peer,
+        proxy: Some(format!("sip:{}", peer.addr)),
         credentials: Some(Credentials {
             user: "1001".into(),
             password: "pw1001".into(),
@@ -90,6 +91,12 @@ async fn publish_refresh_modify_412_and_remove() {
     assert_eq!(p1.method, Method::Publish);
     assert_eq!(m::header(&p1.headers, "Event"), Some("presence"));
     assert_eq!(m::header(&p1.headers, "SIP-If-Match"), None);
+    // Through the proxy as a loose route: the Request-URI stays the AOR.
+    assert_eq!(p1.uri.to_string(), "sip:1001@test.local");
+    assert_eq!(
+        m::header(&p1.headers, "Route"),
+        Some(format!("<sip:{};lr>", peer.addr).as_str())
+    );
     assert!(String::from_utf8_lossy(&p1.body).contains("Do Not Disturb"));
     reply(
         &sock,

@@ -123,6 +123,7 @@ impl Subscriber {
                 let local = self.endpoint.transport().local_addr_for(self.cfg.peer.addr);
                 let mut req =
                     m::out_of_dialog(Method::Subscribe, ids, local, self.cfg.peer.protocol)?;
+                crate::sip::route::add_proxy_route(&mut req.headers, self.cfg.proxy.as_deref());
                 add_header(&mut req.headers, "Contact", self.local_contact());
                 req
             }

@@ -188,6 +188,7 @@ mod scripted {
             target: "sip:1002@test.local".into(),
             aor: "sip:1001@test.local".into(),
             peer,
+            proxy: None,
             credentials: None,
             expires: 60,
         };
