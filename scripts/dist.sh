@@ -29,7 +29,7 @@ bin="$target/dist/termphone"
 if [ -f "$report" ]; then
     head -n 1 "$report" >&2
     missing=$(($(wc -l <"$report") - 2))
-    [ "$missing" -gt 0 ] && echo "$missing listed functions are not in this build: see $report" >&2
+    [ "$missing" -gt 0 ] && echo "$missing listed Rust functions are not in this build: see $report" >&2
 else
     # Cargo had nothing to relink: the binary and its report are from an earlier run.
     echo "binary up to date (no new link, no layout report)" >&2
