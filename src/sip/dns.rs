@@ -18,6 +18,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Why a URI could not be resolved; the text is what an account's
@@ -195,16 +196,53 @@ pub fn should_fail_over(code: u16, to_tagged: bool) -> bool {
     code == 503 || code == 408 && !to_tagged
 }
 
+/// Builds the hickory resolver for `servers` (the system's when empty).
+fn build(servers: &[SocketAddr]) -> Result<TokioResolver, String> {
+    let builder = if servers.is_empty() {
+        TokioResolver::builder_tokio().map_err(|e| e.to_string())
+    } else {
+        let name_servers = servers
+            .iter()
+            .map(|s| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = s.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = s.port();
+                NameServerConfig::new(s.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        Ok(TokioResolver::builder_with_config(
+            ResolverConfig::from_name_servers(name_servers),
+            TokioRuntimeProvider::default(),
+        ))
+    };
+    let inner = builder.and_then(|mut b| {
+        let opts = b.options_mut();
+        // Fail fast: a registration retries with back-off anyway.
+        opts.timeout = Duration::from_secs(2);
+        opts.attempts = 1;
+        b.build().map_err(|e| e.to_string())
+    });
+    if let Err(e) = &inner {
+        tracing::warn!("no DNS resolver: {e}");
+    }
+    inner
+}
+
 /// A uniform random number in `0..=total`.
 fn random_pick(total: u32) -> u32 {
     rand::random_range(0..=total)
 }
 
 /// Name servers given in the config (`[sip] dns_servers`), else the
-/// system's (`/etc/resolv.conf`). Cheap to clone.
+/// system's (`/etc/resolv.conf`). Cheap to clone. The resolver itself is
+/// made at the first name to look up: a phone that only ever meets numeric
+/// addresses (direct IP, a proxy given as an address) never builds it, which
+/// keeps its code out of memory at rest.
 #[derive(Clone)]
 pub struct Resolver {
-    inner: Result<TokioResolver, String>,
+    servers: Arc<[SocketAddr]>,
+    inner: Arc<OnceLock<Result<TokioResolver, String>>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -218,42 +256,22 @@ impl Resolver {
     /// empty. A system without a usable resolver configuration still gets a
     /// `Resolver`: numeric hosts work, names fail with the reason.
     pub fn new(servers: &[SocketAddr]) -> Resolver {
-        let builder = if servers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| e.to_string())
-        } else {
-            let name_servers = servers
-                .iter()
-                .map(|s| {
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = s.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = s.port();
-                    NameServerConfig::new(s.ip(), true, vec![udp, tcp])
-                })
-                .collect();
-            Ok(TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(name_servers),
-                TokioRuntimeProvider::default(),
-            ))
-        };
-        let inner = builder.and_then(|mut b| {
-            let opts = b.options_mut();
-            // Fail fast: a registration retries with back-off anyway.
-            opts.timeout = Duration::from_secs(2);
-            opts.attempts = 1;
-            b.build().map_err(|e| e.to_string())
-        });
-        if let Err(e) = &inner {
-            tracing::warn!("no DNS resolver: {e}");
+        Resolver {
+            servers: servers.into(),
+            inner: Arc::new(OnceLock::new()),
         }
-        Resolver { inner }
+    }
+
+    /// The resolver, made on first use.
+    fn inner(&self) -> &Result<TokioResolver, String> {
+        self.inner.get_or_init(|| build(&self.servers))
     }
 
     /// The next hops for `uri`, in the order to try them.
     pub async fn resolve(&self, uri: &str) -> Result<Vec<Peer>, DnsError> {
         let parts = SipUri::parse(uri).map_err(|_| DnsError::Uri(uri.to_string()))?;
         let resolver = || {
-            self.inner
+            self.inner()
                 .as_ref()
                 .map_err(|e| DnsError::NoResolver(e.clone()))
         };
