@@ -6,7 +6,6 @@ mod support;
 
 use serde_json::json;
 use std::time::Duration;
-use support::phone::call_id_of;
 use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::TestDir;
@@ -21,14 +20,7 @@ fn call_survives_kill_9_as_interrupted_history_entry() {
         .timeout(30)
         .spawn();
     let to = format!("sip:uas@{}", sipp.addr());
-    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": to})));
-    assert!(
-        p.wait_call_state(&id, "active", Duration::from_secs(10))
-            .is_some(),
-        "not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
+    p.dial_until_active(&to);
     std::thread::sleep(Duration::from_millis(500));
 
     let mut p = p.crash_and_restart();

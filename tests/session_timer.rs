@@ -11,7 +11,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::phone::{call_id_of, Phone};
+use support::phone::Phone;
 use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::{parse_trace, Sipp};
 use support::TestDir;
@@ -113,15 +113,7 @@ fn we_refresh_by_reinvite_at_half_the_interval() {
     let sipp = Sipp::new("uas_session_refresh", &t.sub("sipp"))
         .timeout(20)
         .spawn();
-    let reply = p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
-    let id = call_id_of(&reply);
-    assert!(
-        p.wait_call_state(&id, "active", Duration::from_secs(10))
-            .is_some(),
-        "not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
+    let id = p.dial_until_active(&format!("sip:uas@{}", sipp.addr()));
     let since = Instant::now();
     // Two refreshes, about 2 s apart.
     let refreshes = wait_invites(&sipp, 3, Duration::from_secs(10)).saturating_sub(1);
@@ -177,15 +169,7 @@ fn a_refresh_keeps_the_call_on_hold() {
     let sipp = Sipp::new("uas_session_refresh_held", &t.sub("sipp"))
         .timeout(20)
         .spawn();
-    let reply = p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
-    let id = call_id_of(&reply);
-    assert!(
-        p.wait_call_state(&id, "active", Duration::from_secs(10))
-            .is_some(),
-        "not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
+    let id = p.dial_until_active(&format!("sip:uas@{}", sipp.addr()));
     p.ok(json!({"cmd": "hold", "call": id}));
     // The hold, then the refresh 2 s after it.
     let got = wait_invites(&sipp, 3, Duration::from_secs(8));
@@ -206,15 +190,7 @@ fn a_422_makes_us_ask_again_with_its_min_se() {
     let sipp = Sipp::new("uas_session_422", &t.sub("sipp"))
         .timeout(20)
         .spawn();
-    let reply = p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
-    let id = call_id_of(&reply);
-    assert!(
-        p.wait_call_state(&id, "active", Duration::from_secs(10))
-            .is_some(),
-        "not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
+    let id = p.dial_until_active(&format!("sip:uas@{}", sipp.addr()));
     p.ok(json!({"cmd": "hangup", "call": id}));
     let r = sipp.wait(Duration::from_secs(10));
     assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());

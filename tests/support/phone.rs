@@ -300,6 +300,20 @@ impl Phone {
     }
 
     /// Waits for a `call` event of call `id` in `state`; returns its Call object.
+    /// Dials `to` and waits up to 10 s for the call to be active; its id.
+    /// Panics (with the events and the log) when it does not get there.
+    pub fn dial_until_active(&mut self, to: &str) -> String {
+        let id = call_id_of(&self.ok(serde_json::json!({"cmd": "dial", "to": to})));
+        assert!(
+            self.wait_call_state(&id, "active", Duration::from_secs(10))
+                .is_some(),
+            "not active: {:?}\n{}",
+            self.events(),
+            self.log_tail()
+        );
+        id
+    }
+
     pub fn wait_call_state(&mut self, id: &str, state: &str, timeout: Duration) -> Option<Value> {
         self.wait_event(timeout, |e| {
             e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == state
