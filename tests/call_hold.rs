@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use support::callctl::{
     call_wav, dial_active, last_received, wait_next, wait_state, A_HZ, PHONE_HZ,
 };
+use support::phone::remote_held_changes;
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
@@ -117,14 +118,10 @@ fn remote_hold_shows_remote_held() {
         .unwrap_or_default();
     let id = call["id"].as_str().unwrap_or_default().to_string();
     let updates = p.call_updates(&id);
-    let mut seq: Vec<bool> = Vec::new();
     for c in updates.iter().filter(|c| c["state"] != "ended") {
-        let rh = c["remote_held"] == true;
-        if seq.last() != Some(&rh) {
-            seq.push(rh);
-        }
         assert_eq!(c["held"], false, "we never held: {c}");
     }
+    let seq = remote_held_changes(&updates);
     // sendonly, sendrecv, c=0.0.0.0, sendrecv, inactive, sendrecv.
     let holds = seq.iter().filter(|h| **h).count();
     assert!(

@@ -12,7 +12,7 @@ mod support;
 use serde_json::json;
 use std::time::Duration;
 use support::callctl::{call_wav, wait_state, PHONE_HZ, SIPP_HZ};
-use support::phone::call_id_of;
+use support::phone::{call_id_of, remote_held_changes};
 use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
@@ -115,13 +115,7 @@ fn update_in_a_confirmed_dialog_refreshes_and_holds() {
         .unwrap_or_default();
     let id = call["id"].as_str().unwrap_or_default().to_string();
     let updates = p.call_updates(&id);
-    let mut seq: Vec<bool> = Vec::new();
-    for c in updates.iter().filter(|c| c["state"] != "ended") {
-        let rh = c["remote_held"] == true;
-        if seq.last() != Some(&rh) {
-            seq.push(rh);
-        }
-    }
+    let seq = remote_held_changes(&updates);
     // Not held, held by the sendonly UPDATE, resumed by the sendrecv one.
     assert_eq!(seq, [false, true, false], "{updates:?}");
 }

@@ -449,6 +449,19 @@ pub fn call_id_of(reply: &Value) -> String {
     }
 }
 
+/// The `remote_held` values a call went through, each change once, over its
+/// Call objects before it ended (see [`Phone::call_updates`]).
+pub fn remote_held_changes(updates: &[Value]) -> Vec<bool> {
+    let mut seq: Vec<bool> = Vec::new();
+    for c in updates.iter().filter(|c| c["state"] != "ended") {
+        let rh = c["remote_held"] == true;
+        if seq.last() != Some(&rh) {
+            seq.push(rh);
+        }
+    }
+    seq
+}
+
 /// Waits until `path` is a complete, readable WAV with at least `min_secs` of audio.
 pub fn wait_wav(path: &Path, min_secs: f64, timeout: Duration) -> bool {
     super::wait_until(timeout, || {
