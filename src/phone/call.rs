@@ -14,6 +14,7 @@
 
 mod control;
 mod failover;
+mod in_dialog;
 mod incoming;
 mod media;
 mod outgoing;

@@ -186,6 +186,9 @@ impl CallActor {
                     self.end("caller cancelled").await;
                 }
             }
+            SipInput::Ack(ack) if !self.belongs_here(&ack) => {
+                tracing::debug!(call = %self.info.id, "ACK names no dialog of this call");
+            }
             SipInput::Ack(ack) => {
                 if self.media.answer_in_ack {
                     self.media.answer_in_ack = false;
@@ -210,7 +213,7 @@ impl CallActor {
                 self.send_bye().await;
                 self.end("no ACK").await;
             }
-            SipInput::Request(tx) => self.on_request(*tx).await,
+            SipInput::Request(tx) => self.on_routed_request(*tx).await,
         }
     }
 

@@ -158,6 +158,9 @@ impl CallActor {
             TxKind::ReInvite => self.on_reinvite_response(resp).await,
             TxKind::Refer => self.on_refer_response(resp).await,
             TxKind::Invite => {
+                if (101..200).contains(&code) {
+                    self.note_early_dialog(&resp);
+                }
                 if (101..200).contains(&code) && !self.prack_provisional(&resp).await {
                     return;
                 }

@@ -19,6 +19,9 @@ pub(super) struct Signalling {
     pub last_ack: Option<Sent>,
     /// Nonces and counts for the challenges of the call's requests.
     pub digest: DigestState,
+    /// The peer tags of the early dialogs our INVITE made (To tags of its
+    /// 1xx, bounded): what a peer's request may carry before the 2xx.
+    pub early_peer_tags: Vec<String>,
 }
 
 impl Signalling {
@@ -28,6 +31,7 @@ impl Signalling {
             dialog: None,
             last_ack: None,
             digest: DigestState::default(),
+            early_peer_tags: Vec::new(),
         }
     }
 }

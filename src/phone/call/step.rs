@@ -10,6 +10,8 @@
 //! [`answer_step`], [`update_step`]);
 //! the session timer ([`SessionTimer`], RFC 4028: [`uas_request`],
 //! [`uac_response`], [`retry_422`], [`timer_step`]);
+//! whether a request of the peer belongs to the call's dialog at all
+//! (`in_dialog.rs`: [`in_dialog`], [`peer_tags`]);
 //! here, how a request from the peer in the dialog is taken
 //! ([`request_step`]) and the key a SIP INFO carries ([`info_dtmf`]). Each
 //! step takes its part (by `&mut` when it only notes what changes there)
@@ -17,12 +19,14 @@
 //! `transfer.rs`) carries out: responses, ACK, CANCEL, BYE, REFER, tones,
 //! media, state changes. The rules are table-tested (`step/tests.rs`).
 
+mod in_dialog;
 mod invite;
 mod prack;
 mod reinvite;
 mod session_timer;
 mod transfer;
 
+pub use in_dialog::{in_dialog, note_early_tag, peer_tags, DialogIds};
 pub use invite::{
     hangup_step, invite_step, Answered, Cancel, HangupStep, InviteResponse, InviteStep,
     OutgoingSetup, SentInvite,

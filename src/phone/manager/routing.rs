@@ -69,13 +69,17 @@ impl CallManager {
         let call_id = m::call_id(&req.headers).unwrap_or_default();
         let has_to_tag = m::to_tag(req).is_some();
         if let Some(h) = self.call_for(&call_id) {
-            if req.method == Method::Invite && !has_to_tag {
+            if has_to_tag {
+                // The call checks both tags (RFC 3261 §12.2.2; 481 if not its dialog).
+                h.sip(SipInput::Request(Box::new(tx)));
+                return;
+            }
+            if req.method == Method::Invite {
                 // A second INVITE for a call we already have: a loop or fork.
                 reply(&tx, 482, &[]);
-            } else {
-                h.sip(SipInput::Request(Box::new(tx)));
+                return;
             }
-            return;
+            // No To tag: not in any dialog, taken as out of one below.
         }
         match req.method {
             Method::Invite if !has_to_tag => self.new_incoming(tx),

@@ -1,0 +1,95 @@
+//! Hostile SIP aimed at a live phone, each attack as a stranger on the same
+//! host would send it: a BYE that knows the Call-ID but not the tags, a
+//! request in another SIP version or with a bracketed request URI, a REFER
+//! whose Refer-To smuggles headers, and a digest challenge from a realm that
+//! is not the account's. Each must fail on the attacker's side while the
+//! call (and the phone) goes on.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::phone::Phone;
+use support::setup::{direct_phone, PhoneOpts};
+use support::sip::{status_code, SipProbe};
+use support::sipp::Sipp;
+use support::TestDir;
+
+/// A BYE from the probe for `call_id` with these tags (None: no tag).
+fn bye(
+    probe: &SipProbe,
+    to: std::net::SocketAddr,
+    call_id: &str,
+    from_tag: Option<&str>,
+    to_tag: Option<&str>,
+) -> String {
+    let port = probe.local_port();
+    let n = support::sip::rand_u32();
+    let tag = |t: Option<&str>| t.map(|t| format!(";tag={t}")).unwrap_or_default();
+    format!(
+        "BYE sip:1001@{to} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-forged-{n};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:uas@127.0.0.1:{port}>{}\r\n\
+         To: <sip:1001@{to}>{}\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 99 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        tag(from_tag),
+        tag(to_tag),
+    )
+}
+
+fn state_of(p: &mut Phone, id: &str) -> String {
+    p.call(id)
+        .map(|c| c["state"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_bye_with_the_call_id_but_not_the_tags_gets_481_and_the_call_stays_up() {
+    let t = TestDir::new("forged-bye");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(30).spawn();
+    let id = p.dial_until_active(&format!("sip:uas@{}", sipp.addr()));
+    let call: Value = p.call(&id).unwrap_or_default();
+    let sip_call_id = call["sip_call_id"].as_str().unwrap_or("").to_string();
+    assert!(!sip_call_id.is_empty(), "no sip_call_id: {call}");
+    // SIPp's own tag in this dialog (uas_answer.xml: [pid]SIPpTag01[call_number]).
+    let peer_tag = format!("{}SIPpTag011", sipp.pid());
+
+    let probe = SipProbe::new();
+    let cases: [(&str, Option<&str>, Option<&str>); 4] = [
+        ("made-up tags", Some("forged1"), Some("forged2")),
+        (
+            "the peer's tag, a made-up To tag",
+            Some(peer_tag.as_str()),
+            Some("forged2"),
+        ),
+        ("the peer's tag, no To tag", Some(peer_tag.as_str()), None),
+        ("no tags at all", None, None),
+    ];
+    for (what, from_tag, to_tag) in cases {
+        let req = bye(&probe, p.sip_addr(), &sip_call_id, from_tag, to_tag);
+        let resp = probe.request(p.sip_addr(), req.as_bytes(), Duration::from_secs(3));
+        let resp = resp.unwrap_or_else(|| panic!("{what}: no answer\n{}", p.log_tail()));
+        assert_eq!(status_code(&resp), Some(481), "{what}:\n{resp}");
+        assert_eq!(
+            state_of(&mut p, &id),
+            "active",
+            "{what}: the call went\n{}",
+            p.log_tail()
+        );
+    }
+    assert!(
+        p.wait_call_state(&id, "ended", Duration::from_millis(500))
+            .is_none(),
+        "a forged BYE ended the call: {:?}",
+        p.events()
+    );
+
+    // The real dialog still works: our BYE reaches SIPp, which answers it.
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    let r = sipp.wait(Duration::from_secs(15));
+    assert!(r.success(), "{}", r.describe());
+}
