@@ -93,3 +93,106 @@ fn a_bye_with_the_call_id_but_not_the_tags_gets_481_and_the_call_stays_up() {
     let r = sipp.wait(Duration::from_secs(15));
     assert!(r.success(), "{}", r.describe());
 }
+
+/// An INVITE from the probe carrying `Replaces: replaces`; its final
+/// response (then ACKed, as a non-2xx must be).
+fn invite_with_replaces(probe: &SipProbe, to: std::net::SocketAddr, replaces: &str) -> String {
+    let port = probe.local_port();
+    let n = support::sip::rand_u32();
+    let head = format!(
+        "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-repl-{n};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:intruder@127.0.0.1:{port}>;tag=intr{n}\r\n"
+    );
+    let rest = format!("Call-ID: repl-{n}@127.0.0.1\r\nCSeq: 1 INVITE\r\n");
+    let invite = format!(
+        "INVITE sip:1001@{to} SIP/2.0\r\n{head}To: <sip:1001@{to}>\r\n{rest}\
+         Contact: <sip:intruder@127.0.0.1:{port}>\r\n\
+         Replaces: {replaces}\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    let resp = probe
+        .request(to, invite.as_bytes(), Duration::from_secs(5))
+        .unwrap_or_default();
+    let to_header = support::sip::header(&resp, "To").unwrap_or("").to_string();
+    let ack = format!(
+        "ACK sip:1001@{to} SIP/2.0\r\n{head}To: {to_header}\r\n{}CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        rest.lines().next().map(|l| format!("{l}\r\n")).unwrap_or_default()
+    );
+    probe.send(to, ack.as_bytes());
+    resp
+}
+
+#[test]
+fn replaces_takes_over_only_a_dialog_we_have_with_its_tags() {
+    let t = TestDir::new("replaces-tags");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(30).spawn();
+    let id = p.dial_until_active(&format!("sip:uas@{}", sipp.addr()));
+    let call: Value = p.call(&id).unwrap_or_default();
+    let call_id = call["sip_call_id"].as_str().unwrap_or("").to_string();
+    let peer_tag = format!("{}SIPpTag011", sipp.pid());
+    // Our tag: the From tag of the INVITE SIPp got.
+    let mut our_tag = None;
+    assert!(support::wait_until(Duration::from_secs(5), || {
+        our_tag = support::sipp::parse_trace(&sipp.messages())
+            .iter()
+            .find(|m| !m.sent && m.is_request("INVITE"))
+            .and_then(|m| m.header("From").and_then(support::callctl::tag_of));
+        our_tag.is_some()
+    }));
+    let ours = our_tag.unwrap_or_default();
+
+    let probe = SipProbe::new();
+    let cases = [
+        (
+            "made-up tags",
+            format!("{call_id};to-tag=x1;from-tag=x2"),
+            481,
+        ),
+        (
+            "tags swapped",
+            format!("{call_id};to-tag={peer_tag};from-tag={ours}"),
+            481,
+        ),
+        (
+            "only our tag right",
+            format!("{call_id};to-tag={ours};from-tag=x2"),
+            481,
+        ),
+        (
+            "early-only for a confirmed dialog",
+            format!("{call_id};to-tag={ours};from-tag={peer_tag};early-only"),
+            486,
+        ),
+        (
+            "no such Call-ID",
+            format!("nope-{call_id};to-tag={ours};from-tag={peer_tag}"),
+            481,
+        ),
+    ];
+    for (what, replaces, code) in cases {
+        let resp = invite_with_replaces(&probe, p.sip_addr(), &replaces);
+        assert_eq!(
+            status_code(&resp),
+            Some(code),
+            "{what}:\n{resp}\n{}",
+            p.log_tail()
+        );
+        assert_eq!(
+            state_of(&mut p, &id),
+            "active",
+            "{what}: the call went\n{}",
+            p.log_tail()
+        );
+    }
+    assert!(
+        p.wait_call_state(&id, "ended", Duration::from_millis(300))
+            .is_none(),
+        "a refused Replaces ended the call: {:?}",
+        p.events()
+    );
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    let r = sipp.wait(Duration::from_secs(15));
+    assert!(r.success(), "{}", r.describe());
+}

@@ -39,6 +39,7 @@ use crate::sip::auth::Credentials;
 use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Method, Request, Response, SipMessage};
+use crate::sip::replaces::ReplacesParams;
 use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
 use crate::sip::transport::{local_addr, Peer};
@@ -88,7 +89,9 @@ pub enum CallMsg {
     Transfer(String, Reply),
     /// The dialog's identity, for an attended transfer that replaces it.
     DialogInfo(oneshot::Sender<Option<DialogRef>>),
-    /// An INVITE with Replaces took this call over: BYE and end.
+    /// May an INVITE with these Replaces values take this call over?
+    MayReplace(ReplacesParams, oneshot::Sender<step::ReplacesStep>),
+    /// An INVITE with Replaces took this call over: BYE (or CANCEL) and end.
     Replaced,
     /// Progress of the call we placed for the peer's REFER: NOTIFY it.
     ReferProgress(u16, String),
@@ -178,6 +181,13 @@ impl CallHandle {
         let _ = self.tx.send(CallMsg::DialogInfo(tx));
         rx.await.ok().flatten()
     }
+    /// Whether an INVITE with Replaces `r` may take this call over
+    /// (481 when the call is gone).
+    pub async fn may_replace(&self, r: ReplacesParams) -> step::ReplacesStep {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(CallMsg::MayReplace(r, tx));
+        rx.await.unwrap_or(step::ReplacesStep::Refuse(481))
+    }
     pub fn replaced(&self) {
         let _ = self.tx.send(CallMsg::Replaced);
     }
@@ -243,26 +253,25 @@ pub struct Replaces {
     pub to_tag: String,
     /// The peer's tag in the named dialog.
     pub from_tag: String,
+    /// `early-only`: the named dialog may not be a confirmed one (486).
+    pub early_only: bool,
 }
 
 impl Replaces {
-    /// Parses a Replaces header value: `call-id;to-tag=…;from-tag=…`.
-    pub fn parse(value: &str) -> Option<(String, String, String)> {
-        let mut parts = value.split(';');
-        let call_id = parts.next()?.trim().to_string();
-        let (mut to, mut from) = (None, None);
-        for p in parts {
-            match p.trim().split_once('=') {
-                Some((k, v)) if k.trim().eq_ignore_ascii_case("to-tag") => {
-                    to = Some(v.trim().to_string())
-                }
-                Some((k, v)) if k.trim().eq_ignore_ascii_case("from-tag") => {
-                    from = Some(v.trim().to_string())
-                }
-                _ => {}
-            }
+    /// Parses a Replaces header value, `call-id;to-tag=…;from-tag=…
+    /// [;early-only]`, strictly ([`ReplacesParams::parse`]).
+    pub fn parse(value: &str) -> Option<ReplacesParams> {
+        ReplacesParams::parse(value)
+    }
+
+    /// The values of the named dialog, as the header gave them.
+    pub fn params(&self, call_id: &str) -> ReplacesParams {
+        ReplacesParams {
+            call_id: call_id.to_string(),
+            to_tag: self.to_tag.clone(),
+            from_tag: self.from_tag.clone(),
+            early_only: self.early_only,
         }
-        Some((call_id, to?, from?))
     }
 }
 
@@ -614,8 +623,16 @@ impl CallActor {
             CallMsg::DialogInfo(reply) => {
                 let _ = reply.send(self.dialog_ref());
             }
+            CallMsg::MayReplace(r, reply) => {
+                let _ = reply.send(self.replaces_verdict(&r));
+            }
             CallMsg::Replaced => {
-                self.send_bye().await;
+                if self.sip.dialog.is_some() {
+                    self.send_bye().await;
+                } else {
+                    // Our early dialog: the CANCEL ends it.
+                    self.hangup().await;
+                }
                 self.end("replaced").await;
             }
             CallMsg::ReferProgress(code, reason) => self.notify_refer(code, &reason).await,

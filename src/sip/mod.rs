@@ -34,6 +34,7 @@ pub mod message;
 pub mod publication;
 pub mod registration;
 pub mod reliable;
+pub mod replaces;
 pub mod require;
 pub mod route;
 pub mod sdp;

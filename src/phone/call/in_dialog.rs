@@ -1,9 +1,13 @@
-//! The actor's side of the dialog check ([`super::step::in_dialog`]): the
-//! tags of the dialogs the call has now, and the 481 to a request of the
-//! peer that names none of them (an ACK that names none is dropped). Holds
-//! no state of its own; the early dialogs' tags live in `Signalling`.
+//! The actor's side of the dialog checks: the tags of the dialogs the call
+//! has now, the 481 to a request of the peer that names none of them (an
+//! ACK that names none is dropped; [`super::step::in_dialog`]), and the
+//! verdict on an INVITE whose Replaces names this call
+//! ([`super::step::replaces_step`]). Holds no state of its own; the early
+//! dialogs' tags live in `Signalling`.
 
-use super::step::{in_dialog, note_early_tag, peer_tags, DialogIds};
+use super::step::{
+    in_dialog, note_early_tag, peer_tags, replaces_step, DialogIds, Replaceable, ReplacesStep,
+};
 use super::*;
 
 impl CallActor {
@@ -47,5 +51,22 @@ impl CallActor {
     /// what the callee's requests carry until the 2xx.
     pub(super) fn note_early_dialog(&mut self, resp: &Response) {
         note_early_tag(&mut self.sip.early_peer_tags, m::to_tag(resp));
+    }
+
+    /// May an INVITE with Replaces `r` take this call over?
+    pub(super) fn replaces_verdict(&self, r: &ReplacesParams) -> ReplacesStep {
+        let caller_early = self.outgoing.invite.is_some()
+            && matches!(self.info.state, CallState::Dialing | CallState::Alerting);
+        let now = match &self.sip.dialog {
+            _ if self.ended() => Replaceable::Not,
+            Some(d) => Replaceable::Confirmed {
+                peer_tag: &d.remote_tag,
+            },
+            None if caller_early => Replaceable::CallerEarly {
+                peer_tags: &self.sip.early_peer_tags,
+            },
+            None => Replaceable::Not,
+        };
+        replaces_step(&self.sip.local_tag, now, r)
     }
 }

@@ -3,7 +3,7 @@
 //! re-INVITE, OPTIONS. Owns [`IncomingSetup`]; how a hang-up and a request
 //! of the peer are taken is decided in [`super::step`].
 
-use super::step::{hangup_step, info_dtmf, request_step, HangupStep, RequestStep};
+use super::step::{hangup_step, info_dtmf, request_step, HangupStep, ReplacesStep, RequestStep};
 use super::*;
 
 /// The call as the callee, until it is answered or over: the peer's INVITE
@@ -44,15 +44,15 @@ impl CallActor {
             }
         }
         if let Some(r) = replaces {
-            // RFC 3891: take over the named dialog, or 481 when it is not ours.
-            let matches = r
-                .call
-                .dialog_info()
-                .await
-                .is_some_and(|d| d.local_tag == r.to_tag && d.remote_tag == r.from_tag);
-            if !matches {
-                self.respond_invite(481);
-                return Err("481 Replaces names no dialog of ours".into());
+            // RFC 3891: take over the named dialog (with its tags; not a
+            // confirmed one when early-only: 486), else 481.
+            let call_id = self.info.sip_call_id.clone();
+            if let ReplacesStep::Refuse(code) = r.call.may_replace(r.params(&call_id)).await {
+                self.respond_invite(code);
+                return Err(match code {
+                    486 => "486 Replaces early-only names a confirmed dialog".into(),
+                    _ => format!("{code} Replaces names no dialog of ours"),
+                });
             }
             self.answer().await.map_err(|e| e.message)?;
             r.call.replaced();

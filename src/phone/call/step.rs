@@ -10,6 +10,8 @@
 //! [`answer_step`], [`update_step`]);
 //! the session timer ([`SessionTimer`], RFC 4028: [`uas_request`],
 //! [`uac_response`], [`retry_422`], [`timer_step`]);
+//! whether an INVITE's Replaces may take the call over
+//! (`replaces.rs`: [`replaces_step`]);
 //! whether a request of the peer belongs to the call's dialog at all
 //! (`in_dialog.rs`: [`in_dialog`], [`peer_tags`]);
 //! here, how a request from the peer in the dialog is taken
@@ -23,6 +25,7 @@ mod in_dialog;
 mod invite;
 mod prack;
 mod reinvite;
+mod replaces;
 mod session_timer;
 mod transfer;
 
@@ -37,6 +40,7 @@ pub use prack::{
     Reliable, RetransmitStep, UpdateStep,
 };
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
+pub use replaces::{replaces_step, Replaceable, ReplacesStep};
 pub use session_timer::{
     hung_up, refresh_direction, request_headers, retry_422, timer_step, uac_response, uas_request,
     PeerRequest, SessionTimer, TimerConfig, TimerStep, UasStep,

@@ -172,11 +172,12 @@ impl CallManager {
         match m::header(&tx.request.headers, "Replaces").map(Replaces::parse) {
             None => Ok(None),
             Some(None) => Err(400),
-            Some(Some((call_id, to_tag, from_tag))) => match self.call_for(&call_id) {
+            Some(Some(r)) => match self.call_for(&r.call_id) {
                 Some(call) => Ok(Some(Replaces {
                     call: call.clone(),
-                    to_tag,
-                    from_tag,
+                    to_tag: r.to_tag,
+                    from_tag: r.from_tag,
+                    early_only: r.early_only,
                 })),
                 None => Err(481),
             },
