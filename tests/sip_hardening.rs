@@ -196,3 +196,110 @@ fn replaces_takes_over_only_a_dialog_we_have_with_its_tags() {
     let r = sipp.wait(Duration::from_secs(15));
     assert!(r.success(), "{}", r.describe());
 }
+
+/// A SIPp transferor calls the phone (auto answer) and REFERs it to
+/// `refer_to`; returns the transferor's result once it is done.
+fn referred_to(p: &mut Phone, t: &TestDir, refer_to: &str) -> support::sipp::SippResult {
+    let transferor = Sipp::new("uac_refer", &t.sub("a"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("refer_to", refer_to)
+        .arg("-aa")
+        .timeout(20)
+        .spawn();
+    let ra = transferor.wait(Duration::from_secs(25));
+    assert!(
+        ra.success(),
+        "transferor: {}\n{}",
+        ra.describe(),
+        p.log_tail()
+    );
+    ra
+}
+
+#[test]
+fn refer_to_headers_other_than_replaces_never_reach_our_invite() {
+    let t = TestDir::new("refer-headers");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
+    let target = Sipp::new("uas_replaces_target", &t.sub("c"))
+        .timeout(20)
+        .spawn();
+    let refer_to = format!(
+        "sip:c@{}?X-Evil=1&Replaces=abc%40host%3Bfrom-tag%3Dff1%3Bto-tag%3Dtt1%3Bx%3Dy\
+         &Authorization=Digest%20username%3D%22victim%22&Route=%3Csip:192.0.2.1%3Blr%3E",
+        target.addr()
+    );
+    let _ = referred_to(&mut p, &t, &refer_to);
+    let out = p.wait_event(Duration::from_secs(15), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "out" && e["call"]["state"] == "active"
+    });
+    let out = out.unwrap_or_else(|| panic!("no call to C: {:?}\n{}", p.events(), p.log_tail()));
+    p.ok(json!({"cmd": "hangup", "call": out["call"]["id"]}));
+    let rc = target.wait(Duration::from_secs(15));
+    assert!(rc.success(), "target: {}\n{}", rc.describe(), p.log_tail());
+    let invite = rc
+        .traced()
+        .into_iter()
+        .find(|m| !m.sent && m.is_request("INVITE"))
+        .unwrap_or_else(|| panic!("no INVITE: {}", rc.describe()));
+    for name in ["X-Evil", "Authorization", "Route"] {
+        assert!(
+            invite.header(name).is_none(),
+            "{name} reached the INVITE:\n{}",
+            invite.text
+        );
+    }
+    assert!(
+        !invite.first_line().contains('?'),
+        "{}",
+        invite.first_line()
+    );
+    // Replaces written anew from its values: our order, no unknown parameter.
+    assert_eq!(
+        invite.header("Replaces"),
+        Some("abc@host;to-tag=tt1;from-tag=ff1"),
+        "{}",
+        invite.text
+    );
+}
+
+#[test]
+fn a_replaces_smuggling_a_line_break_fails_the_refer_and_adds_no_header() {
+    let t = TestDir::new("refer-crlf");
+    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
+    let target = Sipp::new("uas_replaces_target", &t.sub("c"))
+        .timeout(8)
+        .spawn();
+    let refer_to = format!(
+        "sip:c@{}?Replaces=abc%40host%3Bto-tag%3Dtt1%3Bfrom-tag%3Dff1%0D%0AX-Injected%3A%201",
+        target.addr()
+    );
+    let ra = referred_to(&mut p, &t, &refer_to);
+    let notifies: Vec<String> = ra
+        .traced()
+        .into_iter()
+        .filter(|m| !m.sent && m.is_request("NOTIFY"))
+        .map(|m| m.body().to_string())
+        .collect();
+    assert!(
+        notifies.iter().any(|b| b.contains("SIP/2.0 400")),
+        "no NOTIFY 400: {notifies:?}\n{}",
+        p.log_tail()
+    );
+    // No call was placed: the target heard nothing (it times out).
+    let rc = target.wait(Duration::from_secs(15));
+    assert!(
+        !rc.traced()
+            .iter()
+            .any(|m| !m.sent && m.is_request("INVITE")),
+        "an INVITE went out: {}",
+        rc.describe()
+    );
+    assert!(
+        !p.events()
+            .iter()
+            .any(|e| e["event"] == "call" && e["call"]["direction"] == "out"),
+        "{:?}",
+        p.events()
+    );
+}

@@ -25,7 +25,7 @@ mod signalling;
 mod step;
 mod transfer;
 
-pub use transfer::{split_refer_to, DialogRef};
+pub use transfer::DialogRef;
 
 use super::event::{CallDirection, CallInfo, CallState};
 use super::{CallEnv, ManagerMsg};

@@ -8,6 +8,7 @@ use super::step::{
     TransferStep,
 };
 use super::*;
+use crate::sip::replaces::{refer_target, ReferReplaces};
 
 /// What identifies a dialog for `Replaces` (RFC 3891), from our side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,37 +72,16 @@ fn escape_header(value: &str) -> String {
     out
 }
 
-/// Undoes `%XX` escapes.
-pub fn unescape(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Splits a Refer-To URI into the URI to dial and its `Replaces` header, if any.
+/// Splits a Refer-To URI into the URI to dial and its `Replaces` header,
+/// written anew from its parsed values ([`refer_target`]); every other URI
+/// header is dropped, and so is a Replaces that cannot be read.
 pub fn split_refer_to(uri: &str) -> (String, Option<String>) {
-    let Some((base, headers)) = uri.split_once('?') else {
-        return (uri.to_string(), None);
+    let target = refer_target(uri);
+    let replaces = match target.replaces {
+        ReferReplaces::Valid(p) => Some(p.header_value()),
+        ReferReplaces::None | ReferReplaces::Invalid => None,
     };
-    let replaces = headers.split('&').find_map(|h| {
-        let (name, value) = h.split_once('=')?;
-        name.eq_ignore_ascii_case("Replaces")
-            .then(|| unescape(value))
-    });
-    (base.to_string(), replaces)
+    (target.uri, replaces)
 }
 
 /// The status line of a `message/sipfrag` body: (code, reason).
@@ -374,10 +354,18 @@ mod tests {
         assert_eq!(uri, "sip:1003@test.local");
         assert_eq!(replaces.as_deref(), Some("abc@host;to-tag=c1;from-tag=b1"));
         assert_eq!(split_refer_to("sip:x@y").1, None);
-        assert_eq!(unescape("%4"), "%4");
-        assert_eq!(unescape("a%"), "a%");
-        assert_eq!(unescape("%é"), "%é");
-        assert_eq!(unescape("%41%42"), "AB");
+        // Other URI headers go; a Replaces that cannot be read goes too.
+        assert_eq!(
+            split_refer_to("sip:x@y?X-Evil=1&Replaces=a%3Bfrom-tag%3Df%3Bto-tag%3Dt"),
+            (
+                "sip:x@y".to_string(),
+                Some("a;to-tag=t;from-tag=f".to_string())
+            )
+        );
+        assert_eq!(
+            split_refer_to("sip:x@y?Replaces=a%3Bto-tag%3Dt%3Bfrom-tag%3Df%0D%0AX-Evil:1"),
+            ("sip:x@y".to_string(), None)
+        );
     }
 
     #[test]

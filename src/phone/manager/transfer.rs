@@ -7,9 +7,9 @@
 use super::commands::Reply;
 use super::CallManager;
 use crate::command::CommandError;
-use crate::phone::call::split_refer_to;
 use crate::phone::event::{CallInfo, CallState};
 use crate::phone::ManagerMsg;
+use crate::sip::replaces::{refer_target, ReferReplaces};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -102,7 +102,9 @@ impl CallManager {
         });
     }
 
-    /// The peer of `call` asked us (REFER) to call `refer_to`.
+    /// The peer of `call` asked us (REFER) to call `refer_to`. Of the
+    /// Refer-To's URI headers only Replaces is taken, written anew from its
+    /// parsed values (one that cannot be read fails the REFER: NOTIFY 400).
     pub(super) fn on_refer(
         &mut self,
         call: String,
@@ -110,13 +112,23 @@ impl CallManager {
         refer_to: String,
         referred_by: Option<String>,
     ) {
-        let (uri, replaces) = split_refer_to(&refer_to);
+        let target = refer_target(&refer_to);
+        let uri = target.uri;
         let mut headers = Vec::new();
         if let Some(by) = referred_by {
             headers.push(("Referred-By".to_string(), by));
         }
-        if let Some(r) = replaces {
-            headers.push(("Replaces".to_string(), r));
+        match target.replaces {
+            ReferReplaces::None => {}
+            ReferReplaces::Valid(r) => headers.push(("Replaces".to_string(), r.header_value())),
+            ReferReplaces::Invalid => {
+                tracing::info!(%call, "REFER with an unreadable Replaces in its Refer-To");
+                if let Some(c) = self.calls.get(&call) {
+                    c.handle
+                        .refer_progress(400, "Bad Request (unreadable Replaces)".into());
+                }
+                return;
+            }
         }
         match self.dial_with(&uri, Some(&account), headers) {
             Ok(new_call) => {
