@@ -9,6 +9,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::config::Account;
 use support::phone::Phone;
 use support::setup::{direct_phone, PhoneOpts};
 use support::sip::{status_code, SipProbe};
@@ -301,5 +302,86 @@ fn a_replaces_smuggling_a_line_break_fails_the_refer_and_adds_no_header() {
             .any(|e| e["event"] == "call" && e["call"]["direction"] == "out"),
         "{:?}",
         p.events()
+    );
+}
+
+/// Dials `to` on account `account` and waits for the call to end; its end reason.
+fn dial_until_ended(p: &mut Phone, account: &str, to: &str) -> String {
+    let reply = p.ok(json!({"cmd": "dial", "to": to, "account": account}));
+    let id = support::phone::call_id_of(&reply);
+    let ended = p.wait_call_state(&id, "ended", Duration::from_secs(15));
+    let ended =
+        ended.unwrap_or_else(|| panic!("call did not end: {:?}\n{}", p.events(), p.log_tail()));
+    ended["end_reason"].as_str().unwrap_or("").to_string()
+}
+
+/// Every Authorization SIPp received.
+fn authorizations(r: &support::sipp::SippResult) -> Vec<String> {
+    r.traced()
+        .iter()
+        .filter(|m| !m.sent)
+        .filter_map(|m| m.header("Authorization").map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_challenge_from_a_dialed_host_gets_no_credentials() {
+    let t = TestDir::new("auth-dialed-host");
+    let account = Account::direct("sec", "1001").password("pw1001");
+    let mut p = direct_phone(&t, PhoneOpts::new().account(account));
+    let sipp = Sipp::new("uas_challenge_refused", &t.sub("sipp"))
+        .key("realm", "evil")
+        .timeout(15)
+        .spawn();
+    let reason = dial_until_ended(&mut p, "sec", &format!("sip:uas@{}", sipp.addr()));
+    assert!(
+        reason.contains("credentials withheld") && reason.contains(&sipp.addr().to_string()),
+        "end reason: {reason}"
+    );
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    assert_eq!(authorizations(&r), Vec::<String>::new(), "{}", r.describe());
+}
+
+#[test]
+fn the_accounts_proxy_gets_credentials_only_for_the_accounts_realm() {
+    let t = TestDir::new("auth-realm");
+    // The proxy challenges with a realm that is not the account's.
+    let sipp = Sipp::new("uas_challenge_refused", &t.sub("evil"))
+        .key("realm", "evil")
+        .timeout(15)
+        .spawn();
+    let account = Account::via("sec", "1001", sipp.addr())
+        .password("pw1001")
+        .realm(&["pbx"]);
+    let mut p = direct_phone(&t, PhoneOpts::new().account(account));
+    let reason = dial_until_ended(&mut p, "sec", "1002");
+    assert!(
+        reason.contains("credentials withheld") && reason.contains("\"evil\""),
+        "end reason: {reason}"
+    );
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    assert_eq!(authorizations(&r), Vec::<String>::new(), "{}", r.describe());
+
+    // The same proxy challenging with the account's realm is answered.
+    let t2 = TestDir::new("auth-realm-ok");
+    let sipp = Sipp::new("uas_challenge_answered", &t2.sub("pbx"))
+        .key("realm", "pbx")
+        .timeout(15)
+        .spawn();
+    let account = Account::via("sec", "1001", sipp.addr())
+        .password("pw1001")
+        .realm(&["pbx"]);
+    let mut p = direct_phone(&t2, PhoneOpts::new().account(account));
+    let reason = dial_until_ended(&mut p, "sec", "1002");
+    assert!(reason.contains("486"), "end reason: {reason}");
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    let auth = authorizations(&r);
+    assert!(
+        auth.len() == 1 && auth[0].contains("realm=\"pbx\""),
+        "{auth:?}\n{}",
+        r.describe()
     );
 }

@@ -130,6 +130,7 @@ async fn kamailio_accepts_our_digest_answers() {
         let creds = Credentials {
             user: "1001".into(),
             password: "pw1001".into(),
+            scope: Default::default(),
         };
         let req = register(&ep, proto, "1001");
         let challenge = final_of(&ep, req.clone(), peer).await;
@@ -148,6 +149,7 @@ async fn kamailio_accepts_our_digest_answers() {
         let wrong = Credentials {
             user: "1001".into(),
             password: "nope".into(),
+            scope: Default::default(),
         };
         let req = register(&ep, proto, "1001");
         let challenge = final_of(&ep, req.clone(), peer).await;

@@ -67,6 +67,9 @@ pub struct Account {
     pub voicemail: Option<String>,
     /// Subscribe to message-summary (MWI) for this account.
     pub mwi: bool,
+    /// The digest realms our credentials answer (`realm`); empty: the
+    /// first realm the account's proxy or domain challenges with.
+    pub realms: Vec<String>,
 }
 
 impl std::fmt::Debug for Account {
@@ -83,6 +86,7 @@ impl std::fmt::Debug for Account {
             .field("expires", &self.expires)
             .field("voicemail", &self.voicemail)
             .field("mwi", &self.mwi)
+            .field("realms", &self.realms)
             .finish()
     }
 }
@@ -291,6 +295,7 @@ impl Account {
             expires: raw::DEFAULT_EXPIRES,
             voicemail: None,
             mwi: false,
+            realms: Vec::new(),
         }
     }
 }

@@ -79,6 +79,24 @@ struct RawAccount {
     voicemail: Option<String>,
     #[serde(default)]
     mwi: bool,
+    realm: Option<Spanned<OneOrMany>>,
+}
+
+/// A key that takes one string or a list of them (`realm`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -256,6 +274,20 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(cmd) = &a.password_cmd {
             pending_cmds.push((accounts.len(), cmd.clone()));
         }
+        let realms = match a.realm {
+            Some(r) => {
+                let span = r.span();
+                let realms = r.into_inner().into_vec();
+                if realms.iter().any(|r| r.trim().is_empty()) {
+                    return Err(src.at(
+                        span,
+                        format!("account `{name}`: key `account.realm` must not be empty"),
+                    ));
+                }
+                realms
+            }
+            None => Vec::new(),
+        };
         accounts.push(Account {
             register: a.register.unwrap_or(a.proxy.is_some()),
             proxy: a.proxy.map(Spanned::into_inner),
@@ -270,6 +302,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             mwi: a.mwi,
+            realms,
             name,
         });
     }

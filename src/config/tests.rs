@@ -496,3 +496,22 @@ fn dns_servers_take_ip_and_port_or_a_bare_ip() {
         "{err}"
     );
 }
+
+#[test]
+fn realm_takes_one_string_or_a_list() {
+    let path = Path::new("/x/c.toml");
+    let account = |realm: &str| {
+        format!("[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test.local\"\n{realm}\n")
+    };
+    let c = Config::parse(&account(""), path).unwrap();
+    assert!(c.accounts[0].realms.is_empty(), "default: learned");
+    let c = Config::parse(&account("realm = \"pbx\""), path).unwrap();
+    assert_eq!(c.accounts[0].realms, vec!["pbx"]);
+    let c = Config::parse(&account("realm = [\"pbx\", \"trunk\"]"), path).unwrap();
+    assert_eq!(c.accounts[0].realms, vec!["pbx", "trunk"]);
+    let err = Config::parse(&account("realm = \"\""), path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("account.realm") && err.contains(":5"), "{err}");
+    assert!(Config::parse(&account("realm = 5"), path).is_err());
+}

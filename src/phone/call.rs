@@ -502,6 +502,11 @@ impl CallActor {
                 .clone()
                 .unwrap_or_else(|| self.account.user.clone()),
             password: p.clone(),
+            scope: crate::sip::auth::AuthScope::for_account(
+                &self.account.realms,
+                &self.account.domain,
+                self.account.proxy.as_deref(),
+            ),
         })
     }
 

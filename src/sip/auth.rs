@@ -1,11 +1,14 @@
 //! HTTP digest authentication for SIP (RFC 2617, RFC 8760): challenge
 //! parsing, MD5 / SHA-256 (and -sess), qop=auth with nc/cnonce, and adding
-//! Authorization / Proxy-Authorization to a request. Pure, no IO.
+//! Authorization / Proxy-Authorization to a request, only where the
+//! credentials' [`AuthScope`] lets them go (`scope.rs`). Pure, no IO.
 //! Passwords are never logged nor shown by `Debug`.
 
 mod challenge;
+mod scope;
 
 pub use challenge::{parse_challenges, Algorithm, Challenge};
+pub use scope::{check as check_scope, request_target, AuthHost, AuthScope, OutOfScope};
 
 use super::headers;
 use super::msg::{self, Header, HeadersExt, Request, Response, StatusCode};
@@ -15,19 +18,22 @@ use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// User name and password for one account.
+/// User name and password for one account, and where they may go.
 #[derive(Clone)]
 pub struct Credentials {
     pub user: String,
     pub password: String,
+    /// The account's realms and hosts ([`AuthScope::default`]: anywhere,
+    /// the first realm pinned).
+    pub scope: AuthScope,
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Credentials {{ user: {:?}, password: <redacted> }}",
-            self.user
+            "Credentials {{ user: {:?}, password: <redacted>, scope: {:?} }}",
+            self.user, self.scope
         )
     }
 }
@@ -36,13 +42,17 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug, Default)]
 pub struct DigestState {
     nonce_counts: HashMap<String, u32>,
+    /// The realms answered so far (when no realm is configured, the first
+    /// one answered is the only one answered after it).
+    realms: Vec<String>,
 }
 
 impl DigestState {
     /// Given a request that got `challenge` (401 or 407), returns the request
     /// to send again: Authorization (401) or Proxy-Authorization (407) added
     /// for every challenge, CSeq incremented, a new Via branch.
-    /// Errors when the challenge cannot be answered (unknown algorithm, ...).
+    /// Errors when the challenge cannot be answered (unknown algorithm, ...)
+    /// or must not be: a realm or a host outside the credentials' scope.
     pub fn authorize(
         &mut self,
         request: &Request,
@@ -77,9 +87,18 @@ impl DigestState {
             )));
         }
         let chosen = choose(&offered)?;
+        let realms: Vec<&str> = chosen.iter().map(|(c, _, _)| c.realm.as_str()).collect();
+        let first_route = headers::header(&request.headers, "Route");
+        let target = request_target(first_route, &request.uri.to_string());
+        match check_scope(&creds.scope, &self.realms, target.as_ref(), &realms) {
+            Ok(pinned) => self.realms = pinned,
+            Err(e) => {
+                tracing::warn!(user = %creds.user, "digest challenge not answered: {e}");
+                return Err(SipError::Auth(e.to_string()));
+            }
+        }
 
         let mut out = request.clone();
-        let realms: Vec<&str> = chosen.iter().map(|(c, _, _)| c.realm.as_str()).collect();
         out.headers.retain(|h| {
             let value = match h {
                 Header::Authorization(v) if !proxy => v.value(),

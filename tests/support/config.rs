@@ -32,6 +32,9 @@ pub struct Account {
     /// Registration lifetime asked for, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<u32>,
+    /// The digest realms the credentials answer (`realm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realm: Option<Vec<String>>,
 }
 
 impl Account {
@@ -47,6 +50,7 @@ impl Account {
             mwi: None,
             voicemail: None,
             expires: None,
+            realm: None,
         }
     }
 
@@ -74,6 +78,12 @@ impl Account {
     /// The same account with another password.
     pub fn password(mut self, password: &str) -> Account {
         self.password = Some(password.into());
+        self
+    }
+
+    /// The same account answering only challenges of these realms.
+    pub fn realm(mut self, realms: &[&str]) -> Account {
+        self.realm = Some(realms.iter().map(|r| r.to_string()).collect());
         self
     }
 

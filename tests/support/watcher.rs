@@ -26,6 +26,7 @@ pub fn creds(user: &str) -> Credentials {
     Credentials {
         user: user.into(),
         password: format!("pw{user}"),
+        scope: Default::default(),
     }
 }
 

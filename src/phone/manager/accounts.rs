@@ -8,7 +8,7 @@ use crate::command::CommandError;
 use crate::config::{Account, Config};
 use crate::phone::event::Event;
 use crate::phone::status::AccountStatus;
-use crate::sip::auth::Credentials;
+use crate::sip::auth::{AuthScope, Credentials};
 use crate::sip::dns::Resolver;
 use crate::sip::registration::{self, RegistrationConfig, RegistrationStatus};
 use crate::sip::transaction::Endpoint;
@@ -78,6 +78,7 @@ pub(super) fn credentials(account: &Account) -> Option<Credentials> {
             .clone()
             .unwrap_or_else(|| account.user.clone()),
         password: p.clone(),
+        scope: AuthScope::for_account(&account.realms, &account.domain, account.proxy.as_deref()),
     })
 }
 

@@ -129,6 +129,7 @@ fn creds() -> Credentials {
     Credentials {
         user: "1001".into(),
         password: "pw1001".into(),
+        scope: Default::default(),
     }
 }
 

@@ -75,6 +75,7 @@ async fn publish_refresh_modify_412_and_remove() {
         credentials: Some(Credentials {
             user: "1001".into(),
             password: "pw1001".into(),
+            scope: Default::default(),
         }),
         expires: 2,
     };
