@@ -385,3 +385,39 @@ fn the_accounts_proxy_gets_credentials_only_for_the_accounts_realm() {
         r.describe()
     );
 }
+
+#[test]
+fn another_sip_version_gets_505_and_a_bracketed_request_uri_400() {
+    let t = TestDir::new("start-line");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let probe = SipProbe::new();
+    let to = p.sip_addr();
+    let cases = [
+        (format!("OPTIONS sip:1001@{to} SIP/3.0"), 505),
+        (format!("OPTIONS sip:1001@{to} SIP/1.0"), 505),
+        (format!("OPTIONS <sip:1001@{to}> SIP/2.0"), 400),
+        (format!("INVITE <sip:1001@{to}> SIP/2.0"), 400),
+        (format!("INVITE sip:1001@{to} SIP/3.0"), 505),
+    ];
+    for (line, code) in cases {
+        let good = probe.options(to, "1001");
+        let mut text = good.replacen(&format!("OPTIONS sip:1001@{to} SIP/2.0"), &line, 1);
+        if line.starts_with("INVITE") {
+            text = text.replacen(" OPTIONS\r\n", " INVITE\r\n", 1);
+        }
+        let resp = probe.request(to, text.as_bytes(), Duration::from_secs(3));
+        let resp = resp.unwrap_or_else(|| panic!("{line}: no answer\n{}", p.log_tail()));
+        assert_eq!(status_code(&resp), Some(code), "{line}:\n{resp}");
+    }
+    assert!(
+        p.status()["calls"].as_array().is_none_or(|c| c.is_empty()),
+        "a refused INVITE made a call: {}",
+        p.status()
+    );
+    // A well-formed OPTIONS still gets its 200.
+    let opts = probe.options(to, "1001");
+    let resp = probe
+        .request(to, opts.as_bytes(), Duration::from_secs(3))
+        .unwrap_or_default();
+    assert_eq!(status_code(&resp), Some(200), "{resp}");
+}

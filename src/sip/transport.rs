@@ -15,6 +15,7 @@
 mod framer;
 mod inspect;
 pub mod local_addr;
+mod start_line;
 mod tcp;
 
 // The fresh identifiers a caller of the transport puts into a request.

@@ -1,6 +1,7 @@
 //! Turns the bytes of one received message into a verdict: deliver it, answer
-//! `400 Bad Request` (when start line, Via, From, To, Call-ID and CSeq of a
-//! request can be read), or drop it. Also applies RFC 3581 (`received`,
+//! `400 Bad Request` or, for another SIP version, `505` (when start line,
+//! Via, From, To, Call-ID and CSeq of a request can be read; the request
+//! line itself is checked in `start_line.rs`), or drop it. Also applies RFC 3581 (`received`,
 //! `rport`) to requests. Pure functions, no IO.
 
 use super::{Peer, Protocol};
@@ -49,6 +50,12 @@ pub fn inspect(bytes: &[u8], peer: &Peer) -> Verdict {
         .any(|line| line.len() > MAX_HEADER_LINE)
     {
         return reject_or_drop(&head_text, "header line too long", peer);
+    }
+    if let Err(refused) = super::start_line::check(&head_text) {
+        return match refuse(&head_text, refused.code, refused.reason, peer) {
+            Some(bytes) => Verdict::Reject(bytes),
+            None => Verdict::Drop(format!("{}; too broken to answer", refused.reason)),
+        };
     }
     let parsed = match msg::parser::parse_message(bytes) {
         Ok(message) => message,
@@ -171,12 +178,24 @@ pub fn reject_or_drop(head: &str, what: &str, peer: &Peer) -> Verdict {
 /// `head`, or `None` when it is a response, an ACK, or lacks a readable start
 /// line, Via, From, To, Call-ID or CSeq.
 fn bad_request(head: &str, what: &str, peer: &Peer) -> Option<Vec<u8>> {
+    let start = head.split("\r\n").next()?;
+    if start.split_whitespace().nth(2)? != "SIP/2.0" {
+        return None;
+    }
+    refuse(head, 400, what, peer)
+}
+
+/// A `<code> <text> (<what>)` response (400, or 505 to another SIP
+/// version: then sent as SIP/2.0, RFC 3261 §8.2.6) for the request whose
+/// header block is `head`; `None` as for [`bad_request`].
+fn refuse(head: &str, code: u16, what: &str, peer: &Peer) -> Option<Vec<u8>> {
     let mut lines = head.split("\r\n");
     let start = lines.next()?;
     let mut parts = start.split_whitespace();
     let method: Method = parts.next()?.parse().ok()?;
     let _uri = parts.next()?;
-    if parts.next()? != "SIP/2.0" || method == Method::Ack {
+    let _version = parts.next()?;
+    if method == Method::Ack {
         return None;
     }
     let mut request = Request {
@@ -200,10 +219,10 @@ fn bad_request(head: &str, what: &str, peer: &Peer) -> Option<Vec<u8>> {
     }
     check_common(&request).ok()?;
     let _ = apply_rport(&mut request, peer);
-    let response =
-        headers::response_to(&request, StatusCode::BadRequest, Some(&headers::new_tag()));
+    let status = StatusCode::from(code);
+    let response = headers::response_to(&request, status.clone(), Some(&headers::new_tag()));
     let reason: String = what.chars().filter(|c| !c.is_control()).collect();
-    let mut out = format!("SIP/2.0 400 Bad Request ({reason})\r\n").into_bytes();
+    let mut out = format!("SIP/2.0 {code} {} ({reason})\r\n", status.text()).into_bytes();
     out.extend_from_slice(response.headers.to_string().as_bytes());
     out.extend_from_slice(b"\r\n");
     Some(out)
@@ -267,6 +286,49 @@ mod tests {
         let raw = options("Content-Length: 100\r\n", "short");
         let line = reason(inspect(raw.as_bytes(), &udp()));
         assert_eq!(line, "SIP/2.0 400 Bad Request (Content-Length mismatch)");
+    }
+
+    #[test]
+    fn another_sip_version_is_505_and_a_bracketed_uri_400() {
+        let table: &[(&str, &str)] = &[
+            (
+                "OPTIONS sip:bob@127.0.0.1 SIP/3.0",
+                "SIP/2.0 505 Version Not Supported (only SIP/2.0 is spoken)",
+            ),
+            (
+                "OPTIONS sip:bob@127.0.0.1 SIP/1.0",
+                "SIP/2.0 505 Version Not Supported (only SIP/2.0 is spoken)",
+            ),
+            (
+                "OPTIONS <sip:bob@127.0.0.1> SIP/2.0",
+                "SIP/2.0 400 Bad Request (Request-URI in angle brackets)",
+            ),
+        ];
+        for (line, want) in table {
+            let raw = options("Content-Length: 0\r\n", "").replacen(
+                "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+                line,
+                1,
+            );
+            let Verdict::Reject(bytes) = inspect(raw.as_bytes(), &udp()) else {
+                panic!("{line}: not refused")
+            };
+            let resp = String::from_utf8(bytes).unwrap();
+            assert!(resp.starts_with(&format!("{want}\r\n")), "{line}:\n{resp}");
+            assert!(
+                resp.contains("Call-ID: c1") && resp.contains("rport=4000"),
+                "{resp}"
+            );
+        }
+        // An ACK is never answered.
+        let ack = options("Content-Length: 0\r\n", "")
+            .replacen(
+                "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+                "ACK sip:bob@127.0.0.1 SIP/3.0",
+                1,
+            )
+            .replacen("1 OPTIONS", "1 ACK", 1);
+        assert!(matches!(inspect(ack.as_bytes(), &udp()), Verdict::Drop(_)));
     }
 
     #[test]
