@@ -16,6 +16,7 @@ mod control;
 mod failover;
 mod incoming;
 mod media;
+mod media_failure;
 mod outgoing;
 mod reliable;
 mod sdp_hosts;
@@ -543,6 +544,7 @@ impl CallActor {
                     MediaEvent::Dtmf(d) => {
                         let _ = self.env.manager.send(ManagerMsg::Dtmf(self.info.id.clone(), d));
                     }
+                    MediaEvent::Failed(reason) => self.on_media_failed(&reason).await,
                 },
                 _ = sleep_opt(ring) => {
                     self.incoming.ring_deadline = None;
