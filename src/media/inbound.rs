@@ -3,7 +3,8 @@
 //! (version, CSRC count, header extension and its RFC 8285 elements,
 //! padding) and only then parsed into an [`RtpView`]; a datagram on the
 //! RTCP port is walked packet by packet ([`rtcp`]) before the `rtcp` crate
-//! parses it. Whatever fails a check is [`Malformed`] and dropped by the
+//! parses it ([`rtcp_summary`]: what the session reads of it). Whatever
+//! fails a check is [`Malformed`] and dropped by the
 //! session; no parser ever sees bytes that could make it index past the
 //! datagram.
 //!
@@ -11,9 +12,11 @@
 //! sources and SSRCs the session takes are decided in `inbound/source.rs`
 //! ([`Latch`], [`source_verdict`]) and `inbound/ssrc.rs` ([`SsrcLock`]).
 
+mod rtcp_read;
 mod source;
 mod ssrc;
 
+pub use rtcp_read::{rtcp_summary, RtcpSummary};
 pub use source::{source_verdict, Latch, SourceVerdict};
 pub use ssrc::{SsrcLock, SsrcVerdict, SSRC_PROBATION};
 
@@ -36,6 +39,8 @@ pub enum Malformed {
     Length,
     #[error("RTCP report count does not fit the packet")]
     Count,
+    #[error("refused by the RTCP parser")]
+    Rejected,
 }
 
 /// The fixed RTP header length.

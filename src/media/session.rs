@@ -409,6 +409,7 @@ impl Session {
 
     fn on_rtcp(&mut self, data: &[u8], from: SocketAddr) {
         if let Err(e) = inbound::rtcp(data) {
+            // Checked here first so a malformed datagram cannot latch.
             tracing::trace!("RTCP from {from} dropped: {e}");
             return;
         }
