@@ -169,3 +169,53 @@ async fn a_panicking_task_is_reported() {
     // Stopping the dead session returns at once.
     timeout(Duration::from_secs(1), m.stop()).await.unwrap();
 }
+
+/// An RR about `ours` answering the SR whose LSR is `lsr`, at once.
+fn rr(ours: u32, lsr: u32) -> Vec<u8> {
+    let mut v = vec![0x81, 201, 0, 7, 0, 0, 0x0B, 0xAD];
+    v.extend_from_slice(&ours.to_be_bytes());
+    v.extend_from_slice(&[0; 12]);
+    v.extend_from_slice(&lsr.to_be_bytes());
+    v.extend_from_slice(&[0; 4]);
+    v
+}
+
+/// RTCP is taken from the peer's RTCP address only: a stranger's report
+/// answering our SR gives no round-trip time, the peer's does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtcp_from_a_stranger_is_not_read() {
+    let (peer_rtp, peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
+    let stranger = tokio::net::UdpSocket::bind((ip(), 0)).await.unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap().symmetric(false);
+    let our_rtcp = s.rtcp_addr();
+    let (ev, _events) = mpsc::unbounded_channel();
+    let p = params(peer_rtp.local_addr().unwrap());
+    let rtcp_every = Duration::from_millis(100);
+    let m = MediaSession::start_with(s, p, &null_audio(), "rtcp", ev, rtcp_every).unwrap();
+    let mut buf = [0u8; 2048];
+    // Our SR: its SSRC and the middle of its NTP time (the LSR to echo).
+    let (ssrc, lsr) = loop {
+        let (n, _) = timeout(Duration::from_secs(2), peer_rtcp.recv_from(&mut buf))
+            .await
+            .expect("no RTCP from the session")
+            .unwrap();
+        if n >= 28 && buf[1] == 200 {
+            let at = |i: usize| u32::from_be_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+            break (at(4), at(10));
+        }
+    };
+    stranger.send_to(&rr(ssrc, lsr), our_rtcp).await.unwrap();
+    sleep(Duration::from_millis(300)).await;
+    assert_eq!(m.stats().rtt_ms, None, "a stranger's RTCP was read");
+    peer_rtcp.send_to(&rr(ssrc, lsr), our_rtcp).await.unwrap();
+    let mut rtt = None;
+    for _ in 0..50 {
+        sleep(Duration::from_millis(20)).await;
+        rtt = m.stats().rtt_ms;
+        if rtt.is_some() {
+            break;
+        }
+    }
+    assert!(rtt.is_some(), "the peer's RTCP was not read");
+    m.stop().await;
+}
