@@ -3,6 +3,14 @@
 //! the jitter buffer; concurrently it receives RTP (validated, into the
 //! jitter buffer or the DTMF receiver) and RTCP, and sends SR/RR reports.
 //!
+//! What it receives is decided by [`super::inbound`] before it is read:
+//! malformed datagrams are dropped, RTP and RTCP are taken only from the
+//! peer's source (the SDP's address, or with symmetric RTP the latched
+//! one, which is then also where we send), a new SSRC only after its
+//! probation. A panic while handling one datagram drops it and restarts
+//! the received stream (`guarded`); anything else that panics ends the
+//! task, which `MediaSession`'s supervisor reports as `Failed`.
+//!
 //! The clock is a `tokio::time::interval` with `MissedTickBehavior::Burst`:
 //! if the task is held up, the missed ticks run back to back, so the number
 //! of frames sent and played always matches elapsed time (RTP timestamps
