@@ -382,7 +382,7 @@ impl Session {
     /// Runs one datagram's handling; a panic in it (a parser or decoder
     /// meeting input nobody foresaw) costs that datagram and restarts the
     /// received stream, never the task: the call keeps its audio.
-    fn guarded(&mut self, what: &str, from: SocketAddr, f: impl FnOnce(&mut Self)) {
+    pub(super) fn guarded(&mut self, what: &str, from: SocketAddr, f: impl FnOnce(&mut Self)) {
         if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| f(self))) {
             tracing::warn!(
                 "{what} datagram from {from} failed in the receive path ({}): dropped, stream restarted",
@@ -392,12 +392,13 @@ impl Session {
         }
     }
 
-    /// Forgets everything about the received stream (not its source).
+    /// Starts the received stream's playout afresh: jitter buffer, DTMF
+    /// receiver, packets held for a new SSRC. Its source, its SSRC and the
+    /// counters `stats` reports stay (plain numbers, consistent whatever
+    /// failed).
     fn restart_stream(&mut self) {
         self.jb = JitterBuffer::new();
-        self.rx.reset();
         self.dtmf_rx = DtmfReceiver::default();
-        self.ssrc_lock = SsrcLock::default();
         self.held.clear();
     }
 
@@ -431,7 +432,7 @@ impl Session {
         }
     }
 
-    fn on_rtp(&mut self, data: &[u8], from: SocketAddr) {
+    pub(super) fn on_rtp(&mut self, data: &[u8], from: SocketAddr) {
         let packet = match inbound::rtp(data) {
             Ok(p) => p,
             Err(e) => {
@@ -535,7 +536,7 @@ impl Session {
         self.publish_stats();
     }
 
-    fn publish_stats(&self) {
+    pub(super) fn publish_stats(&self) {
         let received = self.rx.received();
         let lost = self.rx.cumulative_lost();
         let rtt_ms = self.rtcp.rtt_ms;

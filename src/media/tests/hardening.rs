@@ -219,3 +219,25 @@ async fn rtcp_from_a_stranger_is_not_read() {
     assert!(rtt.is_some(), "the peer's RTCP was not read");
     m.stop().await;
 }
+
+/// A panic in the handling of one datagram costs that datagram: the
+/// stream's playout restarts, the counters go on, and the next packets are
+/// taken as before.
+#[test]
+fn a_panic_in_one_datagram_restarts_the_stream() {
+    let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let (source, sink) = null_audio().open_call("g").unwrap();
+    let (ev, _events) = mpsc::unbounded_channel();
+    let (stats_tx, stats) = watch::channel(MediaStats::default());
+    let mut s = session::Session::new(params(peer), source, sink, ev, stats_tx);
+    for seq in 0..3 {
+        s.guarded("RTP", peer, |s| s.on_rtp(&pcmu(1, seq), peer));
+    }
+    s.guarded("RTP", peer, |_| panic!("decoder met the unforeseen"));
+    for seq in 3..5 {
+        s.guarded("RTP", peer, |s| s.on_rtp(&pcmu(1, seq), peer));
+    }
+    s.publish_stats();
+    let got = stats.borrow().clone();
+    assert_eq!((got.rx_packets, got.lost), (5, 0), "{got:?}");
+}
