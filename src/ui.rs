@@ -10,11 +10,14 @@
 //! - [`keymap`], [`key`], [`action`]: keys → actions / command lines.
 //! - [`theme`]: semantic roles → styles.
 //! - [`runner`]: the event loop on a real terminal.
+//! - [`panic_hook`]: the terminal restored before a fatal panic is
+//!   printed; other threads' panics only logged.
 
 pub mod action;
 pub mod app;
 pub mod key;
 pub mod keymap;
+pub mod panic_hook;
 pub mod runner;
 pub mod theme;
 pub mod time;

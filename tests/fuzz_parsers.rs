@@ -2,11 +2,17 @@
 //! messages are mutated at random (bit flips, truncation, inserted and
 //! duplicated bytes and lines, huge values, non-UTF-8) and fed to the SIP
 //! codec, our header helpers (session timers' too), dialog creation and
-//! SDP offer/answer. Any panic fails the test. Runs for
-//! `TERMPHONE_FUZZ_SECS` seconds per target (default 5; CI sets 60).
+//! SDP offer/answer; RTP and RTCP datagrams go the way a media session
+//! takes them (`media::inbound`'s checks and reading, then the SSRC lock,
+//! DTMF receiver, G.711 decoder and jitter buffer). Any panic fails the
+//! test. Runs for `TERMPHONE_FUZZ_SECS` seconds per target (default 5; CI
+//! sets 60).
 
 use std::time::{Duration, Instant};
-use termphone::media::{Codec, Direction};
+use termphone::media::dtmf::DtmfReceiver;
+use termphone::media::inbound::{self, SsrcLock};
+use termphone::media::jitter::{JitterBuffer, FRAME};
+use termphone::media::{g711, Codec, Direction};
 use termphone::sip::dialog::Dialog;
 use termphone::sip::message as m;
 use termphone::sip::msg::SipMessage;
@@ -204,6 +210,79 @@ fn exercise_sdp(bytes: &[u8]) {
     let _ = sdp::read_answer(&text, &local);
 }
 
+/// A datagram on the RTP port, as the session takes it once its source is
+/// accepted: checked and read, its SSRC locked, then a telephone-event
+/// (PT 101) or G.711 audio into the jitter buffer, which is played out.
+fn exercise_rtp(bytes: &[u8]) {
+    let Ok(p) = inbound::rtp(bytes) else {
+        return;
+    };
+    let mut lock = SsrcLock::default();
+    lock.step(0x5EED, p.sequence.wrapping_sub(1));
+    let _ = lock.step(p.ssrc, p.sequence);
+    let mut dtmf = DtmfReceiver::default();
+    let _ = dtmf.on_packet(p.timestamp, p.payload);
+    let mut pcm = Vec::new();
+    let codec = if p.payload_type == 8 {
+        Codec::Pcma
+    } else {
+        Codec::Pcmu
+    };
+    g711::decode(codec, p.payload, &mut pcm);
+    let mut jb = JitterBuffer::new();
+    jb.push(p.ssrc, p.sequence, pcm);
+    jb.push(p.ssrc, p.sequence.wrapping_add(1), Vec::new());
+    let mut out = [0i16; FRAME];
+    for _ in 0..4 {
+        jb.pop(&mut out);
+    }
+}
+
+/// A datagram on the RTCP port, as the session reads it.
+fn exercise_rtcp(bytes: &[u8]) {
+    let _ = inbound::rtcp_summary(bytes);
+}
+
+/// Valid RTP seeds: audio with a CSRC, a one-byte and a two-byte header
+/// extension and padding; a telephone-event.
+fn rtp_seeds() -> Vec<Vec<u8>> {
+    let head = |b0: u8, pt: u8| vec![b0, pt, 0x12, 0x34, 0, 0, 0x0A, 0, 0xDE, 0xAD, 0xBE, 0xEF];
+    let audio: Vec<u8> = std::iter::repeat_n(0x55u8, 160).collect();
+    let mut plain = head(0x80, 0);
+    plain.extend_from_slice(&audio);
+    let mut rich = head(0xB1, 0x88);
+    rich.extend_from_slice(&[0, 0, 0, 7]);
+    rich.extend_from_slice(&[0xBE, 0xDE, 0, 2, 0x10, 0xAA, 0x22, 1, 2, 3, 0, 0]);
+    rich.extend_from_slice(&audio);
+    rich.extend_from_slice(&[0, 0, 3]);
+    let mut two = head(0x90, 8);
+    two.extend_from_slice(&[0x10, 0x00, 0, 2, 1, 3, 9, 9, 9, 0, 2, 0, 0, 0, 0, 0]);
+    two.extend_from_slice(&audio);
+    let mut event = head(0x80, 101 | 0x80);
+    event.extend_from_slice(&[5, 0x8A, 0x03, 0x20]);
+    vec![plain, rich, two, event]
+}
+
+/// Valid RTCP seeds: SR with a report block + SDES CNAME + BYE with a
+/// reason; a padded RR; an APP.
+fn rtcp_seeds() -> Vec<Vec<u8>> {
+    let mut sr = vec![0x81, 200, 0, 12, 0, 0, 0, 1];
+    sr.extend_from_slice(&[
+        0xE6, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 9, 0, 0, 5, 0,
+    ]);
+    sr.extend_from_slice(&[0, 0, 0, 2, 0x05, 0, 0, 3, 0, 0, 0x12, 0x34, 0, 0, 0, 7]);
+    sr.extend_from_slice(&[0x10, 0, 0, 0, 0, 1, 0, 0]);
+    let sdes = vec![
+        0x81, 202, 0, 3, 0, 0, 0, 1, 1, 5, b'a', b'@', b'b', b'.', b'c', 0,
+    ];
+    let bye = vec![0x81, 203, 0, 2, 0, 0, 0, 1, 2, b'o', b'k', 0];
+    let rr = vec![0xA0, 201, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4];
+    let app = vec![
+        0x81, 204, 0, 3, 0, 0, 0, 1, b'n', b'a', b'm', b'e', 1, 2, 3, 4,
+    ];
+    vec![[sr, sdes, bye].concat(), rr, app]
+}
+
 fn run(name: &str, seeds: &[Vec<u8>], f: fn(&[u8])) {
     let deadline = Instant::now() + budget();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
@@ -227,4 +306,23 @@ fn fuzz_sip_parser() {
 #[test]
 fn fuzz_sdp_parser() {
     run("sdp", &[SDP.as_bytes().to_vec()], exercise_sdp);
+}
+
+#[test]
+fn fuzz_rtp_input() {
+    let seeds = rtp_seeds();
+    for s in &seeds {
+        assert!(inbound::rtp(s).is_ok(), "seed not valid RTP: {s:?}");
+    }
+    run("rtp", &seeds, exercise_rtp);
+}
+
+#[test]
+fn fuzz_rtcp_input() {
+    let seeds = rtcp_seeds();
+    for s in &seeds {
+        let read = inbound::rtcp_summary(s);
+        assert!(read.is_ok(), "seed not valid RTCP: {read:?} {s:?}");
+    }
+    run("rtcp", &seeds, exercise_rtcp);
 }

@@ -113,6 +113,10 @@ pub struct PhoneConfig {
     pub session_expires_s: u32,
     /// The smallest session interval we accept (`Min-SE`), in seconds.
     pub min_se_s: u32,
+    /// Symmetric RTP (RFC 4961): latch media onto the source the peer's
+    /// first valid packet came from and send there (on by default: peers
+    /// behind a NAT need it). Off: media only from and to the SDP address.
+    pub symmetric_rtp: bool,
 }
 
 /// `[phone] conference_hangup`.
@@ -140,6 +144,7 @@ impl Default for PhoneConfig {
             internal_pattern: InternalPattern::default(),
             session_expires_s: 1800,
             min_se_s: 90,
+            symmetric_rtp: true,
         }
     }
 }

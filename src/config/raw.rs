@@ -122,6 +122,7 @@ struct RawPhone {
     conference_hangup: Option<Spanned<String>>,
     session_expires_s: Option<Spanned<u32>>,
     min_se_s: Option<Spanned<u32>>,
+    symmetric_rtp: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -510,6 +511,7 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
     Ok(PhoneConfig {
         session_expires_s,
         min_se_s,
+        symmetric_rtp: raw.symmetric_rtp.unwrap_or(d.symmetric_rtp),
         conference_hangup,
         dnd_code,
         dnd_allow: raw

@@ -515,3 +515,23 @@ fn realm_takes_one_string_or_a_list() {
     assert!(err.contains("account.realm") && err.contains(":5"), "{err}");
     assert!(Config::parse(&account("realm = 5"), path).is_err());
 }
+
+#[test]
+fn symmetric_rtp_is_on_unless_turned_off() {
+    let path = Path::new("/x/c.toml");
+    for (text, want) in [
+        ("", true),
+        ("[phone]\nsymmetric_rtp = true\n", true),
+        ("[phone]\nsymmetric_rtp = false\n", false),
+    ] {
+        assert_eq!(
+            Config::parse(text, path).unwrap().phone.symmetric_rtp,
+            want,
+            "{text}"
+        );
+    }
+    let err = Config::parse("[phone]\nsymmetric_rtp = \"yes\"\n", path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symmetric_rtp"), "{err}");
+}

@@ -11,6 +11,10 @@
 //! - [`rtcp_stats`]: RFC 3550 loss/jitter/RTT bookkeeping and the MOS
 //!   estimate; `session/rtcp_io.rs` builds and reads the RTCP packets.
 //! - [`dtmf`]: RFC 4733 telephone-event sender and receiver.
+//! - [`inbound`]: what a session takes from the network, decided before it
+//!   is read: RTP/RTCP validated against the datagram's length, then
+//!   parsed; the source latch (SDP address, or symmetric RTP) and the SSRC
+//!   probation, as pure functions.
 //! - [`audio`]: the [`audio::AudioBackend`] trait and its null, file and
 //!   cpal backends, resampler and WAV helpers.
 //! - `session.rs`: the per-call task behind [`MediaSession`] (20 ms clock,
@@ -26,12 +30,14 @@
 //!
 //! A [`MediaSession`] whose handle is dropped without [`MediaSession::stop`]
 //! still ends cleanly (BYE sent, recording finalised) in the background.
+//! A session task that panics is reported as [`MediaEvent::Failed`].
 
 pub mod audio;
 pub mod conference;
 pub mod dtmf;
 mod echo;
 pub mod g711;
+pub mod inbound;
 pub mod jitter;
 pub mod plc;
 pub mod rtcp_stats;
@@ -83,20 +89,45 @@ pub struct MediaStats {
 pub enum MediaEvent {
     /// An RFC 4733 digit was received (once per event, at its end).
     Dtmf(char),
+    /// The session's task failed (it panicked) and no longer sends or
+    /// receives; the reason as the panic gave it. Sent once, never after
+    /// [`MediaSession::stop`].
+    Failed(String),
 }
 
-/// A bound RTP socket and its RTCP neighbour (even port, port + 1).
+/// A bound RTP socket and its RTCP neighbour (even port, port + 1), and
+/// whether the session on them uses symmetric RTP.
 #[derive(Debug)]
 pub struct RtpSockets {
     rtp: UdpSocket,
     rtcp: UdpSocket,
+    symmetric: bool,
 }
 
 impl RtpSockets {
-    /// Binds an even RTP port and the RTCP port above it on `ip`.
+    /// Binds an even RTP port and the RTCP port above it on `ip`, with
+    /// symmetric RTP on.
     pub async fn bind(ip: IpAddr) -> Result<RtpSockets> {
         let (rtp, rtcp) = sockets::bind_pair(ip).await?;
-        Ok(RtpSockets { rtp, rtcp })
+        Ok(RtpSockets {
+            rtp,
+            rtcp,
+            symmetric: true,
+        })
+    }
+    /// Symmetric RTP (RFC 4961) on or off for the session on these ports
+    /// (`[phone] symmetric_rtp`). Off: RTP and RTCP are taken only from the
+    /// addresses the peer's SDP names (RTCP: `a=rtcp`, else port + 1) and
+    /// sent there. On: each is latched onto the source of the first valid
+    /// packet, taken only from it from then on, and sent to it, so a peer
+    /// behind a NAT gets our audio where its own comes from; a packet from
+    /// the SDP's own address moves a latch that went elsewhere back to it.
+    /// A new SDP address opens the latch again.
+    pub fn symmetric(self, on: bool) -> RtpSockets {
+        RtpSockets {
+            symmetric: on,
+            ..self
+        }
     }
     pub fn rtp_addr(&self) -> SocketAddr {
         self.rtp
@@ -178,11 +209,13 @@ impl MediaSession {
         let (source, sink) = audio.open_call(call_id)?;
         let (stats_tx, stats) = watch::channel(MediaStats::default());
         let (commands, rx) = mpsc::unbounded_channel();
-        let session = session::Session::new(params, source, sink, events, stats_tx);
+        let session = session::Session::new(params, source, sink, events.clone(), stats_tx);
         let options = session::Options {
             rtcp_interval: rtcp_interval.max(Duration::from_millis(100)),
+            symmetric: sockets.symmetric,
         };
-        let task = runtime.spawn(session.run(sockets.rtp, sockets.rtcp, rx, options));
+        let inner = runtime.spawn(session.run(sockets.rtp, sockets.rtcp, rx, options));
+        let task = runtime.spawn(supervise(inner, events));
         Ok(MediaSession {
             commands,
             stats,
@@ -279,6 +312,36 @@ impl MediaSession {
             let _ = rx.await;
         }
         let _ = self.task.await;
+    }
+}
+
+/// Waits for a session's task; when it panicked (anything that escaped
+/// the per-datagram guard: the clock tick, audio, a command), logs the
+/// reason and reports [`MediaEvent::Failed`] so the call does not go on
+/// silently without media.
+async fn supervise(task: tokio::task::JoinHandle<()>, events: mpsc::UnboundedSender<MediaEvent>) {
+    match task.await {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => {
+            let reason = panic_reason(e.into_panic().as_ref());
+            tracing::error!("media session failed: {reason}");
+            let _ = events.send(MediaEvent::Failed(reason));
+        }
+        Err(e) => {
+            tracing::error!("media session cancelled: {e}");
+            let _ = events.send(MediaEvent::Failed("media task cancelled".into()));
+        }
+    }
+}
+
+/// The message a panic carried (`panic!` with a literal or a format).
+fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic without a message".to_string()
     }
 }
 

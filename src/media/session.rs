@@ -3,6 +3,14 @@
 //! the jitter buffer; concurrently it receives RTP (validated, into the
 //! jitter buffer or the DTMF receiver) and RTCP, and sends SR/RR reports.
 //!
+//! What it receives is decided by [`super::inbound`] before it is read:
+//! malformed datagrams are dropped, RTP and RTCP are taken only from the
+//! peer's source (the SDP's address, or with symmetric RTP the latched
+//! one, which is then also where we send), a new SSRC only after its
+//! probation. A panic while handling one datagram drops it and restarts
+//! the received stream (`guarded`); anything else that panics ends the
+//! task, which `MediaSession`'s supervisor reports as `Failed`.
+//!
 //! The clock is a `tokio::time::interval` with `MissedTickBehavior::Burst`:
 //! if the task is held up, the missed ticks run back to back, so the number
 //! of frames sent and played always matches elapsed time (RTP timestamps
@@ -29,6 +37,7 @@ mod rtcp_io;
 use super::audio::{Sink, Source};
 use super::conference::MemberPort;
 use super::dtmf::{DtmfReceiver, DtmfSender};
+use super::inbound::{self, source_verdict, Latch, RtpView, SsrcLock, SsrcVerdict};
 use super::jitter::{JitterBuffer, FRAME};
 use super::rtcp_stats::{mos, ReceiverStats};
 use super::sockets::rtcp_of;
@@ -40,11 +49,12 @@ use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
 use rtp::packet::Packet;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{interval, interval_at, MissedTickBehavior};
-use webrtc_util::marshal::{Marshal, Unmarshal};
+use webrtc_util::marshal::Marshal;
 
 /// The frame clock.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -54,10 +64,6 @@ pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const PT_CN: u8 = 13;
 /// Ticks between `stats()` updates.
 const STATS_EVERY: u32 = 5;
-/// A new SSRC takes over after this silence from the old one...
-const SSRC_SILENCE: Duration = Duration::from_millis(60);
-/// ...or after this many packets in a row from it.
-const SSRC_PROBATION: u32 = 3;
 
 /// Commands from the handle to the task.
 #[derive(Debug)]
@@ -79,12 +85,16 @@ pub enum Command {
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub rtcp_interval: Duration,
+    /// Symmetric RTP: latch RTP and RTCP onto the first valid source and
+    /// send there (`[phone] symmetric_rtp`).
+    pub symmetric: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             rtcp_interval: RTCP_INTERVAL,
+            symmetric: true,
         }
     }
 }
@@ -108,9 +118,14 @@ pub struct Session {
     dtmf_rx: DtmfReceiver,
     jb: JitterBuffer,
     rx: ReceiverStats,
-    remote_ssrc: Option<u32>,
-    last_rx: Option<Instant>,
-    candidate: Option<(u32, u32)>,
+    /// The SSRC played and the one on probation.
+    ssrc_lock: SsrcLock,
+    /// Datagrams of the SSRC on probation, taken if it wins.
+    held: Vec<Vec<u8>>,
+    /// Where RTP and RTCP are taken from (and, symmetric, sent to).
+    rtp_latch: Latch,
+    rtcp_latch: Latch,
+    symmetric: bool,
     rtcp: RtcpState,
     epoch: Instant,
     ticks: u32,
@@ -152,9 +167,11 @@ impl Session {
             dtmf_rx: DtmfReceiver::default(),
             jb: JitterBuffer::new(),
             rx: ReceiverStats::default(),
-            remote_ssrc: None,
-            last_rx: None,
-            candidate: None,
+            ssrc_lock: SsrcLock::default(),
+            held: Vec::new(),
+            rtp_latch: Latch::Open,
+            rtcp_latch: Latch::Open,
+            symmetric: true,
             rtcp: RtcpState::default(),
             epoch: Instant::now(),
             ticks: 0,
@@ -176,6 +193,7 @@ impl Session {
         mut commands: mpsc::UnboundedReceiver<Command>,
         options: Options,
     ) {
+        self.symmetric = options.symmetric;
         let mut clock = interval(TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let first_report = tokio::time::Instant::now() + options.rtcp_interval / 2;
@@ -188,15 +206,11 @@ impl Session {
             tokio::select! {
                 _ = clock.tick() => self.on_tick(&rtp).await,
                 r = rtp.recv_from(&mut rtp_buf) => match r {
-                    Ok((n, _from)) => self.on_rtp(&rtp_buf[..n]),
+                    Ok((n, from)) => self.guarded("RTP", from, |s| s.on_rtp(&rtp_buf[..n], from)),
                     Err(e) => tracing::debug!("RTP receive: {e}"),
                 },
                 r = rtcp.recv_from(&mut rtcp_buf) => match r {
-                    Ok((n, _from)) => {
-                        if self.rtcp.on_datagram(self.ssrc, &rtcp_buf[..n]) {
-                            tracing::debug!("peer sent RTCP BYE");
-                        }
-                    }
+                    Ok((n, from)) => self.guarded("RTCP", from, |s| s.on_rtcp(&rtcp_buf[..n], from)),
                     Err(e) => tracing::debug!("RTCP receive: {e}"),
                 },
                 _ = reports.tick() => self.send_report(&rtcp, false).await,
@@ -226,6 +240,13 @@ impl Session {
             Command::Update(params) => {
                 if !sends(self.params.direction) && sends(params.direction) {
                     self.marker_next = true;
+                }
+                // A new address from SDP: latch afresh onto the new peer.
+                if params.remote != self.params.remote {
+                    self.rtp_latch = Latch::Open;
+                }
+                if rtcp_negotiated(&params) != rtcp_negotiated(&self.params) {
+                    self.rtcp_latch = Latch::Open;
                 }
                 self.params = params;
             }
@@ -344,7 +365,8 @@ impl Session {
         let Ok(bytes) = packet.marshal() else {
             return;
         };
-        match rtp.send_to(&bytes, self.params.remote).await {
+        let to = self.rtp_latch.target(self.params.remote, self.symmetric);
+        match rtp.send_to(&bytes, to).await {
             Ok(_) => {
                 self.rtcp.packets_sent = self.rtcp.packets_sent.wrapping_add(1);
                 self.rtcp.octets_sent = self
@@ -353,85 +375,144 @@ impl Session {
                     .wrapping_add(self.payload.len() as u32);
                 self.rtcp.sent_since_report = true;
             }
-            Err(e) => tracing::debug!("RTP send to {}: {e}", self.params.remote),
+            Err(e) => tracing::debug!("RTP send to {to}: {e}"),
         }
     }
 
-    fn on_rtp(&mut self, data: &[u8]) {
-        let mut buf = data;
-        let Ok(packet) = Packet::unmarshal(&mut buf) else {
+    /// Runs one datagram's handling; a panic in it (a parser or decoder
+    /// meeting input nobody foresaw) costs that datagram and restarts the
+    /// received stream, never the task: the call keeps its audio.
+    pub(super) fn guarded(&mut self, what: &str, from: SocketAddr, f: impl FnOnce(&mut Self)) {
+        if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| f(self))) {
+            tracing::warn!(
+                "{what} datagram from {from} failed in the receive path ({}): dropped, stream restarted",
+                super::panic_reason(panic.as_ref())
+            );
+            self.restart_stream();
+        }
+    }
+
+    /// Starts the received stream's playout afresh: jitter buffer, DTMF
+    /// receiver, packets held for a new SSRC. Its source, its SSRC and the
+    /// counters `stats` reports stay (plain numbers, consistent whatever
+    /// failed).
+    fn restart_stream(&mut self) {
+        self.jb = JitterBuffer::new();
+        self.dtmf_rx = DtmfReceiver::default();
+        self.held.clear();
+    }
+
+    /// Whether a datagram from `from` is taken, by the stream's latch.
+    fn from_peer(
+        latch: &mut Latch,
+        negotiated: SocketAddr,
+        from: SocketAddr,
+        symmetric: bool,
+    ) -> bool {
+        let verdict = source_verdict(*latch, negotiated, from, symmetric);
+        if let inbound::SourceVerdict::Latch(addr) = verdict {
+            tracing::debug!("media latched onto {addr} (SDP named {negotiated})");
+        }
+        latch.apply(verdict)
+    }
+
+    fn on_rtcp(&mut self, data: &[u8], from: SocketAddr) {
+        if let Err(e) = inbound::rtcp(data) {
+            // Checked here first so a malformed datagram cannot latch.
+            tracing::trace!("RTCP from {from} dropped: {e}");
+            return;
+        }
+        let negotiated = rtcp_negotiated(&self.params);
+        if !Self::from_peer(&mut self.rtcp_latch, negotiated, from, self.symmetric) {
+            tracing::trace!("RTCP from {from} dropped: not the peer's source");
+            return;
+        }
+        if self.rtcp.on_datagram(self.ssrc, data) {
+            tracing::debug!("peer sent RTCP BYE");
+        }
+    }
+
+    pub(super) fn on_rtp(&mut self, data: &[u8], from: SocketAddr) {
+        let packet = match inbound::rtp(data) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::trace!("RTP from {from} dropped: {e}");
+                return;
+            }
+        };
+        let Some(codec) = self.payload_kind(packet.payload_type) else {
             return;
         };
-        let h = &packet.header;
-        let pt = h.payload_type;
-        let is_event = self.params.dtmf_payload_type == Some(pt);
-        // The negotiated codec, or the other static G.711 (a peer may switch
-        // between the codecs of its answer without a re-INVITE).
-        let codec = if pt == self.params.payload_type {
-            Some(self.params.codec)
-        } else if is_event {
-            None
+        let negotiated = self.params.remote;
+        if !Self::from_peer(&mut self.rtp_latch, negotiated, from, self.symmetric) {
+            tracing::trace!("RTP from {from} dropped: not the peer's source");
+            return;
+        }
+        match self.ssrc_lock.step(packet.ssrc, packet.sequence) {
+            SsrcVerdict::Accept => {
+                self.held.clear();
+                self.take(&packet, codec);
+            }
+            SsrcVerdict::Probation { restart } => {
+                if restart {
+                    self.held.clear();
+                }
+                self.held.push(data.to_vec());
+            }
+            SsrcVerdict::Switch => {
+                tracing::debug!("remote SSRC changed to {:#010x}", packet.ssrc);
+                self.rx.reset();
+                self.dtmf_rx = DtmfReceiver::default();
+                for held in std::mem::take(&mut self.held) {
+                    if let Ok(p) = inbound::rtp(&held) {
+                        if let Some(c) = self.payload_kind(p.payload_type) {
+                            self.take(&p, c);
+                        }
+                    }
+                }
+                self.take(&packet, codec);
+            }
+        }
+    }
+
+    /// What a payload type carries for us: `Some(Some(codec))` audio,
+    /// `Some(None)` a telephone-event or comfort noise, `None` nothing we
+    /// take. The negotiated codec, or the other static G.711 (a peer may
+    /// switch between the codecs of its answer without a re-INVITE).
+    fn payload_kind(&self, pt: u8) -> Option<Option<Codec>> {
+        if pt == self.params.payload_type {
+            Some(Some(self.params.codec))
+        } else if self.params.dtmf_payload_type == Some(pt) || pt == PT_CN {
+            Some(None)
         } else {
             [Codec::Pcmu, Codec::Pcma]
                 .into_iter()
                 .find(|c| c.payload_type() == pt)
-        };
-        if h.version != 2 || !(codec.is_some() || is_event || pt == PT_CN) {
-            return;
+                .map(Some)
         }
-        if !self.accept_ssrc(h.ssrc) {
-            return;
-        }
+    }
+
+    /// Takes a packet of the played stream: statistics, then the DTMF
+    /// receiver or the jitter buffer.
+    fn take(&mut self, packet: &RtpView<'_>, codec: Option<Codec>) {
         let now = Instant::now();
-        self.last_rx = Some(now);
         let arrival = (now.duration_since(self.epoch).as_secs_f64() * 8000.0) as u64 as u32;
-        self.rx.on_packet(h.sequence_number, h.timestamp, arrival);
+        self.rx
+            .on_packet(packet.sequence, packet.timestamp, arrival);
+        let is_event = self.params.dtmf_payload_type == Some(packet.payload_type);
         let samples = if is_event {
-            for digit in self.dtmf_rx.on_packet(h.timestamp, &packet.payload) {
+            for digit in self.dtmf_rx.on_packet(packet.timestamp, packet.payload) {
                 let _ = self.events.send(MediaEvent::Dtmf(digit));
             }
             Vec::new()
         } else if let Some(codec) = codec.filter(|_| receives(self.params.direction)) {
             let mut pcm = Vec::with_capacity(packet.payload.len());
-            g711::decode(codec, &packet.payload, &mut pcm);
+            g711::decode(codec, packet.payload, &mut pcm);
             pcm
         } else {
             Vec::new()
         };
-        self.jb.push(h.ssrc, h.sequence_number, samples);
-    }
-
-    /// Locks onto the first SSRC; a new one takes over when the old one
-    /// went quiet or after a few packets in a row.
-    fn accept_ssrc(&mut self, ssrc: u32) -> bool {
-        match self.remote_ssrc {
-            Some(s) if s == ssrc => {
-                self.candidate = None;
-                true
-            }
-            Some(_) => {
-                let quiet = self.last_rx.is_none_or(|t| t.elapsed() >= SSRC_SILENCE);
-                let count = match self.candidate {
-                    Some((c, n)) if c == ssrc => n + 1,
-                    _ => 1,
-                };
-                if quiet || count >= SSRC_PROBATION {
-                    tracing::debug!("remote SSRC changed to {ssrc:#010x}");
-                    self.remote_ssrc = Some(ssrc);
-                    self.candidate = None;
-                    self.rx.reset();
-                    self.dtmf_rx = DtmfReceiver::default();
-                    true
-                } else {
-                    self.candidate = Some((ssrc, count));
-                    false
-                }
-            }
-            None => {
-                self.remote_ssrc = Some(ssrc);
-                true
-            }
-        }
+        self.jb.push(packet.ssrc, packet.sequence, samples);
     }
 
     async fn send_report(&mut self, rtcp: &UdpSocket, bye: bool) {
@@ -440,23 +521,22 @@ impl Session {
             return;
         }
         let rx = Reception {
-            ssrc: self.remote_ssrc,
+            ssrc: self.ssrc_lock.current(),
             stats: &mut self.rx,
         };
         let Some(bytes) = self.rtcp.report(self.ssrc, self.ts, rx, bye) else {
             return;
         };
         let to = self
-            .params
-            .rtcp
-            .unwrap_or_else(|| rtcp_of(self.params.remote));
+            .rtcp_latch
+            .target(rtcp_negotiated(&self.params), self.symmetric);
         if let Err(e) = rtcp.send_to(&bytes, to).await {
             tracing::debug!("RTCP send to {to}: {e}");
         }
         self.publish_stats();
     }
 
-    fn publish_stats(&self) {
+    pub(super) fn publish_stats(&self) {
         let received = self.rx.received();
         let lost = self.rx.cumulative_lost();
         let rtt_ms = self.rtcp.rtt_ms;
@@ -473,6 +553,11 @@ impl Session {
             mos,
         });
     }
+}
+
+/// Where the peer's SDP says its RTCP is: `a=rtcp`, else RTP port + 1.
+fn rtcp_negotiated(params: &RtpParams) -> SocketAddr {
+    params.rtcp.unwrap_or_else(|| rtcp_of(params.remote))
 }
 
 /// A remote address we may send to: not yet known (`0.0.0.0:0`, the

@@ -11,6 +11,7 @@ use tokio::time::{sleep, timeout};
 use webrtc_util::marshal::Unmarshal;
 
 mod conference;
+mod hardening;
 mod recording;
 mod tones;
 

@@ -17,6 +17,7 @@ mod failover;
 mod in_dialog;
 mod incoming;
 mod media;
+mod media_failure;
 mod outgoing;
 mod reliable;
 mod sdp_hosts;
@@ -558,6 +559,7 @@ impl CallActor {
                     MediaEvent::Dtmf(d) => {
                         let _ = self.env.manager.send(ManagerMsg::Dtmf(self.info.id.clone(), d));
                     }
+                    MediaEvent::Failed(reason) => self.on_media_failed(&reason).await,
                 },
                 _ = sleep_opt(ring) => {
                     self.incoming.ring_deadline = None;

@@ -120,6 +120,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
             session_expires: config.phone.session_expires_s,
             min_se: config.phone.min_se_s,
         },
+        symmetric_rtp: config.phone.symmetric_rtp,
         manager: manager_tx,
     });
     let registrations = CancellationToken::new();

@@ -58,6 +58,9 @@ pub(crate) struct CallEnv {
     pub ring_timeout_s: u64,
     /// `[phone] session_expires_s` and `min_se_s`.
     pub session_timer: call::TimerConfig,
+    /// `[phone] symmetric_rtp`: each call's media latches and sends to the
+    /// peer's source.
+    pub symmetric_rtp: bool,
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
     /// Locates SIP servers (RFC 3263) for requests outside a dialog.
     pub resolver: crate::sip::dns::Resolver,

@@ -1,7 +1,8 @@
 //! The event loop on a real terminal: keys (crossterm event stream), phone
 //! events, SIP traces, command replies and a one-second tick drive redraws;
 //! nothing polls. Commands run on their own tasks so the screen never waits
-//! on the network. The terminal is restored on exit and on panic.
+//! on the network. The terminal is restored on exit and, before the panic
+//! is printed, on a panic of the interface's thread (`panic_hook.rs`).
 
 use super::app::{App, Effect};
 use super::keymap::Keymap;
@@ -89,10 +90,21 @@ pub async fn run(phone: PhoneHandle, config: &Config) -> std::io::Result<()> {
     for e in phone.snapshot().await {
         app.on_phone_event(e);
     }
-    let mut terminal = ratatui::try_init()?;
+    // Not ratatui::init: its panic hook restores the terminal on any
+    // thread's panic, under the running interface (see `panic_hook`).
+    let hook = super::panic_hook::PanicHook::install();
+    let mut terminal = open_terminal()?;
     let result = event_loop(&mut terminal, &mut app, &phone, &mut events, &mut traces).await;
     ratatui::restore();
+    drop(hook);
     result
+}
+
+/// Raw mode, the alternate screen, a terminal on stdout.
+fn open_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
 }
 
 async fn event_loop(

@@ -4,7 +4,6 @@
 
 use crate::media::rtcp_stats::{ntp_mid, ntp_now, rtt_ms, ReceiverStats};
 use bytes::Bytes;
-use rtcp::compound_packet::CompoundPacket;
 use rtcp::goodbye::Goodbye;
 use rtcp::packet::Packet;
 use rtcp::receiver_report::ReceiverReport;
@@ -108,46 +107,23 @@ impl RtcpState {
         }
     }
 
-    /// Reads a received RTCP datagram; updates LSR and RTT. Returns true
-    /// when it carried a BYE.
+    /// Reads a received RTCP datagram (checked, then parsed: see
+    /// [`crate::media::inbound::rtcp_summary`]); updates LSR and RTT.
+    /// Returns true when it carried a BYE.
     pub fn on_datagram(&mut self, our_ssrc: u32, data: &[u8]) -> bool {
-        let mut buf = data;
-        let Ok(packets) = rtcp::packet::unmarshal(&mut buf) else {
+        let Ok(summary) = crate::media::inbound::rtcp_summary(data) else {
             return false;
         };
-        let mut bye = false;
-        for p in &packets {
-            bye |= self.on_packet(our_ssrc, p.as_ref());
+        if let Some(ntp) = summary.sender_ntp {
+            self.last_sr = Some((ntp_mid(ntp), Instant::now()));
         }
-        bye
-    }
-
-    fn on_packet(&mut self, our_ssrc: u32, p: &(dyn Packet + Send + Sync)) -> bool {
-        let any = p.as_any();
-        if let Some(sr) = any.downcast_ref::<SenderReport>() {
-            self.last_sr = Some((ntp_mid(sr.ntp_time), Instant::now()));
-            self.on_reports(our_ssrc, &sr.reports);
-        } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-            self.on_reports(our_ssrc, &rr.reports);
-        } else if let Some(c) = any.downcast_ref::<CompoundPacket>() {
-            let mut bye = false;
-            for inner in &c.0 {
-                bye |= self.on_packet(our_ssrc, inner.as_ref());
-            }
-            return bye;
-        } else if any.downcast_ref::<Goodbye>().is_some() {
-            return true;
-        }
-        false
-    }
-
-    fn on_reports(&mut self, our_ssrc: u32, reports: &[ReceptionReport]) {
         let now = ntp_mid(ntp_now());
-        for r in reports.iter().filter(|r| r.ssrc == our_ssrc) {
+        for r in summary.reports.iter().filter(|r| r.ssrc == our_ssrc) {
             if let Some(rtt) = rtt_ms(now, r.last_sender_report, r.delay) {
                 self.rtt_ms = Some(rtt);
             }
         }
+        summary.bye
     }
 }
 

@@ -47,7 +47,8 @@ impl CallActor {
         if matches!(self.media.rtp, Rtp::None) {
             let s = RtpSockets::bind(self.env.media_ip)
                 .await
-                .map_err(|e| format!("cannot open RTP port: {e}"))?;
+                .map_err(|e| format!("cannot open RTP port: {e}"))?
+                .symmetric(self.env.symmetric_rtp);
             let sip = self.env.endpoint.transport().local_addr_for(peer);
             self.media.local.addr = local_addr::media_addr(sip, s.rtp_addr());
             self.info.local_sip = Some(sip.to_string());
