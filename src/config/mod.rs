@@ -67,6 +67,9 @@ pub struct Account {
     pub voicemail: Option<String>,
     /// Subscribe to message-summary (MWI) for this account.
     pub mwi: bool,
+    /// Seconds between keep-alives to the registrar while a NAT is seen
+    /// (0: none).
+    pub keepalive_s: u32,
 }
 
 impl std::fmt::Debug for Account {
@@ -83,6 +86,7 @@ impl std::fmt::Debug for Account {
             .field("expires", &self.expires)
             .field("voicemail", &self.voicemail)
             .field("mwi", &self.mwi)
+            .field("keepalive_s", &self.keepalive_s)
             .finish()
     }
 }
@@ -291,6 +295,7 @@ impl Account {
             expires: raw::DEFAULT_EXPIRES,
             voicemail: None,
             mwi: false,
+            keepalive_s: raw::DEFAULT_KEEPALIVE_S,
         }
     }
 }

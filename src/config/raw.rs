@@ -17,6 +17,9 @@ use toml::Spanned;
 
 /// Default registration lifetime (seconds).
 pub(crate) const DEFAULT_EXPIRES: u32 = 600;
+/// Seconds between keep-alives behind a NAT: within the 30 s after which
+/// common NATs forget a quiet UDP binding.
+pub(crate) const DEFAULT_KEEPALIVE_S: u32 = 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +82,7 @@ struct RawAccount {
     voicemail: Option<String>,
     #[serde(default)]
     mwi: bool,
+    keepalive_s: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -270,6 +274,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             mwi: a.mwi,
+            keepalive_s: a.keepalive_s.unwrap_or(DEFAULT_KEEPALIVE_S),
             name,
         });
     }

@@ -32,6 +32,9 @@ pub struct Account {
     /// Registration lifetime asked for, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<u32>,
+    /// Seconds between keep-alives while a NAT is seen (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalive_s: Option<u32>,
 }
 
 impl Account {
@@ -47,6 +50,7 @@ impl Account {
             mwi: None,
             voicemail: None,
             expires: None,
+            keepalive_s: None,
         }
     }
 

@@ -87,7 +87,7 @@ impl Subscriber {
     fn local_contact(&self) -> String {
         contact_for(
             &self.cfg.aor,
-            self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
+            self.endpoint.transport().contact_addr_for(&self.cfg.peer),
             self.cfg.peer.protocol,
         )
     }
