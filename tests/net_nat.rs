@@ -16,6 +16,10 @@
 //! router's public address changes to 198.51.100.2: the next keep-alive's
 //! answer shows the new mapping, termphone registers again with the new
 //! Contact (the old binding removed) and is called there, audio both ways.
+//!
+//! With `[sip] stun_server` naming a STUN server (coturn) on the PBX LAN and
+//! a kamailio that leaves the SDP alone, the phone's SDP itself names the
+//! public media address the STUN server saw, and audio flows both ways.
 
 mod support;
 
@@ -200,9 +204,20 @@ fn called_by_baresip(p: &mut Phone, b: &mut Baresip, k: &Kamailio, rec: &Path) {
     tone::assert_tone(&recorded(rec, &call), 600.0, 1000.0);
 }
 
-#[test]
-fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping() {
-    let t = TestDir::new("net-nat");
+/// The bed: `pbx` (kamailio from `kamailio_cfg`, baresip 1002 sending
+/// 600 Hz) on the PBX LAN with the `router`, `home` behind the router.
+/// Fields drop in order: the peers stop before their namespaces go.
+struct NatBed {
+    b: Baresip,
+    k: Kamailio,
+    kdir: std::path::PathBuf,
+    pbx: Netns,
+    router: Netns,
+    home: Netns,
+    bed: Bed,
+}
+
+fn nat_bed(t: &TestDir, kamailio_cfg: &str) -> NatBed {
     let mut bed = Bed::new();
     let pbx = bed.host("pbx");
     let router = bed.host("router");
@@ -222,12 +237,7 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     assert!(!pbx_to_home, "the pbx host has a route to the private side");
 
     let kdir = t.sub("kamailio");
-    let k = Kamailio::start_in(
-        &kdir,
-        include_str!("peers/kamailio-nat.cfg.in"),
-        Some(5060),
-        &at_pbx,
-    );
+    let k = Kamailio::start_in(&kdir, kamailio_cfg, Some(5060), &at_pbx);
 
     let b_src = t.path().join("baresip-600.wav");
     tone::write_sine_wav(&b_src, 600.0, 8000, 90.0);
@@ -247,6 +257,29 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
         "baresip not registered:\n{}",
         b.log()
     );
+    NatBed {
+        b,
+        k,
+        kdir,
+        pbx,
+        router,
+        home,
+        bed,
+    }
+}
+
+#[test]
+fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping() {
+    let t = TestDir::new("net-nat");
+    let NatBed {
+        bed: _bed,
+        router,
+        home,
+        k,
+        kdir,
+        mut b,
+        ..
+    } = nat_bed(&t, include_str!("peers/kamailio-nat.cfg.in"));
 
     let p_src = t.path().join("home-1000.wav");
     tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
@@ -354,6 +387,136 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     b.stop();
     let got = b.received_wavs();
     assert_eq!(got.len(), 3, "{got:?}");
+    for wav in &got {
+        tone::assert_tone(wav, 1000.0, 600.0);
+    }
+}
+
+/// A STUN server (coturn, `--stun-only`) in `place` on port 3478, killed
+/// on drop.
+struct Stun(std::process::Child);
+
+impl Stun {
+    fn start(place: &Place, dir: &Path) -> Stun {
+        std::fs::create_dir_all(dir).expect("stun dir");
+        let mut cmd = Command::new("turnserver");
+        cmd.args(["-n", "--no-cli", "--stun-only", "--no-tls", "--no-dtls"])
+            .args(["-L", &place.ip.to_string(), "--listening-port", "3478"])
+            .args(["--log-file", "stdout", "--simple-log"])
+            .arg("--db")
+            .arg(dir.join("turndb"))
+            .arg("--pidfile")
+            .arg(dir.join("turnserver.pid"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("turnserver.log")).expect("turnserver.log"))
+            .stderr(std::process::Stdio::null());
+        let child = place
+            .wrap(cmd)
+            .spawn()
+            .expect("run turnserver (coturn; scripts/install-test-deps.sh)");
+        let stun = Stun(child);
+        // Up when it answers a Binding request.
+        let server = SocketAddr::new(place.ip, 3478);
+        let up = place.enter(move || {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            let mut request = vec![0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+            request.extend_from_slice(&[7u8; 12]);
+            let mut buf = [0u8; 512];
+            wait_until(Duration::from_secs(10), || {
+                s.send_to(&request, server).is_ok()
+                    && s.recv_from(&mut buf)
+                        .is_ok_and(|(n, _)| n >= 20 && buf[..2] == [1, 1])
+            })
+        });
+        assert!(
+            up,
+            "turnserver does not answer STUN:\n{}",
+            std::fs::read_to_string(dir.join("turnserver.log")).unwrap_or_default()
+        );
+        stun
+    }
+}
+
+impl Drop for Stun {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
+    let t = TestDir::new("net-nat-stun");
+    // A kamailio that fixes NATed contacts but not the SDP: media reach the
+    // phone only if its own SDP names the public address.
+    let cfg = include_str!("peers/kamailio-nat.cfg.in").replace(
+        "fix_nated_sdp(\"2\");",
+        "xlog(\"L_NOTICE\", \"SDP left as sent\\n\");",
+    );
+    assert!(!cfg.contains("fix_nated_sdp(\"2\")"));
+    let NatBed {
+        bed: _bed,
+        pbx,
+        home,
+        k,
+        mut b,
+        ..
+    } = nat_bed(&t, &cfg);
+    let _stun = Stun::start(&Place::on(&pbx, PBX), &t.sub("stun"));
+
+    let p_src = t.path().join("home-1000.wav");
+    tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
+    let rec = t.sub("home-rec");
+    let config = Config::new()
+        .account(Account::registered("home", "1001", &k))
+        .sip("stun_server", format!("{PBX}:3478"))
+        .audio(Audio::file(&p_src, &rec));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
+    let public = format!("{PUBLIC}:5060");
+    let st = p.wait_status(Duration::from_secs(15), |s| {
+        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == public
+    });
+    assert!(
+        st.is_some(),
+        "not registered behind the NAT: {}\n{}",
+        p.status(),
+        p.log_tail()
+    );
+
+    // termphone → baresip: the SDP names the STUN-learned address.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let out_call = wait_active(&mut p, &id);
+    let live = p.call(&id).unwrap_or_default();
+    assert!(
+        live["local_media"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("{PUBLIC}:")),
+        "the SDP does not name the public media address: {live}"
+    );
+    assert!(b
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    hang_up(&mut p, &id);
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+    assert!(
+        k.log().contains("SDP left as sent"),
+        "kamailio did not see the SDP unchanged:\n{}",
+        k.log()
+    );
+
+    // baresip → termphone, the answer's SDP likewise.
+    called_by_baresip(&mut p, &mut b, &k, &rec);
+    b.stop();
+    let got = b.received_wavs();
+    assert_eq!(got.len(), 2, "{got:?}");
     for wav in &got {
         tone::assert_tone(wav, 1000.0, 600.0);
     }

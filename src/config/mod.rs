@@ -45,6 +45,9 @@ pub struct SipConfig {
     /// Name servers for SIP's DNS look-ups (`ip:port`); empty: the
     /// system's (`/etc/resolv.conf`).
     pub dns_servers: Vec<SocketAddr>,
+    /// STUN server (`host:port`) asked for the public RTP address of a call
+    /// whose SIP path shows a NAT; `None`: the SDP names the local address.
+    pub stun_server: Option<String>,
 }
 
 /// One `[[account]]`.
@@ -247,6 +250,7 @@ impl Config {
             sip: SipConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 dns_servers: Vec::new(),
+                stun_server: None,
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {
