@@ -111,6 +111,14 @@ const WAITS: [Duration; 3] = [
 pub async fn mapped_address(socket: &UdpSocket, server: SocketAddr) -> Option<SocketAddr> {
     let id: TransactionId = rand::random();
     let request = binding_request(&id);
+    // An IPv6 (dual-stack) socket reaches an IPv4 server at its mapped
+    // address, and sees the answer come from there.
+    let server = match (socket.local_addr(), server) {
+        (Ok(local), SocketAddr::V4(v4)) if local.is_ipv6() => {
+            SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+        }
+        _ => server,
+    };
     let mut buf = [0u8; 1500];
     for wait in WAITS {
         if let Err(e) = socket.send_to(&request, server).await {
@@ -321,6 +329,27 @@ mod tests {
         assert_eq!(
             mapped_address(&client, server_addr).await,
             Some(client_addr)
+        );
+        answer.await.unwrap();
+        // A dual-stack socket asks an IPv4 server.
+        let dual = UdpSocket::bind("[::]:0").await.unwrap();
+        let dual_port = dual.local_addr().unwrap().port();
+        let v4_server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let v4_addr = v4_server.local_addr().unwrap();
+        let answer = tokio::spawn(async move {
+            let mut buf = [0u8; 100];
+            let (_, from) = v4_server.recv_from(&mut buf).await.unwrap();
+            let id: TransactionId = buf[8..20].try_into().unwrap();
+            let r = response(
+                BINDING_SUCCESS,
+                &id,
+                &[(XOR_MAPPED_ADDRESS, xor_v4([127, 0, 0, 1], from.port()))],
+            );
+            v4_server.send_to(&r, from).await.unwrap();
+        });
+        assert_eq!(
+            mapped_address(&dual, v4_addr).await,
+            Some(SocketAddr::from(([127, 0, 0, 1], dual_port)))
         );
         answer.await.unwrap();
         // Nobody answers: None after the retransmissions.
