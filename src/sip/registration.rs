@@ -424,6 +424,9 @@ pub fn spawn(
 }
 
 #[cfg(test)]
+mod nat_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
