@@ -45,6 +45,9 @@ pub struct SipConfig {
     /// Name servers for SIP's DNS look-ups (`ip:port`); empty: the
     /// system's (`/etc/resolv.conf`).
     pub dns_servers: Vec<SocketAddr>,
+    /// STUN server (`host:port`) asked for the public RTP address of a call
+    /// whose SIP path shows a NAT; `None`: the SDP names the local address.
+    pub stun_server: Option<String>,
 }
 
 /// One `[[account]]`.
@@ -70,6 +73,9 @@ pub struct Account {
     /// The digest realms our credentials answer (`realm`); empty: the
     /// first realm the account's proxy or domain challenges with.
     pub realms: Vec<String>,
+    /// Seconds between keep-alives to the registrar while a NAT is seen
+    /// (0: none).
+    pub keepalive_s: u32,
 }
 
 impl std::fmt::Debug for Account {
@@ -87,6 +93,7 @@ impl std::fmt::Debug for Account {
             .field("voicemail", &self.voicemail)
             .field("mwi", &self.mwi)
             .field("realms", &self.realms)
+            .field("keepalive_s", &self.keepalive_s)
             .finish()
     }
 }
@@ -252,6 +259,7 @@ impl Config {
             sip: SipConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 dns_servers: Vec::new(),
+                stun_server: None,
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {
@@ -301,6 +309,7 @@ impl Account {
             voicemail: None,
             mwi: false,
             realms: Vec::new(),
+            keepalive_s: raw::DEFAULT_KEEPALIVE_S,
         }
     }
 }

@@ -17,6 +17,9 @@ use toml::Spanned;
 
 /// Default registration lifetime (seconds).
 pub(crate) const DEFAULT_EXPIRES: u32 = 600;
+/// Seconds between keep-alives behind a NAT: within the 30 s after which
+/// common NATs forget a quiet UDP binding.
+pub(crate) const DEFAULT_KEEPALIVE_S: u32 = 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +64,7 @@ struct RawPbx {
 struct RawSip {
     listen: Option<Spanned<String>>,
     dns_servers: Option<Vec<Spanned<String>>>,
+    stun_server: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +83,7 @@ struct RawAccount {
     voicemail: Option<String>,
     #[serde(default)]
     mwi: bool,
+    keepalive_s: Option<u32>,
     realm: Option<Spanned<OneOrMany>>,
 }
 
@@ -222,6 +227,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     };
 
     let dns_servers = dns_servers(&src, raw.sip.dns_servers.unwrap_or_default())?;
+    let stun_server = match &raw.sip.stun_server {
+        Some(s) => Some(stun_server(&src, s)?),
+        None => None,
+    };
 
     let mut accounts = Vec::new();
     let mut pending_cmds = Vec::new();
@@ -304,6 +313,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .filter(|v| !v.is_empty()),
             mwi: a.mwi,
             realms,
+            keepalive_s: a.keepalive_s.unwrap_or(DEFAULT_KEEPALIVE_S),
             name,
         });
     }
@@ -352,6 +362,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         sip: SipConfig {
             listen,
             dns_servers,
+            stun_server,
         },
         accounts,
         audio: AudioConfig {
@@ -368,6 +379,28 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ui,
         pbx,
     })
+}
+
+/// `[sip] stun_server`: `host:port` (a name or an IP address, `[v6]:port`).
+fn stun_server(src: &Source<'_>, raw: &Spanned<String>) -> Result<String, ConfigError> {
+    let text = raw.get_ref().trim();
+    let ok = text.parse::<SocketAddr>().is_ok()
+        || text.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty()
+                && !host.contains(':')
+                && !host.contains(char::is_whitespace)
+                && port.parse::<u16>().is_ok_and(|p| p != 0)
+        });
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(src.at(
+            raw.span(),
+            format!(
+                "invalid value for key `sip.stun_server`: `{text}` is not a host and port like `stun.example.com:3478` or `192.0.2.10:3478`"
+            ),
+        ))
+    }
 }
 
 /// `[sip] dns_servers`: `ip:port` or a bare IP (port 53).

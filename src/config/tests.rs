@@ -535,3 +535,50 @@ fn symmetric_rtp_is_on_unless_turned_off() {
         .to_string();
     assert!(err.contains("symmetric_rtp"), "{err}");
 }
+
+#[test]
+fn stun_server_is_a_host_and_port() {
+    let c = Config::parse("", Path::new("/x/c.toml")).unwrap();
+    assert_eq!(c.sip.stun_server, None);
+    for ok in [
+        "192.0.2.10:3478",
+        "stun.example.com:3478",
+        "[2001:db8::1]:3478",
+    ] {
+        let text = format!("[sip]\nstun_server = \"{ok}\"\n");
+        let c = Config::parse(&text, Path::new("/x/c.toml")).unwrap();
+        assert_eq!(c.sip.stun_server.as_deref(), Some(ok), "{text}");
+    }
+    for bad in [
+        "stun.example.com",
+        "192.0.2.10",
+        ":3478",
+        "host:0",
+        "2001:db8::1:3478",
+        "a b:1",
+    ] {
+        let text = format!("[sip]\nstun_server = \"{bad}\"\n");
+        let err = Config::parse(&text, Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/x/c.toml:2:") && err.contains("`sip.stun_server`"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn keepalive_defaults_to_20_seconds_and_0_turns_it_off() {
+    let account = |extra: &str| {
+        let text =
+            format!("[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test.local\"\n{extra}");
+        Config::parse(&text, Path::new("/x/c.toml"))
+            .unwrap()
+            .accounts[0]
+            .keepalive_s
+    };
+    assert_eq!(account(""), 20);
+    assert_eq!(account("keepalive_s = 5\n"), 5);
+    assert_eq!(account("keepalive_s = 0\n"), 0);
+}

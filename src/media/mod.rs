@@ -25,6 +25,8 @@
 //! - `tone.rs` (unit tests only): sine generator and Goertzel detector.
 //! - [`conference`]: a local conference mixed here ([`Conference`]),
 //!   mix-minus, split, levels; member sessions exchange frames with it.
+//! - [`stun`]: where a NAT maps an RTP socket (RFC 5389 Binding), asked
+//!   through [`RtpSockets::stun_mapped`] before a session takes the socket.
 //! - [`tones`]: call-progress tones ([`Tone`]), the call-waiting beep and
 //!   music on hold, from the European (ETSI, 425 Hz) tone plan table.
 //!
@@ -43,6 +45,7 @@ pub mod plc;
 pub mod rtcp_stats;
 mod session;
 mod sockets;
+pub mod stun;
 #[cfg(test)]
 mod tone;
 pub mod tones;
@@ -137,6 +140,11 @@ impl RtpSockets {
     /// The RTCP socket's address (RTP port + 1).
     pub fn rtcp_addr(&self) -> SocketAddr {
         sockets::rtcp_of(self.rtp_addr())
+    }
+    /// Where a NAT maps the RTP socket, asked of the STUN server `server`
+    /// ([`stun::mapped_address`]); `None` when it does not answer.
+    pub async fn stun_mapped(&self, server: SocketAddr) -> Option<SocketAddr> {
+        stun::mapped_address(&self.rtp, server).await
     }
 }
 

@@ -24,6 +24,7 @@ mod sdp_hosts;
 mod session_timer;
 mod signalling;
 mod step;
+mod stun;
 mod transfer;
 
 pub use transfer::DialogRef;
@@ -511,11 +512,12 @@ impl CallActor {
         })
     }
 
-    /// Our Contact toward `peer`, naming the address that reaches us from it.
+    /// Our Contact toward `peer`, naming the address that reaches us from
+    /// it (behind a NAT, the public address it sees us at).
     fn contact(&self, peer: &Peer) -> String {
         crate::sip::registration::contact_for(
             &format!("sip:{}@{}", self.account.user, self.account.domain),
-            self.env.endpoint.transport().local_addr_for(peer.addr),
+            self.env.endpoint.transport().contact_addr_for(peer),
             peer.protocol,
         )
     }

@@ -112,6 +112,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let resolver = Resolver::new(&config.sip.dns_servers);
     let env = Arc::new(CallEnv {
         resolver: resolver.clone(),
+        stun_server: config.sip.stun_server.clone(),
         endpoint: endpoint.clone(),
         audio,
         media_ip,

@@ -64,6 +64,8 @@ pub(crate) struct CallEnv {
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
     /// Locates SIP servers (RFC 3263) for requests outside a dialog.
     pub resolver: crate::sip::dns::Resolver,
+    /// `[sip] stun_server`, asked for the public RTP address behind a NAT.
+    pub stun_server: Option<String>,
 }
 
 /// What the handle asks of the manager.

@@ -45,6 +45,12 @@ pub struct AccountStatus {
     /// that do not register.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_sip: Option<String>,
+    /// The public address (`ip:port`) the registrar sees us at when it
+    /// differs from `local_sip` (a NAT on the way, learned from
+    /// `received`/`rport`): what our Contact names. Left out when no NAT
+    /// is seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_sip: Option<String>,
 }
 
 /// Who carries out a forwarding rule.
@@ -139,6 +145,7 @@ mod tests {
                     expires: 3600,
                     reason: None,
                     local_sip: None,
+                    public_sip: None,
                 },
                 AccountStatus {
                     name: "direct".into(),
@@ -147,6 +154,7 @@ mod tests {
                     expires: 0,
                     reason: Some("registration off (direct IP)".into()),
                     local_sip: None,
+                    public_sip: None,
                 },
             ],
             calls: vec![CallInfo {
@@ -277,6 +285,14 @@ mod tests {
         ));
         assert!(json.contains(
             r#""local_media":"198.51.100.20:40000","local_sip":"198.51.100.20:5060","muted":true"#
+        ));
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, status);
+        // Behind a NAT the public address is added beside it.
+        status.accounts[0].public_sip = Some("198.51.100.1:5060".into());
+        let json = wire(&status);
+        assert!(json.contains(
+            r#"{"aor":"sip:1001@test.local","expires":3600,"local_sip":"198.51.100.20:5060","name":"office","public_sip":"198.51.100.1:5060","registered":true}"#
         ));
         let back: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(back, status);

@@ -31,6 +31,7 @@ pub type Result<T, E = SipError> = std::result::Result<T, E>;
 pub mod dialog;
 pub mod dns;
 pub mod message;
+pub mod nat;
 pub mod publication;
 pub mod registration;
 pub mod reliable;

@@ -5,11 +5,21 @@
 //! Each REGISTER (first and refresh) resolves the next hop afresh
 //! (RFC 3263, [`super::dns`]) and moves to the next target when one does not
 //! answer; a DNS failure is a failure like any other, retried with back-off.
+//!
+//! Behind a NAT (RFC 3581): each answer's top Via tells the address the
+//! registrar saw us at ([`super::nat`]); when that is a public address other
+//! than ours, or it changes, the task remembers it in the transport, at once
+//! registers again with a Contact naming it and removes the binding of the
+//! old Contact. While a NAT is seen it sends keep-alives ([`keepalive`]) that
+//! hold the NAT's binding open and notice a new mapping.
+
+mod keepalive;
 
 use super::auth::{Credentials, DigestState};
 use super::dns::{self, Resolver};
 use super::message::{self as m, add_header, set_body};
 use super::msg::{Method, Request, Response};
+use super::nat;
 use super::transaction::Endpoint;
 use super::transport::Peer;
 use std::time::Duration;
@@ -33,6 +43,8 @@ pub struct RegistrationConfig {
     pub proxy: Option<String>,
     pub credentials: Option<Credentials>,
     pub expires: u32,
+    /// Seconds between keep-alives while a NAT is seen (0: none).
+    pub keepalive_s: u32,
 }
 
 /// The state of one registration.
@@ -47,12 +59,19 @@ pub struct RegistrationStatus {
     /// The address our REGISTERs name (Via sent-by and Contact): the one
     /// that routes to the registrar when listening on the wildcard.
     pub local: std::net::SocketAddr,
+    /// The public address (`received`/`rport`) the registrar sees us at,
+    /// when that differs from `local` (we are behind a NAT): what our
+    /// Contact names.
+    pub public: Option<std::net::SocketAddr>,
 }
 
 /// Back-off after a failure: 2, 4, 8 … seconds, at most 5 minutes.
 pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs((1u64 << failures.min(8)).clamp(2, 300))
 }
+
+/// Registrations again at once in a row for a changed address, at most.
+const MAX_MOVES: u32 = 3;
 
 /// After a rejected password, wait this long before trying again (no loop).
 pub const AUTH_FAILURE_RETRY: Duration = Duration::from_secs(600);
@@ -78,10 +97,16 @@ struct Registrar {
     status: mpsc::UnboundedSender<RegistrationStatus>,
     /// The target the current exchange goes to.
     peer: Option<Peer>,
+    /// A Contact address registered before the NAT's mapping was learned or
+    /// changed: the next REGISTER removes its binding.
+    stale_contact: Option<std::net::SocketAddr>,
 }
 
 enum Outcome {
     Registered(u32),
+    /// Registered, but the registrar sees us at another address than the
+    /// Contact named: register again at once with the new one.
+    Moved,
     /// Try again after the given time.
     Failed(String, Option<Duration>),
     /// The target did not answer (timeout or transport error): try the next.
@@ -91,7 +116,9 @@ enum Outcome {
 impl Registrar {
     fn build(&mut self, expires: u32, peer: Peer) -> Result<Request, super::SipError> {
         self.cseq += 1;
-        let local = self.endpoint.transport().local_addr_for(peer.addr);
+        let transport = self.endpoint.transport();
+        let local = transport.local_addr_for(peer.addr);
+        let contact = transport.contact_addr_for(&peer);
         let ids = m::OutOfDialog {
             uri: &self.cfg.registrar_uri,
             from: &self.cfg.aor,
@@ -106,8 +133,12 @@ impl Registrar {
         add_header(
             h,
             "Contact",
-            contact_for(&self.cfg.aor, local, peer.protocol),
+            contact_for(&self.cfg.aor, contact, peer.protocol),
         );
+        if let Some(old) = self.stale_contact.filter(|old| *old != contact) {
+            let old = contact_for(&self.cfg.aor, old, peer.protocol);
+            add_header(h, "Contact", format!("{old};expires=0"));
+        }
         add_header(h, "Expires", expires.to_string());
         add_header(h, "Allow", super::ALLOW);
         set_body(h, &mut req.body, None, Vec::new());
@@ -156,7 +187,15 @@ impl Registrar {
             };
             let code = m::code(&resp);
             match code {
-                200..=299 => return Outcome::Registered(granted(&resp, expires)),
+                200..=299 => {
+                    if expires > 0 {
+                        self.stale_contact = None;
+                        if self.learn(&resp, peer) {
+                            return Outcome::Moved;
+                        }
+                    }
+                    return Outcome::Registered(granted(&resp, expires));
+                }
                 401 | 407 => {
                     let Some(creds) = self.cfg.credentials.clone() else {
                         return Outcome::Failed(
@@ -239,34 +278,74 @@ impl Registrar {
         None
     }
 
+    /// Reads what `resp` (from `peer`) says about a NAT on the way and
+    /// remembers it in the transport. True when the Contact must change:
+    /// the one just registered then goes as stale.
+    fn learn(&mut self, resp: &Response, peer: Peer) -> bool {
+        let transport = self.endpoint.transport();
+        let local = transport.local_addr_for(peer.addr);
+        let public = transport.public_addr(&peer);
+        let seen = nat::top_via(&resp.headers).and_then(nat::observed);
+        let addr = match nat::learn(local, public, seen, peer.protocol) {
+            nat::Learned::Same => return false,
+            nat::Learned::NoNat => None,
+            nat::Learned::Public { addr, .. } => Some(addr),
+        };
+        tracing::info!(account = %self.cfg.account, %local, public = ?addr, before = ?public, "registrar sees us at a new address; registering again");
+        self.stale_contact = Some(nat::contact_addr(local, public));
+        transport.set_public_addr(&peer, addr);
+        true
+    }
+
     fn report(&self, registered: bool, expires: u32, reason: Option<String>) {
+        let transport = self.endpoint.transport();
         let _ = self.status.send(RegistrationStatus {
             account: self.cfg.account.clone(),
             registered,
             expires,
             reason,
             local: match &self.peer {
-                Some(p) => self.endpoint.transport().local_addr_for(p.addr),
-                None => self.endpoint.transport().local_addr(),
+                Some(p) => transport.local_addr_for(p.addr),
+                None => transport.local_addr(),
             },
+            public: self.peer.and_then(|p| transport.public_addr(&p)),
         });
     }
 
     async fn run(mut self, cancel: CancellationToken) {
         let mut failures = 0u32;
+        let mut moves = 0u32;
         let mut last_reported: Option<(bool, Option<String>)> = None;
         loop {
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => break,
                 o = self.register(self.cfg.expires) => o,
             };
+            let outcome = match outcome {
+                // A registrar that sees a new address at every answer is
+                // not followed for ever.
+                Outcome::Moved if moves >= MAX_MOVES => Outcome::Registered(self.cfg.expires),
+                o => o,
+            };
             let wait = match outcome {
+                Outcome::Moved => {
+                    moves += 1;
+                    continue;
+                }
                 Outcome::Registered(expires) => {
                     failures = 0;
+                    moves = 0;
                     tracing::info!(account = %self.cfg.account, expires, "registered");
                     self.report(true, expires, None);
                     last_reported = Some((true, None));
-                    refresh_after(expires)
+                    let wait = refresh_after(expires);
+                    // Keep-alives until the refresh; a new mapping or a
+                    // silent registrar brings the refresh forward.
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = self.keep_alive(wait) => {}
+                    }
+                    continue;
                 }
                 failed => {
                     let (reason, retry) = match failed {
@@ -338,10 +417,14 @@ pub fn spawn(
         digest: DigestState::default(),
         status,
         peer: None,
+        stale_contact: None,
         cfg,
     };
     tokio::spawn(reg.run(cancel))
 }
+
+#[cfg(test)]
+mod nat_tests;
 
 #[cfg(test)]
 mod tests {

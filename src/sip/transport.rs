@@ -10,7 +10,10 @@
 //!
 //! On the wildcard address the transport still tells each peer a real
 //! address: [`Transport::local_addr_for`] asks the OS which source address
-//! routes to the peer; the choice itself is [`local_addr`]'s.
+//! routes to the peer; the choice itself is [`local_addr`]'s. Behind a NAT
+//! it also remembers, per server, the public address that server sees us
+//! at (learned by the registration from `received`/`rport`, decided by
+//! [`super::nat`]), which [`Transport::contact_addr_for`] then names.
 
 mod framer;
 mod inspect;
@@ -26,8 +29,9 @@ use super::msg::{self, SipMessage};
 use super::trace::{SipTrace, TraceDirection, Tracer};
 use super::{Result, SipError};
 use inspect::{inspect, Verdict};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -88,7 +92,19 @@ struct Inner {
     local: SocketAddr,
     kind: Kind,
     tracer: Tracer,
+    /// The public address each server (by [`public_key`]) sees us at, when
+    /// that differs from ours: a NAT's mapping.
+    public: Mutex<HashMap<Peer, SocketAddr>>,
     _shutdown: DropGuard,
+}
+
+/// A server's key in the public-address table: an IPv4 address seen
+/// through a dual-stack socket is the IPv4 address, as the OS routes it.
+fn public_key(peer: &Peer) -> Peer {
+    Peer {
+        protocol: peer.protocol,
+        addr: local_addr::route_target(peer.addr),
+    }
 }
 
 enum Kind {
@@ -136,6 +152,7 @@ impl Transport {
             local,
             kind: Kind::Net { udp, tcp },
             tracer,
+            public: Mutex::default(),
             _shutdown: token.drop_guard(),
         };
         tracing::debug!(%local, "SIP transport bound (UDP+TCP)");
@@ -156,6 +173,7 @@ impl Transport {
             local,
             kind: Kind::Memory(tx),
             tracer: Tracer::default(),
+            public: Mutex::default(),
             _shutdown: CancellationToken::new().drop_guard(),
         };
         (
@@ -191,6 +209,38 @@ impl Transport {
             Kind::Memory(_) => None,
         };
         local_addr::advertised(listen, peer, route)
+    }
+
+    /// The public address `peer` sees us at, if one was learned (we are
+    /// behind a NAT on the way to it).
+    pub fn public_addr(&self, peer: &Peer) -> Option<SocketAddr> {
+        let table = self
+            .inner
+            .public
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        table.get(&public_key(peer)).copied()
+    }
+
+    /// Remembers (`Some`) or forgets (`None`) the public address `peer`
+    /// sees us at.
+    pub fn set_public_addr(&self, peer: &Peer, public: Option<SocketAddr>) {
+        let mut table = self
+            .inner
+            .public
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match public {
+            Some(addr) => table.insert(public_key(peer), addr),
+            None => table.remove(&public_key(peer)),
+        };
+    }
+
+    /// The address our Contact names toward `peer`: the public address it
+    /// sees us at when one was learned, else [`Self::local_addr_for`]
+    /// ([`super::nat::contact_addr`]). Via and SDP keep the local address.
+    pub fn contact_addr_for(&self, peer: &Peer) -> SocketAddr {
+        super::nat::contact_addr(self.local_addr_for(peer.addr), self.public_addr(peer))
     }
 
     /// A Via for a request we send: sent-by = the bound address, `rport`,

@@ -35,6 +35,9 @@ pub struct Account {
     /// The digest realms the credentials answer (`realm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realm: Option<Vec<String>>,
+    /// Seconds between keep-alives while a NAT is seen (0: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalive_s: Option<u32>,
 }
 
 impl Account {
@@ -51,6 +54,7 @@ impl Account {
             voicemail: None,
             expires: None,
             realm: None,
+            keepalive_s: None,
         }
     }
 

@@ -50,7 +50,10 @@ impl CallActor {
                 .map_err(|e| format!("cannot open RTP port: {e}"))?
                 .symmetric(self.env.symmetric_rtp);
             let sip = self.env.endpoint.transport().local_addr_for(peer);
-            self.media.local.addr = local_addr::media_addr(sip, s.rtp_addr());
+            self.media.local.addr = match self.stun_media_addr(&s, peer).await {
+                Some(public) => public,
+                None => local_addr::media_addr(sip, s.rtp_addr()),
+            };
             self.info.local_sip = Some(sip.to_string());
             self.info.local_media = Some(self.media.local.addr.to_string());
             self.media.rtp = Rtp::Bound(s);

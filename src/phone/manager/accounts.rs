@@ -53,6 +53,7 @@ pub(super) fn start_registrations(
                 proxy: account.proxy.clone(),
                 credentials: credentials(account),
                 expires: account.expires,
+                keepalive_s: account.keepalive_s,
             };
             registration_tasks.push(registration::spawn(
                 endpoint.clone(),
@@ -100,6 +101,10 @@ impl AccountState {
             expires: self.status.as_ref().map(|s| s.expires).unwrap_or(0),
             reason,
             local_sip: self.status.as_ref().map(|s| s.local.to_string()),
+            public_sip: self
+                .status
+                .as_ref()
+                .and_then(|s| s.public.map(|a| a.to_string())),
         }
     }
 }

@@ -87,7 +87,7 @@ impl Subscriber {
     fn local_contact(&self) -> String {
         contact_for(
             &self.cfg.aor,
-            self.endpoint.transport().local_addr_for(self.cfg.peer.addr),
+            self.endpoint.transport().contact_addr_for(&self.cfg.peer),
             self.cfg.peer.protocol,
         )
     }
@@ -103,8 +103,11 @@ impl Subscriber {
     /// A SUBSCRIBE: in the dialog when there is one, else a new one.
     fn build(&mut self, expires: u32) -> Result<Request, crate::sip::SipError> {
         let via = self.via();
+        let contact = self.local_contact();
         let mut req = match self.dialog.as_mut() {
             Some(d) => {
+                // A refresh names where we are now (a NAT's new mapping).
+                d.local_contact = contact;
                 d.local_cseq = self.cseq;
                 let r = d.request(Method::Subscribe, &via)?;
                 self.cseq = d.local_cseq;

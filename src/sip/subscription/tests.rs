@@ -170,6 +170,7 @@ mod scripted {
         Arc<SubscriptionHandle>,
         mpsc::UnboundedReceiver<SubscriptionEvent>,
         CancellationToken,
+        Transport,
     ) {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let peer = Peer {
@@ -179,6 +180,7 @@ mod scripted {
         let (t, inbound) = Transport::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
+        let transport = t.clone();
         let (ep, mut up) = Endpoint::start(t, inbound, Timers::default());
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
@@ -208,7 +210,7 @@ mod scripted {
             phone: None,
             cseq: 0,
         };
-        (n, handle, rx, cancel)
+        (n, handle, rx, cancel, transport)
     }
 
     async fn event(rx: &mut mpsc::UnboundedReceiver<SubscriptionEvent>) -> SubscriptionEvent {
@@ -232,7 +234,7 @@ mod scripted {
 
     #[tokio::test]
     async fn notify_termination_resubscribe_refresh_and_unsubscribe() {
-        let (mut n, handle, mut rx, cancel) = setup().await;
+        let (mut n, handle, mut rx, cancel, transport) = setup().await;
         let sub = n.request().await;
         assert_eq!(sub.method, Method::Subscribe);
         assert_eq!(m::header(&sub.headers, "Event"), Some("dialog"));
@@ -285,8 +287,20 @@ mod scripted {
         n.notify(&sub2, "n2", &tag2, "active;expires=2", None).await;
         assert_eq!(n.response_code().await, 200);
 
+        // The registration learns that the notifier's server sees us behind
+        // a NAT: the refresh, a target refresh, names the public address.
+        let notifier = Peer {
+            protocol: Protocol::Udp,
+            addr: n.sock.local_addr().unwrap(),
+        };
+        transport.set_public_addr(&notifier, Some("198.51.100.1:5060".parse().unwrap()));
+
         // Refresh before expiry, inside the dialog.
         let refresh = n.request().await;
+        assert_eq!(
+            m::header(&refresh.headers, "Contact"),
+            Some("<sip:1001@198.51.100.1:5060>")
+        );
         assert_eq!(m::to_tag(&refresh).as_deref(), Some("n2"));
         assert_eq!(from_tag(&refresh), tag2);
         assert_eq!(
@@ -315,7 +329,7 @@ mod scripted {
 
     #[tokio::test]
     async fn refresh_481_starts_over_and_bad_event_fails() {
-        let (mut n, _handle, mut rx, cancel) = setup().await;
+        let (mut n, _handle, mut rx, cancel, _transport) = setup().await;
         let sub = n.request().await;
         let tag1 = from_tag(&sub);
         n.reply(&sub, 200, "n1", &[("Expires", "2")]).await;

@@ -240,3 +240,68 @@ async fn memory_transport_records_and_fails_when_closed() {
     drop(out);
     assert!(t.send(&msg, &peer).await.is_err());
 }
+
+#[tokio::test]
+async fn udp_keepalive_ping_and_pong_are_swallowed() {
+    let (t, mut rx) = Transport::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // RFC 5626 ping and pong: neither goes up nor is answered 400.
+    for keepalive in [&b"\r\n\r\n"[..], b"\r\n"] {
+        sock.send_to(keepalive, t.local_addr()).await.unwrap();
+    }
+    let bad = options("127.0.0.1:1", "UDP", "abc", Some(50));
+    sock.send_to(bad.as_bytes(), t.local_addr()).await.unwrap();
+    let good = options("192.0.2.1:5060", "UDP", "", Some(0));
+    sock.send_to(good.as_bytes(), t.local_addr()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        text.starts_with("SIP/2.0 400 Bad Request (Content-Length mismatch)\r\n"),
+        "the first answer is not the one to the malformed request: {text}"
+    );
+    let inbound = recv(&mut rx).await;
+    assert!(inbound.message.is_request(), "{:?}", inbound.message);
+    assert!(rx.try_recv().is_err(), "a keep-alive went up");
+}
+
+#[test]
+fn contact_names_the_public_address_learned_from_that_server() {
+    let (t, _rx) = Transport::memory("203.0.113.10:5060".parse().unwrap());
+    let registrar = Peer {
+        protocol: Protocol::Udp,
+        addr: "198.51.100.10:5060".parse().unwrap(),
+    };
+    let other = Peer {
+        protocol: Protocol::Udp,
+        addr: "198.51.100.11:5060".parse().unwrap(),
+    };
+    let local: SocketAddr = "203.0.113.10:5060".parse().unwrap();
+    let public: SocketAddr = "198.51.100.1:5060".parse().unwrap();
+    assert_eq!(t.contact_addr_for(&registrar), local);
+    t.set_public_addr(&registrar, Some(public));
+    assert_eq!(t.public_addr(&registrar), Some(public));
+    assert_eq!(t.contact_addr_for(&registrar), public);
+    // The same server seen through a dual-stack socket.
+    let mapped = Peer {
+        addr: "[::ffff:198.51.100.10]:5060".parse().unwrap(),
+        ..registrar
+    };
+    assert_eq!(t.contact_addr_for(&mapped), public);
+    // Another server, or TCP to it, has learned nothing.
+    assert_eq!(t.contact_addr_for(&other), local);
+    let tcp = Peer {
+        protocol: Protocol::Tcp,
+        ..registrar
+    };
+    assert_eq!(t.contact_addr_for(&tcp), local);
+    // Via and SDP keep the local address.
+    assert_eq!(t.local_addr_for(registrar.addr), local);
+    t.set_public_addr(&registrar, None);
+    assert_eq!(t.contact_addr_for(&registrar), local);
+}

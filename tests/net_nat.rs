@@ -1,0 +1,523 @@
+//! termphone behind a NAT, on a test bed of hosts in network namespaces
+//! (needs root, as .ci/run gives it). The `home` host (203.0.113.10, the
+//! private side) reaches the PBX LAN (198.51.100.0/24) only through the
+//! `router` host, which masquerades it behind its own address 198.51.100.1
+//! (nftables), drops what nobody inside asked for, and forgets a quiet UDP
+//! binding after 5 s. On the `pbx` host (198.51.100.10) kamailio is
+//! registrar and proxy with digest auth and nathelper, and a baresip is
+//! extension 1002.
+//!
+//! termphone (`listen = "0.0.0.0:5060"`, keep-alives every 2 s) registers,
+//! learns from `received`/`rport` that it is seen at 198.51.100.1:5060
+//! (`public_sip` in `status`) and registers that Contact (kamailio's
+//! location names it); it calls baresip and, after a quiet spell longer than
+//! the router's UDP timeout that only its keep-alives (counted at kamailio)
+//! bridge, is called by baresip, with audio both ways each time. Then the
+//! router's public address changes to 198.51.100.2: the next keep-alive's
+//! answer shows the new mapping, termphone registers again with the new
+//! Contact (the old binding removed) and is called there, audio both ways.
+//!
+//! With `[sip] stun_server` naming a STUN server (coturn) on the PBX LAN and
+//! a kamailio that leaves the SDP alone, the phone's SDP itself names the
+//! public media address the STUN server saw, and audio flows both ways.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::baresip::{Baresip, BaresipOpts};
+use support::config::{Account, Audio, Config};
+use support::kamailio::Kamailio;
+use support::netns::{Bed, Netns, Place};
+use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::{tone, TestDir};
+
+const PBX: &str = "198.51.100.10";
+const HOME: &str = "203.0.113.10";
+const PUBLIC: &str = "198.51.100.1";
+const PUBLIC_NEW: &str = "198.51.100.2";
+/// Seconds after which the router forgets a quiet UDP binding.
+const NAT_UDP_TIMEOUT_S: u64 = 5;
+
+/// Runs `program args…` in `ns`; panics with its stderr when it fails.
+fn run_in(ns: &Netns, program: &str, args: &[&str]) -> String {
+    let out = ns
+        .command(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/install-test-deps.sh): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The home router: forwards, masquerades the private side behind its
+/// address on `wan` (the PBX LAN), lets in only answers to what went out,
+/// and forgets quiet UDP bindings after [`NAT_UDP_TIMEOUT_S`].
+fn make_router(router: &Netns, wan: &str, dir: &Path) {
+    run_in(router, "sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
+    let rules = format!(
+        "table ip nat {{
+    chain post {{
+        type nat hook postrouting priority 100; policy accept;
+        ip saddr 203.0.113.0/24 oifname \"{wan}\" masquerade
+    }}
+}}
+table inet filter {{
+    chain input {{
+        type filter hook input priority 0; policy drop;
+        iif \"lo\" accept
+        ct state established,related accept
+    }}
+    chain forward {{
+        type filter hook forward priority 0; policy drop;
+        ct state established,related accept
+        oifname \"{wan}\" accept
+    }}
+}}
+"
+    );
+    let file = dir.join("router.nft");
+    std::fs::write(&file, rules).expect("write router.nft");
+    run_in(router, "nft", &["-f", &file.display().to_string()]);
+    let timeout = NAT_UDP_TIMEOUT_S.to_string();
+    for key in [
+        "net.netfilter.nf_conntrack_udp_timeout",
+        "net.netfilter.nf_conntrack_udp_timeout_stream",
+    ] {
+        run_in(router, "sysctl", &["-qw", &format!("{key}={timeout}")]);
+    }
+}
+
+/// Kamailio's location table (`kamcmd ul.dump`), through its control socket.
+fn location(kamailio_dir: &Path) -> String {
+    let socket = format!("unix:{}", kamailio_dir.join("kamailio_ctl").display());
+    let out = Command::new("kamcmd")
+        .args(["-s", &socket, "ul.dump"])
+        .output()
+        .expect("run kamcmd (kamailio package)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The Contact addresses of 1001 in kamailio's location table.
+fn contacts_of_1001(kamailio_dir: &Path) -> Vec<String> {
+    location(kamailio_dir)
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("Address: sip:1001@"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if ok() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn wait_active(p: &mut Phone, id: &str) -> Value {
+    let active = p.wait_call_state(id, "active", Duration::from_secs(15));
+    assert!(
+        active.is_some(),
+        "call {id} not active: {:?}\n{}",
+        p.events(),
+        p.log_tail()
+    );
+    active.unwrap_or_default()
+}
+
+fn hang_up(p: &mut Phone, id: &str) {
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    assert!(
+        p.wait_call_state(id, "ended", Duration::from_secs(10))
+            .is_some(),
+        "call {id} did not end: {:?}",
+        p.events()
+    );
+}
+
+/// The WAV termphone recorded of call `call` (what it heard).
+fn recorded(rec: &Path, call: &Value) -> std::path::PathBuf {
+    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
+    let out = rec.join(format!("{sip_call_id}.wav"));
+    assert!(
+        wait_wav(&out, 2.0, Duration::from_secs(10)),
+        "{} missing or short; rec/ holds {:?}",
+        out.display(),
+        list_dir(rec)
+    );
+    out
+}
+
+/// baresip calls 1001; termphone answers, hears baresip's tone and hangs up.
+fn called_by_baresip(p: &mut Phone, b: &mut Baresip, k: &Kamailio, rec: &Path) {
+    b.clear_events();
+    let incoming = |e: &Value| {
+        e["event"] == "call" && e["call"]["direction"] == "in" && e["call"]["state"] == "ringing"
+    };
+    let earlier: Vec<Value> = p
+        .events()
+        .into_iter()
+        .filter(|e| incoming(e))
+        .map(|e| e["call"]["id"].clone())
+        .collect();
+    let r = b.dial("sip:1001@test.local");
+    assert_eq!(r["ok"], true, "{r}");
+    let ringing = p.wait_event(Duration::from_secs(10), |e| {
+        incoming(e) && !earlier.contains(&e["call"]["id"])
+    });
+    assert!(
+        ringing.is_some(),
+        "no incoming call through the NAT: {:?}\n{}\n{}",
+        p.events(),
+        b.log(),
+        k.log()
+    );
+    let id = ringing.unwrap_or_default()["call"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    p.ok(json!({"cmd": "answer", "call": id}));
+    let call = wait_active(p, &id);
+    assert!(b
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    hang_up(p, &id);
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    tone::assert_tone(&recorded(rec, &call), 600.0, 1000.0);
+}
+
+/// The bed: `pbx` (kamailio from `kamailio_cfg`, baresip 1002 sending
+/// 600 Hz) on the PBX LAN with the `router`, `home` behind the router.
+/// Fields drop in order: the peers stop before their namespaces go.
+struct NatBed {
+    b: Baresip,
+    k: Kamailio,
+    kdir: std::path::PathBuf,
+    pbx: Netns,
+    router: Netns,
+    home: Netns,
+    bed: Bed,
+}
+
+fn nat_bed(t: &TestDir, kamailio_cfg: &str) -> NatBed {
+    let mut bed = Bed::new();
+    let pbx = bed.host("pbx");
+    let router = bed.host("router");
+    let home = bed.host("home");
+    // The router's eth0 is on the PBX LAN, its eth1 the home cable.
+    bed.lan(&[(&pbx, "198.51.100.10/24"), (&router, "198.51.100.1/24")]);
+    bed.link(&home, "203.0.113.10/24", &router, "203.0.113.1/24");
+    home.ip(&["route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
+    make_router(&router, "eth0", t.path());
+    let at_pbx = Place::on(&pbx, PBX);
+
+    // Only the router's public address reaches home from the PBX side.
+    let pbx_to_home = pbx.enter(|| {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        s.connect("203.0.113.10:5060").is_ok()
+    });
+    assert!(!pbx_to_home, "the pbx host has a route to the private side");
+
+    let kdir = t.sub("kamailio");
+    let k = Kamailio::start_in(&kdir, kamailio_cfg, Some(5060), &at_pbx);
+
+    let b_src = t.path().join("baresip-600.wav");
+    tone::write_sine_wav(&b_src, 600.0, 8000, 90.0);
+    let mut b = Baresip::start_in(
+        &t.sub("baresip-1002"),
+        BaresipOpts {
+            user: "1002".into(),
+            registrar: Some(k.addr()),
+            password: None,
+            source_wav: b_src,
+            auto_answer: true,
+        },
+        &at_pbx,
+    );
+    assert!(
+        b.wait_registered(Duration::from_secs(10)),
+        "baresip not registered:\n{}",
+        b.log()
+    );
+    NatBed {
+        b,
+        k,
+        kdir,
+        pbx,
+        router,
+        home,
+        bed,
+    }
+}
+
+#[test]
+fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping() {
+    let t = TestDir::new("net-nat");
+    let NatBed {
+        bed: _bed,
+        router,
+        home,
+        k,
+        kdir,
+        mut b,
+        ..
+    } = nat_bed(&t, include_str!("peers/kamailio-nat.cfg.in"));
+
+    let p_src = t.path().join("home-1000.wav");
+    tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
+    let rec = t.sub("home-rec");
+    let config = Config::new()
+        .account(Account {
+            keepalive_s: Some(2),
+            ..Account::registered("home", "1001", &k)
+        })
+        .audio(Audio::file(&p_src, &rec));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
+
+    // Registered with the public address it learned.
+    let public = format!("{PUBLIC}:5060");
+    let st = p.wait_status(Duration::from_secs(15), |s| {
+        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == public
+    });
+    assert!(
+        st.is_some(),
+        "not registered with a learned public address: {}\n{}\n{}",
+        p.status(),
+        p.log_tail(),
+        k.log()
+    );
+    let st = st.unwrap_or_default();
+    assert_eq!(
+        st["accounts"][0]["local_sip"],
+        format!("{HOME}:5060"),
+        "{st}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
+            == vec![public.clone()]),
+        "kamailio's location does not hold the public Contact alone: {:?}\n{}",
+        contacts_of_1001(&kdir),
+        location(&kdir)
+    );
+    assert!(
+        k.log().contains(&format!(
+            "REGISTERED sip:1001@test.local contact=<sip:1001@{public}>"
+        )),
+        "no REGISTER with the public Contact:\n{}",
+        k.log()
+    );
+
+    // termphone → baresip through the NAT, audio both ways.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let out_call = wait_active(&mut p, &id);
+    assert!(b
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    hang_up(&mut p, &id);
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+
+    // A quiet spell longer than the router keeps a binding: only the
+    // keep-alives (OPTIONS, counted at kamailio) hold it open.
+    let before = k.count_requests("OPTIONS", "1001");
+    let quiet = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(20), || k
+            .count_requests("OPTIONS", "1001")
+            >= before + 4
+            && quiet.elapsed() > Duration::from_secs(NAT_UDP_TIMEOUT_S + 2)),
+        "keep-alives do not flow: {} OPTIONS before, {} now\n{}",
+        before,
+        k.count_requests("OPTIONS", "1001"),
+        p.log_tail()
+    );
+
+    // baresip → termphone: the INVITE reaches home through the held binding.
+    called_by_baresip(&mut p, &mut b, &k, &rec);
+
+    // The router's public address changes (the NAT forgets its mappings
+    // with the old address): the next keep-alive shows the new mapping and
+    // termphone registers again with the new Contact, removing the old.
+    router.ip(&["addr", "del", "198.51.100.1/24", "dev", "eth0"]);
+    router.ip(&["addr", "add", "198.51.100.2/24", "dev", "eth0"]);
+    let moved = format!("{PUBLIC_NEW}:5060");
+    let st = p.wait_status(Duration::from_secs(20), |s| {
+        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == moved
+    });
+    assert!(
+        st.is_some(),
+        "no new public address after the NAT changed: {}\n{}\n{}",
+        p.status(),
+        p.log_tail(),
+        k.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
+            == vec![moved.clone()]),
+        "kamailio's location does not hold the new Contact alone: {:?}\n{}",
+        contacts_of_1001(&kdir),
+        location(&kdir)
+    );
+
+    // Called at the new address, audio both ways.
+    called_by_baresip(&mut p, &mut b, &k, &rec);
+
+    b.stop();
+    let got = b.received_wavs();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for wav in &got {
+        tone::assert_tone(wav, 1000.0, 600.0);
+    }
+}
+
+/// A STUN server (coturn, `--stun-only`) in `place` on port 3478, killed
+/// on drop.
+struct Stun(std::process::Child);
+
+impl Stun {
+    fn start(place: &Place, dir: &Path) -> Stun {
+        std::fs::create_dir_all(dir).expect("stun dir");
+        let mut cmd = Command::new("turnserver");
+        cmd.args(["-n", "--no-cli", "--stun-only", "--no-tls", "--no-dtls"])
+            .args(["-L", &place.ip.to_string(), "--listening-port", "3478"])
+            .args(["--log-file", "stdout", "--simple-log"])
+            .arg("--db")
+            .arg(dir.join("turndb"))
+            .arg("--pidfile")
+            .arg(dir.join("turnserver.pid"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("turnserver.log")).expect("turnserver.log"))
+            .stderr(std::process::Stdio::null());
+        let child = place
+            .wrap(cmd)
+            .spawn()
+            .expect("run turnserver (coturn; scripts/install-test-deps.sh)");
+        let stun = Stun(child);
+        // Up when it answers a Binding request.
+        let server = SocketAddr::new(place.ip, 3478);
+        let up = place.enter(move || {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
+            let mut request = vec![0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+            request.extend_from_slice(&[7u8; 12]);
+            let mut buf = [0u8; 512];
+            wait_until(Duration::from_secs(10), || {
+                s.send_to(&request, server).is_ok()
+                    && s.recv_from(&mut buf)
+                        .is_ok_and(|(n, _)| n >= 20 && buf[..2] == [1, 1])
+            })
+        });
+        assert!(
+            up,
+            "turnserver does not answer STUN:\n{}",
+            std::fs::read_to_string(dir.join("turnserver.log")).unwrap_or_default()
+        );
+        stun
+    }
+}
+
+impl Drop for Stun {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
+    let t = TestDir::new("net-nat-stun");
+    // A kamailio that fixes NATed contacts but not the SDP: media reach the
+    // phone only if its own SDP names the public address.
+    let cfg = include_str!("peers/kamailio-nat.cfg.in").replace(
+        "fix_nated_sdp(\"2\");",
+        "xlog(\"L_NOTICE\", \"SDP left as sent\\n\");",
+    );
+    assert!(!cfg.contains("fix_nated_sdp(\"2\")"));
+    let NatBed {
+        bed: _bed,
+        pbx,
+        home,
+        k,
+        mut b,
+        ..
+    } = nat_bed(&t, &cfg);
+    let _stun = Stun::start(&Place::on(&pbx, PBX), &t.sub("stun"));
+
+    let p_src = t.path().join("home-1000.wav");
+    tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
+    let rec = t.sub("home-rec");
+    let config = Config::new()
+        .account(Account::registered("home", "1001", &k))
+        .sip("stun_server", format!("{PBX}:3478"))
+        .audio(Audio::file(&p_src, &rec));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
+    let public = format!("{PUBLIC}:5060");
+    let st = p.wait_status(Duration::from_secs(15), |s| {
+        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == public
+    });
+    assert!(
+        st.is_some(),
+        "not registered behind the NAT: {}\n{}",
+        p.status(),
+        p.log_tail()
+    );
+
+    // termphone → baresip: the SDP names the STUN-learned address.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let out_call = wait_active(&mut p, &id);
+    let live = p.call(&id).unwrap_or_default();
+    assert!(
+        live["local_media"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("{PUBLIC}:")),
+        "the SDP does not name the public media address: {live}"
+    );
+    assert!(b
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    hang_up(&mut p, &id);
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+    assert!(
+        k.log().contains("SDP left as sent"),
+        "kamailio did not see the SDP unchanged:\n{}",
+        k.log()
+    );
+
+    // baresip → termphone, the answer's SDP likewise.
+    called_by_baresip(&mut p, &mut b, &k, &rec);
+    b.stop();
+    let got = b.received_wavs();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for wav in &got {
+        tone::assert_tone(wav, 1000.0, 600.0);
+    }
+}
