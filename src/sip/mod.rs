@@ -6,6 +6,7 @@
 
 pub use rsipstack::sip as msg;
 
+pub mod addr_change;
 pub mod auth;
 pub mod headers;
 pub mod transaction;
