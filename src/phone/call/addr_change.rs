@@ -34,7 +34,7 @@ impl CallActor {
         let Some(dialog) = self.sip.dialog.as_ref() else {
             return;
         };
-        let Ok(peer) = dialog.next_hop().await else {
+        let Ok(peer) = dialog.next_hop(&self.env.resolver).await else {
             return;
         };
         let now = self.env.endpoint.transport().local_addr_for(peer.addr);
