@@ -3,6 +3,8 @@
 //! phone registers at the priority-10 one, moves to the priority-20 one for
 //! registration and calls when the first stops, and starts with its DNS
 //! server down (the account's reason says so) and registers once it is up.
+//! BLF and MWI subscriptions and the presence publication find their server
+//! through the same SRV records.
 
 mod support;
 
@@ -14,6 +16,9 @@ use support::dnsmasq::Dnsmasq;
 use support::kamailio::Kamailio;
 use support::phone::Phone;
 use support::{free_port, wait_until, TestDir};
+
+/// How long the subscriptions get to arrive.
+const SUBSCRIBED: Duration = Duration::from_secs(15);
 
 const REGISTRAR: &str = include_str!("peers/kamailio-registrar.cfg.in");
 
@@ -174,5 +179,59 @@ fn dns_down_at_start_is_the_reason_and_registration_follows_when_it_is_up() {
         dns.log()
     );
     assert!(registered_at(&k), "{}", k.log());
+    assert!(p.quit(), "phone did not quit");
+}
+
+/// The server of `pbx.test` is only where SRV says (a free loopback port,
+/// not 5060): the MWI and BLF SUBSCRIBEs and the presence PUBLISH reach it
+/// there, as the REGISTER does.
+#[test]
+fn subscriptions_and_publications_locate_the_server_by_srv() {
+    let t = TestDir::new("dns-subscriptions");
+    let k = kamailio(&t.sub("kamailio"));
+    let mut records = hosts();
+    records.push(format!(
+        "--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},10,10",
+        k.port
+    ));
+    let dns_port = free_port();
+    let dns = Dnsmasq::start(&t.sub("dns"), dns_port, &records);
+    let config = Config::new()
+        .account(account().mwi())
+        .blf("1002", Some("Reception"))
+        .sip("dns_servers", vec![format!("127.0.0.1:{dns_port}")]);
+    let mut p = Phone::start(&t.sub("phone"), &config);
+
+    // One SUBSCRIBE for the MWI, one for the BLF lamp, both from 1001.
+    let subscribed = wait_until(SUBSCRIBED, || k.count_requests("SUBSCRIBE", "1001") >= 2);
+    assert!(
+        subscribed,
+        "the SUBSCRIBEs did not reach the SRV target:\n{}\n{}\n{}",
+        p.log_tail(),
+        k.log(),
+        dns.log()
+    );
+    let log = k.log();
+    for (event_target, what) in [
+        ("to=sip:1001@pbx.test", "MWI"),
+        ("to=sip:1002@pbx.test", "BLF"),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("REQ SUBSCRIBE from=sip:1001@") && l.contains(event_target)),
+            "no {what} SUBSCRIBE ({event_target}):\n{log}"
+        );
+    }
+    assert!(dns.log().contains("SRV"), "{}", dns.log());
+
+    // DND announced by presence: the PUBLISH goes there too.
+    p.ok(json!({"cmd": "dnd", "on": true, "via": "presence"}));
+    let published = wait_until(SUBSCRIBED, || k.count_requests("PUBLISH", "1001") > 0);
+    assert!(
+        published,
+        "the PUBLISH did not reach the SRV target:\n{}\n{}",
+        p.log_tail(),
+        k.log()
+    );
     assert!(p.quit(), "phone did not quit");
 }

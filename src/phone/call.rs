@@ -12,6 +12,7 @@
 //! the dialog and what signals in it (`signalling.rs`); the rest is the
 //! channels.
 
+mod addr_change;
 mod control;
 mod failover;
 mod in_dialog;
@@ -546,6 +547,8 @@ impl CallActor {
         }
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut addr_tick = tokio::time::interval(crate::sip::addr_change::POLL);
+        addr_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.ended() {
             let ring = self.incoming.ring_deadline;
             let glare = self.reinvite.pending.glare_deadline();
@@ -576,6 +579,7 @@ impl CallActor {
                 }
                 _ = sleep_opt(reliable) => self.on_reliable_timer().await,
                 _ = sleep_opt(session) => self.on_session_timer().await,
+                _ = addr_tick.tick() => self.check_address().await,
                 _ = stats_tick.tick() => {
                     if let Some(media) = self.media.session() {
                         let stats = media.stats();

@@ -127,7 +127,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let registrations = CancellationToken::new();
     let (accounts, registration_tasks) =
         accounts::start_registrations(&config, &endpoint, &resolver, &reg_tx, &registrations);
-    let (pbx, pbx_rx) = pbx::Pbx::start(&config, &endpoint).await?;
+    let (pbx, pbx_rx) = pbx::Pbx::start(&config, &endpoint, &resolver).await?;
     tracing::info!(%sip_addr, "SIP listening (UDP and TCP)");
     let manager = CallManager {
         pbx,

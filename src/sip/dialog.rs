@@ -164,9 +164,17 @@ impl Dialog {
         }
     }
 
-    /// Resolves the next hop.
-    pub async fn next_hop(&self) -> Result<Peer> {
-        m::resolve(&self.next_hop_uri()).await
+    /// Locates the next hop as RFC 3263 says (the same `resolver` the
+    /// registration uses: NAPTR, SRV, then A/AAAA for a name; a numeric
+    /// host as it is): the first target.
+    pub async fn next_hop(&self, resolver: &super::dns::Resolver) -> Result<Peer> {
+        let targets = resolver.resolve(&self.next_hop_uri()).await?;
+        targets.into_iter().next().ok_or_else(|| {
+            SipError::Dns(super::dns::DnsError::NoRecords {
+                host: self.next_hop_uri(),
+                detail: String::new(),
+            })
+        })
     }
 
     fn base(&self, method: Method, cseq: u32, via: &str) -> Result<Request> {
@@ -313,6 +321,32 @@ Content-Length: 0
             header(&bye.headers, "To"),
             Some("<sip:1002@test.local>;tag=bbb")
         );
+    }
+
+    /// The next hop is located by the resolver: a numeric route as it is
+    /// (no DNS), a route naming a host that no name server answers for is
+    /// a DNS error, not a guess.
+    #[tokio::test]
+    async fn next_hop_is_located_by_the_resolver() {
+        let SipMessage::Request(inv) = parse(INVITE) else {
+            panic!()
+        };
+        let SipMessage::Response(ok) = parse(OK) else {
+            panic!()
+        };
+        let mut d = Dialog::from_uac(&inv, &ok).unwrap();
+        d.route_set = vec!["<sip:127.0.0.1:5070;lr>".into()];
+        let resolver = super::super::dns::Resolver::new(&[]);
+        let peer = d.next_hop(&resolver).await.unwrap();
+        assert_eq!(peer.addr, "127.0.0.1:5070".parse().unwrap());
+        // A name server that is not there: the name cannot be located.
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let silent = socket.local_addr().unwrap();
+        drop(socket);
+        let nowhere = super::super::dns::Resolver::new(&[silent]);
+        d.route_set = vec!["<sip:proxy.invalid;lr>".into()];
+        let err = d.next_hop(&nowhere).await.unwrap_err();
+        assert!(matches!(err, SipError::Dns(_)), "{err}");
     }
 
     #[test]

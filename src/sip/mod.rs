@@ -6,6 +6,7 @@
 
 pub use rsipstack::sip as msg;
 
+pub mod addr_change;
 pub mod auth;
 pub mod headers;
 pub mod transaction;
@@ -24,6 +25,8 @@ pub enum SipError {
     Auth(String),
     #[error("the SIP endpoint is shut down")]
     Closed,
+    #[error(transparent)]
+    Dns(#[from] dns::DnsError),
 }
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;

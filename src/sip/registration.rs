@@ -11,8 +11,11 @@
 //! than ours, or it changes, the task remembers it in the transport, at once
 //! registers again with a Contact naming it and removes the binding of the
 //! old Contact. While a NAT is seen it sends keep-alives ([`keepalive`]) that
-//! hold the NAT's binding open and notice a new mapping.
+//! hold the NAT's binding open and notice a new mapping. When the host's own
+//! address toward the registrar changes ([`addr_watch`]), it registers
+//! again from the new one at once, removing the old Contact's binding.
 
+mod addr_watch;
 mod keepalive;
 
 use super::auth::{Credentials, DigestState};
@@ -339,11 +342,14 @@ impl Registrar {
                     self.report(true, expires, None);
                     last_reported = Some((true, None));
                     let wait = refresh_after(expires);
-                    // Keep-alives until the refresh; a new mapping or a
-                    // silent registrar brings the refresh forward.
+                    // Keep-alives until the refresh; a new mapping, a
+                    // silent registrar or a new address of ours brings the
+                    // refresh forward.
+                    let moved = self.address_moved();
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         _ = self.keep_alive(wait) => {}
+                        old = moved => self.stale_contact = Some(old),
                     }
                     continue;
                 }

@@ -181,6 +181,14 @@ impl Netns {
         ip(&all)
     }
 
+    /// Renumbers the host: removes `old_cidr` from `dev`, then adds
+    /// `new_cidr` (as a DHCP lease that changed does). In this order, as
+    /// removing the primary address of a subnet removes its secondaries.
+    pub fn replace_address(&self, dev: &str, old_cidr: &str, new_cidr: &str) {
+        self.ip(&["addr", "del", old_cidr, "dev", dev]);
+        self.add_address(dev, new_cidr);
+    }
+
     /// Adds `cidr` (e.g. "198.51.100.10/24", "2001:db8::1/64") to `dev`.
     fn add_address(&self, dev: &str, cidr: &str) {
         let addr: IpAddr = cidr

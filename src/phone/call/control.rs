@@ -58,7 +58,7 @@ impl CallActor {
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
-        let peer = match dialog.next_hop().await {
+        let peer = match dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 self.finish_reinvite(Err(format!("cannot route re-INVITE: {e}")));
@@ -323,7 +323,7 @@ impl CallActor {
             return Err(CommandError::new("bad_state", "no dialog for SIP INFO"));
         };
         let peer = dialog
-            .next_hop()
+            .next_hop(&self.env.resolver)
             .await
             .map_err(|e| CommandError::new("sip_error", e.to_string()))?;
         let local = self.env.endpoint.transport().local_addr_for(peer.addr);

@@ -276,7 +276,7 @@ impl CallActor {
         let Ok((cseq, _)) = m::cseq(&resp.headers) else {
             return;
         };
-        let peer = match dialog.next_hop().await {
+        let peer = match dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(call = %self.info.id, "cannot route ACK: {e}");
@@ -389,7 +389,7 @@ impl CallActor {
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
-        let peer = match dialog.next_hop().await {
+        let peer = match dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(call = %self.info.id, "cannot route BYE: {e}");

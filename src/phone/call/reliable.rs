@@ -75,7 +75,7 @@ impl CallActor {
         let Some(early) = self.reliable.early.as_ref() else {
             return;
         };
-        let peer = match early.dialog.next_hop().await {
+        let peer = match early.dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(call = %self.info.id, "cannot route PRACK: {e}");

@@ -159,7 +159,7 @@ impl CallActor {
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
-        let peer = match dialog.next_hop().await {
+        let peer = match dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(call = %self.info.id, "cannot route session refresh: {e}");

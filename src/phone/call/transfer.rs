@@ -146,7 +146,7 @@ impl CallActor {
             let _ = reply.send(Err(CommandError::new("bad_state", "no dialog")));
             return;
         };
-        let peer = match dialog.next_hop().await {
+        let peer = match dialog.next_hop(&self.env.resolver).await {
             Ok(p) => p,
             Err(e) => {
                 let _ = reply.send(Err(CommandError::new("sip_error", e.to_string())));
@@ -298,7 +298,7 @@ impl CallActor {
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
-        let Ok(peer) = dialog.next_hop().await else {
+        let Ok(peer) = dialog.next_hop(&self.env.resolver).await else {
             return;
         };
         let via = m::via(

@@ -105,7 +105,7 @@ impl CallManager {
                         h.set(doc.clone());
                         continue;
                     }
-                    let Some(peer) = server_peer(&account).await else {
+                    let Some(peer) = server_peer(&account, &self.env.resolver).await else {
                         continue;
                     };
                     let cfg = PublicationConfig {

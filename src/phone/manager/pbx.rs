@@ -16,6 +16,7 @@ use crate::phone::blf::{BlfEntry, PresenceView};
 use crate::phone::event::Event;
 use crate::phone::policy::Policy;
 use crate::phone::status::{BlfStatus, MwiStatus};
+use crate::sip::dns::Resolver;
 use crate::sip::message as m;
 use crate::sip::publication::{PublicationEvent, PublicationHandle};
 use crate::sip::subscription::{
@@ -53,13 +54,25 @@ pub(super) struct PbxRx {
     pub(super) publications: mpsc::UnboundedReceiver<PublicationEvent>,
 }
 
-/// Where an account's server requests go: its proxy, else its domain.
-pub(super) async fn server_peer(account: &Account) -> Option<crate::sip::transport::Peer> {
+/// Where an account's server requests go: its proxy, else its domain,
+/// located as RFC 3263 says by `resolver` (the one the registration uses:
+/// NAPTR, SRV, A/AAAA): the first target. `None`, logged, when it cannot be
+/// located.
+pub(super) async fn server_peer(
+    account: &Account,
+    resolver: &Resolver,
+) -> Option<crate::sip::transport::Peer> {
     let via = account
         .proxy
         .clone()
         .unwrap_or_else(|| format!("sip:{}", account.domain));
-    m::resolve(&via).await.ok()
+    match resolver.resolve(&via).await {
+        Ok(targets) => targets.into_iter().next(),
+        Err(e) => {
+            tracing::warn!(account = %account.name, "cannot locate the server: {e}");
+            None
+        }
+    }
 }
 
 impl Pbx {
@@ -67,6 +80,7 @@ impl Pbx {
     pub(super) async fn start(
         config: &Config,
         endpoint: &Endpoint,
+        resolver: &Resolver,
     ) -> anyhow::Result<(Pbx, PbxRx)> {
         let policy_path = config
             .history_path
@@ -107,10 +121,16 @@ impl Pbx {
                 server_account.map(|a| a.name.clone()).unwrap_or_default(),
             );
             if let Some(account) = server_account {
-                pbx.subscribe(endpoint, account, EventPackage::Dialog, uri.clone())
-                    .await;
+                pbx.subscribe(
+                    endpoint,
+                    resolver,
+                    account,
+                    EventPackage::Dialog,
+                    uri.clone(),
+                )
+                .await;
                 if b.presence {
-                    pbx.subscribe(endpoint, account, EventPackage::Presence, uri)
+                    pbx.subscribe(endpoint, resolver, account, EventPackage::Presence, uri)
                         .await;
                 }
             } else {
@@ -124,8 +144,14 @@ impl Pbx {
         }
         for account in config.accounts.iter().filter(|a| a.mwi) {
             let aor = format!("sip:{}@{}", account.user, account.domain);
-            pbx.subscribe(endpoint, account, EventPackage::MessageSummary, aor)
-                .await;
+            pbx.subscribe(
+                endpoint,
+                resolver,
+                account,
+                EventPackage::MessageSummary,
+                aor,
+            )
+            .await;
         }
         Ok((
             pbx,
@@ -139,11 +165,12 @@ impl Pbx {
     async fn subscribe(
         &mut self,
         endpoint: &Endpoint,
+        resolver: &Resolver,
         account: &Account,
         package: EventPackage,
         target: String,
     ) {
-        let Some(peer) = server_peer(account).await else {
+        let Some(peer) = server_peer(account, resolver).await else {
             tracing::warn!(account = %account.name, "no server to subscribe {target} at");
             return;
         };

@@ -1,0 +1,259 @@
+//! An address change on a test bed of hosts in network namespaces (needs
+//! root, as .ci/run gives it): termphone on the `office` host listens on
+//! `0.0.0.0:5060`, registered to kamailio on the `pbx` host, and talks to a
+//! baresip there. In the middle of a call the office host is renumbered
+//! (198.51.100.20 → .21 on its veth): termphone registers again from the
+//! new address within a few seconds, removing the old binding, and
+//! re-INVITEs the call with the new Contact and SDP address; the audio
+//! resumes both ways, `ctl status` names the new addresses, and a call to
+//! the phone after the change reaches it.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use support::baresip::{Baresip, BaresipOpts};
+use support::config::{Account, Audio, Config};
+use support::kamailio::Kamailio;
+use support::netns::{Bed, Place};
+use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::{tone, TestDir};
+
+const PBX: &str = "198.51.100.10";
+const OLD: &str = "198.51.100.20";
+const NEW: &str = "198.51.100.21";
+/// What the office phone plays and what baresip plays.
+const PHONE_HZ: f64 = 1000.0;
+const BARESIP_HZ: f64 = 600.0;
+
+/// Kamailio's registrar config, logging every request it receives whole.
+fn logging_registrar() -> String {
+    const TEMPLATE: &str = include_str!("peers/kamailio-registrar.cfg.in");
+    TEMPLATE.replacen(
+        "request_route {\n",
+        "request_route {\n    xlog(\"L_NOTICE\", \"SIPMSG-BEGIN\\n$mb\\nSIPMSG-END\\n\");\n",
+        1,
+    )
+}
+
+/// The requests kamailio logged (`SIPMSG` blocks), probes left out.
+fn logged_requests(k: &Kamailio) -> Vec<String> {
+    k.log()
+        .split("SIPMSG-BEGIN")
+        .skip(1)
+        .filter_map(|b| b.split("SIPMSG-END").next())
+        .filter(|m| !m.contains("probe-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The WAV termphone recorded of call `call` (what it heard).
+fn recorded(rec: &std::path::Path, call: &Value) -> std::path::PathBuf {
+    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
+    let out = rec.join(format!("{sip_call_id}.wav"));
+    assert!(
+        wait_wav(&out, 2.0, Duration::from_secs(10)),
+        "{} missing or short; rec/ holds {:?}",
+        out.display(),
+        list_dir(rec)
+    );
+    out
+}
+
+/// Seconds of `freq` in the last `secs` seconds of the WAV.
+fn tone_in_tail(wav: &std::path::Path, freq: f64, secs: f64) -> f64 {
+    let (samples, rate) = tone::read_mono(wav);
+    let len = samples.len() as f64 / f64::from(rate);
+    tone::tone_secs_between(wav, freq, (len - secs).max(0.0), len)
+}
+
+#[test]
+fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
+    let t = TestDir::new("net-addr-change");
+    let mut bed = Bed::new();
+    let pbx = bed.host("pbx");
+    let office = bed.host("office");
+    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let at_pbx = Place::on(&pbx, PBX);
+    let k = Kamailio::start_in(
+        &t.sub("kamailio"),
+        &logging_registrar(),
+        Some(5060),
+        &at_pbx,
+    );
+
+    let b_src = t.path().join("baresip-600.wav");
+    tone::write_sine_wav(&b_src, BARESIP_HZ, 8000, 90.0);
+    let mut b = Baresip::start_in(
+        &t.sub("baresip-1002"),
+        BaresipOpts {
+            user: "1002".into(),
+            registrar: Some(k.addr()),
+            password: None,
+            source_wav: b_src,
+            auto_answer: true,
+        },
+        &at_pbx,
+    );
+    assert!(
+        b.wait_registered(Duration::from_secs(10)),
+        "baresip not registered:\n{}",
+        b.log()
+    );
+
+    let p_src = t.path().join("office-1000.wav");
+    tone::write_sine_wav(&p_src, PHONE_HZ, 8000, 90.0);
+    let rec = t.sub("office-rec");
+    let config = Config::new()
+        .account(Account::registered("office", "1001", &k))
+        .audio(Audio::file(&p_src, &rec));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("office"), &config, &Place::on(&office, OLD), listen);
+    let st = p.wait_status(Duration::from_secs(10), |s| {
+        s["accounts"][0]["registered"] == true
+    });
+    assert!(
+        st.is_some(),
+        "not registered: {}\n{}\n{}",
+        p.status(),
+        p.log_tail(),
+        k.log()
+    );
+    let st = st.unwrap_or_default();
+    assert_eq!(st["accounts"][0]["local_sip"], "198.51.100.20:5060", "{st}");
+
+    // A call with audio both ways from the old address.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let active = p.wait_call_state(&id, "active", Duration::from_secs(15));
+    assert!(
+        active.is_some(),
+        "call not active: {:?}\n{}",
+        p.events(),
+        p.log_tail()
+    );
+    let call = active.unwrap_or_default();
+    assert!(b
+        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+        .is_some());
+    let live = p.call(&id).unwrap_or_default();
+    assert_eq!(live["local_sip"], "198.51.100.20:5060", "{live}");
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The office host is renumbered under the running call.
+    office.replace_address("eth0", "198.51.100.20/24", "198.51.100.21/24");
+    let moved = Instant::now();
+
+    // The registration follows within a few seconds …
+    let st = p.wait_status(Duration::from_secs(10), |s| {
+        s["accounts"][0]["local_sip"] == "198.51.100.21:5060"
+            && s["accounts"][0]["registered"] == true
+    });
+    assert!(
+        st.is_some(),
+        "no registration from the new address: {}\n{}",
+        p.status(),
+        p.log_tail()
+    );
+    // … and so does the call, in its status too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut live = Value::Null;
+    while Instant::now() < deadline {
+        live = p.call(&id).unwrap_or_default();
+        if live["local_sip"] == "198.51.100.21:5060" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(live["local_sip"], "198.51.100.21:5060", "{live}");
+    assert!(
+        live["local_media"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("198.51.100.21:"),
+        "{live}"
+    );
+    assert!(
+        moved.elapsed() < Duration::from_secs(10),
+        "the call took {:?} to follow",
+        moved.elapsed()
+    );
+    assert_eq!(live["state"], "active", "{live}");
+
+    // Audio on the new address, both ways, then hang up.
+    std::thread::sleep(Duration::from_secs(5));
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    assert!(p
+        .wait_call_state(&id, "ended", Duration::from_secs(10))
+        .is_some());
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    let heard = recorded(&rec, &call);
+    let tail = tone_in_tail(&heard, BARESIP_HZ, 3.0);
+    assert!(
+        tail >= 2.0,
+        "termphone heard {tail} s of baresip in the last 3 s, after the move"
+    );
+
+    // What kamailio received: a REGISTER from the new address that removes
+    // the old binding, and a re-INVITE naming the new address throughout.
+    let msgs = logged_requests(&k);
+    let register = msgs.iter().find(|m| {
+        m.trim_start().starts_with("REGISTER ")
+            && m.contains(&format!("Contact: <sip:1001@{NEW}:5060>"))
+    });
+    let register = register.unwrap_or_else(|| panic!("no REGISTER from {NEW}:\n{msgs:#?}"));
+    assert!(
+        register.contains(&format!("<sip:1001@{OLD}:5060>;expires=0")),
+        "the old binding is not removed:\n{register}"
+    );
+    assert!(
+        register.contains(&format!("SIP/2.0/UDP {NEW}:5060")),
+        "{register}"
+    );
+    let reinvite = msgs
+        .iter()
+        .find(|m| m.trim_start().starts_with("INVITE ") && m.contains(&format!("c=IN IP4 {NEW}")));
+    let reinvite = reinvite.unwrap_or_else(|| panic!("no re-INVITE naming {NEW}:\n{msgs:#?}"));
+    for want in [
+        format!("Contact: <sip:1001@{NEW}:5060>"),
+        format!("SIP/2.0/UDP {NEW}:5060"),
+        format!("IN IP4 {NEW}"),
+    ] {
+        assert!(reinvite.contains(&want), "no `{want}` in:\n{reinvite}");
+    }
+    assert!(
+        !reinvite.contains(OLD),
+        "the re-INVITE still names {OLD}:\n{reinvite}"
+    );
+
+    // The registrar's binding names the new address: baresip reaches us.
+    b.clear_events();
+    let r = b.dial("sip:1001@test.local");
+    assert_eq!(r["ok"], true, "{r}");
+    let ringing = p.wait_event(Duration::from_secs(10), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "in" && e["call"]["state"] == "ringing"
+    });
+    assert!(
+        ringing.is_some(),
+        "no call after the move: {:?}\n{}",
+        p.events(),
+        k.log()
+    );
+    let in_id = ringing.unwrap_or_default()["call"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    p.ok(json!({"cmd": "hangup", "call": in_id}));
+    b.stop();
+
+    // baresip heard us after the move too.
+    let got = b.received_wavs();
+    assert!(!got.is_empty(), "baresip recorded nothing");
+    let tail = tone_in_tail(&got[0], PHONE_HZ, 3.0);
+    assert!(
+        tail >= 2.0,
+        "baresip heard {tail} s of termphone in the last 3 s, after the move"
+    );
+}
