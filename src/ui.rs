@@ -21,5 +21,5 @@ pub mod time;
 pub mod view;
 
 pub use app::App;
-pub use runner::run;
+pub use runner::{run, Outcome};
 pub use view::draw;

@@ -180,6 +180,11 @@ impl Tui {
         self.tmux.wait_screen(what, &self.log, f)
     }
 
+    /// The pid file of the phone `termphone` started in the background.
+    fn pid_file(&self) -> PathBuf {
+        self.socket.with_extension("pid")
+    }
+
     /// Waits for termphone to exit; its exit status.
     fn exit_status(&self) -> Option<i32> {
         wait_for(Duration::from_secs(15), || {
@@ -187,6 +192,14 @@ impl Tui {
                 .ok()
                 .and_then(|s| s.trim().parse::<i32>().ok())
         })
+    }
+}
+
+impl Drop for Tui {
+    /// The phone outlives its interface: stop it too (a test that failed
+    /// half-way leaves no phone behind).
+    fn drop(&mut self) {
+        support::proc::stop_pid_file(&self.pid_file(), Duration::from_secs(5));
     }
 }
 

@@ -7,9 +7,9 @@
 //! The socket file is removed when the [`ControlServer`] is shut down or
 //! dropped (only if it is still ours).
 
-use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line};
+use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line, trace_line};
 use crate::command::{Command, CommandError};
-use crate::phone::{Event, PhoneHandle};
+use crate::phone::{Event, PhoneHandle, SipTrace};
 use serde_json::Value;
 use std::future::Future;
 use std::io;
@@ -36,6 +36,10 @@ pub trait Dispatch: Clone + Send + Sync + 'static {
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
         async { Vec::new() }
     }
+    /// The SIP trace, for `trace` streams (`None`: the phone has none).
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        None
+    }
 }
 
 impl Dispatch for PhoneHandle {
@@ -50,6 +54,9 @@ impl Dispatch for PhoneHandle {
     }
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
         PhoneHandle::snapshot(self)
+    }
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        Some(PhoneHandle::sip_trace(self))
     }
 }
 
@@ -88,8 +95,10 @@ impl ControlServer {
         &self.path
     }
 
-    /// Stops accepting, ends open connections and removes the socket file.
+    /// Removes the socket file, stops accepting and ends open connections:
+    /// a client that sees its connection end finds the socket gone.
     pub async fn shutdown(mut self) {
+        self.remove_socket();
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -322,6 +331,24 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
                         stream_events(reader, wr, rx, cancel).await;
                         return;
                     }
+                    Ok(Command::Trace) => {
+                        let Some(rx) = phone.sip_trace() else {
+                            let e = CommandError::new("unsupported", "this phone has no SIP trace");
+                            if send(&mut wr, error_line(&id, &e)).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        };
+                        if send(&mut wr, ok_line(&id, &Value::Null)).await.is_err() {
+                            return;
+                        }
+                        stream_lines(reader, wr, rx, cancel, trace_line).await;
+                        return;
+                    }
+                    Ok(Command::Detach) => {
+                        let _ = send(&mut wr, ok_line(&id, &Value::Null)).await;
+                        return;
+                    }
                     Ok(command) => {
                         tracing::debug!(%command, "control request");
                         reply_line(&id, &phone.execute(command).await)
@@ -339,10 +366,23 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
 /// Writes event lines until the client closes, the phone's event stream
 /// ends, or the server shuts down. Input from the client is ignored.
 async fn stream_events(
+    reader: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    rx: broadcast::Receiver<Arc<Event>>,
+    cancel: CancellationToken,
+) {
+    stream_lines(reader, wr, rx, cancel, event_line).await;
+}
+
+/// Writes one line per broadcast item (`line` spells it) until the client
+/// closes, the broadcast ends, or the server shuts down. Input from the
+/// client is ignored.
+async fn stream_lines<T>(
     mut reader: BufReader<OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
-    mut rx: broadcast::Receiver<Arc<Event>>,
+    mut rx: broadcast::Receiver<Arc<T>>,
     cancel: CancellationToken,
+    line: impl Fn(&T) -> String,
 ) {
     let mut sink = [0u8; 1024];
     loop {
@@ -352,9 +392,9 @@ async fn stream_events(
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
-            event = rx.recv() => match event {
-                Ok(event) => {
-                    if send(&mut wr, event_line(&event)).await.is_err() {
+            item = rx.recv() => match item {
+                Ok(item) => {
+                    if send(&mut wr, line(&item)).await.is_err() {
                         return;
                     }
                 }

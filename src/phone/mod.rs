@@ -7,6 +7,7 @@
 mod blf;
 mod call;
 mod event;
+mod link;
 mod manager;
 pub mod policy;
 mod status;
@@ -15,6 +16,7 @@ mod status;
 /// interfaces reach it here, never in `sip`.
 pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallInfo, CallState, Event};
+pub use link::{Feed, PhoneLink};
 pub use status::{
     AccountStatus, BlfStatus, ConferenceStatus, ForwardStatus, ForwardVia, MixerStatus, MwiStatus,
     Status,

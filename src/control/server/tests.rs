@@ -13,6 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 pub(crate) struct FakePhone {
     events: Arc<Mutex<Option<broadcast::Sender<Arc<Event>>>>>,
     pub(crate) seen: Arc<Mutex<Vec<Command>>>,
+    /// What the test publishes as the SIP trace.
+    pub(crate) traces: broadcast::Sender<Arc<SipTrace>>,
 }
 
 impl FakePhone {
@@ -21,6 +23,7 @@ impl FakePhone {
         let fake = FakePhone {
             events: Arc::new(Mutex::new(Some(tx.clone()))),
             seen: Arc::new(Mutex::new(Vec::new())),
+            traces: broadcast::channel(16).0,
         };
         (fake, tx)
     }
@@ -57,6 +60,10 @@ impl Dispatch for FakePhone {
             Some(tx) => tx.subscribe(),
             None => broadcast::channel(1).1,
         }
+    }
+
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        Some(self.traces.subscribe())
     }
 }
 
