@@ -109,6 +109,9 @@ pub struct PhoneConfig {
     pub session_expires_s: u32,
     /// The smallest session interval we accept (`Min-SE`), in seconds.
     pub min_se_s: u32,
+    /// A connected call not on hold that receives no RTP or RTCP this many
+    /// seconds is ended with BYE (the peer died); 0 turns the check off.
+    pub rtp_timeout_s: u64,
 }
 
 /// `[phone] conference_hangup`.
@@ -136,6 +139,7 @@ impl Default for PhoneConfig {
             internal_pattern: InternalPattern::default(),
             session_expires_s: 1800,
             min_se_s: 90,
+            rtp_timeout_s: 30,
         }
     }
 }

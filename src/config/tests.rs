@@ -496,3 +496,18 @@ fn dns_servers_take_ip_and_port_or_a_bare_ip() {
         "{err}"
     );
 }
+
+#[test]
+fn rtp_timeout_defaults_to_30_s_and_0_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    assert_eq!(Config::parse("", &path).unwrap().phone.rtp_timeout_s, 30);
+    let off = Config::parse("[phone]\nrtp_timeout_s = 0\n", &path).unwrap();
+    assert_eq!(off.phone.rtp_timeout_s, 0);
+    let short = Config::parse("[phone]\nrtp_timeout_s = 3\n", &path).unwrap();
+    assert_eq!(short.phone.rtp_timeout_s, 3);
+    let err = Config::parse("[phone]\nrtp_timeout_s = -1\n", &path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("c.toml:2:"), "{err}");
+}

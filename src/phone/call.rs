@@ -18,6 +18,7 @@ mod incoming;
 mod media;
 mod outgoing;
 mod reliable;
+mod rtp_watch;
 mod sdp_hosts;
 mod session_timer;
 mod signalling;
@@ -302,6 +303,8 @@ pub struct CallActor {
     reliable: Reliable,
     /// The session timer (RFC 4028): interval, refresher, deadlines.
     session_timer: SessionTimer,
+    /// Media inactivity: when the call last received anything.
+    rtp_watch: rtp_watch::RtpWatch,
 }
 
 fn now() -> String {
@@ -412,6 +415,7 @@ impl CallActor {
             transfer: Transfer::default(),
             reliable: Reliable::default(),
             session_timer: SessionTimer::default(),
+            rtp_watch: rtp_watch::RtpWatch::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)
@@ -565,6 +569,7 @@ impl CallActor {
                             let _ = self.env.manager.send(ManagerMsg::Stats(self.info.id.clone(), self.info.stats.clone()));
                         }
                     }
+                    self.watch_media().await;
                 }
             }
         }

@@ -58,6 +58,9 @@ pub(crate) struct CallEnv {
     pub audio: AudioSystem,
     pub media_ip: IpAddr,
     pub ring_timeout_s: u64,
+    /// `[phone] rtp_timeout_s`: a connected call not on hold that receives
+    /// no media this long is ended (0: never).
+    pub rtp_timeout_s: u64,
     /// `[phone] session_expires_s` and `min_se_s`.
     pub session_timer: call::TimerConfig,
     pub manager: mpsc::UnboundedSender<ManagerMsg>,
