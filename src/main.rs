@@ -11,6 +11,7 @@
 //! outcome.
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -270,7 +271,9 @@ async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
     match outcome {
         Ok(Outcome::Detached) => {
             tracing::info!("detached");
-            eprintln!(
+            // The terminal may be gone: a failed write is no error here.
+            let _ = writeln!(
+                std::io::stderr(),
                 "termphone: detached; the phone and its calls go on (`termphone attach` returns, `termphone ctl quit` stops it)"
             );
             ExitCode::SUCCESS

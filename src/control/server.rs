@@ -284,7 +284,7 @@ async fn send(w: &mut OwnedWriteHalf, line: String) -> io::Result<()> {
     w.write_all(&bytes).await
 }
 
-async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: CancellationToken) {
+async fn connection<D: Dispatch>(stream: UnixStream, phone: D, cancel: CancellationToken) {
     let (rd, mut wr) = stream.into_split();
     let mut reader = BufReader::new(rd);
     let mut buf = Vec::new();
@@ -328,7 +328,7 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
                                 return;
                             }
                         }
-                        stream_events(reader, wr, rx, cancel).await;
+                        stream_events(reader, wr, rx, cancel, &phone).await;
                         return;
                     }
                     Ok(Command::Trace) => {
@@ -342,7 +342,7 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
                         if send(&mut wr, ok_line(&id, &Value::Null)).await.is_err() {
                             return;
                         }
-                        stream_lines(reader, wr, rx, cancel, trace_line).await;
+                        stream_lines(reader, wr, rx, cancel, trace_line, None::<&D>).await;
                         return;
                     }
                     Ok(Command::Detach) => {
@@ -364,25 +364,30 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
 }
 
 /// Writes event lines until the client closes, the phone's event stream
-/// ends, or the server shuts down. Input from the client is ignored.
-async fn stream_events(
+/// ends, or the server shuts down. Input from the client is ignored. A
+/// client too slow for the broadcast gets the current state again (as
+/// after `events`), so it never stays out of step.
+async fn stream_events<D: Dispatch>(
     reader: BufReader<OwnedReadHalf>,
     wr: OwnedWriteHalf,
     rx: broadcast::Receiver<Arc<Event>>,
     cancel: CancellationToken,
+    phone: &D,
 ) {
-    stream_lines(reader, wr, rx, cancel, event_line).await;
+    stream_lines(reader, wr, rx, cancel, event_line, Some(phone)).await;
 }
 
 /// Writes one line per broadcast item (`line` spells it) until the client
-/// closes, the broadcast ends, or the server shuts down. Input from the
-/// client is ignored.
-async fn stream_lines<T>(
+/// closes, the broadcast ends, or the server shuts down; after skipped
+/// items, the lines of `resync`'s snapshot. Input from the client is
+/// ignored.
+async fn stream_lines<T, D: Dispatch>(
     mut reader: BufReader<OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
     mut rx: broadcast::Receiver<Arc<T>>,
     cancel: CancellationToken,
     line: impl Fn(&T) -> String,
+    resync: Option<&D>,
 ) {
     let mut sink = [0u8; 1024];
     loop {
@@ -399,7 +404,14 @@ async fn stream_lines<T>(
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!("control client lagged, {n} events skipped");
+                    tracing::debug!("control client lagged, {n} lines skipped");
+                    if let Some(phone) = resync {
+                        for event in phone.snapshot().await {
+                            if send(&mut wr, event_line(&event)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
