@@ -84,3 +84,35 @@ fn sigterm_and_sigint_end_calls_with_bye() {
         );
     }
 }
+
+#[test]
+fn sigterm_unregisters_the_accounts() {
+    use support::config::Account;
+    use support::kamailio::Kamailio;
+    use support::setup::registered_phone;
+    let t = TestDir::new("signal-unregister");
+    let k = Kamailio::start(&t.sub("kamailio"));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new().account(Account::registered("office", "1001", &k)),
+    );
+    assert!(k.registered("1001"), "{}", k.log());
+    let before = k.count_requests("REGISTER", "1001");
+    signal(p.pid(), "TERM");
+    assert!(
+        wait_until(Duration::from_secs(10), || !p.running()),
+        "the phone did not exit"
+    );
+    // one more REGISTER: the one that removes the binding (Expires 0)
+    assert!(
+        k.count_requests("REGISTER", "1001") > before,
+        "no REGISTER on the way out:\n{}\n{}",
+        p.log_tail(),
+        k.log()
+    );
+    assert!(
+        p.log_tail().to_lowercase().contains("unregister"),
+        "{}",
+        p.log_tail()
+    );
+}
