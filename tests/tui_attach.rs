@@ -1,7 +1,8 @@
 //! The phone outlives its terminal: the `termphone` interface in tmux panes
 //! attached to a phone over its control socket. A call to baresip stays up
 //! (both sides, audio flowing) when the terminal is killed, and a new
-//! interface shows it with its time running and hangs it up; two
+//! interface shows it with its time running and its SIP log, and hangs
+//! it up; two
 //! interfaces at once see each other's actions; `termphone` alone starts a
 //! phone in the background that outlives its terminal; a call the far end
 //! ends while nobody watches is in the History of the next interface.
@@ -179,6 +180,14 @@ fn call_survives_the_terminal_and_a_new_interface_hangs_it_up() {
             .and_then(shown_secs)
             .is_some_and(|secs| secs > before)
     });
+    // its SIP log has the messages from before this interface attached
+    second.tmux.keys(&["L"]);
+    let s = second.wait("the call's ladder", |s| {
+        s.contains(&format!("SIP log: {id}")) && s.contains("200 OK")
+    });
+    assert!(s.contains("─ INVITE "), "{s}");
+    second.tmux.keys(&["F1"]);
+    second.wait("the call list again", |s| s.contains("┌ Calls "));
     // and hangs it up: BYE reaches baresip
     second.tmux.keys(&["x"]);
     second.wait("the call ended", |s| {

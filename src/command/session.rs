@@ -56,7 +56,7 @@ pub static TRACE: Spec = Spec {
     name: "trace",
     args: &[],
     help: "stream the SIP trace",
-    effect: "answered with `ok`, then one `{\"event\":\"sip\", at_ms, direction, peer, call_id, summary, cseq, text}` line per SIP message sent or received (Authorization redacted).",
+    effect: "answered with `ok`, then one `{\"event\":\"sip\", at_ms, direction, peer, call_id, summary, cseq, text}` line per SIP message sent or received (Authorization redacted), the last 200 first.",
     surfaces: SOCKET_ONLY,
     example: "trace",
     build: |_| Ok(Command::Trace),

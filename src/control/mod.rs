@@ -4,6 +4,7 @@
 //! the start of a phone in the background ([`launch`]). Never touches SIP or media: names nothing of
 //! `sip`, `media` or `store`, only [`crate::phone`] and the leaves.
 
+pub mod backlog;
 pub mod client;
 pub mod launch;
 pub mod protocol;

@@ -7,6 +7,7 @@
 //! The socket file is removed when the [`ControlServer`] is shut down or
 //! dropped (only if it is still ours).
 
+use super::backlog::Backlog;
 use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line, trace_line};
 use crate::command::{Command, CommandError};
 use crate::phone::{Event, PhoneHandle, SipTrace};
@@ -140,9 +141,13 @@ pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, C
     let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
     let cancel = CancellationToken::new();
     let connections = TaskTracker::new();
+    let backlog = phone
+        .sip_trace()
+        .map(|trace| Backlog::start(trace, cancel.clone()));
     let task = tokio::spawn(accept_loop(
         listener,
         phone,
+        backlog,
         cancel.clone(),
         connections.clone(),
     ));
@@ -220,6 +225,7 @@ async fn clear_stale(path: &Path) -> Result<(), ControlError> {
 async fn accept_loop(
     listener: UnixListener,
     phone: impl Dispatch,
+    backlog: Option<Backlog>,
     cancel: CancellationToken,
     connections: TaskTracker,
 ) {
@@ -228,7 +234,7 @@ async fn accept_loop(
             _ = cancel.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, phone.clone(), cancel.child_token()));
+                    connections.spawn(connection(stream, phone.clone(), backlog.clone(), cancel.child_token()));
                 }
                 Err(e) => {
                     // e.g. out of file descriptors: back off, keep serving.
@@ -284,7 +290,12 @@ async fn send(w: &mut OwnedWriteHalf, line: String) -> io::Result<()> {
     w.write_all(&bytes).await
 }
 
-async fn connection<D: Dispatch>(stream: UnixStream, phone: D, cancel: CancellationToken) {
+async fn connection<D: Dispatch>(
+    stream: UnixStream,
+    phone: D,
+    backlog: Option<Backlog>,
+    cancel: CancellationToken,
+) {
     let (rd, mut wr) = stream.into_split();
     let mut reader = BufReader::new(rd);
     let mut buf = Vec::new();
@@ -332,15 +343,23 @@ async fn connection<D: Dispatch>(stream: UnixStream, phone: D, cancel: Cancellat
                         return;
                     }
                     Ok(Command::Trace) => {
-                        let Some(rx) = phone.sip_trace() else {
+                        let subscription = match &backlog {
+                            Some(b) => b.subscribe().await,
+                            None => phone.sip_trace().map(|rx| (Vec::new(), rx)),
+                        };
+                        let Some((kept, rx)) = subscription else {
                             let e = CommandError::new("unsupported", "this phone has no SIP trace");
                             if send(&mut wr, error_line(&id, &e)).await.is_err() {
                                 return;
                             }
                             continue;
                         };
-                        if send(&mut wr, ok_line(&id, &Value::Null)).await.is_err() {
-                            return;
+                        let mut lines = vec![ok_line(&id, &Value::Null)];
+                        lines.extend(kept.iter().map(|t| trace_line(t)));
+                        for line in lines {
+                            if send(&mut wr, line).await.is_err() {
+                                return;
+                            }
                         }
                         stream_lines(reader, wr, rx, cancel, trace_line, None::<&D>).await;
                         return;

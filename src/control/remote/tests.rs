@@ -21,8 +21,20 @@ async fn commands_events_and_trace_over_the_socket() {
     let path = dir.path().join("control.sock");
     let (fake, tx) = FakePhone::new(16);
     let server = serve(&path, fake.clone()).await.unwrap();
+    // a message from before the attach comes first, from the backlog
+    let early = SipTrace {
+        at_ms: 1,
+        direction: TraceDirection::Out,
+        peer: "udp:127.0.0.1:5070".into(),
+        call_id: Some("x@h".into()),
+        summary: "REGISTER".into(),
+        cseq: Some("1 REGISTER".into()),
+        text: "REGISTER sip:h SIP/2.0\r\n\r\n".into(),
+    };
+    fake.traces.send(Arc::new(early.clone())).unwrap();
     let (remote, mut feed) = Remote::attach(&path).await.unwrap();
     assert_eq!(remote.path(), path.as_path());
+    assert_eq!(next(&mut feed).await, Some(Feed::Trace(early)));
 
     let dial = remote
         .execute(Command::Dial {
