@@ -1,8 +1,9 @@
 //! The recent SIP trace, kept for `trace` streams: a client that attaches
 //! late (a TUI coming back after a detach) first gets the last
-//! [`KEEP`] messages, then the live ones, with nothing in between lost. A
-//! task of its own owns the messages; connections ask it for them over a
-//! channel. Knows only the trace type, not where it comes from.
+//! [`KEEP`] messages, then the live ones, with nothing in between lost.
+//! A task of its own owns the messages;
+//! connections ask it for them over a channel. Knows only the trace type,
+//! not where it comes from.
 
 use crate::phone::SipTrace;
 use std::collections::VecDeque;
@@ -22,15 +23,20 @@ pub struct Backlog {
 }
 
 impl Backlog {
-    /// Starts keeping what `trace` brings, until `cancel`.
-    pub fn start(trace: broadcast::Receiver<Arc<SipTrace>>, cancel: CancellationToken) -> Backlog {
+    /// Starts the backlog task keeping what `trace` brings (subscribed by
+    /// the caller, so nothing sent after this call is missed) until
+    /// `cancel` or the trace ends. Without a trace it answers no one.
+    pub fn start(
+        trace: Option<broadcast::Receiver<Arc<SipTrace>>>,
+        cancel: CancellationToken,
+    ) -> Backlog {
         let (tx, rx) = mpsc::channel(8);
         tokio::spawn(keep(trace, rx, cancel));
         Backlog { requests: tx }
     }
 
     /// The messages kept, oldest first, and a receiver of every later one.
-    /// `None` when the backlog task has ended.
+    /// `None` when the backlog task has ended or there is no trace.
     pub async fn subscribe(&self) -> Option<Subscription> {
         let (tx, rx) = oneshot::channel();
         self.requests.send(tx).await.ok()?;
@@ -39,7 +45,7 @@ impl Backlog {
 }
 
 async fn keep(
-    mut trace: broadcast::Receiver<Arc<SipTrace>>,
+    mut trace: Option<broadcast::Receiver<Arc<SipTrace>>>,
     mut requests: mpsc::Receiver<oneshot::Sender<Subscription>>,
     cancel: CancellationToken,
 ) {
@@ -53,21 +59,34 @@ async fn keep(
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            t = trace.recv() => match t {
+            t = next(&mut trace) => match t {
                 Ok(t) => push(&mut kept, t),
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             Some(reply) = requests.recv() => {
+                let Some(rx) = trace.as_mut() else {
+                    continue; // no trace: the reply is dropped
+                };
                 // Later messages go to the new receiver; those already sent
                 // (still queued here) into the backlog first.
-                let later = trace.resubscribe();
-                while let Ok(t) = trace.try_recv() {
+                let later = rx.resubscribe();
+                while let Ok(t) = rx.try_recv() {
                     push(&mut kept, t);
                 }
                 let _ = reply.send((kept.iter().cloned().collect(), later));
             }
         }
+    }
+}
+
+/// The next message once subscribed; pending for ever before.
+async fn next(
+    trace: &mut Option<broadcast::Receiver<Arc<SipTrace>>>,
+) -> Result<Arc<SipTrace>, broadcast::error::RecvError> {
+    match trace {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -90,9 +109,9 @@ mod tests {
 
     #[tokio::test]
     async fn late_subscribers_get_the_last_messages_then_the_live_ones() {
-        let (tx, rx) = broadcast::channel(KEEP * 2);
+        let (tx, _) = broadcast::channel(KEEP * 2);
         let cancel = CancellationToken::new();
-        let backlog = Backlog::start(rx, cancel.clone());
+        let backlog = Backlog::start(Some(tx.subscribe()), cancel.clone());
         for n in 0..KEEP + 5 {
             tx.send(msg(n)).unwrap();
         }
@@ -110,5 +129,11 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the backlog task did not end");
+    }
+
+    #[tokio::test]
+    async fn no_trace_no_subscription() {
+        let backlog = Backlog::start(None, CancellationToken::new());
+        assert!(backlog.subscribe().await.is_none());
     }
 }

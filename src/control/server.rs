@@ -141,9 +141,7 @@ pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, C
     let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
     let cancel = CancellationToken::new();
     let connections = TaskTracker::new();
-    let backlog = phone
-        .sip_trace()
-        .map(|trace| Backlog::start(trace, cancel.clone()));
+    let backlog = Backlog::start(phone.sip_trace(), cancel.clone());
     let task = tokio::spawn(accept_loop(
         listener,
         phone,
@@ -225,7 +223,7 @@ async fn clear_stale(path: &Path) -> Result<(), ControlError> {
 async fn accept_loop(
     listener: UnixListener,
     phone: impl Dispatch,
-    backlog: Option<Backlog>,
+    backlog: Backlog,
     cancel: CancellationToken,
     connections: TaskTracker,
 ) {
@@ -293,7 +291,7 @@ async fn send(w: &mut OwnedWriteHalf, line: String) -> io::Result<()> {
 async fn connection<D: Dispatch>(
     stream: UnixStream,
     phone: D,
-    backlog: Option<Backlog>,
+    backlog: Backlog,
     cancel: CancellationToken,
 ) {
     let (rd, mut wr) = stream.into_split();
@@ -343,10 +341,7 @@ async fn connection<D: Dispatch>(
                         return;
                     }
                     Ok(Command::Trace) => {
-                        let subscription = match &backlog {
-                            Some(b) => b.subscribe().await,
-                            None => phone.sip_trace().map(|rx| (Vec::new(), rx)),
-                        };
+                        let subscription = backlog.subscribe().await;
                         let Some((kept, rx)) = subscription else {
                             let e = CommandError::new("unsupported", "this phone has no SIP trace");
                             if send(&mut wr, error_line(&id, &e)).await.is_err() {
