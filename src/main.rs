@@ -279,8 +279,15 @@ async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Outcome::PhoneGone) => {
-            wait_gone(&path).await;
-            tracing::info!("the phone has stopped");
+            if wait_gone(&path).await {
+                tracing::info!("the phone has stopped");
+            } else {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "termphone: lost the connection to the phone; it still runs on {} (`termphone attach`)",
+                    path.display()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -294,16 +301,18 @@ async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
 }
 
 /// After the phone closed our connection: waits (bounded) until it has
-/// finished going away, so that whoever runs us next finds it gone.
-async fn wait_gone(path: &std::path::Path) {
+/// finished going away, so that whoever runs us next finds it gone. False
+/// when it still answers (only our connection was lost).
+async fn wait_gone(path: &std::path::Path) -> bool {
     let end = tokio::time::Instant::now() + QUIT_TIMEOUT;
     while tokio::net::UnixStream::connect(path).await.is_ok() || path.exists() {
         if tokio::time::Instant::now() >= end {
             tracing::warn!("the phone still answers on {}", path.display());
-            return;
+            return false;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    true
 }
 
 /// Starts the phone and (unless `optional_socket` and it fails) its control socket.
@@ -520,6 +529,40 @@ mod tests {
             Cli::try_parse_from(["termphone", "ctl"]).is_err(),
             "CMD is required"
         );
+    }
+
+    #[test]
+    fn attach_and_the_background_phone() {
+        let cli = parse(&["attach", "--control", "/r/c.sock"]);
+        assert!(matches!(cli.command, Some(Sub::Attach)));
+        assert_eq!(cli.control, Some(PathBuf::from("/r/c.sock")));
+        let cli = parse(&[
+            "--background",
+            "--config",
+            "/c.toml",
+            "--control",
+            "/r/c.sock",
+        ]);
+        assert!(cli.background && !cli.headless);
+        assert!(
+            Cli::try_parse_from(["termphone", "--background", "--headless"]).is_err(),
+            "one or the other"
+        );
+        let launch = Launch {
+            exe: "/bin/termphone".into(),
+            config: Some("/c.toml".into()),
+            control: "/r/c.sock".into(),
+            log: "/l".into(),
+        };
+        let args: Vec<String> = launch
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cli = parse(&words);
+        assert!(cli.background, "what termphone starts, the CLI takes");
+        assert_eq!(cli.config, Some(PathBuf::from("/c.toml")));
     }
 
     #[test]
