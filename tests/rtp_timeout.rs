@@ -1,7 +1,7 @@
 //! No ghost calls: two termphones in a call; one is killed with SIGKILL
 //! (no BYE can leave it) and the survivor ends the call after
-//! `[phone] rtp_timeout_s` without media, with the reason in the call and
-//! in the history. A call on hold is quiet on purpose and is not ended.
+//! `[phone] rtp_timeout_s` without media, with the reason in the call, in
+//! the history and in its BYE (`Reason`, read from the `trace` stream). A call on hold is quiet on purpose and is not ended.
 
 mod support;
 
@@ -73,9 +73,42 @@ fn a_killed_peer_leaves_no_ghost_call() {
     );
     let history = b.ok(json!({"cmd": "history", "limit": 1}));
     assert_eq!(history["history"][0]["end_reason"], reason, "{history}");
+    // the BYE (sent to a dead peer) says why: the trace stream's backlog has it
+    let bye = trace_lines(&b.socket, Duration::from_secs(5))
+        .into_iter()
+        .find(|t| t["summary"] == "BYE" && t["direction"] == "out")
+        .expect("our BYE in the trace");
+    let text = bye["text"].as_str().unwrap_or_default();
     assert!(
-        b.log_tail().contains("RTP timeout"),
-        "the BYE is logged:\n{}",
-        b.log_tail()
+        text.contains("Reason: SIP;cause=408;text=\"RTP timeout\""),
+        "{text}"
     );
+}
+
+/// The lines of a `trace` stream (its backlog first) read for `window`.
+fn trace_lines(socket: &std::path::Path, window: Duration) -> Vec<serde_json::Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
+    conn.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
+    let mut reader = BufReader::new(conn);
+    let mut lines = Vec::new();
+    let end = Instant::now() + window;
+    while Instant::now() < end {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if v["event"] == "sip" {
+                        lines.push(v);
+                    }
+                }
+            }
+            Err(_) if !lines.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    lines
 }
