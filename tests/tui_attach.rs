@@ -307,11 +307,12 @@ fn termphone_alone_starts_a_phone_that_outlives_its_terminal() {
     let _stop = Stop(pid_file.clone());
 
     let pane = Pane::open("background", &home, &[], &config, &log);
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .expect("the background phone's pid file")
-        .trim()
-        .parse()
-        .expect("a pid");
+    let pid: i32 = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    })
+    .expect("the background phone's pid file");
     // in a session of its own, not the terminal's
     let sid = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -342,7 +343,6 @@ fn termphone_alone_starts_a_phone_that_outlives_its_terminal() {
         )
     };
     // the terminal's processes are gone; the phone still answers, call up
-    std::thread::sleep(Duration::from_millis(300));
     let (code, out) = ctl_status();
     assert_eq!(code, Some(0), "ctl status: {out}\n{}", tail(&log, 30));
     let status: serde_json::Value = serde_json::from_str(&out).expect("JSON");
