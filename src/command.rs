@@ -34,6 +34,7 @@ mod calls;
 mod conference;
 #[cfg(test)]
 mod docs;
+mod json;
 mod pbx;
 mod session;
 mod spec;
@@ -122,6 +123,10 @@ pub enum Command {
     },
     /// Stream events (socket only; answered with `ok` then event lines).
     Events,
+    /// Stream the SIP trace (socket only; answered with `ok` then `sip` lines).
+    Trace,
+    /// Leave the phone and its calls running; close this interface or connection.
+    Detach,
     /// End every call, unregister, exit.
     Quit,
 }
@@ -204,6 +209,8 @@ specs! {
     Blf => pbx::BLF,
     Record => calls::RECORD,
     Events => session::EVENTS,
+    Trace => session::TRACE,
+    Detach => session::DETACH,
     Quit => session::QUIT,
 }
 

@@ -1,20 +1,29 @@
 //! The `termphone` binary: CLI (docs/control.md "Running").
 //!
-//! `termphone [--config FILE] [--control PATH] [--headless]` runs the phone
-//! and its control socket, with the terminal interface unless `--headless`
-//! (logs then go to a file: the terminal is the screen); `termphone ctl` talks to a running one;
-//! `termphone call URI` places one call and exits with its outcome.
+//! `termphone --headless [--config FILE] [--control PATH]` runs the phone
+//! and its control socket; `termphone` (no arguments) attaches the terminal
+//! interface to the phone on the control socket, starting one in the
+//! background first when none answers (`--background`: its own session,
+//! logs in the state dir), and `termphone attach` only attaches. The
+//! interface is a client of the socket: detaching or losing the terminal
+//! leaves the phone and its calls running. `termphone ctl` talks to a
+//! running phone; `termphone call URI` places one call and exits with its
+//! outcome.
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use termphone::command::Command;
 use termphone::config::Config;
 use termphone::control::client::{call_until_ended, ended_normally, run_ctl};
+use termphone::control::launch::{write_pid, Launch};
 use termphone::control::protocol::event_line;
+use termphone::control::remote::{AttachError, Remote};
 use termphone::control::server::{ensure_not_running, serve, ControlServer};
-use termphone::phone::PhoneHandle;
+use termphone::phone::{PhoneHandle, Status};
+use termphone::ui::Outcome;
 use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(Debug, Parser)]
@@ -33,6 +42,10 @@ struct Cli {
     /// Run without the terminal UI until SIGTERM/SIGINT or `quit`.
     #[arg(long)]
     headless: bool,
+    /// Headless, in a session of its own (how `termphone` starts the phone
+    /// it attaches to).
+    #[arg(long, hide = true, conflicts_with = "headless")]
+    background: bool,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -59,6 +72,9 @@ enum Sub {
         /// A number, a SIP URI or `echo`.
         uri: String,
     },
+    /// Attach the terminal interface to the phone running on the control
+    /// socket (exit 2 when none runs).
+    Attach,
 }
 
 /// How long to wait for the phone to end its calls and unregister.
@@ -72,6 +88,12 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.background {
+        // Away from the terminal that started us: no SIGHUP when it goes.
+        // Fails only when we already lead a process group (then we are
+        // detached enough).
+        let _ = rustix::process::setsid();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -87,6 +109,7 @@ async fn run(cli: Cli) -> ExitCode {
         let code = run_ctl(socket.or(cli.control), cli.config, words).await;
         return ExitCode::from(u8::try_from(code).unwrap_or(2));
     }
+    let config_file = cli.config.clone();
     let mut config = match load_config(cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -102,11 +125,12 @@ async fn run(cli: Cli) -> ExitCode {
             init_tracing();
             call(config, &uri).await
         }
-        _ if cli.headless => {
+        _ if cli.headless || cli.background => {
             init_tracing();
-            headless(config).await
+            headless(config, cli.background).await
         }
-        _ => tui(config).await,
+        Some(Sub::Attach) => tui(config, None).await,
+        _ => tui(config, Some(config_file)).await,
     }
 }
 
@@ -184,8 +208,10 @@ fn init_file_tracing() -> Option<PathBuf> {
     Some(path)
 }
 
-/// The terminal interface over the same phone and control socket as headless.
-async fn tui(config: Config) -> ExitCode {
+/// The terminal interface, attached to the phone on the control socket.
+/// `start`: when none answers, start one in the background (with this
+/// config file) first; `None` (`termphone attach`): only attach.
+async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
@@ -194,25 +220,76 @@ async fn tui(config: Config) -> ExitCode {
         return ExitCode::from(2);
     }
     let log = init_file_tracing();
-    let (phone, server) = match start(config.clone(), false).await {
-        Ok(started) => started,
-        Err(code) => return code,
+    let path = config.control_path();
+    let attached = match (Remote::attach(&path).await, start) {
+        (Err(AttachError::Unreachable { .. }), Some(config_file)) => {
+            let launch = Launch {
+                exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("termphone")),
+                config: config_file,
+                control: path.clone(),
+                log: tui_log_path(),
+            };
+            match tokio::task::spawn_blocking(move || launch.start()).await {
+                Ok(Ok(pid)) => {
+                    tracing::info!(pid, "started the phone in the background");
+                    Remote::attach(&path).await
+                }
+                Ok(Err(e)) => {
+                    eprintln!("termphone: {e}");
+                    return ExitCode::from(1);
+                }
+                Err(e) => {
+                    eprintln!("termphone: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        (Err(AttachError::Unreachable { .. }), None) => {
+            eprintln!(
+                "termphone: no phone runs on {} (start one with `termphone` or `termphone --headless`)",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        (attached, _) => attached,
+    };
+    let (remote, feed) = match attached {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("termphone: {e}");
+            return ExitCode::from(2);
+        }
     };
     let outcome = tokio::select! {
-        r = termphone::ui::run(phone.clone(), &config) => r,
-        _ = termination() => Ok(()),
+        r = termphone::ui::run(remote, feed, &config) => r,
+        // SIGTERM, SIGINT or SIGHUP to the interface: it goes, the phone stays
+        _ = termination() => Ok(Outcome::Detached),
+        _ = hangup() => Ok(Outcome::Detached),
     };
     // Also when a signal dropped the interface mid-loop.
     ratatui::restore();
-    tracing::info!("interface closed");
-    stop(&phone).await;
-    tracing::info!("phone stopped");
-    if let Some(server) = server {
-        server.shutdown().await;
-    }
-    tracing::info!("control socket closed");
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Detached) => {
+            tracing::info!("detached");
+            // The terminal may be gone: a failed write is no error here.
+            let _ = writeln!(
+                std::io::stderr(),
+                "termphone: detached; the phone and its calls go on (`termphone attach` returns, `termphone ctl quit` stops it)"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::PhoneGone) => {
+            if wait_gone(&path).await {
+                tracing::info!("the phone has stopped");
+            } else {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "termphone: lost the connection to the phone; it still runs on {} (`termphone attach`)",
+                    path.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("termphone: terminal error: {e}");
             if let Some(log) = log {
@@ -221,6 +298,21 @@ async fn tui(config: Config) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// After the phone closed our connection: waits (bounded) until it has
+/// finished going away, so that whoever runs us next finds it gone. False
+/// when it still answers (only our connection was lost).
+async fn wait_gone(path: &std::path::Path) -> bool {
+    let end = tokio::time::Instant::now() + QUIT_TIMEOUT;
+    while tokio::net::UnixStream::connect(path).await.is_ok() || path.exists() {
+        if tokio::time::Instant::now() >= end {
+            tracing::warn!("the phone still answers on {}", path.display());
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
 }
 
 /// Starts the phone and (unless `optional_socket` and it fails) its control socket.
@@ -291,14 +383,65 @@ async fn termination() {
     }
 }
 
-async fn headless(config: Config) -> ExitCode {
+/// Resolves on each SIGHUP (pending for ever when it cannot be caught).
+async fn hangup() {
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            hup.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+/// Whether the phone has calls up (asked over its own command path).
+async fn calls_up(phone: &PhoneHandle) -> bool {
+    match phone.execute(Command::Status).await {
+        Ok(v) => serde_json::from_value::<Status>(v).map_or(true, |s| !s.calls.is_empty()),
+        Err(_) => false,
+    }
+}
+
+/// The phone without an interface: until SIGTERM/SIGINT (calls ended with
+/// BYE, accounts unregistered) or `quit`. A SIGHUP (its terminal went
+/// away) stops it only while no call is up. `background`: started by
+/// `termphone` to attach to; keeps its pid beside the control socket.
+async fn headless(config: Config, background: bool) -> ExitCode {
+    let control = config.control_path();
     let (phone, server) = match start(config, false).await {
         Ok(started) => started,
         Err(code) => return code,
     };
-    tokio::select! {
-        _ = termination() => stop(&phone).await,
-        _ = phone.closed() => tracing::info!("the phone has stopped"),
+    let _pid = if background {
+        match write_pid(&control) {
+            Ok(pid) => Some(pid),
+            Err(e) => {
+                tracing::warn!("cannot write the pid file: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    loop {
+        tokio::select! {
+            _ = termination() => {
+                stop(&phone).await;
+                break;
+            }
+            _ = hangup() => {
+                if calls_up(&phone).await {
+                    tracing::info!("SIGHUP: calls are up, the phone stays");
+                } else {
+                    tracing::info!("SIGHUP: no call up, stopping");
+                    stop(&phone).await;
+                    break;
+                }
+            }
+            _ = phone.closed() => {
+                tracing::info!("the phone has stopped");
+                break;
+            }
+        }
     }
     if let Some(server) = server {
         server.shutdown().await;
@@ -386,6 +529,40 @@ mod tests {
             Cli::try_parse_from(["termphone", "ctl"]).is_err(),
             "CMD is required"
         );
+    }
+
+    #[test]
+    fn attach_and_the_background_phone() {
+        let cli = parse(&["attach", "--control", "/r/c.sock"]);
+        assert!(matches!(cli.command, Some(Sub::Attach)));
+        assert_eq!(cli.control, Some(PathBuf::from("/r/c.sock")));
+        let cli = parse(&[
+            "--background",
+            "--config",
+            "/c.toml",
+            "--control",
+            "/r/c.sock",
+        ]);
+        assert!(cli.background && !cli.headless);
+        assert!(
+            Cli::try_parse_from(["termphone", "--background", "--headless"]).is_err(),
+            "one or the other"
+        );
+        let launch = Launch {
+            exe: "/bin/termphone".into(),
+            config: Some("/c.toml".into()),
+            control: "/r/c.sock".into(),
+            log: "/l".into(),
+        };
+        let args: Vec<String> = launch
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cli = parse(&words);
+        assert!(cli.background, "what termphone starts, the CLI takes");
+        assert_eq!(cli.config, Some(PathBuf::from("/c.toml")));
     }
 
     #[test]

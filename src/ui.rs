@@ -1,7 +1,8 @@
 //! The terminal interface (ratatui + crossterm): views of calls, history
-//! and the SIP ladder, keys from keymaps, themes. Renders phone events and
-//! sends [`crate::command::Command`]s through the same
-//! [`crate::phone::PhoneHandle`] the control socket uses; never touches
+//! and the SIP ladder, keys from keymaps, themes. Renders what a
+//! [`crate::phone::Feed`] reports (events, the SIP trace) and sends
+//! [`crate::command::Command`]s through a [`crate::phone::PhoneLink`]: in
+//! the binary, the control socket of a phone running on its own; never touches
 //! sockets or audio itself and names nothing of `sip`, `media` or `store`
 //! (the SIP trace of the ladder comes through [`crate::phone`]).
 //!
@@ -24,5 +25,5 @@ pub mod time;
 pub mod view;
 
 pub use app::App;
-pub use runner::run;
+pub use runner::{run, Outcome};
 pub use view::draw;

@@ -9,104 +9,14 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use support::config::{Account, Config};
 use support::phone::bin;
 use support::sipp::Sipp;
+use support::tmux::{call_line, Tmux};
 use support::{free_port, tail, wait_for, TestDir};
-
-/// A tmux server on its own socket, killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cwd: &Path, env: &[(String, PathBuf)], argv: &[String]) -> Tmux {
-        let socket = format!("termphone-{name}-{}", std::process::id());
-        let tmux = Tmux { socket };
-        let mut cmd = Command::new("tmux");
-        cmd.args([
-            "-L",
-            &tmux.socket,
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "100",
-            "-y",
-            "30",
-        ])
-        .arg("-c")
-        .arg(cwd);
-        for (k, v) in env {
-            cmd.arg("-e").arg(format!("{k}={}", v.display()));
-        }
-        cmd.arg("--").args(argv);
-        let status = cmd.status().expect("run tmux");
-        assert!(status.success(), "tmux new-session failed");
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "0", k]);
-            // separate keys so Esc is never read as Alt-<next key>
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "0", "-l", text]);
-        std::thread::sleep(Duration::from_millis(60));
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "0"])
-    }
-
-    /// Waits until the screen satisfies `f`; returns the last screen.
-    fn wait_screen(&self, what: &str, log: &Path, f: impl Fn(&str) -> bool) -> String {
-        let found = wait_for(Duration::from_secs(15), || {
-            let s = self.screen();
-            f(&s).then_some(s)
-        });
-        match found {
-            Some(s) => s,
-            None => panic!(
-                "screen never showed {what}:\n{}\n--- log ---\n{}",
-                self.screen(),
-                tail(log, 40)
-            ),
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-/// The line of the call list showing call `id`.
-fn call_line<'a>(screen: &'a str, id: &str) -> Option<&'a str> {
-    screen
-        .lines()
-        .find(|l| l.contains(&format!("{id}  ")) && (l.contains('→') || l.contains('←')))
-}
 
 /// termphone with its interface in a tmux pane, with its files under `home`.
 struct Tui {
@@ -180,6 +90,11 @@ impl Tui {
         self.tmux.wait_screen(what, &self.log, f)
     }
 
+    /// The pid file of the phone `termphone` started in the background.
+    fn pid_file(&self) -> PathBuf {
+        self.socket.with_extension("pid")
+    }
+
     /// Waits for termphone to exit; its exit status.
     fn exit_status(&self) -> Option<i32> {
         wait_for(Duration::from_secs(15), || {
@@ -187,6 +102,14 @@ impl Tui {
                 .ok()
                 .and_then(|s| s.trim().parse::<i32>().ok())
         })
+    }
+}
+
+impl Drop for Tui {
+    /// The phone outlives its interface: stop it too (a test that failed
+    /// half-way leaves no phone behind).
+    fn drop(&mut self) {
+        support::proc::stop_pid_file(&self.pid_file(), Duration::from_secs(5));
     }
 }
 

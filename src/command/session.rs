@@ -1,5 +1,5 @@
 //! Specs of the commands about the phone as a whole: status, history,
-//! callback, events, quit. Data only; the phone answers them.
+//! callback, events, trace, detach, quit. Data only; the phone answers them.
 
 use super::spec::{Arg, Spec, EVERYWHERE, SOCKET_ONLY};
 use super::Command;
@@ -50,6 +50,26 @@ pub static EVENTS: Spec = Spec {
     surfaces: SOCKET_ONLY,
     example: "events",
     build: |_| Ok(Command::Events),
+};
+
+pub static TRACE: Spec = Spec {
+    name: "trace",
+    args: &[],
+    help: "stream the SIP trace",
+    effect: "answered with `ok`, then one `{\"event\":\"sip\", at_ms, direction, peer, call_id, summary, cseq, text}` line per SIP message sent or received (Authorization redacted), the last 200 first.",
+    surfaces: SOCKET_ONLY,
+    example: "trace",
+    build: |_| Ok(Command::Trace),
+};
+
+pub static DETACH: Spec = Spec {
+    name: "detach",
+    args: &[],
+    help: "leave the phone and its calls running, close this view",
+    effect: "the TUI exits and the phone goes on (`termphone attach` comes back); on the socket: `ok`, then the connection is closed.",
+    surfaces: EVERYWHERE,
+    example: "detach",
+    build: |_| Ok(Command::Detach),
 };
 
 pub static QUIT: Spec = Spec {

@@ -502,10 +502,11 @@ fn argument_lists_are_sound() {
 }
 
 #[test]
-fn surfaces_events_is_for_the_socket_only() {
+fn surfaces_events_and_trace_are_for_the_socket_only() {
     for spec in SPECS {
+        let stream = ["events", "trace"].contains(&spec.name);
         assert!(spec.offers(Surface::Socket), "{}", spec.name);
-        assert_eq!(spec.offers(Surface::Key), spec.name != "events");
-        assert_eq!(spec.offers(Surface::Line), spec.name != "events");
+        assert_eq!(spec.offers(Surface::Key), !stream, "{}", spec.name);
+        assert_eq!(spec.offers(Surface::Line), !stream, "{}", spec.name);
     }
 }

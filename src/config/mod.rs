@@ -124,6 +124,9 @@ pub struct PhoneConfig {
     /// first valid packet came from and send there (on by default: peers
     /// behind a NAT need it). Off: media only from and to the SDP address.
     pub symmetric_rtp: bool,
+    /// A connected call not on hold that receives no RTP or RTCP this many
+    /// seconds is ended with BYE (the peer died); 0 turns the check off.
+    pub rtp_timeout_s: u64,
 }
 
 /// `[phone] conference_hangup`.
@@ -152,6 +155,7 @@ impl Default for PhoneConfig {
             session_expires_s: 1800,
             min_se_s: 90,
             symmetric_rtp: true,
+            rtp_timeout_s: 30,
         }
     }
 }

@@ -120,6 +120,7 @@ struct RawPhone {
     auto_answer: Option<bool>,
     max_calls: Option<Spanned<usize>>,
     ring_timeout_s: Option<Spanned<u64>>,
+    rtp_timeout_s: Option<u64>,
     dnd_code: Option<Spanned<u16>>,
     #[serde(default)]
     dnd_allow: Vec<String>,
@@ -561,6 +562,7 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         ring_timeout_s: raw
             .ring_timeout_s
             .map_or(d.ring_timeout_s, Spanned::into_inner),
+        rtp_timeout_s: raw.rtp_timeout_s.unwrap_or(d.rtp_timeout_s),
     })
 }
 

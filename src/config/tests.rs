@@ -582,3 +582,18 @@ fn keepalive_defaults_to_20_seconds_and_0_turns_it_off() {
     assert_eq!(account("keepalive_s = 5\n"), 5);
     assert_eq!(account("keepalive_s = 0\n"), 0);
 }
+
+#[test]
+fn rtp_timeout_defaults_to_30_s_and_0_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    assert_eq!(Config::parse("", &path).unwrap().phone.rtp_timeout_s, 30);
+    let off = Config::parse("[phone]\nrtp_timeout_s = 0\n", &path).unwrap();
+    assert_eq!(off.phone.rtp_timeout_s, 0);
+    let short = Config::parse("[phone]\nrtp_timeout_s = 3\n", &path).unwrap();
+    assert_eq!(short.phone.rtp_timeout_s, 3);
+    let err = Config::parse("[phone]\nrtp_timeout_s = -1\n", &path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("c.toml:2:"), "{err}");
+}

@@ -1,4 +1,5 @@
-//! `termphone ctl`: sends one command and prints the reply, or streams events.
+//! `termphone ctl`: sends one command and prints the reply, or streams
+//! events (`events`) or the SIP trace (`trace`).
 //! Also the core of `termphone call`: dial through a [`Dispatch`] and follow
 //! that call until it ends.
 //!
@@ -68,7 +69,10 @@ pub async fn ctl(path: &Path, words: &[String], out: &mut impl Write, err: &mut 
             return 1;
         }
     };
-    let streaming = request.get("cmd").and_then(Value::as_str) == Some("events");
+    let streaming = matches!(
+        request.get("cmd").and_then(Value::as_str),
+        Some("events" | "trace")
+    );
     let stream = match UnixStream::connect(path).await {
         Ok(s) => s,
         Err(e) => {
@@ -121,7 +125,7 @@ pub async fn ctl(path: &Path, words: &[String], out: &mut impl Write, err: &mut 
         let _ = out.flush();
         return if ok { 0 } else { 1 };
     }
-    // `events`: one event a line until the phone closes the socket.
+    // `events`, `trace`: one line each until the phone closes the socket.
     let mut event = String::new();
     loop {
         event.clear();

@@ -6,7 +6,7 @@
 //! order of a reply is fixed: `id`, `ok`, then the result or `error`.
 
 use crate::command::{Command, CommandError};
-use crate::phone::Event;
+use crate::phone::{Event, SipTrace};
 use serde_json::Value;
 
 /// Parses one request line. The id is echoed in the reply (`null` when the
@@ -81,6 +81,34 @@ pub fn reply_line(id: &Value, outcome: &Result<Value, CommandError>) -> String {
 /// One event as a JSON line (`{"event":"call",...}`).
 pub fn event_line(event: &Event) -> String {
     json(event)
+}
+
+/// One traced SIP message as a line of the `trace` stream:
+/// `{"event":"sip", ...the SipTrace members}`.
+pub fn trace_line(trace: &SipTrace) -> String {
+    let body = json(trace);
+    match body.strip_prefix('{') {
+        Some(rest) if rest != "}" => format!("{{\"event\":\"sip\",{rest}"),
+        _ => "{\"event\":\"sip\"}".to_string(),
+    }
+}
+
+/// What a line of an `events` or `trace` stream carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamLine {
+    Event(Event),
+    Trace(SipTrace),
+}
+
+/// Reads one line of an `events` or `trace` stream; `None` for a line that
+/// is neither (a newer event kind, say), which a reader skips.
+pub fn parse_stream_line(line: &str) -> Option<StreamLine> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    if value.get("event").and_then(Value::as_str) == Some("sip") {
+        serde_json::from_value(value).ok().map(StreamLine::Trace)
+    } else {
+        serde_json::from_value(value).ok().map(StreamLine::Event)
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +205,47 @@ mod tests {
             event_line(&e),
             r#"{"event":"dtmf","call":"c1","digit":"5"}"#
         );
+    }
+
+    #[test]
+    fn trace_lines_read_back() {
+        let t = SipTrace {
+            at_ms: 1_700_000_000_123,
+            direction: crate::phone::TraceDirection::Out,
+            peer: "udp:127.0.0.1:5070".into(),
+            call_id: Some("abc@h".into()),
+            summary: "INVITE".into(),
+            cseq: Some("1 INVITE".into()),
+            text: "INVITE sip:x SIP/2.0\r\n\r\n".into(),
+        };
+        let line = trace_line(&t);
+        assert!(
+            line.starts_with(r#"{"event":"sip","at_ms":1700000000123,"direction":"out","#),
+            "{line}"
+        );
+        assert_eq!(parse_stream_line(&line), Some(StreamLine::Trace(t)));
+    }
+
+    #[test]
+    fn event_lines_read_back_and_unknown_ones_are_skipped() {
+        let e = Event::Mwi {
+            account: "office".into(),
+            new: 2,
+            old: 1,
+        };
+        assert_eq!(
+            parse_stream_line(&event_line(&e)),
+            Some(StreamLine::Event(e))
+        );
+        let call = crate::control::server::tests::call_event("c1", crate::phone::CallState::Held);
+        assert_eq!(
+            parse_stream_line(&event_line(&call)),
+            Some(StreamLine::Event(call))
+        );
+        assert_eq!(
+            parse_stream_line(r#"{"event":"teleport","to":"mars"}"#),
+            None
+        );
+        assert_eq!(parse_stream_line("not json"), None);
     }
 }

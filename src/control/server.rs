@@ -7,9 +7,10 @@
 //! The socket file is removed when the [`ControlServer`] is shut down or
 //! dropped (only if it is still ours).
 
-use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line};
+use super::backlog::Backlog;
+use super::protocol::{error_line, event_line, ok_line, parse_request, reply_line, trace_line};
 use crate::command::{Command, CommandError};
-use crate::phone::{Event, PhoneHandle};
+use crate::phone::{Event, PhoneHandle, SipTrace};
 use serde_json::Value;
 use std::future::Future;
 use std::io;
@@ -36,6 +37,10 @@ pub trait Dispatch: Clone + Send + Sync + 'static {
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
         async { Vec::new() }
     }
+    /// The SIP trace, for `trace` streams (`None`: the phone has none).
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        None
+    }
 }
 
 impl Dispatch for PhoneHandle {
@@ -50,6 +55,9 @@ impl Dispatch for PhoneHandle {
     }
     fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
         PhoneHandle::snapshot(self)
+    }
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        Some(PhoneHandle::sip_trace(self))
     }
 }
 
@@ -88,8 +96,10 @@ impl ControlServer {
         &self.path
     }
 
-    /// Stops accepting, ends open connections and removes the socket file.
+    /// Removes the socket file, stops accepting and ends open connections:
+    /// a client that sees its connection end finds the socket gone.
     pub async fn shutdown(mut self) {
+        self.remove_socket();
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -131,9 +141,11 @@ pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, C
     let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
     let cancel = CancellationToken::new();
     let connections = TaskTracker::new();
+    let backlog = Backlog::start(phone.sip_trace(), cancel.clone());
     let task = tokio::spawn(accept_loop(
         listener,
         phone,
+        backlog,
         cancel.clone(),
         connections.clone(),
     ));
@@ -211,6 +223,7 @@ async fn clear_stale(path: &Path) -> Result<(), ControlError> {
 async fn accept_loop(
     listener: UnixListener,
     phone: impl Dispatch,
+    backlog: Backlog,
     cancel: CancellationToken,
     connections: TaskTracker,
 ) {
@@ -219,7 +232,7 @@ async fn accept_loop(
             _ = cancel.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, phone.clone(), cancel.child_token()));
+                    connections.spawn(connection(stream, phone.clone(), backlog.clone(), cancel.child_token()));
                 }
                 Err(e) => {
                     // e.g. out of file descriptors: back off, keep serving.
@@ -275,7 +288,12 @@ async fn send(w: &mut OwnedWriteHalf, line: String) -> io::Result<()> {
     w.write_all(&bytes).await
 }
 
-async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: CancellationToken) {
+async fn connection<D: Dispatch>(
+    stream: UnixStream,
+    phone: D,
+    backlog: Backlog,
+    cancel: CancellationToken,
+) {
     let (rd, mut wr) = stream.into_split();
     let mut reader = BufReader::new(rd);
     let mut buf = Vec::new();
@@ -319,7 +337,30 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
                                 return;
                             }
                         }
-                        stream_events(reader, wr, rx, cancel).await;
+                        stream_events(reader, wr, rx, cancel, &phone).await;
+                        return;
+                    }
+                    Ok(Command::Trace) => {
+                        let subscription = backlog.subscribe().await;
+                        let Some((kept, rx)) = subscription else {
+                            let e = CommandError::new("unsupported", "this phone has no SIP trace");
+                            if send(&mut wr, error_line(&id, &e)).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        };
+                        let mut lines = vec![ok_line(&id, &Value::Null)];
+                        lines.extend(kept.iter().map(|t| trace_line(t)));
+                        for line in lines {
+                            if send(&mut wr, line).await.is_err() {
+                                return;
+                            }
+                        }
+                        stream_lines(reader, wr, rx, cancel, trace_line, None::<&D>).await;
+                        return;
+                    }
+                    Ok(Command::Detach) => {
+                        let _ = send(&mut wr, ok_line(&id, &Value::Null)).await;
                         return;
                     }
                     Ok(command) => {
@@ -337,12 +378,30 @@ async fn connection(stream: UnixStream, phone: impl Dispatch, cancel: Cancellati
 }
 
 /// Writes event lines until the client closes, the phone's event stream
-/// ends, or the server shuts down. Input from the client is ignored.
-async fn stream_events(
+/// ends, or the server shuts down. Input from the client is ignored. A
+/// client too slow for the broadcast gets the current state again (as
+/// after `events`), so it never stays out of step.
+async fn stream_events<D: Dispatch>(
+    reader: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    rx: broadcast::Receiver<Arc<Event>>,
+    cancel: CancellationToken,
+    phone: &D,
+) {
+    stream_lines(reader, wr, rx, cancel, event_line, Some(phone)).await;
+}
+
+/// Writes one line per broadcast item (`line` spells it) until the client
+/// closes, the broadcast ends, or the server shuts down; after skipped
+/// items, the lines of `resync`'s snapshot. Input from the client is
+/// ignored.
+async fn stream_lines<T, D: Dispatch>(
     mut reader: BufReader<OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
-    mut rx: broadcast::Receiver<Arc<Event>>,
+    mut rx: broadcast::Receiver<Arc<T>>,
     cancel: CancellationToken,
+    line: impl Fn(&T) -> String,
+    resync: Option<&D>,
 ) {
     let mut sink = [0u8; 1024];
     loop {
@@ -352,14 +411,21 @@ async fn stream_events(
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
-            event = rx.recv() => match event {
-                Ok(event) => {
-                    if send(&mut wr, event_line(&event)).await.is_err() {
+            item = rx.recv() => match item {
+                Ok(item) => {
+                    if send(&mut wr, line(&item)).await.is_err() {
                         return;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!("control client lagged, {n} events skipped");
+                    tracing::debug!("control client lagged, {n} lines skipped");
+                    if let Some(phone) = resync {
+                        for event in phone.snapshot().await {
+                            if send(&mut wr, event_line(&event)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },

@@ -21,6 +21,7 @@ mod media;
 mod media_failure;
 mod outgoing;
 mod reliable;
+mod rtp_watch;
 mod sdp_hosts;
 mod session_timer;
 mod signalling;
@@ -315,6 +316,8 @@ pub struct CallActor {
     reliable: Reliable,
     /// The session timer (RFC 4028): interval, refresher, deadlines.
     session_timer: SessionTimer,
+    /// Media inactivity: when the call last received anything.
+    rtp_watch: rtp_watch::RtpWatch,
 }
 
 fn now() -> String {
@@ -425,6 +428,7 @@ impl CallActor {
             transfer: Transfer::default(),
             reliable: Reliable::default(),
             session_timer: SessionTimer::default(),
+            rtp_watch: rtp_watch::RtpWatch::default(),
         };
         tokio::spawn(actor.run(start));
         (handle, snapshot)
@@ -588,6 +592,7 @@ impl CallActor {
                             let _ = self.env.manager.send(ManagerMsg::Stats(self.info.id.clone(), self.info.stats.clone()));
                         }
                     }
+                    self.watch_media().await;
                 }
             }
         }

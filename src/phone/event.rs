@@ -77,8 +77,8 @@ pub struct CallInfo {
     pub local_media: Option<String>,
 }
 
-/// One event line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One event line (read back by clients of the control socket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Call {

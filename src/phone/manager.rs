@@ -117,6 +117,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         audio,
         media_ip,
         ring_timeout_s: config.phone.ring_timeout_s,
+        rtp_timeout_s: config.phone.rtp_timeout_s,
         session_timer: super::call::TimerConfig {
             session_expires: config.phone.session_expires_s,
             min_se: config.phone.min_se_s,

@@ -7,6 +7,7 @@
 mod blf;
 mod call;
 mod event;
+mod link;
 mod manager;
 pub mod policy;
 mod status;
@@ -15,6 +16,7 @@ mod status;
 /// interfaces reach it here, never in `sip`.
 pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallInfo, CallState, Event};
+pub use link::{Feed, PhoneLink};
 pub use status::{
     AccountStatus, BlfStatus, ConferenceStatus, ForwardStatus, ForwardVia, MixerStatus, MwiStatus,
     Status,
@@ -56,6 +58,9 @@ pub(crate) struct CallEnv {
     pub audio: AudioSystem,
     pub media_ip: IpAddr,
     pub ring_timeout_s: u64,
+    /// `[phone] rtp_timeout_s`: a connected call not on hold that receives
+    /// no media this long is ended (0: never).
+    pub rtp_timeout_s: u64,
     /// `[phone] session_expires_s` and `min_se_s`.
     pub session_timer: call::TimerConfig,
     /// `[phone] symmetric_rtp`: each call's media latches and sends to the

@@ -5,12 +5,12 @@
 use super::message::{self as m, redact};
 use super::msg::SipMessage;
 use super::transport::Peer;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// Which way a message went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceDirection {
     In,
@@ -18,7 +18,7 @@ pub enum TraceDirection {
 }
 
 /// One traced message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SipTrace {
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,

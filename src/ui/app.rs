@@ -36,6 +36,8 @@ pub const HELP_PAGES: u8 = 2;
 pub enum Effect {
     /// Run a command on the phone; the reply comes back via [`App::on_reply`].
     Execute(Command),
+    /// Leave the phone and its calls running and close the interface.
+    Detach,
     /// Ring the terminal bell.
     Bell,
     /// Send a desktop notification (OSC 777 and OSC 9).

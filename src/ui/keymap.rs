@@ -75,7 +75,9 @@ impl KeyMode {
             (_, Action::Nothing) => true,
             (KeyMode::Prompt, a) => matches!(a, Action::Line(_)),
             (KeyMode::Detail, a) => matches!(a, Action::Scroll(_) | Action::Close),
-            (KeyMode::Confirm, a) => matches!(a, Action::Confirm(_)),
+            (KeyMode::Confirm, a) => {
+                matches!(a, Action::Confirm(_)) || a.command_name() == Some("detach")
+            }
             (KeyMode::Normal | KeyMode::Blf, a) => !matches!(
                 a,
                 Action::Line(_) | Action::Scroll(_) | Action::Close | Action::Confirm(_)
@@ -101,7 +103,7 @@ impl KeyMode {
                 KeyMode::Prompt =>
                     "`prompt submit|cancel|complete|history_prev|history_next|delete_back|clear`",
                 KeyMode::Detail => "`scroll <rows>` and `close`",
-                KeyMode::Confirm => "`confirm yes` and `confirm no`",
+                KeyMode::Confirm => "`confirm yes`, `confirm no` and `detach`",
             }
         ))
     }

@@ -1,8 +1,9 @@
-//! The event loop on a real terminal: keys (crossterm event stream), phone
-//! events, SIP traces, command replies and a one-second tick drive redraws;
-//! nothing polls. Commands run on their own tasks so the screen never waits
-//! on the network. The terminal is restored on exit and, before the panic
-//! is printed, on a panic of the interface's thread (`panic_hook.rs`).
+//! The event loop on a real terminal: keys (crossterm event stream), the
+//! phone's feed (events and SIP traces, from wherever the phone runs),
+//! command replies and a one-second tick drive redraws; nothing polls.
+//! Commands run on their own tasks so the screen never waits on the
+//! network. The terminal is restored on exit and, before the panic is
+//! printed, on a panic of the interface's thread (`panic_hook.rs`).
 
 use super::app::{App, Effect};
 use super::keymap::Keymap;
@@ -10,14 +11,13 @@ use super::theme::Theme;
 use super::view::draw;
 use crate::command::{Command, CommandError};
 use crate::config::Config;
-use crate::phone::PhoneHandle;
+use crate::phone::{Feed, PhoneLink};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 type Reply = (&'static str, Result<serde_json::Value, CommandError>);
 
@@ -79,22 +79,30 @@ fn osc_text(s: &str) -> String {
     s.chars().filter(|c| !c.is_control() && *c != ';').collect()
 }
 
-/// Runs the interface until the phone stops (after `quit`). Returns an
-/// error only when the terminal fails.
-pub async fn run(phone: PhoneHandle, config: &Config) -> std::io::Result<()> {
+/// Why the interface ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The phone stopped (after `quit`) or the connection to it ended.
+    PhoneGone,
+    /// The user detached: the phone and its calls go on.
+    Detached,
+}
+
+/// Runs the interface on `phone` and what `feed` reports (the phone's state
+/// as events first, then events and the SIP trace) until the feed ends or
+/// the user detaches. Returns an error only when the terminal fails.
+pub async fn run(
+    phone: impl PhoneLink,
+    mut feed: mpsc::UnboundedReceiver<Feed>,
+    config: &Config,
+) -> std::io::Result<Outcome> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut app = build_app(config, no_color);
-    app.listen = phone.sip_addr().to_string();
-    let mut events = phone.events();
-    let mut traces = phone.sip_trace();
-    for e in phone.snapshot().await {
-        app.on_phone_event(e);
-    }
     // Not ratatui::init: its panic hook restores the terminal on any
     // thread's panic, under the running interface (see `panic_hook`).
     let hook = super::panic_hook::PanicHook::install();
     let mut terminal = open_terminal()?;
-    let result = event_loop(&mut terminal, &mut app, &phone, &mut events, &mut traces).await;
+    let result = event_loop(&mut terminal, &mut app, &phone, &mut feed).await;
     ratatui::restore();
     drop(hook);
     result
@@ -110,10 +118,9 @@ fn open_terminal() -> std::io::Result<ratatui::DefaultTerminal> {
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    phone: &PhoneHandle,
-    events: &mut broadcast::Receiver<Arc<crate::phone::Event>>,
-    traces: &mut broadcast::Receiver<Arc<crate::phone::SipTrace>>,
-) -> std::io::Result<()> {
+    phone: &impl PhoneLink,
+    feed: &mut mpsc::UnboundedReceiver<Feed>,
+) -> std::io::Result<Outcome> {
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Reply>();
     let execute = |cmd: Command| {
         let phone = phone.clone();
@@ -138,35 +145,27 @@ async fn event_loop(
                 Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => app.on_key(k),
                 Some(Ok(_)) => Vec::new(), // resize and others: redraw
                 Some(Err(e)) => return Err(e),
-                None => return Ok(()),
+                // the terminal is gone: leave the phone as it is
+                None => return Ok(Outcome::Detached),
             },
-            ev = events.recv() => match ev {
-                Ok(ev) => app.on_phone_event(Arc::unwrap_or_clone(ev)),
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let mut effects = Vec::new();
-                    for e in phone.snapshot().await {
-                        effects.extend(app.on_phone_event(e));
-                    }
-                    effects
+            item = feed.recv() => match item {
+                Some(Feed::Event(ev)) => app.on_phone_event(ev),
+                Some(Feed::Trace(tr)) => {
+                    app.on_trace(tr);
+                    Vec::new()
                 }
-                Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            },
-            tr = traces.recv() => {
-                if let Ok(tr) = tr {
-                    app.on_trace(Arc::unwrap_or_clone(tr));
-                }
-                Vec::new()
+                None => return Ok(Outcome::PhoneGone),
             },
             reply = reply_rx.recv() => match reply {
                 Some((name, result)) => app.on_reply(name, result),
                 None => Vec::new(),
             },
             _ = tick.tick() => app.on_tick(unix_now()),
-            _ = phone.closed() => return Ok(()),
         };
         for effect in effects {
             match effect {
                 Effect::Execute(cmd) => execute(cmd),
+                Effect::Detach => return Ok(Outcome::Detached),
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07").and_then(|()| out.flush());

@@ -18,6 +18,7 @@ pub mod proc;
 pub mod setup;
 pub mod sip;
 pub mod sipp;
+pub mod tmux;
 pub mod tone;
 pub mod watcher;
 

@@ -422,6 +422,12 @@ impl Phone {
     pub fn kill9(&mut self) {
         self.guard.kill9();
     }
+
+    /// SIGTERM, and waits up to `grace` for the phone to exit (SIGKILL
+    /// after); its exit status.
+    pub fn terminate(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        self.guard.stop(grace)
+    }
 }
 
 impl Drop for Phone {

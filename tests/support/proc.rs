@@ -116,3 +116,28 @@ impl Drop for ProcGuard {
         self.stop(Duration::from_secs(2));
     }
 }
+
+/// Stops the process whose pid a pid file names (a phone `termphone`
+/// started in the background): SIGTERM, then SIGKILL after `grace`. Returns
+/// whether there was one running.
+pub fn stop_pid_file(path: &Path, grace: Duration) -> bool {
+    let Some(pid) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|pid| *pid > 1)
+    else {
+        return false;
+    };
+    if !alive(pid) {
+        return false;
+    }
+    signal(pid, "TERM");
+    let end = Instant::now() + grace;
+    while alive(pid) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if alive(pid) {
+        signal(pid, "KILL");
+    }
+    true
+}

@@ -228,3 +228,76 @@ fn what_counts_as_a_normal_end() {
     assert!(!ended_normally(&call(ended("c1", true, "interrupted"))));
     assert!(!ended_normally(&call(ended("c1", true, "transport error"))));
 }
+
+#[tokio::test]
+async fn trace_lines_are_printed_backlog_first() {
+    use crate::phone::{SipTrace, TraceDirection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("control.sock");
+    let (fake, tx) = FakePhone::new(4);
+    let server = serve(&path, fake.clone()).await.unwrap();
+    let trace = |n: u64| {
+        std::sync::Arc::new(SipTrace {
+            at_ms: n,
+            direction: TraceDirection::In,
+            peer: "udp:127.0.0.1:5070".into(),
+            call_id: None,
+            summary: "OPTIONS".into(),
+            cseq: None,
+            text: String::new(),
+        })
+    };
+    fake.traces.send(trace(1)).unwrap();
+    // what ctl prints, line by line as it prints it
+    struct Lines(std::sync::mpsc::Sender<String>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.send(String::from_utf8_lossy(buf).into_owned());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    let client_path = path.clone();
+    let client = tokio::spawn(async move {
+        let (mut out, mut err) = (Lines(lines_tx), Vec::new());
+        ctl(&client_path, &words("trace"), &mut out, &mut err).await
+    });
+    for _ in 0..500 {
+        if fake.traces.receiver_count() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    fake.traces.send(trace(2)).unwrap();
+    let mut out = String::new();
+    for _ in 0..500 {
+        while let Ok(piece) = lines_rx.try_recv() {
+            out.push_str(&piece);
+        }
+        if out.lines().count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    fake.close_events();
+    drop(tx);
+    server.shutdown().await;
+    let code = tokio::time::timeout(Duration::from_secs(5), client)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(r#"{"event":"sip","at_ms":1,"#),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(r#"{"event":"sip","at_ms":2,"#),
+        "{out}"
+    );
+}

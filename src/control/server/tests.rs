@@ -13,6 +13,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 pub(crate) struct FakePhone {
     events: Arc<Mutex<Option<broadcast::Sender<Arc<Event>>>>>,
     pub(crate) seen: Arc<Mutex<Vec<Command>>>,
+    /// What the test publishes as the SIP trace.
+    pub(crate) traces: broadcast::Sender<Arc<SipTrace>>,
+    /// The state `snapshot` replays.
+    pub(crate) state: Arc<Mutex<Vec<Event>>>,
 }
 
 impl FakePhone {
@@ -21,6 +25,8 @@ impl FakePhone {
         let fake = FakePhone {
             events: Arc::new(Mutex::new(Some(tx.clone()))),
             seen: Arc::new(Mutex::new(Vec::new())),
+            traces: broadcast::channel(16).0,
+            state: Arc::new(Mutex::new(Vec::new())),
         };
         (fake, tx)
     }
@@ -57,6 +63,15 @@ impl Dispatch for FakePhone {
             Some(tx) => tx.subscribe(),
             None => broadcast::channel(1).1,
         }
+    }
+
+    fn sip_trace(&self) -> Option<broadcast::Receiver<Arc<SipTrace>>> {
+        Some(self.traces.subscribe())
+    }
+
+    fn snapshot(&self) -> impl Future<Output = Vec<Event>> + Send {
+        let state = self.state.lock().unwrap().clone();
+        async move { state }
     }
 }
 
@@ -231,7 +246,7 @@ async fn events_stream_until_the_client_closes() {
     let dir = tempfile::tempdir().unwrap();
     let path = socket_in(&dir);
     let (fake, tx) = FakePhone::new(2);
-    let _server = serve(&path, fake).await.unwrap();
+    let _server = serve(&path, fake.clone()).await.unwrap();
     let mut c = Client::connect(&path).await;
     c.send("{\"id\":\"ev\",\"cmd\":\"events\"}\n").await;
     assert_eq!(c.line().await.as_deref(), Some(r#"{"id":"ev","ok":true}"#));
@@ -260,7 +275,9 @@ async fn events_stream_until_the_client_closes() {
     );
 
     // Lagging (capacity 2, nothing read meanwhile on this single-threaded
-    // runtime): the skipped events are lost, the stream goes on.
+    // runtime): the skipped events are lost, the current state comes again
+    // and the stream goes on.
+    *fake.state.lock().unwrap() = vec![call_event("c1", CallState::Held)];
     for i in 0..6 {
         tx.send(
             Event::Dtmf {
@@ -271,6 +288,12 @@ async fn events_stream_until_the_client_closes() {
         )
         .unwrap();
     }
+    let resync = c.line().await.unwrap_or_default();
+    assert!(
+        resync.starts_with(r#"{"event":"call","call":{"id":"c1""#)
+            && resync.contains(r#""state":"held""#),
+        "{resync}"
+    );
     assert_eq!(
         c.line().await.as_deref(),
         Some(r#"{"event":"dtmf","call":"c1","digit":"4"}"#)

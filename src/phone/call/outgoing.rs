@@ -386,6 +386,11 @@ impl CallActor {
 
     /// BYE in a detached task (answers 401/407 once); the call ends at once.
     pub(super) async fn send_bye(&mut self) {
+        self.send_bye_with(None).await;
+    }
+
+    /// BYE, with an RFC 3326 `Reason` header when `reason` is given.
+    pub(super) async fn send_bye_with(&mut self, reason: Option<&str>) {
         let Some(dialog) = self.sip.dialog.as_mut() else {
             return;
         };
@@ -405,6 +410,9 @@ impl CallActor {
             return;
         };
         set_body(&mut bye.headers, &mut bye.body, None, Vec::new());
+        if let Some(reason) = reason {
+            crate::sip::headers::set_header(&mut bye.headers, "Reason", reason);
+        }
         let endpoint = self.env.endpoint.clone();
         let creds = self.credentials();
         let mut digest = std::mem::take(&mut self.sip.digest);

@@ -66,6 +66,14 @@ impl CallManager {
             Command::Hangup { call } => self.hangup(call.as_deref()),
             Command::Reject { call, code } => self.reject(call.as_deref(), code),
             Command::Events => Err(events_elsewhere()).into(),
+            Command::Trace => Err(CommandError::new(
+                "bad_request",
+                "`trace` streams on the control socket (termphone ctl trace)",
+            ))
+            .into(),
+            // Nothing to detach from inside the phone: the interface that
+            // asked closes itself.
+            Command::Detach => Ok(Value::Null).into(),
             Command::Hold { call } => self.hold(call.as_deref()),
             Command::Resume { call } => self.resume(call.as_deref()),
             Command::Switch { call } => self.switch(call.as_deref()),

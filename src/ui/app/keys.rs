@@ -52,9 +52,13 @@ impl App {
             }
             Mode::ConfirmQuit => {
                 self.mode = Mode::Normal;
-                if self.keymap.lookup(KeyMode::Confirm, &key) == Some(&Action::Confirm(true)) {
+                let action = self.keymap.lookup(KeyMode::Confirm, &key).cloned();
+                if action == Some(Action::Confirm(true)) {
                     self.info("quitting: hanging up all calls");
                     vec![Effect::Execute(Command::Quit)]
+                } else if let Some(Action::Run(line)) = action {
+                    // `detach`, the one command the question offers
+                    self.run_line(&line, true)
                 } else {
                     self.info("quit cancelled");
                     Vec::new()
@@ -369,7 +373,8 @@ impl App {
                 self.mode = Mode::ConfirmQuit;
                 Vec::new()
             }
-            Command::Events => {
+            Command::Detach => vec![Effect::Detach],
+            Command::Events | Command::Trace => {
                 self.error("events: a stream for the control socket (`termphone ctl events`)");
                 Vec::new()
             }

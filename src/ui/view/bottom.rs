@@ -89,9 +89,13 @@ pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
             frame.render_widget(
                 Paragraph::new(Span::styled(
                     format!(
-                        " {n} call{} up: hang up and quit? {}",
+                        " {n} call{} up: hang up and quit? {}{}",
                         if n == 1 { "" } else { "s" },
-                        confirm_keys(app)
+                        confirm_keys(app),
+                        app.keymap
+                            .key_for(KeyMode::Confirm, "detach")
+                            .map(|k| format!(" · {}: detach, calls go on", k.label()))
+                            .unwrap_or_default()
                     ),
                     t.style("message.error"),
                 )),
