@@ -156,7 +156,7 @@ impl CallActor {
         if !matches!(self.info.state, CallState::Active | CallState::Held) {
             return;
         }
-        let Some(dialog) = self.sip.dialog.as_mut() else {
+        let Some(dialog) = self.sip.dialog.as_ref() else {
             return;
         };
         let peer = match dialog.next_hop(&self.env.resolver).await {
@@ -166,11 +166,12 @@ impl CallActor {
                 return;
             }
         };
-        let via = m::via(
-            self.env.endpoint.transport().local_addr(),
-            peer.protocol,
-            &m::new_branch(),
-        );
+        // The address that routes to the peer, as in every other request
+        // of the call (a wildcard listen would otherwise say 0.0.0.0).
+        let via = self.via(&peer);
+        let Some(dialog) = self.sip.dialog.as_mut() else {
+            return;
+        };
         let mut req = match dialog.request(Method::Invite, &via) {
             Ok(r) => r,
             Err(e) => {
