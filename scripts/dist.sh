@@ -12,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target="${CARGO_TARGET_DIR:-$root/target}"
 linker="$root/scripts/cc-ordered.sh"
-for f in "$linker" "$root/scripts/layout/functions.sh"; do
+for f in "$linker" "$root/scripts/layout/functions.sh" "$root/scripts/layout/rustflags.sh"; do
     [ -x "$f" ] || { echo "$f is not executable (chmod +x it; a checkout may have lost the bit)" >&2; exit 1; }
     if grep -q $'\r' "$f"; then
         echo "$f has CRLF line ends (check it out with LF; .gitattributes asks for that)" >&2
@@ -23,7 +23,7 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 var="CARGO_TARGET_$(echo "$host" | tr '[:lower:]-' '[:upper:]_')_LINKER"
 report="$target/dist/layout-report.txt"
 rm -f "$report"
-(cd "$root" && env "$var=$linker" TERMPHONE_CODE_LAYOUT=1 cargo build --profile dist --bin termphone "$@" >&2)
+(cd "$root" && env "$var=$linker" TERMPHONE_CODE_LAYOUT=1 RUSTFLAGS="$("$root/scripts/layout/rustflags.sh")" cargo build --profile dist --bin termphone "$@" >&2)
 bin="$target/dist/termphone"
 [ -x "$bin" ] || { echo "no binary at $bin" >&2; exit 1; }
 if [ -f "$report" ]; then

@@ -11,12 +11,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-for tool in valgrind nm sox; do
+for tool in valgrind callgrind_control nm sox; do
     command -v "$tool" >/dev/null 2>&1 || { echo "missing $tool" >&2; exit 1; }
 done
 target="${CARGO_TARGET_DIR:-$root/target}/layout-profile"
 echo "building termphone (dist profile, with symbols)..." >&2
-(cd "$root" && CARGO_TARGET_DIR="$target" CARGO_PROFILE_DIST_STRIP=false cargo build --profile dist --bin termphone --quiet)
+(cd "$root" && CARGO_TARGET_DIR="$target" CARGO_PROFILE_DIST_STRIP=false \
+    RUSTFLAGS="$("$root/scripts/layout/rustflags.sh")" cargo build --profile dist --bin termphone --quiet)
 bin="$target/dist/termphone"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-layout.XXXXXX")
@@ -39,6 +40,13 @@ control = "$1/control.sock"
 
 [sip]
 listen = "127.0.0.1:0"
+
+# An account as most phones have one (bench/run.sh measures the same), kept off any server.
+[[account]]
+name = "profile"
+user = "profile"
+domain = "127.0.0.1"
+register = false
 
 [audio]
 backend = "file"
@@ -65,6 +73,9 @@ run_phone() {
         sleep 0.2
     done
     "$2"
+    # The profile so far, apart from what quitting runs ($work/NAME.out.1): the code of
+    # shutting down goes after that of idling and calling.
+    callgrind_control --dump "$pid" >/dev/null
     ctl quit
     wait "$pid" || true
     pid=
@@ -112,6 +123,6 @@ mkdir -p "$(dirname "$out")"
             if (!(s in name) || (name[s] in seen)) next
             seen[name[s]] = 1
             print name[s]
-        }' "$work/names" "$work/idle.out" "$work/call.out"
+        }' "$work/names" "$work/idle.out.1" "$work/call.out.1" "$work/idle.out" "$work/call.out"
 } >"$out"
 echo "$(($(wc -l <"$out") - 2)) functions written to $out" >&2
