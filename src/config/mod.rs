@@ -10,6 +10,7 @@
 //! the column and the key.
 
 mod audio;
+mod limits;
 mod paths;
 pub mod pbx;
 mod proxy;
@@ -17,6 +18,7 @@ mod raw;
 mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
+pub use limits::SipLimits;
 pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,8 @@ pub struct SipConfig {
     /// Name servers for SIP's DNS look-ups (`ip:port`); empty: the
     /// system's (`/etc/resolv.conf`).
     pub dns_servers: Vec<SocketAddr>,
+    /// Connection and request limits against floods.
+    pub limits: SipLimits,
 }
 
 /// One `[[account]]`.
@@ -248,6 +252,7 @@ impl Config {
             sip: SipConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 dns_servers: Vec::new(),
+                limits: SipLimits::default(),
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {

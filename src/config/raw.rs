@@ -2,6 +2,7 @@
 //! their resolution into the typed [`Config`]. Errors carry the file, line,
 //! column and key.
 
+use super::limits::RawSipLimits;
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
@@ -61,6 +62,12 @@ struct RawPbx {
 struct RawSip {
     listen: Option<Spanned<String>>,
     dns_servers: Option<Vec<Spanned<String>>>,
+    tcp_max_connections: Option<Spanned<usize>>,
+    tcp_max_connections_per_source: Option<Spanned<usize>>,
+    tcp_idle_timeout_s: Option<Spanned<u64>>,
+    tcp_read_timeout_s: Option<Spanned<u64>>,
+    max_transactions: Option<Spanned<usize>>,
+    max_requests_per_source: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +211,16 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     };
 
     let dns_servers = dns_servers(&src, raw.sip.dns_servers.unwrap_or_default())?;
+    let limits = RawSipLimits {
+        tcp_max_connections: raw.sip.tcp_max_connections,
+        tcp_max_connections_per_source: raw.sip.tcp_max_connections_per_source,
+        tcp_idle_timeout_s: raw.sip.tcp_idle_timeout_s,
+        tcp_read_timeout_s: raw.sip.tcp_read_timeout_s,
+        max_transactions: raw.sip.max_transactions,
+        max_requests_per_source: raw.sip.max_requests_per_source,
+    }
+    .resolve()
+    .map_err(|(span, message)| src.at(span, message))?;
 
     let mut accounts = Vec::new();
     let mut pending_cmds = Vec::new();
@@ -319,6 +336,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         sip: SipConfig {
             listen,
             dns_servers,
+            limits,
         },
         accounts,
         audio: AudioConfig {

@@ -516,3 +516,31 @@ fn symmetric_rtp_is_on_unless_turned_off() {
         .to_string();
     assert!(err.contains("symmetric_rtp"), "{err}");
 }
+
+#[test]
+fn sip_limits_default_and_override_and_refuse_zero() {
+    let c = Config::parse("", Path::new("/x/c.toml")).unwrap();
+    assert_eq!(c.sip.limits, SipLimits::default());
+    let text = "[sip]\ntcp_max_connections = 10\ntcp_max_connections_per_source = 2\n\
+                tcp_idle_timeout_s = 5\ntcp_read_timeout_s = 3\nmax_transactions = 100\n\
+                max_requests_per_source = 7\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert_eq!(
+        c.sip.limits,
+        SipLimits {
+            tcp_max_connections: 10,
+            tcp_max_connections_per_source: 2,
+            tcp_idle_timeout_s: 5,
+            tcp_read_timeout_s: 3,
+            max_transactions: 100,
+            max_requests_per_source: 7,
+        }
+    );
+    let err = Config::parse("[sip]\nmax_transactions = 0\n", Path::new("/x/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/x/c.toml:2:") && err.contains("`sip.max_transactions` must be at least 1"),
+        "{err}"
+    );
+}

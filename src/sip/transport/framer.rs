@@ -32,6 +32,11 @@ impl Framer {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Whether bytes of an unfinished message (or ping) are buffered.
+    pub fn pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     /// The next complete frame, `Ok(None)` when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         loop {
