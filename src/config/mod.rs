@@ -10,6 +10,7 @@
 //! the column and the key.
 
 mod audio;
+mod file_mode;
 mod limits;
 mod paths;
 pub mod pbx;
@@ -71,6 +72,15 @@ pub struct Account {
     pub voicemail: Option<String>,
     /// Subscribe to message-summary (MWI) for this account.
     pub mwi: bool,
+}
+
+impl Drop for Account {
+    /// The password does not outlive the account in memory.
+    fn drop(&mut self) {
+        if let Some(password) = self.password.as_mut() {
+            zeroize::Zeroize::zeroize(password);
+        }
+    }
 }
 
 impl std::fmt::Debug for Account {
@@ -208,10 +218,18 @@ impl Config {
     ///
     /// A file without any `[[account]]` gets the direct-IP account of
     /// [`Config::direct_ip_default`].
+    /// A file that holds a `password` or `password_cmd` and that its group
+    /// or everyone may write is refused, saying why and what to do.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?);
+        file_mode::check(path, &text).map_err(|message| ConfigError::Io {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         })?;
         Config::parse(&text, path)
     }

@@ -544,3 +544,45 @@ fn sip_limits_default_and_override_and_refuse_zero() {
         "{err}"
     );
 }
+
+#[test]
+fn a_config_with_a_password_that_others_may_write_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let chmod = |m: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+    chmod(0o666).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains(&path.display().to_string())
+            && err.contains("everyone may change")
+            && err.contains("chmod go-w"),
+        "{err}"
+    );
+    chmod(0o620).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("its group may change"), "{err}");
+    chmod(0o600).unwrap();
+    assert_eq!(
+        Config::load(&path).unwrap().accounts[0].password.as_deref(),
+        Some("pw")
+    );
+    // A password_cmd that others may write is never run.
+    let marker = dir.path().join("ran");
+    std::fs::write(
+        &path,
+        format!(
+            "[[account]]\nname = \"a\"\nuser = \"1\"\ndomain = \"t\"\npassword_cmd = \"touch {}; echo pw\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    chmod(0o646).unwrap();
+    assert!(Config::load(&path).is_err());
+    assert!(!marker.exists(), "the password_cmd ran");
+}
