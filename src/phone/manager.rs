@@ -102,7 +102,10 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         Endpoint::start_with(transport, inbound, Timers::default(), server_limits);
     let audio = AudioSystem::open(&config.audio).context("cannot open audio")?;
     if let Some(dir) = config.history_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // The data dir holds history and recordings: ours alone.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let history = History::open(&config.history_path)
         .with_context(|| format!("cannot open call history {}", config.history_path.display()))?;

@@ -104,6 +104,17 @@ impl History {
                     .map_err(|e| db(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
+        // Created private before SQLite opens it (SQLite gives the WAL and
+        // shared-memory files the database file's mode).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| db(format!("{}: {e}", path.display())))?;
+        }
         let mut conn =
             Connection::open(path).map_err(|e| db(format!("{}: {e}", path.display())))?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
