@@ -160,17 +160,13 @@ fn tui_log_path() -> PathBuf {
     dir.join("termphone.log")
 }
 
-/// Logging for the TUI: to a file, never to the screen. Returns the file path.
+/// Logging for the TUI: to a rotating file, never to the screen. Returns
+/// the file path.
 fn init_file_tracing() -> Option<PathBuf> {
     let path = tui_log_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).ok()?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
+    // Rotates by size and keeps a few old files, all 0600 in a 0700 dir.
+    use termphone::store::log_file::{RotatingLog, LOG_KEEP, LOG_MAX_BYTES};
+    let file = RotatingLog::open(&path, LOG_MAX_BYTES, LOG_KEEP).ok()?;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt::layer()
