@@ -125,9 +125,17 @@ async fn run(cli: Cli) -> ExitCode {
             init_tracing();
             call(config, &uri).await
         }
-        _ if cli.headless || cli.background => {
+        _ if cli.background => {
+            // Its own rotating log: stdout and stderr (only what comes before
+            // this, or a panic) go to the same file by the launch.
+            if init_file_tracing(&phone_log_path()).is_none() {
+                init_tracing();
+            }
+            headless(config, true).await
+        }
+        _ if cli.headless => {
             init_tracing();
-            headless(config, cli.background).await
+            headless(config, false).await
         }
         Some(Sub::Attach) => tui(config, None).await,
         _ => tui(config, Some(config_file)).await,
@@ -172,29 +180,34 @@ fn init_tracing() {
         .init();
 }
 
-/// Where the TUI logs: `$XDG_STATE_HOME/termphone/termphone.log` (else the
-/// data dir, else the temp dir).
-fn tui_log_path() -> PathBuf {
+/// Where the logs go: `$XDG_STATE_HOME/termphone` (else the data dir, else
+/// the temp dir).
+fn log_dir() -> PathBuf {
     let dirs = directories::ProjectDirs::from("", "", "termphone");
-    let dir = dirs
-        .as_ref()
+    dirs.as_ref()
         .and_then(|d| d.state_dir().map(std::path::Path::to_path_buf))
         .or_else(|| dirs.as_ref().map(|d| d.data_local_dir().to_path_buf()))
-        .unwrap_or_else(std::env::temp_dir);
-    dir.join("termphone.log")
+        .unwrap_or_else(std::env::temp_dir)
 }
 
-/// Logging for the TUI: to a file, never to the screen. Returns the file path.
-fn init_file_tracing() -> Option<PathBuf> {
-    let path = tui_log_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).ok()?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
+/// The TUI's log: `termphone.log` in the log dir.
+fn tui_log_path() -> PathBuf {
+    log_dir().join("termphone.log")
+}
+
+/// The log of a phone started in the background: `phone.log` beside the
+/// TUI's, so that each file has one writer that rotates it.
+fn phone_log_path() -> PathBuf {
+    log_dir().join("phone.log")
+}
+
+/// Logging to a rotating file at `path`, never to the screen. Returns the
+/// file path.
+fn init_file_tracing(path: &std::path::Path) -> Option<PathBuf> {
+    let path = path.to_path_buf();
+    // Rotates by size and keeps a few old files, all 0600 in a 0700 dir.
+    use termphone::store::log_file::{RotatingLog, LOG_KEEP, LOG_MAX_BYTES};
+    let file = RotatingLog::open(&path, LOG_MAX_BYTES, LOG_KEEP).ok()?;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let fmt = tracing_subscriber::fmt::layer()
@@ -219,7 +232,7 @@ async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let log = init_file_tracing();
+    let log = init_file_tracing(&tui_log_path());
     let path = config.control_path();
     let attached = match (Remote::attach(&path).await, start) {
         (Err(AttachError::Unreachable { .. }), Some(config_file)) => {
@@ -227,7 +240,7 @@ async fn tui(config: Config, start: Option<Option<PathBuf>>) -> ExitCode {
                 exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("termphone")),
                 config: config_file,
                 control: path.clone(),
-                log: tui_log_path(),
+                log: phone_log_path(),
             };
             match tokio::task::spawn_blocking(move || launch.start()).await {
                 Ok(Ok(pid)) => {

@@ -45,6 +45,8 @@ impl Tui {
             .ui("notify", true)
             .render(&socket, SocketAddr::from(([127, 0, 0, 1], sip_port)));
         std::fs::write(&config, text).expect("write config.toml");
+        std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod config.toml");
         let mut env = Vec::new();
         for (var, sub) in [
             ("XDG_CONFIG_HOME", "xdg/config"),

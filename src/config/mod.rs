@@ -10,6 +10,8 @@
 //! the column and the key.
 
 mod audio;
+mod file_mode;
+mod limits;
 mod paths;
 pub mod pbx;
 mod proxy;
@@ -17,6 +19,7 @@ mod raw;
 mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
+pub use limits::SipLimits;
 pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +51,8 @@ pub struct SipConfig {
     /// STUN server (`host:port`) asked for the public RTP address of a call
     /// whose SIP path shows a NAT; `None`: the SDP names the local address.
     pub stun_server: Option<String>,
+    /// Connection and request limits against floods.
+    pub limits: SipLimits,
 }
 
 /// One `[[account]]`.
@@ -76,6 +81,15 @@ pub struct Account {
     /// Seconds between keep-alives to the registrar while a NAT is seen
     /// (0: none).
     pub keepalive_s: u32,
+}
+
+impl Drop for Account {
+    /// The password does not outlive the account in memory.
+    fn drop(&mut self) {
+        if let Some(password) = self.password.as_mut() {
+            zeroize::Zeroize::zeroize(password);
+        }
+    }
 }
 
 impl std::fmt::Debug for Account {
@@ -219,10 +233,18 @@ impl Config {
     ///
     /// A file without any `[[account]]` gets the direct-IP account of
     /// [`Config::direct_ip_default`].
+    /// A file that holds a `password` or `password_cmd` and that its group
+    /// or everyone may write is refused, saying why and what to do.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?);
+        file_mode::check(path, &text).map_err(|message| ConfigError::Io {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         })?;
         Config::parse(&text, path)
     }
@@ -264,6 +286,7 @@ impl Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 dns_servers: Vec::new(),
                 stun_server: None,
+                limits: SipLimits::default(),
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {

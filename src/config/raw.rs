@@ -2,6 +2,7 @@
 //! their resolution into the typed [`Config`]. Errors carry the file, line,
 //! column and key.
 
+use super::limits::RawSipLimits;
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
@@ -65,6 +66,12 @@ struct RawSip {
     listen: Option<Spanned<String>>,
     dns_servers: Option<Vec<Spanned<String>>>,
     stun_server: Option<Spanned<String>>,
+    tcp_max_connections: Option<Spanned<usize>>,
+    tcp_max_connections_per_source: Option<Spanned<usize>>,
+    tcp_idle_timeout_s: Option<Spanned<u64>>,
+    tcp_read_timeout_s: Option<Spanned<u64>>,
+    max_transactions: Option<Spanned<usize>>,
+    max_requests_per_source: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -232,6 +239,16 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Some(s) => Some(stun_server(&src, s)?),
         None => None,
     };
+    let limits = RawSipLimits {
+        tcp_max_connections: raw.sip.tcp_max_connections,
+        tcp_max_connections_per_source: raw.sip.tcp_max_connections_per_source,
+        tcp_idle_timeout_s: raw.sip.tcp_idle_timeout_s,
+        tcp_read_timeout_s: raw.sip.tcp_read_timeout_s,
+        max_transactions: raw.sip.max_transactions,
+        max_requests_per_source: raw.sip.max_requests_per_source,
+    }
+    .resolve()
+    .map_err(|(span, message)| src.at(span, message))?;
 
     let mut accounts = Vec::new();
     let mut pending_cmds = Vec::new();
@@ -364,6 +381,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             listen,
             dns_servers,
             stun_server,
+            limits,
         },
         accounts,
         audio: AudioConfig {

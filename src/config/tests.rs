@@ -597,3 +597,73 @@ fn rtp_timeout_defaults_to_30_s_and_0_turns_it_off() {
         .to_string();
     assert!(err.contains("c.toml:2:"), "{err}");
 }
+
+#[test]
+fn sip_limits_default_and_override_and_refuse_zero() {
+    let c = Config::parse("", Path::new("/x/c.toml")).unwrap();
+    assert_eq!(c.sip.limits, SipLimits::default());
+    let text = "[sip]\ntcp_max_connections = 10\ntcp_max_connections_per_source = 2\n\
+                tcp_idle_timeout_s = 5\ntcp_read_timeout_s = 3\nmax_transactions = 100\n\
+                max_requests_per_source = 7\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert_eq!(
+        c.sip.limits,
+        SipLimits {
+            tcp_max_connections: 10,
+            tcp_max_connections_per_source: 2,
+            tcp_idle_timeout_s: 5,
+            tcp_read_timeout_s: 3,
+            max_transactions: 100,
+            max_requests_per_source: 7,
+        }
+    );
+    let err = Config::parse("[sip]\nmax_transactions = 0\n", Path::new("/x/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/x/c.toml:2:") && err.contains("`sip.max_transactions` must be at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_with_a_password_that_others_may_write_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test\"\npassword = \"pw\"\n",
+    )
+    .unwrap();
+    let chmod = |m: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m));
+    chmod(0o666).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains(&path.display().to_string())
+            && err.contains("everyone may change")
+            && err.contains("chmod go-w"),
+        "{err}"
+    );
+    chmod(0o620).unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains("its group may change"), "{err}");
+    chmod(0o600).unwrap();
+    assert_eq!(
+        Config::load(&path).unwrap().accounts[0].password.as_deref(),
+        Some("pw")
+    );
+    // A password_cmd that others may write is never run.
+    let marker = dir.path().join("ran");
+    std::fs::write(
+        &path,
+        format!(
+            "[[account]]\nname = \"a\"\nuser = \"1\"\ndomain = \"t\"\npassword_cmd = \"touch {}; echo pw\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    chmod(0o646).unwrap();
+    assert!(Config::load(&path).is_err());
+    assert!(!marker.exists(), "the password_cmd ran");
+}

@@ -1,4 +1,5 @@
-//! Control socket server: a Unix socket (0600 in a 0700 dir), one task per
+//! Control socket server: a Unix socket (created 0600 under a 0177 umask,
+//! in a 0700 dir; only our own user is served, see [`guard`]), one task per
 //! connection, refuses to start when another instance owns the socket.
 //!
 //! Each request line gets one reply line. `events` is answered with `ok`,
@@ -20,6 +21,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
+
+mod guard;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -135,7 +138,7 @@ pub async fn serve(path: &Path, phone: impl Dispatch) -> Result<ControlServer, C
         prepare_dir(dir)?;
     }
     clear_stale(path).await?;
-    let listener = UnixListener::bind(path).map_err(|e| io_err(path, e))?;
+    let listener = guard::bind_private(path).map_err(|e| io_err(path, e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| io_err(path, e))?;
     let md = std::fs::symlink_metadata(path).map_err(|e| io_err(path, e))?;
@@ -231,9 +234,12 @@ async fn accept_loop(
         tokio::select! {
             _ = cancel.cancelled() => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(connection(stream, phone.clone(), backlog.clone(), cancel.child_token()));
-                }
+                Ok((stream, _)) => match guard::check_peer(&stream) {
+                    Ok(()) => {
+                        connections.spawn(connection(stream, phone.clone(), backlog.clone(), cancel.child_token()));
+                    }
+                    Err(why) => tracing::warn!("control socket connection refused: {why}"),
+                },
                 Err(e) => {
                     // e.g. out of file descriptors: back off, keep serving.
                     tracing::warn!("control socket accept failed: {e}");

@@ -29,6 +29,7 @@ mod commands;
 mod conference;
 mod dnd_forward;
 mod history;
+mod limits;
 mod pbx;
 mod routing;
 mod status;
@@ -91,15 +92,20 @@ struct CallManager {
 
 /// Starts the phone and returns its handle.
 pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
-    let (transport, inbound) = Transport::bind(config.sip.listen)
+    let (conn_limits, server_limits) = limits::sip_limits(&config.sip.limits);
+    let (transport, inbound) = Transport::bind_with(config.sip.listen, conn_limits)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
     let sip_addr = transport.local_addr();
     let env_transport = transport.clone();
-    let (endpoint, incoming) = Endpoint::start(transport, inbound, Timers::default());
+    let (endpoint, incoming) =
+        Endpoint::start_with(transport, inbound, Timers::default(), server_limits);
     let audio = AudioSystem::open(&config.audio).context("cannot open audio")?;
     if let Some(dir) = config.history_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // The data dir holds history and recordings: ours alone.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let history = History::open(&config.history_path)
         .with_context(|| format!("cannot open call history {}", config.history_path.display()))?;

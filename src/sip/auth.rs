@@ -28,6 +28,13 @@ pub struct Credentials {
     pub scope: AuthScope,
 }
 
+impl Drop for Credentials {
+    /// The password does not outlive the credentials in memory.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.password);
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

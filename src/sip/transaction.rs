@@ -12,8 +12,11 @@
 //! `transport.via_to(&peer, &new_branch())`) and read the responses from the
 //! [`ClientTransaction`]. The ACK for a 2xx is the dialog's business: send it
 //! with [`Endpoint::send_stateless`]. An ACK that matches no transaction
-//! (including late ones) is passed up as [`Incoming::Ack`].
+//! (including late ones) is passed up as [`Incoming::Ack`]. New requests
+//! beyond the [`ServerLimits`] (live transactions, requests per source per
+//! second) are dropped, or for an INVITE answered 503 with Retry-After.
 
+pub mod admission;
 mod client;
 mod dispatch;
 mod key;
@@ -22,6 +25,7 @@ mod server;
 use super::msg::{Request, Response, SipMessage};
 use super::transport::{Inbound, Peer, Transport};
 use super::{Result, SipError};
+pub use admission::ServerLimits;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -123,16 +127,28 @@ struct EndpointInner {
 }
 
 impl Endpoint {
-    /// Starts the layer over a bound transport and its inbound stream.
+    /// Starts the layer over a bound transport and its inbound stream, with
+    /// the default [`ServerLimits`].
     pub fn start(
         transport: Transport,
         inbound: mpsc::UnboundedReceiver<Inbound>,
         timers: Timers,
     ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
+        Self::start_with(transport, inbound, timers, ServerLimits::default())
+    }
+
+    /// Starts the layer; new requests beyond `limits` are dropped (INVITE:
+    /// answered 503 with Retry-After).
+    pub fn start_with(
+        transport: Transport,
+        inbound: mpsc::UnboundedReceiver<Inbound>,
+        timers: Timers,
+        limits: ServerLimits,
+    ) -> (Endpoint, mpsc::UnboundedReceiver<Incoming>) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (up_tx, up_rx) = mpsc::unbounded_channel();
         let dispatcher =
-            dispatch::Dispatcher::new(transport.clone(), timers, cmd_tx.downgrade(), up_tx);
+            dispatch::Dispatcher::new(transport.clone(), timers, cmd_tx.downgrade(), up_tx, limits);
         tokio::spawn(dispatcher.run(cmd_rx, inbound));
         let inner = EndpointInner {
             transport,
@@ -198,6 +214,8 @@ impl Endpoint {
     }
 }
 
+#[cfg(test)]
+mod admission_tests;
 #[cfg(test)]
 mod net_tests;
 #[cfg(test)]

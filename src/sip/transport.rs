@@ -8,6 +8,9 @@
 //! connection opens one. An in-memory variant ([`Transport::memory`]) lets the
 //! layers above be tested without sockets.
 //!
+//! Connections accepted on TCP are held to [`ConnLimits`] (how many, and
+//! how long they may idle or take over a message).
+//!
 //! On the wildcard address the transport still tells each peer a real
 //! address: [`Transport::local_addr_for`] asks the OS which source address
 //! routes to the peer; the choice itself is [`local_addr`]'s. Behind a NAT
@@ -17,6 +20,7 @@
 
 mod framer;
 mod inspect;
+pub mod limits;
 pub mod local_addr;
 mod start_line;
 mod tcp;
@@ -24,6 +28,7 @@ mod tcp;
 // The fresh identifiers a caller of the transport puts into a request.
 pub use super::headers::{new_branch, new_call_id, new_tag};
 pub use inspect::MAX_MESSAGE;
+pub use limits::ConnLimits;
 
 use super::msg::{self, SipMessage};
 use super::trace::{SipTrace, TraceDirection, Tracer};
@@ -126,8 +131,18 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// Binds UDP and TCP on `listen` (port 0: one free port that both get).
+    /// Binds UDP and TCP on `listen` (port 0: one free port that both get),
+    /// with the default [`ConnLimits`].
     pub async fn bind(listen: SocketAddr) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
+        Self::bind_with(listen, ConnLimits::default()).await
+    }
+
+    /// Binds UDP and TCP on `listen`; connections accepted on TCP are held
+    /// to `limits`.
+    pub async fn bind_with(
+        listen: SocketAddr,
+        limits: ConnLimits,
+    ) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
         let (udp, listener) = bind_pair(listen).await?;
         let local = udp.local_addr()?;
         let udp = Arc::new(udp);
@@ -145,7 +160,11 @@ impl Transport {
                 }
             }
         });
-        let tcp = tcp::Connections::new(inbound_tx.clone(), token.clone());
+        let tcp = tcp::Connections::new(
+            inbound_tx.clone(),
+            token.clone(),
+            limits::ConnTable::new(limits),
+        );
         tokio::spawn(udp_loop(udp.clone(), inbound_tx, token.clone()));
         tokio::spawn(tcp.clone().accept_loop(listener));
         let inner = Inner {
@@ -365,5 +384,7 @@ async fn udp_loop(
     }
 }
 
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,14 @@
 //! Crash-safe call history in SQLite (WAL): a row is written when a call
 //! starts and updated at each step, so `kill -9` during a call loses nothing.
-//! Knows nothing about SIP or the UI.
+//! Knows nothing about SIP or the UI. [`log_file`] is the TUI's rotating
+//! log file.
 //!
 //! Each row notes the process that owns it; [`History::open`] closes rows
 //! whose owner is gone (a crash) as "interrupted", ending them at the last
 //! time known (answered, else started). `synchronous=NORMAL` in WAL mode
 //! survives a process crash; only a power loss may drop the last commits.
 
+pub mod log_file;
 mod schema;
 mod time;
 
@@ -103,6 +105,17 @@ impl History {
                     .create(dir)
                     .map_err(|e| db(format!("cannot create {}: {e}", dir.display())))?;
             }
+        }
+        // Created private before SQLite opens it (SQLite gives the WAL and
+        // shared-memory files the database file's mode).
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| db(format!("{}: {e}", path.display())))?;
         }
         let mut conn =
             Connection::open(path).map_err(|e| db(format!("{}: {e}", path.display())))?;

@@ -67,6 +67,13 @@ impl Phone {
         let socket = home.join("control.sock");
         let config_path = home.join("config.toml");
         std::fs::write(&config_path, config.render(&socket, listen)).expect("write phone config");
+        // As a user keeps a file with a password: the phone refuses one that
+        // others may write, whatever the umask the tests run under.
+        std::fs::set_permissions(
+            &config_path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod phone config");
         let log = home.join("termphone.log");
         let mut cmd = Command::new(bin());
         cmd.arg("--headless")

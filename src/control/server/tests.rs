@@ -390,3 +390,62 @@ async fn a_replaced_socket_is_not_removed_by_the_old_server() {
     drop(new);
     assert!(!path.exists());
 }
+
+/// Another user who can reach the socket file (its modes opened by hand)
+/// is still not served: the peer's UID is checked on every connection.
+/// Needs root (to run the client as `nobody`), as CI has.
+#[tokio::test]
+async fn another_user_is_refused_even_when_the_file_modes_let_them_in() {
+    assert!(
+        rustix::process::getuid().is_root(),
+        "this test needs root to connect as another user"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = socket_in(&dir);
+    let (fake, _tx) = FakePhone::new(4);
+    let _server = serve(&path, fake).await.unwrap();
+    let open = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    for p in path.ancestors().skip(1).take(3) {
+        open(p, 0o755).unwrap();
+    }
+    open(&path, 0o777).unwrap();
+    let client = "import socket,sys\n\
+        s=socket.socket(socket.AF_UNIX)\n\
+        s.connect(sys.argv[1])\n\
+        s.settimeout(5)\n\
+        try:\n s.sendall(b'{\"cmd\":\"status\"}\\n'); d=s.recv(4096)\n\
+        except (BrokenPipeError, ConnectionResetError): d=b''\n\
+        print(repr(d))\n";
+    let socket = path.clone();
+    let run = move |as_nobody: bool| {
+        let mut cmd = if as_nobody {
+            let mut c = std::process::Command::new("setpriv");
+            c.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/usr/bin/python3",
+            ]);
+            c
+        } else {
+            std::process::Command::new("/usr/bin/python3")
+        };
+        cmd.args(["-c", client]).arg(&socket);
+        cmd.output().expect("run the python client")
+    };
+    let (mine, theirs) = tokio::task::spawn_blocking(move || (run(false), run(true)))
+        .await
+        .unwrap();
+    let mine = String::from_utf8_lossy(&mine.stdout).into_owned();
+    assert!(mine.contains("ok"), "our own user was not served: {mine}");
+    assert!(
+        theirs.status.success(),
+        "the other user's client failed to connect: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&theirs.stdout).trim(),
+        "b''",
+        "another user got an answer"
+    );
+}

@@ -168,10 +168,24 @@ impl WavRecorder {
         let err = |e: &dyn std::fmt::Display| {
             MediaError::Audio(format!("recording {}: {e}", path.display()))
         };
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| err(&e))?;
         }
-        let mut writer = hound::WavWriter::create(path, spec_8k(channels)).map_err(|e| err(&e))?;
+        // A recording is a conversation: readable by us alone.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| err(&e))?;
+        let mut writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec_8k(channels))
+            .map_err(|e| err(&e))?;
         writer.flush().map_err(|e| err(&e))?;
         Ok(WavRecorder {
             path: path.to_path_buf(),
@@ -218,6 +232,18 @@ impl Drop for WavRecorder {
 mod tests {
     use super::*;
     use crate::media::tone::{goertzel_power, sine};
+
+    #[test]
+    fn a_recording_is_private_to_us() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("recordings/call.wav");
+        let rec = WavRecorder::create(&path, 2, 1).unwrap();
+        drop(rec);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
 
     #[test]
     fn reads_stereo_float_44k1_as_8k_mono() {

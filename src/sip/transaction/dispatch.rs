@@ -1,7 +1,9 @@
 //! The endpoint task: owns the maps from transaction keys to transaction
 //! tasks, dispatches inbound messages to them, starts server transactions,
-//! matches CANCEL and ACK-for-2xx, and sends unmatched messages up.
+//! matches CANCEL and ACK-for-2xx, and sends unmatched messages up. New
+//! requests pass [`admission`](super::admission) first.
 
+use super::admission::{Admission, Admit, ServerLimits, RETRY_AFTER_S};
 use super::key::{AckKey, ClientKey, ServerKey};
 use super::server::{self, ServerCtx, ServerNet};
 use super::{Inbound, Incoming, ServerTransaction, Timers};
@@ -55,6 +57,7 @@ pub struct Dispatcher {
     clients: HashMap<ClientKey, (u64, mpsc::UnboundedSender<Box<Response>>)>,
     servers: HashMap<ServerKey, (u64, mpsc::UnboundedSender<ServerNet>)>,
     acks: HashMap<AckKey, (u64, mpsc::UnboundedSender<ServerNet>)>,
+    admission: Admission,
 }
 
 impl Dispatcher {
@@ -63,8 +66,10 @@ impl Dispatcher {
         timers: Timers,
         cmd: mpsc::WeakUnboundedSender<Cmd>,
         up: mpsc::UnboundedSender<Incoming>,
+        limits: ServerLimits,
     ) -> Self {
         Dispatcher {
+            admission: Admission::new(limits),
             transport,
             timers,
             cmd,
@@ -234,6 +239,33 @@ impl Dispatcher {
         let Some(request) = self.forward_to_server(&request, None, request.clone()) else {
             return;
         };
+        let now = tokio::time::Instant::now();
+        match self
+            .admission
+            .check(now, peer.addr.ip(), &request.method, self.servers.len())
+        {
+            Admit::Yes => {}
+            Admit::Drop => {
+                tracing::trace!(from = %peer.addr, method = %request.method, "request dropped: over the limits");
+                return;
+            }
+            Admit::Busy => {
+                tracing::trace!(from = %peer.addr, method = %request.method, "request refused with 503: over the limits");
+                let mut resp = headers::response_to(
+                    &request,
+                    StatusCode::ServiceUnavailable,
+                    Some(&headers::new_tag()),
+                );
+                headers::set_header(&mut resp.headers, "Retry-After", RETRY_AFTER_S.to_string());
+                let transport = self.transport.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = transport.send(&SipMessage::Response(resp), &peer).await {
+                        tracing::debug!(error = %e, "sending 503 failed");
+                    }
+                });
+                return;
+            }
+        }
         let Some(handle) = self.spawn_server(request.clone(), peer) else {
             return;
         };

@@ -32,6 +32,12 @@ impl Framer {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Whether bytes of an unfinished message are buffered (a lone CRLF,
+    /// half a ping or a keep-alive of its own, is not one).
+    pub fn pending(&self) -> bool {
+        self.buf.iter().any(|b| !matches!(b, b'\r' | b'\n'))
+    }
+
     /// The next complete frame, `Ok(None)` when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         loop {
@@ -103,6 +109,7 @@ mod tests {
         let mut f = Framer::default();
         f.push(&MSG[..10]);
         assert_eq!(f.next_frame(), Ok(None));
+        assert!(f.pending());
         f.push(&MSG[10..]);
         f.push(MSG);
         assert_eq!(f.next_frame(), Ok(Some(Frame::Message(MSG.to_vec()))));
@@ -115,6 +122,7 @@ mod tests {
         let mut f = Framer::default();
         f.push(b"\r\n");
         assert_eq!(f.next_frame(), Ok(None));
+        assert!(!f.pending(), "a lone CRLF is no message under way");
         f.push(b"\r\n");
         assert_eq!(f.next_frame(), Ok(Some(Frame::Ping)));
         f.push(b"\r\n");

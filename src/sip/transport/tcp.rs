@@ -1,9 +1,11 @@
 //! TCP side of the transport: the accept loop, one reader task per
-//! connection (framing, ping answers, 400/close policy), and the table of
-//! open connections by peer address used to send.
+//! connection (framing, ping answers, 400/close policy, the idle and read
+//! deadlines of [`limits`](super::limits)), and the table of open
+//! connections by peer address used to send.
 
 use super::framer::{Frame, Framer};
 use super::inspect::{inspect, reject_or_drop, Verdict};
+use super::limits::{read_deadline, ConnTable, Permit};
 use super::{Inbound, Peer, Protocol};
 use crate::sip::{Result, SipError};
 use std::collections::HashMap;
@@ -15,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,15 +37,21 @@ pub struct Connections {
     next_id: Arc<AtomicU64>,
     inbound: mpsc::UnboundedSender<Inbound>,
     token: CancellationToken,
+    accepted: ConnTable,
 }
 
 impl Connections {
-    pub fn new(inbound: mpsc::UnboundedSender<Inbound>, token: CancellationToken) -> Self {
+    pub fn new(
+        inbound: mpsc::UnboundedSender<Inbound>,
+        token: CancellationToken,
+        accepted: ConnTable,
+    ) -> Self {
         Connections {
             map: Arc::default(),
             next_id: Arc::default(),
             inbound,
             token,
+            accepted,
         }
     }
 
@@ -53,10 +62,16 @@ impl Connections {
                 a = listener.accept() => a,
             };
             match accepted {
-                Ok((stream, addr)) => {
-                    tracing::debug!(peer = %addr, "TCP connection accepted");
-                    self.register(stream, addr);
-                }
+                Ok((stream, addr)) => match self.accepted.admit(addr.ip()) {
+                    Ok(permit) => {
+                        tracing::debug!(peer = %addr, "TCP connection accepted");
+                        self.register(stream, addr, Some(permit));
+                    }
+                    Err(refusal) => {
+                        // Dropping the stream closes it at once.
+                        tracing::debug!(peer = %addr, reason = refusal.reason(), "TCP connection refused");
+                    }
+                },
                 Err(e) => {
                     tracing::debug!(error = %e, "TCP accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -65,7 +80,10 @@ impl Connections {
         }
     }
 
-    fn register(&self, stream: TcpStream, addr: SocketAddr) -> Writer {
+    /// Starts the reader of a connection and makes it the one to send to
+    /// `addr`. `permit`: the place an accepted connection holds until it
+    /// closes (none for a connection we opened).
+    fn register(&self, stream: TcpStream, addr: SocketAddr, permit: Option<Permit>) -> Writer {
         let _ = stream.set_nodelay(true);
         let (read, write) = stream.into_split();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -75,7 +93,10 @@ impl Connections {
             writer: writer.clone(),
         };
         self.lock().insert(addr, conn);
-        tokio::spawn(self.clone().read_loop(id, addr, read, writer.clone()));
+        tokio::spawn(
+            self.clone()
+                .read_loop(id, addr, read, writer.clone(), permit),
+        );
         writer
     }
 
@@ -98,7 +119,7 @@ impl Connections {
                         ))
                     })??;
                 tracing::debug!(peer = %addr, "TCP connection opened");
-                (self.register(stream, addr), None)
+                (self.register(stream, addr, None), None)
             }
         };
         let result = writer.lock().await.write_all(bytes).await;
@@ -118,46 +139,80 @@ impl Connections {
         }
     }
 
-    async fn read_loop(self, id: u64, addr: SocketAddr, mut read: OwnedReadHalf, writer: Writer) {
+    async fn read_loop(
+        self,
+        id: u64,
+        addr: SocketAddr,
+        mut read: OwnedReadHalf,
+        writer: Writer,
+        permit: Option<Permit>,
+    ) {
         let peer = Peer {
             protocol: Protocol::Tcp,
             addr,
         };
+        let limits = *self.accepted.limits();
+        let accepted = permit.is_some();
         let mut framer = Framer::default();
         let mut buf = vec![0u8; 16 * 1024];
+        let mut last_activity = Instant::now();
+        let mut pending_since = None;
         'conn: loop {
+            let deadline = read_deadline(&limits, accepted, last_activity, pending_since);
             let n = tokio::select! {
                 _ = self.token.cancelled() => break,
+                _ = sleep_until(deadline) => {
+                    let reason = if pending_since.is_some() { "incomplete message" } else { "idle" };
+                    tracing::debug!(%addr, reason, "closing TCP connection: timed out");
+                    break;
+                }
                 r = read.read(&mut buf) => match r {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 },
             };
+            last_activity = Instant::now();
+            if !framer.pending() {
+                pending_since = Some(last_activity);
+            }
             framer.push(&buf[..n]);
+            let mut completed = false;
             loop {
                 match framer.next_frame() {
-                    Ok(None) => break,
+                    Ok(None) => {
+                        // What is left is the start of the next message.
+                        if !framer.pending() {
+                            pending_since = None;
+                        } else if completed {
+                            pending_since = Some(last_activity);
+                        }
+                        break;
+                    }
                     Ok(Some(Frame::Ping)) => {
+                        completed = true;
                         if writer.lock().await.write_all(b"\r\n").await.is_err() {
                             break 'conn;
                         }
                     }
-                    Ok(Some(Frame::Message(bytes))) => match inspect(&bytes, &peer) {
-                        Verdict::Deliver(message) => {
-                            if self.inbound.send(Inbound { message, peer }).is_err() {
-                                break 'conn;
+                    Ok(Some(Frame::Message(bytes))) => {
+                        completed = true;
+                        match inspect(&bytes, &peer) {
+                            Verdict::Deliver(message) => {
+                                if self.inbound.send(Inbound { message, peer }).is_err() {
+                                    break 'conn;
+                                }
+                            }
+                            Verdict::Reject(answer) => {
+                                tracing::debug!(%addr, "answering 400 to a malformed request");
+                                if writer.lock().await.write_all(&answer).await.is_err() {
+                                    break 'conn;
+                                }
+                            }
+                            Verdict::Drop(reason) => {
+                                tracing::debug!(%addr, %reason, "dropped TCP message")
                             }
                         }
-                        Verdict::Reject(answer) => {
-                            tracing::debug!(%addr, "answering 400 to a malformed request");
-                            if writer.lock().await.write_all(&answer).await.is_err() {
-                                break 'conn;
-                            }
-                        }
-                        Verdict::Drop(reason) => {
-                            tracing::debug!(%addr, %reason, "dropped TCP message")
-                        }
-                    },
+                    }
                     Err(e) => {
                         tracing::debug!(%addr, reason = e.reason, "closing unframeable TCP connection");
                         if let Some(head) = e.head {
@@ -173,6 +228,15 @@ impl Connections {
         }
         self.forget(addr, id);
         let _ = writer.lock().await.shutdown().await;
+        drop(permit);
         tracing::debug!(%addr, "TCP connection closed");
+    }
+}
+
+/// Waits until `deadline`; for ever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
