@@ -45,6 +45,8 @@ pub struct SipConfig {
     /// Name servers for SIP's DNS look-ups (`ip:port`); empty: the
     /// system's (`/etc/resolv.conf`).
     pub dns_servers: Vec<SocketAddr>,
+    /// CA certificates (PEM) trusted for TLS besides the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// One `[[account]]`.
@@ -67,6 +69,10 @@ pub struct Account {
     pub voicemail: Option<String>,
     /// Subscribe to message-summary (MWI) for this account.
     pub mwi: bool,
+    /// Client certificate and key (PEM files) shown to the account's
+    /// server over TLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Account {
@@ -83,6 +89,7 @@ impl std::fmt::Debug for Account {
             .field("expires", &self.expires)
             .field("voicemail", &self.voicemail)
             .field("mwi", &self.mwi)
+            .field("tls_cert", &self.tls_cert)
             .finish()
     }
 }
@@ -243,6 +250,7 @@ impl Config {
             sip: SipConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 dns_servers: Vec::new(),
+                tls_ca_file: None,
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {
@@ -291,6 +299,8 @@ impl Account {
             expires: raw::DEFAULT_EXPIRES,
             voicemail: None,
             mwi: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

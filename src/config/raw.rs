@@ -61,6 +61,7 @@ struct RawPbx {
 struct RawSip {
     listen: Option<Spanned<String>>,
     dns_servers: Option<Vec<Spanned<String>>>,
+    tls_ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +80,8 @@ struct RawAccount {
     voicemail: Option<String>,
     #[serde(default)]
     mwi: bool,
+    tls_cert: Option<String>,
+    tls_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -253,6 +256,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             Some(e) => *e.get_ref(),
             None => DEFAULT_EXPIRES,
         };
+        if a.tls_key.is_some() != a.tls_cert.is_some() {
+            return Err(src.at(
+                a.name.span(),
+                format!("account `{name}`: set both `tls_cert` and `tls_key`, or neither"),
+            ));
+        }
         if let Some(cmd) = &a.password_cmd {
             pending_cmds.push((accounts.len(), cmd.clone()));
         }
@@ -270,6 +279,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             mwi: a.mwi,
+            tls_cert: a.tls_cert.map(|p| paths::resolve(path, &p)),
+            tls_key: a.tls_key.map(|p| paths::resolve(path, p.get_ref())),
             name,
         });
     }
@@ -318,6 +329,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         sip: SipConfig {
             listen,
             dns_servers,
+            tls_ca_file: raw.sip.tls_ca_file.map(|p| paths::resolve(path, &p)),
         },
         accounts,
         audio: AudioConfig {

@@ -32,6 +32,7 @@ mod history;
 mod pbx;
 mod routing;
 mod status;
+mod tls;
 mod transfer;
 
 use super::call::CallHandle;
@@ -41,6 +42,7 @@ use crate::config::Config;
 use crate::media::AudioSystem;
 use crate::sip::dns::Resolver;
 use crate::sip::transaction::{Endpoint, Incoming, Timers};
+use crate::sip::transport::tls::TlsClient;
 use crate::sip::transport::Transport;
 use crate::store::History;
 use accounts::AccountState;
@@ -91,11 +93,13 @@ struct CallManager {
 
 /// Starts the phone and returns its handle.
 pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
-    let (transport, inbound) = Transport::bind(config.sip.listen)
+    let tls_client = TlsClient::new(&tls::settings(&config)).context("TLS settings")?;
+    let (transport, inbound) = Transport::bind_with(config.sip.listen, tls_client)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
     let sip_addr = transport.local_addr();
     let env_transport = transport.clone();
+    let tls_names = transport.tls().map(|t| t.names().clone());
     let (endpoint, incoming) = Endpoint::start(transport, inbound, Timers::default());
     let audio = AudioSystem::open(&config.audio).context("cannot open audio")?;
     if let Some(dir) = config.history_path.parent() {
@@ -109,7 +113,10 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let (events, _) = broadcast::channel(1024);
     let (closed_tx, closed_rx) = watch::channel(false);
     let (reg_tx, reg_rx) = mpsc::unbounded_channel();
-    let resolver = Resolver::new(&config.sip.dns_servers);
+    let mut resolver = Resolver::new(&config.sip.dns_servers);
+    if let Some(names) = tls_names {
+        resolver = resolver.with_tls_names(names);
+    }
     let env = Arc::new(CallEnv {
         resolver: resolver.clone(),
         endpoint: endpoint.clone(),

@@ -45,6 +45,9 @@ pub struct AccountStatus {
     /// that do not register.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_sip: Option<String>,
+    /// The transport of the account's requests: `udp`, `tcp` or `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
 }
 
 /// Who carries out a forwarding rule.
@@ -139,6 +142,7 @@ mod tests {
                     expires: 3600,
                     reason: None,
                     local_sip: None,
+                    transport: None,
                 },
                 AccountStatus {
                     name: "direct".into(),
@@ -147,6 +151,7 @@ mod tests {
                     expires: 0,
                     reason: Some("registration off (direct IP)".into()),
                     local_sip: None,
+                    transport: None,
                 },
             ],
             calls: vec![CallInfo {

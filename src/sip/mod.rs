@@ -24,6 +24,9 @@ pub enum SipError {
     Auth(String),
     #[error("the SIP endpoint is shut down")]
     Closed,
+    /// A TLS connection could not be made: the reason in words.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;

@@ -121,15 +121,21 @@ impl Registrar {
             Ok(t) => t,
             Err(e) => return Outcome::Failed(e.to_string(), None),
         };
+        let mut tls_failure = None;
         for peer in targets {
             match self.exchange(expires, peer).await {
                 Outcome::NoAnswer => {
                     tracing::info!(account = %self.cfg.account, peer = %peer.addr, "registrar did not answer; trying the next target");
+                    let tls = self.endpoint.transport().tls();
+                    tls_failure = tls_failure.or_else(|| tls.and_then(|t| t.failure(peer.addr)));
                 }
                 outcome => return outcome,
             }
         }
-        Outcome::Failed("registrar did not answer".into(), None)
+        Outcome::Failed(
+            tls_failure.unwrap_or_else(|| "registrar did not answer".into()),
+            None,
+        )
     }
 
     /// Unregisters where the last registration went.
@@ -307,6 +313,7 @@ pub fn contact_for(
     let transport = match protocol {
         super::transport::Protocol::Udp => "",
         super::transport::Protocol::Tcp => ";transport=tcp",
+        super::transport::Protocol::Tls => ";transport=tls",
     };
     format!("<sip:{user}@{local}{transport}>")
 }

@@ -1,5 +1,5 @@
 //! SIP transport: UDP and TCP sockets bound on one address (IPv4 or IPv6),
-//! TCP stream framing by Content-Length, CRLF keep-alive, and the answer 400 /
+//! TLS connections we open to servers ([`tls`]), TCP stream framing by Content-Length, CRLF keep-alive, and the answer 400 /
 //! drop policy for malformed input. Knows nothing about transactions.
 //!
 //! Inbound requests get RFC 3581 `received`/`rport` filled in before they go
@@ -16,6 +16,7 @@ mod framer;
 mod inspect;
 pub mod local_addr;
 mod tcp;
+pub mod tls;
 
 // The fresh identifiers a caller of the transport puts into a request.
 pub use super::headers::{new_branch, new_call_id, new_tag};
@@ -36,19 +37,22 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 pub enum Protocol {
     Udp,
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2, `sips:` and `;transport=tls`).
+    Tls,
 }
 
 impl Protocol {
     /// Whether the protocol is reliable (no retransmissions needed).
     pub fn is_reliable(self) -> bool {
-        self == Protocol::Tcp
+        matches!(self, Protocol::Tcp | Protocol::Tls)
     }
 
-    /// The token used in Via headers ("UDP", "TCP").
+    /// The token used in Via headers ("UDP", "TCP", "TLS").
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Udp => "UDP",
             Protocol::Tcp => "TCP",
+            Protocol::Tls => "TLS",
         }
     }
 }
@@ -94,6 +98,7 @@ enum Kind {
     Net {
         udp: Arc<UdpSocket>,
         tcp: tcp::Connections,
+        tls: tls::TlsConnections,
     },
     Memory(mpsc::UnboundedSender<(SipMessage, Peer)>),
 }
@@ -109,8 +114,18 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// Binds UDP and TCP on `listen` (port 0: one free port that both get).
+    /// Binds UDP and TCP on `listen` (port 0: one free port that both get);
+    /// TLS connections are checked against the system's roots only.
     pub async fn bind(listen: SocketAddr) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
+        let tls_client = tls::TlsClient::system().map_err(|e| SipError::Tls(e.to_string()))?;
+        Self::bind_with(listen, tls_client).await
+    }
+
+    /// [`Self::bind`] with the TLS client settings to open connections with.
+    pub async fn bind_with(
+        listen: SocketAddr,
+        tls_client: tls::TlsClient,
+    ) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
         let (udp, listener) = bind_pair(listen).await?;
         let local = udp.local_addr()?;
         let udp = Arc::new(udp);
@@ -129,11 +144,12 @@ impl Transport {
             }
         });
         let tcp = tcp::Connections::new(inbound_tx.clone(), token.clone());
+        let tls = tls::TlsConnections::new(tls_client, inbound_tx.clone(), token.clone());
         tokio::spawn(udp_loop(udp.clone(), inbound_tx, token.clone()));
         tokio::spawn(tcp.clone().accept_loop(listener));
         let inner = Inner {
             local,
-            kind: Kind::Net { udp, tcp },
+            kind: Kind::Net { udp, tcp, tls },
             tracer,
             _shutdown: token.drop_guard(),
         };
@@ -205,14 +221,24 @@ impl Transport {
         msg::Via::new(via(self.local_addr_for(peer.addr), peer.protocol, branch))
     }
 
-    /// Sends a message to `peer` (TCP: reuses the connection it came on or
-    /// opens one).
+    /// The TLS connections (`None` on the in-memory transport): where the
+    /// server names to check certificates against are given and why the
+    /// last connection to a server failed.
+    pub fn tls(&self) -> Option<&tls::TlsConnections> {
+        match &self.inner.kind {
+            Kind::Net { tls, .. } => Some(tls),
+            Kind::Memory(_) => None,
+        }
+    }
+
+    /// Sends a message to `peer` (TCP, TLS: reuses the connection it came
+    /// on or opens one).
     pub async fn send(&self, message: &SipMessage, peer: &Peer) -> Result<()> {
         match &self.inner.kind {
             Kind::Memory(tx) => tx
                 .send((message.clone(), *peer))
                 .map_err(|_| SipError::Closed),
-            Kind::Net { udp, tcp } => {
+            Kind::Net { udp, tcp, tls } => {
                 let bytes = message.to_bytes();
                 if bytes.len() > MAX_MESSAGE {
                     return Err(SipError::Parse(format!(
@@ -228,6 +254,7 @@ impl Transport {
                         Ok(())
                     }
                     Protocol::Tcp => tcp.send(&bytes, peer.addr).await,
+                    Protocol::Tls => tls.send(&bytes, peer.addr).await,
                 }
             }
         }

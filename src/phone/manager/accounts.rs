@@ -99,6 +99,7 @@ impl AccountState {
             expires: self.status.as_ref().map(|s| s.expires).unwrap_or(0),
             reason,
             local_sip: self.status.as_ref().map(|s| s.local.to_string()),
+            transport: Some(super::tls::transport_name(&self.account)),
         }
     }
 }

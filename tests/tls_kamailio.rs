@@ -1,0 +1,178 @@
+//! SIP over TLS against kamailio's TLS module, with a CA and certificates
+//! made by the test (`support::pki`): two termphones register over TLS and
+//! call each other through kamailio, the callee hearing the caller's tone;
+//! a server certificate from an unknown CA, and one for another host, are
+//! each refused with the reason in the account's status and nothing sent in
+//! clear (kamailio listens for UDP on the same port and logs every request
+//! with its protocol).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::callctl::{call_wav, wait_ringing, wait_state, PHONE_HZ};
+use support::config::Account;
+use support::kamailio::Kamailio;
+use support::pki::TestCa;
+use support::setup::{registered_phone, PhoneOpts};
+use support::{tone, wait_until, TestDir};
+
+const TEMPLATE: &str = include_str!("peers/kamailio-tls.cfg.in");
+/// The callee's tone.
+const CALLEE_HZ: f64 = 600.0;
+
+/// kamailio with TLS and UDP on one port, its certificate for `names` signed by `ca`.
+fn kamailio(t: &TestDir, ca: &TestCa, names: &[&str]) -> Kamailio {
+    let dir = t.sub("kamailio");
+    let cert = ca.server(&dir, "server", names);
+    let tls_cfg = format!(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+         private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n",
+        cert.key.display(),
+        cert.cert.display()
+    );
+    std::fs::write(dir.join("tls.cfg"), tls_cfg).expect("write tls.cfg");
+    Kamailio::start_with(&dir, TEMPLATE)
+}
+
+/// Extension `user` registering to `k` over TLS.
+fn tls_account(user: &str, k: &Kamailio) -> Account {
+    Account {
+        proxy: Some(format!("sip:{};transport=tls", k.addr())),
+        ..Account::registered("office", user, k)
+    }
+}
+
+/// The requests kamailio logged (`REQ …` lines), but its own OPTIONS probe.
+fn requests(k: &Kamailio) -> Vec<String> {
+    k.log()
+        .lines()
+        .filter(|l| l.contains("REQ ") && !l.contains("from=sip:probe@"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The first account's status once `pred` holds (or panics with the status).
+fn account_when(p: &mut support::phone::Phone, pred: impl Fn(&Value) -> bool) -> Value {
+    let st = p.wait_status(Duration::from_secs(10), |s| pred(&s["accounts"][0]));
+    match st {
+        Some(s) => s["accounts"][0].clone(),
+        None => panic!(
+            "account never as expected: {}\n{}",
+            p.status(),
+            p.log_tail()
+        ),
+    }
+}
+
+#[test]
+fn phones_register_and_call_over_tls() {
+    let t = TestDir::new("tls-call");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca, &["127.0.0.1"]);
+    let ca_file = ca.ca_file.display().to_string();
+    let mut a = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .account(tls_account("1001", &k))
+            .tone(PHONE_HZ)
+            .sip("tls_ca_file", ca_file.clone()),
+    );
+    let mut b = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("b")
+            .account(tls_account("1002", &k))
+            .tone(CALLEE_HZ)
+            .sip("tls_ca_file", ca_file),
+    );
+    let st = a.status();
+    assert_eq!(st["accounts"][0]["transport"], "tls", "{st}");
+
+    let reply = a.ok(json!({"cmd": "dial", "to": "1002"}));
+    let id = support::phone::call_id_of(&reply);
+    let ringing = wait_ringing(&mut b, 10);
+    b.ok(json!({"cmd": "answer", "call": ringing}));
+    wait_state(&mut a, &id, "active", 10);
+    let answered = wait_state(&mut b, &ringing, "active", 10);
+    std::thread::sleep(Duration::from_millis(2500));
+    let heard = call_wav(&mut b, &answered, 2.0);
+    let share = tone::tone_share(&tone::read_mono(&heard).0, 8000, PHONE_HZ);
+    assert!(
+        share > 0.5,
+        "the callee does not hear the caller's tone: {share}"
+    );
+    a.ok(json!({"cmd": "hangup", "call": id}));
+    wait_state(&mut b, &ringing, "ended", 10);
+
+    // Every request reached kamailio over TLS, the INVITE and the BYE too.
+    let reqs = requests(&k);
+    for method in ["REGISTER", "INVITE", "ACK", "BYE"] {
+        assert!(
+            reqs.iter().any(|l| l.contains(&format!("REQ {method} "))),
+            "no {method} in {reqs:#?}"
+        );
+    }
+    assert!(
+        reqs.iter().all(|l| l.ends_with("proto=tls")),
+        "a request not over TLS: {reqs:#?}"
+    );
+}
+
+#[test]
+fn a_server_certificate_of_an_unknown_ca_is_refused() {
+    let t = TestDir::new("tls-unknown-ca");
+    let ca = TestCa::new(&t.sub("pki"), "theirs");
+    let ours = TestCa::new(&t.sub("pki"), "ours");
+    let k = kamailio(&t, &ca, &["127.0.0.1"]);
+    let mut p = support::phone::Phone::start(
+        &t.sub("phone"),
+        &PhoneOpts::new()
+            .account(tls_account("1001", &k))
+            .sip("tls_ca_file", ours.ca_file.display().to_string())
+            .config,
+    );
+    let acc = account_when(&mut p, |a| {
+        a["reason"].as_str().is_some_and(|r| r.contains("TLS"))
+    });
+    let reason = acc["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("unknown CA"), "{acc}");
+    assert_eq!(acc["registered"], false, "{acc}");
+    assert_eq!(acc["transport"], "tls", "{acc}");
+    // Give a fallback time to happen: none does.
+    assert!(!wait_until(Duration::from_secs(3), || !requests(&k).is_empty()));
+    assert!(
+        requests(&k).is_empty(),
+        "sent in clear: {:#?}",
+        requests(&k)
+    );
+}
+
+#[test]
+fn a_server_certificate_for_another_host_is_refused() {
+    let t = TestDir::new("tls-wrong-host");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca, &["pbx.other.test"]);
+    let mut p = support::phone::Phone::start(
+        &t.sub("phone"),
+        &PhoneOpts::new()
+            .account(tls_account("1001", &k))
+            .sip("tls_ca_file", ca.ca_file.display().to_string())
+            .config,
+    );
+    let acc = account_when(&mut p, |a| {
+        a["reason"].as_str().is_some_and(|r| r.contains("TLS"))
+    });
+    let reason = acc["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("host name mismatch") && reason.contains("127.0.0.1"),
+        "{acc}"
+    );
+    assert!(!wait_until(Duration::from_secs(3), || !requests(&k).is_empty()));
+    assert!(
+        requests(&k).is_empty(),
+        "sent in clear: {:#?}",
+        requests(&k)
+    );
+}
