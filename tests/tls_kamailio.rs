@@ -176,3 +176,28 @@ fn a_server_certificate_for_another_host_is_refused() {
         requests(&k)
     );
 }
+
+#[test]
+fn a_closed_connection_is_opened_again_and_registered_on() {
+    let t = TestDir::new("tls-reconnect");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca, &["127.0.0.1"]);
+    let (dir, port) = (k.dir.clone(), k.port);
+    let _p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(tls_account("1001", &k))
+            .sip("tls_ca_file", ca.ca_file.display().to_string()),
+    );
+    // A restart closes the connection; the registration lasts 600 s, so
+    // only the reconnect registers again this soon.
+    drop(k);
+    let k = Kamailio::start_with_port(&dir, TEMPLATE, Some(port));
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(15)),
+        "not registered again after the connection closed:\n{}",
+        k.log()
+    );
+    let reqs = requests(&k);
+    assert!(reqs.iter().all(|l| l.ends_with("proto=tls")), "{reqs:#?}");
+}

@@ -261,6 +261,8 @@ impl Registrar {
     async fn run(mut self, cancel: CancellationToken) {
         let mut failures = 0u32;
         let mut last_reported: Option<(bool, Option<String>)> = None;
+        let mut closed = self.endpoint.transport().tls().map(|t| t.closed());
+        let mut losses = 0u32;
         loop {
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -290,9 +292,23 @@ impl Registrar {
                     wait
                 }
             };
+            let lost = tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(wait) => false,
+                _ = connection_lost(&mut closed, self.peer) => true,
+            };
+            if !lost {
+                losses = 0;
+                continue;
+            }
+            // The server is reachable for incoming requests only over the
+            // connection we opened: open one again and register on it soon.
+            losses += 1;
+            let pause = backoff(losses);
+            tracing::info!(account = %self.cfg.account, "connection to the registrar closed; registering again in {}s", pause.as_secs());
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
         if matches!(last_reported, Some((true, _))) {
@@ -300,6 +316,20 @@ impl Registrar {
             let _ = tokio::time::timeout(Duration::from_secs(3), self.unregister()).await;
             self.report(false, 0, Some("unregistered".into()));
         }
+    }
+}
+
+/// Resolves when the TLS connection to `peer` closes; never for other
+/// transports (their requests need no connection of ours).
+async fn connection_lost(
+    closed: &mut Option<tokio::sync::broadcast::Receiver<std::net::SocketAddr>>,
+    peer: Option<Peer>,
+) {
+    match (closed, peer) {
+        (Some(rx), Some(peer)) if peer.protocol == super::transport::Protocol::Tls => {
+            super::transport::tls::closed_to(rx, peer.addr).await
+        }
+        _ => std::future::pending().await,
     }
 }
 

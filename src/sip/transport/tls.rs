@@ -317,6 +317,20 @@ impl TlsConnections {
     }
 }
 
+/// Resolves when `closed` (from [`TlsConnections::closed`]) reports the
+/// connection to `addr` closed, or may have (missed reports); never once
+/// the transport is gone.
+pub async fn closed_to(closed: &mut broadcast::Receiver<SocketAddr>, addr: SocketAddr) {
+    loop {
+        match closed.recv().await {
+            Ok(a) if a == addr => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
