@@ -23,10 +23,22 @@ const CALLEE_HZ: f64 = 600.0;
 
 /// kamailio with TLS and UDP on one port, its certificate for `names` signed by `ca`.
 fn kamailio(t: &TestDir, ca: &TestCa, names: &[&str]) -> Kamailio {
+    kamailio_with(t, ca, names, None)
+}
+
+/// [`kamailio`], asking clients for a certificate signed by `clients` when given.
+fn kamailio_with(t: &TestDir, ca: &TestCa, names: &[&str], clients: Option<&TestCa>) -> Kamailio {
     let dir = t.sub("kamailio");
     let cert = ca.server(&dir, "server", names);
+    let client_check = match clients {
+        Some(c) => format!(
+            "verify_certificate = yes\nrequire_certificate = yes\nca_list = {}\n",
+            c.ca_file.display()
+        ),
+        None => "verify_certificate = no\nrequire_certificate = no\n".to_string(),
+    };
     let tls_cfg = format!(
-        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+        "[server:default]\nmethod = TLSv1.2+\n{client_check}\
          private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n",
         cert.key.display(),
         cert.cert.display()
@@ -200,4 +212,39 @@ fn a_closed_connection_is_opened_again_and_registered_on() {
     );
     let reqs = requests(&k);
     assert!(reqs.iter().all(|l| l.ends_with("proto=tls")), "{reqs:#?}");
+}
+
+#[test]
+fn a_client_certificate_is_shown_to_a_server_that_asks_for_one() {
+    let t = TestDir::new("tls-client-cert");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let clients = TestCa::new(&t.sub("pki"), "clients");
+    let k = kamailio_with(&t, &ca, &["127.0.0.1"], Some(&clients));
+    let me = clients.server(&t.sub("pki"), "phone-1001", &["1001.test.local"]);
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new()
+            .account(tls_account("1001", &k).tls_identity(&me.cert, &me.key))
+            .sip("tls_ca_file", ca.ca_file.display().to_string()),
+    );
+    assert_eq!(p.status()["accounts"][0]["transport"], "tls");
+    assert!(k.registered("1001"), "{}", k.log());
+    // Without the certificate kamailio refuses the phone.
+    let mut bare = support::phone::Phone::start(
+        &t.sub("bare"),
+        &PhoneOpts::new()
+            .account(tls_account("1002", &k))
+            .sip("tls_ca_file", ca.ca_file.display().to_string())
+            .config,
+    );
+    let refused = wait_until(Duration::from_secs(10), || {
+        k.log().contains("peer did not return a certificate")
+    });
+    assert!(
+        refused,
+        "kamailio did not refuse the phone without a certificate"
+    );
+    let st = bare.status();
+    assert_eq!(st["accounts"][0]["registered"], false, "{st}");
+    assert!(!k.registered("1002"), "{}", k.log());
 }

@@ -32,6 +32,11 @@ pub struct Account {
     /// Registration lifetime asked for, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<u32>,
+    /// Client certificate and key (PEM files) for TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
 }
 
 impl Account {
@@ -47,6 +52,8 @@ impl Account {
             mwi: None,
             voicemail: None,
             expires: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -80,6 +87,13 @@ impl Account {
     /// The same account subscribing to message-summary (MWI).
     pub fn mwi(mut self) -> Account {
         self.mwi = Some(true);
+        self
+    }
+
+    /// The same account showing a client certificate over TLS.
+    pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
+        self.tls_cert = Some(cert.display().to_string());
+        self.tls_key = Some(key.display().to_string());
         self
     }
 

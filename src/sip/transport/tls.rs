@@ -182,20 +182,25 @@ impl TlsConnections {
                 Ok(self.register(stream, addr))
             }
             Err(reason) => {
-                tracing::warn!(peer = %addr, "TLS: {reason}");
-                let mut failures = lock(&self.failures);
-                let count = failures.get(&addr).map_or(0, |f| f.count) + 1;
-                failures.insert(
-                    addr,
-                    Failure {
-                        reason: reason.clone(),
-                        count,
-                        retry_at: Instant::now() + retry_after(count),
-                    },
-                );
+                self.note_failure(addr, reason.clone());
                 Err(SipError::Tls(reason))
             }
         }
+    }
+
+    /// Remembers why `addr` failed us; new attempts wait out the back-off.
+    fn note_failure(&self, addr: SocketAddr, reason: String) {
+        tracing::warn!(peer = %addr, "TLS: {reason}");
+        let mut failures = lock(&self.failures);
+        let count = failures.get(&addr).map_or(0, |f| f.count) + 1;
+        failures.insert(
+            addr,
+            Failure {
+                reason,
+                count,
+                retry_at: Instant::now() + retry_after(count),
+            },
+        );
     }
 
     async fn handshake(
@@ -269,8 +274,17 @@ impl TlsConnections {
                     continue;
                 }
                 r = read.read(&mut buf) => match r {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(e) => {
+                        // A server refusing us after the handshake (TLS 1.3
+                        // client certificate checks) says why in an alert.
+                        if let Some(error) = rustls_error(&e) {
+                            let server = self.names.get(addr).unwrap_or_else(|| addr.ip().to_string());
+                            self.note_failure(addr, describe(error, &server));
+                        }
+                        break;
+                    }
                 },
             };
             framer.push(&buf[..n]);
