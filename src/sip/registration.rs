@@ -127,7 +127,10 @@ impl Registrar {
                 Outcome::NoAnswer => {
                     tracing::info!(account = %self.cfg.account, peer = %peer.addr, "registrar did not answer; trying the next target");
                     let tls = self.endpoint.transport().tls();
-                    tls_failure = tls_failure.or_else(|| tls.and_then(|t| t.failure(peer.addr)));
+                    // The last target's reason: it was tried after the others failed.
+                    if let Some(reason) = tls.and_then(|t| t.failure(peer.addr)) {
+                        tls_failure = Some(reason);
+                    }
                 }
                 outcome => return outcome,
             }
