@@ -278,3 +278,26 @@ fn a_client_certificate_is_shown_to_a_server_that_asks_for_one() {
     assert_eq!(st["accounts"][0]["registered"], false, "{st}");
     assert!(!k.registered("1002"), "{}", k.log());
 }
+
+#[test]
+fn a_sips_target_is_not_dialed_through_a_plain_proxy() {
+    let t = TestDir::new("tls-sips-plain-hop");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca, &["127.0.0.1"]);
+    // The account's proxy is kamailio's UDP side.
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new().account(Account::registered("office", "1001", &k)),
+    );
+    assert_eq!(p.status()["accounts"][0]["transport"], "udp");
+    let reply = p.ok(json!({"cmd": "dial", "to": "sips:1002@test.local"}));
+    let id = support::phone::call_id_of(&reply);
+    let ended = wait_state(&mut p, &id, "ended", 10);
+    let reason = ended["end_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("needs TLS"), "{ended}");
+    let invites: Vec<String> = requests(&k)
+        .into_iter()
+        .filter(|l| l.contains("REQ INVITE"))
+        .collect();
+    assert!(invites.is_empty(), "sent in clear: {invites:#?}");
+}

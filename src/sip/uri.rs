@@ -152,6 +152,20 @@ pub fn uri_protocol(uri: &str) -> Protocol {
     SipUri::parse(uri).map_or(Protocol::Udp, |u| u.protocol())
 }
 
+/// Whether a request for `target` may go to `next_hop`: a `sips:` target
+/// must leave over TLS (RFC 3261 §26.2.2), so a plain first hop (an
+/// outbound proxy over UDP or TCP) is refused with the reason rather than
+/// the request sent in clear.
+pub fn check_secure_hop(target: &str, next_hop: &str) -> std::result::Result<(), String> {
+    let secure = SipUri::parse(target).is_ok_and(|u| u.secure);
+    if secure && uri_protocol(next_hop) != Protocol::Tls {
+        return Err(format!(
+            "{target} needs TLS, but requests go to {next_hop}, which is not a TLS server"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a SIP URI into the codec's type, with a clear error.
 pub fn parse_uri(uri: &str) -> Result<Uri> {
     Uri::try_from(uri).map_err(|e| SipError::Parse(format!("bad SIP URI `{uri}`: {e}")))
@@ -262,6 +276,26 @@ mod tests {
         assert_eq!(uri_protocol("sip:h;transport=udp"), Protocol::Udp);
         assert_eq!(uri_protocol("sip:h;lr"), Protocol::Udp);
         assert_eq!(uri_protocol("not a uri"), Protocol::Udp);
+    }
+
+    #[test]
+    fn a_sips_target_needs_a_tls_first_hop() {
+        let cases = [
+            ("sips:1002@pbx.test", "sips:1002@pbx.test", true),
+            (
+                "sips:1002@pbx.test",
+                "sip:pbx.test:5061;transport=tls",
+                true,
+            ),
+            ("sips:1002@pbx.test", "sip:pbx.test:5060", false),
+            ("sips:1002@pbx.test", "sip:pbx.test;transport=tcp", false),
+            ("sip:1002@pbx.test", "sip:pbx.test:5060", true),
+            ("sip:1002@pbx.test", "sips:pbx.test", true),
+        ];
+        for (target, hop, ok) in cases {
+            let r = check_secure_hop(target, hop);
+            assert_eq!(r.is_ok(), ok, "{target} via {hop}: {r:?}");
+        }
     }
 
     #[tokio::test]

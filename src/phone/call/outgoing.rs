@@ -63,6 +63,7 @@ impl CallActor {
         next_hop: String,
         extra_headers: Vec<(String, String)>,
     ) -> Result<(), String> {
+        crate::sip::uri::check_secure_hop(&target, &next_hop)?;
         let mut targets = self
             .env
             .resolver
