@@ -188,6 +188,12 @@ fn a_server_certificate_of_an_unknown_ca_is_refused() {
     assert!(reason.contains("unknown CA"), "{acc}");
     assert_eq!(acc["registered"], false, "{acc}");
     assert_eq!(acc["transport"], "tls", "{acc}");
+    // A call cannot leave either, and says why.
+    let reply = p.ok(json!({"cmd": "dial", "to": "1002"}));
+    let id = support::phone::call_id_of(&reply);
+    let ended = wait_state(&mut p, &id, "ended", 10);
+    let why = ended["end_reason"].as_str().unwrap_or_default();
+    assert!(why.contains("TLS") && why.contains("unknown CA"), "{ended}");
     refused_with_alert(&k, "alert unknown ca");
 }
 

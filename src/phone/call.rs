@@ -22,6 +22,7 @@ mod sdp_hosts;
 mod session_timer;
 mod signalling;
 mod step;
+mod tls_failure;
 mod transfer;
 
 pub use transfer::{split_refer_to, DialogRef};

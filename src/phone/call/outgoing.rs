@@ -165,7 +165,9 @@ impl CallActor {
                 if code >= 300 && self.fail_over(&resp).await {
                     return;
                 }
-                let status = m::status_text(&resp);
+                let status = self
+                    .tls_failure(&resp)
+                    .unwrap_or_else(|| m::status_text(&resp));
                 let body = sdp_body(&resp);
                 let response = InviteResponse {
                     code,
