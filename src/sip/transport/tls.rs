@@ -90,8 +90,9 @@ pub struct TlsConnections {
     names: TlsNames,
     map: Arc<Mutex<HashMap<SocketAddr, Conn>>>,
     failures: Arc<Mutex<HashMap<SocketAddr, Failure>>>,
-    /// Held while connecting, so concurrent sends share one handshake.
-    connecting: Arc<tokio::sync::Mutex<()>>,
+    /// Held per server while connecting, so concurrent sends to it share
+    /// one handshake (and a slow server holds up no other).
+    connecting: Arc<Mutex<HashMap<SocketAddr, Arc<tokio::sync::Mutex<()>>>>>,
     next_id: Arc<AtomicU64>,
     inbound: mpsc::UnboundedSender<Inbound>,
     closed: broadcast::Sender<SocketAddr>,
@@ -145,7 +146,8 @@ impl TlsConnections {
         let (writer, id) = match self.existing(addr) {
             Some(conn) => (conn.writer, conn.id),
             None => {
-                let _connecting = self.connecting.lock().await;
+                let gate = lock(&self.connecting).entry(addr).or_default().clone();
+                let _connecting = gate.lock().await;
                 match self.existing(addr) {
                     Some(conn) => (conn.writer, conn.id),
                     None => self.connect(addr).await?,

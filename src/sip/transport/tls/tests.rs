@@ -136,7 +136,10 @@ async fn requests_and_the_servers_requests_share_one_verified_connection() {
     };
     let (tls, mut inbound, token) = connections(&settings);
     tls.names().insert(addr, "PBX.test");
-    tls.send(OPTIONS, addr).await.unwrap();
+    // Two sends at once: one handshake, one connection.
+    let (one, two) = tokio::join!(tls.send(OPTIONS, addr), tls.send(OPTIONS, addr));
+    one.unwrap();
+    two.unwrap();
     let first = got.recv().await.unwrap();
     assert!(first.starts_with("OPTIONS sip:x@127.0.0.1"), "{first}");
     let back = tokio::time::timeout(Duration::from_secs(5), inbound.recv())
