@@ -42,7 +42,7 @@ use crate::config::Config;
 use crate::media::AudioSystem;
 use crate::sip::dns::Resolver;
 use crate::sip::transaction::{Endpoint, Incoming, Timers};
-use crate::sip::transport::tls::TlsClient;
+use crate::sip::transport::tls::{TlsClient, TlsSettings};
 use crate::sip::transport::Transport;
 use crate::store::History;
 use accounts::AccountState;
@@ -93,7 +93,13 @@ struct CallManager {
 
 /// Starts the phone and returns its handle.
 pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
-    let tls_client = TlsClient::new(&tls::settings(&config)).context("TLS settings")?;
+    // Without TLS settings of its own the phone reads the system's roots
+    // only when it first needs them.
+    let tls_settings = tls::settings(&config);
+    let tls_client = match tls_settings == TlsSettings::default() {
+        true => None,
+        false => Some(TlsClient::new(&tls_settings).context("TLS settings")?),
+    };
     let (transport, inbound) = Transport::bind_with(config.sip.listen, tls_client)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;

@@ -117,14 +117,15 @@ impl Transport {
     /// Binds UDP and TCP on `listen` (port 0: one free port that both get);
     /// TLS connections are checked against the system's roots only.
     pub async fn bind(listen: SocketAddr) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
-        let tls_client = tls::TlsClient::system().map_err(|e| SipError::Tls(e.to_string()))?;
-        Self::bind_with(listen, tls_client).await
+        Self::bind_with(listen, None).await
     }
 
-    /// [`Self::bind`] with the TLS client settings to open connections with.
+    /// [`Self::bind`] with the TLS client to open connections with; `None`:
+    /// the system's roots, read at the first TLS connection (a phone that
+    /// never uses TLS never holds them).
     pub async fn bind_with(
         listen: SocketAddr,
-        tls_client: tls::TlsClient,
+        tls_client: Option<tls::TlsClient>,
     ) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
         let (udp, listener) = bind_pair(listen).await?;
         let local = udp.local_addr()?;

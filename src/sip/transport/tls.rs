@@ -22,7 +22,7 @@ use crate::sip::{Result, SipError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
@@ -86,7 +86,8 @@ struct Failure {
 /// Open TLS connections by server address (cheap to clone).
 #[derive(Clone)]
 pub struct TlsConnections {
-    client: TlsClient,
+    /// Made at the first connection unless given.
+    client: Arc<OnceLock<Result<TlsClient, String>>>,
     names: TlsNames,
     map: Arc<Mutex<HashMap<SocketAddr, Conn>>>,
     failures: Arc<Mutex<HashMap<SocketAddr, Failure>>>,
@@ -100,13 +101,19 @@ pub struct TlsConnections {
 }
 
 impl TlsConnections {
+    /// Connections made with `client`, or (`None`) with the system's roots
+    /// read at the first connection.
     pub fn new(
-        client: TlsClient,
+        client: Option<TlsClient>,
         inbound: mpsc::UnboundedSender<Inbound>,
         token: CancellationToken,
     ) -> Self {
+        let cell = OnceLock::new();
+        if let Some(client) = client {
+            let _ = cell.set(Ok(client));
+        }
         TlsConnections {
-            client,
+            client: Arc::new(cell),
             names: TlsNames::default(),
             map: Arc::default(),
             failures: Arc::default(),
@@ -221,7 +228,12 @@ impl TlsConnections {
             .map_err(|_| format!("connecting to {addr} timed out"))?
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let connector = self.client.connector(shown);
+        let client = self
+            .client
+            .get_or_init(|| TlsClient::system().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| format!("no TLS client: {e}"))?;
+        let connector = client.connector(shown);
         let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(server_name, tcp))
             .await
             .map_err(|_| format!("handshake with {shown} timed out"))?;

@@ -87,7 +87,11 @@ fn connections(
     let (tx, rx) = mpsc::unbounded_channel();
     let token = CancellationToken::new();
     let client = TlsClient::new(settings).unwrap();
-    (TlsConnections::new(client, tx, token.clone()), rx, token)
+    (
+        TlsConnections::new(Some(client), tx, token.clone()),
+        rx,
+        token,
+    )
 }
 
 #[test]
@@ -212,4 +216,19 @@ fn unreadable_settings_name_the_file() {
         err.contains("tls_ca_file") && err.contains("/nonexistent/ca.pem"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn without_settings_the_system_roots_are_read_at_the_first_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cert, key) = pki(dir.path(), &["127.0.0.1"]);
+    let (addr, _got, _) = server(&cert, &key, b"").await;
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let token = CancellationToken::new();
+    let tls = TlsConnections::new(None, tx, token.clone());
+    assert!(tls.client.get().is_none(), "read before any connection");
+    let err = tls.send(OPTIONS, addr).await.unwrap_err().to_string();
+    assert!(err.contains("unknown CA"), "{err}");
+    assert!(matches!(tls.client.get(), Some(Ok(_))));
+    token.cancel();
 }
