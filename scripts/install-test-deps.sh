@@ -7,7 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=install-deps.sh
 . "$here/install-deps.sh"
 
-TEST_PACKAGES=(kamailio kamailio-presence-modules kamailio-sqlite-modules sip-tester
+TEST_PACKAGES=(kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules sip-tester
     baresip baresip-core sox espeak-ng tmux procps iproute2 nftables dnsmasq-base coturn)
 
 install_packages "${BUILD_PACKAGES[@]}" "${C_COMPILER[@]}" "${TEST_PACKAGES[@]}"

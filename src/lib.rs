@@ -9,7 +9,7 @@
 //! - [`phone`]: the `CallManager` actor and one `CallActor` per SIP dialog.
 //!   Speaks [`command::Command`] in and [`phone::Event`] out, and hands the
 //!   interfaces what they show of the layers below (the SIP trace).
-//! - [`sip`]: SIP over the `rsipstack::sip` message codec: transport (UDP/TCP),
+//! - [`sip`]: SIP over the `rsipstack::sip` message codec: transport (UDP/TCP/TLS),
 //!   RFC 3261 transactions, dialogs, digest auth, registration, SDP. Knows
 //!   nothing about media sessions, calls or the user interface.
 //! - [`media`]: RTP/RTCP, jitter buffer, loss concealment, G.711, audio

@@ -53,6 +53,8 @@ pub struct SipConfig {
     pub stun_server: Option<String>,
     /// Connection and request limits against floods.
     pub limits: SipLimits,
+    /// CA certificates (PEM) trusted for TLS besides the system's roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// One `[[account]]`.
@@ -75,6 +77,10 @@ pub struct Account {
     pub voicemail: Option<String>,
     /// Subscribe to message-summary (MWI) for this account.
     pub mwi: bool,
+    /// Client certificate and key (PEM files) shown to the account's
+    /// server over TLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// The digest realms our credentials answer (`realm`); empty: the
     /// first realm the account's proxy or domain challenges with.
     pub realms: Vec<String>,
@@ -108,6 +114,7 @@ impl std::fmt::Debug for Account {
             .field("mwi", &self.mwi)
             .field("realms", &self.realms)
             .field("keepalive_s", &self.keepalive_s)
+            .field("tls_cert", &self.tls_cert)
             .finish()
     }
 }
@@ -287,6 +294,7 @@ impl Config {
                 dns_servers: Vec::new(),
                 stun_server: None,
                 limits: SipLimits::default(),
+                tls_ca_file: None,
             },
             accounts: vec![Account::direct()],
             audio: AudioConfig {
@@ -337,6 +345,8 @@ impl Account {
             mwi: false,
             realms: Vec::new(),
             keepalive_s: raw::DEFAULT_KEEPALIVE_S,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -72,6 +72,7 @@ struct RawSip {
     tcp_read_timeout_s: Option<Spanned<u64>>,
     max_transactions: Option<Spanned<usize>>,
     max_requests_per_source: Option<Spanned<u32>>,
+    tls_ca_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +91,8 @@ struct RawAccount {
     voicemail: Option<String>,
     #[serde(default)]
     mwi: bool,
+    tls_cert: Option<String>,
+    tls_key: Option<Spanned<String>>,
     keepalive_s: Option<u32>,
     realm: Option<Spanned<OneOrMany>>,
 }
@@ -299,6 +302,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             Some(e) => *e.get_ref(),
             None => DEFAULT_EXPIRES,
         };
+        if a.tls_key.is_some() != a.tls_cert.is_some() {
+            return Err(src.at(
+                a.name.span(),
+                format!("account `{name}`: set both `tls_cert` and `tls_key`, or neither"),
+            ));
+        }
         if let Some(cmd) = &a.password_cmd {
             pending_cmds.push((accounts.len(), cmd.clone()));
         }
@@ -332,6 +341,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             mwi: a.mwi,
             realms,
             keepalive_s: a.keepalive_s.unwrap_or(DEFAULT_KEEPALIVE_S),
+            tls_cert: a.tls_cert.map(|p| paths::resolve(path, &p)),
+            tls_key: a.tls_key.map(|p| paths::resolve(path, p.get_ref())),
             name,
         });
     }
@@ -382,6 +393,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             dns_servers,
             stun_server,
             limits,
+            tls_ca_file: raw.sip.tls_ca_file.map(|p| paths::resolve(path, &p)),
         },
         accounts,
         audio: AudioConfig {

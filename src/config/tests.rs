@@ -667,3 +667,20 @@ fn a_config_with_a_password_that_others_may_write_is_refused_with_the_fix() {
     assert!(Config::load(&path).is_err());
     assert!(!marker.exists(), "the password_cmd ran");
 }
+
+#[test]
+fn tls_files_are_relative_to_the_config_and_come_in_pairs() {
+    let text = "[sip]\ntls_ca_file = \"ca.pem\"\n\n[[account]]\nname = \"office\"\nuser = \"1001\"\n\
+domain = \"pbx.test\"\nproxy = \"sips:pbx.test\"\ntls_cert = \"me.pem\"\ntls_key = \"/keys/me.key\"\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert_eq!(c.sip.tls_ca_file, Some("/x/ca.pem".into()));
+    assert_eq!(c.accounts[0].tls_cert, Some("/x/me.pem".into()));
+    assert_eq!(c.accounts[0].tls_key, Some("/keys/me.key".into()));
+    let plain = Config::parse("", Path::new("/x/c.toml")).unwrap();
+    assert_eq!(plain.sip.tls_ca_file, None);
+    let half = text.replace("tls_key = \"/keys/me.key\"\n", "");
+    let err = Config::parse(&half, Path::new("/x/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tls_cert") && err.contains("tls_key"), "{err}");
+}

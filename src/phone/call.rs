@@ -27,6 +27,7 @@ mod session_timer;
 mod signalling;
 mod step;
 mod stun;
+mod tls_failure;
 mod transfer;
 
 pub use transfer::DialogRef;

@@ -33,6 +33,7 @@ mod limits;
 mod pbx;
 mod routing;
 mod status;
+mod tls;
 mod transfer;
 
 use super::call::CallHandle;
@@ -42,6 +43,7 @@ use crate::config::Config;
 use crate::media::AudioSystem;
 use crate::sip::dns::Resolver;
 use crate::sip::transaction::{Endpoint, Incoming, Timers};
+use crate::sip::transport::tls::{TlsClient, TlsSettings};
 use crate::sip::transport::Transport;
 use crate::store::History;
 use accounts::AccountState;
@@ -93,11 +95,19 @@ struct CallManager {
 /// Starts the phone and returns its handle.
 pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let (conn_limits, server_limits) = limits::sip_limits(&config.sip.limits);
-    let (transport, inbound) = Transport::bind_with(config.sip.listen, conn_limits)
+    // Without TLS settings of its own the phone reads the system's roots
+    // only when it first needs them.
+    let tls_settings = tls::settings(&config);
+    let tls_client = match tls_settings == TlsSettings::default() {
+        true => None,
+        false => Some(TlsClient::new(&tls_settings).context("TLS settings")?),
+    };
+    let (transport, inbound) = Transport::bind_with(config.sip.listen, conn_limits, tls_client)
         .await
         .with_context(|| format!("cannot listen for SIP on {}", config.sip.listen))?;
     let sip_addr = transport.local_addr();
     let env_transport = transport.clone();
+    let tls_names = transport.tls().map(|t| t.names().clone());
     let (endpoint, incoming) =
         Endpoint::start_with(transport, inbound, Timers::default(), server_limits);
     let audio = AudioSystem::open(&config.audio).context("cannot open audio")?;
@@ -115,7 +125,10 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let (events, _) = broadcast::channel(1024);
     let (closed_tx, closed_rx) = watch::channel(false);
     let (reg_tx, reg_rx) = mpsc::unbounded_channel();
-    let resolver = Resolver::new(&config.sip.dns_servers);
+    let mut resolver = Resolver::new(&config.sip.dns_servers);
+    if let Some(names) = tls_names {
+        resolver = resolver.with_tls_names(names);
+    }
     let env = Arc::new(CallEnv {
         resolver: resolver.clone(),
         stun_server: config.sip.stun_server.clone(),

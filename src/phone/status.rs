@@ -51,6 +51,9 @@ pub struct AccountStatus {
     /// is seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_sip: Option<String>,
+    /// The transport of the account's requests: `udp`, `tcp` or `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
 }
 
 /// Who carries out a forwarding rule.
@@ -146,6 +149,7 @@ mod tests {
                     reason: None,
                     local_sip: None,
                     public_sip: None,
+                    transport: None,
                 },
                 AccountStatus {
                     name: "direct".into(),
@@ -155,6 +159,7 @@ mod tests {
                     reason: Some("registration off (direct IP)".into()),
                     local_sip: None,
                     public_sip: None,
+                    transport: None,
                 },
             ],
             calls: vec![CallInfo {

@@ -11,8 +11,9 @@
 //! network part over `hickory-resolver`. Owns no SIP state: which target a
 //! request goes to next is its sender's business.
 
+use super::transport::tls::TlsNames;
 use super::transport::{Peer, Protocol};
-use super::uri::{SipUri, DEFAULT_PORT};
+use super::uri::{default_port, SipUri};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
@@ -58,7 +59,7 @@ pub fn plan(uri: &SipUri<'_>) -> Plan {
     let explicit = uri.secure || uri.param("transport").is_some();
     let protocol = uri.protocol();
     if let Ok(ip) = uri.host.parse::<IpAddr>() {
-        let port = uri.port.unwrap_or(DEFAULT_PORT);
+        let port = uri.port.unwrap_or(default_port(protocol));
         return Plan::Direct(Peer {
             protocol,
             addr: SocketAddr::new(ip, port),
@@ -89,6 +90,7 @@ pub fn srv_name(protocol: Protocol, host: &str) -> String {
     match protocol {
         Protocol::Udp => format!("_sip._udp.{host}"),
         Protocol::Tcp => format!("_sip._tcp.{host}"),
+        Protocol::Tls => format!("_sips._tcp.{host}"),
     }
 }
 
@@ -125,6 +127,8 @@ pub fn naptr_order(records: &[Naptr]) -> Vec<(Protocol, String)> {
 }
 
 /// The transport of a NAPTR service field we speak (`SIP+D2U`, `SIP+D2T`).
+/// `SIPS+D2T` is left out: a `sip:` URI never turns into TLS by itself,
+/// and a `sips:` one names its transport, so skips NAPTR.
 fn naptr_protocol(service: &str) -> Option<Protocol> {
     if service.eq_ignore_ascii_case("SIP+D2U") {
         Some(Protocol::Udp)
@@ -243,6 +247,9 @@ fn random_pick(total: u32) -> u32 {
 pub struct Resolver {
     servers: Arc<[SocketAddr]>,
     inner: Arc<OnceLock<Result<TokioResolver, String>>>,
+    /// Where the name a TLS target was found under is noted, for its
+    /// certificate check (RFC 5922 §4: the URI's host, not the SRV target).
+    tls_names: Option<TlsNames>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -259,7 +266,14 @@ impl Resolver {
         Resolver {
             servers: servers.into(),
             inner: Arc::new(OnceLock::new()),
+            tls_names: None,
         }
+    }
+
+    /// Notes in `names` under which host name each TLS target was found.
+    pub fn with_tls_names(mut self, names: TlsNames) -> Resolver {
+        self.tls_names = Some(names);
+        self
     }
 
     /// The resolver, made on first use.
@@ -323,7 +337,8 @@ impl Resolver {
                 }
                 if !any_srv {
                     let protocol = protocols.first().copied().unwrap_or(Protocol::Udp);
-                    let found = addresses(resolver, &host, DEFAULT_PORT, protocol, &mut note).await;
+                    let port = default_port(protocol);
+                    let found = addresses(resolver, &host, port, protocol, &mut note).await;
                     push_new(&mut peers, found);
                 }
                 (host, peers)
@@ -336,6 +351,11 @@ impl Resolver {
             });
         }
         tracing::debug!(%uri, ?targets, "resolved");
+        if let Some(names) = &self.tls_names {
+            for peer in targets.iter().filter(|p| p.protocol == Protocol::Tls) {
+                names.insert(peer.addr, &host);
+            }
+        }
         Ok(targets)
     }
 }

@@ -27,6 +27,9 @@ pub enum SipError {
     Closed,
     #[error(transparent)]
     Dns(#[from] dns::DnsError),
+    /// A TLS connection could not be made: the reason in words.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;

@@ -155,15 +155,24 @@ impl Registrar {
             Ok(t) => t,
             Err(e) => return Outcome::Failed(e.to_string(), None),
         };
+        let mut tls_failure = None;
         for peer in targets {
             match self.exchange(expires, peer).await {
                 Outcome::NoAnswer => {
                     tracing::info!(account = %self.cfg.account, peer = %peer.addr, "registrar did not answer; trying the next target");
+                    let tls = self.endpoint.transport().tls();
+                    // The last target's reason: it was tried after the others failed.
+                    if let Some(reason) = tls.and_then(|t| t.failure(peer.addr)) {
+                        tls_failure = Some(reason);
+                    }
                 }
                 outcome => return outcome,
             }
         }
-        Outcome::Failed("registrar did not answer".into(), None)
+        Outcome::Failed(
+            tls_failure.unwrap_or_else(|| "registrar did not answer".into()),
+            None,
+        )
     }
 
     /// Unregisters where the last registration went.
@@ -319,6 +328,8 @@ impl Registrar {
         let mut failures = 0u32;
         let mut moves = 0u32;
         let mut last_reported: Option<(bool, Option<String>)> = None;
+        let mut closed = self.endpoint.transport().tls().map(|t| t.closed());
+        let mut losses = 0u32;
         loop {
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -369,9 +380,23 @@ impl Registrar {
                     wait
                 }
             };
+            let lost = tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(wait) => false,
+                _ = connection_lost(&mut closed, self.peer) => true,
+            };
+            if !lost {
+                losses = 0;
+                continue;
+            }
+            // The server is reachable for incoming requests only over the
+            // connection we opened: open one again and register on it soon.
+            losses += 1;
+            let pause = backoff(losses);
+            tracing::info!(account = %self.cfg.account, "connection to the registrar closed; registering again in {}s", pause.as_secs());
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
         if matches!(last_reported, Some((true, _))) {
@@ -379,6 +404,20 @@ impl Registrar {
             let _ = tokio::time::timeout(Duration::from_secs(3), self.unregister()).await;
             self.report(false, 0, Some("unregistered".into()));
         }
+    }
+}
+
+/// Resolves when the TLS connection to `peer` closes; never for other
+/// transports (their requests need no connection of ours).
+async fn connection_lost(
+    closed: &mut Option<tokio::sync::broadcast::Receiver<std::net::SocketAddr>>,
+    peer: Option<Peer>,
+) {
+    match (closed, peer) {
+        (Some(rx), Some(peer)) if peer.protocol == super::transport::Protocol::Tls => {
+            super::transport::tls::closed_to(rx, peer.addr).await
+        }
+        _ => std::future::pending().await,
     }
 }
 
@@ -392,6 +431,7 @@ pub fn contact_for(
     let transport = match protocol {
         super::transport::Protocol::Udp => "",
         super::transport::Protocol::Tcp => ";transport=tcp",
+        super::transport::Protocol::Tls => ";transport=tls",
     };
     format!("<sip:{user}@{local}{transport}>")
 }

@@ -71,6 +71,7 @@ impl Tracer {
         let proto = match peer.protocol {
             super::transport::Protocol::Udp => "udp",
             super::transport::Protocol::Tcp => "tcp",
+            super::transport::Protocol::Tls => "tls",
         };
         let _ = self.tx.send(Arc::new(SipTrace {
             at_ms: std::time::SystemTime::now()
@@ -91,6 +92,25 @@ impl Tracer {
 mod tests {
     use super::*;
     use crate::sip::transport::Protocol;
+
+    #[test]
+    fn tls_hops_show_as_tls() {
+        let tracer = Tracer::default();
+        let mut rx = tracer.subscribe();
+        let msg = SipMessage::try_from(
+            "OPTIONS sip:pbx.test SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5062;branch=z9hG4bK1\r\n\
+From: <sip:1001@test.local>;tag=a\r\nTo: <sip:pbx.test>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap();
+        let peer = Peer {
+            protocol: Protocol::Tls,
+            addr: "127.0.0.1:5061".parse().unwrap(),
+        };
+        tracer.record(TraceDirection::Out, &msg, &peer);
+        let t = rx.try_recv().unwrap();
+        assert_eq!(t.peer, "tls:127.0.0.1:5061");
+        assert!(t.text.contains("SIP/2.0/TLS"), "{}", t.text);
+    }
 
     #[test]
     fn records_redacted_messages_for_subscribers() {

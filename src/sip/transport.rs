@@ -1,5 +1,5 @@
 //! SIP transport: UDP and TCP sockets bound on one address (IPv4 or IPv6),
-//! TCP stream framing by Content-Length, CRLF keep-alive, and the answer 400 /
+//! TLS connections we open to servers ([`tls`]), TCP stream framing by Content-Length, CRLF keep-alive, and the answer 400 /
 //! drop policy for malformed input. Knows nothing about transactions.
 //!
 //! Inbound requests get RFC 3581 `received`/`rport` filled in before they go
@@ -24,6 +24,7 @@ pub mod limits;
 pub mod local_addr;
 mod start_line;
 mod tcp;
+pub mod tls;
 
 // The fresh identifiers a caller of the transport puts into a request.
 pub use super::headers::{new_branch, new_call_id, new_tag};
@@ -46,19 +47,22 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 pub enum Protocol {
     Udp,
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2, `sips:` and `;transport=tls`).
+    Tls,
 }
 
 impl Protocol {
     /// Whether the protocol is reliable (no retransmissions needed).
     pub fn is_reliable(self) -> bool {
-        self == Protocol::Tcp
+        matches!(self, Protocol::Tcp | Protocol::Tls)
     }
 
-    /// The token used in Via headers ("UDP", "TCP").
+    /// The token used in Via headers ("UDP", "TCP", "TLS").
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Udp => "UDP",
             Protocol::Tcp => "TCP",
+            Protocol::Tls => "TLS",
         }
     }
 }
@@ -116,6 +120,7 @@ enum Kind {
     Net {
         udp: Arc<UdpSocket>,
         tcp: tcp::Connections,
+        tls: tls::TlsConnections,
     },
     Memory(mpsc::UnboundedSender<(SipMessage, Peer)>),
 }
@@ -132,16 +137,20 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// Binds UDP and TCP on `listen` (port 0: one free port that both get),
-    /// with the default [`ConnLimits`].
+    /// with the default [`ConnLimits`]; TLS connections are checked against
+    /// the system's roots only.
     pub async fn bind(listen: SocketAddr) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
-        Self::bind_with(listen, ConnLimits::default()).await
+        Self::bind_with(listen, ConnLimits::default(), None).await
     }
 
     /// Binds UDP and TCP on `listen`; connections accepted on TCP are held
-    /// to `limits`.
+    /// to `limits`. `tls_client`: the TLS client to open connections with;
+    /// `None`: the system's roots, read at the first TLS connection (a
+    /// phone that never uses TLS never holds them).
     pub async fn bind_with(
         listen: SocketAddr,
         limits: ConnLimits,
+        tls_client: Option<tls::TlsClient>,
     ) -> Result<(Transport, mpsc::UnboundedReceiver<Inbound>)> {
         let (udp, listener) = bind_pair(listen).await?;
         let local = udp.local_addr()?;
@@ -165,11 +174,12 @@ impl Transport {
             token.clone(),
             limits::ConnTable::new(limits),
         );
+        let tls = tls::TlsConnections::new(tls_client, inbound_tx.clone(), token.clone());
         tokio::spawn(udp_loop(udp.clone(), inbound_tx, token.clone()));
         tokio::spawn(tcp.clone().accept_loop(listener));
         let inner = Inner {
             local,
-            kind: Kind::Net { udp, tcp },
+            kind: Kind::Net { udp, tcp, tls },
             tracer,
             public: Mutex::default(),
             _shutdown: token.drop_guard(),
@@ -275,14 +285,24 @@ impl Transport {
         msg::Via::new(via(self.local_addr_for(peer.addr), peer.protocol, branch))
     }
 
-    /// Sends a message to `peer` (TCP: reuses the connection it came on or
-    /// opens one).
+    /// The TLS connections (`None` on the in-memory transport): where the
+    /// server names to check certificates against are given and why the
+    /// last connection to a server failed.
+    pub fn tls(&self) -> Option<&tls::TlsConnections> {
+        match &self.inner.kind {
+            Kind::Net { tls, .. } => Some(tls),
+            Kind::Memory(_) => None,
+        }
+    }
+
+    /// Sends a message to `peer` (TCP, TLS: reuses the connection it came
+    /// on or opens one).
     pub async fn send(&self, message: &SipMessage, peer: &Peer) -> Result<()> {
         match &self.inner.kind {
             Kind::Memory(tx) => tx
                 .send((message.clone(), *peer))
                 .map_err(|_| SipError::Closed),
-            Kind::Net { udp, tcp } => {
+            Kind::Net { udp, tcp, tls } => {
                 let bytes = message.to_bytes();
                 if bytes.len() > MAX_MESSAGE {
                     return Err(SipError::Parse(format!(
@@ -298,6 +318,7 @@ impl Transport {
                         Ok(())
                     }
                     Protocol::Tcp => tcp.send(&bytes, peer.addr).await,
+                    Protocol::Tls => tls.send(&bytes, peer.addr).await,
                 }
             }
         }

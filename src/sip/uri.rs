@@ -17,6 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 /// The port a SIP URI without one means (RFC 3261 §19.1.2).
 pub const DEFAULT_PORT: u16 = 5060;
 
+/// The port of `sips:` and `;transport=tls` URIs without one.
+pub const TLS_DEFAULT_PORT: u16 = 5061;
+
 /// The parts of a `sip:` or `sips:` URI, borrowed from its text
 /// (`sips:alice@[::1]:5061;transport=tcp?subject=x`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,17 +94,28 @@ impl<'a> SipUri<'a> {
             .map(|(_, v)| v.trim())
     }
 
-    /// The transport the URI asks for: TCP for `sips:` or
+    /// The transport the URI asks for: TLS for `sips:` (whatever its
+    /// `transport`, RFC 5630 §3) or `;transport=tls`, TCP for
     /// `;transport=tcp`, UDP otherwise.
     pub fn protocol(&self) -> Protocol {
-        let tcp = self
-            .param("transport")
-            .is_some_and(|t| t.eq_ignore_ascii_case("tcp"));
-        if self.secure || tcp {
+        let transport = self.param("transport");
+        let is = |name: &str| transport.is_some_and(|t| t.eq_ignore_ascii_case(name));
+        if self.secure || is("tls") {
+            Protocol::Tls
+        } else if is("tcp") {
             Protocol::Tcp
         } else {
             Protocol::Udp
         }
+    }
+}
+
+/// The port of a server that a URI names without one: 5061 for TLS, 5060
+/// otherwise (RFC 3261 §19.1.2).
+pub fn default_port(protocol: Protocol) -> u16 {
+    match protocol {
+        Protocol::Tls => TLS_DEFAULT_PORT,
+        Protocol::Udp | Protocol::Tcp => DEFAULT_PORT,
     }
 }
 
@@ -132,10 +146,24 @@ pub fn user(uri: &str) -> Option<&str> {
     SipUri::parse(uri).ok()?.user
 }
 
-/// The transport a URI asks for (`;transport=tcp` or `sips:`), UDP by
+/// The transport a URI asks for (`;transport=tcp|tls` or `sips:`), UDP by
 /// default and for text that is no SIP URI.
 pub fn uri_protocol(uri: &str) -> Protocol {
     SipUri::parse(uri).map_or(Protocol::Udp, |u| u.protocol())
+}
+
+/// Whether a request for `target` may go to `next_hop`: a `sips:` target
+/// must leave over TLS (RFC 3261 §26.2.2), so a plain first hop (an
+/// outbound proxy over UDP or TCP) is refused with the reason rather than
+/// the request sent in clear.
+pub fn check_secure_hop(target: &str, next_hop: &str) -> std::result::Result<(), String> {
+    let secure = SipUri::parse(target).is_ok_and(|u| u.secure);
+    if secure && uri_protocol(next_hop) != Protocol::Tls {
+        return Err(format!(
+            "{target} needs TLS, but requests go to {next_hop}, which is not a TLS server"
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a SIP URI into the codec's type, with a clear error.
@@ -147,7 +175,7 @@ pub fn parse_uri(uri: &str) -> Result<Uri> {
 pub async fn resolve(uri: &str) -> Result<Peer> {
     let parts = SipUri::parse(uri)?;
     let protocol = parts.protocol();
-    let port = parts.port.unwrap_or(DEFAULT_PORT);
+    let port = parts.port.unwrap_or(default_port(protocol));
     let host = parts.host;
     let addr = match host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
@@ -240,10 +268,34 @@ mod tests {
     #[test]
     fn protocols() {
         assert_eq!(uri_protocol("sip:h;transport=TCP"), Protocol::Tcp);
-        assert_eq!(uri_protocol("sips:h"), Protocol::Tcp);
+        assert_eq!(uri_protocol("sips:h"), Protocol::Tls);
+        assert_eq!(uri_protocol("sips:h;transport=tcp"), Protocol::Tls);
+        assert_eq!(uri_protocol("sip:h:5061;transport=TLS"), Protocol::Tls);
+        assert_eq!(default_port(Protocol::Tls), 5061);
+        assert_eq!(default_port(Protocol::Tcp), 5060);
         assert_eq!(uri_protocol("sip:h;transport=udp"), Protocol::Udp);
         assert_eq!(uri_protocol("sip:h;lr"), Protocol::Udp);
         assert_eq!(uri_protocol("not a uri"), Protocol::Udp);
+    }
+
+    #[test]
+    fn a_sips_target_needs_a_tls_first_hop() {
+        let cases = [
+            ("sips:1002@pbx.test", "sips:1002@pbx.test", true),
+            (
+                "sips:1002@pbx.test",
+                "sip:pbx.test:5061;transport=tls",
+                true,
+            ),
+            ("sips:1002@pbx.test", "sip:pbx.test:5060", false),
+            ("sips:1002@pbx.test", "sip:pbx.test;transport=tcp", false),
+            ("sip:1002@pbx.test", "sip:pbx.test:5060", true),
+            ("sip:1002@pbx.test", "sips:pbx.test", true),
+        ];
+        for (target, hop, ok) in cases {
+            let r = check_secure_hop(target, hop);
+            assert_eq!(r.is_ok(), ok, "{target} via {hop}: {r:?}");
+        }
     }
 
     #[tokio::test]

@@ -38,6 +38,11 @@ pub struct Account {
     /// Seconds between keep-alives while a NAT is seen (0: none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keepalive_s: Option<u32>,
+    /// Client certificate and key (PEM files) for TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<String>,
 }
 
 impl Account {
@@ -55,6 +60,8 @@ impl Account {
             expires: None,
             realm: None,
             keepalive_s: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -94,6 +101,13 @@ impl Account {
     /// The same account subscribing to message-summary (MWI).
     pub fn mwi(mut self) -> Account {
         self.mwi = Some(true);
+        self
+    }
+
+    /// The same account showing a client certificate over TLS.
+    pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
+        self.tls_cert = Some(cert.display().to_string());
+        self.tls_key = Some(key.display().to_string());
         self
     }
 

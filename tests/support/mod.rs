@@ -14,6 +14,7 @@ pub mod kamailio;
 pub mod netns;
 pub mod pbx;
 pub mod phone;
+pub mod pki;
 pub mod proc;
 pub mod setup;
 pub mod sip;

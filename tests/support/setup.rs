@@ -93,6 +93,11 @@ impl PhoneOpts {
         self.config = self.config.blf(target, label);
         self
     }
+    /// See [`Config::sip`].
+    pub fn sip(mut self, key: &str, value: impl Into<Value>) -> PhoneOpts {
+        self.config = self.config.sip(key, value);
+        self
+    }
     /// See [`Config::pbx`].
     pub fn pbx(mut self, key: &str, value: impl Into<Value>) -> PhoneOpts {
         self.config = self.config.pbx(key, value);

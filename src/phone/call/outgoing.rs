@@ -67,6 +67,7 @@ impl CallActor {
         next_hop: String,
         extra_headers: Vec<(String, String)>,
     ) -> Result<(), String> {
+        crate::sip::uri::check_secure_hop(&target, &next_hop)?;
         let mut targets = self
             .env
             .resolver
@@ -171,7 +172,9 @@ impl CallActor {
                 if code >= 300 && self.fail_over(&resp).await {
                     return;
                 }
-                let status = m::status_text(&resp);
+                let status = self
+                    .tls_failure(&resp)
+                    .unwrap_or_else(|| m::status_text(&resp));
                 let body = sdp_body(&resp);
                 let response = InviteResponse {
                     code,

@@ -105,6 +105,7 @@ impl AccountState {
                 .status
                 .as_ref()
                 .and_then(|s| s.public.map(|a| a.to_string())),
+            transport: Some(super::tls::transport_name(&self.account)),
         }
     }
 }

@@ -64,7 +64,20 @@ fn plans() {
             "sip:pbx.test;transport=udp",
             service("pbx.test", false, vec![Udp]),
         ),
-        ("sips:pbx.test", service("pbx.test", false, vec![Tcp])),
+        ("sips:pbx.test", service("pbx.test", false, vec![Tls])),
+        (
+            "sip:pbx.test;transport=TLS",
+            service("pbx.test", false, vec![Tls]),
+        ),
+        // TLS without a port: 5061.
+        (
+            "sips:1002@127.0.0.1",
+            Plan::Direct(peer(Tls, "127.0.0.1:5061")),
+        ),
+        (
+            "sip:10.0.0.1:5071;transport=tls",
+            Plan::Direct(peer(Tls, "10.0.0.1:5071")),
+        ),
     ];
     for (uri, want) in cases {
         assert_eq!(plan(&SipUri::parse(uri).unwrap()), want, "{uri}");
@@ -75,6 +88,7 @@ fn plans() {
 fn srv_names() {
     assert_eq!(srv_name(Protocol::Udp, "pbx.test"), "_sip._udp.pbx.test");
     assert_eq!(srv_name(Protocol::Tcp, "pbx.test"), "_sip._tcp.pbx.test");
+    assert_eq!(srv_name(Protocol::Tls, "pbx.test"), "_sips._tcp.pbx.test");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! line itself is checked in `start_line.rs`), or drop it. Also applies RFC 3581 (`received`,
 //! `rport`) to requests. Pure functions, no IO.
 
-use super::{Peer, Protocol};
+use super::Peer;
 use crate::sip::headers::{self, HeaderList};
 use crate::sip::msg::{self, Header, HeadersExt, Method, Request, SipMessage, StatusCode};
 use std::net::IpAddr;
@@ -72,7 +72,7 @@ pub fn inspect(bytes: &[u8], peer: &Peer) -> Verdict {
             return reject_or_drop(&head_text, "Content-Length mismatch", peer);
         }
         Some(cl) => body[..cl].to_vec(),
-        None if peer.protocol == Protocol::Tcp => {
+        None if peer.protocol.is_reliable() => {
             return reject_or_drop(&head_text, "missing Content-Length", peer);
         }
         None => body.to_vec(),
@@ -231,6 +231,7 @@ fn refuse(head: &str, code: u16, what: &str, peer: &Peer) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::transport::Protocol;
 
     fn udp() -> Peer {
         Peer {

@@ -58,9 +58,10 @@ fn limits(idle_ms: u64, read_ms: u64) -> ConnLimits {
 
 #[tokio::test]
 async fn idle_connections_beyond_the_caps_are_closed_and_others_still_served() {
-    let (t, mut rx) = Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(60_000, 60_000))
-        .await
-        .unwrap();
+    let (t, mut rx) =
+        Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(60_000, 60_000), None)
+            .await
+            .unwrap();
     let addr = t.local_addr();
     let mut flood = Vec::new();
     for _ in 0..300 {
@@ -111,7 +112,7 @@ async fn idle_connections_beyond_the_caps_are_closed_and_others_still_served() {
 
 #[tokio::test]
 async fn a_silent_or_half_sent_connection_is_closed_a_talking_one_is_not() {
-    let (t, _rx) = Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(1_000, 1_000))
+    let (t, _rx) = Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(1_000, 1_000), None)
         .await
         .unwrap();
     let addr = t.local_addr();
@@ -144,9 +145,10 @@ async fn a_silent_or_half_sent_connection_is_closed_a_talking_one_is_not() {
 
 #[tokio::test]
 async fn a_message_dribbled_in_slower_than_the_read_timeout_closes_the_connection() {
-    let (t, mut rx) = Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(60_000, 1_000))
-        .await
-        .unwrap();
+    let (t, mut rx) =
+        Transport::bind_with("127.0.0.1:0".parse().unwrap(), limits(60_000, 1_000), None)
+            .await
+            .unwrap();
     let mut slow = TcpStream::connect(t.local_addr()).await.unwrap();
     // One byte every 100 ms: never idle, but the message takes far longer
     // than the read timeout.
