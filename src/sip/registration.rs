@@ -324,6 +324,18 @@ impl Registrar {
         });
     }
 
+    /// After the `losses`-th closing in a row of the connection to the
+    /// registrar: waits its back-off before registering on a new one.
+    /// False when cancelled meanwhile.
+    async fn pause_after_loss(&self, losses: u32, cancel: &CancellationToken) -> bool {
+        let pause = backoff(losses);
+        tracing::info!(account = %self.cfg.account, "connection to the registrar closed; registering again in {}s", pause.as_secs());
+        tokio::select! {
+            _ = cancel.cancelled() => false,
+            _ = tokio::time::sleep(pause) => true,
+        }
+    }
+
     async fn run(mut self, cancel: CancellationToken) {
         let mut failures = 0u32;
         let mut moves = 0u32;
@@ -356,11 +368,26 @@ impl Registrar {
                     // Keep-alives until the refresh; a new mapping, a
                     // silent registrar or a new address of ours brings the
                     // refresh forward.
+                    // A closed TLS connection to the registrar, too: the
+                    // server reaches us only over one we opened.
                     let moved = self.address_moved();
-                    tokio::select! {
+                    let peer = self.peer;
+                    let lost = tokio::select! {
                         _ = cancel.cancelled() => break,
-                        _ = self.keep_alive(wait) => {}
-                        old = moved => self.stale_contact = Some(old),
+                        _ = self.keep_alive(wait) => false,
+                        old = moved => {
+                            self.stale_contact = Some(old);
+                            false
+                        }
+                        _ = connection_lost(&mut closed, peer) => true,
+                    };
+                    if !lost {
+                        losses = 0;
+                    } else {
+                        losses += 1;
+                        if !self.pause_after_loss(losses, &cancel).await {
+                            break;
+                        }
                     }
                     continue;
                 }
@@ -392,11 +419,8 @@ impl Registrar {
             // The server is reachable for incoming requests only over the
             // connection we opened: open one again and register on it soon.
             losses += 1;
-            let pause = backoff(losses);
-            tracing::info!(account = %self.cfg.account, "connection to the registrar closed; registering again in {}s", pause.as_secs());
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(pause) => {}
+            if !self.pause_after_loss(losses, &cancel).await {
+                break;
             }
         }
         if matches!(last_reported, Some((true, _))) {
