@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use support::baresip::{Baresip, BaresipOpts};
 use support::config::{Account, Audio, Config};
-use support::kamailio::Kamailio;
+use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
 use support::phone::{call_id_of, list_dir, wait_wav, Phone};
 use support::{tone, TestDir};
@@ -26,27 +26,6 @@ const NEW: &str = "198.51.100.21";
 /// What the office phone plays and what baresip plays.
 const PHONE_HZ: f64 = 1000.0;
 const BARESIP_HZ: f64 = 600.0;
-
-/// Kamailio's registrar config, logging every request it receives whole.
-fn logging_registrar() -> String {
-    const TEMPLATE: &str = include_str!("peers/kamailio-registrar.cfg.in");
-    TEMPLATE.replacen(
-        "request_route {\n",
-        "request_route {\n    xlog(\"L_NOTICE\", \"SIPMSG-BEGIN\\n$mb\\nSIPMSG-END\\n\");\n",
-        1,
-    )
-}
-
-/// The requests kamailio logged (`SIPMSG` blocks), probes left out.
-fn logged_requests(k: &Kamailio) -> Vec<String> {
-    k.log()
-        .split("SIPMSG-BEGIN")
-        .skip(1)
-        .filter_map(|b| b.split("SIPMSG-END").next())
-        .filter(|m| !m.contains("probe-"))
-        .map(str::to_string)
-        .collect()
-}
 
 /// The WAV termphone recorded of call `call` (what it heard).
 fn recorded(rec: &std::path::Path, call: &Value) -> std::path::PathBuf {
@@ -78,7 +57,7 @@ fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
     let at_pbx = Place::on(&pbx, PBX);
     let k = Kamailio::start_in(
         &t.sub("kamailio"),
-        &logging_registrar(),
+        &logging_registrar(false),
         Some(5060),
         &at_pbx,
     );
@@ -198,7 +177,7 @@ fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
 
     // What kamailio received: a REGISTER from the new address that removes
     // the old binding, and a re-INVITE naming the new address throughout.
-    let msgs = logged_requests(&k);
+    let msgs = k.logged_messages();
     let register = msgs.iter().find(|m| {
         m.trim_start().starts_with("REGISTER ")
             && m.contains(&format!("Contact: <sip:1001@{NEW}:5060>"))

@@ -129,27 +129,6 @@ fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
     }
 }
 
-fn wait_active(p: &mut Phone, id: &str) -> Value {
-    let active = p.wait_call_state(id, "active", Duration::from_secs(15));
-    assert!(
-        active.is_some(),
-        "call {id} not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
-    active.unwrap_or_default()
-}
-
-fn hang_up(p: &mut Phone, id: &str) {
-    p.ok(json!({"cmd": "hangup", "call": id}));
-    assert!(
-        p.wait_call_state(id, "ended", Duration::from_secs(10))
-            .is_some(),
-        "call {id} did not end: {:?}",
-        p.events()
-    );
-}
-
 /// The WAV termphone recorded of call `call` (what it heard).
 fn recorded(rec: &Path, call: &Value) -> std::path::PathBuf {
     let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
@@ -192,12 +171,12 @@ fn called_by_baresip(p: &mut Phone, b: &mut Baresip, k: &Kamailio, rec: &Path) {
         .unwrap_or_default()
         .to_string();
     p.ok(json!({"cmd": "answer", "call": id}));
-    let call = wait_active(p, &id);
+    let call = p.wait_active(&id);
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(p, &id);
+    p.hang_up(&id);
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
@@ -328,12 +307,12 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
 
     // termphone → baresip through the NAT, audio both ways.
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let out_call = wait_active(&mut p, &id);
+    let out_call = p.wait_active(&id);
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut p, &id);
+    p.hang_up(&id);
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
@@ -488,7 +467,7 @@ fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
 
     // termphone → baresip: the SDP names the STUN-learned address.
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let out_call = wait_active(&mut p, &id);
+    let out_call = p.wait_active(&id);
     let live = p.call(&id).unwrap_or_default();
     assert!(
         live["local_media"]
@@ -501,7 +480,7 @@ fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut p, &id);
+    p.hang_up(&id);
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::config::{Account, Audio, Config};
-use support::kamailio::Kamailio;
+use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
 use support::phone::{call_id_of, list_dir, wait_wav, Phone};
 use support::{tone, TestDir};
@@ -89,17 +89,6 @@ fn bed_is_removed_on_drop_and_stale_beds_at_the_next_start() {
     );
 }
 
-/// The SIP messages kamailio logged (`SIPMSG` blocks), probes left out.
-fn logged_messages(k: &Kamailio) -> Vec<String> {
-    k.log()
-        .split("SIPMSG-BEGIN")
-        .skip(1)
-        .filter_map(|b| b.split("SIPMSG-END").next())
-        .filter(|m| !m.contains("probe-"))
-        .map(str::to_string)
-        .collect()
-}
-
 /// The lines of `msg` that carry an address we advertise.
 fn address_lines(msg: &str) -> Vec<&str> {
     msg.lines()
@@ -111,42 +100,6 @@ fn address_lines(msg: &str) -> Vec<&str> {
                 .any(|p| lower.starts_with(p))
         })
         .collect()
-}
-
-/// Kamailio's registrar config, logging every message it receives whole.
-fn logging_registrar() -> String {
-    const TEMPLATE: &str = include_str!("peers/kamailio-registrar.cfg.in");
-    TEMPLATE
-        .replacen(
-            "request_route {\n",
-            "request_route {\n    xlog(\"L_NOTICE\", \"SIPMSG-BEGIN\\n$mb\\nSIPMSG-END\\n\");\n",
-            1,
-        )
-        .replace(
-            "\nrequest_route {",
-            "\nonreply_route {\n    xlog(\"L_NOTICE\", \"SIPMSG-BEGIN\\n$mb\\nSIPMSG-END\\n\");\n}\n\nrequest_route {",
-        )
-}
-
-fn wait_active(p: &mut Phone, id: &str) -> Value {
-    let active = p.wait_call_state(id, "active", Duration::from_secs(15));
-    assert!(
-        active.is_some(),
-        "call {id} not active: {:?}\n{}",
-        p.events(),
-        p.log_tail()
-    );
-    active.unwrap_or_default()
-}
-
-fn hang_up(p: &mut Phone, id: &str) {
-    p.ok(json!({"cmd": "hangup", "call": id}));
-    assert!(
-        p.wait_call_state(id, "ended", Duration::from_secs(10))
-            .is_some(),
-        "call {id} did not end: {:?}",
-        p.events()
-    );
 }
 
 /// The WAV termphone recorded of call `call` (what it heard).
@@ -173,7 +126,7 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
 
     let k = Kamailio::start_in(
         &t.sub("kamailio"),
-        &logging_registrar(),
+        &logging_registrar(true),
         Some(5060),
         &at_pbx,
     );
@@ -226,7 +179,7 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
 
     // termphone → baresip.
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let out_call = wait_active(&mut p, &id);
+    let out_call = p.wait_active(&id);
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
@@ -235,7 +188,7 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     let media = live["local_media"].as_str().unwrap_or_default();
     assert!(media.starts_with("198.51.100.20:"), "{live}");
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut p, &id);
+    p.hang_up(&id);
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
@@ -254,12 +207,12 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
         .unwrap_or_default()
         .to_string();
     p.ok(json!({"cmd": "answer", "call": in_id}));
-    let in_call = wait_active(&mut p, &in_id);
+    let in_call = p.wait_active(&in_id);
     assert!(b
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut p, &in_id);
+    p.hang_up(&in_id);
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
@@ -273,14 +226,14 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
 
     // The built-in echo target works on the wildcard too: it hears itself.
     let echo = call_id_of(&p.ok(json!({"cmd": "dial", "to": "echo"})));
-    let echo_call = wait_active(&mut p, &echo);
+    let echo_call = p.wait_active(&echo);
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut p, &echo);
+    p.hang_up(&echo);
     tone::assert_tone(&recorded(&rec, &echo_call), 1000.0, 600.0);
 
     // What kamailio saw: termphone's REGISTER, INVITE, answers and SDP name
     // the office address, and nothing names the wildcard or loopback.
-    let msgs = logged_messages(&k);
+    let msgs = k.logged_messages();
     assert!(
         !msgs.is_empty(),
         "kamailio logged no messages:\n{}",
@@ -372,8 +325,8 @@ fn ipv6_only_pair_on_the_ipv6_wildcard_calls_with_audio() {
         .unwrap_or_default()
         .to_string();
     pb.ok(json!({"cmd": "answer", "call": b_id}));
-    let a_call = wait_active(&mut pa, &id);
-    let b_call = wait_active(&mut pb, &b_id);
+    let a_call = pa.wait_active(&id);
+    let b_call = pb.wait_active(&b_id);
     let a_live = pa.call(&id).unwrap_or_default();
     assert_eq!(a_live["local_sip"], "[2001:db8::1]:5060", "{a_live}");
     assert!(
@@ -386,7 +339,7 @@ fn ipv6_only_pair_on_the_ipv6_wildcard_calls_with_audio() {
     let b_live = pb.call(&b_id).unwrap_or_default();
     assert_eq!(b_live["local_sip"], "[2001:db8::2]:5060", "{b_live}");
     std::thread::sleep(Duration::from_secs(3));
-    hang_up(&mut pa, &id);
+    pa.hang_up(&id);
     assert!(pb
         .wait_call_state(&b_id, "ended", Duration::from_secs(10))
         .is_some());

@@ -210,3 +210,36 @@ impl Drop for Kamailio {
         signal(self.pid, "KILL");
     }
 }
+
+/// The registrar config logging every request it receives whole, between
+/// `SIPMSG-BEGIN` and `SIPMSG-END` lines (read back with
+/// [`Kamailio::logged_messages`]); with `replies`, the replies it receives too.
+pub fn logging_registrar(replies: bool) -> String {
+    const LOG: &str = "xlog(\"L_NOTICE\", \"SIPMSG-BEGIN\\n$mb\\nSIPMSG-END\\n\");";
+    let cfg = TEMPLATE.replacen(
+        "request_route {\n",
+        &format!("request_route {{\n    {LOG}\n"),
+        1,
+    );
+    if !replies {
+        return cfg;
+    }
+    cfg.replace(
+        "\nrequest_route {",
+        &format!("\nonreply_route {{\n    {LOG}\n}}\n\nrequest_route {{"),
+    )
+}
+
+impl Kamailio {
+    /// The SIP messages a [`logging_registrar`] logged, in order, its own
+    /// liveness probes left out.
+    pub fn logged_messages(&self) -> Vec<String> {
+        self.log()
+            .split("SIPMSG-BEGIN")
+            .skip(1)
+            .filter_map(|b| b.split("SIPMSG-END").next())
+            .filter(|m| !m.contains("probe-"))
+            .map(str::to_string)
+            .collect()
+    }
+}

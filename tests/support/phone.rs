@@ -306,7 +306,6 @@ impl Phone {
         }
     }
 
-    /// Waits for a `call` event of call `id` in `state`; returns its Call object.
     /// Dials `to` and waits up to 10 s for the call to be active; its id.
     /// Panics (with the events and the log) when it does not get there.
     pub fn dial_until_active(&mut self, to: &str) -> String {
@@ -321,6 +320,31 @@ impl Phone {
         id
     }
 
+    /// Waits up to 15 s for call `id` to be active; its Call object.
+    /// Panics (with the events and the log) when it does not get there.
+    pub fn wait_active(&mut self, id: &str) -> Value {
+        let active = self.wait_call_state(id, "active", Duration::from_secs(15));
+        assert!(
+            active.is_some(),
+            "call {id} not active: {:?}\n{}",
+            self.events(),
+            self.log_tail()
+        );
+        active.unwrap_or_default()
+    }
+
+    /// Hangs call `id` up and waits up to 10 s for it to have ended.
+    pub fn hang_up(&mut self, id: &str) {
+        self.ok(serde_json::json!({"cmd": "hangup", "call": id}));
+        assert!(
+            self.wait_call_state(id, "ended", Duration::from_secs(10))
+                .is_some(),
+            "call {id} did not end: {:?}",
+            self.events()
+        );
+    }
+
+    /// Waits for a `call` event of call `id` in `state`; returns its Call object.
     pub fn wait_call_state(&mut self, id: &str, state: &str, timeout: Duration) -> Option<Value> {
         self.wait_event(timeout, |e| {
             e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == state
