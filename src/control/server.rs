@@ -1,5 +1,5 @@
 //! Control socket server: a Unix socket (created 0600 under a 0177 umask,
-//! in a 0700 dir; only our own user is served, see [`guard`]), one task per
+//! in a 0700 dir; only our own user is served, see `server/guard.rs`), one task per
 //! connection, refuses to start when another instance owns the socket.
 //!
 //! Each request line gets one reply line. `events` is answered with `ok`,

@@ -2,7 +2,7 @@
 //! reads it: a datagram on the RTP port is validated against its own length
 //! (version, CSRC count, header extension and its RFC 8285 elements,
 //! padding) and only then parsed into an [`RtpView`]; a datagram on the
-//! RTCP port is walked packet by packet ([`rtcp`]) before the `rtcp` crate
+//! RTCP port is walked packet by packet ([`rtcp()`]) before the `rtcp` crate
 //! parses it ([`rtcp_summary`]: what the session reads of it). Whatever
 //! fails a check is [`Malformed`] and dropped by the
 //! session; no parser ever sees bytes that could make it index past the

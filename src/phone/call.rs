@@ -40,6 +40,7 @@ use crate::media::{
     Codec, Conference, Direction, EchoReflector, MediaEvent, MediaSession, MemberId, RtpParams,
     RtpSockets, Tone,
 };
+use crate::sip::address::local_addr;
 use crate::sip::auth::Credentials;
 use crate::sip::dialog::Dialog;
 use crate::sip::message::{self as m, add_header, set_body};
@@ -47,7 +48,7 @@ use crate::sip::msg::{Method, Request, Response, SipMessage};
 use crate::sip::replaces::ReplacesParams;
 use crate::sip::sdp::{self, LocalMedia, Negotiated};
 use crate::sip::transaction::ServerTransaction;
-use crate::sip::transport::{local_addr, Peer};
+use crate::sip::transport::Peer;
 use crate::timer::sleep_opt;
 use incoming::IncomingSetup;
 use media::{CallMedia, Rtp};
@@ -552,7 +553,7 @@ impl CallActor {
         }
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut addr_tick = tokio::time::interval(crate::sip::addr_change::POLL);
+        let mut addr_tick = tokio::time::interval(crate::sip::address::change::POLL);
         addr_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.ended() {
             let ring = self.incoming.ring_deadline;

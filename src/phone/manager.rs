@@ -119,7 +119,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     }
     let history = History::open(&config.history_path)
         .with_context(|| format!("cannot open call history {}", config.history_path.display()))?;
-    let media_ip = crate::sip::transport::local_addr::media_bind_ip(sip_addr);
+    let media_ip = crate::sip::address::local_addr::media_bind_ip(sip_addr);
     let (manager_tx, manager_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);

@@ -6,7 +6,7 @@
 
 pub use rsipstack::sip as msg;
 
-pub mod addr_change;
+pub mod address;
 pub mod auth;
 pub mod headers;
 pub mod transaction;
@@ -37,7 +37,6 @@ pub type Result<T, E = SipError> = std::result::Result<T, E>;
 pub mod dialog;
 pub mod dns;
 pub mod message;
-pub mod nat;
 pub mod publication;
 pub mod registration;
 pub mod reliable;

@@ -7,22 +7,22 @@
 //! answer; a DNS failure is a failure like any other, retried with back-off.
 //!
 //! Behind a NAT (RFC 3581): each answer's top Via tells the address the
-//! registrar saw us at ([`super::nat`]); when that is a public address other
+//! registrar saw us at ([`super::address::nat`]); when that is a public address other
 //! than ours, or it changes, the task remembers it in the transport, at once
 //! registers again with a Contact naming it and removes the binding of the
-//! old Contact. While a NAT is seen it sends keep-alives ([`keepalive`]) that
+//! old Contact. While a NAT is seen it sends keep-alives (`keepalive.rs`) that
 //! hold the NAT's binding open and notice a new mapping. When the host's own
-//! address toward the registrar changes ([`addr_watch`]), it registers
+//! address toward the registrar changes (`addr_watch.rs`), it registers
 //! again from the new one at once, removing the old Contact's binding.
 
 mod addr_watch;
 mod keepalive;
 
+use super::address::nat;
 use super::auth::{Credentials, DigestState};
 use super::dns::{self, Resolver};
 use super::message::{self as m, add_header, set_body};
 use super::msg::{Method, Request, Response};
-use super::nat;
 use super::transaction::Endpoint;
 use super::transport::Peer;
 use std::time::Duration;

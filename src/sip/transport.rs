@@ -16,12 +16,11 @@
 //! routes to the peer; the choice itself is [`local_addr`]'s. Behind a NAT
 //! it also remembers, per server, the public address that server sees us
 //! at (learned by the registration from `received`/`rport`, decided by
-//! [`super::nat`]), which [`Transport::contact_addr_for`] then names.
+//! [`super::address::nat`]), which [`Transport::contact_addr_for`] then names.
 
 mod framer;
 mod inspect;
 pub mod limits;
-pub mod local_addr;
 mod start_line;
 mod tcp;
 pub mod tls;
@@ -31,6 +30,7 @@ pub use super::headers::{new_branch, new_call_id, new_tag};
 pub use inspect::MAX_MESSAGE;
 pub use limits::ConnLimits;
 
+use super::address::local_addr;
 use super::msg::{self, SipMessage};
 use super::trace::{SipTrace, TraceDirection, Tracer};
 use super::{Result, SipError};
@@ -267,9 +267,9 @@ impl Transport {
 
     /// The address our Contact names toward `peer`: the public address it
     /// sees us at when one was learned, else [`Self::local_addr_for`]
-    /// ([`super::nat::contact_addr`]). Via and SDP keep the local address.
+    /// ([`super::address::nat::contact_addr`]). Via and SDP keep the local address.
     pub fn contact_addr_for(&self, peer: &Peer) -> SocketAddr {
-        super::nat::contact_addr(self.local_addr_for(peer.addr), self.public_addr(peer))
+        super::address::nat::contact_addr(self.local_addr_for(peer.addr), self.public_addr(peer))
     }
 
     /// A Via for a request we send: sent-by = the bound address, `rport`,

@@ -10,7 +10,7 @@
 //! path: the RTP socket of a call on the wildcard receives on any address.
 
 use super::*;
-use crate::sip::addr_change::{self, MediaMove, Seen};
+use crate::sip::address::change::{self as addr_change, MediaMove, Seen};
 use std::net::SocketAddr;
 
 impl CallActor {

@@ -42,7 +42,7 @@ impl CallActor {
         let server = server?;
         // A server of the peer's family (an IPv4 peer seen through a
         // dual-stack socket is IPv4).
-        let v4 = crate::sip::transport::local_addr::route_target(peer).is_ipv4();
+        let v4 = crate::sip::address::local_addr::route_target(peer).is_ipv4();
         let target = match tokio::net::lookup_host(server).await {
             Ok(mut addrs) => addrs.find(|a| a.is_ipv4() == v4)?,
             Err(e) => {

@@ -7,7 +7,7 @@
 //! Must not touch the registration's exchange, keep-alives or reports.
 
 use super::Registrar;
-use crate::sip::addr_change::{self, Seen};
+use crate::sip::address::change::{self as addr_change, Seen};
 use crate::sip::transport::{Peer, Transport};
 use std::future::Future;
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 //! registrar sees us. A new mapping or a registrar that stops answering
 //! ends the wait, so the registration runs again at once. Sent only over
 //! UDP and only while a NAT is seen ([`keepalive_interval`]); the decision
-//! about what an answer means is [`crate::sip::nat`]'s. Must not touch the
+//! about what an answer means is [`crate::sip::address::nat`]'s. Must not touch the
 //! registration's own exchange or its status reports.
 
 use super::{Registrar, Response};

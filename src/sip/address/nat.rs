@@ -3,12 +3,12 @@
 //! of its response; whether that reveals a NAT; which address our Contact
 //! then names; and when a changed mapping calls for a new registration.
 //! Pure functions only: the registration task feeds them the responses and
-//! carries out what they decide, [`super::transport::Transport`] remembers
+//! carries out what they decide, [`crate::sip::transport::Transport`] remembers
 //! the learned address per server. Knows nothing of sockets, calls or SDP
 //! (the media address is not decided here).
 
-use super::msg::Headers;
-use super::transport::Protocol;
+use crate::sip::msg::Headers;
+use crate::sip::transport::Protocol;
 use std::net::{IpAddr, SocketAddr};
 
 /// The top Via value of a message (long or compact name; the first entry

@@ -3,7 +3,7 @@
 //! address, that is the answer; when it listens on the wildcard (`0.0.0.0`,
 //! `[::]`), it is the address the OS would send from to reach the peer, on
 //! the listening port. Pure functions only: the OS's route answer is asked
-//! for by the caller ([`super::Transport::local_addr_for`]) and passed in.
+//! for by the caller ([`crate::sip::transport::Transport::local_addr_for`]) and passed in.
 //! Knows nothing of sockets, calls or SDP syntax.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -1,12 +1,12 @@
 //! Whether the host's address toward a server changed, and what a call's
 //! media must do about it. The registration and every call poll the
-//! address that routes to their server ([`super::transport::Transport::local_addr_for`],
+//! address that routes to their server ([`crate::sip::transport::Transport::local_addr_for`],
 //! every [`POLL`]); these pure functions read the answer. Knows nothing of
 //! sockets, timers, registrations or calls: the callers carry the decision
 //! out (the registration task in `registration.rs`, the call actor in
 //! `phone/call/addr_change.rs`).
 
-use super::transport::local_addr;
+use super::local_addr;
 use std::net::SocketAddr;
 use std::time::Duration;
 
