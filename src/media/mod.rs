@@ -45,6 +45,7 @@ pub mod plc;
 pub mod rtcp_stats;
 mod session;
 mod sockets;
+pub mod srtp;
 pub mod stun;
 #[cfg(test)]
 mod tone;

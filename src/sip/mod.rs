@@ -44,6 +44,7 @@ pub mod replaces;
 pub mod require;
 pub mod route;
 pub mod sdp;
+pub mod sdp_crypto;
 pub mod session_timer;
 pub mod subscription;
 pub mod trace;
