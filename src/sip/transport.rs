@@ -19,6 +19,10 @@
 //! [`super::address::nat`]), which [`Transport::contact_addr_for`] then names.
 
 mod framer;
+/// The TCP/TLS stream framer, reachable only so that `tests/fuzz_parsers.rs`
+/// can feed it random chunkings; the phone uses it inside the transport.
+#[doc(hidden)]
+pub use framer::{Frame, FrameError, Framer};
 mod inspect;
 pub mod limits;
 mod start_line;
