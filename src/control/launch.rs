@@ -54,15 +54,23 @@ impl Launch {
     /// Returns its pid.
     pub fn start(&self) -> Result<u32, LaunchError> {
         if let Some(dir) = self.log.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| LaunchError::Log {
-                log: self.log.clone(),
-                source,
-            })?;
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| LaunchError::Log {
+                    log: self.log.clone(),
+                    source,
+                })?;
         }
         let open = || {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Private from creation, as the phone's own log files are.
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(&self.log)
                 .map_err(|source| LaunchError::Log {
                     log: self.log.clone(),
@@ -194,6 +202,11 @@ mod tests {
         let err = launch.start().unwrap_err();
         assert!(matches!(err, LaunchError::Exited { .. }), "{err}");
         assert!(err.to_string().contains("termphone.log"), "{err}");
+        // The log and its directory are private from creation.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("state/termphone.log")), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
         let missing = Launch {
             exe: dir.path().join("no-such-binary"),
             ..launch
