@@ -13,7 +13,7 @@ mod support;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support::baresip::{Baresip, BaresipOpts};
+use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
@@ -62,23 +62,12 @@ fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
         &at_pbx,
     );
 
-    let b_src = t.path().join("baresip-600.wav");
-    tone::write_sine_wav(&b_src, BARESIP_HZ, 8000, 90.0);
-    let mut b = Baresip::start_in(
+    let mut b = Baresip::tone_callee_in(
         &t.sub("baresip-1002"),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: b_src,
-            auto_answer: true,
-        },
+        "1002",
+        k.addr(),
+        (BARESIP_HZ, 90.0),
         &at_pbx,
-    );
-    assert!(
-        b.wait_registered(Duration::from_secs(10)),
-        "baresip not registered:\n{}",
-        b.log()
     );
 
     let p_src = t.path().join("office-1000.wav");

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::baresip::{Baresip, BaresipOpts};
+use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::dnsmasq::Dnsmasq;
 use support::kamailio::Kamailio;
@@ -67,25 +67,7 @@ fn registered_at(k: &Kamailio) -> bool {
 /// A baresip 1002 registered at `k`, answering by itself and playing
 /// `BARESIP_HZ`.
 fn baresip(t: &TestDir, name: &str, k: &Kamailio, place: &Place) -> Baresip {
-    let src = t.path().join(format!("{name}-{BARESIP_HZ}.wav"));
-    tone::write_sine_wav(&src, BARESIP_HZ, 8000, 60.0);
-    let mut b = Baresip::start_in(
-        &t.sub(name),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: src,
-            auto_answer: true,
-        },
-        place,
-    );
-    assert!(
-        b.wait_registered(Duration::from_secs(10)),
-        "{name} not registered:\n{}",
-        b.log()
-    );
-    b
+    Baresip::tone_callee_in(&t.sub(name), "1002", k.addr(), (BARESIP_HZ, 60.0), place)
 }
 
 /// The WAV termphone recorded of call `call` (what it heard).

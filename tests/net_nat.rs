@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::baresip::{Baresip, BaresipOpts};
+use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::Kamailio;
 use support::netns::{Bed, Netns, Place};
@@ -218,23 +218,12 @@ fn nat_bed(t: &TestDir, kamailio_cfg: &str) -> NatBed {
     let kdir = t.sub("kamailio");
     let k = Kamailio::start_in(&kdir, kamailio_cfg, Some(5060), &at_pbx);
 
-    let b_src = t.path().join("baresip-600.wav");
-    tone::write_sine_wav(&b_src, 600.0, 8000, 90.0);
-    let mut b = Baresip::start_in(
+    let b = Baresip::tone_callee_in(
         &t.sub("baresip-1002"),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: b_src,
-            auto_answer: true,
-        },
+        "1002",
+        k.addr(),
+        (600.0, 90.0),
         &at_pbx,
-    );
-    assert!(
-        b.wait_registered(Duration::from_secs(10)),
-        "baresip not registered:\n{}",
-        b.log()
     );
     NatBed {
         b,

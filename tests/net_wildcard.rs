@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
-use support::baresip::{Baresip, BaresipOpts};
+use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
@@ -131,23 +131,12 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
         &at_pbx,
     );
 
-    let b_src = t.path().join("baresip-600.wav");
-    tone::write_sine_wav(&b_src, 600.0, 8000, 60.0);
-    let mut b = Baresip::start_in(
+    let mut b = Baresip::tone_callee_in(
         &t.sub("baresip-1002"),
-        BaresipOpts {
-            user: "1002".into(),
-            registrar: Some(k.addr()),
-            password: None,
-            source_wav: b_src,
-            auto_answer: true,
-        },
+        "1002",
+        k.addr(),
+        (600.0, 60.0),
         &at_pbx,
-    );
-    assert!(
-        b.wait_registered(Duration::from_secs(10)),
-        "baresip not registered:\n{}",
-        b.log()
     );
 
     let p_src = t.path().join("office-1000.wav");

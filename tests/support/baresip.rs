@@ -80,6 +80,39 @@ impl Baresip {
         Self::start_in(dir, opts, &Place::loopback())
     }
 
+    /// An auto-answering baresip `user` in `place`, registered at
+    /// `registrar` and playing a `hz` tone of `secs` seconds (the WAV is
+    /// written in `dir`). Panics when it is not registered within 10 s.
+    pub fn tone_callee_in(
+        dir: &Path,
+        user: &str,
+        registrar: SocketAddr,
+        (hz, secs): (f64, f64),
+        place: &Place,
+    ) -> Baresip {
+        std::fs::create_dir_all(dir).expect("baresip dir");
+        let source_wav = dir.join(format!("tone-{hz}.wav"));
+        super::tone::write_sine_wav(&source_wav, hz, 8000, secs);
+        let mut b = Self::start_in(
+            dir,
+            BaresipOpts {
+                user: user.into(),
+                registrar: Some(registrar),
+                password: None,
+                source_wav,
+                auto_answer: true,
+            },
+            place,
+        );
+        assert!(
+            b.wait_registered(Duration::from_secs(10)),
+            "baresip {user} in {} not registered:\n{}",
+            dir.display(),
+            b.log()
+        );
+        b
+    }
+
     /// [`Baresip::start`] in `place` (a host of a test bed): SIP and RTP on
     /// its address, ctrl_tcp on the host's loopback.
     pub fn start_in(dir: &Path, opts: BaresipOpts, place: &Place) -> Baresip {
