@@ -20,7 +20,7 @@ mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
 pub use limits::SipLimits;
-pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
+pub use pbx::{user_host, FeatureCodes, InternalKind, InternalPattern, NumberRange, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -87,6 +87,10 @@ pub struct Account {
     /// Seconds between keep-alives to the registrar while a NAT is seen
     /// (0: none).
     pub keepalive_s: u32,
+    /// Whether the identity the account's PBX asserts for a caller
+    /// (P-Asserted-Identity, RFC 3325) is believed over the From header
+    /// when deciding who calls (`trust_asserted_identity`).
+    pub trust_asserted_identity: bool,
 }
 
 impl Drop for Account {
@@ -114,6 +118,7 @@ impl std::fmt::Debug for Account {
             .field("mwi", &self.mwi)
             .field("realms", &self.realms)
             .field("keepalive_s", &self.keepalive_s)
+            .field("trust_asserted_identity", &self.trust_asserted_identity)
             .field("tls_cert", &self.tls_cert)
             .finish()
     }
@@ -345,6 +350,7 @@ impl Account {
             mwi: false,
             realms: Vec::new(),
             keepalive_s: raw::DEFAULT_KEEPALIVE_S,
+            trust_asserted_identity: false,
             tls_cert: None,
             tls_key: None,
         }

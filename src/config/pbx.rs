@@ -128,26 +128,117 @@ impl Default for PbxConfig {
     }
 }
 
-/// Decides whether a caller is internal (forwarding rules with a scope).
+/// Decides whether a caller is internal (forwarding rules with a scope),
+/// the way a PBX admin describes the numbering plan: `[phone]`
+/// `external_prefixes` (numbers starting so are external: the trunk's `0`,
+/// `00`, `+`), then `internal_numbers` (number ranges such as `"100-399"`)
+/// when set, else `internal_pattern` (extension lengths or domains).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InternalPattern {
+    /// `internal_pattern`: extension lengths or domains.
+    pub kind: InternalKind,
+    /// `internal_numbers`: when not empty, the only internal numbers.
+    pub numbers: Vec<NumberRange>,
+    /// `external_prefixes`: a caller whose number starts with one is external.
+    pub external_prefixes: Vec<String>,
+}
+
+/// The `internal_pattern` key: what an internal caller looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InternalPattern {
+pub enum InternalKind {
     /// A caller whose user part is all digits with a length in this range.
     ExtensionLength { min: usize, max: usize },
     /// A caller whose URI host is one of these domains (lower case).
     Domains(Vec<String>),
 }
 
-impl Default for InternalPattern {
+impl Default for InternalKind {
     /// Extensions of 2 to 6 digits.
     fn default() -> Self {
-        InternalPattern::ExtensionLength { min: 2, max: 6 }
+        InternalKind::ExtensionLength { min: 2, max: 6 }
+    }
+}
+
+/// A range of extension numbers (`"100-399"`, or one number `"500"`): a
+/// number is in it when it has as many digits as the bounds and lies
+/// between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberRange {
+    digits: usize,
+    low: u64,
+    high: u64,
+}
+
+impl NumberRange {
+    /// Parses `"100-399"` or `"500"`: digits only, both bounds as long.
+    pub fn parse(s: &str) -> Result<NumberRange, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "`{s}` is not a number range like \"100-399\" (both bounds with as many digits)"
+            )
+        };
+        let (a, b) = t.split_once('-').unwrap_or((t, t));
+        let (a, b) = (a.trim(), b.trim());
+        let digits_only =
+            |v: &str| !v.is_empty() && v.len() <= 18 && v.bytes().all(|c| c.is_ascii_digit());
+        if !digits_only(a) || !digits_only(b) || a.len() != b.len() {
+            return Err(bad());
+        }
+        let low: u64 = a.parse().map_err(|_| bad())?;
+        let high: u64 = b.parse().map_err(|_| bad())?;
+        if low > high {
+            return Err(bad());
+        }
+        Ok(NumberRange {
+            digits: a.len(),
+            low,
+            high,
+        })
+    }
+
+    /// Whether `number` (digits) lies in the range.
+    pub fn contains(&self, number: &str) -> bool {
+        number.len() == self.digits
+            && number.bytes().all(|c| c.is_ascii_digit())
+            && number
+                .parse::<u64>()
+                .is_ok_and(|n| (self.low..=self.high).contains(&n))
     }
 }
 
 impl InternalPattern {
-    /// Parses `"4"`, `"3-5"` (extension lengths) or a comma list of domains
-    /// (`"example.com, pbx.local"`, optionally prefixed `domain:`).
+    /// Parses the `internal_pattern` key: `"4"`, `"3-5"` (extension
+    /// lengths) or a comma list of domains (`"example.com, pbx.local"`,
+    /// optionally prefixed `domain:`). No ranges, no external prefixes.
     pub fn parse(s: &str) -> Result<InternalPattern, String> {
+        Ok(InternalPattern {
+            kind: InternalKind::parse(s)?,
+            ..InternalPattern::default()
+        })
+    }
+
+    /// Whether `caller` (a SIP URI, name-addr or bare number) is internal.
+    pub fn is_internal(&self, caller: &str) -> bool {
+        let (user, host) = user_host(caller);
+        if self
+            .external_prefixes
+            .iter()
+            .any(|p| !p.is_empty() && user.starts_with(p.as_str()))
+        {
+            return false;
+        }
+        if !self.numbers.is_empty() {
+            return self.numbers.iter().any(|r| r.contains(&user));
+        }
+        self.kind.matches(&user, host.as_deref())
+    }
+}
+
+impl InternalKind {
+    /// Parses `"4"`, `"3-5"` or a comma list of domains (see
+    /// [`InternalPattern::parse`]).
+    pub fn parse(s: &str) -> Result<InternalKind, String> {
         let t = s.trim();
         let bad = || {
             format!(
@@ -166,7 +257,7 @@ impl InternalPattern {
             if min == 0 || min > max || max > 32 {
                 return Err(bad());
             }
-            return Ok(InternalPattern::ExtensionLength { min, max });
+            return Ok(InternalKind::ExtensionLength { min, max });
         }
         let list = t.strip_prefix("domain:").unwrap_or(t);
         let domains: Vec<String> = list
@@ -177,19 +268,17 @@ impl InternalPattern {
         if domains.is_empty() || domains.iter().any(|d| d.contains(char::is_whitespace)) {
             return Err(bad());
         }
-        Ok(InternalPattern::Domains(domains))
+        Ok(InternalKind::Domains(domains))
     }
 
-    /// Whether `caller` (a SIP URI, name-addr or bare number) is internal.
-    pub fn is_internal(&self, caller: &str) -> bool {
-        let (user, host) = user_host(caller);
+    fn matches(&self, user: &str, host: Option<&str>) -> bool {
         match self {
-            InternalPattern::ExtensionLength { min, max } => {
+            InternalKind::ExtensionLength { min, max } => {
                 !user.is_empty()
                     && user.chars().all(|c| c.is_ascii_digit())
                     && (*min..=*max).contains(&user.len())
             }
-            InternalPattern::Domains(ds) => host.is_some_and(|h| ds.contains(&h)),
+            InternalKind::Domains(ds) => host.is_some_and(|h| ds.iter().any(|d| d == h)),
         }
     }
 }
@@ -313,8 +402,8 @@ mod tests {
         assert!(!ext.is_internal("sip:+4930@trunk"));
         assert!(!ext.is_internal("sip:alice@test.local"));
         assert_eq!(
-            InternalPattern::parse("4").unwrap(),
-            InternalPattern::ExtensionLength { min: 4, max: 4 }
+            InternalPattern::parse("4").unwrap().kind,
+            InternalKind::ExtensionLength { min: 4, max: 4 }
         );
         let dom = InternalPattern::parse("domain:Test.Local, pbx.example").unwrap();
         assert!(dom.is_internal("sip:alice@test.local:5060"));
@@ -325,6 +414,46 @@ mod tests {
             assert!(InternalPattern::parse(bad).is_err(), "{bad}");
         }
         assert!(InternalPattern::default().is_internal("sip:1002@x"));
+    }
+
+    #[test]
+    fn numbering_plans_as_pbx_admins_write_them() {
+        // OpenScape-style: extensions 100-399 and 2000-2999, the trunk
+        // delivers outside callers with the outside-line 0 in front.
+        let office = InternalPattern {
+            numbers: vec![
+                NumberRange::parse("100-399").unwrap(),
+                NumberRange::parse("2000 - 2999").unwrap(),
+            ],
+            external_prefixes: vec!["0".into(), "+".into()],
+            ..InternalPattern::default()
+        };
+        for (caller, internal) in [
+            ("sip:100@pbx", true),
+            ("sip:399@pbx", true),
+            ("sip:400@pbx", false),
+            ("sip:2500@pbx", true),
+            ("sip:0250@pbx", false),
+            ("sip:089123456@pbx", false),
+            ("sip:+4989123456@pbx", false),
+            ("sip:25@pbx", false),
+            ("sip:alice@pbx", false),
+            ("\"Front desk\" <sip:2000@pbx;user=phone>", true),
+        ] {
+            assert_eq!(office.is_internal(caller), internal, "{caller}");
+        }
+        // Lengths, with the national/international prefixes external: a
+        // 4-digit "0301" from the trunk is not a colleague.
+        let lengths = InternalPattern {
+            external_prefixes: vec!["0".into()],
+            ..InternalPattern::parse("3-5").unwrap()
+        };
+        assert!(lengths.is_internal("sip:1002@x"));
+        assert!(!lengths.is_internal("sip:0301@x"));
+        for bad in ["", "3-", "399-100", "10-200", "1a-2b", "-5"] {
+            assert!(NumberRange::parse(bad).is_err(), "{bad}");
+        }
+        assert!(NumberRange::parse("500").unwrap().contains("500"));
     }
 
     #[test]

@@ -95,6 +95,8 @@ struct RawAccount {
     tls_key: Option<Spanned<String>>,
     keepalive_s: Option<u32>,
     realm: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    trust_asserted_identity: bool,
 }
 
 /// A key that takes one string or a list of them (`realm`).
@@ -135,6 +137,10 @@ struct RawPhone {
     #[serde(default)]
     dnd_allow: Vec<String>,
     internal_pattern: Option<Spanned<String>>,
+    #[serde(default)]
+    internal_numbers: Vec<Spanned<String>>,
+    #[serde(default)]
+    external_prefixes: Vec<Spanned<String>>,
     conference_hangup: Option<Spanned<String>>,
     session_expires_s: Option<Spanned<u32>>,
     min_se_s: Option<Spanned<u32>>,
@@ -341,6 +347,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             mwi: a.mwi,
             realms,
             keepalive_s: a.keepalive_s.unwrap_or(DEFAULT_KEEPALIVE_S),
+            trust_asserted_identity: a.trust_asserted_identity,
             tls_cert: a.tls_cert.map(|p| paths::resolve(path, &p)),
             tls_key: a.tls_key.map(|p| paths::resolve(path, p.get_ref())),
             name,
@@ -551,6 +558,29 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         })?,
         None => d.internal_pattern,
     };
+    let mut internal_pattern = internal_pattern;
+    for n in &raw.internal_numbers {
+        let range = crate::config::NumberRange::parse(n.get_ref()).map_err(|e| {
+            src.at(
+                n.span(),
+                format!("invalid value for key `phone.internal_numbers`: {e}"),
+            )
+        })?;
+        internal_pattern.numbers.push(range);
+    }
+    for p in &raw.external_prefixes {
+        let prefix = p.get_ref().trim();
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_digit() || c == '+') {
+            return Err(src.at(
+                p.span(),
+                format!(
+                    "invalid value `{}` for key `phone.external_prefixes`: a prefix is digits or `+` (e.g. \"0\", \"00\", \"+\")",
+                    p.get_ref()
+                ),
+            ));
+        }
+        internal_pattern.external_prefixes.push(prefix.to_string());
+    }
     let min_se_s = match &raw.min_se_s {
         Some(m) if *m.get_ref() == 0 => {
             return Err(src.at(

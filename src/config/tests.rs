@@ -376,8 +376,8 @@ dnd_on = "*99"
     assert_eq!(c.phone.dnd_code, 603);
     assert_eq!(c.phone.dnd_allow, vec!["1003", "sip:boss@corp.example"]);
     assert_eq!(
-        c.phone.internal_pattern,
-        InternalPattern::ExtensionLength { min: 3, max: 5 }
+        c.phone.internal_pattern.kind,
+        crate::config::InternalKind::ExtensionLength { min: 3, max: 5 }
     );
     assert_eq!(c.pbx.profile, "asterisk");
     assert_eq!(c.pbx.description.as_deref(), Some("Site PBX"));

@@ -111,20 +111,22 @@ pub struct Policy {
 impl Policy {
     /// The decision for a call from `caller` while we are `busy` (a call up).
     /// Order: forward-always, then DND (allow list rings through), then
-    /// forward-on-busy, then forward-on-no-answer, else ring. The first
-    /// rule of a kind whose scope matches wins.
+    /// forward-on-busy, then forward-on-no-answer, else ring. Of the rules
+    /// of one kind, the one for the caller's own scope (internal or
+    /// external) wins over one for all callers, whatever their order.
     pub fn decide(&self, caller: &str, busy: bool, internal: &InternalPattern) -> Decision {
-        let is_internal = internal.is_internal(caller);
+        let own_scope = if internal.is_internal(caller) {
+            Scope::Internal
+        } else {
+            Scope::External
+        };
         let rule = |when: When| {
-            self.forward.iter().find(|r| {
-                r.when == when
-                    && !r.to.trim().is_empty()
-                    && match r.scope {
-                        Scope::All => true,
-                        Scope::Internal => is_internal,
-                        Scope::External => !is_internal,
-                    }
-            })
+            let usable = |scope: Scope| {
+                self.forward
+                    .iter()
+                    .find(|r| r.when == when && r.scope == scope && !r.to.trim().is_empty())
+            };
+            usable(own_scope).or_else(|| usable(Scope::All))
         };
         if let Some(r) = rule(When::Always) {
             return Decision::Forward { to: r.to.clone() };
@@ -301,6 +303,102 @@ mod tests {
                 after_s: DEFAULT_NO_ANSWER_S
             }
         );
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins_whatever_the_order() {
+        let pat = InternalPattern::parse("4").unwrap();
+        let (internal, external) = ("sip:1002@x", "sip:0891234567@x");
+        let fwd = |to: &str| Decision::Forward { to: to.into() };
+        let after = |to: &str| Decision::ForwardAfter {
+            to: to.into(),
+            after_s: 5,
+        };
+        // (rules in the order added, caller, busy, decision)
+        let table: Vec<(Vec<ForwardRule>, &str, bool, Decision)> = vec![
+            // `all` first, then a scoped rule of the same kind.
+            (
+                vec![
+                    rule(When::Always, Scope::All, "A", None),
+                    rule(When::Always, Scope::Internal, "B", None),
+                ],
+                internal,
+                false,
+                fwd("B"),
+            ),
+            (
+                vec![
+                    rule(When::Always, Scope::All, "A", None),
+                    rule(When::Always, Scope::Internal, "B", None),
+                ],
+                external,
+                false,
+                fwd("A"),
+            ),
+            // Scoped first, then `all`.
+            (
+                vec![
+                    rule(When::Busy, Scope::External, "E", None),
+                    rule(When::Busy, Scope::All, "A", None),
+                ],
+                external,
+                true,
+                fwd("E"),
+            ),
+            (
+                vec![
+                    rule(When::Busy, Scope::External, "E", None),
+                    rule(When::Busy, Scope::All, "A", None),
+                ],
+                internal,
+                true,
+                fwd("A"),
+            ),
+            (
+                vec![
+                    rule(When::NoAnswer, Scope::All, "A", Some(5)),
+                    rule(When::NoAnswer, Scope::External, "E", Some(5)),
+                ],
+                external,
+                false,
+                after("E"),
+            ),
+            // Both scopes and `all`: each caller gets its own.
+            (
+                vec![
+                    rule(When::Always, Scope::All, "A", None),
+                    rule(When::Always, Scope::Internal, "I", None),
+                    rule(When::Always, Scope::External, "E", None),
+                ],
+                external,
+                false,
+                fwd("E"),
+            ),
+            // A scoped rule of another kind does not beat `always/all`.
+            (
+                vec![
+                    rule(When::Always, Scope::All, "A", None),
+                    rule(When::Busy, Scope::Internal, "B", None),
+                ],
+                internal,
+                true,
+                fwd("A"),
+            ),
+            // No rule for the caller's scope: ring.
+            (
+                vec![rule(When::Always, Scope::Internal, "I", None)],
+                external,
+                false,
+                Decision::Ring,
+            ),
+        ];
+        for (i, (rules, caller, busy, want)) in table.into_iter().enumerate() {
+            let p = Policy {
+                forward: rules,
+                dnd: Dnd::default(),
+            };
+            assert_eq!(p.decide(caller, busy, &pat), want, "row {i}");
+        }
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct Account {
     pub tls_cert: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<String>,
+    /// Believe the PBX's P-Asserted-Identity over From.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_asserted_identity: Option<bool>,
 }
 
 impl Account {
@@ -62,6 +65,7 @@ impl Account {
             keepalive_s: None,
             tls_cert: None,
             tls_key: None,
+            trust_asserted_identity: None,
         }
     }
 
@@ -99,6 +103,12 @@ impl Account {
     }
 
     /// The same account subscribing to message-summary (MWI).
+    /// `trust_asserted_identity = true`.
+    pub fn trusting_asserted_identity(mut self) -> Account {
+        self.trust_asserted_identity = Some(true);
+        self
+    }
+
     pub fn mwi(mut self) -> Account {
         self.mwi = Some(true);
         self

@@ -207,11 +207,12 @@ impl CallManager {
         let from = m::header(&tx.request.headers, "From")
             .map(m::uri_of)
             .unwrap_or_default();
+        let caller = asserted_caller(&tx.request.headers, account).unwrap_or_else(|| from.clone());
         let busy = self.live_calls() > 0;
         match self
             .pbx
             .policy
-            .decide(&from, busy, &self.config.phone.internal_pattern)
+            .decide(&caller, busy, &self.config.phone.internal_pattern)
         {
             Decision::Ring | Decision::RingThroughDnd => Some((tx, None)),
             Decision::Dnd { code } => {
@@ -250,4 +251,22 @@ pub(super) fn reply(tx: &ServerTransaction, code: u16, extra: &[(&str, &str)]) {
     if let Err(e) = tx.handle.respond(resp) {
         tracing::debug!("response {code} not sent: {e}");
     }
+}
+
+/// The caller as the account's PBX asserts it (the first
+/// P-Asserted-Identity), when the account trusts it
+/// (`trust_asserted_identity`); `None` otherwise or without one.
+fn asserted_caller(headers: &Headers, account: &Account) -> Option<String> {
+    if !account.trust_asserted_identity {
+        return None;
+    }
+    let value = m::header(headers, "P-Asserted-Identity")?;
+    // The first identity: the first <...> (a display name may hold a
+    // comma), else up to the first comma.
+    let uri = if value.contains('<') {
+        m::uri_of(value)
+    } else {
+        m::uri_of(value.split(',').next()?)
+    };
+    (!uri.is_empty()).then_some(uri)
 }
