@@ -223,6 +223,10 @@ fn exercise_sdp(bytes: &[u8]) {
         direction: Direction::SendRecv,
         session_id: 1,
         session_version: 1,
+        // SRTP when offered: the a=crypto lines are read too.
+        crypto: termphone::sip::sdp_crypto::LocalCrypto::new(
+            termphone::sip::sdp_crypto::MediaEncryption::SrtpOptional,
+        ),
     };
     if let Ok(s) = sdp::SessionDescription::parse(&text) {
         let _ = s.audio_addr();

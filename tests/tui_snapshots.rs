@@ -77,6 +77,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         sip_call_id: format!("{id}-3f2a@127.0.0.1"),
         local_sip: None,
         local_media: None,
+        media_encryption: None,
     }
 }
 
@@ -127,6 +128,7 @@ fn two_calls_one_held() {
         jitter_ms: 3.4,
         rtt_ms: Some(21.0),
         mos: None,
+        srtp_dropped: 0,
     });
     let mut active = call(
         "c2",
@@ -145,6 +147,7 @@ fn two_calls_one_held() {
         jitter_ms: 0.8,
         rtt_ms: None,
         mos: None,
+        srtp_dropped: 0,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -344,6 +347,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         jitter_ms,
         rtt_ms: None,
         mos,
+        srtp_dropped: 0,
     })
 }
 

@@ -12,6 +12,7 @@
 mod audio;
 mod file_mode;
 mod limits;
+mod media_encryption;
 mod paths;
 pub mod pbx;
 mod proxy;
@@ -20,6 +21,7 @@ mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
 pub use limits::SipLimits;
+pub use media_encryption::MediaEncryption;
 pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -87,6 +89,10 @@ pub struct Account {
     /// Seconds between keep-alives to the registrar while a NAT is seen
     /// (0: none).
     pub keepalive_s: u32,
+    /// Plain RTP, SRTP only, or SRTP when the peer takes it
+    /// (`media_encryption`). Calls to a dialed SIP URI and incoming calls
+    /// that name no account's user take the first account's.
+    pub media_encryption: MediaEncryption,
 }
 
 impl Drop for Account {
@@ -115,6 +121,7 @@ impl std::fmt::Debug for Account {
             .field("realms", &self.realms)
             .field("keepalive_s", &self.keepalive_s)
             .field("tls_cert", &self.tls_cert)
+            .field("media_encryption", &self.media_encryption)
             .finish()
     }
 }
@@ -347,6 +354,7 @@ impl Account {
             keepalive_s: raw::DEFAULT_KEEPALIVE_S,
             tls_cert: None,
             tls_key: None,
+            media_encryption: MediaEncryption::None,
         }
     }
 }
