@@ -43,6 +43,9 @@ pub struct Account {
     pub tls_cert: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<String>,
+    /// `none`, `srtp` or `srtp-optional`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_encryption: Option<String>,
 }
 
 impl Account {
@@ -62,6 +65,7 @@ impl Account {
             keepalive_s: None,
             tls_cert: None,
             tls_key: None,
+            media_encryption: None,
         }
     }
 
@@ -108,6 +112,13 @@ impl Account {
     pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
         self.tls_cert = Some(cert.display().to_string());
         self.tls_key = Some(key.display().to_string());
+        self
+    }
+
+    /// The same account with `media_encryption` (`none`, `srtp`,
+    /// `srtp-optional`).
+    pub fn media_encryption(mut self, policy: &str) -> Account {
+        self.media_encryption = Some(policy.into());
         self
     }
 
