@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use termphone::config::{BlfTarget, UiConfig};
 use termphone::media::MediaStats;
-use termphone::phone::{CallDirection, CallInfo, CallState, Event};
+use termphone::phone::{CallDirection, CallEncryption, CallInfo, CallState, Event};
 use termphone::sip::trace::{SipTrace, TraceDirection};
 use termphone::ui::app::{AccountRow, HistoryRow};
 use termphone::ui::keymap::Keymap;
@@ -157,6 +157,36 @@ fn two_calls_one_held() {
     });
     press(&mut a, KeyCode::Down);
     insta::assert_snapshot!(screen(&a));
+}
+
+/// An encrypted call shows a lock badge; a plain one does not.
+#[test]
+fn encrypted_call_shows_a_lock() {
+    let mut a = app();
+    let mut secure = call(
+        "c1",
+        CallDirection::Out,
+        CallState::Active,
+        "sip:1002@test.local",
+    );
+    secure.answered_at = Some("2026-11-25T13:00:10Z".into());
+    secure.codec = Some("PCMU".into());
+    secure.media_encryption = Some(CallEncryption::Srtp);
+    let mut plain = call(
+        "c2",
+        CallDirection::In,
+        CallState::Held,
+        "sip:1003@test.local",
+    );
+    plain.held = true;
+    plain.codec = Some("PCMA".into());
+    plain.media_encryption = Some(CallEncryption::None);
+    for c in [secure, plain] {
+        a.on_phone_event(Event::Call { call: Box::new(c) });
+    }
+    let shown = screen(&a);
+    assert_eq!(shown.matches("🔒SRTP").count(), 1, "{shown}");
+    insta::assert_snapshot!(shown);
 }
 
 #[test]
