@@ -5,7 +5,9 @@
 //! socket, root) shows no plain audio; against a peer without SRTP a
 //! mandatory account refuses (488) or hangs up both ways, and
 //! `srtp-optional` falls back to plain RTP (where the same capture check
-//! does hear the tone: the check can tell plain from encrypted).
+//! does hear the tone: the check can tell plain from encrypted). A SIPp
+//! UAS answering our SRTP offer with plain RTP is ACKed and hung up on,
+//! and the SIP trace shows our offer's keys redacted.
 
 mod support;
 
@@ -16,6 +18,7 @@ use support::baresip::Baresip;
 use support::capture::{pcmu_tone_share, rtp_of, Capture, Datagram};
 use support::phone::{call_id_of, list_dir, wait_wav};
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts, TestPhone};
+use support::sipp::Sipp;
 use support::{tone, TestDir};
 
 const OURS_HZ: f64 = 1000.0;
@@ -281,4 +284,89 @@ fn optional_srtp_falls_back_to_plain_rtp() {
     assert_eq!(active["call"]["media_encryption"], "none", "{active}");
     b.hangup();
     b.stop();
+}
+
+/// A peer (SIPp) answering our mandatory SRTP offer with plain RTP: the
+/// 2xx is ACKed, then a BYE with a Reason ends the call with the reason;
+/// the offer carried RTP/SAVP and keys, which the trace shows redacted.
+#[test]
+fn plain_answer_to_our_srtp_offer_ends_the_call() {
+    let t = TestDir::new("srtp-plain-answer");
+    let mut p = phone(&t, "srtp", false);
+    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(20).spawn();
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())})));
+    let ended = p
+        .wait_call_state(&id, "ended", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("call did not end: {:?}\n{}", p.events(), p.log_tail()));
+    assert_eq!(
+        ended["end_reason"],
+        "media encryption mismatch: the peer answered without SRTP and this account requires it",
+        "{ended}"
+    );
+    assert!(
+        p.call_updates(&id).iter().all(|c| c["state"] != "active"),
+        "{:?}",
+        p.call_updates(&id)
+    );
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "no ACK and BYE: {}", r.describe());
+    let invite = r
+        .traced()
+        .into_iter()
+        .find(|m| m.is_request("INVITE"))
+        .expect("our INVITE");
+    assert!(invite.text.contains(" RTP/SAVP "), "{}", invite.text);
+    let key = invite
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
+        .map(|k| k.trim().to_string())
+        .unwrap_or_else(|| panic!("no AES_CM_128_HMAC_SHA1_80 key: {}", invite.text));
+    assert_eq!(key.len(), 40, "30 bytes of key and salt in base64: {key}");
+    assert!(
+        r.messages
+            .contains("Reason: SIP;cause=488;text=\"Incompatible media encryption\""),
+        "{}",
+        r.describe()
+    );
+    let traced = trace_lines(&p.socket, Duration::from_secs(3));
+    let ours = traced
+        .iter()
+        .find(|m| m["summary"] == "INVITE" && m["direction"] == "out")
+        .unwrap_or_else(|| panic!("our INVITE not in the trace: {traced:?}"));
+    let text = ours["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>"),
+        "{text}"
+    );
+    assert!(!text.contains(&key), "the key is in the trace: {text}");
+    assert!(!p.log_tail().contains(&key), "the key is in the log");
+}
+
+/// The lines of a `trace` stream (its backlog first) read for `window`.
+fn trace_lines(socket: &std::path::Path, window: Duration) -> Vec<Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
+    conn.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
+    let mut reader = BufReader::new(conn);
+    let mut lines = Vec::new();
+    let end = std::time::Instant::now() + window;
+    while std::time::Instant::now() < end {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if v["event"] == "sip" {
+                        lines.push(v);
+                    }
+                }
+            }
+            Err(_) if !lines.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    lines
 }
