@@ -420,3 +420,31 @@ fn srtp_call_survives_hold_and_resume() {
         .is_some());
     b.stop();
 }
+
+/// An account without SRTP (the default) refuses an `RTP/SAVP` offer with
+/// 488 instead of answering it with plain RTP.
+#[test]
+fn srtp_offer_to_a_plain_account_gets_488() {
+    let t = TestDir::new("srtp-to-plain");
+    let mut b = peer(&t, Some("srtp-mand"));
+    let mut p = phone(&t, "none", true);
+    b.dial(&format!("sip:1001@{}", p.sip_addr()));
+    let closed = b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("baresip's call was not refused:\n{}", b.log()));
+    assert!(closed.to_string().contains("488"), "{closed}");
+    let refused = p
+        .wait_event(Duration::from_secs(5), |e| {
+            e["event"] == "call" && e["call"]["state"] == "ended"
+        })
+        .unwrap_or_else(|| panic!("no ended incoming call: {:?}", p.events()));
+    assert_eq!(
+        refused["call"]["end_reason"],
+        "488 incompatible media encryption: the peer offers SRTP and this account does not use it",
+        "{refused}"
+    );
+    assert!(p
+        .wait_any_call_state("active", Duration::from_millis(500))
+        .is_none());
+    b.stop();
+}
