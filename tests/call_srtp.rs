@@ -448,3 +448,58 @@ fn srtp_offer_to_a_plain_account_gets_488() {
         .is_none());
     b.stop();
 }
+
+/// The `a=crypto` lines of a SIP message's SDP.
+fn crypto_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with("a=crypto:"))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// An SRTP call (SIPp answering with SAVP and a key) put on hold: the
+/// re-INVITE offers the same keys as the INVITE; the peer's plain answer
+/// to it is ACKed and the call hung up with the reason, and the `hold`
+/// command is answered with that reason.
+#[test]
+fn plain_answer_to_our_srtp_reoffer_ends_the_call() {
+    let t = TestDir::new("srtp-reinvite-plain");
+    let mut p = phone(&t, "srtp", false);
+    let sipp = Sipp::new("uas_srtp_then_plain", &t.sub("sipp"))
+        .timeout(20)
+        .spawn();
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())})));
+    let active = p
+        .wait_call_state(&id, "active", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("call not active: {:?}\n{}", p.events(), p.log_tail()));
+    assert_eq!(active["media_encryption"], "srtp", "{active}");
+    let hold = p.cmd(json!({"cmd": "hold", "call": id}));
+    assert_eq!(hold["ok"], false, "{hold}");
+    let ended = p
+        .wait_call_state(&id, "ended", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("call did not end: {:?}\n{}", p.events(), p.log_tail()));
+    assert_eq!(
+        ended["end_reason"],
+        "media encryption mismatch: the peer answered without SRTP and this account requires it",
+        "{ended}"
+    );
+    let r = sipp.wait(Duration::from_secs(10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    let invites: Vec<_> = r
+        .traced()
+        .into_iter()
+        .filter(|m| !m.sent && m.is_request("INVITE"))
+        .collect();
+    assert_eq!(invites.len(), 2, "{}", r.describe());
+    let (first, again) = (
+        crypto_lines(&invites[0].text),
+        crypto_lines(&invites[1].text),
+    );
+    assert_eq!(first.len(), 2, "{}", invites[0].text);
+    assert_eq!(first, again, "the re-INVITE changed the keys");
+    assert!(
+        invites[1].text.contains("a=sendonly"),
+        "{}",
+        invites[1].text
+    );
+}
