@@ -6,8 +6,11 @@
 //! mandatory account refuses (488) or hangs up both ways, and
 //! `srtp-optional` falls back to plain RTP (where the same capture check
 //! does hear the tone: the check can tell plain from encrypted). A SIPp
-//! UAS answering our SRTP offer with plain RTP is ACKed and hung up on,
-//! and the SIP trace shows our offer's keys redacted.
+//! UAS answering our SRTP offer (or our re-offer) with plain RTP is ACKed
+//! and hung up on, the re-offer carries the same keys, and the SIP trace
+//! shows our offer's keys redacted. An SRTP call survives hold and resume;
+//! `srtp-optional` takes SRTP when offered; a plain account refuses an SRTP
+//! offer with 488.
 
 mod support;
 
@@ -393,13 +396,15 @@ fn srtp_call_survives_hold_and_resume() {
         .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
         .is_some());
     std::thread::sleep(Duration::from_secs(1));
+    let from = p.call_updates(&id).len();
     p.ok(json!({"cmd": "hold", "call": id}));
-    p.wait_call_next(&id, Duration::from_secs(10), |c| c["held"] == true)
+    p.wait_call_from(&id, from, Duration::from_secs(10), |c| c["held"] == true)
         .unwrap_or_else(|| panic!("not held: {:?}\n{}", p.events(), b.log()));
     std::thread::sleep(Duration::from_secs(1));
+    let from = p.call_updates(&id).len();
     p.ok(json!({"cmd": "resume", "call": id}));
-    let resumed = p
-        .wait_call_next(&id, Duration::from_secs(10), |c| c["held"] == false)
+    let (_, resumed) = p
+        .wait_call_from(&id, from, Duration::from_secs(10), |c| c["held"] == false)
         .unwrap_or_else(|| panic!("not resumed: {:?}\n{}", p.events(), b.log()));
     assert_eq!(resumed["state"], "active", "{resumed}");
     assert_eq!(resumed["media_encryption"], "srtp", "{resumed}");
@@ -502,4 +507,22 @@ fn plain_answer_to_our_srtp_reoffer_ends_the_call() {
         "{}",
         invites[1].text
     );
+}
+
+/// `srtp-optional` answers a peer's SRTP offer with SRTP: the call is
+/// encrypted on the wire.
+#[test]
+fn optional_srtp_takes_srtp_when_offered() {
+    let t = TestDir::new("srtp-optional-savp");
+    let mut b = peer(&t, Some("srtp-mand"));
+    let mut p = phone(&t, "srtp-optional", true);
+    let cap = Capture::start();
+    b.dial(&format!("sip:1001@{}", p.sip_addr()));
+    let active = p
+        .wait_any_call_state("active", Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("call not active: {:?}\n{}", p.events(), b.log()));
+    assert_eq!(active["media_encryption"], "srtp", "{active}");
+    let id = active["id"].as_str().unwrap_or_default().to_string();
+    let captured = talk_and_hang_up(&mut p, &mut b, &id, cap);
+    assert_encrypted(&captured, local_media(&active));
 }
