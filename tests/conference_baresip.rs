@@ -276,6 +276,7 @@ impl Bed {
                         password: None,
                         source_wav: src,
                         auto_answer: true,
+                        mediaenc: None,
                     },
                 );
                 Peer {

@@ -223,6 +223,10 @@ fn exercise_sdp(bytes: &[u8]) {
         direction: Direction::SendRecv,
         session_id: 1,
         session_version: 1,
+        // SRTP when offered: the a=crypto lines are read too.
+        crypto: termphone::sip::sdp_crypto::LocalCrypto::new(
+            termphone::sip::sdp_crypto::MediaEncryption::SrtpOptional,
+        ),
     };
     if let Ok(s) = sdp::SessionDescription::parse(&text) {
         let _ = s.audio_addr();
@@ -630,4 +634,49 @@ fn fuzz_control_json() {
     assert!(parsed >= REQUESTS.len() - 2, "too few seeds parse");
     let seeds: Vec<Vec<u8>> = REQUESTS.iter().map(|r| r.as_bytes().to_vec()).collect();
     run_half("json", &seeds, |input, _| exercise_request(input));
+}
+
+/// The SRTP receive path as the media session takes it: the clear-part
+/// checks (`inbound::srtp`, `inbound::srtcp`), then authentication and
+/// decryption by the SRTP contexts, then the plain checks; seeds are
+/// protected RTP and RTCP of fixed keys.
+#[test]
+fn fuzz_srtp_input() {
+    use termphone::media::srtp::SrtpSession;
+    use termphone::rtp_types::{CryptoSuite, KeySalt, SrtpKeys};
+    let keys = |a: u8, b: u8| SrtpKeys {
+        suite: CryptoSuite::AesCm128HmacSha1_80,
+        local: KeySalt {
+            key: [a; 16],
+            salt: [a; 14],
+        },
+        remote: KeySalt {
+            key: [b; 16],
+            salt: [b; 14],
+        },
+    };
+    let mut sender = SrtpSession::from_keys(&keys(2, 1)).expect("sender");
+    let mut seeds: Vec<Vec<u8>> = rtp_seeds()
+        .iter()
+        .filter_map(|p| sender.protect_rtp(p).ok())
+        .collect();
+    seeds.extend(
+        rtcp_seeds()
+            .iter()
+            .filter_map(|p| sender.protect_rtcp(p).ok()),
+    );
+    assert!(!seeds.is_empty());
+    let mut receiver = SrtpSession::from_keys(&keys(1, 2)).expect("receiver");
+    run_half("srtp", &seeds, |bytes, _| {
+        if inbound::srtp(bytes, 10).is_ok() {
+            if let Ok(plain) = receiver.unprotect_rtp(bytes) {
+                exercise_rtp(&plain);
+            }
+        }
+        if inbound::srtcp(bytes, 10).is_ok() {
+            if let Ok(plain) = receiver.unprotect_rtcp(bytes) {
+                exercise_rtcp(&plain);
+            }
+        }
+    });
 }

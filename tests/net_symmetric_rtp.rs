@@ -87,6 +87,7 @@ fn call_across_the_nat(
             password: None,
             source_wav: b_src,
             auto_answer: false,
+            mediaenc: None,
         },
         &Place::on(&home, HOME),
     );

@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use termphone::config::{BlfTarget, UiConfig};
 use termphone::media::MediaStats;
-use termphone::phone::{CallDirection, CallInfo, CallState, Event};
+use termphone::phone::{CallDirection, CallEncryption, CallInfo, CallState, Event};
 use termphone::sip::trace::{SipTrace, TraceDirection};
 use termphone::ui::app::{AccountRow, HistoryRow};
 use termphone::ui::keymap::Keymap;
@@ -77,6 +77,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         sip_call_id: format!("{id}-3f2a@127.0.0.1"),
         local_sip: None,
         local_media: None,
+        media_encryption: None,
     }
 }
 
@@ -127,6 +128,7 @@ fn two_calls_one_held() {
         jitter_ms: 3.4,
         rtt_ms: Some(21.0),
         mos: None,
+        srtp_dropped: 0,
     });
     let mut active = call(
         "c2",
@@ -145,6 +147,7 @@ fn two_calls_one_held() {
         jitter_ms: 0.8,
         rtt_ms: None,
         mos: None,
+        srtp_dropped: 0,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -154,6 +157,36 @@ fn two_calls_one_held() {
     });
     press(&mut a, KeyCode::Down);
     insta::assert_snapshot!(screen(&a));
+}
+
+/// An encrypted call shows a lock badge; a plain one does not.
+#[test]
+fn encrypted_call_shows_a_lock() {
+    let mut a = app();
+    let mut secure = call(
+        "c1",
+        CallDirection::Out,
+        CallState::Active,
+        "sip:1002@test.local",
+    );
+    secure.answered_at = Some("2026-11-25T13:00:10Z".into());
+    secure.codec = Some("PCMU".into());
+    secure.media_encryption = Some(CallEncryption::Srtp);
+    let mut plain = call(
+        "c2",
+        CallDirection::In,
+        CallState::Held,
+        "sip:1003@test.local",
+    );
+    plain.held = true;
+    plain.codec = Some("PCMA".into());
+    plain.media_encryption = Some(CallEncryption::None);
+    for c in [secure, plain] {
+        a.on_phone_event(Event::Call { call: Box::new(c) });
+    }
+    let shown = screen(&a);
+    assert_eq!(shown.matches("🔒SRTP").count(), 1, "{shown}");
+    insta::assert_snapshot!(shown);
 }
 
 #[test]
@@ -344,6 +377,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         jitter_ms,
         rtt_ms: None,
         mos,
+        srtp_dropped: 0,
     })
 }
 

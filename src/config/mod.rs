@@ -12,6 +12,7 @@
 mod audio;
 mod file_mode;
 mod limits;
+mod media_encryption;
 mod paths;
 pub mod pbx;
 mod proxy;
@@ -20,6 +21,7 @@ mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
 pub use limits::SipLimits;
+pub use media_encryption::MediaEncryption;
 pub use pbx::{user_host, FeatureCodes, InternalKind, InternalPattern, NumberRange, PbxConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -91,6 +93,10 @@ pub struct Account {
     /// (P-Asserted-Identity, RFC 3325) is believed over the From header
     /// when deciding who calls (`trust_asserted_identity`).
     pub trust_asserted_identity: bool,
+    /// Plain RTP, SRTP only, or SRTP when the peer takes it
+    /// (`media_encryption`). Calls to a dialed SIP URI and incoming calls
+    /// that name no account's user take the first account's.
+    pub media_encryption: MediaEncryption,
 }
 
 impl Drop for Account {
@@ -120,6 +126,7 @@ impl std::fmt::Debug for Account {
             .field("keepalive_s", &self.keepalive_s)
             .field("trust_asserted_identity", &self.trust_asserted_identity)
             .field("tls_cert", &self.tls_cert)
+            .field("media_encryption", &self.media_encryption)
             .finish()
     }
 }
@@ -353,6 +360,7 @@ impl Account {
             trust_asserted_identity: false,
             tls_cert: None,
             tls_key: None,
+            media_encryption: MediaEncryption::None,
         }
     }
 }

@@ -7,7 +7,7 @@ use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
     Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError,
-    PhoneConfig, SipConfig, UiConfig,
+    MediaEncryption, PhoneConfig, SipConfig, UiConfig,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -97,6 +97,7 @@ struct RawAccount {
     realm: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     trust_asserted_identity: bool,
+    media_encryption: Option<Spanned<String>>,
 }
 
 /// A key that takes one string or a list of them (`realm`).
@@ -331,7 +332,21 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             None => Vec::new(),
         };
+        let media_encryption = match &a.media_encryption {
+            Some(v) => MediaEncryption::parse(v.get_ref()).ok_or_else(|| {
+                src.at(
+                    v.span(),
+                    format!(
+                        "account `{name}`: invalid value for key `account.media_encryption`: `{}` (expected {})",
+                        v.get_ref(),
+                        MediaEncryption::VALUES
+                    ),
+                )
+            })?,
+            None => MediaEncryption::None,
+        };
         accounts.push(Account {
+            media_encryption,
             register: a.register.unwrap_or(a.proxy.is_some()),
             proxy: a.proxy.map(Spanned::into_inner),
             password: a.password.map(Spanned::into_inner),

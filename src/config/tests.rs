@@ -684,3 +684,40 @@ domain = \"pbx.test\"\nproxy = \"sips:pbx.test\"\ntls_cert = \"me.pem\"\ntls_key
         .to_string();
     assert!(err.contains("tls_cert") && err.contains("tls_key"), "{err}");
 }
+
+#[test]
+fn media_encryption_is_none_unless_set() {
+    use super::MediaEncryption;
+    let path = Path::new("/x/c.toml");
+    let account = |key: &str| {
+        format!("[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test.local\"\n{key}\n")
+    };
+    for (key, want) in [
+        ("", MediaEncryption::None),
+        ("media_encryption = \"none\"", MediaEncryption::None),
+        ("media_encryption = \"srtp\"", MediaEncryption::Srtp),
+        (
+            "media_encryption = \"srtp-optional\"",
+            MediaEncryption::SrtpOptional,
+        ),
+    ] {
+        let c = Config::parse(&account(key), path).unwrap();
+        assert_eq!(c.accounts[0].media_encryption, want, "{key}");
+    }
+    assert_eq!(
+        Config::parse("", path).unwrap().accounts[0].media_encryption,
+        MediaEncryption::None,
+        "the direct account"
+    );
+    let err = Config::parse(&account("media_encryption = \"zrtp\""), path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/x/c.toml:5:")
+            && err.contains("account.media_encryption")
+            && err.contains("zrtp")
+            && err.contains("srtp-optional"),
+        "{err}"
+    );
+    assert!(Config::parse(&account("media_encryption = true"), path).is_err());
+}

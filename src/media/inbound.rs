@@ -3,7 +3,9 @@
 //! (version, CSRC count, header extension and its RFC 8285 elements,
 //! padding) and only then parsed into an [`RtpView`]; a datagram on the
 //! RTCP port is walked packet by packet ([`rtcp()`]) before the `rtcp` crate
-//! parses it ([`rtcp_summary`]: what the session reads of it). Whatever
+//! parses it ([`rtcp_summary`]: what the session reads of it). SRTP and
+//! SRTCP datagrams get the checks their clear part allows before they are
+//! decrypted (`inbound/secure.rs`). Whatever
 //! fails a check is [`Malformed`] and dropped by the
 //! session; no parser ever sees bytes that could make it index past the
 //! datagram.
@@ -13,10 +15,12 @@
 //! ([`Latch`], [`source_verdict`]) and `inbound/ssrc.rs` ([`SsrcLock`]).
 
 mod rtcp_read;
+mod secure;
 mod source;
 mod ssrc;
 
 pub use rtcp_read::{rtcp_summary, RtcpSummary};
+pub use secure::{srtcp, srtp};
 pub use source::{source_verdict, Latch, SourceVerdict};
 pub use ssrc::{SsrcLock, SsrcVerdict, SSRC_PROBATION};
 
@@ -74,6 +78,32 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// Every length is checked against the datagram before it is used.
 pub fn rtp(data: &[u8]) -> Result<RtpView<'_>, Malformed> {
     let len = data.len();
+    let at = rtp_header_len(data)?;
+    let b0 = data[0];
+    let padded = b0 & 0x20 != 0;
+    let mut end = len;
+    if padded {
+        let pad = usize::from(data[len - 1]);
+        if pad == 0 || pad > len - at {
+            return Err(Malformed::Padding);
+        }
+        end -= pad;
+    }
+    Ok(RtpView {
+        marker: data[1] & 0x80 != 0,
+        payload_type: data[1] & 0x7F,
+        sequence: be16(data, 2),
+        timestamp: be32(data, 4),
+        ssrc: be32(data, 8),
+        payload: &data[at..end],
+    })
+}
+
+/// The length of `data`'s RTP header (fixed part, CSRCs, extension), each
+/// part checked against the datagram; the padding is not looked at (in
+/// SRTP it is encrypted).
+pub fn rtp_header_len(data: &[u8]) -> Result<usize, Malformed> {
+    let len = data.len();
     if len < RTP_HEADER {
         return Err(Malformed::Short);
     }
@@ -81,7 +111,6 @@ pub fn rtp(data: &[u8]) -> Result<RtpView<'_>, Malformed> {
     if b0 >> 6 != 2 {
         return Err(Malformed::Version);
     }
-    let padded = b0 & 0x20 != 0;
     let extended = b0 & 0x10 != 0;
     let csrcs = usize::from(b0 & 0x0F);
     let mut at = RTP_HEADER + 4 * csrcs;
@@ -100,22 +129,7 @@ pub fn rtp(data: &[u8]) -> Result<RtpView<'_>, Malformed> {
         extension_elements(profile, &data[at + 4..end])?;
         at = end;
     }
-    let mut end = len;
-    if padded {
-        let pad = usize::from(data[len - 1]);
-        if pad == 0 || pad > len - at {
-            return Err(Malformed::Padding);
-        }
-        end -= pad;
-    }
-    Ok(RtpView {
-        marker: data[1] & 0x80 != 0,
-        payload_type: data[1] & 0x7F,
-        sequence: be16(data, 2),
-        timestamp: be32(data, 4),
-        ssrc: be32(data, 8),
-        payload: &data[at..end],
-    })
+    Ok(at)
 }
 
 /// Every RFC 8285 element ends inside the extension block (`ext`, after

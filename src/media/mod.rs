@@ -52,7 +52,7 @@ mod tone;
 pub mod tones;
 
 pub use crate::config::{AudioConfig, BackendKind};
-pub use crate::rtp_types::{Codec, Direction, RtpParams};
+pub use crate::rtp_types::{Codec, Direction, RtpParams, SrtpKeys};
 pub use conference::{Conference, MemberId};
 pub use tones::Tone;
 
@@ -86,6 +86,14 @@ pub struct MediaStats {
     pub rtt_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mos: Option<f64>,
+    /// SRTP/SRTCP packets dropped for failing authentication (left out
+    /// while none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub srtp_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Things the media layer reports up.
@@ -213,12 +221,39 @@ impl MediaSession {
         events: mpsc::UnboundedSender<MediaEvent>,
         rtcp_interval: Duration,
     ) -> Result<MediaSession> {
+        Self::start_secure_with(sockets, params, None, audio, call_id, events, rtcp_interval)
+    }
+
+    /// [`MediaSession::start`] with the SRTP keys the SDP negotiated
+    /// (`None`: plain RTP): protected from the first packet on.
+    pub fn start_secure(
+        sockets: RtpSockets,
+        params: RtpParams,
+        srtp: Option<SrtpKeys>,
+        audio: &AudioSystem,
+        call_id: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+    ) -> Result<MediaSession> {
+        Self::start_secure_with(sockets, params, srtp, audio, call_id, events, RTCP_INTERVAL)
+    }
+
+    /// [`MediaSession::start_secure`] with a chosen RTCP report interval.
+    pub fn start_secure_with(
+        sockets: RtpSockets,
+        params: RtpParams,
+        srtp: Option<SrtpKeys>,
+        audio: &AudioSystem,
+        call_id: &str,
+        events: mpsc::UnboundedSender<MediaEvent>,
+        rtcp_interval: Duration,
+    ) -> Result<MediaSession> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| MediaError::Io(std::io::Error::other(e)))?;
         let (source, sink) = audio.open_call(call_id)?;
         let (stats_tx, stats) = watch::channel(MediaStats::default());
         let (commands, rx) = mpsc::unbounded_channel();
-        let session = session::Session::new(params, source, sink, events.clone(), stats_tx);
+        let session =
+            session::Session::new(params, source, sink, events.clone(), stats_tx).with_srtp(srtp);
         let options = session::Options {
             rtcp_interval: rtcp_interval.max(Duration::from_millis(100)),
             symmetric: sockets.symmetric,
@@ -234,6 +269,11 @@ impl MediaSession {
     /// New remote address / codec / direction (re-INVITE).
     pub fn update(&self, params: RtpParams) {
         let _ = self.commands.send(session::Command::Update(params));
+    }
+    /// New parameters with the SRTP keys of the same offer/answer
+    /// (`None`: plain RTP), taken at once: no packet goes out between them.
+    pub fn update_secure(&self, params: RtpParams, srtp: Option<SrtpKeys>) {
+        let _ = self.commands.send(session::Command::Secure(params, srtp));
     }
     /// Mute: stop sending audio (keeps receiving).
     pub fn set_mute(&self, on: bool) {

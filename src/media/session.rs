@@ -27,12 +27,15 @@
 //! own speaker gets silence (plus the call-waiting beep).
 //! A recording (`recording.rs`), when set, gets each tick's sent audio
 //! (left) and the jitter buffer's output (right), before local sounds.
+//! With SRTP keys (`secure.rs`) what is sent is protected and what is
+//! received is checked, authenticated and decrypted before all of this.
 //! The task never waits on anything but its sockets, its command channel
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
 
 pub mod recording;
 mod rtcp_io;
+mod secure;
 
 use super::audio::{Sink, Source};
 use super::conference::MemberPort;
@@ -69,6 +72,8 @@ const STATS_EVERY: u32 = 5;
 #[derive(Debug)]
 pub enum Command {
     Update(RtpParams),
+    /// New parameters and the SRTP keys that go with them, at once.
+    Secure(RtpParams, Option<crate::rtp_types::SrtpKeys>),
     Mute(bool),
     Dtmf(String),
     Tone(Option<Tone>),
@@ -141,6 +146,8 @@ pub struct Session {
     conference: Option<MemberPort>,
     /// The call recording: what we send (left) and receive (right).
     recording: Option<Recording>,
+    /// SRTP: the contexts, and what failed authentication.
+    secure: secure::Secure,
 }
 
 impl Session {
@@ -182,6 +189,7 @@ impl Session {
             plan: &TonePlan::ETSI,
             conference: None,
             recording: None,
+            secure: secure::Secure::default(),
         }
     }
 
@@ -206,11 +214,11 @@ impl Session {
             tokio::select! {
                 _ = clock.tick() => self.on_tick(&rtp).await,
                 r = rtp.recv_from(&mut rtp_buf) => match r {
-                    Ok((n, from)) => self.guarded("RTP", from, |s| s.on_rtp(&rtp_buf[..n], from)),
+                    Ok((n, from)) => self.guarded("RTP", from, |s| s.on_rtp_datagram(&rtp_buf[..n], from)),
                     Err(e) => tracing::debug!("RTP receive: {e}"),
                 },
                 r = rtcp.recv_from(&mut rtcp_buf) => match r {
-                    Ok((n, from)) => self.guarded("RTCP", from, |s| s.on_rtcp(&rtcp_buf[..n], from)),
+                    Ok((n, from)) => self.guarded("RTCP", from, |s| s.on_rtcp_datagram(&rtcp_buf[..n], from)),
                     Err(e) => tracing::debug!("RTCP receive: {e}"),
                 },
                 _ = reports.tick() => self.send_report(&rtcp, false).await,
@@ -237,6 +245,10 @@ impl Session {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
+            Command::Secure(params, keys) => {
+                self.secure.set(keys);
+                self.on_command(Command::Update(params));
+            }
             Command::Update(params) => {
                 if !sends(self.params.direction) && sends(params.direction) {
                     self.marker_next = true;
@@ -363,6 +375,9 @@ impl Session {
         };
         self.seq = self.seq.wrapping_add(1);
         let Ok(bytes) = packet.marshal() else {
+            return;
+        };
+        let Some(bytes) = self.secure.protect_rtp(&bytes) else {
             return;
         };
         let to = self.rtp_latch.target(self.params.remote, self.symmetric);
@@ -524,7 +539,10 @@ impl Session {
             ssrc: self.ssrc_lock.current(),
             stats: &mut self.rx,
         };
-        let Some(bytes) = self.rtcp.report(self.ssrc, self.ts, rx, bye) else {
+        let Some(report) = self.rtcp.report(self.ssrc, self.ts, rx, bye) else {
+            return;
+        };
+        let Some(bytes) = self.secure.protect_rtcp(&report) else {
             return;
         };
         let to = self
@@ -551,12 +569,13 @@ impl Session {
             jitter_ms: (self.rx.jitter_ms(8000) * 100.0).round() / 100.0,
             rtt_ms: rtt_ms.map(|r| (r * 10.0).round() / 10.0),
             mos,
+            srtp_dropped: self.secure.dropped,
         });
     }
 }
 
 /// Where the peer's SDP says its RTCP is: `a=rtcp`, else RTP port + 1.
-fn rtcp_negotiated(params: &RtpParams) -> SocketAddr {
+pub(super) fn rtcp_negotiated(params: &RtpParams) -> SocketAddr {
     params.rtcp.unwrap_or_else(|| rtcp_of(params.remote))
 }
 

@@ -4,6 +4,7 @@
 //! the crypto step; it must not parse SDP (keys arrive as bytes from the
 //! call) nor touch sockets, and it never logs key material.
 
+use crate::rtp_types::{CryptoSuite, SrtpKeys};
 use webrtc_srtp::context::Context;
 use webrtc_srtp::protection_profile::ProtectionProfile;
 
@@ -17,6 +18,14 @@ pub enum SrtpProfile {
 }
 
 impl SrtpProfile {
+    /// The profile of an SDES crypto suite.
+    pub fn of(suite: CryptoSuite) -> Self {
+        match suite {
+            CryptoSuite::AesCm128HmacSha1_80 => Self::AesCm128Sha1_80,
+            CryptoSuite::AesCm128HmacSha1_32 => Self::AesCm128Sha1_32,
+        }
+    }
+
     fn profile(self) -> ProtectionProfile {
         match self {
             Self::AesCm128Sha1_80 => ProtectionProfile::Aes128CmHmacSha1_80,
@@ -56,6 +65,17 @@ impl SrtpSession {
         let outbound = Context::new(local_key, local_salt, profile.profile(), None, None)?;
         let inbound = Context::new(remote_key, remote_salt, profile.profile(), None, None)?;
         Ok(Self { outbound, inbound })
+    }
+
+    /// Contexts for the keys a call's SDP negotiated.
+    pub fn from_keys(keys: &SrtpKeys) -> Result<Self, SrtpError> {
+        Self::new(
+            SrtpProfile::of(keys.suite),
+            &keys.local.key,
+            &keys.local.salt,
+            &keys.remote.key,
+            &keys.remote.salt,
+        )
     }
 
     /// Encrypts and authenticates one outgoing RTP packet.

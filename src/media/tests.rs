@@ -13,6 +13,7 @@ use webrtc_util::marshal::Unmarshal;
 mod conference;
 mod hardening;
 mod recording;
+mod secure;
 mod tones;
 
 const LO: &str = "127.0.0.1";

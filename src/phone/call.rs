@@ -14,6 +14,7 @@
 
 mod addr_change;
 mod control;
+mod encryption;
 mod failover;
 mod in_dialog;
 mod incoming;
@@ -412,6 +413,7 @@ impl CallActor {
             direction: Direction::SendRecv,
             session_id: rand::random::<u32>() as u64,
             session_version: 1,
+            crypto: crate::sip::sdp_crypto::LocalCrypto::new(account.media_encryption),
         };
         let actor = CallActor {
             info,
@@ -705,6 +707,7 @@ fn base_info(
         recording: None,
         local_sip: None,
         local_media: None,
+        media_encryption: None,
     }
 }
 

@@ -75,6 +75,19 @@ pub struct CallInfo {
     /// The RTP address (`ip:port`) our SDP names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_media: Option<String>,
+    /// Whether the media are encrypted, once they are negotiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_encryption: Option<CallEncryption>,
+}
+
+/// docs/control.md `media_encryption` of a call: `"srtp"` or `"none"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEncryption {
+    /// Plain RTP.
+    None,
+    /// SRTP (keys exchanged in the SDP, RFC 4568).
+    Srtp,
 }
 
 /// One event line (read back by clients of the control socket).

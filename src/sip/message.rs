@@ -119,7 +119,8 @@ pub fn status_text(resp: &Response) -> String {
     }
 }
 
-/// A header line with credentials removed, for logs.
+/// A message with credentials (Authorization, SDP `a=crypto` keys)
+/// removed, for logs and the SIP trace.
 pub fn redact(text: &str) -> String {
     text.lines()
         .map(|l| {
@@ -128,7 +129,8 @@ pub fn redact(text: &str) -> String {
                 let name = l.split(':').next().unwrap_or("");
                 format!("{name}: <redacted>")
             } else {
-                l.to_string()
+                // SDES keys of an SDP body (RFC 4568).
+                super::sdp_crypto::redact_line(l).into_owned()
             }
         })
         .collect::<Vec<_>>()
@@ -192,5 +194,8 @@ mod tests {
         let r = redact("REGISTER sip:x SIP/2.0\r\nAuthorization: Digest username=\"a\", response=\"s3cret\"\r\n");
         assert!(!r.contains("s3cret"));
         assert!(r.contains("Authorization: <redacted>"));
+        let r = redact("INVITE sip:x SIP/2.0\r\n\r\nv=0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\r\n");
+        assert!(!r.contains("c2VjcmV0"), "{r}");
+        assert!(r.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>"));
     }
 }

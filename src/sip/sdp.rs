@@ -5,11 +5,14 @@
 //! audio line taken, the others refused with port 0), the RTCP address of
 //! `a=rtcp` (RFC 3605), and `c=` host names: kept as names here
 //! ([`connection_hosts`]) and replaced by the addresses the caller resolved
-//! ([`with_resolved_hosts`]). Pure: no IO; its result is in the
+//! ([`with_resolved_hosts`]). SRTP (SDES): the audio line's profile
+//! (`RTP/SAVP`) and `a=crypto` lines as [`LocalMedia::crypto`] decides,
+//! through [`super::sdp_crypto`]. Pure: no IO; its result is in the
 //! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
 //! never in `media`'s.
 
-use crate::rtp_types::{Codec, Direction, RtpParams};
+use super::sdp_crypto::{self, AnswerMedia, CryptoAttr, EncryptionMismatch, LocalCrypto};
+use crate::rtp_types::{Codec, Direction, RtpParams, SrtpKeys};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Why an SDP body could not be used.
@@ -25,6 +28,9 @@ pub enum SdpError {
     NoConnection,
     #[error("SDP connection address `{0}` could not be resolved")]
     Unresolved(String),
+    /// The media encryption does not fit the account's `media_encryption`.
+    #[error("incompatible media encryption: {0}")]
+    Encryption(#[from] EncryptionMismatch),
 }
 
 /// An `a=rtcp` attribute (RFC 3605): the peer's RTCP port and, if given, address.
@@ -64,6 +70,11 @@ pub struct MediaDescription {
 
 impl MediaDescription {
     /// The encoding of a payload type: its rtpmap, else the static assignment.
+    /// The supported `a=crypto` lines of this section, in order.
+    pub fn crypto(&self) -> Vec<CryptoAttr> {
+        sdp_crypto::crypto_attrs(&self.other)
+    }
+
     pub fn encoding(&self, pt: u8) -> Option<(String, u32)> {
         if let Some(m) = self.rtpmaps.iter().find(|m| m.payload_type == pt) {
             return Some((m.name.clone(), m.clock_rate));
@@ -416,6 +427,8 @@ pub struct LocalMedia {
     pub direction: Direction,
     pub session_id: u64,
     pub session_version: u64,
+    /// The media encryption policy and the keys our offers carry.
+    pub crypto: LocalCrypto,
 }
 
 /// The session part: v=, o=, s=, c=, t=.
@@ -438,19 +451,22 @@ fn render_session(local: &LocalMedia) -> String {
 fn render_audio(
     s: &mut String,
     local: &LocalMedia,
-    codecs: &[(u8, Codec)],
-    dtmf: Option<u8>,
+    (codecs, dtmf): (&[(u8, Codec)], Option<u8>),
     direction: Direction,
+    (proto, crypto): (&str, &[CryptoAttr]),
 ) {
     let mut fmts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
     if let Some(pt) = dtmf {
         fmts.push(pt.to_string());
     }
     s.push_str(&format!(
-        "m=audio {} RTP/AVP {}\r\n",
+        "m=audio {} {proto} {}\r\n",
         local.addr.port(),
         fmts.join(" ")
     ));
+    for attr in crypto {
+        s.push_str(&format!("a=crypto:{}\r\n", sdp_crypto::format_crypto(attr)));
+    }
     for (pt, c) in codecs {
         s.push_str(&format!(
             "a=rtpmap:{pt} {}/{}\r\n",
@@ -474,7 +490,14 @@ fn render(
     direction: Direction,
 ) -> String {
     let mut s = render_session(local);
-    render_audio(&mut s, local, codecs, dtmf, direction);
+    let offer = &local.crypto.offer;
+    render_audio(
+        &mut s,
+        local,
+        (codecs, dtmf),
+        direction,
+        (offer.proto, &offer.crypto),
+    );
     s
 }
 
@@ -487,11 +510,17 @@ fn render_answer(
     codecs: &[(u8, Codec)],
     dtmf: Option<u8>,
     direction: Direction,
+    encryption: &AnswerMedia,
 ) -> String {
     let mut s = render_session(local);
+    let (proto, crypto) = match encryption {
+        AnswerMedia::Plain => (sdp_crypto::PROTO_PLAIN, None),
+        AnswerMedia::Srtp { proto, crypto, .. } => (*proto, Some(crypto.clone())),
+    };
+    let crypto: Vec<CryptoAttr> = crypto.into_iter().collect();
     for (i, m) in offer.media.iter().enumerate() {
         if i == taken {
-            render_audio(&mut s, local, codecs, dtmf, direction);
+            render_audio(&mut s, local, (codecs, dtmf), direction, (proto, &crypto));
         } else {
             let fmts = if m.format_text.is_empty() {
                 "0".to_string()
@@ -523,6 +552,8 @@ pub fn offer(local: &LocalMedia) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Negotiated {
     pub params: RtpParams,
+    /// SRTP keys when the media are encrypted; `None`: plain RTP.
+    pub srtp: Option<SrtpKeys>,
     /// The peer asked us not to send to it / is not sending (held by the peer).
     pub remote_held: bool,
 }
@@ -600,6 +631,7 @@ fn negotiated(
     }
     let direction = intersect(ours, reverse(peer_dir));
     Ok(Negotiated {
+        srtp: None,
         params: RtpParams {
             remote: addr,
             rtcp,
@@ -630,7 +662,12 @@ pub fn intersect(ours: Direction, allowed: Direction) -> Direction {
 pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotiated), SdpError> {
     let remote = SessionDescription::parse(remote_offer)?;
     let (taken, pt, codec) = pick_audio(&remote, &local.codecs)?;
-    let neg = negotiated(&remote, &remote.media[taken], pt, codec, local.direction)?;
+    let audio = &remote.media[taken];
+    let encryption = local.crypto.answer(&audio.proto, &audio.crypto())?;
+    let mut neg = negotiated(&remote, audio, pt, codec, local.direction)?;
+    if let AnswerMedia::Srtp { keys, .. } = &encryption {
+        neg.srtp = Some(keys.clone());
+    }
     let dtmf = neg.params.dtmf_payload_type;
     let sdp = render_answer(
         local,
@@ -639,6 +676,7 @@ pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotia
         &[(pt, codec)],
         dtmf,
         neg.params.direction,
+        &encryption,
     );
     Ok((sdp, neg))
 }
@@ -647,7 +685,26 @@ pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotia
 pub fn read_answer(remote_answer: &str, local: &LocalMedia) -> Result<Negotiated, SdpError> {
     let remote = SessionDescription::parse(remote_answer)?;
     let (taken, pt, codec) = pick_audio(&remote, &local.codecs)?;
-    negotiated(&remote, &remote.media[taken], pt, codec, local.direction)
+    let audio = &remote.media[taken];
+    let srtp = local.crypto.accept(&audio.crypto())?;
+    let mut neg = negotiated(&remote, audio, pt, codec, local.direction)?;
+    neg.srtp = srtp;
+    Ok(neg)
+}
+
+/// Whether an offer's encryption fits our policy, without answering it:
+/// `Err` for an offer to refuse with 488 at once (before it rings). An
+/// offer without a usable audio line passes here (its own check fails it).
+pub fn check_offer_encryption(
+    offer: &SessionDescription,
+    local: &LocalMedia,
+) -> Result<(), SdpError> {
+    let Ok((taken, _, _)) = pick_audio(offer, &local.codecs) else {
+        return Ok(());
+    };
+    let audio = &offer.media[taken];
+    local.crypto.answer(&audio.proto, &audio.crypto())?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -662,6 +719,7 @@ mod tests {
             direction: Direction::SendRecv,
             session_id: 1,
             session_version: 1,
+            crypto: LocalCrypto::default(),
         }
     }
 
@@ -892,5 +950,110 @@ m=video 20002 RTP/AVP 96\r\n";
                 "{bad} should be refused"
             );
         }
+    }
+
+    fn local_with(policy: sdp_crypto::MediaEncryption) -> LocalMedia {
+        LocalMedia {
+            crypto: LocalCrypto::new(policy),
+            ..local()
+        }
+    }
+
+    /// baresip 1.0's offer with `mediaenc=srtp-mand` (its key).
+    const SRTP_OFFER: &str =
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 10000 RTP/SAVP 0 96\r\na=rtpmap:96 telephone-event/8000\r\n\
+a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n\
+a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0\r\n\
+a=sendrecv\r\n";
+
+    #[test]
+    fn offers_carry_the_profile_and_keys_of_the_policy() {
+        use sdp_crypto::MediaEncryption as P;
+        for (policy, proto, lines) in [
+            (P::None, "RTP/AVP", 0),
+            (P::Srtp, "RTP/SAVP", 2),
+            (P::SrtpOptional, "RTP/AVP", 2),
+        ] {
+            let local = local_with(policy);
+            let text = offer(&local);
+            let sdp = SessionDescription::parse(&text).unwrap();
+            let audio = sdp.audio().unwrap();
+            assert_eq!(audio.proto, proto, "{policy:?}");
+            assert_eq!(audio.crypto(), local.crypto.offer.crypto, "{policy:?}");
+            assert_eq!(audio.crypto().len(), lines, "{policy:?}");
+            // A re-offer (hold) keeps the keys.
+            let held = LocalMedia {
+                direction: Direction::SendOnly,
+                session_version: 2,
+                ..local.clone()
+            };
+            let again = SessionDescription::parse(&offer(&held)).unwrap();
+            assert_eq!(again.audio().unwrap().crypto(), audio.crypto());
+        }
+    }
+
+    #[test]
+    fn srtp_offers_are_answered_by_policy() {
+        use sdp_crypto::{EncryptionMismatch as E, MediaEncryption as P};
+        for policy in [P::Srtp, P::SrtpOptional] {
+            let local = local_with(policy);
+            let (text, neg) = answer(SRTP_OFFER, &local).unwrap();
+            let ans = SessionDescription::parse(&text).unwrap();
+            let audio = ans.audio().unwrap();
+            assert_eq!(audio.proto, "RTP/SAVP");
+            let crypto = audio.crypto();
+            assert_eq!(crypto.len(), 1, "{text}");
+            assert_eq!(crypto[0].tag, 1, "the first offered suite");
+            let keys = neg.srtp.expect("SRTP negotiated");
+            assert_eq!(keys.suite, sdp_crypto::CryptoSuite::AesCm128HmacSha1_32);
+            assert_eq!(keys.local, crypto[0].keys);
+            let offered = SessionDescription::parse(SRTP_OFFER).unwrap();
+            assert_eq!(keys.remote, offered.audio().unwrap().crypto()[0].keys);
+        }
+        assert_eq!(
+            answer(SRTP_OFFER, &local()),
+            Err(SdpError::Encryption(E::SrtpNotEnabled))
+        );
+        assert_eq!(
+            answer(BARESIP_OFFER, &local_with(P::Srtp)),
+            Err(SdpError::Encryption(E::PlainOffered))
+        );
+        let (text, neg) = answer(BARESIP_OFFER, &local_with(P::SrtpOptional)).unwrap();
+        assert!(neg.srtp.is_none());
+        assert!(
+            text.contains("RTP/AVP") && !text.contains("a=crypto"),
+            "{text}"
+        );
+        let offered = SessionDescription::parse(SRTP_OFFER).unwrap();
+        assert!(check_offer_encryption(&offered, &local_with(P::Srtp)).is_ok());
+        assert!(check_offer_encryption(&offered, &local()).is_err());
+    }
+
+    #[test]
+    fn answers_to_our_srtp_offer_are_checked() {
+        use sdp_crypto::{EncryptionMismatch as E, MediaEncryption as P};
+        let ours = local_with(P::Srtp);
+        // The peer answers our offer's second line with its own key.
+        let peer_key = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0";
+        let srtp_answer = BARESIP_OFFER.replace("RTP/AVP 9 8 0 96", "RTP/SAVP 0 96")
+            + &format!("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:{peer_key}\r\n");
+        let neg = read_answer(&srtp_answer, &ours).unwrap();
+        let keys = neg.srtp.unwrap();
+        assert_eq!(keys.local, ours.crypto.offer.crypto[1].keys);
+        assert_eq!(
+            read_answer(BARESIP_OFFER, &ours),
+            Err(SdpError::Encryption(E::PlainAnswered))
+        );
+        let optional = local_with(P::SrtpOptional);
+        assert!(read_answer(BARESIP_OFFER, &optional)
+            .unwrap()
+            .srtp
+            .is_none());
+        let wrong_tag = srtp_answer.replace("a=crypto:2", "a=crypto:7");
+        assert_eq!(
+            read_answer(&wrong_tag, &ours),
+            Err(SdpError::Encryption(E::AnswerMismatch))
+        );
     }
 }

@@ -9,112 +9,13 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-/// Master key length of the AES_CM_128 suites, in bytes.
-pub const KEY_LEN: usize = 16;
-/// Master salt length of the AES_CM_128 suites, in bytes.
-pub const SALT_LEN: usize = 14;
+pub use crate::config::MediaEncryption;
+pub use crate::rtp_types::{CryptoSuite, KeySalt, SrtpKeys, KEY_LEN, SALT_LEN};
 
 /// Transport profile of a plain RTP audio line.
 pub const PROTO_PLAIN: &str = "RTP/AVP";
 /// Transport profile of an SRTP audio line.
 pub const PROTO_SAVP: &str = "RTP/SAVP";
-
-/// The account's media encryption policy (`[account] media_encryption`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MediaEncryption {
-    /// Plain RTP only (the default).
-    #[default]
-    None,
-    /// SRTP only: never sends or accepts plain RTP.
-    Srtp,
-    /// SRTP when the peer takes it, plain RTP otherwise.
-    SrtpOptional,
-}
-
-impl MediaEncryption {
-    /// Parses the config value: `none`, `srtp` or `srtp-optional`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "none" => Some(Self::None),
-            "srtp" => Some(Self::Srtp),
-            "srtp-optional" => Some(Self::SrtpOptional),
-            _ => None,
-        }
-    }
-}
-
-/// The SDES crypto suites termphone supports, in order of preference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CryptoSuite {
-    AesCm128HmacSha1_80,
-    AesCm128HmacSha1_32,
-}
-
-impl CryptoSuite {
-    /// Every supported suite, most preferred first.
-    pub const ALL: [CryptoSuite; 2] = [Self::AesCm128HmacSha1_80, Self::AesCm128HmacSha1_32];
-
-    /// The suite's name in `a=crypto`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::AesCm128HmacSha1_80 => "AES_CM_128_HMAC_SHA1_80",
-            Self::AesCm128HmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|suite| suite.name() == name)
-    }
-}
-
-/// A master key and salt. `Debug` never shows the bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct KeySalt {
-    pub key: [u8; KEY_LEN],
-    pub salt: [u8; SALT_LEN],
-}
-
-impl std::fmt::Debug for KeySalt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeySalt(<redacted>)")
-    }
-}
-
-impl KeySalt {
-    /// Fresh key material from the operating system's CSPRNG.
-    pub fn random() -> Self {
-        use rand::TryRngCore as _;
-        let mut bytes = [0u8; KEY_LEN + SALT_LEN];
-        // The OS generator failing is not recoverable for a secure call;
-        // the thread-local generator is a CSPRNG seeded from it as well.
-        if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
-            use rand::RngCore as _;
-            rand::rng().fill_bytes(&mut bytes);
-        }
-        Self::from_concat(&bytes).unwrap_or(Self {
-            key: [0; KEY_LEN],
-            salt: [0; SALT_LEN],
-        })
-    }
-
-    fn from_concat(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != KEY_LEN + SALT_LEN {
-            return None;
-        }
-        let (key, salt) = bytes.split_at(KEY_LEN);
-        Some(Self {
-            key: key.try_into().ok()?,
-            salt: salt.try_into().ok()?,
-        })
-    }
-
-    fn concat(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(KEY_LEN + SALT_LEN);
-        bytes.extend_from_slice(&self.key);
-        bytes.extend_from_slice(&self.salt);
-        bytes
-    }
-}
 
 /// One `a=crypto` attribute with a supported suite.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,16 +124,6 @@ pub fn offer_media(policy: MediaEncryption, mut keys: impl FnMut() -> KeySalt) -
     OfferMedia { proto, crypto }
 }
 
-/// Keys of a negotiated SRTP session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SrtpKeys {
-    pub suite: CryptoSuite,
-    /// Protects what we send.
-    pub local: KeySalt,
-    /// Unprotects what the peer sends.
-    pub remote: KeySalt,
-}
-
 /// How an incoming offer's audio line is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnswerMedia {
@@ -264,12 +155,13 @@ pub enum EncryptionMismatch {
 
 /// Decides the answer to an offered audio line with transport profile
 /// `proto` and the supported `crypto` lines it carried (in their order).
-/// An `Err` is answered with 488. `our_key` supplies our own key.
+/// An `Err` is answered with 488. `our_key` supplies our own key for the
+/// chosen suite.
 pub fn answer_media(
     policy: MediaEncryption,
     proto: &str,
     crypto: &[CryptoAttr],
-    our_key: impl FnOnce() -> KeySalt,
+    our_key: impl FnOnce(CryptoSuite) -> KeySalt,
 ) -> Result<AnswerMedia, EncryptionMismatch> {
     let savp = proto.eq_ignore_ascii_case(PROTO_SAVP);
     if policy == MediaEncryption::None {
@@ -286,7 +178,7 @@ pub fn answer_media(
             _ => Err(EncryptionMismatch::PlainOffered),
         };
     };
-    let local = our_key();
+    let local = our_key(chosen.suite);
     Ok(AnswerMedia::Srtp {
         proto: if savp { PROTO_SAVP } else { PROTO_PLAIN },
         crypto: CryptoAttr {
@@ -328,6 +220,87 @@ pub fn accept_answer(
         local: ours.keys.clone(),
         remote: answered.keys.clone(),
     }))
+}
+
+/// The supported `a=crypto` lines among a media section's other attribute
+/// lines (each without `a=`), in their order. Malformed ones are skipped,
+/// as lines of a suite we do not support are (RFC 4568 §7.1.1: the answerer
+/// takes one it understands).
+pub fn crypto_attrs<'a>(attributes: impl IntoIterator<Item = &'a String>) -> Vec<CryptoAttr> {
+    attributes
+        .into_iter()
+        .filter_map(|a| a.strip_prefix("crypto:"))
+        .filter_map(|value| parse_crypto(value).ok().flatten())
+        .collect()
+}
+
+/// A line of a SIP message or SDP body with the key material of an
+/// `a=crypto` attribute replaced by `<redacted>` (for traces and logs);
+/// other lines are returned as they are.
+pub fn redact_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let Some(value) = line.strip_prefix("a=crypto:") else {
+        return std::borrow::Cow::Borrowed(line);
+    };
+    let redacted: Vec<String> = value
+        .split(' ')
+        .map(|field| match field.find("inline:") {
+            Some(at) => format!("{}inline:<redacted>", &field[..at]),
+            None => field.to_string(),
+        })
+        .collect();
+    std::borrow::Cow::Owned(format!("a=crypto:{}", redacted.join(" ")))
+}
+
+impl Default for OfferMedia {
+    /// Plain RTP: no crypto lines.
+    fn default() -> Self {
+        OfferMedia {
+            proto: PROTO_PLAIN,
+            crypto: Vec::new(),
+        }
+    }
+}
+
+/// Our side of SDES for one call: the account's policy and the keys our
+/// offers carry. Made once per call, so every re-offer (hold, resume, a
+/// new address, a session refresh) carries the same keys (RFC 4568 §7.1.4
+/// allows keeping them), and our answers use our key of the suite the
+/// peer chose: the media session keeps its contexts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocalCrypto {
+    pub policy: MediaEncryption,
+    pub offer: OfferMedia,
+}
+
+impl LocalCrypto {
+    /// The policy with fresh keys for our offers.
+    pub fn new(policy: MediaEncryption) -> Self {
+        LocalCrypto {
+            policy,
+            offer: offer_media(policy, KeySalt::random),
+        }
+    }
+
+    /// How an offered audio line is answered ([`answer_media`]).
+    pub fn answer(
+        &self,
+        proto: &str,
+        crypto: &[CryptoAttr],
+    ) -> Result<AnswerMedia, EncryptionMismatch> {
+        answer_media(self.policy, proto, crypto, |suite| {
+            self.offer
+                .crypto
+                .iter()
+                .find(|ours| ours.suite == suite)
+                .map(|ours| ours.keys.clone())
+                .unwrap_or_else(KeySalt::random)
+        })
+    }
+
+    /// Whether the peer's answer to our offer fits ([`accept_answer`]).
+    pub fn accept(&self, crypto: &[CryptoAttr]) -> Result<Option<SrtpKeys>, EncryptionMismatch> {
+        accept_answer(self.policy, &self.offer, crypto)
+    }
 }
 
 #[cfg(test)]
@@ -517,7 +490,7 @@ mod tests {
         ];
         for (policy, proto, crypto, want) in cases {
             assert_eq!(
-                answer_media(policy, proto, crypto, || keys(2)),
+                answer_media(policy, proto, crypto, |_| keys(2)),
                 want,
                 "{policy:?} {proto} {}",
                 crypto.len()
@@ -568,5 +541,69 @@ mod tests {
                 "{policy:?} {crypto:?}"
             );
         }
+    }
+
+    #[test]
+    fn crypto_attrs_takes_supported_lines_in_order() {
+        let b64 = STANDARD.encode(keys(3).concat());
+        let other: Vec<String> = vec![
+            "sendrecv".into(),
+            format!("crypto:1 AES_256_CM_HMAC_SHA1_80 inline:{b64}"),
+            "crypto:2 AES_CM_128_HMAC_SHA1_80 inline:!!".into(),
+            format!("crypto:3 AES_CM_128_HMAC_SHA1_32 inline:{b64}"),
+            format!("crypto:4 AES_CM_128_HMAC_SHA1_80 inline:{b64}"),
+        ];
+        let got = crypto_attrs(&other);
+        assert_eq!(got.iter().map(|c| c.tag).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(got[0].suite, CryptoSuite::AesCm128HmacSha1_32);
+    }
+
+    #[test]
+    fn redact_line_hides_every_key() {
+        let cases = [
+            (
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4",
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>",
+            ),
+            (
+                "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:QUJD;inline:REVG",
+                "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:<redacted>",
+            ),
+            ("a=sendrecv", "a=sendrecv"),
+            ("m=audio 4000 RTP/SAVP 0", "m=audio 4000 RTP/SAVP 0"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(redact_line(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn local_crypto_keeps_its_keys_for_answers_and_re_offers() {
+        let ours = LocalCrypto::new(MediaEncryption::Srtp);
+        assert_eq!(ours.offer.proto, PROTO_SAVP);
+        let offered = [CryptoAttr {
+            tag: 5,
+            suite: CryptoSuite::AesCm128HmacSha1_32,
+            keys: keys(9),
+        }];
+        let Ok(AnswerMedia::Srtp {
+            crypto, keys: got, ..
+        }) = ours.answer(PROTO_SAVP, &offered)
+        else {
+            panic!("SRTP offer not answered with SRTP");
+        };
+        assert_eq!(crypto.tag, 5);
+        assert_eq!(
+            got.local, ours.offer.crypto[1].keys,
+            "our key of that suite"
+        );
+        assert_eq!(got.remote, keys(9));
+        // The same again (a re-INVITE): the same key.
+        let Ok(AnswerMedia::Srtp { keys: again, .. }) = ours.answer(PROTO_SAVP, &offered) else {
+            panic!("second answer");
+        };
+        assert_eq!(again, got);
+        assert_eq!(LocalCrypto::default().offer, OfferMedia::default());
+        assert_eq!(ours.accept(&[]), Err(EncryptionMismatch::PlainAnswered));
     }
 }

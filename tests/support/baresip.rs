@@ -4,6 +4,7 @@
 //! it over ctrl_tcp (netstring-framed JSON). sndfile names its files
 //! `dump-<YYYY-MM-DD-HH-MM-SS>-dec.wav` (received, decoded) and `…-enc.wav`
 //! (sent), so with one call per instance the received audio is the one `-dec.wav`.
+//! The srtp module is loaded; an account uses it with `mediaenc`.
 
 use super::netns::Place;
 use super::proc::ProcGuard;
@@ -30,6 +31,9 @@ pub struct BaresipOpts {
     pub source_wav: PathBuf,
     /// Answer incoming calls at once.
     pub auto_answer: bool,
+    /// The account's `mediaenc` (`srtp`: SRTP when the peer takes it,
+    /// `srtp-mand`: SRTP only); `None`: plain RTP.
+    pub mediaenc: Option<String>,
 }
 
 /// A running baresip, killed on drop.
@@ -101,6 +105,7 @@ impl Baresip {
                 password: None,
                 source_wav,
                 auto_answer: true,
+                mediaenc: None,
             },
             place,
         );
@@ -139,6 +144,7 @@ impl Baresip {
              module aufile.so\n\
              module aubridge.so\n\
              module sndfile.so\n\
+             module srtp.so\n\
              module ctrl_tcp.so\n\
              module_app account.so\n\
              module_app contact.so\n\
@@ -153,11 +159,14 @@ impl Baresip {
             .password
             .clone()
             .unwrap_or_else(|| format!("pw{}", opts.user));
-        let answer = if opts.auto_answer {
-            ";answermode=auto"
+        let mut answer = if opts.auto_answer {
+            ";answermode=auto".to_string()
         } else {
-            ""
+            String::new()
         };
+        if let Some(enc) = &opts.mediaenc {
+            answer.push_str(&format!(";mediaenc={enc}"));
+        }
         let account = match opts.registrar {
             Some(reg) => format!(
                 "<sip:{u}@test.local>;auth_pass={password};outbound=\"sip:{reg}\";regint=60{answer}\n",

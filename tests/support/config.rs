@@ -46,6 +46,9 @@ pub struct Account {
     /// Believe the PBX's P-Asserted-Identity over From.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_asserted_identity: Option<bool>,
+    /// `none`, `srtp` or `srtp-optional`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_encryption: Option<String>,
 }
 
 impl Account {
@@ -66,6 +69,7 @@ impl Account {
             tls_cert: None,
             tls_key: None,
             trust_asserted_identity: None,
+            media_encryption: None,
         }
     }
 
@@ -118,6 +122,13 @@ impl Account {
     pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
         self.tls_cert = Some(cert.display().to_string());
         self.tls_key = Some(key.display().to_string());
+        self
+    }
+
+    /// The same account with `media_encryption` (`none`, `srtp`,
+    /// `srtp-optional`).
+    pub fn media_encryption(mut self, policy: &str) -> Account {
+        self.media_encryption = Some(policy.into());
         self
     }
 

@@ -8,6 +8,7 @@
 
 pub mod baresip;
 pub mod callctl;
+pub mod capture;
 pub mod config;
 pub mod dnsmasq;
 pub mod kamailio;

@@ -44,6 +44,8 @@ pub struct PhoneOpts {
     pub tone_hz: Option<f64>,
     /// The rest of the config.
     pub config: Config,
+    /// `media_encryption` of [`direct_phone`]'s account.
+    pub media_encryption: Option<String>,
 }
 
 impl Default for PhoneOpts {
@@ -53,6 +55,7 @@ impl Default for PhoneOpts {
             user: "1001".into(),
             tone_hz: None,
             config: Config::default(),
+            media_encryption: None,
         }
     }
 }
@@ -71,6 +74,12 @@ impl PhoneOpts {
     }
     pub fn tone(mut self, hz: f64) -> PhoneOpts {
         self.tone_hz = Some(hz);
+        self
+    }
+    /// `media_encryption` (`none`, `srtp`, `srtp-optional`) of
+    /// [`direct_phone`]'s account.
+    pub fn media_encryption(mut self, policy: &str) -> PhoneOpts {
+        self.media_encryption = Some(policy.into());
         self
     }
     /// See [`Config::account`].
@@ -124,9 +133,9 @@ impl PhoneOpts {
 /// termphone as `sip:<user>@127.0.0.1` (no registration), that account
 /// first, then those of `opts.config`.
 pub fn direct_phone(t: &TestDir, mut opts: PhoneOpts) -> TestPhone {
-    opts.config
-        .accounts
-        .insert(0, Account::direct("direct", &opts.user));
+    let mut account = Account::direct("direct", &opts.user);
+    account.media_encryption = opts.media_encryption.clone();
+    opts.config.accounts.insert(0, account);
     opts.start(t)
 }
 
@@ -164,6 +173,8 @@ pub struct PeerOpts<'a> {
     /// Registered to this kamailio (waited for); `None`: reached by IP only.
     pub registrar: Option<&'a Kamailio>,
     pub auto_answer: bool,
+    /// baresip's `mediaenc` (`srtp`, `srtp-mand`); `None`: plain RTP.
+    pub mediaenc: Option<String>,
 }
 
 impl<'a> PeerOpts<'a> {
@@ -173,6 +184,7 @@ impl<'a> PeerOpts<'a> {
             sound: PeerSound::Tone(hz),
             registrar: None,
             auto_answer: true,
+            mediaenc: None,
         }
     }
     /// Playing `wav`, not answering by itself, not registered.
@@ -181,6 +193,7 @@ impl<'a> PeerOpts<'a> {
             sound: PeerSound::Wav(wav.to_path_buf()),
             registrar: None,
             auto_answer: false,
+            mediaenc: None,
         }
     }
     pub fn registered(mut self, k: &'a Kamailio) -> PeerOpts<'a> {
@@ -189,6 +202,11 @@ impl<'a> PeerOpts<'a> {
     }
     pub fn auto_answer(mut self, on: bool) -> PeerOpts<'a> {
         self.auto_answer = on;
+        self
+    }
+    /// baresip's `mediaenc` account parameter (`srtp`, `srtp-mand`).
+    pub fn mediaenc(mut self, enc: &str) -> PeerOpts<'a> {
+        self.mediaenc = Some(enc.into());
         self
     }
 }
@@ -212,6 +230,7 @@ pub fn baresip(t: &TestDir, user: &str, opts: PeerOpts) -> Baresip {
             password: None,
             source_wav,
             auto_answer: opts.auto_answer,
+            mediaenc: opts.mediaenc,
         },
     );
     if opts.registrar.is_some() {

@@ -170,6 +170,12 @@ impl CallActor {
                 if let Some(body) = sdp_body(&resp) {
                     self.apply_answer(&body).await;
                 }
+                if self.ended() {
+                    // The answer did not fit the media encryption: hung up.
+                    let why = self.info.end_reason.clone().unwrap_or_default();
+                    self.finish_reinvite(Err(why));
+                    return;
+                }
                 let want_held = self.reinvite.want_held;
                 self.info.held = want_held;
                 if let Some(media) = self.media.session() {

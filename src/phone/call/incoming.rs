@@ -37,6 +37,10 @@ impl CallActor {
                 self.respond_invite(488);
                 return Err(format!("488 unusable offer: {e}"));
             }
+            // SRTP or not, as the account wants (RFC 4568): else 488.
+            if let Some(reason) = self.refuse_offer_encryption(offer) {
+                return Err(reason);
+            }
             // A c= host name that does not resolve: refused before it rings.
             if let Err(e) = super::sdp_hosts::resolve(offer.clone()).await {
                 self.respond_invite(488);
@@ -291,7 +295,11 @@ impl CallActor {
                 }
                 Err(e) => {
                     tracing::warn!(call = %self.info.id, "re-INVITE refused: {e}");
-                    let _ = tx.handle.respond(bodiless_response(req, 488));
+                    let mut refusal = bodiless_response(req, 488);
+                    if let Some(warning) = encryption::refusal_warning(&e) {
+                        add_header(&mut refusal.headers, "Warning", warning);
+                    }
+                    let _ = tx.handle.respond(refusal);
                     return;
                 }
             },

@@ -35,6 +35,7 @@ impl CallActor {
         self.media.echo = Some(echo);
         self.media.rtp = Rtp::Running(media);
         self.info.codec = Some(Codec::Pcmu.name().to_string());
+        self.info.media_encryption = Some(encryption::encryption_of(None));
         self.set_state(CallState::Active);
         Ok(())
     }
@@ -245,7 +246,9 @@ impl CallActor {
                                 tracing::warn!(call = %self.info.id, "2xx without SDP answer");
                             }
                         }
-                        self.set_state(CallState::Active);
+                        if !self.ended() {
+                            self.set_state(CallState::Active);
+                        }
                     }
                 }
             }
@@ -316,6 +319,7 @@ impl CallActor {
             .and_then(|body| sdp::read_answer(&body, &self.media.local))
         {
             Ok(neg) => self.apply_negotiated(neg).await,
+            Err(e) if self.end_on_mismatch(&e).await => {}
             Err(e) => tracing::warn!(call = %self.info.id, "unusable SDP answer: {e}"),
         }
     }
@@ -334,12 +338,14 @@ impl CallActor {
         self.info.codec = Some(neg.params.codec.name().to_string());
         self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
+        self.note_encryption(neg.srtp.as_ref());
         if let Some(media) = self.media.session() {
-            media.update(neg.params);
+            media.update_secure(neg.params, neg.srtp);
         } else if let Some(sockets) = self.media.take_sockets() {
-            match MediaSession::start(
+            match MediaSession::start_secure(
                 sockets,
                 neg.params,
+                neg.srtp,
                 &self.env.audio,
                 &self.info.sip_call_id,
                 self.media_tx.clone(),

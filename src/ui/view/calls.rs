@@ -1,10 +1,11 @@
 //! The call list: two lines per call. First: id, direction, remote with
 //! display name, state, ticking duration. Second: hold/mute/conference
-//! badges, codec and live loss/jitter. A local conference comes first as a
+//! badges (a lock, `🔒SRTP`, when the media are encrypted), codec and live
+//! loss/jitter. A local conference comes first as a
 //! group: a header with our own speaking level, then its members indented,
 //! each with its speaking level and a `[SPLIT]` badge on the split member.
 
-use crate::phone::{CallDirection, CallInfo, CallState};
+use crate::phone::{CallDirection, CallEncryption, CallInfo, CallState};
 use crate::ui::app::{level_text, meter, App};
 use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
@@ -60,8 +61,14 @@ fn badges(call: &CallInfo) -> Vec<&'static str> {
     if call.conference {
         b.push("CONF");
     }
+    if call.media_encryption == Some(CallEncryption::Srtp) {
+        b.push(LOCK);
+    }
     b
 }
+
+/// The badge of a call whose media are encrypted (SRTP).
+const LOCK: &str = "🔒SRTP";
 
 /// Codec and quality; a conference member leads with its MOS and leaves
 /// the codec out (the line also carries its level).
