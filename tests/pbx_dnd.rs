@@ -187,6 +187,68 @@ fn dnd_via_presence_reaches_a_watcher() {
     assert!(open.is_some(), "watcher saw no change back: {:?}", w.seen);
 }
 
+/// Presence DND protects too: callers get 486 while it is on, it is kept
+/// apart from line DND in `status.dnd_kinds` and in `dnd` events (what
+/// another pane's TUI shows at once), each kind switches on its own, and
+/// presence DND survives a restart (published again).
+#[test]
+fn dnd_via_presence_turns_callers_away_and_is_its_own_kind() {
+    let t = TestDir::new("pbx-dnd-presence-kinds");
+    let k = Kamailio::start_presence(&t.sub("kamailio"));
+    let mut p = registered_phone(
+        &t,
+        PhoneOpts::new().account(Account::registered("office", "1001", &k)),
+    )
+    .phone;
+    let kinds = |p: &mut Phone| {
+        let st = p.status();
+        (
+            st["dnd"] == true,
+            st["dnd_kinds"]["line"] == true,
+            st["dnd_kinds"]["presence"] == true,
+        )
+    };
+
+    p.ok(json!({"cmd": "dnd", "on": true, "via": "presence"}));
+    assert_eq!(kinds(&mut p), (true, false, true), "{}", p.status());
+    let ev = p.wait_event(LONG, |e| e["event"] == "dnd" && e["presence"] == true);
+    let ev = ev.unwrap_or_else(|| panic!("no dnd event: {:?}", p.events()));
+    assert_eq!(
+        (&ev["on"], &ev["line"]),
+        (&json!(true), &json!(false)),
+        "{ev}"
+    );
+    expect_486(&t, &mut p, "1003");
+
+    // Line DND on beside it, then presence off: the line kind stays.
+    p.ok(json!({"cmd": "dnd", "on": true}));
+    assert_eq!(kinds(&mut p), (true, true, true), "{}", p.status());
+    p.ok(json!({"cmd": "dnd", "on": false, "via": "presence"}));
+    assert_eq!(kinds(&mut p), (true, true, false), "{}", p.status());
+    expect_486(&t, &mut p, "1004");
+    p.ok(json!({"cmd": "dnd", "on": false}));
+    assert_eq!(kinds(&mut p), (false, false, false), "{}", p.status());
+    expect_ring(&t, &mut p, "1005");
+
+    // Presence DND is kept over a crash and published again.
+    p.ok(json!({"cmd": "dnd", "on": true, "via": "presence"}));
+    let published = k.log().matches("PUBLISH event=presence").count();
+    let mut p = p.crash_and_restart();
+    assert_eq!(
+        kinds(&mut p),
+        (true, false, true),
+        "lost on restart: {}",
+        p.status()
+    );
+    expect_486(&t, &mut p, "1006");
+    assert!(
+        support::wait_until(LONG, || k.log().matches("PUBLISH event=presence").count()
+            > published),
+        "presence DND not published again after the restart:\n{}",
+        k.log()
+    );
+}
+
 #[test]
 fn dnd_from_config_at_start() {
     let t = TestDir::new("pbx-dnd-config");

@@ -122,12 +122,19 @@ fn group_pickup_dials_the_code() {
     finish(&mut p, server);
 }
 
+/// `[phone] dnd_via = "both"`: line DND dials the profile's DND code, and
+/// the phone turns callers away too.
 #[test]
 fn dnd_tells_the_server_by_feature_code() {
     let t = TestDir::new("pbx-code-dnd");
     let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
-    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+    let config = Config::new()
+        .account(Account::via("office", "1001", server.addr()))
+        .pbx("profile", "asterisk")
+        .phone("dnd_via", "both");
+    let mut p = Phone::start(&t.sub("phone"), &config);
     let r = p.ok(json!({"cmd": "dnd", "on": true}));
+    assert_eq!(p.status()["dnd_kinds"]["line"], true, "{}", p.status());
     assert!(
         wait_invite_for(&server, "*78"),
         "no INVITE for the DND code *78: {r}\n{}\n{}",
@@ -153,4 +160,53 @@ fn pickup_by_feature_code_dials_the_code() {
         p.log_tail()
     );
     finish(&mut p, server);
+}
+
+/// By default (`dnd_via = "line"`) line DND stays with the phone, so its
+/// allow list works: the PBX is not sent the DND code even when the
+/// profile has one, and callers get the phone's 486.
+#[test]
+fn dnd_on_the_line_by_default_leaves_the_pbx_alone() {
+    let t = TestDir::new("pbx-code-dnd-line");
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+    p.ok(json!({"cmd": "dnd", "on": true}));
+    let caller = Sipp::new("uac_dnd_486", &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("caller", "1003")
+        .timeout(20)
+        .run();
+    assert!(caller.success(), "{}\n{}", caller.describe(), p.log_tail());
+    assert!(
+        !server.messages().contains("INVITE sip:"),
+        "the DND code went to the PBX: {}",
+        server.messages()
+    );
+    assert!(
+        p.status()["calls"].as_array().is_some_and(Vec::is_empty),
+        "{}",
+        p.status()
+    );
+}
+
+/// `dnd_via = "feature_code"` without a DND code in the profile is an
+/// error that says so, and DND stays off.
+#[test]
+fn dnd_by_feature_code_needs_the_code() {
+    let t = TestDir::new("pbx-code-dnd-missing");
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
+    let config = Config::new()
+        .account(Account::via("office", "1001", server.addr()))
+        .phone("dnd_via", "feature_code");
+    let mut p = Phone::start(&t.sub("phone"), &config);
+    let r = p.cmd(json!({"cmd": "dnd", "on": true}));
+    assert_eq!(r["ok"], false, "{r}");
+    let e = &r["error"];
+    assert_eq!(e["code"], "no_feature_code", "{e}");
+    assert!(
+        e["message"].as_str().unwrap_or("").contains("no DND code"),
+        "{e}"
+    );
+    assert_eq!(p.status()["dnd"], false, "{}", p.status());
 }

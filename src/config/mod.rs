@@ -143,6 +143,8 @@ pub struct PhoneConfig {
     pub dnd_code: u16,
     /// Callers (numbers or SIP URIs) that ring even in Do Not Disturb.
     pub dnd_allow: Vec<String>,
+    /// Who keeps callers out while DND is on the line (`dnd_via`).
+    pub dnd_via: LineDnd,
     /// Which callers are internal, for forwarding rules with a scope
     /// (`internal_pattern = "3-5"` extension lengths, or domains).
     pub internal_pattern: InternalPattern,
@@ -160,6 +162,22 @@ pub struct PhoneConfig {
     /// A connected call not on hold that receives no RTP or RTCP this many
     /// seconds is ended with BYE (the peer died); 0 turns the check off.
     pub rtp_timeout_s: u64,
+}
+
+/// `[phone] dnd_via`: who keeps callers out while Do Not Disturb is on
+/// the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineDnd {
+    /// This phone answers callers with `dnd_code`, and the allow list rings
+    /// through (default). The PBX is not told.
+    #[default]
+    Line,
+    /// The PBX, by its DND feature code (`[pbx]` profile); callers never
+    /// reach this phone, so the allow list is the PBX's business.
+    FeatureCode,
+    /// Both: the PBX's code is dialled and this phone turns callers away
+    /// too (the PBX then blocks the allow list before we see it).
+    Both,
 }
 
 /// `[phone] conference_hangup`.
@@ -183,6 +201,7 @@ impl Default for PhoneConfig {
             ring_timeout_s: 60,
             dnd_code: 486,
             conference_hangup: ConferenceHangup::End,
+            dnd_via: LineDnd::Line,
             dnd_allow: Vec::new(),
             internal_pattern: InternalPattern::default(),
             session_expires_s: 1800,

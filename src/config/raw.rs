@@ -6,7 +6,7 @@ use super::limits::RawSipLimits;
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
-    Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError,
+    Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, LineDnd,
     MediaEncryption, PhoneConfig, SipConfig, UiConfig,
 };
 use serde::Deserialize;
@@ -143,6 +143,7 @@ struct RawPhone {
     #[serde(default)]
     external_prefixes: Vec<Spanned<String>>,
     conference_hangup: Option<Spanned<String>>,
+    dnd_via: Option<Spanned<String>>,
     session_expires_s: Option<Spanned<u32>>,
     min_se_s: Option<Spanned<u32>>,
     symmetric_rtp: Option<bool>,
@@ -564,6 +565,17 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             ))
         }
     };
+    let dnd_via = match raw.dnd_via.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None | Some((_, "line")) => LineDnd::Line,
+        Some((_, "feature_code")) => LineDnd::FeatureCode,
+        Some((_, "both")) => LineDnd::Both,
+        Some((v, other)) => {
+            return Err(src.at(
+                v.span(),
+                format!("invalid value `{other}` for key `phone.dnd_via`, expected `line`, `feature_code` or `both`"),
+            ))
+        }
+    };
     let internal_pattern = match &raw.internal_pattern {
         Some(p) => InternalPattern::parse(p.get_ref()).map_err(|e| {
             src.at(
@@ -622,6 +634,7 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         min_se_s,
         symmetric_rtp: raw.symmetric_rtp.unwrap_or(d.symmetric_rtp),
         conference_hangup,
+        dnd_via,
         dnd_code,
         dnd_allow: raw
             .dnd_allow

@@ -127,4 +127,15 @@ pub enum Event {
         new: u32,
         old: u32,
     },
+    /// Do Not Disturb changed: `on` is either kind (as `status.dnd`),
+    /// `line` and `presence` each kind on its own.
+    Dnd {
+        on: bool,
+        line: bool,
+        presence: bool,
+    },
+    /// The forwarding rules changed (all of them, as `status.forward`).
+    Forward {
+        rules: Vec<crate::phone::status::ForwardStatus>,
+    },
 }

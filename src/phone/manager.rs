@@ -167,6 +167,13 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         conf_pending: HashSet::new(),
         attended: HashMap::new(),
     };
+    let mut manager = manager;
+    if manager.pbx.policy.dnd.presence {
+        // Presence DND was on when the phone stopped: publish it again.
+        if let Err(e) = manager.publish_presence_dnd(true).await {
+            tracing::warn!("presence DND not published again: {}", e.message);
+        }
+    }
     tokio::spawn(manager.run(commands_rx, manager_rx, incoming, reg_rx, pbx_rx));
     Ok(PhoneHandle {
         trace: env_transport,

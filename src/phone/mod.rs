@@ -18,8 +18,8 @@ pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallEncryption, CallInfo, CallState, Event};
 pub use link::{Feed, PhoneLink};
 pub use status::{
-    AccountStatus, BlfStatus, ConferenceStatus, ForwardStatus, ForwardVia, MixerStatus, MwiStatus,
-    Status,
+    AccountStatus, BlfStatus, ConferenceStatus, DndKinds, ForwardStatus, ForwardVia, MixerStatus,
+    MwiStatus, Status,
 };
 
 use crate::command::{Command, CommandError};

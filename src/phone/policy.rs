@@ -44,8 +44,8 @@ pub struct ForwardRule {
     pub after_s: Option<u32>,
 }
 
-use crate::config::PhoneConfig;
 pub use crate::config::{user_host, InternalPattern};
+use crate::config::{LineDnd, PhoneConfig};
 
 /// Errors of the policy module.
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +54,22 @@ pub enum PolicyError {
     File { path: PathBuf, message: String },
 }
 
-/// Do Not Disturb state and who still rings through. Only `on` is
-/// persisted; the allow list and the code come from `[phone]` (see
-/// [`Policy::apply_config`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Do Not Disturb state and who still rings through. `on` (DND on the
+/// line) and `presence` (DND published as presence) are persisted, each
+/// on its own; either one keeps callers out. The allow list, the code and
+/// whether the line kind is kept here or left to the PBX come from
+/// `[phone]` (see [`Policy::apply_config`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dnd {
+    /// DND on the line.
     pub on: bool,
+    /// DND published as presence (`dnd via=presence`).
+    #[serde(default)]
+    pub presence: bool,
+    /// Whether this phone turns callers away itself while line DND is on
+    /// (`phone.dnd_via` `line` or `both`); with `feature_code` the PBX does.
+    #[serde(skip, default = "yes")]
+    pub local: bool,
     /// Numbers or SIP URIs that ring even in DND (`phone.dnd_allow`).
     #[serde(skip)]
     pub allow: Vec<String>,
@@ -68,7 +78,29 @@ pub struct Dnd {
     pub code: Option<u16>,
 }
 
+fn yes() -> bool {
+    true
+}
+
+impl Default for Dnd {
+    fn default() -> Self {
+        Dnd {
+            on: false,
+            presence: false,
+            local: true,
+            allow: Vec::new(),
+            code: None,
+        }
+    }
+}
+
 impl Dnd {
+    /// Whether this phone turns callers away now: presence DND, or line DND
+    /// kept here.
+    pub fn rejects(&self) -> bool {
+        self.presence || (self.on && self.local)
+    }
+
     /// Whether `caller` is on the allow list (by user part, or whole URI).
     pub fn allows(&self, caller: &str) -> bool {
         let (user, host) = user_host(caller);
@@ -131,7 +163,7 @@ impl Policy {
         if let Some(r) = rule(When::Always) {
             return Decision::Forward { to: r.to.clone() };
         }
-        if self.dnd.on {
+        if self.dnd.rejects() {
             if !self.dnd.allows(caller) {
                 return Decision::Dnd {
                     code: self.dnd.reject_code(),
@@ -164,6 +196,7 @@ impl Policy {
     pub fn apply_config(&mut self, phone: &PhoneConfig) {
         self.dnd.allow = phone.dnd_allow.clone();
         self.dnd.code = Some(phone.dnd_code);
+        self.dnd.local = phone.dnd_via != LineDnd::FeatureCode;
     }
 
     /// What the phone starts with: the saved policy at `path` (a missing file
@@ -402,13 +435,64 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_of_dnd_keeps_callers_out_unless_the_pbx_does() {
+        let pat = InternalPattern::default();
+        let caller = "sip:1002@x";
+        let dnd = Decision::Dnd { code: 486 };
+        // (line, presence, kept here) → decision
+        for (on, presence, local, want) in [
+            (false, false, true, Decision::Ring),
+            (true, false, true, dnd.clone()),
+            (false, true, true, dnd.clone()),
+            (true, true, true, dnd.clone()),
+            // dnd_via = "feature_code": the PBX turns callers away.
+            (true, false, false, Decision::Ring),
+            // Presence DND is always ours to keep.
+            (false, true, false, dnd.clone()),
+        ] {
+            let p = Policy {
+                dnd: Dnd {
+                    on,
+                    presence,
+                    local,
+                    ..Dnd::default()
+                },
+                ..Policy::default()
+            };
+            assert_eq!(
+                p.decide(caller, false, &pat),
+                want,
+                "line {on}, presence {presence}, local {local}"
+            );
+        }
+        // Both kinds persist, each on its own; `local` comes from the config.
+        let saved = Policy {
+            dnd: Dnd {
+                presence: true,
+                local: false,
+                ..Dnd::default()
+            },
+            ..Policy::default()
+        };
+        let text = serde_json::to_string(&saved).unwrap();
+        let back: Policy = serde_json::from_str(&text).unwrap();
+        assert!(
+            back.dnd.presence && !back.dnd.on && back.dnd.local,
+            "{text}"
+        );
+        // A file from before presence was saved still loads.
+        let old: Policy = serde_json::from_str(r#"{"forward":[],"dnd":{"on":true}}"#).unwrap();
+        assert!(old.dnd.on && !old.dnd.presence);
+    }
+
+    #[test]
     fn dnd_with_ring_through() {
         let pat = InternalPattern::default();
         let mut p = Policy {
             dnd: Dnd {
                 on: true,
                 allow: vec!["1003".into(), "sip:boss@corp.example".into()],
-                code: None,
+                ..Dnd::default()
             },
             ..Policy::default()
         };

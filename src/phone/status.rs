@@ -18,6 +18,8 @@ pub struct Status {
     pub calls: Vec<CallInfo>,
     /// Do Not Disturb, on the line or by presence.
     pub dnd: bool,
+    /// Each kind of Do Not Disturb on its own.
+    pub dnd_kinds: DndKinds,
     pub forward: Vec<ForwardStatus>,
     pub conference: ConferenceStatus,
     /// The SIP listening address.
@@ -25,6 +27,17 @@ pub struct Status {
     /// Waiting messages per account; `null` until a summary arrived.
     pub mwi: Option<Vec<MwiStatus>>,
     pub blf: Vec<BlfStatus>,
+}
+
+/// The two kinds of Do Not Disturb, each switched on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DndKinds {
+    /// On the line: callers are turned away (by this phone or the PBX,
+    /// per `[phone] dnd_via`).
+    pub line: bool,
+    /// Published as presence; callers are turned away too.
+    pub presence: bool,
 }
 
 /// One account and its registration.
@@ -194,6 +207,10 @@ mod tests {
                 media_encryption: None,
             }],
             dnd: true,
+            dnd_kinds: DndKinds {
+                line: false,
+                presence: true,
+            },
             forward: vec![
                 ForwardStatus {
                     when: When::NoAnswer,
@@ -268,7 +285,7 @@ mod tests {
             r#"{"state":"unknown","target":"1004","uri":"sip:1004@test.local"}],"#,
             r#""calls":[{"account":"office","answered_at":"2026-11-25T13:00:05Z","codec":"PCMU","conference":true,"direction":"in","held":false,"id":"c1","muted":true,"recording":"/tmp/c1.wav","remote":"sip:1003@test.local","remote_held":false,"remote_name":"Carol","sip_call_id":"c1-3f2a@127.0.0.1","started_at":"2026-11-25T13:00:00Z","state":"active","stats":{"jitter_ms":2.5,"lost":1,"mos":4.3,"rx_packets":250},"transfer_status":"180 Ringing"}],"#,
             r#""conference":{"levels":{"c1":-23.399999618530273,"c2":-96.0},"local_level":-12.300000190734863,"members":["c1","c2"],"split":"c2"},"#,
-            r#""dnd":true,"#,
+            r#""dnd":true,"dnd_kinds":{"line":false,"presence":true},"#,
             r#""forward":[{"after_s":12,"scope":"internal","to":"1009","via":"client","when":"no_answer"},{"scope":"all","to":"sip:op@x","via":"client","when":"always"},{"to":"1010","via":"feature_code","when":"busy"}],"#,
             r#""listen":"127.0.0.1:5062","mwi":[{"account":"office","new":2,"old":5}]}"#,
         );
@@ -309,7 +326,7 @@ mod tests {
     fn an_idle_phone_sends_an_empty_conference_and_null_mwi() {
         assert_eq!(
             wire(&Status::default()),
-            r#"{"accounts":[],"blf":[],"calls":[],"conference":{"members":[]},"dnd":false,"forward":[],"listen":"","mwi":null}"#
+            r#"{"accounts":[],"blf":[],"calls":[],"conference":{"members":[]},"dnd":false,"dnd_kinds":{"line":false,"presence":false},"forward":[],"listen":"","mwi":null}"#
         );
     }
 

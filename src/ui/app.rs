@@ -141,7 +141,10 @@ pub struct LampView {
 pub struct App {
     pub calls: Vec<CallInfo>,
     pub accounts: Vec<AccountRow>,
+    /// Any Do Not Disturb; `dnd_line` and `dnd_presence` each kind.
     pub dnd: bool,
+    pub dnd_line: bool,
+    pub dnd_presence: bool,
     pub forward_rules: usize,
     pub listen: String,
     pub history: Vec<HistoryRow>,
@@ -189,6 +192,8 @@ impl App {
             calls: Vec::new(),
             accounts: Vec::new(),
             dnd: false,
+            dnd_line: false,
+            dnd_presence: false,
             forward_rules: 0,
             listen: String::new(),
             history: Vec::new(),
@@ -318,8 +323,18 @@ impl App {
                 }
                 self.mwi.insert(account, (new, old));
             }
+            // Switched from here or from another pane: shown at once.
+            Event::Dnd { on, line, presence } => self.set_dnd(on, line, presence),
+            Event::Forward { rules } => self.forward_rules = rules.len(),
         }
         effects
+    }
+
+    /// The DND state; a phone that reports only `dnd` has it on the line.
+    fn set_dnd(&mut self, on: bool, line: bool, presence: bool) {
+        self.dnd = on || line || presence;
+        self.dnd_line = line || (on && !presence);
+        self.dnd_presence = presence;
     }
 
     fn announce(&mut self, call: &CallInfo, effects: &mut Vec<Effect>) {
@@ -406,7 +421,7 @@ impl App {
 
     fn apply_status(&mut self, status: Status) {
         self.accounts = status.accounts.into_iter().map(AccountRow::from).collect();
-        self.dnd = status.dnd;
+        self.set_dnd(status.dnd, status.dnd_kinds.line, status.dnd_kinds.presence);
         self.forward_rules = status.forward.len();
         self.listen = status.listen;
         self.conference = ConferenceView::from_status(&status.conference);

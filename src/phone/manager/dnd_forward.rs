@@ -10,11 +10,13 @@ use super::accounts::credentials;
 use super::pbx::{server_peer, Pbx};
 use super::CallManager;
 use crate::command::{CommandError, DndVia};
-use crate::config::{Account, FeatureCodes};
+use crate::config::{Account, FeatureCodes, LineDnd};
+use crate::phone::event::Event;
 use crate::phone::policy::{ForwardRule, Scope, When};
 use crate::phone::status::{ForwardStatus, ForwardVia};
 use crate::sip::publication::{self, PresenceDoc, PublicationConfig};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// A forwarding switched on at the PBX by feature code.
 pub(super) struct PbxForward {
@@ -65,70 +67,105 @@ fn code_for(codes: &FeatureCodes, when: When, on: bool) -> &Option<String> {
 }
 
 impl CallManager {
-    /// `dnd`: on the line (saved; the PBX told by its DND code if it has
-    /// one) or by presence (published for every account with a server).
+    /// `dnd`: on the line (saved; kept by this phone, by the PBX through its
+    /// DND code, or both, as `[phone] dnd_via` says) or by presence
+    /// (saved, and published for every account with a server). Each kind
+    /// is switched on its own; the change is an event.
     pub(super) async fn cmd_dnd(&mut self, on: bool, via: DndVia) -> Result<Value, CommandError> {
         match via {
             DndVia::Line => {
-                self.pbx.policy.dnd.on = on;
-                self.pbx.save()?;
                 let code = if on {
                     &self.config.pbx.codes.dnd_on
                 } else {
                     &self.config.pbx.codes.dnd_off
                 };
-                if let Some(code) = FeatureCodes::dial(code, None) {
-                    // Tell the PBX too.
-                    let _ = self.dial(&code, None);
+                let code = FeatureCodes::dial(code, None);
+                let tell_pbx = self.config.phone.dnd_via != LineDnd::Line;
+                if tell_pbx && code.is_none() {
+                    return Err(CommandError::new(
+                        "no_feature_code",
+                        "[phone] dnd_via asks the PBX to keep DND, but the PBX profile has no DND code ([pbx] in the config)",
+                    ));
+                }
+                self.pbx.policy.dnd.on = on;
+                self.pbx.save()?;
+                if let (true, Some(code)) = (tell_pbx, code) {
+                    self.dial(&code, None)?;
                 }
             }
             DndVia::Presence => {
-                let doc = if on {
-                    PresenceDoc::do_not_disturb()
-                } else {
-                    PresenceDoc::available()
-                };
-                let accounts: Vec<Account> = self
-                    .accounts
-                    .iter()
-                    .filter(|a| a.account.register || a.account.proxy.is_some())
-                    .map(|a| a.account.clone())
-                    .collect();
-                if accounts.is_empty() {
-                    return Err(CommandError::new(
-                        "no_server",
-                        "presence needs an account with a server",
-                    ));
-                }
-                for account in accounts {
-                    if let Some(h) = self.pbx.publications.get(&account.name) {
-                        h.set(doc.clone());
-                        continue;
-                    }
-                    let Some(peer) = server_peer(&account, &self.env.resolver).await else {
-                        continue;
-                    };
-                    let cfg = PublicationConfig {
-                        account: account.name.clone(),
-                        aor: format!("sip:{}@{}", account.user, account.domain),
-                        peer,
-                        proxy: account.proxy.clone(),
-                        credentials: credentials(&account),
-                        expires: 600,
-                    };
-                    let (handle, _task) = publication::spawn(
-                        self.env.endpoint.clone(),
-                        cfg,
-                        Some(doc.clone()),
-                        self.pbx.pub_tx.clone(),
-                        self.pbx.cancel.child_token(),
-                    );
-                    self.pbx.publications.insert(account.name.clone(), handle);
-                }
-                self.pbx.presence_dnd = on;
+                self.publish_presence_dnd(on).await?;
+                self.pbx.policy.dnd.presence = on;
+                self.pbx.save()?;
             }
         }
+        self.emit_dnd();
         Ok(json!({ "dnd": self.pbx.dnd() }))
+    }
+
+    /// Publishes "do not disturb" (or "available") for every account with
+    /// a server; an error when there is none.
+    pub(super) async fn publish_presence_dnd(&mut self, on: bool) -> Result<(), CommandError> {
+        let doc = if on {
+            PresenceDoc::do_not_disturb()
+        } else {
+            PresenceDoc::available()
+        };
+        let accounts: Vec<Account> = self
+            .accounts
+            .iter()
+            .filter(|a| a.account.register || a.account.proxy.is_some())
+            .map(|a| a.account.clone())
+            .collect();
+        if accounts.is_empty() {
+            return Err(CommandError::new(
+                "no_server",
+                "presence needs an account with a server",
+            ));
+        }
+        for account in accounts {
+            if let Some(h) = self.pbx.publications.get(&account.name) {
+                h.set(doc.clone());
+                continue;
+            }
+            let Some(peer) = server_peer(&account, &self.env.resolver).await else {
+                continue;
+            };
+            let cfg = PublicationConfig {
+                account: account.name.clone(),
+                aor: format!("sip:{}@{}", account.user, account.domain),
+                peer,
+                proxy: account.proxy.clone(),
+                credentials: credentials(&account),
+                expires: 600,
+            };
+            let (handle, _task) = publication::spawn(
+                self.env.endpoint.clone(),
+                cfg,
+                Some(doc.clone()),
+                self.pbx.pub_tx.clone(),
+                self.pbx.cancel.child_token(),
+            );
+            self.pbx.publications.insert(account.name.clone(), handle);
+        }
+        Ok(())
+    }
+
+    /// Tells every `events` listener (the TUI of each pane) the DND state.
+    fn emit_dnd(&self) {
+        let dnd = &self.pbx.policy.dnd;
+        let _ = self.events.send(Arc::new(Event::Dnd {
+            on: self.pbx.dnd(),
+            line: dnd.on,
+            presence: dnd.presence,
+        }));
+    }
+
+    /// Tells every `events` listener the forwarding rules.
+    fn emit_forward(&self) {
+        let _ = self.events.send(Arc::new(Event::Forward {
+            rules: self.pbx.forward_status(),
+        }));
     }
 
     /// `forward`: a rule of ours (saved, replacing one with the same `when`
@@ -170,6 +207,7 @@ impl CallManager {
             });
             self.pbx.save()?;
         }
+        self.emit_forward();
         Ok(json!({ "forward": self.pbx.forward_status() }))
     }
 
@@ -185,6 +223,7 @@ impl CallManager {
                 let _ = self.dial(&number, None);
             }
         }
+        self.emit_forward();
         Ok(json!({ "forward": [] }))
     }
 }

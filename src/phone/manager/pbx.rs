@@ -39,7 +39,6 @@ pub(super) struct Pbx {
     subscriptions: Vec<SubscriptionHandle>,
     /// Presence publications (DND by presence), per account.
     pub(super) publications: HashMap<String, PublicationHandle>,
-    pub(super) presence_dnd: bool,
     mwi: BTreeMap<String, (u32, u32)>,
     /// Forwardings switched on at the PBX (see [`super::dnd_forward`]).
     pub(super) pbx_forward: Vec<PbxForward>,
@@ -97,7 +96,6 @@ impl Pbx {
             blf: Vec::new(),
             subscriptions: Vec::new(),
             publications: HashMap::new(),
-            presence_dnd: false,
             mwi: BTreeMap::new(),
             pbx_forward: Vec::new(),
             cancel,
@@ -225,8 +223,9 @@ impl Pbx {
         })
     }
 
+    /// Whether any Do Not Disturb is on (the `dnd` of `status`).
     pub(super) fn dnd(&self) -> bool {
-        self.policy.dnd.on || self.presence_dnd
+        self.policy.dnd.on || self.policy.dnd.presence
     }
 
     /// Persists the policy (forwarding rules, DND).

@@ -26,6 +26,10 @@ impl CallManager {
                 .map(|c| c.info.clone())
                 .collect(),
             dnd: self.pbx.dnd(),
+            dnd_kinds: crate::phone::DndKinds {
+                line: self.pbx.policy.dnd.on,
+                presence: self.pbx.policy.dnd.presence,
+            },
             forward: self.pbx.forward_status(),
             conference: self.conference_status(),
             listen: self.env.endpoint.transport().local_addr().to_string(),

@@ -179,7 +179,13 @@ impl App {
             }
             Action::Voicemail => self.dial_voicemail(),
             Action::DndToggle { presence } => {
-                let on = if self.dnd { "off" } else { "on" };
+                // Each kind is switched on its own.
+                let current = if presence {
+                    self.dnd_presence
+                } else {
+                    self.dnd_line
+                };
+                let on = if current { "off" } else { "on" };
                 let via = if presence { " via=presence" } else { "" };
                 self.run_line(&format!("dnd {on}{via}"), false)
             }

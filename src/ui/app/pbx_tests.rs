@@ -205,11 +205,40 @@ fn voicemail_key_dials_the_accounts_number_else_the_pbx_code_else_explains() {
 }
 
 #[test]
-fn dnd_keys_toggle_by_the_status_bar_state() {
+fn dnd_keys_toggle_each_kind_on_its_own() {
     let mut a = app();
     assert_eq!(press(&mut a, "z"), run("dnd on"));
     assert_eq!(press(&mut a, "Z"), run("dnd on via=presence"));
+    // Line DND on: `z` switches it off, `Z` still switches presence on.
+    a.on_reply(
+        "status",
+        Ok(json!({"dnd": true, "dnd_kinds": {"line": true, "presence": false}})),
+    );
+    assert_eq!(press(&mut a, "z"), run("dnd off"));
+    assert_eq!(press(&mut a, "Z"), run("dnd on via=presence"));
+    // Presence switched on from another pane: the event shows it at once.
+    a.on_phone_event(Event::Dnd {
+        on: true,
+        line: false,
+        presence: true,
+    });
+    assert!(a.dnd && a.dnd_presence && !a.dnd_line);
+    assert_eq!(press(&mut a, "z"), run("dnd on"));
+    assert_eq!(press(&mut a, "Z"), run("dnd off via=presence"));
+    // A phone that reports only `dnd` has it on the line.
     a.on_reply("status", Ok(json!({"dnd": true})));
     assert_eq!(press(&mut a, "z"), run("dnd off"));
-    assert_eq!(press(&mut a, "Z"), run("dnd off via=presence"));
+    assert_eq!(press(&mut a, "Z"), run("dnd on via=presence"));
+}
+
+#[test]
+fn forwarding_changed_elsewhere_shows_at_once() {
+    let mut a = app();
+    a.on_phone_event(Event::Forward {
+        rules: serde_json::from_value(
+            json!([{"when": "always", "to": "1009", "via": "client", "scope": "all"}]),
+        )
+        .unwrap(),
+    });
+    assert_eq!(a.forward_rules, 1);
 }

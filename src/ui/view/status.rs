@@ -35,7 +35,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         right.push(Span::styled(format!(" ✉ {new} "), t.style("status.mwi")));
     }
     right.push(if app.dnd {
-        Span::styled(" DND ", t.style("status.dnd"))
+        let kinds = match (app.dnd_line, app.dnd_presence) {
+            (true, true) => " DND line+presence ",
+            (false, true) => " DND presence ",
+            _ => " DND ",
+        };
+        Span::styled(kinds, t.style("status.dnd"))
     } else {
         Span::styled(" dnd ", t.style("ui.dim").patch(bar))
     });
