@@ -77,6 +77,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         sip_call_id: format!("{id}-3f2a@127.0.0.1"),
         local_sip: None,
         local_media: None,
+        redirected_to: None,
     }
 }
 

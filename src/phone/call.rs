@@ -20,6 +20,7 @@ mod incoming;
 mod media;
 mod media_failure;
 mod outgoing;
+mod redirect;
 mod reliable;
 mod rtp_watch;
 mod sdp_hosts;
@@ -705,6 +706,7 @@ fn base_info(
         recording: None,
         local_sip: None,
         local_media: None,
+        redirected_to: None,
     }
 }
 

@@ -75,6 +75,9 @@ pub struct CallInfo {
     /// The RTP address (`ip:port`) our SDP names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_media: Option<String>,
+    /// The target a redirect (3xx) of our INVITE sent the call to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
 }
 
 /// One event line (read back by clients of the control socket).

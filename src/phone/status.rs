@@ -190,6 +190,7 @@ mod tests {
                 sip_call_id: "c1-3f2a@127.0.0.1".into(),
                 local_sip: None,
                 local_media: None,
+                redirected_to: None,
             }],
             dnd: true,
             forward: vec![

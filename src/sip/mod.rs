@@ -34,6 +34,7 @@ pub enum SipError {
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;
 
+pub mod contact_list;
 pub mod dialog;
 pub mod dns;
 pub mod message;

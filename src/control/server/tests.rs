@@ -97,6 +97,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             sip_call_id: "abc@127.0.0.1".into(),
             local_sip: None,
             local_media: None,
+            redirected_to: None,
             transfer_status: None,
             recording: None,
         }),

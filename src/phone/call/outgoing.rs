@@ -172,6 +172,9 @@ impl CallActor {
                 if code >= 300 && self.fail_over(&resp).await {
                     return;
                 }
+                if code >= 300 && self.follow_redirect(&resp).await {
+                    return;
+                }
                 let status = self
                     .tls_failure(&resp)
                     .unwrap_or_else(|| m::status_text(&resp));

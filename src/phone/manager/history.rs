@@ -38,6 +38,11 @@ impl CallManager {
             }
         }
         if info.state == CallState::Ended {
+            if let Some(to) = &info.redirected_to {
+                if let Err(e) = self.history.redirected(hid, to) {
+                    tracing::error!("history: {e}");
+                }
+            }
             let reason = info.end_reason.clone().unwrap_or_default();
             let missed = info.direction == CallDirection::In
                 && info.answered_at.is_none()

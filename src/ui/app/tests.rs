@@ -57,6 +57,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         sip_call_id: format!("{id}@sip"),
         local_sip: None,
         local_media: None,
+        redirected_to: None,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct OutgoingSetup {
     /// The targets left to try when the INVITE's goes unanswered
     /// (see `call/failover.rs`).
     pub alternates: Vec<crate::sip::transport::Peer>,
+    /// The targets redirects named, tried and pending (`step/redirect.rs`).
+    pub redirects: super::Redirects,
 }
 
 /// The INVITE of the current attempt (a challenge starts a new one).

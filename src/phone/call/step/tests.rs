@@ -30,6 +30,7 @@ fn setup(provisional: bool, cancel: Cancel) -> OutgoingSetup {
         early_media: false,
         auth_attempts: 0,
         alternates: Vec::new(),
+        redirects: Default::default(),
     }
 }
 
