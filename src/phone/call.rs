@@ -33,6 +33,7 @@ mod transfer;
 
 pub use transfer::DialogRef;
 
+use super::diversion::DiversionReason;
 use super::event::{CallDirection, CallInfo, CallState};
 use super::{CallEnv, ManagerMsg};
 use crate::command::CommandError;
@@ -90,8 +91,8 @@ pub enum CallMsg {
     Resume(Reply),
     Mute(bool, Reply),
     Dtmf(String, Reply),
-    /// 302 to this URI before answering.
-    Deflect(String, Reply),
+    /// 302 to this URI before answering, with this Diversion reason.
+    Deflect(String, DiversionReason, Reply),
     /// REFER the peer to this Refer-To value (blind, or with `?Replaces=`).
     Transfer(String, Reply),
     /// The dialog's identity, for an attended transfer that replaces it.
@@ -139,7 +140,7 @@ impl CallHandle {
                 | CallMsg::Resume(r)
                 | CallMsg::Mute(_, r)
                 | CallMsg::Dtmf(_, r)
-                | CallMsg::Deflect(_, r)
+                | CallMsg::Deflect(_, _, r)
                 | CallMsg::Transfer(_, r)
                 | CallMsg::Record(_, r) => Some(r),
                 _ => None,
@@ -176,7 +177,11 @@ impl CallHandle {
         wait(self.request(|r| CallMsg::Dtmf(digits, r))).await
     }
     pub async fn deflect(&self, to: String) -> Result<(), CommandError> {
-        wait(self.request(|r| CallMsg::Deflect(to, r))).await
+        self.divert(to, DiversionReason::Deflection).await
+    }
+    /// 302 to `to` before answering, the Diversion saying why.
+    pub async fn divert(&self, to: String, why: DiversionReason) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Deflect(to, why, r))).await
     }
     /// Resolves when the REFER is accepted (202); the call ends later, when
     /// the NOTIFY reports success.
@@ -636,8 +641,8 @@ impl CallActor {
                 let r = self.dtmf(&digits).await;
                 let _ = reply.send(r);
             }
-            CallMsg::Deflect(to, reply) => {
-                let r = self.deflect(&to).await;
+            CallMsg::Deflect(to, why, reply) => {
+                let r = self.deflect(&to, why).await;
                 let _ = reply.send(r);
             }
             CallMsg::Transfer(refer_to, reply) => self.transfer(refer_to, reply).await,

@@ -6,6 +6,7 @@
 
 mod blf;
 mod call;
+mod diversion;
 mod event;
 mod link;
 mod manager;

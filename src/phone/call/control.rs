@@ -358,7 +358,11 @@ impl CallActor {
         Ok(())
     }
 
-    pub(super) async fn deflect(&mut self, to: &str) -> Result<(), CommandError> {
+    pub(super) async fn deflect(
+        &mut self,
+        to: &str,
+        why: DiversionReason,
+    ) -> Result<(), CommandError> {
         if self.info.state != CallState::Ringing {
             return Err(CommandError::new(
                 "bad_state",
@@ -373,10 +377,7 @@ impl CallActor {
         add_header(
             &mut resp.headers,
             "Diversion",
-            format!(
-                "<sip:{}@{}>;reason=deflection",
-                self.account.user, self.account.domain
-            ),
+            crate::phone::diversion::header_value(&self.account.user, &self.account.domain, why),
         );
         set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
         tx.handle
