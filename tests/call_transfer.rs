@@ -320,6 +320,14 @@ fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
         "Replaces left in the request URI: {}",
         invite.first_line()
     );
+    let require = invite.header("Require").unwrap_or_default();
+    assert!(
+        require
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("replaces")),
+        "Require: {require:?}\n{}",
+        invite.text
+    );
     let rp = invite.header("Replaces").unwrap_or("").to_string();
     let mut parts: Vec<&str> = rp.split(';').map(str::trim).collect();
     assert_eq!(parts.first(), Some(&"abc@host"), "Replaces: {rp}");

@@ -96,6 +96,14 @@ impl CallActor {
         add_header(h, "Allow", crate::sip::ALLOW);
         add_header(h, "Supported", crate::sip::SUPPORTED);
         add_header(h, "User-Agent", crate::sip::USER_AGENT);
+        // An INVITE that replaces a dialog must not reach a peer that
+        // would take it as a new call (RFC 3891 §3).
+        if extra_headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Replaces"))
+        {
+            add_header(h, "Require", "replaces");
+        }
         for (name, value) in extra_headers {
             add_header(h, &name, value);
         }
