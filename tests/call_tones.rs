@@ -57,6 +57,29 @@ fn callback_dials_the_last_missed_caller() {
     );
 }
 
+/// A call the caller's CANCEL says was answered elsewhere (RFC 3326
+/// `Reason: SIP;cause=200`) is not missed: `callback` has nobody to call.
+#[test]
+fn a_call_answered_elsewhere_is_not_missed() {
+    let t = TestDir::new("cc-elsewhere");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let caller = Sipp::new("uac_cancel_elsewhere", &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(15)
+        .spawn();
+    let id = wait_ringing(&mut p, 10);
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    let ended = wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(ended["end_reason"], "answered elsewhere", "{ended}");
+    let h = p.ok(json!({"cmd": "history", "limit": 1}));
+    assert_eq!(h["history"][0]["missed"], false, "{h}");
+    assert_eq!(h["history"][0]["end_reason"], "answered elsewhere", "{h}");
+    let cb = p.cmd(json!({"cmd": "callback"}));
+    assert_eq!(cb["error"]["code"], "no_such_entry", "{cb}");
+}
+
 /// Dials a SIPp UAS streaming `SIPP_HZ` (tone.ul in its directory).
 fn dial_streaming_uas(
     t: &TestDir,

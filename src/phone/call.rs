@@ -68,8 +68,9 @@ pub enum SipInput {
     Request(Box<ServerTransaction>),
     /// ACK for our 2xx.
     Ack(Request),
-    /// The caller cancelled its INVITE (the layer answered the CANCEL).
-    Cancel,
+    /// The caller cancelled its INVITE (the layer answered the CANCEL);
+    /// the SIP cause of the CANCEL's `Reason`, if it had one.
+    Cancel { sip_cause: Option<u16> },
     /// A response outside any live client transaction (2xx retransmission).
     Response(Response),
     /// Our 2xx was never ACKed.

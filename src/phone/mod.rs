@@ -10,6 +10,7 @@ mod diversion;
 mod event;
 mod link;
 mod manager;
+mod missed;
 pub mod policy;
 mod status;
 

@@ -39,6 +39,7 @@ pub mod dialog;
 pub mod dns;
 pub mod message;
 pub mod publication;
+pub mod reason;
 pub mod registration;
 pub mod reliable;
 pub mod replaces;

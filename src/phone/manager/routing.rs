@@ -29,7 +29,9 @@ impl CallManager {
             }
             Incoming::Cancel { request, .. } => {
                 if let Some(h) = self.call_of(&request.headers) {
-                    h.sip(SipInput::Cancel);
+                    let sip_cause = m::header(&request.headers, "Reason")
+                        .and_then(crate::sip::reason::sip_cause);
+                    h.sip(SipInput::Cancel { sip_cause });
                 }
             }
             Incoming::Response { response, .. } => {
@@ -130,6 +132,10 @@ impl CallManager {
             if let Some(why) = self.busy_reason() {
                 tracing::info!("incoming call refused with 486: {why}");
                 reply(&tx, 486, &[]);
+                let from = m::header(&tx.request.headers, "From")
+                    .map(m::uri_of)
+                    .unwrap_or_default();
+                self.record_unanswered(&account, &from, &format!("busy (486): {why}"), true);
                 return;
             }
         }
