@@ -656,11 +656,13 @@ impl CallActor {
             CallMsg::Replaced => {
                 if self.sip.dialog.is_some() {
                     self.send_bye().await;
+                    self.end("replaced").await;
                 } else {
-                    // Our early dialog: the CANCEL ends it.
+                    // Our early dialog, picked up where it rang: the
+                    // CANCEL ends it.
                     self.hangup().await;
+                    self.end("picked up").await;
                 }
-                self.end("replaced").await;
             }
             CallMsg::ReferProgress(code, reason) => self.notify_refer(code, &reason).await,
             CallMsg::Conference(conference, reply) => {
