@@ -14,6 +14,7 @@
 
 mod addr_change;
 mod control;
+mod echo_hold;
 mod failover;
 mod in_dialog;
 mod incoming;

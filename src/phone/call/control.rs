@@ -22,6 +22,10 @@ impl CallActor {
     /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
     /// answers at once when there is nothing to change).
     pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
+        if let Some(r) = self.hold_echo(held) {
+            let _ = reply.send(r);
+            return;
+        }
         let step = hold_step(
             &self.reinvite,
             self.info.state,

@@ -16,14 +16,7 @@ impl CallActor {
         let sockets = RtpSockets::bind(self.env.media_ip)
             .await
             .map_err(|e| e.to_string())?;
-        let params = crate::media::RtpParams {
-            remote: echo.rtp_addr(),
-            rtcp: None,
-            codec: Codec::Pcmu,
-            payload_type: Codec::Pcmu.payload_type(),
-            dtmf_payload_type: Some(101),
-            direction: Direction::SendRecv,
-        };
+        let params = super::echo_hold::echo_params(echo.rtp_addr(), Direction::SendRecv);
         let media = MediaSession::start(
             sockets,
             params,
