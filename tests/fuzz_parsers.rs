@@ -466,7 +466,7 @@ fn exercise_xml(bytes: &[u8]) {
     if let Ok(info) = dialog_info::parse(&text) {
         let lamp = info.lamp();
         if let Some(p) = lamp.pickup {
-            let _ = p.replaces();
+            let _ = p.replaces_to_caller().header_value();
         }
         let mut merged = info.clone();
         merged.merge(info);
