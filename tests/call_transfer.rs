@@ -305,6 +305,65 @@ fn attended_transfer_replaces_the_consultation_at_c() {
     assert!(a_new.is_some(), "A's call to C: {:?}", a.events());
 }
 
+/// Transfer in the ringing phase: `connect` while the consultation still
+/// rings at C (a termphone nobody answers) CANCELs it (C's first call ends
+/// "caller cancelled") and transfers A blind to C: C rings with A's call,
+/// and answered, A and C are connected.
+#[test]
+fn connect_while_the_consultation_rings_transfers_blind() {
+    let t = TestDir::new("cc-semi-attended");
+    let mut p = direct_phone(&t, PhoneOpts::new().dir("p").user("1001"));
+    let mut a = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .user("1002")
+            .phone("auto_answer", true),
+    );
+    let mut c = direct_phone(&t, PhoneOpts::new().dir("c").user("1003"));
+    let c_uri = format!("sip:1003@{}", c.sip_addr());
+    let c1 = dial_active(&mut p, &format!("sip:1002@{}", a.sip_addr()));
+    let reply = p.ok(json!({"cmd": "consult", "call": c1, "to": c_uri}));
+    let c2 = call_id_of(&reply);
+    wait_next(&mut p, &c1, "A held", 10, |c| c["state"] == "held");
+    wait_state(&mut p, &c2, "alerting", 10);
+    let first_ring = wait_ringing(&mut c, 10);
+
+    p.ok(json!({"cmd": "connect", "call": c1, "consult": c2}));
+    let consult = wait_state(&mut p, &c2, "ended", 10);
+    assert_eq!(consult["end_reason"], "cancelled", "{consult}");
+    let cancelled = wait_state(&mut c, &first_ring, "ended", 10);
+    assert_eq!(cancelled["end_reason"], "caller cancelled", "{cancelled}");
+
+    // A calls C now: it rings there as a new call from 1002.
+    let from_a = c
+        .wait_event(Duration::from_secs(10), |e| {
+            e["event"] == "call"
+                && e["call"]["id"] != first_ring.as_str()
+                && e["call"]["state"] == "ringing"
+        })
+        .unwrap_or_else(|| panic!("A's call never rang at C: {:?}", c.events()));
+    assert!(
+        from_a["call"]["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1002")),
+        "{from_a}"
+    );
+    let new_id = from_a["call"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    c.ok(json!({"cmd": "answer", "call": new_id}));
+    wait_state(&mut c, &new_id, "active", 10);
+    let ended = wait_state(&mut p, &c1, "ended", 15);
+    let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
+    assert!(reason.contains("transfer"), "end_reason: {ended}");
+    let a_out = a.wait_event(Duration::from_secs(10), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "out" && e["call"]["state"] == "active"
+    });
+    assert!(a_out.is_some(), "A's call to C: {:?}", a.events());
+}
+
 /// A SIPp transferor calls us (auto answer) and sends REFER; the target
 /// (another SIPp) checks our INVITE. Returns the transferor's and target's results.
 fn being_transferred(
