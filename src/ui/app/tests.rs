@@ -507,3 +507,17 @@ fn completion_offers_what_the_command_specs_declare() {
         .iter()
         .all(|n| n != "events"));
 }
+
+#[test]
+fn c_connects_the_held_call_with_its_consultation_without_asking() {
+    let mut a = app();
+    a.on_phone_event(ev(call("c1", CallDirection::In, CallState::Held)));
+    a.on_phone_event(ev(call("c2", CallDirection::Out, CallState::Alerting)));
+    assert_eq!(
+        a.on_key(key("C")),
+        vec![Effect::Execute(Command::Connect {
+            call: "c1".into(),
+            consult: "c2".into(),
+        })]
+    );
+}
