@@ -115,6 +115,31 @@ fn an_early_only_replaces_picks_up_our_ringing_call() {
     assert!(took_over, "no picked-up call: {:?}", p.events());
 }
 
+/// Without `early-only` (RFC 3891 allows it for an early dialog too) the
+/// ringing call is picked up the same way.
+#[test]
+fn a_replaces_without_early_only_picks_up_our_ringing_call_too() {
+    let t = TestDir::new("picked-up-plain");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let (id, callee) = ringing_call(&t, &mut p);
+    let (call_id, ours, theirs) = early_dialog(&callee);
+    let picker = Sipp::new("uac_replaces", &t.sub("picker"))
+        .target(p.sip_addr())
+        .service("1001")
+        .key(
+            "replaces",
+            &format!("{call_id};to-tag={ours};from-tag={theirs}"),
+        )
+        .timeout(15)
+        .spawn();
+    let ended = wait_state(&mut p, &id, "ended", 10);
+    assert_eq!(ended["end_reason"], "picked up", "{ended}");
+    let rp = picker.wait(LONG);
+    assert!(rp.success(), "picker: {}\n{}", rp.describe(), p.log_tail());
+    let rc = callee.wait(LONG);
+    assert!(rc.success(), "callee (CANCEL): {}", rc.describe());
+}
+
 #[test]
 fn early_only_does_not_take_a_confirmed_call() {
     let t = TestDir::new("picked-up-486");
