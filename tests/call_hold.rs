@@ -1,6 +1,7 @@
 //! Hold and resume, both ways, against real peers: our re-INVITE with
-//! a=sendonly / a=sendrecv as a SIPp UAS checks it, the held baresip no longer
-//! hears our microphone, a SIPp UAC holding us (a=sendonly, c=0.0.0.0,
+//! a=sendonly / a=sendrecv as a SIPp UAS checks it, the held party (baresip,
+//! and a termphone recording through the hold) no longer hears our
+//! microphone, a SIPp UAC holding us (a=sendonly, c=0.0.0.0,
 //! a=inactive) shows as `remote_held`, glare (491) is retried after the
 //! RFC 3261 back-off, and mute keeps the call but stops our audio.
 
@@ -45,6 +46,57 @@ fn hold_and_resume_send_sendonly_then_sendrecv() {
     assert_eq!(reinvites.len(), 2, "{}", r.describe());
     assert!(reinvites[0].body().contains("a=sendonly"));
     assert!(!reinvites[1].body().contains("a=sendonly"));
+}
+
+/// The held party is a termphone, whose recording runs on through the
+/// hold (baresip's stops at the hold re-INVITE): our tone is in it before
+/// the hold and after the resume, and not while held.
+#[test]
+fn held_termphone_hears_no_microphone_while_held() {
+    let t = TestDir::new("cc-hold-heard");
+    let mut b = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("b")
+            .user("1002")
+            .tone(A_HZ)
+            .phone("auto_answer", true),
+    );
+    let mut p = direct_phone(&t, PhoneOpts::new().dir("p").tone(PHONE_HZ));
+    let id = dial_active(&mut p, &format!("sip:1002@{}", b.sip_addr()));
+    let b_call = b
+        .wait_any_call_state("active", Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("B never answered: {:?}", b.events()));
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+
+    p.ok(json!({"cmd": "hold", "call": id}));
+    wait_next(&mut p, &id, "held", 10, |c| c["held"] == true);
+    let held_from = start.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(3));
+    p.ok(json!({"cmd": "resume", "call": id}));
+    let held_to = start.elapsed().as_secs_f64();
+    wait_next(&mut p, &id, "resumed", 10, |c| c["held"] == false);
+    std::thread::sleep(Duration::from_secs(2));
+    let total = start.elapsed().as_secs_f64();
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    wait_state(&mut p, &id, "ended", 10);
+
+    let wav = call_wav(&mut b, &b_call, total - 1.0);
+    let before = tone::tone_secs_between(&wav, PHONE_HZ, 0.0, held_from);
+    let during = tone::tone_secs_between(&wav, PHONE_HZ, held_from + 0.5, held_to);
+    let after = tone::tone_secs_between(&wav, PHONE_HZ, held_to + 0.5, total);
+    assert!(
+        before >= 1.2 && after >= 1.0,
+        "{}: {before} s of our tone before the hold, {after} s after it; {:?}",
+        wav.display(),
+        tone::analyze(&wav, &[PHONE_HZ, A_HZ])
+    );
+    assert!(
+        during <= 0.3,
+        "{}: {during} s of our tone while held ({held_from:.1}-{held_to:.1} s)",
+        wav.display()
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Call back, call progress tones and DTMF against SIPp and baresip: `callback`
 //! dials the last missed caller; the local ringback (425 Hz) while a SIPp UAS
-//! alerts, its early media after 183 with SDP, the busy tone after 486 (all in
+//! alerts (180, or 183 without SDP), its early media after 183 with SDP, the busy tone after 486 (all in
 //! the WAV the file backend records for the call); RFC 4733 digits sent to
 //! baresip and received from SIPp, and SIP INFO when the peer offers no
 //! telephone-event.
@@ -57,6 +57,29 @@ fn callback_dials_the_last_missed_caller() {
     );
 }
 
+/// A call the caller's CANCEL says was answered elsewhere (RFC 3326
+/// `Reason: SIP;cause=200`) is not missed: `callback` has nobody to call.
+#[test]
+fn a_call_answered_elsewhere_is_not_missed() {
+    let t = TestDir::new("cc-elsewhere");
+    let mut p = direct_phone(&t, PhoneOpts::new());
+    let caller = Sipp::new("uac_cancel_elsewhere", &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(15)
+        .spawn();
+    let id = wait_ringing(&mut p, 10);
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    let ended = wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(ended["end_reason"], "answered elsewhere", "{ended}");
+    let h = p.ok(json!({"cmd": "history", "limit": 1}));
+    assert_eq!(h["history"][0]["missed"], false, "{h}");
+    assert_eq!(h["history"][0]["end_reason"], "answered elsewhere", "{h}");
+    let cb = p.cmd(json!({"cmd": "callback"}));
+    assert_eq!(cb["error"]["code"], "no_such_entry", "{cb}");
+}
+
 /// Dials a SIPp UAS streaming `SIPP_HZ` (tone.ul in its directory).
 fn dial_streaming_uas(
     t: &TestDir,
@@ -72,9 +95,22 @@ fn dial_streaming_uas(
 
 #[test]
 fn ringback_tone_while_alerting() {
-    let t = TestDir::new("cc-ringback");
+    ringback_until_the_answer("cc-ringback", "uas_ringback");
+}
+
+/// A 183 without SDP brings no early media: the caller hears the local
+/// ringback as after a 180.
+#[test]
+fn ringback_tone_after_183_without_sdp() {
+    ringback_until_the_answer("cc-ringback-183", "uas_progress_no_sdp");
+}
+
+/// Dials `scenario`, a SIPp UAS that alerts, answers after 2 s and streams
+/// its tone: the WAV has the local ringback first, none after the answer.
+fn ringback_until_the_answer(dir: &str, scenario: &str) {
+    let t = TestDir::new(dir);
     let mut p = direct_phone(&t, PhoneOpts::new().tone(PHONE_HZ));
-    let (id, sipp) = dial_streaming_uas(&t, &mut p, "uas_ringback");
+    let (id, sipp) = dial_streaming_uas(&t, &mut p, scenario);
     wait_state(&mut p, &id, "alerting", 5);
     let active = wait_state(&mut p, &id, "active", 10);
     std::thread::sleep(Duration::from_secs(2));

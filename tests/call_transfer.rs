@@ -8,8 +8,10 @@
 //!
 //! baresip 1.0 follows a REFER but puts an embedded `?Replaces=` into the
 //! request URI of its new INVITE instead of a Replaces header, so in the
-//! attended transfer C does not end our consultation leg: termphone ends both
-//! of its legs once the transfer succeeded.
+//! attended transfer with baresip C does not end our consultation leg:
+//! termphone ends both of its legs once the transfer succeeded. That
+//! Replaces reaches C and is honoured is proven with termphones as A and C,
+//! which take over a dialog only when Call-ID and both tags match.
 
 mod support;
 
@@ -228,6 +230,140 @@ fn attended_transfer(consult_leg_must_end: bool) {
     assert!(tone::tone_secs(&a_heard, PHONE_HZ) < 0.5);
 }
 
+/// Attended transfer with peers that honour Replaces: A and C are
+/// termphones. A follows our REFER with an INVITE to C carrying Replaces;
+/// C takes over our consultation leg only when that Replaces names it by
+/// Call-ID and both tags (else 481, and a blind-like new call would ring
+/// at C). So C's consultation leg ends "replaced", the new call A–C is
+/// answered by itself, and both our legs end.
+#[test]
+fn attended_transfer_replaces_the_consultation_at_c() {
+    let t = TestDir::new("cc-attended-replaces");
+    let mut p = direct_phone(&t, PhoneOpts::new().dir("p").user("1001"));
+    let mut a = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .user("1002")
+            .phone("auto_answer", true),
+    );
+    let mut c = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("c")
+            .user("1003")
+            .phone("auto_answer", true),
+    );
+    let c1 = dial_active(&mut p, &format!("sip:1002@{}", a.sip_addr()));
+    let reply =
+        p.ok(json!({"cmd": "consult", "call": c1, "to": format!("sip:1003@{}", c.sip_addr())}));
+    let c2 = call_id_of(&reply);
+    wait_next(&mut p, &c1, "A held", 10, |c| c["state"] == "held");
+    let consult = wait_state(&mut p, &c2, "active", 15);
+    let c_leg = c
+        .wait_any_call_state("active", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("C never answered: {:?}", c.events()));
+    let c_leg = c_leg["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        c.call(&c_leg).map(|x| x["sip_call_id"].clone()),
+        Some(consult["sip_call_id"].clone())
+    );
+
+    p.ok(json!({"cmd": "connect", "call": c1, "consult": c2}));
+    let ended = wait_state(&mut p, &c1, "ended", 15);
+    let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
+    assert!(reason.contains("transfer"), "end_reason: {ended}");
+    wait_state(&mut p, &c2, "ended", 15);
+
+    // At C the consultation leg was replaced by A's INVITE.
+    let replaced = c.wait_call_state(&c_leg, "ended", Duration::from_secs(10));
+    assert_eq!(
+        replaced.as_ref().map(|x| x["end_reason"].clone()),
+        Some(json!("replaced")),
+        "{:?}\n{}",
+        c.events(),
+        c.log_tail()
+    );
+    let took_over = c.wait_event(Duration::from_secs(10), |e| {
+        e["event"] == "call"
+            && e["call"]["id"] != c_leg.as_str()
+            && e["call"]["direction"] == "in"
+            && e["call"]["state"] == "active"
+            && e["call"]["remote"]
+                .as_str()
+                .is_some_and(|r| r.contains("1002"))
+    });
+    assert!(
+        took_over.is_some(),
+        "A and C not connected: {:?}",
+        c.events()
+    );
+    // A's new call is up too, and its first call (from us) is over.
+    let a_new = a.wait_event(Duration::from_secs(10), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "out" && e["call"]["state"] == "active"
+    });
+    assert!(a_new.is_some(), "A's call to C: {:?}", a.events());
+}
+
+/// Transfer in the ringing phase: `connect` while the consultation still
+/// rings at C (a termphone nobody answers) CANCELs it (C's first call ends
+/// "caller cancelled") and transfers A blind to C: C rings with A's call,
+/// and answered, A and C are connected.
+#[test]
+fn connect_while_the_consultation_rings_transfers_blind() {
+    let t = TestDir::new("cc-semi-attended");
+    let mut p = direct_phone(&t, PhoneOpts::new().dir("p").user("1001"));
+    let mut a = direct_phone(
+        &t,
+        PhoneOpts::new()
+            .dir("a")
+            .user("1002")
+            .phone("auto_answer", true),
+    );
+    let mut c = direct_phone(&t, PhoneOpts::new().dir("c").user("1003"));
+    let c_uri = format!("sip:1003@{}", c.sip_addr());
+    let c1 = dial_active(&mut p, &format!("sip:1002@{}", a.sip_addr()));
+    let reply = p.ok(json!({"cmd": "consult", "call": c1, "to": c_uri}));
+    let c2 = call_id_of(&reply);
+    wait_next(&mut p, &c1, "A held", 10, |c| c["state"] == "held");
+    wait_state(&mut p, &c2, "alerting", 10);
+    let first_ring = wait_ringing(&mut c, 10);
+
+    p.ok(json!({"cmd": "connect", "call": c1, "consult": c2}));
+    let consult = wait_state(&mut p, &c2, "ended", 10);
+    assert_eq!(consult["end_reason"], "cancelled", "{consult}");
+    let cancelled = wait_state(&mut c, &first_ring, "ended", 10);
+    assert_eq!(cancelled["end_reason"], "caller cancelled", "{cancelled}");
+
+    // A calls C now: it rings there as a new call from 1002.
+    let from_a = c
+        .wait_event(Duration::from_secs(10), |e| {
+            e["event"] == "call"
+                && e["call"]["id"] != first_ring.as_str()
+                && e["call"]["state"] == "ringing"
+        })
+        .unwrap_or_else(|| panic!("A's call never rang at C: {:?}", c.events()));
+    assert!(
+        from_a["call"]["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1002")),
+        "{from_a}"
+    );
+    let new_id = from_a["call"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    c.ok(json!({"cmd": "answer", "call": new_id}));
+    wait_state(&mut c, &new_id, "active", 10);
+    let ended = wait_state(&mut p, &c1, "ended", 15);
+    let reason = ended["end_reason"].as_str().unwrap_or("").to_lowercase();
+    assert!(reason.contains("transfer"), "end_reason: {ended}");
+    let a_out = a.wait_event(Duration::from_secs(10), |e| {
+        e["event"] == "call" && e["call"]["direction"] == "out" && e["call"]["state"] == "active"
+    });
+    assert!(a_out.is_some(), "A's call to C: {:?}", a.events());
+}
+
 /// A SIPp transferor calls us (auto answer) and sends REFER; the target
 /// (another SIPp) checks our INVITE. Returns the transferor's and target's results.
 fn being_transferred(
@@ -319,6 +455,14 @@ fn peer_refer_with_replaces_puts_replaces_on_the_invite() {
         !invite.first_line().contains("Replaces"),
         "Replaces left in the request URI: {}",
         invite.first_line()
+    );
+    let require = invite.header("Require").unwrap_or_default();
+    assert!(
+        require
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("replaces")),
+        "Require: {require:?}\n{}",
+        invite.text
     );
     let rp = invite.header("Replaces").unwrap_or("").to_string();
     let mut parts: Vec<&str> = rp.split(';').map(str::trim).collect();

@@ -173,6 +173,15 @@ fn second_call_deflected_while_the_first_stays() {
     wait_state(&mut p, &c2, "ended", 5);
     let rc = caller.wait(Duration::from_secs(20));
     assert!(rc.success(), "caller: {}\n{}", rc.describe(), p.log_tail());
+    // The 302 itself names the target (the caller's keys only say where
+    // to go next) and says why.
+    let contacts = support::pbx::response_contacts(&rc.messages, 302);
+    let want = format!("<sip:x@{}>", target.addr());
+    assert!(
+        contacts.iter().any(|c| c.ends_with(&want)),
+        "302 Contact {contacts:?}, wanted {want}"
+    );
+    support::pbx::assert_diversion(&rc.messages, "sip:1001@127.0.0.1", "deflection");
     let rt = target.wait(Duration::from_secs(10));
     assert!(rt.success(), "target: {}", rt.describe());
     let st = p.call(&c1).unwrap_or_default();

@@ -1,7 +1,8 @@
 //! Mutation fuzzing of the SIP and SDP parsers on the stable toolchain: valid
 //! messages are mutated at random (bit flips, truncation, inserted and
 //! duplicated bytes and lines, huge values, non-UTF-8) and fed to the SIP
-//! codec, our header helpers (session timers' too), dialog creation and
+//! codec, our header helpers (session timers', a redirect's Contacts and a
+//! Reason too), dialog creation and
 //! SDP offer/answer; RTP and RTCP datagrams go the way a media session
 //! takes them (`media::inbound`'s checks and reading, then the SSRC lock,
 //! DTMF receiver, G.711 decoder and jitter buffer). Digest challenges go
@@ -51,6 +52,18 @@ Content-Length: 211\r\n\
 const SDP: &str = "v=0\r\no=- 123 456 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
 m=audio 10000 RTP/AVP 9 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-15\r\n\
 a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 31\r\n";
+
+/// A redirect with a Contact list and a Reason, for the redirect readers.
+const REDIRECT: &str = "SIP/2.0 302 Moved Temporarily\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\r\n\
+From: <sip:1001@test.local>;tag=aaa\r\n\
+To: <sip:1002@test.local>;tag=bbb\r\n\
+Call-ID: inv-1\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: \"A, B\" <sip:1003@test.local;transport=tcp>;q=0.5, <sip:1004@[::1]:5070>;q=1\r\n\
+Contact: <sips:1005@test.local?Replaces=x>;q=0.1\r\n\
+Reason: Q.850;cause=16;text=\"a, b\", SIP;cause=200;text=\"Call completed elsewhere\"\r\n\
+Content-Length: 0\r\n\r\n";
 
 const RESPONSE: &str = "SIP/2.0 401 Unauthorized\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport=5062;received=127.0.0.1\r\n\
@@ -196,6 +209,14 @@ fn exercise_sip(bytes: &[u8]) {
             let _ = m::host_port(&m::uri_of(v));
         }
     }
+    // A redirect's Contacts and a CANCEL's Reason, as the call reads them.
+    let contacts = m::headers_all(headers, "Contact");
+    for t in termphone::sip::contact_list::redirect_targets(&contacts) {
+        let _ = termphone::sip::contact_list::same_target(&t.uri, "sip:a@127.0.0.1");
+    }
+    if let Some(reason) = m::header(headers, "Reason") {
+        let _ = termphone::sip::reason::sip_cause(reason);
+    }
     let _ = st::SessionExpires::of(headers).map(|se| se.value());
     let _ = st::min_se(headers);
     let _ = st::supports(headers, "timer");
@@ -336,7 +357,19 @@ fn run_for(name: &str, time: Duration, seeds: &[Vec<u8>], mut f: impl FnMut(&[u8
 #[test]
 fn fuzz_sip_parser() {
     let invite = format!("{INVITE}{SDP}").into_bytes();
-    run("sip", &[invite, RESPONSE.as_bytes().to_vec()], exercise_sip);
+    let seeds = [
+        invite,
+        RESPONSE.as_bytes().to_vec(),
+        REDIRECT.as_bytes().to_vec(),
+    ];
+    let redirect = SipMessage::try_from(REDIRECT.as_bytes()).expect("the redirect seed parses");
+    let SipMessage::Response(redirect) = redirect else {
+        panic!("the redirect seed is a response");
+    };
+    let contacts = m::headers_all(&redirect.headers, "Contact");
+    let targets = termphone::sip::contact_list::redirect_targets(&contacts);
+    assert_eq!(targets.len(), 3, "{targets:?}");
+    run("sip", &seeds, exercise_sip);
 }
 
 #[test]
@@ -470,7 +503,7 @@ fn exercise_xml(bytes: &[u8]) {
     if let Ok(info) = dialog_info::parse(&text) {
         let lamp = info.lamp();
         if let Some(p) = lamp.pickup {
-            let _ = p.replaces();
+            let _ = p.replaces_to_caller().header_value();
         }
         let mut merged = info.clone();
         merged.merge(info);

@@ -106,10 +106,12 @@ fn two_accounts_register_dial_and_receive_separately() {
             "{:?}",
             p.events()
         );
+        // `reject` without a code answers 486, as the caller heard it.
+        let closed = caller.wait_event("CALL_CLOSED", LONG);
+        let closed = closed.unwrap_or_else(|| panic!("{}", caller.log()));
         assert!(
-            caller.wait_event("CALL_CLOSED", LONG).is_some(),
-            "{}",
-            caller.log()
+            closed["param"].as_str().is_some_and(|p| p.contains("486")),
+            "the caller's CALL_CLOSED: {closed}"
         );
     }
     let h = p.ok(json!({"cmd": "history", "limit": 5}));

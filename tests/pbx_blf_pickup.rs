@@ -12,6 +12,7 @@ mod support;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::baresip::Baresip;
+use support::callctl::tag_of;
 use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
 use support::pbx::{lamp, wait_lamp};
@@ -250,10 +251,48 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
     );
     let rc = caller.wait(Duration::from_secs(10));
     assert!(rc.success(), "caller: {}", rc.describe());
-    assert!(
-        rc.messages.contains("Replaces:") && rc.messages.contains("early-only"),
+    // The INVITE termphone sent the caller names the caller's ringing
+    // dialog: its Call-ID, its own From tag as to-tag, the ringing phone's
+    // To tag as from-tag, early-only; and it requires the extension.
+    let msgs = rc.traced();
+    let ours = msgs
+        .iter()
+        .find(|m| m.sent && m.is_request("INVITE"))
+        .unwrap_or_else(|| panic!("the caller's INVITE: {}", rc.describe()));
+    let call_id = ours.header("Call-ID").unwrap_or_default();
+    let caller_tag = ours.header("From").and_then(tag_of).unwrap_or_default();
+    let ringing_tag = msgs
+        .iter()
+        .find(|m| !m.sent && m.is_response(180))
+        .and_then(|m| m.header("To").and_then(tag_of))
+        .unwrap_or_else(|| panic!("no 180 with a To tag: {}", rc.describe()));
+    let pickup = msgs
+        .iter()
+        .find(|m| !m.sent && m.is_request("INVITE"))
+        .unwrap_or_else(|| panic!("no pickup INVITE: {}", rc.describe()));
+    let replaces = pickup.header("Replaces").unwrap_or_default();
+    let mut parts: Vec<&str> = replaces.split(';').map(str::trim).collect();
+    assert_eq!(
+        parts.first().copied(),
+        Some(call_id),
+        "Replaces: {replaces}"
+    );
+    parts.sort_unstable();
+    for want in [
+        format!("to-tag={caller_tag}"),
+        format!("from-tag={ringing_tag}"),
+        "early-only".to_string(),
+    ] {
+        assert!(
+            parts.contains(&want.as_str()),
+            "Replaces: {replaces}, wanted {want}"
+        );
+    }
+    assert_eq!(
+        pickup.header("Require"),
+        Some("replaces"),
         "{}",
-        rc.messages
+        pickup.text
     );
     callee.stop();
 

@@ -9,7 +9,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::pbx::{response_contacts, saw_response, sipp_caller};
+use support::pbx::{assert_diversion, response_contacts, saw_response, sipp_caller};
 use support::phone::Phone;
 use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
@@ -39,10 +39,18 @@ fn rules(p: &mut Phone) -> Vec<Value> {
 
 /// Runs a SIPp caller `caller` that expects a 302; returns the 302's Contact lines.
 fn expect_302(t: &TestDir, p: &Phone, caller: &str) -> Vec<String> {
+    expect_302_trace(t, p, caller).0
+}
+
+/// As [`expect_302`], with the caller's whole message trace.
+fn expect_302_trace(t: &TestDir, p: &Phone, caller: &str) -> (Vec<String>, String) {
     let r = sipp_caller(t, "uac_expect_302", p.sip_addr(), "1001", caller).run();
     assert!(r.success(), "caller {caller}: {}", r.describe());
-    response_contacts(&r.messages, 302)
+    (response_contacts(&r.messages, 302), r.messages)
 }
+
+/// The address of record of the phone of these tests (a direct account).
+const AOR: &str = "sip:1001@127.0.0.1";
 
 #[test]
 fn forward_always_redirects_and_the_caller_reaches_the_target() {
@@ -73,6 +81,17 @@ fn forward_always_redirects_and_the_caller_reaches_the_target() {
         contacts.iter().any(|c| c.contains(&to)),
         "302 Contact {contacts:?}, wanted {to}"
     );
+    assert_diversion(&rc.messages, AOR, "unconditional");
+    // It never rang: no provisional response but 100 reached the caller
+    // before the 302 (the target rings after it).
+    let before_302 = rc.messages.split("SIP/2.0 302 ").next().unwrap_or_default();
+    for code in ["180", "183"] {
+        assert!(
+            !before_302.contains(&format!("SIP/2.0 {code} ")),
+            "a {code} before the 302: {}",
+            rc.describe()
+        );
+    }
     let rt = target.wait(Duration::from_secs(10));
     assert!(rt.success(), "target 1004 not reached: {}", rt.describe());
     // The phone never rang for it.
@@ -107,11 +126,12 @@ fn forward_busy_only_while_a_call_is_up() {
     );
 
     // Busy now: a second caller gets 302 to 1005.
-    let contacts = expect_302(&t, &p, "1006");
+    let (contacts, trace) = expect_302_trace(&t, &p, "1006");
     assert!(
         contacts.iter().any(|c| c.contains("1005")),
         "302 Contact {contacts:?}"
     );
+    assert_diversion(&trace, AOR, "user-busy");
     assert_eq!(
         p.call(&id).map(|c| c["state"].clone()),
         Some(json!("active"))
@@ -148,6 +168,7 @@ fn forward_no_answer_after_the_delay() {
         contacts.iter().any(|c| c.contains("1007")),
         "302 Contact {contacts:?}"
     );
+    assert_diversion(&r.messages, AOR, "no-answer");
     let id = ringing.map(|c| c["id"].clone()).unwrap_or_default();
     let ended = p.wait_event(LONG, |e| {
         e["event"] == "call" && e["call"]["id"] == id && e["call"]["state"] == "ended"

@@ -42,6 +42,25 @@ fn caller_beyond_max_calls_gets_486() {
     let c1 = dial_active(&mut p, &format!("sip:uas@{}", first.addr()));
 
     expect_busy_without_ringing(&t, &p, "sipp2");
+    // The caller turned away busy is in the history, as missed.
+    let h = p.ok(json!({"cmd": "history"}));
+    let busy = h["history"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|e| e["direction"] == "in").cloned())
+        .unwrap_or_else(|| panic!("no history row of the busy caller: {h}"));
+    assert_eq!(busy["missed"], true, "{busy}");
+    assert!(
+        busy["end_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("busy (486)")),
+        "{busy}"
+    );
+    assert!(
+        busy["remote"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("sip:sipp@")),
+        "{busy}"
+    );
     // Dialing out beyond the limit is refused too, with a clear error.
     let err = p.cmd(json!({"cmd": "dial", "to": "sip:x@127.0.0.1:9"}));
     assert_eq!(err["ok"], false, "{err}");

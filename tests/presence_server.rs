@@ -146,7 +146,11 @@ fn blf_follows_a_call_and_dnd_presence_reaches_a_watcher() {
     assert!(
         !pickup.call_id.is_empty() && !pickup.local_tag.is_empty() && !pickup.remote_tag.is_empty()
     );
-    assert!(pickup.replaces().ends_with(";early-only"));
+    // To the caller, its own tag (the From tag kamailio logged) is the to-tag.
+    let replaces = pickup.replaces_to_caller();
+    assert_eq!(Some(replaces.to_tag.clone()), caller_tag, "{replaces:?}");
+    assert_eq!(replaces.from_tag, pickup.local_tag, "{replaces:?}");
+    assert!(replaces.header_value().ends_with(";early-only"));
 
     callee.accept();
     let busy = next_event(&rt, &mut ev_rx, &mut seen, long, |ev| {

@@ -78,6 +78,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         local_sip: None,
         local_media: None,
         media_encryption: None,
+        redirected_to: None,
     }
 }
 

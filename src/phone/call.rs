@@ -14,6 +14,7 @@
 
 mod addr_change;
 mod control;
+mod echo_hold;
 mod encryption;
 mod failover;
 mod in_dialog;
@@ -21,6 +22,7 @@ mod incoming;
 mod media;
 mod media_failure;
 mod outgoing;
+mod redirect;
 mod reliable;
 mod rtp_watch;
 mod sdp_hosts;
@@ -33,6 +35,7 @@ mod transfer;
 
 pub use transfer::DialogRef;
 
+use super::diversion::DiversionReason;
 use super::event::{CallDirection, CallInfo, CallState};
 use super::{CallEnv, ManagerMsg};
 use crate::command::CommandError;
@@ -67,8 +70,9 @@ pub enum SipInput {
     Request(Box<ServerTransaction>),
     /// ACK for our 2xx.
     Ack(Request),
-    /// The caller cancelled its INVITE (the layer answered the CANCEL).
-    Cancel,
+    /// The caller cancelled its INVITE (the layer answered the CANCEL);
+    /// the SIP cause of the CANCEL's `Reason`, if it had one.
+    Cancel { sip_cause: Option<u16> },
     /// A response outside any live client transaction (2xx retransmission).
     Response(Response),
     /// Our 2xx was never ACKed.
@@ -90,8 +94,8 @@ pub enum CallMsg {
     Resume(Reply),
     Mute(bool, Reply),
     Dtmf(String, Reply),
-    /// 302 to this URI before answering.
-    Deflect(String, Reply),
+    /// 302 to this URI before answering, with this Diversion reason.
+    Deflect(String, DiversionReason, Reply),
     /// REFER the peer to this Refer-To value (blind, or with `?Replaces=`).
     Transfer(String, Reply),
     /// The dialog's identity, for an attended transfer that replaces it.
@@ -139,7 +143,7 @@ impl CallHandle {
                 | CallMsg::Resume(r)
                 | CallMsg::Mute(_, r)
                 | CallMsg::Dtmf(_, r)
-                | CallMsg::Deflect(_, r)
+                | CallMsg::Deflect(_, _, r)
                 | CallMsg::Transfer(_, r)
                 | CallMsg::Record(_, r) => Some(r),
                 _ => None,
@@ -176,7 +180,11 @@ impl CallHandle {
         wait(self.request(|r| CallMsg::Dtmf(digits, r))).await
     }
     pub async fn deflect(&self, to: String) -> Result<(), CommandError> {
-        wait(self.request(|r| CallMsg::Deflect(to, r))).await
+        self.divert(to, DiversionReason::Deflection).await
+    }
+    /// 302 to `to` before answering, the Diversion saying why.
+    pub async fn divert(&self, to: String, why: DiversionReason) -> Result<(), CommandError> {
+        wait(self.request(|r| CallMsg::Deflect(to, why, r))).await
     }
     /// Resolves when the REFER is accepted (202); the call ends later, when
     /// the NOTIFY reports success.
@@ -637,8 +645,8 @@ impl CallActor {
                 let r = self.dtmf(&digits).await;
                 let _ = reply.send(r);
             }
-            CallMsg::Deflect(to, reply) => {
-                let r = self.deflect(&to).await;
+            CallMsg::Deflect(to, why, reply) => {
+                let r = self.deflect(&to, why).await;
                 let _ = reply.send(r);
             }
             CallMsg::Transfer(refer_to, reply) => self.transfer(refer_to, reply).await,
@@ -651,11 +659,13 @@ impl CallActor {
             CallMsg::Replaced => {
                 if self.sip.dialog.is_some() {
                     self.send_bye().await;
+                    self.end("replaced").await;
                 } else {
-                    // Our early dialog: the CANCEL ends it.
+                    // Our early dialog, picked up where it rang: the
+                    // CANCEL ends it.
                     self.hangup().await;
+                    self.end("picked up").await;
                 }
-                self.end("replaced").await;
             }
             CallMsg::ReferProgress(code, reason) => self.notify_refer(code, &reason).await,
             CallMsg::Conference(conference, reply) => {
@@ -708,6 +718,7 @@ fn base_info(
         local_sip: None,
         local_media: None,
         media_encryption: None,
+        redirected_to: None,
     }
 }
 

@@ -78,6 +78,9 @@ pub struct CallInfo {
     /// Whether the media are encrypted, once they are negotiated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_encryption: Option<CallEncryption>,
+    /// The target a redirect (3xx) of our INVITE sent the call to last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
 }
 
 /// docs/control.md `media_encryption` of a call: `"srtp"` or `"none"`.

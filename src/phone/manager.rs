@@ -32,6 +32,7 @@ mod history;
 mod limits;
 mod pbx;
 mod routing;
+mod semi_attended;
 mod status;
 mod tls;
 mod transfer;

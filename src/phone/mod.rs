@@ -6,9 +6,11 @@
 
 mod blf;
 mod call;
+mod diversion;
 mod event;
 mod link;
 mod manager;
+mod missed;
 pub mod policy;
 mod status;
 

@@ -205,6 +205,7 @@ mod tests {
                 local_sip: None,
                 local_media: None,
                 media_encryption: None,
+                redirected_to: None,
             }],
             dnd: true,
             dnd_kinds: DndKinds {

@@ -34,10 +34,12 @@ pub enum SipError {
 
 pub type Result<T, E = SipError> = std::result::Result<T, E>;
 
+pub mod contact_list;
 pub mod dialog;
 pub mod dns;
 pub mod message;
 pub mod publication;
+pub mod reason;
 pub mod registration;
 pub mod reliable;
 pub mod replaces;

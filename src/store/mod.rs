@@ -41,6 +41,9 @@ pub struct HistoryEntry {
     pub ended_at: Option<String>,
     pub end_reason: Option<String>,
     pub missed: bool,
+    /// The target a redirect (3xx) sent our call to, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
     /// The call id of the process that made the entry (`c1`, ...).
     #[serde(skip)]
     pub call: String,
@@ -57,7 +60,8 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 }
 
 const COLUMNS: &str =
-    "id, call, account, direction, remote, started_at, answered_at, ended_at, end_reason, missed";
+    "id, call, account, direction, remote, started_at, answered_at, ended_at, end_reason, missed, \
+     redirected_to";
 
 fn entry(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     Ok(HistoryEntry {
@@ -71,6 +75,7 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         ended_at: row.get(7)?,
         end_reason: row.get(8)?,
         missed: row.get(9)?,
+        redirected_to: row.get(10)?,
     })
 }
 
@@ -224,6 +229,14 @@ impl History {
         self.update(
             "UPDATE calls SET ended_at = ?2, end_reason = ?3, missed = ?4 WHERE id = ?1",
             params![id, at, reason, missed],
+            id,
+        )
+    }
+    /// The target a redirect sent the call to.
+    pub fn redirected(&self, id: i64, to: &str) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE calls SET redirected_to = ?2 WHERE id = ?1",
+            params![id, to],
             id,
         )
     }

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 /// Brings the database to [`VERSION`]; refuses a newer one.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
@@ -33,6 +33,14 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
              );
              CREATE INDEX calls_missed ON calls (missed, id);
              PRAGMA user_version = 1;",
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    if version < 2 {
+        // The target a redirect (3xx) sent an outgoing call to.
+        tx.execute_batch(
+            "ALTER TABLE calls ADD COLUMN redirected_to TEXT;
+             PRAGMA user_version = 2;",
         )
         .map_err(|e| e.to_string())?;
     }

@@ -62,6 +62,7 @@ fn lifecycle_and_queries() {
             ended_at: Some("2026-01-01T10:01:00Z".into()),
             end_reason: Some("hangup".into()),
             missed: false,
+            redirected_to: None,
             call: "c1".into(),
         }
     );
@@ -238,4 +239,51 @@ fn killed_process_loses_nothing() {
     assert_eq!(b.end_reason.as_deref(), Some("interrupted"));
     assert!(b.missed);
     assert_eq!(h.last_missed().unwrap().map(|e| e.id), Some(ids[1]));
+}
+
+#[test]
+fn a_redirect_target_is_kept_and_shown() {
+    let (_dir, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let id = h.start("c1", "a", "out", "sip:1002@h", "t").unwrap();
+    h.redirected(id, "sip:1003@h").unwrap();
+    let e = h.get(id).unwrap().unwrap();
+    assert_eq!(e.redirected_to.as_deref(), Some("sip:1003@h"));
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["redirected_to"], "sip:1003@h");
+    assert!(h.redirected(4242, "sip:x@h").is_err());
+}
+
+#[test]
+fn a_version_1_database_gains_the_redirect_column() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE calls (
+                id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                call        TEXT NOT NULL,
+                account     TEXT NOT NULL,
+                direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+                remote      TEXT NOT NULL,
+                started_at  TEXT NOT NULL,
+                answered_at TEXT,
+                ended_at    TEXT,
+                end_reason  TEXT,
+                missed      INTEGER NOT NULL DEFAULT 0,
+                owner_pid   INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE INDEX calls_missed ON calls (missed, id);
+             INSERT INTO calls (call, account, direction, remote, started_at, ended_at, end_reason)
+               VALUES ('c1', 'a', 'out', 'sip:old@h', 't', 't', 'hangup');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let h = History::open(&path).unwrap();
+    let all = h.list(10).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].remote, "sip:old@h");
+    assert_eq!(all[0].redirected_to, None);
 }

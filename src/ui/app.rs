@@ -5,6 +5,7 @@
 
 mod complete;
 mod conf;
+mod connect_pair;
 mod keys;
 mod pbx;
 

@@ -80,6 +80,38 @@ pub fn response_contacts(trace: &str, code: u16) -> Vec<String> {
         .collect()
 }
 
+/// The `Diversion` header lines of the responses with `code` in a SIPp
+/// message trace.
+pub fn response_diversions(trace: &str, code: u16) -> Vec<String> {
+    let start = format!("SIP/2.0 {code} ");
+    trace
+        .split("\n\n")
+        .filter(|chunk| chunk.lines().any(|l| l.trim_start().starts_with(&start)))
+        .flat_map(|chunk| {
+            chunk
+                .lines()
+                .filter(|l| {
+                    l.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("diversion:")
+                })
+                .map(|l| l.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Asserts that the 302s in `trace` carry one `Diversion` naming `aor`
+/// with `reason`.
+pub fn assert_diversion(trace: &str, aor: &str, reason: &str) {
+    let found = response_diversions(trace, 302);
+    let want = format!("Diversion: <{aor}>;reason={reason};counter=1");
+    assert!(
+        !found.is_empty() && found.iter().all(|d| d == &want),
+        "302 Diversion {found:?}, wanted {want}"
+    );
+}
+
 /// Whether a running SIPp's trace holds a response with `code`.
 pub fn saw_response(run: &SippRun, code: u16) -> bool {
     run.messages().contains(&format!("SIP/2.0 {code} "))

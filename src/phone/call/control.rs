@@ -22,6 +22,10 @@ impl CallActor {
     /// `hold` / `resume`: remembers the wish and sends the re-INVITE (or
     /// answers at once when there is nothing to change).
     pub(super) async fn set_hold(&mut self, held: bool, reply: Reply) {
+        if let Some(r) = self.hold_echo(held) {
+            let _ = reply.send(r);
+            return;
+        }
         let step = hold_step(
             &self.reinvite,
             self.info.state,
@@ -364,7 +368,11 @@ impl CallActor {
         Ok(())
     }
 
-    pub(super) async fn deflect(&mut self, to: &str) -> Result<(), CommandError> {
+    pub(super) async fn deflect(
+        &mut self,
+        to: &str,
+        why: DiversionReason,
+    ) -> Result<(), CommandError> {
         if self.info.state != CallState::Ringing {
             return Err(CommandError::new(
                 "bad_state",
@@ -379,10 +387,7 @@ impl CallActor {
         add_header(
             &mut resp.headers,
             "Diversion",
-            format!(
-                "<sip:{}@{}>;reason=deflection",
-                self.account.user, self.account.domain
-            ),
+            crate::phone::diversion::header_value(&self.account.user, &self.account.domain, why),
         );
         set_body(&mut resp.headers, &mut resp.body, None, Vec::new());
         tx.handle

@@ -184,10 +184,11 @@ impl CallActor {
 
     pub(super) async fn on_sip(&mut self, input: SipInput) {
         match input {
-            SipInput::Cancel => {
+            SipInput::Cancel { sip_cause } => {
                 if self.info.state == CallState::Ringing {
                     self.respond_invite(487);
-                    self.end("caller cancelled").await;
+                    self.end(crate::phone::missed::cancelled_reason(sip_cause))
+                        .await;
                 }
             }
             SipInput::Ack(ack) if !self.belongs_here(&ack) => {

@@ -16,14 +16,7 @@ impl CallActor {
         let sockets = RtpSockets::bind(self.env.media_ip)
             .await
             .map_err(|e| e.to_string())?;
-        let params = crate::media::RtpParams {
-            remote: echo.rtp_addr(),
-            rtcp: None,
-            codec: Codec::Pcmu,
-            payload_type: Codec::Pcmu.payload_type(),
-            dtmf_payload_type: Some(101),
-            direction: Direction::SendRecv,
-        };
+        let params = super::echo_hold::echo_params(echo.rtp_addr(), Direction::SendRecv);
         let media = MediaSession::start(
             sockets,
             params,
@@ -97,6 +90,14 @@ impl CallActor {
         add_header(h, "Allow", crate::sip::ALLOW);
         add_header(h, "Supported", crate::sip::SUPPORTED);
         add_header(h, "User-Agent", crate::sip::USER_AGENT);
+        // An INVITE that replaces a dialog must not reach a peer that
+        // would take it as a new call (RFC 3891 §3).
+        if extra_headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Replaces"))
+        {
+            add_header(h, "Require", "replaces");
+        }
         for (name, value) in extra_headers {
             add_header(h, &name, value);
         }
@@ -171,6 +172,9 @@ impl CallActor {
                     return;
                 }
                 if code >= 300 && self.fail_over(&resp).await {
+                    return;
+                }
+                if code >= 300 && self.follow_redirect(&resp).await {
                     return;
                 }
                 let status = self

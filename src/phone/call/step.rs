@@ -10,6 +10,8 @@
 //! [`answer_step`], [`update_step`]);
 //! the session timer ([`SessionTimer`], RFC 4028: [`uas_request`],
 //! [`uac_response`], [`retry_422`], [`timer_step`]);
+//! which target a redirect of our INVITE leads to (`redirect.rs`:
+//! [`redirect_step`]);
 //! whether an INVITE's Replaces may take the call over
 //! (`replaces.rs`: [`replaces_step`]);
 //! whether a request of the peer belongs to the call's dialog at all
@@ -24,6 +26,7 @@
 mod in_dialog;
 mod invite;
 mod prack;
+mod redirect;
 mod reinvite;
 mod replaces;
 mod session_timer;
@@ -39,6 +42,7 @@ pub use prack::{
     update_step, AnswerStep, DialogPhase, EarlyDialog, OurProvisional, PrackStep, ProvisionalStep,
     Reliable, RetransmitStep, UpdateStep,
 };
+pub use redirect::{redirect_step, FinalResponse, RedirectStep, Redirects};
 pub use reinvite::{hold_step, reinvite_step, HoldStep, Pending, Reinvite, ReinviteStep};
 pub use replaces::{replaces_step, Replaceable, ReplacesStep};
 pub use session_timer::{

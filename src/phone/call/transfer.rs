@@ -114,13 +114,16 @@ impl CallActor {
         );
         match step {
             TransferStep::Refuse => {
-                let _ = reply.send(Err(CommandError::new(
-                    "bad_state",
-                    format!(
-                        "call {} is not connected and cannot be transferred",
-                        self.info.id
-                    ),
-                )));
+                let err = self.echo_refusal("transferred").unwrap_or_else(|| {
+                    CommandError::new(
+                        "bad_state",
+                        format!(
+                            "call {} is not connected and cannot be transferred",
+                            self.info.id
+                        ),
+                    )
+                });
+                let _ = reply.send(Err(err));
             }
             TransferStep::Busy => {
                 let _ = reply.send(Err(CommandError::new(

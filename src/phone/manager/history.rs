@@ -6,7 +6,7 @@
 use super::CallManager;
 use crate::command::CommandError;
 use crate::config::Account;
-use crate::phone::event::{CallDirection, CallInfo, CallState};
+use crate::phone::event::{CallInfo, CallState};
 use serde_json::{json, Value};
 
 impl CallManager {
@@ -38,10 +38,17 @@ impl CallManager {
             }
         }
         if info.state == CallState::Ended {
+            if let Some(to) = &info.redirected_to {
+                if let Err(e) = self.history.redirected(hid, to) {
+                    tracing::error!("history: {e}");
+                }
+            }
             let reason = info.end_reason.clone().unwrap_or_default();
-            let missed = info.direction == CallDirection::In
-                && info.answered_at.is_none()
-                && !reason.starts_with("rejected");
+            let missed = crate::phone::missed::is_missed(
+                info.direction,
+                info.answered_at.is_some(),
+                &reason,
+            );
             let at = info
                 .ended_at
                 .clone()

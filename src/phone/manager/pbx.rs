@@ -329,11 +329,7 @@ impl CallManager {
         });
         if let Some(b) = entry.filter(|b| b.lamp.state == LampState::Ringing) {
             if let (Some(p), Some(caller)) = (&b.lamp.pickup, &b.lamp.remote) {
-                // To the caller, its own tag is the to-tag (RFC 3891 §3).
-                let replaces = format!(
-                    "{};to-tag={};from-tag={};early-only",
-                    p.call_id, p.remote_tag, p.local_tag
-                );
+                let replaces = p.replaces_to_caller().header_value();
                 let account = (!b.account.is_empty()).then(|| b.account.clone());
                 let caller = m::uri_of(caller);
                 let id = self.dial_with(

@@ -8,6 +8,7 @@ use super::calls::dial_uri;
 use super::CallManager;
 use crate::config::Account;
 use crate::phone::call::{CallActor, CallHandle, Replaces, SipInput};
+use crate::phone::diversion::{self, DiversionReason};
 use crate::phone::policy::Decision;
 use crate::sip::message::{self as m, add_header, set_body};
 use crate::sip::msg::{Headers, Method};
@@ -28,7 +29,9 @@ impl CallManager {
             }
             Incoming::Cancel { request, .. } => {
                 if let Some(h) = self.call_of(&request.headers) {
-                    h.sip(SipInput::Cancel);
+                    let sip_cause = m::header(&request.headers, "Reason")
+                        .and_then(crate::sip::reason::sip_cause);
+                    h.sip(SipInput::Cancel { sip_cause });
                 }
             }
             Incoming::Response { response, .. } => {
@@ -129,6 +132,10 @@ impl CallManager {
             if let Some(why) = self.busy_reason() {
                 tracing::info!("incoming call refused with 486: {why}");
                 reply(&tx, 486, &[]);
+                let from = m::header(&tx.request.headers, "From")
+                    .map(m::uri_of)
+                    .unwrap_or_default();
+                self.record_unanswered(&account, &from, &format!("busy (486): {why}"), true);
                 return;
             }
         }
@@ -147,7 +154,7 @@ impl CallManager {
             let h = handle.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_secs(after_s.into())).await;
-                if h.deflect(to).await.is_ok() {
+                if h.divert(to, DiversionReason::NoAnswer).await.is_ok() {
                     tracing::info!(call = %h.id, "forwarded on no answer");
                 }
             });
@@ -223,7 +230,21 @@ impl CallManager {
             Decision::Forward { to } => match dial_uri(&to, account) {
                 Ok(uri) => {
                     let contact = format!("<{uri}>");
-                    reply(&tx, 302, &[("Contact", contact.as_str())]);
+                    let reason = diversion::forward_reason(
+                        &self.pbx.policy,
+                        &from,
+                        busy,
+                        &self.config.phone.internal_pattern,
+                    );
+                    let diversion = diversion::header_value(&account.user, &account.domain, reason);
+                    reply(
+                        &tx,
+                        302,
+                        &[
+                            ("Contact", contact.as_str()),
+                            ("Diversion", diversion.as_str()),
+                        ],
+                    );
                     self.record_unanswered(account, &from, &format!("forwarded to {uri}"), false);
                     None
                 }

@@ -1,5 +1,6 @@
 //! Transfers: blind (`transfer`), consultation (`consult`), attended
-//! (`connect`, REFER with Replaces falling back to blind) and its clean-up,
+//! (`connect`, REFER with Replaces falling back to blind; while the
+//! consultation still rings, `semi_attended.rs`) and its clean-up,
 //! and the peer's REFER: the call placed for it and the progress reported
 //! back (NOTIFY sipfrag). The REFER/NOTIFY messages themselves are the call
 //! actor's.
@@ -49,6 +50,20 @@ impl CallManager {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Reply::Now(Err(e)),
         };
+        let ringing = self
+            .calls
+            .get(&second.id)
+            .and_then(|c| super::semi_attended::ringing_target(&c.info));
+        if let Some(target) = ringing {
+            // Still ringing there: CANCEL it, transfer the held party blind.
+            return Reply::later(async move {
+                let _ = second.hangup().await;
+                first
+                    .transfer(target)
+                    .await
+                    .map(|_| json!({ "call": first.id, "consult": second.id }))
+            });
+        }
         // Linked before the REFER goes out: the transferred leg may end
         // before the 202 is processed here.
         self.attended.insert(first.id.clone(), second.id.clone());

@@ -6,6 +6,7 @@
 //! error, never a panic.
 
 use super::xml::{self, XmlError};
+use crate::sip::replaces::ReplacesParams;
 
 /// Which side of the dialog the watched entity is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,13 +107,17 @@ pub struct PickupTarget {
 }
 
 impl PickupTarget {
-    /// The `Replaces` header value for picking this call up:
-    /// `call-id;to-tag=<ringing side>;from-tag=<caller>;early-only`.
-    pub fn replaces(&self) -> String {
-        format!(
-            "{};to-tag={};from-tag={};early-only",
-            self.call_id, self.local_tag, self.remote_tag
-        )
+    /// The `Replaces` of an INVITE to the caller that picks this call up.
+    /// The caller receives it, so its own tag (the ringing dialog's
+    /// `remote-tag`) is the to-tag and the ringing phone's the from-tag
+    /// (RFC 3891 §3); `early-only`, since only a ringing call is picked up.
+    pub fn replaces_to_caller(&self) -> ReplacesParams {
+        ReplacesParams {
+            call_id: self.call_id.clone(),
+            to_tag: self.remote_tag.clone(),
+            from_tag: self.local_tag.clone(),
+            early_only: true,
+        }
     }
 }
 
@@ -275,7 +280,11 @@ mod tests {
         assert_eq!(lamp.remote.as_deref(), Some("sip:1001@test.local"));
         let p = lamp.pickup.unwrap();
         assert_eq!(p.call_id, "cid-1@h");
-        assert_eq!(p.replaces(), "cid-1@h;to-tag=ltag;from-tag=rtag;early-only");
+        // To the caller, its own tag (remote-tag) is the to-tag.
+        assert_eq!(
+            p.replaces_to_caller().header_value(),
+            "cid-1@h;to-tag=rtag;from-tag=ltag;early-only"
+        );
         assert_eq!(info.dialogs[0].remote_display.as_deref(), Some("Alice"));
     }
 

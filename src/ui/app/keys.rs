@@ -306,6 +306,12 @@ impl App {
                 }
             }
         }
+        if name == "connect" && !given(&words, "call") && !given(&words, "consult") {
+            if let Some((call, consult)) = super::connect_pair::connect_pair(&self.calls) {
+                words.push(format!("call={call}"));
+                words.push(format!("consult={consult}"));
+            }
+        }
         if matches!(name.as_str(), "conf_remove" | "conf_split" | "conf_join")
             && !given(&words, "call")
         {

@@ -58,6 +58,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         local_sip: None,
         local_media: None,
         media_encryption: None,
+        redirected_to: None,
     }
 }
 
@@ -506,4 +507,18 @@ fn completion_offers_what_the_command_specs_declare() {
         .1
         .iter()
         .all(|n| n != "events"));
+}
+
+#[test]
+fn c_connects_the_held_call_with_its_consultation_without_asking() {
+    let mut a = app();
+    a.on_phone_event(ev(call("c1", CallDirection::In, CallState::Held)));
+    a.on_phone_event(ev(call("c2", CallDirection::Out, CallState::Alerting)));
+    assert_eq!(
+        a.on_key(key("C")),
+        vec![Effect::Execute(Command::Connect {
+            call: "c1".into(),
+            consult: "c2".into(),
+        })]
+    );
 }

@@ -23,6 +23,8 @@ pub struct OutgoingSetup {
     /// The targets left to try when the INVITE's goes unanswered
     /// (see `call/failover.rs`).
     pub alternates: Vec<crate::sip::transport::Peer>,
+    /// The targets redirects named, tried and pending (`step/redirect.rs`).
+    pub redirects: super::Redirects,
 }
 
 /// The INVITE of the current attempt (a challenge starts a new one).
@@ -76,7 +78,7 @@ pub enum InviteStep {
         /// The response carries SDP: stop local tones, play the peer's
         /// early media.
         early_media: bool,
-        /// Play local ringback (180 without early media).
+        /// Play local ringback (180 to 183 without early media).
         ringback: bool,
         /// The call moves from dialing to alerting.
         alerting: bool,
@@ -118,7 +120,9 @@ pub fn invite_step(
         100 => InviteStep::Nothing,
         101..=199 => {
             let send_cancel = setup.cancel == Cancel::Wanted;
-            let ringback = !resp.has_sdp && code == 180 && !setup.early_media;
+            // 180 Ringing, 181 forwarded, 182 queued, 183 progress: without
+            // the peer's early media the caller hears the local ringback.
+            let ringback = !resp.has_sdp && (180..=183).contains(&code) && !setup.early_media;
             if let Some(invite) = &mut setup.invite {
                 invite.provisional = true;
             }

@@ -30,6 +30,7 @@ fn setup(provisional: bool, cancel: Cancel) -> OutgoingSetup {
         early_media: false,
         auth_attempts: 0,
         alternates: Vec::new(),
+        redirects: Default::default(),
     }
 }
 
@@ -97,7 +98,32 @@ fn provisional_responses() {
             dialing(),
             Dialing,
             resp(183, "183 Session Progress", false),
+            progress(false, false, true, true),
+        ),
+        (
+            dialing(),
+            Dialing,
+            resp(181, "181 Call Is Being Forwarded", false),
+            progress(false, false, true, true),
+        ),
+        (
+            dialing(),
+            Alerting,
+            resp(182, "182 Queued", false),
+            progress(false, false, true, false),
+        ),
+        // Not a call-progress code: no tone.
+        (
+            dialing(),
+            Dialing,
+            resp(199, "199 Early Dialog Terminated", false),
             progress(false, false, false, true),
+        ),
+        (
+            early(),
+            Alerting,
+            resp(183, "183 Session Progress", false),
+            progress(false, false, false, false),
         ),
         // Ringing after early media: the peer's audio stays, no local ringback.
         (
