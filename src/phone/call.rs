@@ -26,6 +26,7 @@ mod rtp_watch;
 mod sdp_hosts;
 mod session_timer;
 mod signalling;
+mod signalling_security;
 mod step;
 mod stun;
 mod tls_failure;
@@ -708,6 +709,7 @@ fn base_info(
         local_sip: None,
         local_media: None,
         media_encryption: None,
+        signalling: None,
     }
 }
 

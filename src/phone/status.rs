@@ -192,6 +192,7 @@ mod tests {
                 local_sip: None,
                 local_media: None,
                 media_encryption: None,
+                signalling: None,
             }],
             dnd: true,
             forward: vec![

@@ -98,6 +98,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             local_sip: None,
             local_media: None,
             media_encryption: None,
+            signalling: None,
             transfer_status: None,
             recording: None,
         }),

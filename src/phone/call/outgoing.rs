@@ -150,6 +150,7 @@ impl CallActor {
             .send_request(req.clone(), peer)
             .await
             .map_err(|e| format!("cannot send INVITE: {e}"))?;
+        self.note_signalling(&peer);
         self.outgoing.invite = Some(SentInvite::new(Sent { request: req, peer }));
         forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
         Ok(())

@@ -58,6 +58,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         local_sip: None,
         local_media: None,
         media_encryption: None,
+        signalling: None,
     }
 }
 
