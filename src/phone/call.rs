@@ -27,6 +27,7 @@ mod sdp_hosts;
 mod session_timer;
 mod signalling;
 mod signalling_security;
+mod srtp_retry;
 mod step;
 mod stun;
 mod tls_failure;

@@ -171,6 +171,9 @@ impl CallActor {
                 if (101..200).contains(&code) && !self.prack_provisional(&resp).await {
                     return;
                 }
+                if code == 488 && self.retry_srtp_offer(&resp).await {
+                    return;
+                }
                 if code >= 300 && self.fail_over(&resp).await {
                     return;
                 }
