@@ -7,10 +7,9 @@
 //! call's status says `signalling: "tls"` and `media_encryption: "srtp"`.
 //!
 //! baresip 1.0 speaks SIP over TLS by `;transport=tls` in its account's
-//! AOR and outbound proxy, checking the server against `sip_cafile`
-//! (libre loads that CA; it does not refuse a certificate that fails,
-//! which is not what these tests are about: termphone's side of that is
-//! tests/tls_kamailio.rs).
+//! AOR and outbound proxy, with the test's CA as its `sip_cafile`. Whether
+//! baresip refuses a certificate that does not verify is not what these
+//! tests are about; termphone's side of that is tests/tls_kamailio.rs.
 
 mod support;
 
