@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use termphone::config::{BlfTarget, UiConfig};
 use termphone::media::MediaStats;
-use termphone::phone::{CallDirection, CallEncryption, CallInfo, CallState, Event};
+use termphone::phone::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState, Event};
 use termphone::sip::trace::{SipTrace, TraceDirection};
 use termphone::ui::app::{AccountRow, HistoryRow};
 use termphone::ui::keymap::Keymap;
@@ -79,6 +79,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         local_media: None,
         media_encryption: None,
         redirected_to: None,
+        signalling: None,
     }
 }
 
@@ -187,6 +188,47 @@ fn encrypted_call_shows_a_lock() {
     }
     let shown = screen(&a);
     assert_eq!(shown.matches("🔒SRTP").count(), 1, "{shown}");
+    insta::assert_snapshot!(shown);
+}
+
+/// The lock tells a fully secure call (TLS signalling and SRTP media) from
+/// one whose media only, or signalling only, are encrypted.
+#[test]
+fn lock_tells_full_from_partial_security() {
+    let mut a = app();
+    let kinds = [
+        ("c1", Some(CallSignalling::Tls), CallEncryption::Srtp),
+        ("c2", Some(CallSignalling::Udp), CallEncryption::Srtp),
+        ("c3", Some(CallSignalling::Tls), CallEncryption::None),
+        ("c4", Some(CallSignalling::Tcp), CallEncryption::None),
+    ];
+    for (i, (id, signalling, media)) in kinds.into_iter().enumerate() {
+        let mut c = call(
+            id,
+            CallDirection::Out,
+            if i == 0 {
+                CallState::Active
+            } else {
+                CallState::Held
+            },
+            &format!("sip:100{}@test.local", i + 2),
+        );
+        c.held = i != 0;
+        c.answered_at = Some("2026-11-25T13:00:10Z".into());
+        c.codec = Some("PCMU".into());
+        c.signalling = signalling;
+        c.media_encryption = Some(media);
+        a.on_phone_event(Event::Call { call: Box::new(c) });
+    }
+    let shown = screen(&a);
+    assert_eq!(shown.matches("🔒TLS+SRTP").count(), 1, "{shown}");
+    assert_eq!(shown.matches("🔒SRTP").count(), 1, "{shown}");
+    assert_eq!(
+        shown.matches("🔒TLS ").count() + shown.matches("🔒TLS]").count(),
+        1,
+        "{shown}"
+    );
+    assert_eq!(shown.matches("🔒").count(), 3, "{shown}");
     insta::assert_snapshot!(shown);
 }
 

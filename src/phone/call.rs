@@ -28,6 +28,8 @@ mod rtp_watch;
 mod sdp_hosts;
 mod session_timer;
 mod signalling;
+mod signalling_security;
+mod srtp_retry;
 mod step;
 mod stun;
 mod tls_failure;
@@ -719,6 +721,7 @@ fn base_info(
         local_media: None,
         media_encryption: None,
         redirected_to: None,
+        signalling: None,
     }
 }
 

@@ -81,6 +81,21 @@ pub struct CallInfo {
     /// The target a redirect (3xx) of our INVITE sent the call to last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
+    /// The transport of the call's signalling to its first hop (`"tls"`,
+    /// `"tcp"` or `"udp"`), once its INVITE is sent or received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signalling: Option<CallSignalling>,
+}
+
+/// docs/control.md `signalling` of a call: the transport its SIP messages
+/// take to the first hop (the proxy, or the peer when called directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallSignalling {
+    Udp,
+    Tcp,
+    /// Encrypted (TLS, `sips:` or `;transport=tls`).
+    Tls,
 }
 
 /// docs/control.md `media_encryption` of a call: `"srtp"` or `"none"`.

@@ -17,7 +17,7 @@ mod status;
 /// The SIP trace the phone hands out ([`PhoneHandle::sip_trace`]): the
 /// interfaces reach it here, never in `sip`.
 pub use crate::sip::trace::{SipTrace, TraceDirection};
-pub use event::{CallDirection, CallEncryption, CallInfo, CallState, Event};
+pub use event::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState, Event};
 pub use link::{Feed, PhoneLink};
 pub use status::{
     AccountStatus, BlfStatus, ConferenceStatus, DndKinds, ForwardStatus, ForwardVia, MixerStatus,

@@ -206,6 +206,7 @@ mod tests {
                 local_media: None,
                 media_encryption: None,
                 redirected_to: None,
+                signalling: None,
             }],
             dnd: true,
             dnd_kinds: DndKinds {

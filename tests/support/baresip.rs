@@ -121,6 +121,19 @@ impl Baresip {
     /// [`Baresip::start`] in `place` (a host of a test bed): SIP and RTP on
     /// its address, ctrl_tcp on the host's loopback.
     pub fn start_in(dir: &Path, opts: BaresipOpts, place: &Place) -> Baresip {
+        Self::launch(dir, opts, place, None)
+    }
+
+    /// [`Baresip::start`] with SIP over TLS: the account's AOR and its
+    /// outbound proxy (the registrar) say `;transport=tls`, and `sip_cafile`
+    /// names `ca_file`, the CA of the registrar's certificate. baresip 1.0
+    /// (libre) listens for TLS on `sip_port + 1`, which `free_port_range`
+    /// keeps free.
+    pub fn start_tls(dir: &Path, opts: BaresipOpts, ca_file: &Path) -> Baresip {
+        Self::launch(dir, opts, &Place::loopback(), Some(ca_file))
+    }
+
+    fn launch(dir: &Path, opts: BaresipOpts, place: &Place, tls_ca: Option<&Path>) -> Baresip {
         let ip = place.ip;
         let sip_host = match ip {
             IpAddr::V4(v4) => v4.to_string(),
@@ -150,10 +163,19 @@ impl Baresip {
              module_app contact.so\n\
              module_app menu.so\n\
              ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n\
-             snd_path {snd}\n",
+             snd_path {snd}\n{tls}",
             src = opts.source_wav.display(),
-            snd = snd_dir.display()
+            snd = snd_dir.display(),
+            tls = match tls_ca {
+                Some(ca) => format!("sip_cafile {}\n", ca.display()),
+                None => String::new(),
+            }
         );
+        let transport = if tls_ca.is_some() {
+            ";transport=tls"
+        } else {
+            ""
+        };
         std::fs::write(cfg.join("config"), config).expect("baresip config");
         let password = opts
             .password
@@ -169,7 +191,7 @@ impl Baresip {
         }
         let account = match opts.registrar {
             Some(reg) => format!(
-                "<sip:{u}@test.local>;auth_pass={password};outbound=\"sip:{reg}\";regint=60{answer}\n",
+                "<sip:{u}@test.local{transport}>;auth_pass={password};outbound=\"sip:{reg}{transport}\";regint=60{answer}\n",
                 u = opts.user
             ),
             None => format!("<sip:{u}@{sip_host}>;regint=0{answer}\n", u = opts.user),

@@ -99,6 +99,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             local_media: None,
             media_encryption: None,
             redirected_to: None,
+            signalling: None,
             transfer_status: None,
             recording: None,
         }),

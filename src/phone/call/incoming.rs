@@ -29,6 +29,7 @@ impl CallActor {
             let _ = tx.handle.respond(r422);
             return Err("422 session interval too small".into());
         }
+        self.note_signalling(&tx.peer);
         self.incoming.invite = Some(tx);
         if let Some(offer) = &offer {
             if let Err(e) = sdp::SessionDescription::parse(offer)

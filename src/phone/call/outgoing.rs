@@ -151,6 +151,7 @@ impl CallActor {
             .send_request(req.clone(), peer)
             .await
             .map_err(|e| format!("cannot send INVITE: {e}"))?;
+        self.note_signalling(&peer);
         self.outgoing.invite = Some(SentInvite::new(Sent { request: req, peer }));
         forward_responses(tx, TxKind::Invite, self.responses_tx.clone());
         Ok(())
@@ -169,6 +170,9 @@ impl CallActor {
                     self.note_early_dialog(&resp);
                 }
                 if (101..200).contains(&code) && !self.prack_provisional(&resp).await {
+                    return;
+                }
+                if code == 488 && self.retry_srtp_offer(&resp).await {
                     return;
                 }
                 if code >= 300 && self.fail_over(&resp).await {

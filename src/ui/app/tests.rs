@@ -59,6 +59,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         local_media: None,
         media_encryption: None,
         redirected_to: None,
+        signalling: None,
     }
 }
 

@@ -5,7 +5,7 @@
 //! group: a header with our own speaking level, then its members indented,
 //! each with its speaking level and a `[SPLIT]` badge on the split member.
 
-use crate::phone::{CallDirection, CallEncryption, CallInfo, CallState};
+use crate::phone::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState};
 use crate::ui::app::{level_text, meter, App};
 use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
@@ -61,14 +61,31 @@ fn badges(call: &CallInfo) -> Vec<&'static str> {
     if call.conference {
         b.push("CONF");
     }
-    if call.media_encryption == Some(CallEncryption::Srtp) {
-        b.push(LOCK);
+    if let Some(lock) = lock(call) {
+        b.push(lock);
     }
     b
 }
 
-/// The badge of a call whose media are encrypted (SRTP).
-const LOCK: &str = "🔒SRTP";
+/// The lock badge, as desk phones show it: fully secure (TLS signalling
+/// and SRTP media), media only, or signalling only; none for a plain call.
+fn lock(call: &CallInfo) -> Option<&'static str> {
+    let media = call.media_encryption == Some(CallEncryption::Srtp);
+    let signalling = call.signalling == Some(CallSignalling::Tls);
+    match (signalling, media) {
+        (true, true) => Some(LOCK_FULL),
+        (false, true) => Some(LOCK_MEDIA),
+        (true, false) => Some(LOCK_SIGNALLING),
+        (false, false) => None,
+    }
+}
+
+/// Signalling over TLS and media over SRTP.
+const LOCK_FULL: &str = "🔒TLS+SRTP";
+/// Media encrypted (SRTP), signalling in the clear (so are its keys).
+const LOCK_MEDIA: &str = "🔒SRTP";
+/// Signalling over TLS, media in the clear.
+const LOCK_SIGNALLING: &str = "🔒TLS";
 
 /// Codec and quality; a conference member leads with its MOS and leaves
 /// the codec out (the line also carries its level).
@@ -271,4 +288,39 @@ fn call_lines(
         ));
     }
     [line1, Line::from(second)]
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn lock_tells_full_from_partial_security() {
+        let tls = Some(CallSignalling::Tls);
+        let srtp = Some(CallEncryption::Srtp);
+        let plain = Some(CallEncryption::None);
+        let cases = [
+            (tls, srtp, Some(LOCK_FULL)),
+            (Some(CallSignalling::Udp), srtp, Some(LOCK_MEDIA)),
+            (Some(CallSignalling::Tcp), srtp, Some(LOCK_MEDIA)),
+            (None, srtp, Some(LOCK_MEDIA)),
+            (tls, plain, Some(LOCK_SIGNALLING)),
+            (tls, None, Some(LOCK_SIGNALLING)),
+            (Some(CallSignalling::Udp), plain, None),
+            (None, None, None),
+        ];
+        for (signalling, media, want) in cases {
+            let mut call: CallInfo = serde_json::from_value(serde_json::json!({
+                "id": "c1", "account": "office", "direction": "out",
+                "remote": "sip:1002@test.local", "state": "active",
+                "held": false, "remote_held": false, "muted": false,
+                "conference": false, "started_at": "2026-11-25T13:00:00Z",
+                "sip_call_id": "c1@test"
+            }))
+            .unwrap();
+            call.signalling = signalling;
+            call.media_encryption = media;
+            assert_eq!(lock(&call), want, "{signalling:?} {media:?}");
+        }
+    }
 }

@@ -1,0 +1,259 @@
+//! Fully secure calls with baresip 1.0: both phones registered to kamailio
+//! over TLS (its TLS module, a CA and certificate made by the test), media
+//! by SRTP (termphone `media_encryption = "srtp"`, baresip
+//! `mediaenc=srtp-mand`). A call each way through kamailio: the tones are
+//! heard both ways, a capture of the call's RTP (a packet socket, root)
+//! holds no plain audio, every request reached kamailio over TLS, and the
+//! call's status says `signalling: "tls"` and `media_encryption: "srtp"`.
+//!
+//! baresip 1.0 speaks SIP over TLS by `;transport=tls` in its account's
+//! AOR and outbound proxy, with the test's CA as its `sip_cafile`. Whether
+//! baresip refuses a certificate that does not verify is not what these
+//! tests are about; termphone's side of that is tests/tls_kamailio.rs.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+use support::baresip::{Baresip, BaresipOpts};
+use support::capture::{pcmu_tone_share, rtp_of, Capture, Datagram};
+use support::config::Account;
+use support::kamailio::Kamailio;
+use support::phone::{call_id_of, list_dir, wait_wav};
+use support::pki::TestCa;
+use support::setup::{registered_phone, PhoneOpts, TestPhone};
+use support::{tone, TestDir};
+
+const TEMPLATE: &str = include_str!("peers/kamailio-tls.cfg.in");
+const OURS_HZ: f64 = 1000.0;
+const PEERS_HZ: f64 = 600.0;
+
+/// kamailio with TLS (and UDP) on one port, its certificate for 127.0.0.1
+/// signed by `ca`.
+fn kamailio(t: &TestDir, ca: &TestCa) -> Kamailio {
+    let dir = t.sub("kamailio");
+    let cert = ca.server(&dir, "server", &["127.0.0.1"]);
+    let tls_cfg = format!(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+         private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\n",
+        cert.key.display(),
+        cert.cert.display()
+    );
+    std::fs::write(dir.join("tls.cfg"), tls_cfg).expect("write tls.cfg");
+    Kamailio::start_with(&dir, TEMPLATE)
+}
+
+/// termphone 1001 registered over TLS with mandatory SRTP, playing 1000 Hz.
+fn phone(t: &TestDir, ca: &TestCa, k: &Kamailio, auto_answer: bool) -> TestPhone {
+    let account = Account {
+        proxy: Some(format!("sip:{};transport=tls", k.addr())),
+        media_encryption: Some("srtp".into()),
+        ..Account::registered("office", "1001", k)
+    };
+    registered_phone(
+        t,
+        PhoneOpts::new()
+            .account(account)
+            .tone(OURS_HZ)
+            .sip("tls_ca_file", ca.ca_file.display().to_string())
+            .phone("auto_answer", auto_answer),
+    )
+}
+
+/// baresip 1002 registered over TLS, SRTP only, playing 600 Hz and
+/// answering by itself.
+fn peer(t: &TestDir, ca: &TestCa, k: &Kamailio) -> Baresip {
+    let dir = t.sub("baresip-1002");
+    let source_wav = dir.join("tone.wav");
+    tone::write_sine_wav(&source_wav, PEERS_HZ, 8000, 60.0);
+    let mut b = Baresip::start_tls(
+        &dir,
+        BaresipOpts {
+            user: "1002".into(),
+            registrar: Some(k.addr()),
+            password: None,
+            source_wav,
+            auto_answer: true,
+            mediaenc: Some("srtp-mand".into()),
+        },
+        &ca.ca_file,
+    );
+    assert!(
+        b.wait_registered(Duration::from_secs(10)),
+        "baresip 1.0 did not register over TLS:\n{}\nkamailio:\n{}",
+        b.full_log(),
+        k.log()
+    );
+    b
+}
+
+/// The requests kamailio logged (`REQ …` lines), but its own OPTIONS probe.
+fn requests(k: &Kamailio) -> Vec<String> {
+    k.log()
+        .lines()
+        .filter(|l| l.contains("REQ ") && !l.contains("from=sip:probe@"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every request of both phones, the REGISTERs and the call's, reached
+/// kamailio over TLS.
+fn assert_all_over_tls(k: &Kamailio) {
+    let reqs = requests(k);
+    for method in ["REGISTER", "INVITE", "ACK", "BYE"] {
+        assert!(
+            reqs.iter().any(|l| l.contains(&format!("REQ {method} "))),
+            "no {method} in {reqs:#?}"
+        );
+    }
+    assert!(
+        reqs.iter().all(|l| l.ends_with("proto=tls")),
+        "a request not over TLS: {reqs:#?}"
+    );
+}
+
+/// The call is fully secure in its event and in `ctl status`.
+fn assert_secure(p: &mut TestPhone, call: &Value) {
+    assert_eq!(call["signalling"], "tls", "{call}");
+    assert_eq!(call["media_encryption"], "srtp", "{call}");
+    let status = p.ctl(&["status"]).1;
+    assert!(status.contains("\"signalling\":\"tls\""), "{status}");
+    assert!(status.contains("\"media_encryption\":\"srtp\""), "{status}");
+}
+
+/// The call's RTP address (`local_media`) from its Call object.
+fn local_media(call: &Value) -> SocketAddr {
+    call["local_media"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no local_media in {call}"))
+}
+
+/// Lets audio flow for 3 s, hangs up from termphone, stops the capture
+/// and baresip; the captured datagrams.
+fn talk_and_hang_up(p: &mut TestPhone, b: &mut Baresip, id: &str, cap: Capture) -> Vec<Datagram> {
+    assert!(
+        b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+            .is_some(),
+        "baresip did not establish:\n{}",
+        b.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    p.ok(json!({"cmd": "hangup", "call": id}));
+    assert!(
+        p.wait_call_state(id, "ended", Duration::from_secs(10))
+            .is_some(),
+        "call did not end: {:?}",
+        p.events()
+    );
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    let captured = cap.stop();
+    b.stop();
+    captured
+}
+
+/// Both recordings hold the other side's tone.
+fn assert_audio_both_ways(p: &TestPhone, b: &Baresip, call: &Value) {
+    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
+    let out = p.rec.join(format!("{sip_call_id}.wav"));
+    assert!(
+        wait_wav(&out, 2.0, Duration::from_secs(10)),
+        "{} missing or short; rec/ holds {:?}",
+        out.display(),
+        list_dir(&p.rec)
+    );
+    tone::assert_tone(&out, PEERS_HZ, OURS_HZ);
+    let got = b.received_wavs();
+    assert_eq!(got.len(), 1, "{got:?}");
+    tone::assert_tone(&got[0], OURS_HZ, PEERS_HZ);
+}
+
+/// No plain audio on the wire at `ours`: the tones' energy is absent from
+/// the payloads read as PCMU, and no packet has the 172 bytes of a plain
+/// 20 ms PCMU packet.
+fn assert_encrypted(captured: &[Datagram], ours: SocketAddr) {
+    let sent = rtp_of(captured, Some(ours), None);
+    let received = rtp_of(captured, None, Some(ours));
+    assert!(
+        sent.len() >= 50 && received.len() >= 50,
+        "too little RTP captured at {ours}: {} sent, {} received (of {} datagrams)",
+        sent.len(),
+        received.len(),
+        captured.len()
+    );
+    let (out, back) = (
+        pcmu_tone_share(&sent, OURS_HZ),
+        pcmu_tone_share(&received, PEERS_HZ),
+    );
+    assert!(
+        out < 0.05,
+        "our {OURS_HZ} Hz is audible on the wire: {out:.3}"
+    );
+    assert!(
+        back < 0.05,
+        "the peer's {PEERS_HZ} Hz is audible on the wire: {back:.3}"
+    );
+    let plain = sent
+        .iter()
+        .chain(&received)
+        .filter(|p| p.len() == 172)
+        .count();
+    assert_eq!(plain, 0, "plain-sized PCMU packets on the wire");
+}
+
+#[test]
+fn tls_and_srtp_call_to_baresip() {
+    let t = TestDir::new("srtp-tls-out");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca);
+    let mut b = peer(&t, &ca, &k);
+    let mut p = phone(&t, &ca, &k, false);
+    let cap = Capture::start();
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let active = p
+        .wait_call_state(&id, "active", Duration::from_secs(15))
+        .unwrap_or_else(|| {
+            panic!(
+                "call not active: {:?}\n{}\n{}",
+                p.events(),
+                p.log_tail(),
+                b.log()
+            )
+        });
+    assert_secure(&mut p, &active);
+    let captured = talk_and_hang_up(&mut p, &mut b, &id, cap);
+    assert_encrypted(&captured, local_media(&active));
+    assert_audio_both_ways(&p, &b, &active);
+    assert_all_over_tls(&k);
+}
+
+#[test]
+fn tls_and_srtp_call_from_baresip() {
+    let t = TestDir::new("srtp-tls-in");
+    let ca = TestCa::new(&t.sub("pki"), "good");
+    let k = kamailio(&t, &ca);
+    let mut b = peer(&t, &ca, &k);
+    let mut p = phone(&t, &ca, &k, true);
+    let cap = Capture::start();
+    b.dial("sip:1001@test.local");
+    let active = p
+        .wait_any_call_state("active", Duration::from_secs(15))
+        .unwrap_or_else(|| {
+            panic!(
+                "call not active: {:?}\n{}\n{}",
+                p.events(),
+                p.log_tail(),
+                b.log()
+            )
+        });
+    assert_eq!(active["direction"], "in", "{active}");
+    assert_secure(&mut p, &active);
+    let id = active["id"].as_str().unwrap_or_default().to_string();
+    let captured = talk_and_hang_up(&mut p, &mut b, &id, cap);
+    assert_encrypted(&captured, local_media(&active));
+    assert_audio_both_ways(&p, &b, &active);
+    assert_all_over_tls(&k);
+}
