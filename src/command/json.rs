@@ -133,6 +133,12 @@ impl Command {
                     put("path", text(p));
                 }
             }
+            Command::Normalize { number, account } => {
+                put("number", text(number));
+                if let Some(a) = account {
+                    put("account", text(a));
+                }
+            }
         }
         Value::Object(obj)
     }

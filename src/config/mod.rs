@@ -10,6 +10,7 @@
 //! the column and the key.
 
 mod audio;
+pub mod dial_plan;
 mod file_mode;
 mod limits;
 mod paths;
@@ -19,6 +20,7 @@ mod raw;
 mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
+pub use dial_plan::{DialPlan, DialPlanError, Normalized, Rule};
 pub use limits::SipLimits;
 pub use pbx::{user_host, FeatureCodes, InternalPattern, PbxConfig};
 use std::net::SocketAddr;
@@ -87,6 +89,9 @@ pub struct Account {
     /// Seconds between keep-alives to the registrar while a NAT is seen
     /// (0: none).
     pub keepalive_s: u32,
+    /// What typed numbers become before they are dialled; `None` (no dial
+    /// plan key set): dialled as typed.
+    pub dial_plan: Option<DialPlan>,
 }
 
 impl Drop for Account {
@@ -115,6 +120,7 @@ impl std::fmt::Debug for Account {
             .field("realms", &self.realms)
             .field("keepalive_s", &self.keepalive_s)
             .field("tls_cert", &self.tls_cert)
+            .field("dial_plan", &self.dial_plan)
             .finish()
     }
 }
@@ -347,6 +353,7 @@ impl Account {
             keepalive_s: raw::DEFAULT_KEEPALIVE_S,
             tls_cert: None,
             tls_key: None,
+            dial_plan: None,
         }
     }
 }

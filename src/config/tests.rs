@@ -684,3 +684,49 @@ domain = \"pbx.test\"\nproxy = \"sips:pbx.test\"\ntls_cert = \"me.pem\"\ntls_key
         .to_string();
     assert!(err.contains("tls_cert") && err.contains("tls_key"), "{err}");
 }
+
+#[test]
+fn dial_plan_keys_make_the_accounts_plan() {
+    let text = r#"
+[[account]]
+name = "office"
+user = "1"
+domain = "d"
+country_code = "+49"
+area_code = "89"
+outside_line = "0"
+internal_digits = 5
+[[account]]
+name = "plain"
+user = "2"
+domain = "d"
+"#;
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    let plan = c.accounts[0].dial_plan.clone().unwrap();
+    assert_eq!(
+        plan,
+        DialPlan {
+            country_code: Some("49".into()),
+            area_code: Some("89".into()),
+            international_prefix: "00".into(),
+            national_prefix: "0".into(),
+            outside_line: Some("0".into()),
+            internal_digits: Some(5),
+        }
+    );
+    assert_eq!(
+        plan.normalize("+49 89 1234-567").unwrap().target,
+        "00891234567"
+    );
+    assert_eq!(c.accounts[1].dial_plan, None, "no key, no plan");
+
+    let bad = "[[account]]\nname = \"o\"\nuser = \"1\"\ndomain = \"d\"\narea_code = \"8x\"\n";
+    let err = Config::parse(bad, Path::new("/x/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("/x/c.toml:2:8: "), "{err}");
+    assert!(
+        err.contains("account `o`: key `account.area_code` must be digits"),
+        "{err}"
+    );
+}

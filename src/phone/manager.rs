@@ -27,6 +27,7 @@ mod call_commands;
 mod calls;
 mod commands;
 mod conference;
+mod dial_plan;
 mod dnd_forward;
 mod history;
 mod limits;

@@ -43,6 +43,26 @@ pub struct Account {
     pub tls_cert: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<String>,
+    /// Dial plan keys (`country_code`, `outside_line`, …), if any.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub dial_plan: Option<DialPlan>,
+}
+
+/// The dial plan keys of an `[[account]]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DialPlan {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub international_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub national_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_digits: Option<u32>,
 }
 
 impl Account {
@@ -62,6 +82,7 @@ impl Account {
             keepalive_s: None,
             tls_cert: None,
             tls_key: None,
+            dial_plan: None,
         }
     }
 
@@ -108,6 +129,12 @@ impl Account {
     pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
         self.tls_cert = Some(cert.display().to_string());
         self.tls_key = Some(key.display().to_string());
+        self
+    }
+
+    /// The same account with a dial plan.
+    pub fn dial_plan(mut self, plan: DialPlan) -> Account {
+        self.dial_plan = Some(plan);
         self
     }
 
