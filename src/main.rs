@@ -84,6 +84,10 @@ enum Sub {
     },
     /// Print the man page (roff), e.g. `termphone man | man -l -`.
     Man,
+    /// Check the set-up: the config, each account's registrar (resolved,
+    /// asked with OPTIONS), audio, the control socket's directory and the
+    /// local address; one line each, ok or the fix. Exit 1 when one fails.
+    Doctor,
 }
 
 /// How long to wait for the phone to end its calls and unregister.
@@ -132,6 +136,9 @@ async fn run(cli: Cli) -> ExitCode {
         let code = run_ctl(socket.or(cli.control), cli.config, words).await;
         return ExitCode::from(u8::try_from(code).unwrap_or(2));
     }
+    if let Some(Sub::Doctor) = cli.command {
+        return doctor(cli.config, cli.control).await;
+    }
     let config_file = cli.config.clone();
     let mut config = match load_config(cli.config) {
         Ok(c) => c,
@@ -162,6 +169,44 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Some(Sub::Attach) => tui(config, None).await,
         _ => tui(config, Some(config_file)).await,
+    }
+}
+
+/// `termphone doctor`: the config first (nothing else can be checked
+/// without it), then the phone's checks; one line each.
+async fn doctor(file: Option<PathBuf>, control: Option<PathBuf>) -> ExitCode {
+    use termphone::phone::doctor::{self, Check};
+    let shown = file
+        .clone()
+        .or_else(|| Config::default_path().filter(|p| p.is_file()));
+    let mut config = match load_config(file) {
+        Ok(c) => c,
+        Err(e) => {
+            let check = Check::fail(
+                "config",
+                e.to_string(),
+                "correct the key at that line (docs/control.md lists the keys; `termphone man` too)",
+            );
+            println!("{}", check.line());
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(control) = control {
+        config.control = Some(control);
+    }
+    let source = match &shown {
+        Some(p) => format!("{} parses", p.display()),
+        None => "no config file: the direct-IP default".to_string(),
+    };
+    let mut checks = vec![Check::ok("config", source)];
+    checks.extend(doctor::run(&config).await);
+    for check in &checks {
+        println!("{}", check.line());
+    }
+    if checks.iter().any(Check::failed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod blf;
 mod call;
+pub mod doctor;
 mod event;
 mod link;
 mod manager;
