@@ -135,6 +135,8 @@ pub enum Command {
         number: String,
         account: Option<String>,
     },
+    /// The directory and history searched, best match first.
+    Search { q: String, limit: Option<usize> },
 }
 
 /// Where DND is set.
@@ -219,6 +221,7 @@ specs! {
     Detach => session::DETACH,
     Quit => session::QUIT,
     Normalize => numbers::NORMALIZE,
+    Search => numbers::SEARCH,
 }
 
 fn unknown(name: &str) -> CommandError {

@@ -239,6 +239,15 @@ pub struct Config {
     pub ui: UiConfig,
     /// `[pbx]`: profile and feature codes.
     pub pbx: PbxConfig,
+    /// `[[directory]]` sources `search` looks in, in file order.
+    pub directories: Vec<DirectoryConfig>,
+}
+
+/// One `[[directory]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryConfig {
+    /// `kind = "vcard"`: a `.vcf` file, or a folder of them (a CardDAV sync folder).
+    Vcard { path: PathBuf },
 }
 
 impl Config {
@@ -313,6 +322,7 @@ impl Config {
             blf: Vec::new(),
             ui: UiConfig::default(),
             pbx: PbxConfig::default(),
+            directories: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
     Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, DialPlan,
-    PhoneConfig, SipConfig, UiConfig,
+    DirectoryConfig, PhoneConfig, SipConfig, UiConfig,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -40,6 +40,16 @@ struct RawConfig {
     #[serde(default)]
     ui: RawUi,
     pbx: Option<RawPbx>,
+    #[serde(default)]
+    directory: Vec<RawDirectory>,
+}
+
+/// One `[[directory]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    kind: Spanned<String>,
+    path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -394,7 +404,32 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         accounts.push(Account::direct());
     }
 
+    let mut directories = Vec::new();
+    for d in raw.directory {
+        match (d.kind.get_ref().trim(), d.path) {
+            ("vcard", Some(p)) if !p.get_ref().trim().is_empty() => {
+                directories.push(DirectoryConfig::Vcard {
+                    path: paths::resolve(path, p.get_ref().trim()),
+                });
+            }
+            ("vcard", _) => {
+                return Err(src.at(
+                    d.kind.span(),
+                    "key `directory.path` is needed for kind \"vcard\" (a .vcf file or a folder of them)"
+                        .into(),
+                ))
+            }
+            (other, _) => {
+                return Err(src.at(
+                    d.kind.span(),
+                    format!("key `directory.kind` is \"vcard\", not `{other}`"),
+                ))
+            }
+        }
+    }
+
     Ok(Config {
+        directories,
         path: Some(path.to_path_buf()),
         control: raw.control.map(|c| paths::resolve(path, c.get_ref())),
         sip: SipConfig {

@@ -730,3 +730,41 @@ domain = "d"
         "{err}"
     );
 }
+
+#[test]
+fn directories_are_vcard_paths_beside_the_file() {
+    let text = "[[directory]]\nkind = \"vcard\"\npath = \"contacts\"\n[[directory]]\nkind = \"vcard\"\npath = \"/abs/team.vcf\"\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert_eq!(
+        c.directories,
+        [
+            DirectoryConfig::Vcard {
+                path: PathBuf::from("/x/contacts")
+            },
+            DirectoryConfig::Vcard {
+                path: PathBuf::from("/abs/team.vcf")
+            },
+        ]
+    );
+    for (bad, needle) in [
+        (
+            "[[directory]]\nkind = \"vcard\"\n",
+            "`directory.path` is needed",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\n",
+            "`directory.kind` is \"vcard\", not `ldap`",
+        ),
+        (
+            "[[directory]]\nkind = \"vcard\"\npath = \"x\"\nurl = \"y\"\n",
+            "unknown field `url`",
+        ),
+    ] {
+        let err = Config::parse(bad, Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+        assert!(err.starts_with("/x/c.toml:"), "{err}");
+    }
+    assert!(Config::direct_ip_default().directories.is_empty());
+}

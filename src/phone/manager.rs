@@ -28,6 +28,7 @@ mod calls;
 mod commands;
 mod conference;
 mod dial_plan;
+mod directory;
 mod dnd_forward;
 mod history;
 mod limits;

@@ -187,6 +187,15 @@ pub struct Config {
     pub ui: Table,
     /// `[sip]` settings besides `listen`.
     pub sip: Table,
+    /// `[[directory]]` sources.
+    pub directory: Vec<Directory>,
+}
+
+/// One `[[directory]]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Directory {
+    pub kind: String,
+    pub path: PathBuf,
 }
 
 impl Config {
@@ -226,6 +235,15 @@ impl Config {
         self
     }
 
+    /// Adds a `[[directory]]` of vCards: a `.vcf` file or a folder of them.
+    pub fn vcard_directory(mut self, path: &Path) -> Config {
+        self.directory.push(Directory {
+            kind: "vcard".into(),
+            path: path.to_path_buf(),
+        });
+        self
+    }
+
     /// Sets `[sip] key = value` (not `listen`: see [`Config::render`]).
     pub fn sip(mut self, key: &str, value: impl Into<Value>) -> Config {
         self.sip.insert(key.into(), value.into());
@@ -260,6 +278,8 @@ impl Config {
             pbx: &'a Table,
             #[serde(skip_serializing_if = "Table::is_empty")]
             ui: &'a Table,
+            #[serde(skip_serializing_if = "<[Directory]>::is_empty")]
+            directory: &'a [Directory],
         }
         toml::to_string(&Doc {
             control,
@@ -273,6 +293,7 @@ impl Config {
             blf: &self.blf,
             pbx: &self.pbx,
             ui: &self.ui,
+            directory: &self.directory,
         })
         .expect("render the test config as TOML")
     }

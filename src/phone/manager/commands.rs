@@ -104,6 +104,7 @@ impl CallManager {
             Command::Normalize { number, account } => {
                 self.normalize(&number, account.as_deref()).into()
             }
+            Command::Search { q, limit } => self.search(&q, limit),
             Command::Quit => return Flow::Quit(reply),
         };
         answer.send(reply);
