@@ -8,6 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/install-deps.sh"
 
 TEST_PACKAGES=(kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules sip-tester
-    baresip baresip-core sox espeak-ng tmux procps iproute2 nftables dnsmasq-base coturn)
+    baresip baresip-core sox espeak-ng tmux procps iproute2 nftables dnsmasq-base coturn
+    man-db groff-base)
 
 install_packages "${BUILD_PACKAGES[@]}" "${C_COMPILER[@]}" "${TEST_PACKAGES[@]}"

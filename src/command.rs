@@ -16,7 +16,7 @@
 //!
 //! 1. Add its variant to [`Command`] (the phone matches on it).
 //! 2. Write its `static` [`Spec`] in the file of its concern (`calls`,
-//!    `transfer`, `conference`, `pbx`, `session`): arguments with
+//!    `transfer`, `conference`, `pbx`, `session`, `numbers`): arguments with
 //!    [`Arg::text`], [`Arg::whole`], [`Arg::flag`], [`Arg::list`] or
 //!    [`Arg::one_of`], then `.optional()`, `.default("…")` or `.or("other")`;
 //!    `build` reads each one with `a.get("name")?` (a plain type when it must
@@ -35,6 +35,7 @@ mod conference;
 #[cfg(test)]
 mod docs;
 mod json;
+mod numbers;
 mod pbx;
 mod session;
 mod spec;
@@ -129,6 +130,13 @@ pub enum Command {
     Detach,
     /// End every call, unregister, exit.
     Quit,
+    /// What the account's dial plan makes of a number (nothing is dialled).
+    Normalize {
+        number: String,
+        account: Option<String>,
+    },
+    /// The directory and history searched, best match first.
+    Search { q: String, limit: Option<usize> },
 }
 
 /// Where DND is set.
@@ -212,6 +220,8 @@ specs! {
     Trace => session::TRACE,
     Detach => session::DETACH,
     Quit => session::QUIT,
+    Normalize => numbers::NORMALIZE,
+    Search => numbers::SEARCH,
 }
 
 fn unknown(name: &str) -> CommandError {

@@ -10,7 +10,7 @@
 //! running phone; `termphone call URI` places one call and exits with its
 //! outcome.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +53,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Sub {
     /// Send one command to a running termphone and print the JSON reply.
+    #[command(after_help = termphone::control::cli::ctl_command_list())]
     Ctl {
         /// Control socket to talk to (default: from the config, else the default path).
         #[arg(long, value_name = "PATH")]
@@ -75,6 +76,18 @@ enum Sub {
     /// Attach the terminal interface to the phone running on the control
     /// socket (exit 2 when none runs).
     Attach,
+    /// Print the completion script for a shell (bash, zsh, fish, …), e.g.
+    /// `source <(termphone completions bash)`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `termphone man | man -l -`.
+    Man,
+    /// Check the set-up: the config, each account's registrar (resolved,
+    /// asked with OPTIONS), audio, the control socket's directory and the
+    /// local address; one line each, ok or the fix. Exit 1 when one fails.
+    Doctor,
 }
 
 /// How long to wait for the phone to end its calls and unregister.
@@ -105,9 +118,26 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Sub::Completions { shell }) => {
+            let mut out = std::io::stdout().lock();
+            let written =
+                termphone::control::cli::write_completions(shell, Cli::command(), &mut out);
+            return written_or(written, "the completion script");
+        }
+        Some(Sub::Man) => {
+            let mut out = std::io::stdout().lock();
+            let written = termphone::control::cli::write_man_page(Cli::command(), &mut out);
+            return written_or(written, "the man page");
+        }
+        _ => {}
+    }
     if let Some(Sub::Ctl { socket, words }) = cli.command {
         let code = run_ctl(socket.or(cli.control), cli.config, words).await;
         return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
+    if let Some(Sub::Doctor) = cli.command {
+        return doctor(cli.config, cli.control).await;
     }
     let config_file = cli.config.clone();
     let mut config = match load_config(cli.config) {
@@ -139,6 +169,57 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Some(Sub::Attach) => tui(config, None).await,
         _ => tui(config, Some(config_file)).await,
+    }
+}
+
+/// `termphone doctor`: the config first (nothing else can be checked
+/// without it), then the phone's checks; one line each.
+async fn doctor(file: Option<PathBuf>, control: Option<PathBuf>) -> ExitCode {
+    use termphone::phone::doctor::{self, Check};
+    let shown = file
+        .clone()
+        .or_else(|| Config::default_path().filter(|p| p.is_file()));
+    let mut config = match load_config(file) {
+        Ok(c) => c,
+        Err(e) => {
+            let check = Check::fail(
+                "config",
+                e.to_string(),
+                "correct the key at that line (docs/control.md lists the keys; `termphone man` too)",
+            );
+            println!("{}", check.line());
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(control) = control {
+        config.control = Some(control);
+    }
+    let source = match &shown {
+        Some(p) => format!("{} parses", p.display()),
+        None => "no config file: the direct-IP default".to_string(),
+    };
+    let mut checks = vec![Check::ok("config", source)];
+    checks.extend(doctor::run(&config).await);
+    for check in &checks {
+        println!("{}", check.line());
+    }
+    if checks.iter().any(Check::failed) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Success, or the error of writing `what` to stdout (a closed pipe is no
+/// error: the reader had enough).
+fn written_or(written: std::io::Result<()>, what: &str) -> ExitCode {
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("termphone: cannot write {what}: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -500,7 +581,6 @@ async fn call(config: Config, uri: &str) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("termphone").chain(args.iter().copied())).unwrap()

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use termphone::config::{BlfTarget, UiConfig};
+use termphone::config::{BlfTarget, DialPlan, UiConfig};
 use termphone::media::MediaStats;
 use termphone::phone::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState, Event};
 use termphone::sip::trace::{SipTrace, TraceDirection};
@@ -384,6 +384,35 @@ fn command_line_and_quit_confirmation() {
         "{confirm}"
     );
     insta::assert_snapshot!(confirm);
+}
+
+#[test]
+fn dial_prompt_shows_what_the_dial_plan_dials() {
+    let mut a = app();
+    a.dial_plan = Some(DialPlan {
+        country_code: Some("49".into()),
+        area_code: Some("89".into()),
+        outside_line: Some("0".into()),
+        internal_digits: Some(5),
+        ..DialPlan::default()
+    });
+    press(&mut a, KeyCode::Char('d'));
+    for c in "+49 89 1234-567".chars() {
+        press(&mut a, KeyCode::Char(c));
+    }
+    let typing = screen(&a);
+    assert!(
+        typing.contains(" dial: +49 89 1234-567  → 00891234567"),
+        "{typing}"
+    );
+    insta::assert_snapshot!(typing);
+    // An extension is dialled as typed: nothing to show.
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Char('d'));
+    for c in "3344".chars() {
+        press(&mut a, KeyCode::Char(c));
+    }
+    assert!(!screen(&a).contains('→'), "{}", screen(&a));
 }
 
 #[test]

@@ -133,6 +133,18 @@ impl Command {
                     put("path", text(p));
                 }
             }
+            Command::Search { q, limit } => {
+                put("q", text(q));
+                if let Some(l) = limit {
+                    put("limit", Value::from(*l as u64));
+                }
+            }
+            Command::Normalize { number, account } => {
+                put("number", text(number));
+                if let Some(a) = account {
+                    put("account", text(a));
+                }
+            }
         }
         Value::Object(obj)
     }

@@ -10,6 +10,7 @@
 //! the column and the key.
 
 mod audio;
+pub mod dial_plan;
 mod file_mode;
 mod limits;
 mod media_encryption;
@@ -20,6 +21,7 @@ mod raw;
 mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
+pub use dial_plan::{DialPlan, DialPlanError, Normalized, Rule};
 pub use limits::SipLimits;
 pub use media_encryption::MediaEncryption;
 pub use pbx::{user_host, FeatureCodes, InternalKind, InternalPattern, NumberRange, PbxConfig};
@@ -97,6 +99,9 @@ pub struct Account {
     /// (`media_encryption`). Calls to a dialed SIP URI and incoming calls
     /// that name no account's user take the first account's.
     pub media_encryption: MediaEncryption,
+    /// What typed numbers become before they are dialled; `None` (no dial
+    /// plan key set): dialled as typed.
+    pub dial_plan: Option<DialPlan>,
 }
 
 impl Drop for Account {
@@ -127,6 +132,7 @@ impl std::fmt::Debug for Account {
             .field("trust_asserted_identity", &self.trust_asserted_identity)
             .field("tls_cert", &self.tls_cert)
             .field("media_encryption", &self.media_encryption)
+            .field("dial_plan", &self.dial_plan)
             .finish()
     }
 }
@@ -264,6 +270,15 @@ pub struct Config {
     pub ui: UiConfig,
     /// `[pbx]`: profile and feature codes.
     pub pbx: PbxConfig,
+    /// `[[directory]]` sources `search` looks in, in file order.
+    pub directories: Vec<DirectoryConfig>,
+}
+
+/// One `[[directory]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryConfig {
+    /// `kind = "vcard"`: a `.vcf` file, or a folder of them (a CardDAV sync folder).
+    Vcard { path: PathBuf },
 }
 
 impl Config {
@@ -338,6 +353,7 @@ impl Config {
             blf: Vec::new(),
             ui: UiConfig::default(),
             pbx: PbxConfig::default(),
+            directories: Vec::new(),
         }
     }
 
@@ -380,6 +396,7 @@ impl Account {
             tls_cert: None,
             tls_key: None,
             media_encryption: MediaEncryption::None,
+            dial_plan: None,
         }
     }
 }

@@ -6,8 +6,8 @@ use super::limits::RawSipLimits;
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
-    Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, LineDnd,
-    MediaEncryption, PhoneConfig, SipConfig, UiConfig,
+    Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, DialPlan,
+    DirectoryConfig, LineDnd, MediaEncryption, PhoneConfig, SipConfig, UiConfig,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -40,6 +40,16 @@ struct RawConfig {
     #[serde(default)]
     ui: RawUi,
     pbx: Option<RawPbx>,
+    #[serde(default)]
+    directory: Vec<RawDirectory>,
+}
+
+/// One `[[directory]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    kind: Spanned<String>,
+    path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,6 +108,12 @@ struct RawAccount {
     #[serde(default)]
     trust_asserted_identity: bool,
     media_encryption: Option<Spanned<String>>,
+    country_code: Option<String>,
+    area_code: Option<String>,
+    international_prefix: Option<String>,
+    national_prefix: Option<String>,
+    outside_line: Option<String>,
+    internal_digits: Option<usize>,
 }
 
 /// A key that takes one string or a list of them (`realm`).
@@ -319,6 +335,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(cmd) = &a.password_cmd {
             pending_cmds.push((accounts.len(), cmd.clone()));
         }
+        let dial_plan = dial_plan(&a)
+            .map_err(|why| src.at(a.name.span(), format!("account `{name}`: {why}")))?;
         let realms = match a.realm {
             Some(r) => {
                 let span = r.span();
@@ -348,6 +366,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         };
         accounts.push(Account {
             media_encryption,
+            dial_plan,
             register: a.register.unwrap_or(a.proxy.is_some()),
             proxy: a.proxy.map(Spanned::into_inner),
             password: a.password.map(Spanned::into_inner),
@@ -408,7 +427,32 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         accounts.push(Account::direct());
     }
 
+    let mut directories = Vec::new();
+    for d in raw.directory {
+        match (d.kind.get_ref().trim(), d.path) {
+            ("vcard", Some(p)) if !p.get_ref().trim().is_empty() => {
+                directories.push(DirectoryConfig::Vcard {
+                    path: paths::resolve(path, p.get_ref().trim()),
+                });
+            }
+            ("vcard", _) => {
+                return Err(src.at(
+                    d.kind.span(),
+                    "key `directory.path` is needed for kind \"vcard\" (a .vcf file or a folder of them)"
+                        .into(),
+                ))
+            }
+            (other, _) => {
+                return Err(src.at(
+                    d.kind.span(),
+                    format!("key `directory.kind` is \"vcard\", not `{other}`"),
+                ))
+            }
+        }
+    }
+
     Ok(Config {
+        directories,
         path: Some(path.to_path_buf()),
         control: raw.control.map(|c| paths::resolve(path, c.get_ref())),
         sip: SipConfig {
@@ -662,6 +706,32 @@ pub(crate) fn control_only(
     let src = Source { text, path };
     let raw: ControlOnly = toml::from_str(text).map_err(|e| src.toml_error(e))?;
     Ok(raw.control.map(|c| paths::resolve(path, c.get_ref())))
+}
+
+/// The account's dial plan: `None` when it sets none of the keys.
+fn dial_plan(a: &RawAccount) -> Result<Option<DialPlan>, String> {
+    let trimmed = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_string());
+    if a.country_code.is_none()
+        && a.area_code.is_none()
+        && a.international_prefix.is_none()
+        && a.national_prefix.is_none()
+        && a.outside_line.is_none()
+        && a.internal_digits.is_none()
+    {
+        return Ok(None);
+    }
+    let defaults = DialPlan::default();
+    let plan = DialPlan {
+        country_code: trimmed(&a.country_code).map(|c| c.trim_start_matches('+').to_string()),
+        area_code: trimmed(&a.area_code),
+        international_prefix: trimmed(&a.international_prefix)
+            .unwrap_or(defaults.international_prefix),
+        national_prefix: trimmed(&a.national_prefix).unwrap_or(defaults.national_prefix),
+        outside_line: trimmed(&a.outside_line),
+        internal_digits: a.internal_digits,
+    };
+    plan.check()?;
+    Ok(Some(plan))
 }
 
 #[cfg(test)]

@@ -721,3 +721,87 @@ fn media_encryption_is_none_unless_set() {
     );
     assert!(Config::parse(&account("media_encryption = true"), path).is_err());
 }
+
+#[test]
+fn dial_plan_keys_make_the_accounts_plan() {
+    let text = r#"
+[[account]]
+name = "office"
+user = "1"
+domain = "d"
+country_code = "+49"
+area_code = "89"
+outside_line = "0"
+internal_digits = 5
+[[account]]
+name = "plain"
+user = "2"
+domain = "d"
+"#;
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    let plan = c.accounts[0].dial_plan.clone().unwrap();
+    assert_eq!(
+        plan,
+        DialPlan {
+            country_code: Some("49".into()),
+            area_code: Some("89".into()),
+            international_prefix: "00".into(),
+            national_prefix: "0".into(),
+            outside_line: Some("0".into()),
+            internal_digits: Some(5),
+        }
+    );
+    assert_eq!(
+        plan.normalize("+49 89 1234-567").unwrap().target,
+        "00891234567"
+    );
+    assert_eq!(c.accounts[1].dial_plan, None, "no key, no plan");
+
+    let bad = "[[account]]\nname = \"o\"\nuser = \"1\"\ndomain = \"d\"\narea_code = \"8x\"\n";
+    let err = Config::parse(bad, Path::new("/x/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("/x/c.toml:2:8: "), "{err}");
+    assert!(
+        err.contains("account `o`: key `account.area_code` must be digits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn directories_are_vcard_paths_beside_the_file() {
+    let text = "[[directory]]\nkind = \"vcard\"\npath = \"contacts\"\n[[directory]]\nkind = \"vcard\"\npath = \"/abs/team.vcf\"\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    assert_eq!(
+        c.directories,
+        [
+            DirectoryConfig::Vcard {
+                path: PathBuf::from("/x/contacts")
+            },
+            DirectoryConfig::Vcard {
+                path: PathBuf::from("/abs/team.vcf")
+            },
+        ]
+    );
+    for (bad, needle) in [
+        (
+            "[[directory]]\nkind = \"vcard\"\n",
+            "`directory.path` is needed",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\n",
+            "`directory.kind` is \"vcard\", not `ldap`",
+        ),
+        (
+            "[[directory]]\nkind = \"vcard\"\npath = \"x\"\nurl = \"y\"\n",
+            "unknown field `url`",
+        ),
+    ] {
+        let err = Config::parse(bad, Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+        assert!(err.starts_with("/x/c.toml:"), "{err}");
+    }
+    assert!(Config::direct_ip_default().directories.is_empty());
+}

@@ -27,6 +27,8 @@ mod call_commands;
 mod calls;
 mod commands;
 mod conference;
+mod dial_plan;
+mod directory;
 mod dnd_forward;
 mod history;
 mod limits;

@@ -7,6 +7,7 @@
 mod blf;
 mod call;
 mod diversion;
+pub mod doctor;
 mod event;
 mod link;
 mod manager;

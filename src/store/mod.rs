@@ -1,13 +1,14 @@
 //! Crash-safe call history in SQLite (WAL): a row is written when a call
 //! starts and updated at each step, so `kill -9` during a call loses nothing.
 //! Knows nothing about SIP or the UI. [`log_file`] is the TUI's rotating
-//! log file.
+//! log file; [`directory`] the contacts `search` ranks.
 //!
 //! Each row notes the process that owns it; [`History::open`] closes rows
 //! whose owner is gone (a crash) as "interrupted", ending them at the last
 //! time known (answered, else started). `synchronous=NORMAL` in WAL mode
 //! survives a process crash; only a power loss may drop the last commits.
 
+pub mod directory;
 pub mod log_file;
 mod schema;
 mod time;

@@ -16,7 +16,7 @@ use super::keymap::{KeyMode, Keymap};
 use super::theme::Theme;
 use super::time::parse_rfc3339;
 use crate::command::{Command, CommandError};
-use crate::config::{BlfTarget, UiConfig};
+use crate::config::{BlfTarget, DialPlan, UiConfig};
 use crate::phone::{AccountStatus, CallDirection, CallInfo, CallState, Event, SipTrace, Status};
 use serde::Deserialize;
 use serde_json::Value;
@@ -164,6 +164,9 @@ pub struct App {
     pub voicemail: std::collections::BTreeMap<String, String>,
     /// The PBX profile's voicemail code, when no account has its own.
     pub pbx_voicemail: Option<String>,
+    /// The dial plan of the account the dial prompt dials with (the
+    /// first), for the "→ number" it shows as you type.
+    pub dial_plan: Option<DialPlan>,
     pub view: View,
     pub mode: Mode,
     pub message: Option<(Level, String)>,
@@ -207,6 +210,7 @@ impl App {
             blf_sel: 0,
             voicemail: std::collections::BTreeMap::new(),
             pbx_voicemail: None,
+            dial_plan: None,
             view: View::Calls,
             mode: Mode::Normal,
             message: None,
@@ -231,6 +235,13 @@ impl App {
     /// Shows an error on the message line.
     pub fn error(&mut self, text: impl Into<String>) {
         self.message = Some((Level::Error, text.into()));
+    }
+
+    /// What the dial plan makes of a number typed at the dial prompt, when
+    /// that is not what was typed (names, URIs and errors show nothing).
+    pub fn dial_preview(&self, typed: &str) -> Option<String> {
+        let n = self.dial_plan.as_ref()?.normalize(typed).ok()?;
+        (n.target != typed.trim()).then_some(n.target)
     }
 
     /// The selected call, if any.

@@ -65,6 +65,7 @@ pub fn build_app(config: &Config, no_color: bool) -> App {
         })
         .collect();
     app.pbx_voicemail = config.pbx.codes.voicemail.clone();
+    app.dial_plan = config.accounts.first().and_then(|a| a.dial_plan.clone());
     if let Some(e) = theme_err {
         app.error(format!("theme: {e} (using the default theme)"));
     }

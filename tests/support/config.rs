@@ -49,6 +49,26 @@ pub struct Account {
     /// `none`, `srtp` or `srtp-optional`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_encryption: Option<String>,
+    /// Dial plan keys (`country_code`, `outside_line`, …), if any.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub dial_plan: Option<DialPlan>,
+}
+
+/// The dial plan keys of an `[[account]]`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DialPlan {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub international_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub national_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_digits: Option<u32>,
 }
 
 impl Account {
@@ -70,6 +90,7 @@ impl Account {
             tls_key: None,
             trust_asserted_identity: None,
             media_encryption: None,
+            dial_plan: None,
         }
     }
 
@@ -132,6 +153,12 @@ impl Account {
         self
     }
 
+    /// The same account with a dial plan.
+    pub fn dial_plan(mut self, plan: DialPlan) -> Account {
+        self.dial_plan = Some(plan);
+        self
+    }
+
     /// The same account with a voicemail number.
     pub fn voicemail(mut self, number: &str) -> Account {
         self.voicemail = Some(number.into());
@@ -181,6 +208,15 @@ pub struct Config {
     pub ui: Table,
     /// `[sip]` settings besides `listen`.
     pub sip: Table,
+    /// `[[directory]]` sources.
+    pub directory: Vec<Directory>,
+}
+
+/// One `[[directory]]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Directory {
+    pub kind: String,
+    pub path: PathBuf,
 }
 
 impl Config {
@@ -220,6 +256,15 @@ impl Config {
         self
     }
 
+    /// Adds a `[[directory]]` of vCards: a `.vcf` file or a folder of them.
+    pub fn vcard_directory(mut self, path: &Path) -> Config {
+        self.directory.push(Directory {
+            kind: "vcard".into(),
+            path: path.to_path_buf(),
+        });
+        self
+    }
+
     /// Sets `[sip] key = value` (not `listen`: see [`Config::render`]).
     pub fn sip(mut self, key: &str, value: impl Into<Value>) -> Config {
         self.sip.insert(key.into(), value.into());
@@ -254,6 +299,8 @@ impl Config {
             pbx: &'a Table,
             #[serde(skip_serializing_if = "Table::is_empty")]
             ui: &'a Table,
+            #[serde(skip_serializing_if = "<[Directory]>::is_empty")]
+            directory: &'a [Directory],
         }
         toml::to_string(&Doc {
             control,
@@ -267,6 +314,7 @@ impl Config {
             blf: &self.blf,
             pbx: &self.pbx,
             ui: &self.ui,
+            directory: &self.directory,
         })
         .expect("render the test config as TOML")
     }

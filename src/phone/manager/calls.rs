@@ -243,9 +243,11 @@ impl CallManager {
     }
 }
 
-/// A number, `user@host` or SIP URI as the SIP URI to call.
+/// A number, `user@host` or SIP URI as the SIP URI to call, after the
+/// account's dial plan.
 pub(super) fn dial_uri(to: &str, account: &Account) -> Result<String, CommandError> {
-    let target = to.trim();
+    let dialled = super::dial_plan::apply(to, account)?;
+    let target = dialled.as_deref().unwrap_or(to).trim();
     let uri = if target.starts_with("sip:") || target.starts_with("sips:") {
         target.to_string()
     } else if target.contains('@') {

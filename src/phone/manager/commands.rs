@@ -101,6 +101,10 @@ impl CallManager {
             Command::Pickup { target } => self.cmd_pickup(target.as_deref()).into(),
             Command::Blf => self.cmd_blf().into(),
             Command::Record { call, on, path } => self.record(call.as_deref(), on, path),
+            Command::Normalize { number, account } => {
+                self.normalize(&number, account.as_deref()).into()
+            }
+            Command::Search { q, limit } => self.search(&q, limit),
             Command::Quit => return Flow::Quit(reply),
         };
         answer.send(reply);

@@ -75,13 +75,17 @@ pub fn draw_input(frame: &mut Frame, area: Rect, app: &App) {
                 text.chars().skip(n.saturating_sub(room)).collect()
             };
             let x = area.x + (prompt.chars().count() + shown.chars().count()) as u16;
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(prompt, t.style("input.prompt")),
-                    Span::styled(shown, t.style("input.text")),
-                ])),
-                area,
-            );
+            let mut spans = vec![
+                Span::styled(prompt, t.style("input.prompt")),
+                Span::styled(shown, t.style("input.text")),
+            ];
+            // What the dial plan will dial, after the cursor.
+            if *kind == PromptKind::Dial {
+                if let Some(number) = app.dial_preview(text) {
+                    spans.push(Span::styled(format!("  → {number}"), t.style("ui.dim")));
+                }
+            }
+            frame.render_widget(Paragraph::new(Line::from(spans)), area);
             frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
         }
         Mode::ConfirmQuit => {

@@ -1,0 +1,68 @@
+//! `search`: the `[[directory]]` sources and the call history searched
+//! with fuzzy ranking (`store::directory`), each result with the URI `dial`
+//! would call (after the account's dial plan). The files are read on a
+//! blocking task, so the manager never waits on them; this module must not
+//! touch calls.
+
+use super::calls::dial_uri;
+use super::commands::Reply;
+use super::CallManager;
+use crate::command::CommandError;
+use crate::store::directory;
+use serde_json::{json, Value};
+
+/// Results when `limit` is not given.
+const DEFAULT_LIMIT: usize = 20;
+/// History rows searched (the newest).
+const HISTORY_SEARCHED: usize = 500;
+
+impl CallManager {
+    /// `search q=<text> [limit]`: `{results:[{name, number, uri, source, kind}]}`.
+    pub(super) fn search(&self, q: &str, limit: Option<usize>) -> Reply {
+        let history = match self.history.list(HISTORY_SEARCHED) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!("search: history not read: {e}");
+                Vec::new()
+            }
+        };
+        let sources = self.config.directories.clone();
+        let account = self.accounts.first().map(|a| a.account.clone());
+        let q = q.to_string();
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        Reply::later(async move {
+            let found = tokio::task::spawn_blocking(move || {
+                let (mut entries, errors) = directory::load(&sources);
+                for e in errors {
+                    tracing::warn!("directory: {e}");
+                }
+                entries.extend(directory::from_history(&history));
+                directory::rank(&q, &entries, limit)
+            })
+            .await
+            .map_err(|e| CommandError::new("internal", format!("search failed: {e}")))?;
+            let results: Vec<Value> = found
+                .into_iter()
+                .map(|e| {
+                    // The account's dial plan shapes the number; without
+                    // one, the number's separators are dropped.
+                    let uri = account.as_ref().and_then(|a| {
+                        let number = match a.dial_plan {
+                            Some(_) => e.number.clone(),
+                            None => directory::dialable(&e.number),
+                        };
+                        dial_uri(&number, a).ok()
+                    });
+                    json!({
+                        "name": e.name,
+                        "number": e.number,
+                        "uri": uri,
+                        "source": e.source,
+                        "kind": e.kind,
+                    })
+                })
+                .collect();
+            Ok(json!({ "results": results }))
+        })
+    }
+}
