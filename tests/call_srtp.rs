@@ -14,18 +14,19 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use std::net::SocketAddr;
+use serde_json::json;
 use std::time::Duration;
 use support::baresip::Baresip;
-use support::capture::{pcmu_tone_share, rtp_of, Capture, Datagram};
-use support::phone::{call_id_of, list_dir, wait_wav};
+use support::capture::{pcmu_tone_share, Capture};
+use support::phone::call_id_of;
+use support::phone::trace_lines;
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts, TestPhone};
 use support::sipp::Sipp;
-use support::{tone, TestDir};
-
-const OURS_HZ: f64 = 1000.0;
-const PEERS_HZ: f64 = 600.0;
+use support::srtp_call::{
+    assert_audio_both_ways, assert_encrypted, local_media, rtp_at, talk_and_hang_up, OURS_HZ,
+    PEERS_HZ,
+};
+use support::TestDir;
 
 /// termphone 1001 (direct account with `policy`, playing 1000 Hz).
 fn phone(t: &TestDir, policy: &str, auto_answer: bool) -> TestPhone {
@@ -49,95 +50,6 @@ fn peer(t: &TestDir, mediaenc: Option<&str>) -> Baresip {
             None => opts,
         },
     )
-}
-
-/// The call's RTP address (`local_media`) from its Call object.
-fn local_media(call: &Value) -> SocketAddr {
-    call["local_media"]
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no local_media in {call}"))
-}
-
-/// Lets audio flow for 3 s, hangs up from termphone, stops the capture
-/// and baresip; the captured datagrams.
-fn talk_and_hang_up(p: &mut TestPhone, b: &mut Baresip, id: &str, cap: Capture) -> Vec<Datagram> {
-    assert!(
-        b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-            .is_some(),
-        "baresip did not establish:\n{}",
-        b.log()
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    p.ok(json!({"cmd": "hangup", "call": id}));
-    assert!(
-        p.wait_call_state(id, "ended", Duration::from_secs(10))
-            .is_some(),
-        "call did not end: {:?}",
-        p.events()
-    );
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    let captured = cap.stop();
-    b.stop();
-    captured
-}
-
-/// Both recordings hold the other side's tone: termphone's (named after
-/// the SIP Call-ID) and baresip's received WAV.
-fn assert_audio_both_ways(p: &TestPhone, b: &Baresip, call: &Value) {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = p.rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(&p.rec)
-    );
-    tone::assert_tone(&out, PEERS_HZ, OURS_HZ);
-    let got = b.received_wavs();
-    assert_eq!(got.len(), 1, "{got:?}");
-    tone::assert_tone(&got[0], OURS_HZ, PEERS_HZ);
-}
-
-/// The RTP termphone sent and received on `ours`: (sent, received).
-fn rtp_at(captured: &[Datagram], ours: SocketAddr) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let sent = rtp_of(captured, Some(ours), None);
-    let received = rtp_of(captured, None, Some(ours));
-    assert!(
-        sent.len() >= 50 && received.len() >= 50,
-        "too little RTP captured at {ours}: {} sent, {} received (of {} datagrams)",
-        sent.len(),
-        received.len(),
-        captured.len()
-    );
-    (sent, received)
-}
-
-/// No plain audio on the wire: the tones' energy is absent from the
-/// payloads read as PCMU, and each packet carries an auth tag (longer
-/// than the 172 bytes of a plain 20 ms PCMU packet).
-fn assert_encrypted(captured: &[Datagram], ours: SocketAddr) {
-    let (sent, received) = rtp_at(captured, ours);
-    let (out, back) = (
-        pcmu_tone_share(&sent, OURS_HZ),
-        pcmu_tone_share(&received, PEERS_HZ),
-    );
-    assert!(
-        out < 0.05,
-        "our {OURS_HZ} Hz is audible on the wire: {out:.3}"
-    );
-    assert!(
-        back < 0.05,
-        "the peer's {PEERS_HZ} Hz is audible on the wire: {back:.3}"
-    );
-    let plain = sent
-        .iter()
-        .chain(&received)
-        .filter(|p| p.len() == 172)
-        .count();
-    assert_eq!(plain, 0, "plain-sized PCMU packets on the wire");
 }
 
 #[test]
@@ -344,34 +256,6 @@ fn plain_answer_to_our_srtp_offer_ends_the_call() {
     );
     assert!(!text.contains(&key), "the key is in the trace: {text}");
     assert!(!p.log_tail().contains(&key), "the key is in the log");
-}
-
-/// The lines of a `trace` stream (its backlog first) read for `window`.
-fn trace_lines(socket: &std::path::Path, window: Duration) -> Vec<Value> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
-    conn.set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
-    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
-    let mut reader = BufReader::new(conn);
-    let mut lines = Vec::new();
-    let end = std::time::Instant::now() + window;
-    while std::time::Instant::now() < end {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["event"] == "sip" {
-                        lines.push(v);
-                    }
-                }
-            }
-            Err(_) if !lines.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    lines
 }
 
 /// The received packet count of call `id` in `status`.

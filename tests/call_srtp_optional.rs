@@ -11,43 +11,15 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::time::Duration;
-use support::capture::{pcmu_tone_share, rtp_of, Capture};
-use support::phone::{call_id_of, list_dir, wait_wav};
+use support::capture::Capture;
+use support::phone::call_id_of;
+use support::phone::trace_lines;
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
-use support::{tone, TestDir};
-
-const OURS_HZ: f64 = 1000.0;
-const PEERS_HZ: f64 = 600.0;
-
-/// The `sip` lines of a `trace` stream (its backlog first) read for `window`.
-fn trace_lines(socket: &std::path::Path, window: Duration) -> Vec<Value> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
-    conn.set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
-    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
-    let mut reader = BufReader::new(conn);
-    let mut lines = Vec::new();
-    let end = std::time::Instant::now() + window;
-    while std::time::Instant::now() < end {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["event"] == "sip" {
-                        lines.push(v);
-                    }
-                }
-            }
-            Err(_) if !lines.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    lines
-}
+use support::srtp_call::{
+    assert_audio_both_ways, assert_encrypted, local_media, OURS_HZ, PEERS_HZ,
+};
+use support::TestDir;
 
 /// The `m=audio` line of a traced message's text.
 fn m_audio(msg: &Value) -> String {
@@ -146,38 +118,8 @@ fn optional_srtp_retries_as_savp_when_the_peer_requires_srtp() {
     assert!(finals.iter().any(|s| s.starts_with("200")), "{finals:?}");
 
     // Encrypted on the wire, audio both ways.
-    let ours: SocketAddr = active["local_media"]
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no local_media in {active}"));
-    let sent = rtp_of(&captured, Some(ours), None);
-    let received = rtp_of(&captured, None, Some(ours));
-    assert!(
-        sent.len() >= 50 && received.len() >= 50,
-        "too little RTP captured: {} sent, {} received",
-        sent.len(),
-        received.len()
-    );
-    let (out, back) = (
-        pcmu_tone_share(&sent, OURS_HZ),
-        pcmu_tone_share(&received, PEERS_HZ),
-    );
-    assert!(
-        out < 0.05 && back < 0.05,
-        "tones on the wire: {out:.3} {back:.3}"
-    );
-    let sip_call_id = active["sip_call_id"].as_str().unwrap_or_default();
-    let rec = p.rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&rec, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        rec.display(),
-        list_dir(&p.rec)
-    );
-    tone::assert_tone(&rec, PEERS_HZ, OURS_HZ);
-    let got = b.received_wavs();
-    assert_eq!(got.len(), 1, "{got:?}");
-    tone::assert_tone(&got[0], OURS_HZ, PEERS_HZ);
+    assert_encrypted(&captured, local_media(&active));
+    assert_audio_both_ways(&p, &b, &active);
 }
 
 /// A peer refusing the `RTP/SAVP` retry too (SIPp, 488 to everything):

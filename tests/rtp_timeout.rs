@@ -8,6 +8,7 @@ mod support;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use support::phone::call_id_of;
+use support::phone::trace_lines;
 use support::setup::{direct_phone, PhoneOpts};
 use support::TestDir;
 
@@ -83,32 +84,4 @@ fn a_killed_peer_leaves_no_ghost_call() {
         text.contains("Reason: SIP;cause=408;text=\"RTP timeout\""),
         "{text}"
     );
-}
-
-/// The lines of a `trace` stream (its backlog first) read for `window`.
-fn trace_lines(socket: &std::path::Path, window: Duration) -> Vec<serde_json::Value> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
-    conn.set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
-    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
-    let mut reader = BufReader::new(conn);
-    let mut lines = Vec::new();
-    let end = Instant::now() + window;
-    while Instant::now() < end {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if v["event"] == "sip" {
-                        lines.push(v);
-                    }
-                }
-            }
-            Err(_) if !lines.is_empty() => break,
-            Err(_) => {}
-        }
-    }
-    lines
 }

@@ -20,6 +20,7 @@ pub mod proc;
 pub mod setup;
 pub mod sip;
 pub mod sipp;
+pub mod srtp_call;
 pub mod tmux;
 pub mod tone;
 pub mod watcher;

@@ -518,3 +518,31 @@ pub fn list_dir(dir: &Path) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The `sip` lines of a `trace` stream on `socket` (its backlog first),
+/// read for `window`.
+pub fn trace_lines(socket: &Path, window: Duration) -> Vec<Value> {
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("control socket");
+    conn.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    writeln!(conn, "{}", json!({"id": 1, "cmd": "trace"})).expect("send");
+    let mut reader = BufReader::new(conn);
+    let mut lines = Vec::new();
+    let end = std::time::Instant::now() + window;
+    while std::time::Instant::now() < end {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if v["event"] == "sip" {
+                        lines.push(v);
+                    }
+                }
+            }
+            Err(_) if !lines.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    lines
+}
