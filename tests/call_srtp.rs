@@ -23,8 +23,8 @@ use support::phone::trace_lines;
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts, TestPhone};
 use support::sipp::Sipp;
 use support::srtp_call::{
-    assert_audio_both_ways, assert_encrypted, local_media, rtp_at, talk_and_hang_up, OURS_HZ,
-    PEERS_HZ,
+    active_with, assert_audio_both_ways, assert_encrypted, local_media, rtp_at, talk_and_hang_up,
+    OURS_HZ, PEERS_HZ,
 };
 use support::TestDir;
 
@@ -59,16 +59,7 @@ fn srtp_call_to_baresip_is_encrypted_with_audio_both_ways() {
     let mut p = phone(&t, "srtp", false);
     let cap = Capture::start();
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": b.direct_uri()})));
-    let active = p
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| {
-            panic!(
-                "call not active: {:?}\n{}\n{}",
-                p.events(),
-                p.log_tail(),
-                b.log()
-            )
-        });
+    let active = active_with(&mut p, &b, &id);
     assert_eq!(active["media_encryption"], "srtp", "{active}");
     let status = p.ctl(&["status"]).1;
     assert!(status.contains("\"media_encryption\":\"srtp\""), "{status}");
@@ -164,16 +155,7 @@ fn optional_srtp_falls_back_to_plain_rtp() {
     let mut p = phone(&t, "srtp-optional", true);
     let cap = Capture::start();
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": b.direct_uri()})));
-    let active = p
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| {
-            panic!(
-                "call not active: {:?}\n{}\n{}",
-                p.events(),
-                p.log_tail(),
-                b.log()
-            )
-        });
+    let active = active_with(&mut p, &b, &id);
     assert_eq!(active["media_encryption"], "none", "{active}");
     let captured = talk_and_hang_up(&mut p, &mut b, &id, cap);
     let (sent, received) = rtp_at(&captured, local_media(&active));

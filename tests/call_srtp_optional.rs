@@ -17,7 +17,7 @@ use support::phone::call_id_of;
 use support::phone::trace_lines;
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
 use support::srtp_call::{
-    assert_audio_both_ways, assert_encrypted, local_media, OURS_HZ, PEERS_HZ,
+    active_with, assert_audio_both_ways, assert_encrypted, local_media, OURS_HZ, PEERS_HZ,
 };
 use support::TestDir;
 
@@ -57,16 +57,7 @@ fn optional_srtp_retries_as_savp_when_the_peer_requires_srtp() {
     );
     let cap = Capture::start();
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": b.direct_uri()})));
-    let active = p
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| {
-            panic!(
-                "call not active: {:?}\n{}\n{}",
-                p.events(),
-                p.log_tail(),
-                b.log()
-            )
-        });
+    let active = active_with(&mut p, &b, &id);
     assert_eq!(active["media_encryption"], "srtp", "{active}");
     assert_eq!(active["signalling"], "udp", "{active}");
     assert!(

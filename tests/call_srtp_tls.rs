@@ -23,7 +23,8 @@ use support::phone::call_id_of;
 use support::pki::TestCa;
 use support::setup::{registered_phone, PhoneOpts, TestPhone};
 use support::srtp_call::{
-    assert_audio_both_ways, assert_encrypted, local_media, talk_and_hang_up, OURS_HZ, PEERS_HZ,
+    active_with, assert_audio_both_ways, assert_encrypted, local_media, talk_and_hang_up, OURS_HZ,
+    PEERS_HZ,
 };
 use support::{tone, TestDir};
 
@@ -131,16 +132,7 @@ fn tls_and_srtp_call_to_baresip() {
     let mut p = phone(&t, &ca, &k, false);
     let cap = Capture::start();
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let active = p
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| {
-            panic!(
-                "call not active: {:?}\n{}\n{}",
-                p.events(),
-                p.log_tail(),
-                b.log()
-            )
-        });
+    let active = active_with(&mut p, &b, &id);
     assert_secure(&mut p, &active);
     let captured = talk_and_hang_up(&mut p, &mut b, &id, cap);
     assert_encrypted(&captured, local_media(&active));

@@ -25,6 +25,19 @@ pub fn local_media(call: &Value) -> SocketAddr {
         .unwrap_or_else(|| panic!("no local_media in {call}"))
 }
 
+/// Waits up to 15 s for call `id` to be active; its Call object.
+pub fn active_with(p: &mut TestPhone, b: &Baresip, id: &str) -> Value {
+    p.wait_call_state(id, "active", Duration::from_secs(15))
+        .unwrap_or_else(|| {
+            panic!(
+                "call not active: {:?}\n{}\n{}",
+                p.events(),
+                p.log_tail(),
+                b.log()
+            )
+        })
+}
+
 /// Lets audio flow for 3 s, hangs up from termphone, stops the capture
 /// and baresip; the captured datagrams.
 pub fn talk_and_hang_up(
