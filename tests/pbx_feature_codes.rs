@@ -94,6 +94,10 @@ fn forward_code_confirmed_by_200_is_active_released_and_survives_a_restart() {
             ("forward_always_on", "*21{target}"),
         ],
     );
+    assert_eq!(
+        p.status()["pbx"],
+        json!({"profile": "openscape4000", "verified": false})
+    );
     let r = p.ok(json!({"cmd": "forward", "when": "always", "scope": "all", "to": "1004", "via": "feature_code"}));
     assert!(
         r["forward"].as_array().is_some_and(|a| a
@@ -180,6 +184,10 @@ fn forward_code_refuses_scope_and_delay() {
     let t = TestDir::new("pbx-code-fwd-args");
     let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
     let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+    assert_eq!(
+        p.status()["pbx"],
+        json!({"profile": "asterisk", "verified": true})
+    );
     for (req, word) in [
         (
             json!({"cmd": "forward", "when": "always", "scope": "internal", "to": "1004", "via": "feature_code"}),
