@@ -3,8 +3,10 @@
 //! profile's codes to the server, and `pickup` of a target without dialog
 //! information dials the directed pickup code (without a target: the group
 //! pickup code), and `forward_clear` dials the off code. The server is a SIPp UAS set
-//! as the account's proxy (answering 486); the tests check the request URI
-//! it receives.
+//! as the account's proxy; the tests check the request URI it receives.
+//! A forwarding by code is active only once the PBX confirms (200, or 183
+//! with its tone), the code call is then released, a refusal is an error,
+//! and the rule survives a restart.
 
 mod support;
 
@@ -64,14 +66,25 @@ fn finish(p: &mut Phone, server: SippRun) {
     assert!(r.success(), "server: {}", r.describe());
 }
 
-/// On with the overridden code, listed as a feature-code rule, off with the
-/// profile's own `forward_always_off = "#11"`.
+/// Whether `status.forward` lists a feature-code rule to `to`.
+fn pbx_rule_listed(p: &mut Phone, to: &str) -> bool {
+    p.status()["forward"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|r| r["via"] == "feature_code" && r["to"] == to)
+    })
+}
+
+/// The PBX confirms the (overridden) on code by answering 200: the reply
+/// comes with the rule active, and the phone releases the code call (the
+/// server never hangs up, so it fails without our BYE). After a restart the
+/// rule is still known, and `forward_clear` dials the profile's own
+/// `forward_always_off = "#11"`, again confirmed and released.
 #[test]
-fn forward_via_feature_code_dials_the_overridden_code() {
-    let t = TestDir::new("pbx-code-fwd");
-    let server = Sipp::new("uas_486", &t.sub("sipp"))
+fn forward_code_confirmed_by_200_is_active_released_and_survives_a_restart() {
+    let t = TestDir::new("pbx-code-fwd-200");
+    let server = Sipp::new("uas_code_confirm_200", &t.sub("sipp"))
         .calls(2)
-        .timeout(20)
+        .timeout(30)
         .spawn();
     let mut p = phone_via(
         &t,
@@ -81,29 +94,128 @@ fn forward_via_feature_code_dials_the_overridden_code() {
             ("forward_always_on", "*21{target}"),
         ],
     );
+    assert_eq!(
+        p.status()["pbx"],
+        json!({"profile": "openscape4000", "verified": false})
+    );
     let r = p.ok(json!({"cmd": "forward", "when": "always", "scope": "all", "to": "1004", "via": "feature_code"}));
     assert!(
-        wait_invite_for(&server, "*211004"),
-        "no INVITE for *211004: {r}\n{}\n{}",
+        r["forward"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|r| r["via"] == "feature_code" && r["to"] == "1004")),
+        "{r}"
+    );
+    assert!(wait_invite_for(&server, "*211004"), "{}", server.messages());
+    assert!(pbx_rule_listed(&mut p, "1004"), "{}", p.status());
+    wait_calls_over(&mut p);
+    assert!(
+        support::wait_until(LONG, || server.messages().contains("BYE sip:")),
+        "the code call was not released:\n{}\n{}",
         server.messages(),
         p.log_tail()
     );
-    wait_calls_over(&mut p);
-    let listed = p.status()["forward"].clone();
+
+    let mut p = p.crash_and_restart();
     assert!(
-        listed.as_array().is_some_and(|a| a
-            .iter()
-            .any(|r| r["via"] == "feature_code" && r["to"] == "1004")),
-        "{listed}"
+        pbx_rule_listed(&mut p, "1004"),
+        "the PBX rule was forgotten: {}",
+        p.status()
     );
-    p.ok(json!({"cmd": "forward_clear"}));
+    let r = p.ok(json!({"cmd": "forward_clear"}));
+    assert_eq!(r["forward"], json!([]), "{r}");
     assert!(
         wait_invite_for(&server, "#11"),
         "no INVITE for the off code #11:\n{}\n{}",
         server.messages(),
         p.log_tail()
     );
-    finish(&mut p, server);
+    assert!(!pbx_rule_listed(&mut p, "1004"), "{}", p.status());
+    wait_calls_over(&mut p);
+    let r = server.wait(Duration::from_secs(10));
+    assert!(r.success(), "server: {}\n{}", r.describe(), p.log_tail());
+}
+
+/// The PBX confirms with a tone as early media (183 with SDP) and never
+/// answers: the rule is active and the phone CANCELs the code call (the
+/// server fails without the CANCEL).
+#[test]
+fn forward_code_confirmed_by_early_media_is_active_and_cancelled() {
+    let t = TestDir::new("pbx-code-fwd-183");
+    let server = Sipp::new("uas_code_confirm_183", &t.sub("sipp"))
+        .timeout(20)
+        .spawn();
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+    p.ok(json!({"cmd": "forward", "when": "busy", "to": "1005", "via": "feature_code"}));
+    assert!(pbx_rule_listed(&mut p, "1005"), "{}", p.status());
+    wait_calls_over(&mut p);
+    let r = server.wait(Duration::from_secs(10));
+    assert!(r.success(), "server: {}\n{}", r.describe(), p.log_tail());
+    assert!(r.messages.contains("CANCEL sip:"), "{}", r.describe());
+}
+
+/// The PBX refuses the code (486 Busy Here, 403 Forbidden): the command
+/// fails with the PBX's reason and no rule is listed.
+#[test]
+fn forward_code_refused_is_an_error_and_no_rule() {
+    for (scenario, code) in [("uas_486", "486"), ("uas_code_403", "403")] {
+        let t = TestDir::new(&format!("pbx-code-fwd-{code}"));
+        let server = Sipp::new(scenario, &t.sub("sipp")).timeout(20).spawn();
+        let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+        let r =
+            p.cmd(json!({"cmd": "forward", "when": "always", "to": "1004", "via": "feature_code"}));
+        assert_eq!(r["ok"], false, "{scenario}: {r}");
+        assert_eq!(r["error"]["code"], "feature_code_refused", "{r}");
+        assert!(
+            r["error"]["message"].as_str().unwrap_or("").contains(code),
+            "{r}"
+        );
+        assert!(
+            p.status()["forward"].as_array().is_some_and(Vec::is_empty),
+            "{}",
+            p.status()
+        );
+        finish(&mut p, server);
+    }
+}
+
+/// What a PBX code cannot express is refused before anything is dialled.
+#[test]
+fn forward_code_refuses_scope_and_delay() {
+    let t = TestDir::new("pbx-code-fwd-args");
+    let server = Sipp::new("uas_486", &t.sub("sipp")).timeout(20).spawn();
+    let mut p = phone_via(&t, &server, &[("profile", "asterisk")]);
+    assert_eq!(
+        p.status()["pbx"],
+        json!({"profile": "asterisk", "verified": true})
+    );
+    for (req, word) in [
+        (
+            json!({"cmd": "forward", "when": "always", "scope": "internal", "to": "1004", "via": "feature_code"}),
+            "scope",
+        ),
+        (
+            json!({"cmd": "forward", "when": "no_answer", "to": "1004", "after_s": 10, "via": "feature_code"}),
+            "after_s",
+        ),
+    ] {
+        let r = p.cmd(req);
+        assert_eq!(r["ok"], false, "{r}");
+        assert_eq!(r["error"]["code"], "bad_argument", "{r}");
+        assert!(
+            r["error"]["message"].as_str().unwrap_or("").contains(word),
+            "{r}"
+        );
+    }
+    assert!(
+        p.status()["calls"].as_array().is_some_and(Vec::is_empty),
+        "{}",
+        p.status()
+    );
+    assert!(
+        !server.messages().contains("INVITE sip:"),
+        "{}",
+        server.messages()
+    );
 }
 
 /// `pickup` without a target and no ringing lamp dials the group pickup code.

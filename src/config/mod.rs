@@ -16,6 +16,7 @@ mod limits;
 mod media_encryption;
 mod paths;
 pub mod pbx;
+pub mod pbx_ambiguity;
 mod proxy;
 mod raw;
 mod secret;

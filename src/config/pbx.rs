@@ -54,6 +54,23 @@ impl FeatureCodes {
         }
     }
 
+    /// Every code with its key name, set or not.
+    pub fn named(&self) -> [(&'static str, &Option<String>); 11] {
+        [
+            ("directed_pickup", &self.directed_pickup),
+            ("group_pickup", &self.group_pickup),
+            ("forward_always_on", &self.forward_always_on),
+            ("forward_always_off", &self.forward_always_off),
+            ("forward_busy_on", &self.forward_busy_on),
+            ("forward_busy_off", &self.forward_busy_off),
+            ("forward_no_answer_on", &self.forward_no_answer_on),
+            ("forward_no_answer_off", &self.forward_no_answer_off),
+            ("dnd_on", &self.dnd_on),
+            ("dnd_off", &self.dnd_off),
+            ("voicemail", &self.voicemail),
+        ]
+    }
+
     /// The digits to dial for `code` with an optional target number; `None`
     /// when the code is unset or empty.
     pub fn dial(code: &Option<String>, target: Option<&str>) -> Option<String> {
@@ -73,6 +90,10 @@ impl FeatureCodes {
 pub struct ProfileFile {
     #[serde(default)]
     pub description: Option<String>,
+    /// Whether the codes were checked against a real PBX of this kind
+    /// (default false: the codes are an example to check).
+    #[serde(default)]
+    pub verified: bool,
     #[serde(flatten)]
     pub codes: FeatureCodes,
 }
@@ -114,6 +135,8 @@ pub struct PbxConfig {
     /// Profile name (`generic` when unset).
     pub profile: String,
     pub description: Option<String>,
+    /// The profile's `verified` (a `profile_file`'s own, when one is used).
+    pub verified: bool,
     /// Codes after the profile file and the `[pbx]` overrides.
     pub codes: FeatureCodes,
 }
@@ -123,6 +146,7 @@ impl Default for PbxConfig {
         PbxConfig {
             profile: "generic".into(),
             description: builtin_profile("generic").ok().and_then(|p| p.description),
+            verified: builtin_profile("generic").is_ok_and(|p| p.verified),
             codes: FeatureCodes::default(),
         }
     }

@@ -533,7 +533,13 @@ fn resolve_pbx(src: &Source<'_>, raw: RawPbx) -> Result<PbxConfig, ConfigError> 
             pbx::builtin_profile(p.get_ref())
                 .map_err(|e| src.at(p.span(), format!("key `pbx.profile`: {e}")))?,
         ),
-        None => ("generic".to_string(), pbx::ProfileFile::default()),
+        None => (
+            "generic".to_string(),
+            pbx::ProfileFile {
+                verified: pbx::builtin_profile("generic").is_ok_and(|p| p.verified),
+                ..pbx::ProfileFile::default()
+            },
+        ),
     };
     let base = match &raw.profile_file {
         Some(f) => {
@@ -542,6 +548,7 @@ fn resolve_pbx(src: &Source<'_>, raw: RawPbx) -> Result<PbxConfig, ConfigError> 
                 .map_err(|e| src.at(f.span(), format!("key `pbx.profile_file`: {e}")))?;
             pbx::ProfileFile {
                 description: user.description.or(base.description),
+                verified: user.verified,
                 codes: base.codes.overridden_by(&user.codes),
             }
         }
@@ -550,6 +557,7 @@ fn resolve_pbx(src: &Source<'_>, raw: RawPbx) -> Result<PbxConfig, ConfigError> 
     Ok(PbxConfig {
         profile: name,
         description: base.description,
+        verified: base.verified,
         codes: base.codes.overridden_by(&raw.codes),
     })
 }

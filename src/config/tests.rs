@@ -385,6 +385,27 @@ dnd_on = "*99"
     assert_eq!(c.pbx.codes.dnd_off.as_deref(), Some("*79"));
     assert_eq!(c.pbx.codes.group_pickup.as_deref(), Some("*0"));
     assert_eq!(c.pbx.codes.dnd_on.as_deref(), Some("*99"));
+    // A profile file of one's own is unverified unless it says so.
+    assert!(!c.pbx.verified);
+}
+
+#[test]
+fn profiles_say_whether_their_codes_are_verified() {
+    let path = Path::new("/nonexistent/config.toml");
+    let verified = |text: &str| Config::parse(text, path).unwrap().pbx.verified;
+    assert!(!verified("[pbx]\nprofile = \"openscape4000\"\n"));
+    assert!(verified("[pbx]\nprofile = \"asterisk\"\n"));
+    assert!(verified("[pbx]\nprofile = \"generic\"\n"));
+    assert!(verified(""));
+    assert_eq!(PbxConfig::default().verified, verified(""));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mine.toml"), "verified = true\n").unwrap();
+    let c = Config::parse(
+        "[pbx]\nprofile = \"openscape4000\"\nprofile_file = \"mine.toml\"\n",
+        &dir.path().join("config.toml"),
+    )
+    .unwrap();
+    assert!(c.pbx.verified, "the site's own file is taken at its word");
 }
 
 #[test]

@@ -30,6 +30,7 @@ mod conference;
 mod dial_plan;
 mod directory;
 mod dnd_forward;
+mod forward_code;
 mod history;
 mod limits;
 mod pbx;

@@ -22,7 +22,7 @@ pub use event::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallSta
 pub use link::{Feed, PhoneLink};
 pub use status::{
     AccountStatus, BlfStatus, ConferenceStatus, DndKinds, ForwardStatus, ForwardVia, MixerStatus,
-    MwiStatus, Status,
+    MwiStatus, PbxStatus, Status,
 };
 
 use crate::command::{Command, CommandError};

@@ -3,7 +3,7 @@
 //! `scope` all / internal / external, target, delay), the pattern that
 //! decides whether a caller is internal, Do Not Disturb with its
 //! ring-through allow list, and the decision for one incoming call. The
-//! rules and the DND flag persist as JSON in the XDG data dir
+//! rules, the DND flag and the forwardings switched on at the PBX persist as JSON in the XDG data dir
 //! (`termphone/policy.json`), written crash-safe (temp file + rename).
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,15 @@ pub struct ForwardRule {
     /// For `no_answer`: seconds of ringing first (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_s: Option<u32>,
+}
+
+/// A forwarding switched on at the PBX by feature code and confirmed by it,
+/// kept so that `forward_clear` dials its off code after a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PbxForwardRule {
+    pub when: When,
+    /// The target the on code was dialled with.
+    pub to: String,
 }
 
 pub use crate::config::{user_host, InternalPattern};
@@ -138,6 +147,10 @@ pub struct Policy {
     pub forward: Vec<ForwardRule>,
     #[serde(default)]
     pub dnd: Dnd,
+    /// Forwardings the PBX keeps (switched on by feature code); the PBX
+    /// applies them, this phone only remembers them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pbx_forward: Vec<PbxForwardRule>,
 }
 
 impl Policy {
@@ -327,7 +340,7 @@ mod tests {
         );
         let defaulted = Policy {
             forward: vec![rule(When::NoAnswer, Scope::All, "1009", None)],
-            dnd: Dnd::default(),
+            ..Policy::default()
         };
         assert_eq!(
             defaulted.decide("sip:1@x", false, &pat),
@@ -428,7 +441,7 @@ mod tests {
         for (i, (rules, caller, busy, want)) in table.into_iter().enumerate() {
             let p = Policy {
                 forward: rules,
-                dnd: Dnd::default(),
+                ..Policy::default()
             };
             assert_eq!(p.decide(caller, busy, &pat), want, "row {i}");
         }
@@ -536,6 +549,10 @@ mod tests {
         p.add_rule(rule(When::NoAnswer, Scope::Internal, "1009", Some(12)));
         p.add_rule(rule(When::Always, Scope::External, "sip:op@x", None));
         p.dnd.on = true;
+        p.pbx_forward.push(PbxForwardRule {
+            when: When::Busy,
+            to: "1004".into(),
+        });
         p.save(&path).unwrap();
         assert_eq!(Policy::load(&path).unwrap(), p);
         // The allow list and code are configuration, not state.

@@ -27,6 +27,19 @@ pub struct Status {
     /// Waiting messages per account; `null` until a summary arrived.
     pub mwi: Option<Vec<MwiStatus>>,
     pub blf: Vec<BlfStatus>,
+    /// The PBX profile in use and whether its codes are verified (added
+    /// field; left out only by a status built without a phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbx: Option<PbxStatus>,
+}
+
+/// `status.pbx`: the profile's name and whether its feature codes were
+/// checked against a real PBX (`verified` in the profile file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PbxStatus {
+    pub profile: String,
+    pub verified: bool,
 }
 
 /// The two kinds of Do Not Disturb, each switched on its own.
@@ -267,6 +280,7 @@ mod tests {
                     ..BlfStatus::default()
                 },
             ],
+            pbx: None,
         }
     }
 
@@ -297,6 +311,22 @@ mod tests {
             m.split = None;
         }
         assert!(wire(&split_none).contains(r#""split":null"#));
+    }
+
+    #[test]
+    fn the_pbx_profile_is_an_added_field() {
+        let mut status = full();
+        status.pbx = Some(PbxStatus {
+            profile: "openscape4000".into(),
+            verified: false,
+        });
+        let json = wire(&status);
+        assert!(
+            json.ends_with(r#""pbx":{"profile":"openscape4000","verified":false}}"#),
+            "{json}"
+        );
+        let back: Status = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, status);
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub struct App {
     pub dnd_presence: bool,
     pub forward_rules: usize,
     pub listen: String,
+    /// The PBX profile and whether its codes are verified (`status.pbx`).
+    pub pbx: Option<crate::phone::PbxStatus>,
     pub history: Vec<HistoryRow>,
     pub traces: VecDeque<SipTrace>,
     pub blf: Vec<BlfTarget>,
@@ -200,6 +202,7 @@ impl App {
             dnd_presence: false,
             forward_rules: 0,
             listen: String::new(),
+            pbx: None,
             history: Vec::new(),
             traces: VecDeque::new(),
             blf,
@@ -436,6 +439,7 @@ impl App {
         self.set_dnd(status.dnd, status.dnd_kinds.line, status.dnd_kinds.presence);
         self.forward_rules = status.forward.len();
         self.listen = status.listen;
+        self.pbx = status.pbx;
         self.conference = ConferenceView::from_status(&status.conference);
         self.mwi = status
             .mwi

@@ -201,6 +201,7 @@ impl CallManager {
             self.finish_attended(&info);
         }
         self.conference_on_update(&info);
+        self.forward_code_update(&info);
         let _ = self.events.send(Arc::new(Event::Call {
             call: Box::new(info),
         }));

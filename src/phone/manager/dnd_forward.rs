@@ -7,6 +7,7 @@
 //! [`super::routing`].
 
 use super::accounts::credentials;
+use super::commands::Reply;
 use super::pbx::{server_peer, Pbx};
 use super::CallManager;
 use crate::command::{CommandError, DndVia};
@@ -18,12 +19,6 @@ use crate::sip::publication::{self, PresenceDoc, PublicationConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// A forwarding switched on at the PBX by feature code.
-pub(super) struct PbxForward {
-    when: When,
-    to: String,
-}
-
 impl Pbx {
     /// The forwarding rules: ours (the policy's), then the PBX's.
     pub(super) fn forward_status(&self) -> Vec<ForwardStatus> {
@@ -34,7 +29,7 @@ impl Pbx {
             after_s: r.after_s,
             via: ForwardVia::Client,
         });
-        let pbx = self.pbx_forward.iter().map(|f| ForwardStatus {
+        let pbx = self.policy.pbx_forward.iter().map(|f| ForwardStatus {
             when: f.when,
             scope: None,
             to: f.to.clone(),
@@ -162,7 +157,7 @@ impl CallManager {
     }
 
     /// Tells every `events` listener the forwarding rules.
-    fn emit_forward(&self) {
+    pub(super) fn emit_forward(&self) {
         let _ = self.events.send(Arc::new(Event::Forward {
             rules: self.pbx.forward_status(),
         }));
@@ -170,6 +165,9 @@ impl CallManager {
 
     /// `forward`: a rule of ours (saved, replacing one with the same `when`
     /// and `scope`), or the PBX's by feature code; the reply is every rule.
+    /// A PBX rule is added only once the PBX confirms its code: the reply
+    /// waits for that (see [`super::forward_code`]); what the code cannot
+    /// say (a `scope` other than `all`, `after_s`) is refused.
     pub(super) fn cmd_forward(
         &mut self,
         when: &str,
@@ -177,53 +175,112 @@ impl CallManager {
         to: &str,
         after_s: Option<u32>,
         via: &str,
-    ) -> Result<Value, CommandError> {
+    ) -> Reply {
         let when = parse_when(when);
         if via == "feature_code" {
-            let code = code_for(&self.config.pbx.codes, when, true);
-            let Some(number) = FeatureCodes::dial(code, Some(to)) else {
-                return Err(CommandError::new(
-                    "no_feature_code",
-                    "the PBX profile has no feature code for this forwarding ([pbx] in the config)",
-                ));
-            };
-            self.dial(&number, None)?;
-            self.pbx.pbx_forward.retain(|f| f.when != when);
-            self.pbx.pbx_forward.push(PbxForward {
-                when,
-                to: to.to_string(),
-            });
-        } else {
-            let scope = match scope {
-                "internal" => Scope::Internal,
-                "external" => Scope::External,
-                _ => Scope::All,
-            };
-            self.pbx.policy.add_rule(ForwardRule {
-                when,
-                scope,
-                to: to.to_string(),
-                after_s,
-            });
-            self.pbx.save()?;
+            return self.forward_by_code(when, scope, to, after_s);
+        }
+        let scope = match scope {
+            "internal" => Scope::Internal,
+            "external" => Scope::External,
+            _ => Scope::All,
+        };
+        self.pbx.policy.add_rule(ForwardRule {
+            when,
+            scope,
+            to: to.to_string(),
+            after_s,
+        });
+        if let Err(e) = self.pbx.save() {
+            return Err(e).into();
         }
         self.emit_forward();
-        Ok(json!({ "forward": self.pbx.forward_status() }))
+        Ok(json!({ "forward": self.pbx.forward_status() })).into()
     }
 
-    /// `forward_clear`: our rules go, and the PBX's are switched off.
-    pub(super) fn cmd_forward_clear(&mut self) -> Result<Value, CommandError> {
+    /// `forward … via=feature_code`: dials the PBX's on code; the reply
+    /// comes when the PBX has confirmed or refused it.
+    fn forward_by_code(
+        &mut self,
+        when: When,
+        scope: &str,
+        to: &str,
+        after_s: Option<u32>,
+    ) -> Reply {
+        if !scope.is_empty() && scope != "all" {
+            return Err(CommandError::bad_argument(format!(
+                "the PBX's forwarding code cannot tell callers apart: scope `{scope}` needs via=client (with via=feature_code only scope=all)"
+            )))
+            .into();
+        }
+        if after_s.is_some() {
+            return Err(CommandError::bad_argument(
+                "the PBX's forwarding code sets no delay: after_s needs via=client (with via=feature_code the PBX's own no-answer time applies)",
+            ))
+            .into();
+        }
+        let code = code_for(&self.config.pbx.codes, when, true);
+        let Some(number) = FeatureCodes::dial(code, Some(to)) else {
+            return Err(CommandError::new(
+                "no_feature_code",
+                "the PBX profile has no feature code for this forwarding ([pbx] in the config)",
+            ))
+            .into();
+        };
+        let wait = match self.dial_forward_code(&number, when, Some(to.to_string())) {
+            Ok(w) => w,
+            Err(e) => return Err(e).into(),
+        };
+        // Every rule as it will be once the PBX confirms.
+        let mut rules = self.pbx.forward_status();
+        rules.retain(|r| !(r.via == ForwardVia::FeatureCode && r.when == when));
+        rules.push(ForwardStatus {
+            when,
+            scope: None,
+            to: to.to_string(),
+            after_s: None,
+            via: ForwardVia::FeatureCode,
+        });
+        Reply::later(async move {
+            wait.outcome().await?;
+            Ok(json!({ "forward": rules }))
+        })
+    }
+
+    /// `forward_clear`: our rules go at once; the PBX's are switched off by
+    /// their off codes, each dropped when the PBX confirms, and the reply
+    /// waits for that (an error names the codes the PBX refused).
+    pub(super) fn cmd_forward_clear(&mut self) -> Reply {
         self.pbx.policy.forward.clear();
-        self.pbx.save()?;
-        let pbx: Vec<When> = self.pbx.pbx_forward.drain(..).map(|f| f.when).collect();
+        if let Err(e) = self.pbx.save() {
+            return Err(e).into();
+        }
+        let pbx: Vec<When> = self.pbx.policy.pbx_forward.iter().map(|f| f.when).collect();
+        let mut waits = Vec::new();
         for when in pbx {
-            if let Some(number) =
-                FeatureCodes::dial(code_for(&self.config.pbx.codes, when, false), None)
-            {
-                let _ = self.dial(&number, None);
+            match FeatureCodes::dial(code_for(&self.config.pbx.codes, when, false), None) {
+                Some(number) => match self.dial_forward_code(&number, when, None) {
+                    Ok(wait) => waits.push(wait),
+                    Err(e) => return Err(e).into(),
+                },
+                None => {
+                    // No off code to dial: nothing this phone can switch off.
+                    self.pbx.policy.pbx_forward.retain(|f| f.when != when);
+                    if let Err(e) = self.pbx.save() {
+                        return Err(e).into();
+                    }
+                }
             }
         }
         self.emit_forward();
-        Ok(json!({ "forward": [] }))
+        if waits.is_empty() {
+            return Ok(json!({ "forward": [] })).into();
+        }
+        Reply::later(async move {
+            for wait in waits {
+                wait.outcome().await?;
+            }
+            Ok(json!({ "forward": [] }))
+        })
     }
 }

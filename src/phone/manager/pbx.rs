@@ -7,7 +7,7 @@
 //! state and answers the BLF and pickup commands.
 
 use super::accounts::credentials;
-use super::dnd_forward::PbxForward;
+use super::forward_code::PendingCode;
 use super::routing::reply;
 use super::CallManager;
 use crate::command::CommandError;
@@ -40,8 +40,8 @@ pub(super) struct Pbx {
     /// Presence publications (DND by presence), per account.
     pub(super) publications: HashMap<String, PublicationHandle>,
     mwi: BTreeMap<String, (u32, u32)>,
-    /// Forwardings switched on at the PBX (see [`super::dnd_forward`]).
-    pub(super) pbx_forward: Vec<PbxForward>,
+    /// Feature-code calls waiting for the PBX's answer (see [`super::forward_code`]).
+    pub(super) pending_codes: Vec<PendingCode>,
     pub(super) cancel: CancellationToken,
     sub_tx: mpsc::UnboundedSender<SubscriptionEvent>,
     pub(super) pub_tx: mpsc::UnboundedSender<PublicationEvent>,
@@ -97,7 +97,7 @@ impl Pbx {
             subscriptions: Vec::new(),
             publications: HashMap::new(),
             mwi: BTreeMap::new(),
-            pbx_forward: Vec::new(),
+            pending_codes: Vec::new(),
             cancel,
             sub_tx,
             pub_tx,

@@ -35,6 +35,10 @@ impl CallManager {
             listen: self.env.endpoint.transport().local_addr().to_string(),
             mwi: self.pbx.mwi_status(),
             blf: self.pbx.blf_status(),
+            pbx: Some(crate::phone::status::PbxStatus {
+                profile: self.config.pbx.profile.clone(),
+                verified: self.config.pbx.verified,
+            }),
         }
     }
 

@@ -1,7 +1,8 @@
 //! `?` help, generated from the live keymap in pages: the normal keys
 //! (keys with the same action share a line), then the keys of the other
 //! modes (BLF panel, input line, SIP message, quit question), each under its
-//! title, with what unbound keys do in each.
+//! title, with what unbound keys do in each; the first page's footer names
+//! the PBX profile and whether its feature codes are verified.
 
 use crate::ui::app::{App, HELP_PAGES};
 use crate::ui::keymap::KeyMode;
@@ -91,10 +92,24 @@ fn footer(app: &App, page: u8) -> Vec<String> {
             format!(" {} again: keys of the {}", k.label(), titles.join(", "))
         })
         .unwrap_or_default();
-    vec![
+    let mut lines = vec![
         " 0-9 * #: DTMF during an active call, else start dialing".into(),
         more,
-    ]
+    ];
+    lines.extend(app.pbx.as_ref().map(pbx_line));
+    lines
+}
+
+/// The PBX profile line of the help's footer.
+fn pbx_line(pbx: &crate::phone::PbxStatus) -> String {
+    if pbx.verified {
+        format!(" PBX profile: {} (feature codes verified)", pbx.profile)
+    } else {
+        format!(
+            " PBX profile: {} (feature codes NOT verified: check them with your PBX administrator)",
+            pbx.profile
+        )
+    }
 }
 
 /// (key width, description width) of each column, entries laid out
@@ -240,5 +255,25 @@ mod tests {
         assert!(total <= 70, "{w:?}");
         assert_eq!(w[2], (1, 17));
         assert!((w[0].1 as i64 - w[1].1 as i64).abs() <= 1, "{w:?}");
+    }
+
+    #[test]
+    fn the_footer_says_whether_the_pbx_codes_are_verified() {
+        use crate::phone::PbxStatus;
+        let line = |profile: &str, verified| {
+            pbx_line(&PbxStatus {
+                profile: profile.into(),
+                verified,
+            })
+        };
+        assert_eq!(
+            line("asterisk", true),
+            " PBX profile: asterisk (feature codes verified)"
+        );
+        let unverified = line("openscape4000", false);
+        assert!(
+            unverified.contains("openscape4000") && unverified.contains("NOT verified"),
+            "{unverified}"
+        );
     }
 }
