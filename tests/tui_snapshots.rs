@@ -61,6 +61,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         direction: dir,
         remote: remote.into(),
         remote_name: None,
+        name: None,
         state,
         held: state == CallState::Held,
         remote_held: false,

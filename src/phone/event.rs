@@ -43,6 +43,12 @@ pub struct CallInfo {
     pub remote: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_name: Option<String>,
+    /// Who the other party is, to show: the directory's name for the
+    /// number, else the SIP display name (P-Asserted-Identity before From
+    /// when the account trusts it). Filled in by a later update when the
+    /// directory is still loading as the call starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub state: CallState,
     pub held: bool,
     pub remote_held: bool,

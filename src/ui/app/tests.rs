@@ -41,6 +41,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         direction: dir,
         remote: "sip:1002@test.local".into(),
         remote_name: None,
+        name: None,
         state,
         held: state == CallState::Held,
         remote_held: false,
