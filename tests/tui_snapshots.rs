@@ -114,6 +114,37 @@ fn ringing_call() {
     insta::assert_snapshot!(screen(&a));
 }
 
+/// The directory's name for the caller (`name`) is shown before the SIP
+/// display name, in the calls view and in the history.
+#[test]
+fn directory_name_on_a_ringing_call_and_in_history() {
+    let mut a = app();
+    let mut c = call(
+        "c1",
+        CallDirection::In,
+        CallState::Ringing,
+        "sip:+49891234567@test.local",
+    );
+    c.remote_name = Some("PBX Trunk".into());
+    c.name = Some("Anna Berg".into());
+    a.on_phone_event(Event::Call { call: Box::new(c) });
+    let calls = screen(&a);
+    a.history = vec![HistoryRow {
+        id: 3,
+        account: "office".into(),
+        direction: "in".into(),
+        remote: "sip:+49891234567@test.local".into(),
+        started_at: "2026-11-25T12:58:00Z".into(),
+        answered_at: Some("2026-11-25T12:58:02Z".into()),
+        ended_at: Some("2026-11-25T12:59:02Z".into()),
+        end_reason: Some("hangup".into()),
+        missed: false,
+        name: Some("Anna Berg".into()),
+    }];
+    press(&mut a, KeyCode::F(2));
+    insta::assert_snapshot!(format!("{calls}\n{}", screen(&a)));
+}
+
 #[test]
 fn two_calls_one_held() {
     let mut a = app();
@@ -263,6 +294,7 @@ fn history() {
             ended_at: Some("2026-11-25T12:58:20Z".into()),
             end_reason: Some("cancelled".into()),
             missed: true,
+            name: None,
         },
         HistoryRow {
             id: 11,
@@ -274,6 +306,7 @@ fn history() {
             ended_at: Some("2026-11-25T12:43:31Z".into()),
             end_reason: Some("hangup".into()),
             missed: false,
+            name: None,
         },
     ];
     press(&mut a, KeyCode::F(2));

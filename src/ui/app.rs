@@ -123,6 +123,9 @@ pub struct HistoryRow {
     pub end_reason: Option<String>,
     #[serde(default)]
     pub missed: bool,
+    /// Who the other party was (`name` of the history entry).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// The whole interface state.
@@ -350,7 +353,7 @@ impl App {
     }
 
     fn announce(&mut self, call: &CallInfo, effects: &mut Vec<Effect>) {
-        let who = match &call.remote_name {
+        let who = match call.name.as_ref().or(call.remote_name.as_ref()) {
             Some(name) => format!("{name} <{}>", call.remote),
             None => call.remote.clone(),
         };

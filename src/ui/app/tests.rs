@@ -28,6 +28,7 @@ fn app() -> App {
         ended_at: Some(T0.into()),
         end_reason: Some("486 Busy Here".into()),
         missed: false,
+        name: None,
     }];
     a
 }
