@@ -128,6 +128,15 @@ fn directory_name_on_a_ringing_call_and_in_history() {
     c.remote_name = Some("PBX Trunk".into());
     c.name = Some("Anna Berg".into());
     a.on_phone_event(Event::Call { call: Box::new(c) });
+    // An unlabelled lamp shows the directory's name for its target.
+    a.on_phone_event(Event::Blf {
+        target: "sip:1010@test.local".into(),
+        state: "idle".into(),
+        remote: None,
+        presence: None,
+        note: None,
+        name: Some("Hannah Arendt".into()),
+    });
     let calls = screen(&a);
     a.history = vec![HistoryRow {
         id: 3,
@@ -566,6 +575,7 @@ fn blf_panel_states_with_focus_and_mwi() {
             remote: remote.map(str::to_string),
             presence: presence.map(str::to_string),
             note: None,
+            name: None,
         });
     }
     a.on_phone_event(Event::Mwi {

@@ -144,6 +144,9 @@ pub enum Event {
         /// The presence document's note (e.g. "Do Not Disturb").
         #[serde(skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// The directory's name for the target, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     /// Waiting messages of an account changed.
     Mwi {

@@ -139,6 +139,8 @@ pub struct LampView {
     /// Presence where the server offers it: `available`, `away`, `busy`, `dnd`, `offline`.
     pub presence: Option<String>,
     pub note: Option<String>,
+    /// The directory's name for the target (shown when it has no label).
+    pub name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -321,6 +323,7 @@ impl App {
                 remote,
                 presence,
                 note,
+                name,
             } => {
                 self.blf_state.insert(
                     target,
@@ -329,6 +332,7 @@ impl App {
                         remote,
                         presence,
                         note,
+                        name,
                     },
                 );
             }
@@ -447,6 +451,8 @@ impl App {
             .map(|m| (m.account, (m.new, m.old)))
             .collect();
         for b in status.blf {
+            // `status` carries no directory name: the last event's stays.
+            let name = self.blf_state.get(&b.target).and_then(|v| v.name.clone());
             self.blf_state.insert(
                 b.target,
                 LampView {
@@ -454,6 +460,7 @@ impl App {
                     remote: b.remote,
                     presence: b.presence,
                     note: b.note,
+                    name,
                 },
             );
         }

@@ -307,7 +307,11 @@ impl CallManager {
             return;
         };
         if change(b) {
-            let _ = self.events.send(Arc::new(b.event()));
+            let mut event = b.event();
+            if let Event::Blf { name, .. } = &mut event {
+                *name = self.names.lookup(&b.uri).map(str::to_string);
+            }
+            let _ = self.events.send(Arc::new(event));
         }
     }
 
