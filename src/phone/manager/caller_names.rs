@@ -75,6 +75,8 @@ impl CallManager {
                 call: Box::new(info),
             }));
         }
+        // Lamps lit before the directory was read get their names.
+        self.announce_named_lamps();
     }
 
     /// The directory's name for `remote`, for calls that never rang here.

@@ -315,6 +315,34 @@ impl CallManager {
         }
     }
 
+    /// Announces again each lamp whose target the directory names, with
+    /// that name (the directory was read after the lamps were lit).
+    pub(super) fn announce_named_lamps(&self) {
+        for b in &self.pbx.blf {
+            if let (
+                Some(found),
+                Event::Blf {
+                    target,
+                    state,
+                    remote,
+                    presence,
+                    note,
+                    ..
+                },
+            ) = (self.names.lookup(&b.uri), b.event())
+            {
+                let _ = self.events.send(Arc::new(Event::Blf {
+                    target,
+                    state,
+                    remote,
+                    presence,
+                    note,
+                    name: Some(found.to_string()),
+                }));
+            }
+        }
+    }
+
     pub(super) fn on_publication(&mut self, ev: PublicationEvent) {
         tracing::info!(account = %ev.account, status = ?ev.status, "presence publication");
     }
