@@ -9,6 +9,7 @@ mod support;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::callctl::{wait_ringing, wait_state};
+use support::config::Account;
 use support::phone::Phone;
 use support::setup::{direct_phone, PhoneOpts};
 use support::sipp::Sipp;
@@ -19,7 +20,11 @@ const LONG: Duration = Duration::from_secs(10);
 /// A SIPp caller (From `sipp <sip:sipp@…>`) that rings us, then cancels:
 /// returns the call's id once it rings, and the SIPp run.
 fn ring(t: &TestDir, p: &mut Phone) -> (String, support::sipp::SippRun) {
-    let caller = Sipp::new("uac_cancel", &t.sub("caller"))
+    ring_with(t, p, "uac_cancel")
+}
+
+fn ring_with(t: &TestDir, p: &mut Phone, scenario: &str) -> (String, support::sipp::SippRun) {
+    let caller = Sipp::new(scenario, &t.sub("caller"))
         .target(p.sip_addr())
         .service("1001")
         .timeout(15)
@@ -121,4 +126,35 @@ fn a_directory_that_blocks_reads_never_delays_the_ring() {
     wait_state(&mut p, &id, "ended", 5);
     let status = p.ok(json!({"cmd": "status"}));
     assert!(status["accounts"].is_array(), "still answers: {status}");
+}
+
+/// P-Asserted-Identity's display name comes before From's only for an
+/// account that trusts its PBX.
+#[test]
+fn a_trusted_asserted_identity_names_the_caller() {
+    for (trust, want) in [(true, "Asserted Anna"), (false, "sipp")] {
+        let t = TestDir::new(if trust { "names-pai" } else { "names-nopai" });
+        let mut opts = PhoneOpts::new();
+        opts.user = "1099".into();
+        let account = Account::direct("office", "1001");
+        let account = if trust {
+            account.trusting_asserted_identity()
+        } else {
+            account
+        };
+        opts.config = opts.config.account(account);
+        let mut p = direct_phone(&t, opts);
+        let (id, caller) = ring_with(&t, &mut p, "uac_cancel_pai");
+        let c = named(&mut p, &id, want);
+        assert_eq!(c["account"], "office", "{c}");
+        let r = caller.wait(Duration::from_secs(20));
+        assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+        wait_state(&mut p, &id, "ended", 5);
+        assert_eq!(history_name(&mut p), want);
+        assert!(
+            p.call_updates(&id).iter().all(|c| c["name"] == want),
+            "{:?}",
+            p.call_updates(&id)
+        );
+    }
 }
