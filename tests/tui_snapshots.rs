@@ -61,6 +61,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         direction: dir,
         remote: remote.into(),
         remote_name: None,
+        name: None,
         state,
         held: state == CallState::Held,
         remote_held: false,
@@ -111,6 +112,46 @@ fn ringing_call() {
     c.remote_name = Some("Reception".into());
     a.on_phone_event(Event::Call { call: Box::new(c) });
     insta::assert_snapshot!(screen(&a));
+}
+
+/// The directory's name for the caller (`name`) is shown before the SIP
+/// display name, in the calls view and in the history.
+#[test]
+fn directory_name_on_a_ringing_call_and_in_history() {
+    let mut a = app();
+    let mut c = call(
+        "c1",
+        CallDirection::In,
+        CallState::Ringing,
+        "sip:+49891234567@test.local",
+    );
+    c.remote_name = Some("PBX Trunk".into());
+    c.name = Some("Anna Berg".into());
+    a.on_phone_event(Event::Call { call: Box::new(c) });
+    // An unlabelled lamp shows the directory's name for its target.
+    a.on_phone_event(Event::Blf {
+        target: "sip:1010@test.local".into(),
+        state: "idle".into(),
+        remote: None,
+        presence: None,
+        note: None,
+        name: Some("Hannah Arendt".into()),
+    });
+    let calls = screen(&a);
+    a.history = vec![HistoryRow {
+        id: 3,
+        account: "office".into(),
+        direction: "in".into(),
+        remote: "sip:+49891234567@test.local".into(),
+        started_at: "2026-11-25T12:58:00Z".into(),
+        answered_at: Some("2026-11-25T12:58:02Z".into()),
+        ended_at: Some("2026-11-25T12:59:02Z".into()),
+        end_reason: Some("hangup".into()),
+        missed: false,
+        name: Some("Anna Berg".into()),
+    }];
+    press(&mut a, KeyCode::F(2));
+    insta::assert_snapshot!(format!("{calls}\n{}", screen(&a)));
 }
 
 #[test]
@@ -262,6 +303,7 @@ fn history() {
             ended_at: Some("2026-11-25T12:58:20Z".into()),
             end_reason: Some("cancelled".into()),
             missed: true,
+            name: None,
         },
         HistoryRow {
             id: 11,
@@ -273,6 +315,7 @@ fn history() {
             ended_at: Some("2026-11-25T12:43:31Z".into()),
             end_reason: Some("hangup".into()),
             missed: false,
+            name: None,
         },
     ];
     press(&mut a, KeyCode::F(2));
@@ -532,6 +575,7 @@ fn blf_panel_states_with_focus_and_mwi() {
             remote: remote.map(str::to_string),
             presence: presence.map(str::to_string),
             note: None,
+            name: None,
         });
     }
     a.on_phone_event(Event::Mwi {

@@ -18,7 +18,7 @@ pub static HISTORY: Spec = Spec {
     name: "history",
     args: &[Arg::whole("limit").optional()],
     help: "call history, newest first",
-    effect: "`{history:[{id, account, direction, remote, started_at, answered_at?, ended_at, end_reason, missed}]}`, newest first.",
+    effect: "`{history:[{id, account, direction, remote, started_at, answered_at?, ended_at, end_reason, missed, name?}]}`, newest first; `name` is the call's `name` (below) when it had one.",
     surfaces: EVERYWHERE,
     example: "history 5",
     build: |a| {

@@ -376,7 +376,7 @@ impl CallActor {
             .unwrap_or_default()
             .to_string();
         let call_id = m::call_id(&tx.request.headers).unwrap_or_else(|_| m::new_call_id());
-        let info = base_info(
+        let mut info = base_info(
             &id,
             &account,
             CallDirection::In,
@@ -385,6 +385,8 @@ impl CallActor {
             call_id,
             CallState::Ringing,
         );
+        info.name =
+            super::caller_name::from_headers(&tx.request.headers, account.trust_asserted_identity);
         Self::spawn(env, info, account, Start::Incoming(Box::new(tx), replaces))
     }
 
@@ -703,6 +705,7 @@ fn base_info(
         direction,
         remote: remote.to_string(),
         remote_name,
+        name: None,
         state,
         held: false,
         remote_held: false,

@@ -43,6 +43,12 @@ pub struct CallInfo {
     pub remote: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_name: Option<String>,
+    /// Who the other party is, to show: the directory's name for the
+    /// number, else the SIP display name (P-Asserted-Identity before From
+    /// when the account trusts it). Filled in by a later update when the
+    /// directory is still loading as the call starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub state: CallState,
     pub held: bool,
     pub remote_held: bool,
@@ -138,6 +144,9 @@ pub enum Event {
         /// The presence document's note (e.g. "Do Not Disturb").
         #[serde(skip_serializing_if = "Option::is_none")]
         note: Option<String>,
+        /// The directory's name for the target, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     /// Waiting messages of an account changed.
     Mwi {

@@ -24,6 +24,7 @@
 
 mod accounts;
 mod call_commands;
+mod caller_names;
 mod calls;
 mod commands;
 mod conference;
@@ -68,6 +69,8 @@ struct CallEntry {
     info: CallInfo,
     history_id: Option<i64>,
     answered_recorded: bool,
+    /// The name the history row has (`History::named`).
+    history_name: Option<String>,
     /// The call-waiting beep is on in this call.
     beeping: bool,
 }
@@ -94,6 +97,9 @@ struct CallManager {
     pbx: pbx::Pbx,
     /// Attended transfers under way: transferred call → consultation call.
     attended: HashMap<String, String>,
+    /// Directory names by number, for naming calls without IO (empty
+    /// until the sources are read, `caller_names`).
+    names: crate::store::directory::NameIndex,
 }
 
 /// Starts the phone and returns its handle.
@@ -170,7 +176,9 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         conference: None,
         conf_pending: HashSet::new(),
         attended: HashMap::new(),
+        names: Default::default(),
     };
+    caller_names::load(&manager.config.directories, &manager.env.manager);
     let mut manager = manager;
     if manager.pbx.policy.dnd.presence {
         // Presence DND was on when the phone stopped: publish it again.
@@ -267,6 +275,7 @@ impl CallManager {
             ManagerMsg::AttendedTransferFailed(call) => self.attended_transfer_failed(&call),
             ManagerMsg::ConferenceJoined(id, member) => self.conference_joined(id, member),
             ManagerMsg::CallGone(id) => self.call_gone(&id),
+            ManagerMsg::DirectoryNames(index) => self.on_directory_names(*index),
         }
     }
 }

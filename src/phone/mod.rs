@@ -6,6 +6,7 @@
 
 mod blf;
 mod call;
+mod caller_name;
 mod diversion;
 pub mod doctor;
 mod event;
@@ -41,6 +42,8 @@ pub(crate) enum ManagerMsg {
     Stats(String, Option<MediaStats>),
     Dtmf(String, char),
     CallGone(String),
+    /// The directory's names by number, read from the sources.
+    DirectoryNames(Box<crate::store::directory::NameIndex>),
     /// An attended transfer of this call failed: its consultation stays.
     AttendedTransferFailed(String),
     /// A call joined the conference as this mixer member.

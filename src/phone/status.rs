@@ -194,6 +194,7 @@ mod tests {
                 direction: CallDirection::In,
                 remote: "sip:1003@test.local".into(),
                 remote_name: Some("Carol".into()),
+                name: None,
                 state: CallState::Active,
                 held: false,
                 remote_held: false,

@@ -4,9 +4,11 @@
 //! files when asked ([`load`]); keeps no state and must not know SIP or
 //! calls: the phone makes a dialable URI of each number.
 
+mod names;
 mod search;
 mod vcard;
 
+pub use names::NameIndex;
 pub use search::rank;
 pub use vcard::parse as parse_vcards;
 

@@ -45,6 +45,10 @@ pub struct HistoryEntry {
     /// The target a redirect (3xx) sent our call to, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
+    /// Who the other party was (the call's `name`: the directory's, else
+    /// the SIP display name), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The call id of the process that made the entry (`c1`, ...).
     #[serde(skip)]
     pub call: String,
@@ -62,7 +66,7 @@ fn db(e: impl std::fmt::Display) -> StoreError {
 
 const COLUMNS: &str =
     "id, call, account, direction, remote, started_at, answered_at, ended_at, end_reason, missed, \
-     redirected_to";
+     redirected_to, name";
 
 fn entry(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
     Ok(HistoryEntry {
@@ -77,6 +81,7 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<HistoryEntry> {
         end_reason: row.get(8)?,
         missed: row.get(9)?,
         redirected_to: row.get(10)?,
+        name: row.get(11)?,
     })
 }
 
@@ -238,6 +243,14 @@ impl History {
         self.update(
             "UPDATE calls SET redirected_to = ?2 WHERE id = ?1",
             params![id, to],
+            id,
+        )
+    }
+    /// The name shown for the call's other party.
+    pub fn named(&self, id: i64, name: &str) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE calls SET name = ?2 WHERE id = ?1",
+            params![id, name],
             id,
         )
     }

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 /// Brings the database to [`VERSION`]; refuses a newer one.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
@@ -41,6 +41,14 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
         tx.execute_batch(
             "ALTER TABLE calls ADD COLUMN redirected_to TEXT;
              PRAGMA user_version = 2;",
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    if version < 3 {
+        // The name shown for the other party (directory or display name).
+        tx.execute_batch(
+            "ALTER TABLE calls ADD COLUMN name TEXT;
+             PRAGMA user_version = 3;",
         )
         .map_err(|e| e.to_string())?;
     }

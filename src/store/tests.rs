@@ -63,6 +63,7 @@ fn lifecycle_and_queries() {
             end_reason: Some("hangup".into()),
             missed: false,
             redirected_to: None,
+            name: None,
             call: "c1".into(),
         }
     );
@@ -73,6 +74,14 @@ fn lifecycle_and_queries() {
         Some("cancelled")
     );
     assert_eq!(h.get(9999).unwrap(), None);
+    h.named(b, "Anna Berg").unwrap();
+    assert_eq!(
+        h.get(b).unwrap().unwrap().name.as_deref(),
+        Some("Anna Berg")
+    );
+    let json = serde_json::to_value(h.get(b).unwrap().unwrap()).unwrap();
+    assert_eq!(json["name"], "Anna Berg");
+    assert!(serde_json::to_value(&all[2]).unwrap().get("name").is_none());
 
     let json = serde_json::to_value(&all[2]).unwrap();
     assert_eq!(

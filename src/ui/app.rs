@@ -123,6 +123,9 @@ pub struct HistoryRow {
     pub end_reason: Option<String>,
     #[serde(default)]
     pub missed: bool,
+    /// Who the other party was (`name` of the history entry).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// The whole interface state.
@@ -136,6 +139,8 @@ pub struct LampView {
     /// Presence where the server offers it: `available`, `away`, `busy`, `dnd`, `offline`.
     pub presence: Option<String>,
     pub note: Option<String>,
+    /// The directory's name for the target (shown when it has no label).
+    pub name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -321,6 +326,7 @@ impl App {
                 remote,
                 presence,
                 note,
+                name,
             } => {
                 self.blf_state.insert(
                     target,
@@ -329,6 +335,7 @@ impl App {
                         remote,
                         presence,
                         note,
+                        name,
                     },
                 );
             }
@@ -353,7 +360,7 @@ impl App {
     }
 
     fn announce(&mut self, call: &CallInfo, effects: &mut Vec<Effect>) {
-        let who = match &call.remote_name {
+        let who = match call.name.as_ref().or(call.remote_name.as_ref()) {
             Some(name) => format!("{name} <{}>", call.remote),
             None => call.remote.clone(),
         };
@@ -448,6 +455,8 @@ impl App {
             .map(|m| (m.account, (m.new, m.old)))
             .collect();
         for b in status.blf {
+            // `status` carries no directory name: the last event's stays.
+            let name = self.blf_state.get(&b.target).and_then(|v| v.name.clone());
             self.blf_state.insert(
                 b.target,
                 LampView {
@@ -455,6 +464,7 @@ impl App {
                     remote: b.remote,
                     presence: b.presence,
                     note: b.note,
+                    name,
                 },
             );
         }

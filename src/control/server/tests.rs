@@ -83,6 +83,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             direction: CallDirection::Out,
             remote: "sip:1002@test.local".into(),
             remote_name: None,
+            name: None,
             state,
             held: false,
             remote_held: false,

@@ -177,6 +177,7 @@ impl CallManager {
             info: info.clone(),
             history_id: None,
             answered_recorded: false,
+            history_name: None,
         };
         self.calls.insert(info.id.clone(), entry);
         // Recorded in history and announced like any later change.
@@ -185,10 +186,11 @@ impl CallManager {
 
     /// A call's new state: kept, written to history, passed on to a REFER
     /// that placed it, a transfer and the conference, and announced.
-    pub(super) fn on_call_update(&mut self, info: CallInfo) {
+    pub(super) fn on_call_update(&mut self, mut info: CallInfo) {
         if !self.calls.contains_key(&info.id) {
             return;
         }
+        self.name_call(&mut info);
         self.by_sip_call_id
             .insert(info.sip_call_id.clone(), info.id.clone());
         self.record_in_history(&info);

@@ -31,6 +31,12 @@ impl CallManager {
         let Some(hid) = entry.history_id else {
             return;
         };
+        if let (Some(name), true) = (&info.name, info.name != entry.history_name) {
+            entry.history_name = info.name.clone();
+            if let Err(e) = self.history.named(hid, name) {
+                tracing::error!("history: {e}");
+            }
+        }
         if let (Some(at), false) = (&info.answered_at, entry.answered_recorded) {
             entry.answered_recorded = true;
             if let Err(e) = self.history.answered(hid, at) {
@@ -71,6 +77,11 @@ impl CallManager {
         let now = crate::store::now_rfc3339();
         match self.history.start(&id, &account.name, "in", remote, &now) {
             Ok(hid) => {
+                if let Some(name) = self.directory_name(remote) {
+                    if let Err(e) = self.history.named(hid, &name) {
+                        tracing::error!("history: {e}");
+                    }
+                }
                 if let Err(e) = self.history.ended(hid, &now, reason, missed) {
                     tracing::error!("history: {e}");
                 }

@@ -307,7 +307,39 @@ impl CallManager {
             return;
         };
         if change(b) {
-            let _ = self.events.send(Arc::new(b.event()));
+            let mut event = b.event();
+            if let Event::Blf { name, .. } = &mut event {
+                *name = self.names.lookup(&b.uri).map(str::to_string);
+            }
+            let _ = self.events.send(Arc::new(event));
+        }
+    }
+
+    /// Announces again each lamp whose target the directory names, with
+    /// that name (the directory was read after the lamps were lit).
+    pub(super) fn announce_named_lamps(&self) {
+        for b in &self.pbx.blf {
+            if let (
+                Some(found),
+                Event::Blf {
+                    target,
+                    state,
+                    remote,
+                    presence,
+                    note,
+                    ..
+                },
+            ) = (self.names.lookup(&b.uri), b.event())
+            {
+                let _ = self.events.send(Arc::new(Event::Blf {
+                    target,
+                    state,
+                    remote,
+                    presence,
+                    note,
+                    name: Some(found.to_string()),
+                }));
+            }
         }
     }
 

@@ -169,6 +169,7 @@ fn status_and_events_fill_mwi_and_blf_lamps() {
             remote: Some("sip:1005@x".into()),
             presence: None,
             note: None,
+            name: None,
         })
     );
     // An unreadable reply changes nothing and says so.

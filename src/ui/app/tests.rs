@@ -28,6 +28,7 @@ fn app() -> App {
         ended_at: Some(T0.into()),
         end_reason: Some("486 Busy Here".into()),
         missed: false,
+        name: None,
     }];
     a
 }
@@ -41,6 +42,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         direction: dir,
         remote: "sip:1002@test.local".into(),
         remote_name: None,
+        name: None,
         state,
         held: state == CallState::Held,
         remote_held: false,

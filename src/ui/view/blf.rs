@@ -56,8 +56,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::styled("([[blf]] in config)", t.style("ui.dim")));
     }
     for (i, b) in app.blf.iter().enumerate() {
-        let label = b.label.as_deref().unwrap_or(&b.target);
         let view = app.blf_state.get(&b.target);
+        let label = b
+            .label
+            .as_deref()
+            .or(view.and_then(|v| v.name.as_deref()))
+            .unwrap_or(&b.target);
         let state = view.map(|v| v.state.as_str()).unwrap_or("unknown");
         let remote = view.and_then(|v| v.remote.as_deref());
         let (mark, role) = lamp(state);

@@ -41,7 +41,9 @@ fn state_role(state: CallState) -> &'static str {
 
 fn remote_text(call: &CallInfo) -> String {
     let uri = call.remote.trim_start_matches('<').trim_end_matches('>');
-    match call.remote_name.as_deref().filter(|n| !n.is_empty()) {
+    // The directory's or the SIP name (`name`), else the display name.
+    let name = call.name.as_deref().or(call.remote_name.as_deref());
+    match name.filter(|n| !n.is_empty()) {
         Some(name) => format!("{name} <{uri}>"),
         None => uri.to_string(),
     }

@@ -67,11 +67,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             h.end_reason.clone().unwrap_or_else(|| "up".to_string())
         };
+        let who = match h.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("{name} <{}>", h.remote),
+            None => h.remote.clone(),
+        };
         lines.push(Line::from(Span::styled(
             format!(
                 " {:<5}{dir} {:<remote_w$}{:<17}{:>8} {:<result_w$}",
                 fit(&h.id.to_string(), 5),
-                fit(&h.remote, remote_w.saturating_sub(1)),
+                fit(&who, remote_w.saturating_sub(1)),
                 started,
                 length,
                 fit(&result, result_w)

@@ -1,0 +1,160 @@
+//! Caller names against SIPp callers: a `[[directory]]` vCard contact
+//! with the caller's address names the incoming call (status, events and
+//! history); a caller no contact has shows its From display name; a
+//! directory source that blocks every read (a FIFO nobody writes) delays
+//! no ring.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::callctl::{wait_ringing, wait_state};
+use support::config::Account;
+use support::phone::Phone;
+use support::setup::{direct_phone, PhoneOpts};
+use support::sipp::Sipp;
+use support::TestDir;
+
+const LONG: Duration = Duration::from_secs(10);
+
+/// A SIPp caller (From `sipp <sip:sipp@…>`) that rings us, then cancels:
+/// returns the call's id once it rings, and the SIPp run.
+fn ring(t: &TestDir, p: &mut Phone) -> (String, support::sipp::SippRun) {
+    ring_with(t, p, "uac_cancel")
+}
+
+fn ring_with(t: &TestDir, p: &mut Phone, scenario: &str) -> (String, support::sipp::SippRun) {
+    let caller = Sipp::new(scenario, &t.sub("caller"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(15)
+        .spawn();
+    let id = wait_ringing(p, 10);
+    (id, caller)
+}
+
+fn named(p: &mut Phone, id: &str, name: &str) -> Value {
+    match p.wait_call_from(id, 0, LONG, |c| c["name"] == name) {
+        Some((_, c)) => c,
+        None => panic!(
+            "call {id} never named {name:?}: {:?}\n{}",
+            p.call_updates(id),
+            p.log_tail()
+        ),
+    }
+}
+
+fn history_name(p: &mut Phone) -> Value {
+    let h = p.ok(json!({"cmd": "history", "limit": 1}));
+    h["history"][0]["name"].clone()
+}
+
+#[test]
+fn a_directory_contact_names_the_caller_in_status_events_and_history() {
+    let t = TestDir::new("names-dir");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("desk.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Front Desk Anna\nIMPP:sip:sipp@127.0.0.1\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new();
+    opts.config = opts.config.vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let (id, caller) = ring(&t, &mut p);
+    named(&mut p, &id, "Front Desk Anna");
+    let status = p.ok(json!({"cmd": "status"}));
+    let call = status["calls"]
+        .as_array()
+        .and_then(|calls| calls.iter().find(|c| c["id"] == id.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("the ringing call in status: {status}"));
+    assert_eq!(call["name"], "Front Desk Anna", "{status}");
+    assert_eq!(call["remote_name"], "sipp", "unchanged: {status}");
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(history_name(&mut p), "Front Desk Anna");
+}
+
+#[test]
+fn a_caller_no_contact_has_shows_its_from_display_name() {
+    let t = TestDir::new("names-from");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("other.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Somebody Else\nTEL:+49 89 1234567\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new();
+    opts.config = opts.config.vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let (id, caller) = ring(&t, &mut p);
+    let ringing = named(&mut p, &id, "sipp");
+    assert_eq!(ringing["state"], "ringing", "{ringing}");
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    let ended = wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(ended["name"], "sipp", "{ended}");
+    assert_eq!(history_name(&mut p), "sipp");
+}
+
+#[test]
+fn a_directory_that_blocks_reads_never_delays_the_ring() {
+    let t = TestDir::new("names-fifo");
+    let fifo = t.sub("contacts").join("blocked.vcf");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils) runs");
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let mut opts = PhoneOpts::new();
+    // The FIFO itself is the source: opening it for reading blocks until
+    // a writer comes, and none does.
+    opts.config = opts.config.vcard_directory(&fifo);
+    let mut p = direct_phone(&t, opts);
+    let start = Instant::now();
+    let (id, caller) = ring(&t, &mut p);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "rang after {:?}",
+        start.elapsed()
+    );
+    named(&mut p, &id, "sipp");
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    wait_state(&mut p, &id, "ended", 5);
+    let status = p.ok(json!({"cmd": "status"}));
+    assert!(status["accounts"].is_array(), "still answers: {status}");
+}
+
+/// P-Asserted-Identity's display name comes before From's only for an
+/// account that trusts its PBX.
+#[test]
+fn a_trusted_asserted_identity_names_the_caller() {
+    for (trust, want) in [(true, "Asserted Anna"), (false, "sipp")] {
+        let t = TestDir::new(if trust { "names-pai" } else { "names-nopai" });
+        let mut opts = PhoneOpts::new();
+        opts.user = "1099".into();
+        let account = Account::direct("office", "1001");
+        let account = if trust {
+            account.trusting_asserted_identity()
+        } else {
+            account
+        };
+        opts.config = opts.config.account(account);
+        let mut p = direct_phone(&t, opts);
+        let (id, caller) = ring_with(&t, &mut p, "uac_cancel_pai");
+        let c = named(&mut p, &id, want);
+        assert_eq!(c["account"], "office", "{c}");
+        let r = caller.wait(Duration::from_secs(20));
+        assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+        wait_state(&mut p, &id, "ended", 5);
+        assert_eq!(history_name(&mut p), want);
+        assert!(
+            p.call_updates(&id).iter().all(|c| c["name"] == want),
+            "{:?}",
+            p.call_updates(&id)
+        );
+    }
+}
