@@ -126,6 +126,14 @@ fn a_directory_that_blocks_reads_never_delays_the_ring() {
     wait_state(&mut p, &id, "ended", 5);
     let status = p.ok(json!({"cmd": "status"}));
     assert!(status["accounts"].is_array(), "still answers: {status}");
+    // `search` reads the sources too: a source that never answers is an
+    // error after 5 s, not a command that hangs, and the phone still quits.
+    let start = Instant::now();
+    let r = p.cmd(json!({"cmd": "search", "q": "anna"}));
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["error"]["code"], "timeout", "{r}");
+    assert!(start.elapsed() < Duration::from_secs(12), "{:?}", start.elapsed());
+    assert!(p.quit(), "the phone did not quit:\n{}", p.log_tail());
 }
 
 /// P-Asserted-Identity's display name comes before From's only for an

@@ -1,7 +1,8 @@
 //! `search`: the `[[directory]]` sources and the call history searched
 //! with fuzzy ranking (`store::directory`), each result with the URI `dial`
 //! would call (after the account's dial plan). The files are read on a
-//! blocking task, so the manager never waits on them; this module must not
+//! thread of their own, so the manager never waits on them, and a source
+//! that does not answer within 5 s is an error; this module must not
 //! touch calls.
 
 use super::calls::dial_uri;
@@ -13,6 +14,8 @@ use serde_json::{json, Value};
 
 /// Results when `limit` is not given.
 const DEFAULT_LIMIT: usize = 20;
+/// How long the sources may take to be read.
+const SEARCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// History rows searched (the newest).
 const HISTORY_SEARCHED: usize = 500;
 
@@ -31,16 +34,33 @@ impl CallManager {
         let q = q.to_string();
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         Reply::later(async move {
-            let found = tokio::task::spawn_blocking(move || {
-                let (mut entries, errors) = directory::load(&sources);
-                for e in errors {
-                    tracing::warn!("directory: {e}");
-                }
-                entries.extend(directory::from_history(&history));
-                directory::rank(&q, &entries, limit)
-            })
-            .await
-            .map_err(|e| CommandError::new("internal", format!("search failed: {e}")))?;
+            // A thread of its own, not a blocking task: a source that never
+            // answers (a FIFO, a hung network mount) must neither hold the
+            // command for ever nor keep the phone from shutting down.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name("directory-search".into())
+                .spawn(move || {
+                    let (mut entries, errors) = directory::load(&sources);
+                    for e in errors {
+                        tracing::warn!("directory: {e}");
+                    }
+                    entries.extend(directory::from_history(&history));
+                    let _ = tx.send(directory::rank(&q, &entries, limit));
+                })
+                .map_err(|e| CommandError::new("internal", format!("search failed: {e}")))?;
+            let found = tokio::time::timeout(SEARCH_TIMEOUT, rx)
+                .await
+                .map_err(|_| {
+                    CommandError::new(
+                        "timeout",
+                        format!(
+                            "the [[directory]] sources did not answer within {} s",
+                            SEARCH_TIMEOUT.as_secs()
+                        ),
+                    )
+                })?
+                .map_err(|_| CommandError::new("internal", "search failed"))?;
             let results: Vec<Value> = found
                 .into_iter()
                 .map(|e| {
