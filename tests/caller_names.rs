@@ -132,7 +132,11 @@ fn a_directory_that_blocks_reads_never_delays_the_ring() {
     let r = p.cmd(json!({"cmd": "search", "q": "anna"}));
     assert_eq!(r["ok"], false, "{r}");
     assert_eq!(r["error"]["code"], "timeout", "{r}");
-    assert!(start.elapsed() < Duration::from_secs(12), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(p.quit(), "the phone did not quit:\n{}", p.log_tail());
 }
 
