@@ -1,6 +1,6 @@
 //! The dial prompt's search results: a box over the bottom of the main
 //! area, just above the prompt, one row per number (name, number, kind,
-//! source), the selected one highlighted. Draws only; the results and the
+//! source), the selected one marked ▸ and highlighted. Draws only; the results and the
 //! selection live in `app/search.rs`.
 
 use crate::ui::app::{App, SearchHit};
@@ -45,12 +45,13 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         .iter()
         .enumerate()
         .map(|(i, hit)| {
-            let role = if app.search.sel == Some(i) {
-                "ui.selected"
+            let (mark, role) = if app.search.sel == Some(i) {
+                ("▸ ", "ui.selected")
             } else {
-                "ui.text"
+                ("  ", "ui.text")
             };
-            let text = format!("{:<inner_width$}", row(hit, inner_width));
+            let row = row(hit, inner_width.saturating_sub(2));
+            let text = format!("{mark}{row:<width$}", width = inner_width.saturating_sub(2));
             Line::from(Span::styled(text, t.style(role)))
         })
         .collect();
