@@ -620,3 +620,32 @@ fn focused_blf_entry_is_highlighted_and_calls_keep_theirs() {
     assert!(reversed(&terminal, 62, 4), "second BLF entry selected");
     assert!(reversed(&terminal, 10, 4), "the call stays selected");
 }
+
+#[test]
+fn dial_prompt_with_search_results() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('d'));
+    for c in "ali".chars() {
+        press(&mut a, KeyCode::Char(c));
+    }
+    // the request out is for "al"; its reply is stale, the one for "ali" shown
+    let results = serde_json::json!({"results": [
+        {"name": "Alice Smith", "number": "+49 89 1234567", "uri": "sip:+49891234567@test.local",
+         "source": "contacts/alice.vcf", "kind": "work"},
+        {"name": "Alice Smith", "number": "+49 170 5550", "uri": "sip:+491705550@test.local",
+         "source": "contacts/alice.vcf", "kind": "cell"},
+        {"name": "", "number": "1077", "uri": "sip:1077@test.local",
+         "source": "history", "kind": "in"},
+    ]});
+    a.on_reply("search", Ok(results.clone()));
+    a.on_reply("search", Ok(results));
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Down);
+    let shown = screen(&a);
+    assert!(
+        shown.contains("▸ Alice Smith            +49 170 5550"),
+        "{shown}"
+    );
+    assert!(shown.contains(" dial: ali"), "{shown}");
+    insta::assert_snapshot!(shown);
+}

@@ -8,8 +8,10 @@ mod conf;
 mod connect_pair;
 mod keys;
 mod pbx;
+mod search;
 
 pub use conf::{level_text, meter, ConferenceView, SILENCE_DB};
+pub use search::{searchable, DialSearch, SearchHit, SEARCH_SHOWN};
 
 use super::action::{PromptKind, View};
 use super::keymap::{KeyMode, Keymap};
@@ -174,6 +176,8 @@ pub struct App {
     /// The dial plan of the account the dial prompt dials with (the
     /// first), for the "→ number" it shows as you type.
     pub dial_plan: Option<DialPlan>,
+    /// The dial prompt's search results and selection.
+    pub search: DialSearch,
     pub view: View,
     pub mode: Mode,
     pub message: Option<(Level, String)>,
@@ -219,6 +223,7 @@ impl App {
             voicemail: std::collections::BTreeMap::new(),
             pbx_voicemail: None,
             dial_plan: None,
+            search: DialSearch::default(),
             view: View::Calls,
             mode: Mode::Normal,
             message: None,
@@ -401,6 +406,7 @@ impl App {
     /// The reply to a command run for an [`Effect::Execute`].
     pub fn on_reply(&mut self, name: &str, result: Result<Value, CommandError>) -> Vec<Effect> {
         match (name, result) {
+            ("search", result) => self.on_search_reply(result),
             ("status", Ok(v)) => {
                 match serde_json::from_value::<Status>(v) {
                     Ok(status) => self.apply_status(status),
@@ -523,5 +529,7 @@ impl App {
 
 #[cfg(test)]
 mod pbx_tests;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 //! ┌ Calls ───────────────────────────────┐┌ BLF ──────┐
 //! │ call list (Calls) / History / Log     ││ targets   │
 //! └───────────────────────────────────────┘└───────────┘
+//! (dial search results over the main area's bottom rows)
 //! message line
 //! input line: dial / `:` command / key hints
 //! ```
@@ -18,6 +19,7 @@ mod detail;
 mod help;
 mod history;
 mod ladder;
+mod search;
 mod status;
 
 use super::action::View;
@@ -59,6 +61,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match &app.mode {
         Mode::Help { page } => help::draw(frame, main_area, app, *page),
         Mode::Detail { index, scroll } => detail::draw(frame, main_area, app, *index, *scroll),
+        Mode::Input {
+            kind: super::action::PromptKind::Dial,
+            ..
+        } => search::draw(frame, main_area, app),
         _ => {}
     }
     bottom::draw_message(frame, message_area, app);

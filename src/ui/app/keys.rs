@@ -401,7 +401,30 @@ impl App {
         }
     }
 
-    fn input_key(&mut self, key: Key, kind: PromptKind, mut text: String) -> Vec<Effect> {
+    fn input_key(&mut self, key: Key, kind: PromptKind, text: String) -> Vec<Effect> {
+        let dial = kind == PromptKind::Dial;
+        let before = text.clone();
+        let mut effects = self.input_edit(key, kind, text);
+        if dial {
+            match &self.mode {
+                Mode::Input { text, .. } if *text != before => {
+                    let text = text.clone();
+                    effects.extend(self.search_after_edit(&text));
+                }
+                Mode::Input { .. } => {}
+                _ => self.search_closed(),
+            }
+        }
+        effects
+    }
+
+    fn input_edit(&mut self, key: Key, kind: PromptKind, mut text: String) -> Vec<Effect> {
+        let dial = kind == PromptKind::Dial;
+        // Shift-Tab moves back in the search results.
+        if dial && key.code == KeyCode::BackTab && self.search_select(false) {
+            self.mode = Mode::Input { kind, text };
+            return Vec::new();
+        }
         let edit = match self.keymap.lookup(KeyMode::Prompt, &key) {
             Some(Action::Line(edit)) => *edit,
             _ => {
@@ -412,6 +435,18 @@ impl App {
                 return Vec::new();
             }
         };
+        // With search results shown, Tab / Down and Up pick among them.
+        let pick = match edit {
+            LineEdit::Complete | LineEdit::HistoryNext => Some(true),
+            LineEdit::HistoryPrev => Some(false),
+            _ => None,
+        };
+        if let Some(forward) = pick.filter(|_| dial) {
+            if self.search_select(forward) {
+                self.mode = Mode::Input { kind, text };
+                return Vec::new();
+            }
+        }
         match edit {
             LineEdit::Cancel => {
                 self.mode = Mode::Normal;
@@ -420,6 +455,15 @@ impl App {
             }
             LineEdit::Submit => {
                 self.mode = Mode::Normal;
+                let picked = if dial { self.selected_hit_uri() } else { None };
+                if let Some(uri) = picked {
+                    self.input_history.retain(|h| h != &uri);
+                    self.input_history.push(uri.clone());
+                    return self.dispatch(Command::Dial {
+                        to: uri,
+                        account: None,
+                    });
+                }
                 let typed = text.trim().to_string();
                 if typed.is_empty() {
                     return Vec::new();
