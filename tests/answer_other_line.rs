@@ -1,8 +1,9 @@
 //! A call on line B while line A talks (two accounts, users 1001 and 1002):
 //! `answer` holds A (its SIPp peer demands the `a=sendonly` re-INVITE) or,
 //! with `[phone] on_answer_other = "hangup"`, ends it (its peer demands the
-//! BYE, and would fail on a re-INVITE); `reject` of the line-B call leaves
-//! A untouched (its peer takes nothing but our final BYE).
+//! BYE, and would fail on a re-INVITE); `reject` or `deflect` (302, its
+//! Contact checked) of the line-B call leaves A untouched (its peer takes
+//! nothing but our final BYE).
 
 mod support;
 
@@ -113,6 +114,47 @@ fn reject_on_line_b_leaves_line_a_alone() {
     let st = p.call(&a).unwrap_or_default();
     assert_eq!(st["state"], "active", "line A after the reject: {st}");
     assert_eq!(st["held"], false, "line A after the reject: {st}");
+
+    p.ok(json!({"cmd": "hangup", "call": a}));
+    // uas_answer takes only the BYE: a re-INVITE would have failed it.
+    let ra = a_peer.wait(Duration::from_secs(15));
+    assert!(ra.success(), "line A: {}\n{}", ra.describe(), p.log_tail());
+}
+
+#[test]
+fn deflect_on_line_b_leaves_line_a_alone() {
+    let t = TestDir::new("aol-deflect");
+    let mut p = direct_phone(&t, two_lines(PhoneOpts::new()));
+    let a_peer = Sipp::new("uas_answer", &t.sub("linea")).timeout(30).spawn();
+    let a = dial_on_line_a(&mut p, &a_peer);
+
+    let target = Sipp::new("uas_answer", &t.sub("target"))
+        .timeout(20)
+        .spawn();
+    let b_peer = Sipp::new("uac_follow_302", &t.sub("lineb"))
+        .target(p.sip_addr())
+        .service("1002")
+        .key("target_host", "127.0.0.1")
+        .key("target_port", &target.port.to_string())
+        .key("target_user", "x")
+        .timeout(20)
+        .spawn();
+    let b = wait_ringing_other(&mut p, &[&a], 10);
+    p.ok(json!({"cmd": "deflect", "to": format!("sip:x@{}", target.addr())}));
+    wait_state(&mut p, &b, "ended", 5);
+    let rb = b_peer.wait(Duration::from_secs(20));
+    assert!(rb.success(), "line B: {}\n{}", rb.describe(), p.log_tail());
+    let contacts = support::pbx::response_contacts(&rb.messages, 302);
+    let want = format!("<sip:x@{}>", target.addr());
+    assert!(
+        contacts.iter().any(|c| c.ends_with(&want)),
+        "302 Contact {contacts:?}, wanted {want}"
+    );
+    let rt = target.wait(Duration::from_secs(10));
+    assert!(rt.success(), "target: {}", rt.describe());
+    let st = p.call(&a).unwrap_or_default();
+    assert_eq!(st["state"], "active", "line A after the deflect: {st}");
+    assert_eq!(st["held"], false, "line A after the deflect: {st}");
 
     p.ok(json!({"cmd": "hangup", "call": a}));
     // uas_answer takes only the BYE: a re-INVITE would have failed it.
