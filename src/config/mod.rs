@@ -157,6 +157,9 @@ pub struct PhoneConfig {
     pub internal_pattern: InternalPattern,
     /// What hanging up ourselves does to a local conference.
     pub conference_hangup: ConferenceHangup,
+    /// What `answer` does to a call already connected (on this line or
+    /// another account's): hold it (default) or hang it up.
+    pub on_answer_other: OnAnswerOther,
     /// Session timers (RFC 4028): the session interval we ask for, in
     /// seconds; 0 turns them off.
     pub session_expires_s: u32,
@@ -198,6 +201,17 @@ pub enum ConferenceHangup {
     Transfer,
 }
 
+/// `[phone] on_answer_other`: what answering a waiting call does to the
+/// call that is connected (call waiting, on the same line or another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnAnswerOther {
+    /// The connected call goes on hold (re-INVITE `sendonly`), default.
+    #[default]
+    Hold,
+    /// The connected call is ended (BYE) before the new one is answered.
+    Hangup,
+}
+
 impl Default for PhoneConfig {
     fn default() -> Self {
         PhoneConfig {
@@ -208,6 +222,7 @@ impl Default for PhoneConfig {
             ring_timeout_s: 60,
             dnd_code: 486,
             conference_hangup: ConferenceHangup::End,
+            on_answer_other: OnAnswerOther::Hold,
             dnd_via: LineDnd::Line,
             dnd_allow: Vec::new(),
             internal_pattern: InternalPattern::default(),

@@ -7,7 +7,7 @@ use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
     Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, DialPlan,
-    DirectoryConfig, LineDnd, MediaEncryption, PhoneConfig, SipConfig, UiConfig,
+    DirectoryConfig, LineDnd, MediaEncryption, OnAnswerOther, PhoneConfig, SipConfig, UiConfig,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -159,6 +159,7 @@ struct RawPhone {
     #[serde(default)]
     external_prefixes: Vec<Spanned<String>>,
     conference_hangup: Option<Spanned<String>>,
+    on_answer_other: Option<Spanned<String>>,
     dnd_via: Option<Spanned<String>>,
     session_expires_s: Option<Spanned<u32>>,
     min_se_s: Option<Spanned<u32>>,
@@ -617,6 +618,16 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             ))
         }
     };
+    let on_answer_other = match raw.on_answer_other.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None | Some((_, "hold")) => OnAnswerOther::Hold,
+        Some((_, "hangup")) => OnAnswerOther::Hangup,
+        Some((v, other)) => {
+            return Err(src.at(
+                v.span(),
+                format!("invalid value `{other}` for key `phone.on_answer_other`, expected `hold` or `hangup`"),
+            ))
+        }
+    };
     let dnd_via = match raw.dnd_via.as_ref().map(|v| (v, v.get_ref().as_str())) {
         None | Some((_, "line")) => LineDnd::Line,
         Some((_, "feature_code")) => LineDnd::FeatureCode,
@@ -686,6 +697,7 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
         min_se_s,
         symmetric_rtp: raw.symmetric_rtp.unwrap_or(d.symmetric_rtp),
         conference_hangup,
+        on_answer_other,
         dnd_via,
         dnd_code,
         dnd_allow: raw
@@ -745,6 +757,21 @@ fn dial_plan(a: &RawAccount) -> Result<Option<DialPlan>, String> {
 #[cfg(test)]
 mod tests {
     use super::line_col;
+    use crate::config::OnAnswerOther;
+    use std::path::Path;
+
+    #[test]
+    fn on_answer_other_is_hold_unless_set_to_hangup() {
+        let parse = |t: &str| super::parse(t, Path::new("t.toml"));
+        let hold = parse("").expect("empty config");
+        assert_eq!(hold.phone.on_answer_other, OnAnswerOther::Hold);
+        let cfg = parse("[phone]\non_answer_other = \"hangup\"\n").expect("hangup");
+        assert_eq!(cfg.phone.on_answer_other, OnAnswerOther::Hangup);
+        let cfg = parse("[phone]\non_answer_other = \"hold\"\n").expect("hold");
+        assert_eq!(cfg.phone.on_answer_other, OnAnswerOther::Hold);
+        let err = parse("[phone]\non_answer_other = \"end\"\n").expect_err("bad value");
+        assert!(err.to_string().contains("phone.on_answer_other"), "{err}");
+    }
 
     #[test]
     fn line_and_column_are_one_based_in_characters() {

@@ -5,20 +5,27 @@
 
 use super::commands::Reply;
 use super::CallManager;
+use crate::config::OnAnswerOther;
 use std::path::PathBuf;
 
 impl CallManager {
-    /// `answer`: another active call goes on hold first (call waiting).
+    /// `answer`: another active call (on any line) goes on hold first, or
+    /// is hung up with `[phone] on_answer_other = "hangup"` (call waiting).
     pub(super) fn answer(&self, call: Option<&str>) -> Reply {
         let target = self.select_call(call, true);
         let others = match &target {
             Ok(t) => self.active_calls_except(Some(&t.id)),
             Err(_) => Vec::new(),
         };
-        Self::call_command(target, |h| async move {
+        let policy = self.config.phone.on_answer_other;
+        Self::call_command(target, move |h| async move {
             for other in others {
-                if let Err(e) = other.hold().await {
-                    tracing::warn!(call = %other.id, "could not hold before answering: {e}");
+                let done = match policy {
+                    OnAnswerOther::Hold => other.hold().await,
+                    OnAnswerOther::Hangup => other.hangup().await,
+                };
+                if let Err(e) = done {
+                    tracing::warn!(call = %other.id, "could not {policy:?} before answering: {e}");
                 }
             }
             h.answer().await

@@ -79,11 +79,22 @@ impl CallManager {
         let Some(to) = to else {
             return self.conference(Some(call.into_iter().collect()));
         };
+        // With no conference yet, the call we are in joins too: it waits
+        // with the new one and both join when that is answered.
+        let current: Vec<String> = if self.conference.is_none() {
+            self.active_calls_except(None)
+                .into_iter()
+                .map(|h| h.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let dialed = self.dial(&to, None);
         if let Ok(v) = &dialed {
             if let Some(id) = v["call"].as_str() {
                 // Joins when answered (see conference_on_update).
                 self.conf_pending.insert(id.to_string());
+                self.conf_pending.extend(current);
             }
         }
         dialed.into()
@@ -153,16 +164,47 @@ impl CallManager {
     /// a call dialed by `conf_add to=…` joins once answered.
     pub(super) fn conference_on_update(&mut self, info: &CallInfo) {
         if info.state == CallState::Ended {
-            self.conf_pending.remove(&info.id);
+            if self.conf_pending.remove(&info.id) {
+                // A dialled member that never answered: the connected calls
+                // waiting for it stay as they are.
+                let calls = &self.calls;
+                self.conf_pending.retain(|id| {
+                    calls.get(id.as_str()).is_some_and(|c| {
+                        !matches!(c.info.state, CallState::Active | CallState::Held)
+                    })
+                });
+            }
             self.conference_member_gone(&info.id);
         } else if info.state == CallState::Active && self.conf_pending.remove(&info.id) {
-            if let (Some(h), Ok(conf)) = (self.handle(&info.id), self.ensure_conference()) {
-                let manager = self.env.manager.clone();
-                tokio::spawn(async move {
-                    if let Ok(Some(member)) = h.conference(Some(conf)).await {
-                        let _ = manager.send(ManagerMsg::ConferenceJoined(h.id.clone(), member));
-                    }
-                });
+            // The answered call, and the connected calls that waited for it
+            // (`conf_add` with no conference yet).
+            let waiting: Vec<String> = self
+                .conf_pending
+                .iter()
+                .filter(|id| {
+                    self.calls.get(id.as_str()).is_some_and(|c| {
+                        matches!(c.info.state, CallState::Active | CallState::Held)
+                    })
+                })
+                .cloned()
+                .collect();
+            for id in &waiting {
+                self.conf_pending.remove(id);
+            }
+            let Ok(conf) = self.ensure_conference() else {
+                return;
+            };
+            for id in std::iter::once(&info.id).chain(waiting.iter()) {
+                if let Some(h) = self.handle(id) {
+                    let manager = self.env.manager.clone();
+                    let conf = conf.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Some(member)) = h.conference(Some(conf)).await {
+                            let _ =
+                                manager.send(ManagerMsg::ConferenceJoined(h.id.clone(), member));
+                        }
+                    });
+                }
             }
         }
     }
