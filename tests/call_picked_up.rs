@@ -53,6 +53,16 @@ fn ringing_call(t: &TestDir, p: &mut Phone) -> (String, SippRun) {
     (id, callee)
 }
 
+/// SIPp scenario `scenario` (in `dir`) sending termphone an INVITE with
+/// `Replaces: <replaces>` (10 s unless told otherwise).
+fn replacing(t: &TestDir, p: &Phone, scenario: &str, dir: &str, replaces: &str) -> Sipp {
+    Sipp::new(scenario, &t.sub(dir))
+        .target(p.sip_addr())
+        .service("1001")
+        .key("replaces", replaces)
+        .timeout(10)
+}
+
 #[test]
 fn an_early_only_replaces_picks_up_our_ringing_call() {
     let t = TestDir::new("picked-up");
@@ -61,15 +71,14 @@ fn an_early_only_replaces_picks_up_our_ringing_call() {
     let (call_id, ours, theirs) = early_dialog(&callee);
 
     // A wrong tag names no dialog of ours: 481, and the call rings on.
-    let wrong = Sipp::new("uac_replaces_481", &t.sub("wrong"))
-        .target(p.sip_addr())
-        .service("1001")
-        .key(
-            "replaces",
-            &format!("{call_id};to-tag={theirs};from-tag={ours};early-only"),
-        )
-        .timeout(10)
-        .run();
+    let wrong = replacing(
+        &t,
+        &p,
+        "uac_replaces_481",
+        "wrong",
+        &format!("{call_id};to-tag={theirs};from-tag={ours};early-only"),
+    )
+    .run();
     assert!(wrong.success(), "{}\n{}", wrong.describe(), p.log_tail());
     assert_eq!(
         p.call(&id).map(|c| c["state"].clone()),
@@ -78,15 +87,15 @@ fn an_early_only_replaces_picks_up_our_ringing_call() {
         p.events()
     );
 
-    let picker = Sipp::new("uac_replaces", &t.sub("picker"))
-        .target(p.sip_addr())
-        .service("1001")
-        .key(
-            "replaces",
-            &format!("{call_id};to-tag={ours};from-tag={theirs};early-only"),
-        )
-        .timeout(15)
-        .spawn();
+    let picker = replacing(
+        &t,
+        &p,
+        "uac_replaces",
+        "picker",
+        &format!("{call_id};to-tag={ours};from-tag={theirs};early-only"),
+    )
+    .timeout(15)
+    .spawn();
     let ended = wait_state(&mut p, &id, "ended", 10);
     assert_eq!(ended["end_reason"], "picked up", "{ended}");
     let rp = picker.wait(LONG);
@@ -123,15 +132,15 @@ fn a_replaces_without_early_only_picks_up_our_ringing_call_too() {
     let mut p = direct_phone(&t, PhoneOpts::new());
     let (id, callee) = ringing_call(&t, &mut p);
     let (call_id, ours, theirs) = early_dialog(&callee);
-    let picker = Sipp::new("uac_replaces", &t.sub("picker"))
-        .target(p.sip_addr())
-        .service("1001")
-        .key(
-            "replaces",
-            &format!("{call_id};to-tag={ours};from-tag={theirs}"),
-        )
-        .timeout(15)
-        .spawn();
+    let picker = replacing(
+        &t,
+        &p,
+        "uac_replaces",
+        "picker",
+        &format!("{call_id};to-tag={ours};from-tag={theirs}"),
+    )
+    .timeout(15)
+    .spawn();
     let ended = wait_state(&mut p, &id, "ended", 10);
     assert_eq!(ended["end_reason"], "picked up", "{ended}");
     let rp = picker.wait(LONG);
@@ -161,15 +170,14 @@ fn early_only_does_not_take_a_confirmed_call() {
         .find(|m| m.sent && m.is_response(200))
         .and_then(|m| tag_of(m.header("To")?))
         .unwrap_or_default();
-    let r = Sipp::new("uac_replaces_486", &t.sub("picker"))
-        .target(p.sip_addr())
-        .service("1001")
-        .key(
-            "replaces",
-            &format!("{call_id};to-tag={ours};from-tag={theirs};early-only"),
-        )
-        .timeout(10)
-        .run();
+    let r = replacing(
+        &t,
+        &p,
+        "uac_replaces_486",
+        "picker",
+        &format!("{call_id};to-tag={ours};from-tag={theirs};early-only"),
+    )
+    .run();
     assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
     assert_eq!(
         p.call(&id).map(|c| c["state"].clone()),
