@@ -17,7 +17,8 @@ use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
-use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::phone::recorded_wav;
+use support::phone::{call_id_of, Phone};
 use support::{tone, TestDir};
 
 const PBX: &str = "198.51.100.10";
@@ -26,19 +27,6 @@ const NEW: &str = "198.51.100.21";
 /// What the office phone plays and what baresip plays.
 const PHONE_HZ: f64 = 1000.0;
 const BARESIP_HZ: f64 = 600.0;
-
-/// The WAV termphone recorded of call `call` (what it heard).
-fn recorded(rec: &std::path::Path, call: &Value) -> std::path::PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(rec)
-    );
-    out
-}
 
 /// Seconds of `freq` in the last `secs` seconds of the WAV.
 fn tone_in_tail(wav: &std::path::Path, freq: f64, secs: f64) -> f64 {
@@ -157,7 +145,7 @@ fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
-    let heard = recorded(&rec, &call);
+    let heard = recorded_wav(&rec, &call, 2.0);
     let tail = tone_in_tail(&heard, BARESIP_HZ, 3.0);
     assert!(
         tail >= 2.0,

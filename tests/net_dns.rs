@@ -16,14 +16,16 @@ mod support;
 
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use support::baresip::Baresip;
+use support::callctl::talk_then_hang_up;
 use support::config::{Account, Audio, Config};
 use support::dnsmasq::Dnsmasq;
 use support::kamailio::Kamailio;
 use support::netns::{Bed, Place};
-use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::phone::recorded_wav;
+use support::phone::{call_id_of, Phone};
 use support::{tone, wait_until, TestDir};
 
 const SIP1: &str = "198.51.100.11";
@@ -70,34 +72,11 @@ fn baresip(t: &TestDir, name: &str, k: &Kamailio, place: &Place) -> Baresip {
     Baresip::tone_callee_in(&t.sub(name), "1002", k.addr(), (BARESIP_HZ, 60.0), place)
 }
 
-/// The WAV termphone recorded of call `call` (what it heard).
-fn recorded(rec: &Path, call: &Value) -> PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(rec)
-    );
-    out
-}
-
 /// Three seconds of call `id` to baresip `b`, hung up by the phone; the
 /// phone heard the baresip's tone and not its own, and the other way round.
 fn talk(p: &mut Phone, b: &mut Baresip, rec: &Path, id: &str, call: &Value) {
-    assert!(
-        b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-            .is_some(),
-        "{}",
-        b.log()
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    p.hang_up(id);
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    tone::assert_tone(&recorded(rec, call), BARESIP_HZ, PHONE_HZ);
+    talk_then_hang_up(p, b, id);
+    tone::assert_tone(&recorded_wav(rec, call, 2.0), BARESIP_HZ, PHONE_HZ);
     b.stop();
     let got = b.received_wavs();
     assert_eq!(got.len(), 1, "{got:?}");

@@ -29,10 +29,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::baresip::Baresip;
+use support::callctl::talk_then_hang_up;
 use support::config::{Account, Audio, Config};
 use support::kamailio::Kamailio;
 use support::netns::{Bed, Netns, Place};
-use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::phone::recorded_wav;
+use support::phone::{call_id_of, Phone};
 use support::{tone, TestDir};
 
 const PBX: &str = "198.51.100.10";
@@ -129,19 +131,6 @@ fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The WAV termphone recorded of call `call` (what it heard).
-fn recorded(rec: &Path, call: &Value) -> std::path::PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(rec)
-    );
-    out
-}
-
 /// baresip calls 1001; termphone answers, hears baresip's tone and hangs up.
 fn called_by_baresip(p: &mut Phone, b: &mut Baresip, k: &Kamailio, rec: &Path) {
     b.clear_events();
@@ -172,15 +161,8 @@ fn called_by_baresip(p: &mut Phone, b: &mut Baresip, k: &Kamailio, rec: &Path) {
         .to_string();
     p.ok(json!({"cmd": "answer", "call": id}));
     let call = p.wait_active(&id);
-    assert!(b
-        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-        .is_some());
-    std::thread::sleep(Duration::from_secs(3));
-    p.hang_up(&id);
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    tone::assert_tone(&recorded(rec, &call), 600.0, 1000.0);
+    talk_then_hang_up(p, b, &id);
+    tone::assert_tone(&recorded_wav(rec, &call, 2.0), 600.0, 1000.0);
 }
 
 /// The bed: `pbx` (kamailio from `kamailio_cfg`, baresip 1002 sending
@@ -297,15 +279,8 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     // termphone → baresip through the NAT, audio both ways.
     let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
     let out_call = p.wait_active(&id);
-    assert!(b
-        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-        .is_some());
-    std::thread::sleep(Duration::from_secs(3));
-    p.hang_up(&id);
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+    talk_then_hang_up(&mut p, &mut b, &id);
+    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
 
     // A quiet spell longer than the router keeps a binding: only the
     // keep-alives (OPTIONS, counted at kamailio) hold it open.
@@ -465,15 +440,8 @@ fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
             .starts_with(&format!("{PUBLIC}:")),
         "the SDP does not name the public media address: {live}"
     );
-    assert!(b
-        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-        .is_some());
-    std::thread::sleep(Duration::from_secs(3));
-    p.hang_up(&id);
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+    talk_then_hang_up(&mut p, &mut b, &id);
+    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
     assert!(
         k.log().contains("SDP left as sent"),
         "kamailio did not see the SDP unchanged:\n{}",

@@ -11,14 +11,14 @@
 
 mod support;
 
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::config::{Account, Audio, Config};
 use support::netns::{Bed, Netns, Place};
-use support::phone::{list_dir, wait_wav, Phone};
+use support::phone::recorded_wav;
+use support::phone::Phone;
 use support::{tone, TestDir};
 
 const HOME: &str = "192.0.2.10";
@@ -130,21 +130,9 @@ fn call_across_the_nat(
     let ended = p.wait_call_state(&id, "ended", Duration::from_secs(10));
     assert!(ended.is_some(), "call did not end: {:?}", p.events());
     b.stop();
-    let heard = recorded(&rec, &call);
+    let heard = recorded_wav(&rec, &call, 2.0);
     let got = b.received_wavs();
     (heard, got.into_iter().next(), rx)
-}
-
-fn recorded(rec: &std::path::Path, call: &Value) -> std::path::PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(rec)
-    );
-    out
 }
 
 #[test]

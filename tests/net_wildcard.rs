@@ -11,15 +11,17 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 use support::baresip::Baresip;
+use support::callctl::talk_then_hang_up;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
-use support::phone::{call_id_of, list_dir, wait_wav, Phone};
+use support::phone::recorded_wav;
+use support::phone::{call_id_of, Phone};
 use support::{tone, TestDir};
 
 const PBX: &str = "198.51.100.10";
@@ -102,19 +104,6 @@ fn address_lines(msg: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The WAV termphone recorded of call `call` (what it heard).
-fn recorded(rec: &std::path::Path, call: &Value) -> std::path::PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(rec)
-    );
-    out
-}
-
 #[test]
 fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     let t = TestDir::new("net-wildcard");
@@ -181,7 +170,7 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     assert!(b
         .wait_event("CALL_CLOSED", Duration::from_secs(10))
         .is_some());
-    tone::assert_tone(&recorded(&rec, &out_call), 600.0, 1000.0);
+    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
 
     // baresip → termphone.
     b.clear_events();
@@ -197,15 +186,8 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
         .to_string();
     p.ok(json!({"cmd": "answer", "call": in_id}));
     let in_call = p.wait_active(&in_id);
-    assert!(b
-        .wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-        .is_some());
-    std::thread::sleep(Duration::from_secs(3));
-    p.hang_up(&in_id);
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
-    tone::assert_tone(&recorded(&rec, &in_call), 600.0, 1000.0);
+    talk_then_hang_up(&mut p, &mut b, &in_id);
+    tone::assert_tone(&recorded_wav(&rec, &in_call, 2.0), 600.0, 1000.0);
     b.stop();
     let got = b.received_wavs();
     assert_eq!(got.len(), 2, "{got:?}");
@@ -218,7 +200,7 @@ fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     let echo_call = p.wait_active(&echo);
     std::thread::sleep(Duration::from_secs(3));
     p.hang_up(&echo);
-    tone::assert_tone(&recorded(&rec, &echo_call), 1000.0, 600.0);
+    tone::assert_tone(&recorded_wav(&rec, &echo_call, 2.0), 1000.0, 600.0);
 
     // What kamailio saw: termphone's REGISTER, INVITE, answers and SDP name
     // the office address, and nothing names the wildcard or loopback.
@@ -332,6 +314,6 @@ fn ipv6_only_pair_on_the_ipv6_wildcard_calls_with_audio() {
     assert!(pb
         .wait_call_state(&b_id, "ended", Duration::from_secs(10))
         .is_some());
-    tone::assert_tone(&recorded(&rec_a, &a_call), 600.0, 1000.0);
-    tone::assert_tone(&recorded(&rec_b, &b_call), 1000.0, 600.0);
+    tone::assert_tone(&recorded_wav(&rec_a, &a_call, 2.0), 600.0, 1000.0);
+    tone::assert_tone(&recorded_wav(&rec_b, &b_call, 2.0), 1000.0, 600.0);
 }

@@ -3,7 +3,7 @@
 //! recorded). The phone and its baresip peers are set up by [`super::setup`].
 
 use super::baresip::Baresip;
-use super::phone::{call_id_of, wait_wav, Phone};
+use super::phone::{call_id_of, Phone};
 use super::setup::TestPhone;
 use super::sipp::Sipp;
 use super::TestDir;
@@ -109,16 +109,26 @@ pub fn wait_ringing_other(p: &mut Phone, not: &[&str], secs: u64) -> String {
 
 /// The WAV termphone recorded for a call (file backend), once it holds `min_secs`.
 pub fn call_wav(p: &mut TestPhone, call: &Value, min_secs: f64) -> PathBuf {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    assert!(!sip_call_id.is_empty(), "no sip_call_id in {call}");
-    let path = p.rec.join(format!("{sip_call_id}.wav"));
+    super::phone::recorded_wav(&p.rec, call, min_secs)
+}
+
+/// Once baresip has the call `id` established, lets audio flow for 3 s,
+/// hangs up from termphone and waits until baresip has closed it too.
+pub fn talk_then_hang_up(p: &mut Phone, b: &mut Baresip, id: &str) {
     assert!(
-        wait_wav(&path, min_secs, Duration::from_secs(10)),
-        "{} missing or shorter than {min_secs} s; rec/ holds {:?}",
-        path.display(),
-        super::phone::list_dir(&p.rec)
+        b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
+            .is_some(),
+        "baresip did not establish:\n{}",
+        b.log()
     );
-    path
+    std::thread::sleep(Duration::from_secs(3));
+    p.hang_up(id);
+    assert!(
+        b.wait_event("CALL_CLOSED", Duration::from_secs(10))
+            .is_some(),
+        "baresip did not close the call:\n{}",
+        b.log()
+    );
 }
 
 /// The last WAV of received audio baresip wrote (after `stop`).

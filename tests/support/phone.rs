@@ -500,6 +500,21 @@ pub fn remote_held_changes(updates: &[Value]) -> Vec<bool> {
 }
 
 /// Waits until `path` is a complete, readable WAV with at least `min_secs` of audio.
+/// The WAV the file backend recorded into `rec` for `call` (named after
+/// its SIP Call-ID), once it holds `min_secs` of audio.
+pub fn recorded_wav(rec: &Path, call: &Value, min_secs: f64) -> PathBuf {
+    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
+    assert!(!sip_call_id.is_empty(), "no sip_call_id in {call}");
+    let path = rec.join(format!("{sip_call_id}.wav"));
+    assert!(
+        wait_wav(&path, min_secs, Duration::from_secs(10)),
+        "{} missing or shorter than {min_secs} s; rec/ holds {:?}",
+        path.display(),
+        list_dir(rec)
+    );
+    path
+}
+
 pub fn wait_wav(path: &Path, min_secs: f64, timeout: Duration) -> bool {
     super::wait_until(timeout, || {
         hound::WavReader::open(path)

@@ -5,10 +5,10 @@
 
 use super::baresip::Baresip;
 use super::capture::{pcmu_tone_share, rtp_of, Capture, Datagram};
-use super::phone::{list_dir, wait_wav};
+use super::phone::recorded_wav;
 use super::setup::TestPhone;
 use super::tone;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -46,23 +46,7 @@ pub fn talk_and_hang_up(
     id: &str,
     cap: Capture,
 ) -> Vec<Datagram> {
-    assert!(
-        b.wait_event("CALL_ESTABLISHED", Duration::from_secs(5))
-            .is_some(),
-        "baresip did not establish:\n{}",
-        b.log()
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    p.ok(json!({"cmd": "hangup", "call": id}));
-    assert!(
-        p.wait_call_state(id, "ended", Duration::from_secs(10))
-            .is_some(),
-        "call did not end: {:?}",
-        p.events()
-    );
-    assert!(b
-        .wait_event("CALL_CLOSED", Duration::from_secs(10))
-        .is_some());
+    super::callctl::talk_then_hang_up(p, b, id);
     let captured = cap.stop();
     b.stop();
     captured
@@ -71,15 +55,7 @@ pub fn talk_and_hang_up(
 /// Both recordings hold the other side's tone: termphone's (named after
 /// the SIP Call-ID) and baresip's received WAV.
 pub fn assert_audio_both_ways(p: &TestPhone, b: &Baresip, call: &Value) {
-    let sip_call_id = call["sip_call_id"].as_str().unwrap_or_default();
-    let out = p.rec.join(format!("{sip_call_id}.wav"));
-    assert!(
-        wait_wav(&out, 2.0, Duration::from_secs(10)),
-        "{} missing or short; rec/ holds {:?}",
-        out.display(),
-        list_dir(&p.rec)
-    );
-    tone::assert_tone(&out, PEERS_HZ, OURS_HZ);
+    tone::assert_tone(&recorded_wav(&p.rec, call, 2.0), PEERS_HZ, OURS_HZ);
     let got = b.received_wavs();
     assert_eq!(got.len(), 1, "{got:?}");
     tone::assert_tone(&got[0], OURS_HZ, PEERS_HZ);
