@@ -35,6 +35,7 @@ use support::kamailio::Kamailio;
 use support::netns::{Bed, Netns, Place};
 use support::phone::recorded_wav;
 use support::phone::{call_id_of, Phone};
+use support::router::Router;
 use support::{tone, TestDir};
 
 const PBX: &str = "198.51.100.10";
@@ -43,60 +44,6 @@ const PUBLIC: &str = "198.51.100.1";
 const PUBLIC_NEW: &str = "198.51.100.2";
 /// Seconds after which the router forgets a quiet UDP binding.
 const NAT_UDP_TIMEOUT_S: u64 = 5;
-
-/// Runs `program args…` in `ns`; panics with its stderr when it fails.
-fn run_in(ns: &Netns, program: &str, args: &[&str]) -> String {
-    let out = ns
-        .command(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/install-test-deps.sh): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The home router: forwards, masquerades the private side behind its
-/// address on `wan` (the PBX LAN), lets in only answers to what went out,
-/// and forgets quiet UDP bindings after [`NAT_UDP_TIMEOUT_S`].
-fn make_router(router: &Netns, wan: &str, dir: &Path) {
-    run_in(router, "sysctl", &["-qw", "net.ipv4.ip_forward=1"]);
-    let rules = format!(
-        "table ip nat {{
-    chain post {{
-        type nat hook postrouting priority 100; policy accept;
-        ip saddr 203.0.113.0/24 oifname \"{wan}\" masquerade
-    }}
-}}
-table inet filter {{
-    chain input {{
-        type filter hook input priority 0; policy drop;
-        iif \"lo\" accept
-        ct state established,related accept
-    }}
-    chain forward {{
-        type filter hook forward priority 0; policy drop;
-        ct state established,related accept
-        oifname \"{wan}\" accept
-    }}
-}}
-"
-    );
-    let file = dir.join("router.nft");
-    std::fs::write(&file, rules).expect("write router.nft");
-    run_in(router, "nft", &["-f", &file.display().to_string()]);
-    let timeout = NAT_UDP_TIMEOUT_S.to_string();
-    for key in [
-        "net.netfilter.nf_conntrack_udp_timeout",
-        "net.netfilter.nf_conntrack_udp_timeout_stream",
-    ] {
-        run_in(router, "sysctl", &["-qw", &format!("{key}={timeout}")]);
-    }
-}
 
 /// Kamailio's location table (`kamcmd ul.dump`), through its control socket.
 fn location(kamailio_dir: &Path) -> String {
@@ -173,7 +120,7 @@ struct NatBed {
     k: Kamailio,
     kdir: std::path::PathBuf,
     pbx: Netns,
-    router: Netns,
+    router: Router,
     home: Netns,
     bed: Bed,
 }
@@ -187,7 +134,8 @@ fn nat_bed(t: &TestDir, kamailio_cfg: &str) -> NatBed {
     bed.lan(&[(&pbx, "198.51.100.10/24"), (&router, "198.51.100.1/24")]);
     bed.link(&home, "203.0.113.10/24", &router, "203.0.113.1/24");
     home.ip(&["route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
-    make_router(&router, "eth0", t.path());
+    let router = Router::masquerade(&router, "203.0.113.0/24", "eth0", t.path());
+    router.forget_quiet_udp_after(NAT_UDP_TIMEOUT_S);
     let at_pbx = Place::on(&pbx, PBX);
 
     // Only the router's public address reaches home from the PBX side.
@@ -303,8 +251,9 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     // The router's public address changes (the NAT forgets its mappings
     // with the old address): the next keep-alive shows the new mapping and
     // termphone registers again with the new Contact, removing the old.
-    router.ip(&["addr", "del", "198.51.100.1/24", "dev", "eth0"]);
-    router.ip(&["addr", "add", "198.51.100.2/24", "dev", "eth0"]);
+    let wan = router.netns();
+    wan.ip(&["addr", "del", "198.51.100.1/24", "dev", "eth0"]);
+    wan.ip(&["addr", "add", "198.51.100.2/24", "dev", "eth0"]);
     let moved = format!("{PUBLIC_NEW}:5060");
     let st = p.wait_status(Duration::from_secs(20), |s| {
         s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == moved

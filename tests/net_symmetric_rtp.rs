@@ -12,29 +12,20 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::config::{Account, Audio, Config};
 use support::netns::{Bed, Netns, Place};
 use support::phone::recorded_wav;
 use support::phone::Phone;
+use support::router::Router;
 use support::{tone, TestDir};
 
 const HOME: &str = "192.0.2.10";
 const OFFICE: &str = "203.0.113.20";
 
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("run a set-up command");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// home ── router (NAT) ── office; the router masquerades the home network.
-fn nat_bed() -> (Bed, Netns, Netns) {
+fn nat_bed(dir: &std::path::Path) -> (Bed, Netns, Netns) {
     let mut bed = Bed::new();
     let home = bed.host("home");
     let router = bed.host("router");
@@ -42,29 +33,8 @@ fn nat_bed() -> (Bed, Netns, Netns) {
     bed.link(&home, "192.0.2.10/24", &router, "192.0.2.1/24");
     bed.link(&router, "203.0.113.1/24", &office, "203.0.113.20/24");
     home.ip(&["route", "add", "default", "via", "192.0.2.1"]);
-    run(router
-        .command("sysctl")
-        .args(["-qw", "net.ipv4.ip_forward=1"]));
-    run(router.command("nft").args(["add", "table", "ip", "nat"]));
-    run(router.command("nft").args([
-        "add",
-        "chain",
-        "ip",
-        "nat",
-        "post",
-        "{ type nat hook postrouting priority 100 ; }",
-    ]));
-    run(router.command("nft").args([
-        "add",
-        "rule",
-        "ip",
-        "nat",
-        "post",
-        "ip",
-        "saddr",
-        "192.0.2.0/24",
-        "masquerade",
-    ]));
+    // The router's eth0 is the home cable, its eth1 the office side.
+    Router::masquerade(&router, "192.0.2.0/24", "eth1", dir);
     (bed, home, office)
 }
 
@@ -76,7 +46,7 @@ fn call_across_the_nat(
     t: &TestDir,
     symmetric: bool,
 ) -> (std::path::PathBuf, Option<std::path::PathBuf>, u64) {
-    let (_bed, home, office) = nat_bed();
+    let (_bed, home, office) = nat_bed(t.path());
     let b_src = t.path().join("home-600.wav");
     tone::write_sine_wav(&b_src, 600.0, 8000, 30.0);
     let mut b = Baresip::start_in(

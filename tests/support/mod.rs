@@ -17,6 +17,7 @@ pub mod pbx;
 pub mod phone;
 pub mod pki;
 pub mod proc;
+pub mod router;
 pub mod setup;
 pub mod sip;
 pub mod sipp;

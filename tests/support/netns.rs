@@ -174,6 +174,23 @@ impl Netns {
         .unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
 
+    /// Runs `program args…` inside this namespace; panics with its stderr
+    /// when it fails. Its stdout.
+    pub fn run(&self, program: &str, args: &[&str]) -> String {
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program} (scripts/install-test-deps.sh): {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `ip args…` inside this namespace.
     pub fn ip(&self, args: &[&str]) -> String {
         let mut all = vec!["-n", self.name.as_str()];
