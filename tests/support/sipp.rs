@@ -1,7 +1,9 @@
 //! SIPp runs of the scenarios in `tests/sipp/`: builds the command line
 //! (loopback only, own SIP and media ports, message/error/stat traces in the
 //! test dir), runs sipp in its own process group and collects the outcome.
+//! On loopback by default, or in a host of a test bed ([`Sipp::at`]).
 
+use super::netns::Place;
 use super::proc::ProcGuard;
 use super::{free_port, free_port_range, read_lossy, tests_path};
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ pub struct Sipp {
     calls: u32,
     extra: Vec<String>,
     timeout_s: u64,
+    place: Place,
     pub port: u16,
     pub media_port: u16,
 }
@@ -25,6 +28,7 @@ pub struct Sipp {
 /// A running sipp.
 pub struct SippRun {
     guard: ProcGuard,
+    ip: std::net::IpAddr,
     dir: PathBuf,
     name: String,
     pub port: u16,
@@ -96,6 +100,7 @@ impl Sipp {
             calls: 1,
             extra: Vec::new(),
             timeout_s: 30,
+            place: Place::loopback(),
             port: free_port(),
             media_port: free_port_range(3),
         }
@@ -157,11 +162,12 @@ impl Sipp {
             a.extend(["-s".into(), s.clone()]);
         }
         let name = self.file_stem();
+        let ip = self.place.ip.to_string();
         a.extend([
             "-i".into(),
-            "127.0.0.1".into(),
+            ip.clone(),
             "-mi".into(),
-            "127.0.0.1".into(),
+            ip,
             "-p".into(),
             self.port.to_string(),
             "-mp".into(),
@@ -199,10 +205,11 @@ impl Sipp {
         let mut cmd = Command::new("sipp");
         cmd.args(self.args()).current_dir(&self.dir);
         let log = self.dir.join(format!("{name}.screen.log"));
-        let guard = ProcGuard::spawn("sipp", cmd, &log)
+        let guard = ProcGuard::spawn("sipp", self.place.wrap(cmd), &log)
             .expect("start sipp (is sip-tester installed? scripts/install-test-deps.sh)");
         SippRun {
             guard,
+            ip: self.place.ip,
             dir: self.dir,
             name,
             port: self.port,
@@ -220,7 +227,7 @@ impl Sipp {
 impl SippRun {
     /// The SIP address sipp listens on (UAS scenarios).
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::new(self.ip, self.port)
     }
 
     pub fn pid(&self) -> i32 {
@@ -324,6 +331,13 @@ impl SippResult {
 }
 
 impl Sipp {
+    /// Runs in `place` (a host of a test bed), its SIP and media on the
+    /// place's address, instead of on 127.0.0.1.
+    pub fn at(mut self, place: &Place) -> Self {
+        self.place = place.clone();
+        self
+    }
+
     /// Listens on this SIP port instead of a fresh one (e.g. where an earlier sipp was).
     pub fn on_port(mut self, port: u16) -> Self {
         self.port = port;
