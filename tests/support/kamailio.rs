@@ -147,7 +147,8 @@ impl Kamailio {
             "kamailio did not start ({status}):\n{}",
             k.log()
         );
-        let probe = place.enter(SipProbe::new);
+        let ip = place.ip;
+        let probe = place.enter(move || SipProbe::toward(ip));
         let up = wait_until(Duration::from_secs(10), || {
             let msg = probe.options(k.addr(), "probe");
             probe

@@ -293,11 +293,23 @@ impl Bed {
     }
 
     /// A LAN: a bridge in a namespace of its own, each host cabled to it
-    /// with its address (`(host, "198.51.100.10/24")`).
+    /// with its address (`(host, "198.51.100.10/24")`, or for an IPv6 LAN
+    /// `(host, "2001:db8::10/64")`, usable at once: no duplicate address
+    /// detection). A host on an IPv6 LAN only is an IPv6-only host.
     pub fn lan(&mut self, members: &[(&Netns, &str)]) -> Netns {
         self.lans += 1;
         let switch = self.namespace(&format!("lan{}", self.lans));
-        switch.ip(&["link", "add", "br0", "type", "bridge"]);
+        // No multicast snooping: IPv6 neighbour discovery is multicast,
+        // and a LAN of either family just floods it, as a plain switch does.
+        switch.ip(&[
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
         switch.ip(&["link", "set", "br0", "up"]);
         for (host, cidr) in members {
             let port = next_dev(&switch, &mut self.devs);

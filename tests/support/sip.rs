@@ -15,6 +15,16 @@ impl SipProbe {
         SipProbe { sock }
     }
 
+    /// A probe that can reach `target`: on 127.0.0.1 for an IPv4 target,
+    /// on ::1 for an IPv6 one (an IPv6-only host of a test bed).
+    pub fn toward(target: std::net::IpAddr) -> SipProbe {
+        if target.is_ipv4() {
+            return SipProbe::new();
+        }
+        let sock = UdpSocket::bind("[::1]:0").expect("bind probe socket on ::1");
+        SipProbe { sock }
+    }
+
     pub fn local_port(&self) -> u16 {
         self.sock.local_addr().map(|a| a.port()).unwrap_or(0)
     }
