@@ -17,6 +17,12 @@
 //! answer shows the new mapping, termphone registers again with the new
 //! Contact (the old binding removed) and is called there, audio both ways.
 //!
+//! Over TCP (the account's proxy says `;transport=tcp`, the router forgets
+//! a quiet TCP connection after 5 s too) termphone learns the NAT's mapping
+//! of its connection from the REGISTER's answer and registers it as its
+//! Contact; it calls baresip and, after a quiet spell that only its CRLF
+//! keep-alives bridge, is called over that connection, audio both ways.
+//!
 //! With `[sip] stun_server` naming a STUN server (coturn) on the PBX LAN and
 //! a kamailio that leaves the SDP alone, the phone's SDP itself names the
 //! public media address the STUN server saw, and audio flows both ways.
@@ -279,6 +285,110 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     b.stop();
     let got = b.received_wavs();
     assert_eq!(got.len(), 3, "{got:?}");
+    for wav in &got {
+        tone::assert_tone(wav, 1000.0, 600.0);
+    }
+}
+
+#[test]
+fn behind_a_nat_over_tcp_registers_its_mapped_connection_keeps_it_and_is_called() {
+    let t = TestDir::new("net-nat-tcp");
+    let NatBed {
+        bed: _bed,
+        router,
+        home,
+        k,
+        kdir,
+        mut b,
+        ..
+    } = nat_bed(&t, include_str!("peers/kamailio-nat.cfg.in"));
+    // The router forgets a quiet TCP connection as fast as a UDP binding,
+    // and takes no packet of a forgotten one.
+    router.forget_quiet_tcp_after(NAT_UDP_TIMEOUT_S);
+
+    let p_src = t.path().join("home-1000.wav");
+    tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
+    let rec = t.sub("home-rec");
+    let config = Config::new()
+        .account(Account {
+            keepalive_s: Some(2),
+            proxy: Some(format!("sip:{PBX}:5060;transport=tcp")),
+            ..Account::registered("home", "1001", &k)
+        })
+        .audio(Audio::file(&p_src, &rec));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
+
+    // Registered over TCP with the NAT's mapping of its connection.
+    let st = p.wait_status(Duration::from_secs(15), |s| {
+        s["accounts"][0]["registered"] == true
+            && s["accounts"][0]["public_sip"]
+                .as_str()
+                .is_some_and(|a| a.starts_with(&format!("{PUBLIC}:")))
+    });
+    assert!(
+        st.is_some(),
+        "not registered over TCP with a learned public address: {}\n{}\n{}",
+        p.status(),
+        p.log_tail(),
+        k.log()
+    );
+    let st = st.unwrap_or_default();
+    assert_eq!(st["accounts"][0]["transport"], "tcp", "{st}");
+    assert_eq!(
+        st["accounts"][0]["local_sip"],
+        format!("{HOME}:5060"),
+        "{st}"
+    );
+    let public = st["accounts"][0]["public_sip"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let want = format!("{public};transport=tcp");
+    assert!(
+        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
+            .iter()
+            .any(|c| c.starts_with(&want))
+            && contacts_of_1001(&kdir).len() == 1),
+        "kamailio's location does not hold the TCP mapping alone: {:?}\n{}",
+        contacts_of_1001(&kdir),
+        location(&kdir)
+    );
+    assert!(
+        k.log().contains(&format!(
+            "REGISTERED sip:1001@test.local contact=<sip:1001@{public};transport=tcp>"
+        )),
+        "no REGISTER with the mapped Contact:\n{}",
+        k.log()
+    );
+
+    // termphone → baresip, the signalling over TCP through the NAT.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let out_call = p.wait_active(&id);
+    assert_eq!(out_call["signalling"], "tcp", "{out_call}");
+    talk_then_hang_up(&mut p, &mut b, &id);
+    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
+
+    // A quiet spell longer than the router keeps a quiet connection: only
+    // the CRLF keep-alives hold it, or the INVITE below never gets in.
+    std::thread::sleep(Duration::from_secs(NAT_UDP_TIMEOUT_S * 2));
+    let st = p.status();
+    assert_eq!(st["accounts"][0]["public_sip"], public, "{st}");
+
+    // baresip → termphone, over the held connection.
+    let earlier = p.events().len();
+    called_by_baresip(&mut p, &mut b, &k, &rec);
+    let called = p.events()[earlier..]
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "call" && e["call"]["direction"] == "in")
+        .map(|e| e["call"].clone())
+        .unwrap_or_default();
+    assert_eq!(called["signalling"], "tcp", "{called}");
+
+    b.stop();
+    let got = b.received_wavs();
+    assert_eq!(got.len(), 2, "{got:?}");
     for wav in &got {
         tone::assert_tone(wav, 1000.0, 600.0);
     }

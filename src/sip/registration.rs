@@ -295,7 +295,15 @@ impl Registrar {
     /// the one just registered then goes as stale.
     fn learn(&mut self, resp: &Response, peer: Peer) -> bool {
         let transport = self.endpoint.transport();
-        let local = transport.local_addr_for(peer.addr);
+        // Over TCP the server sees our connection's end, not our listener.
+        let local = match peer.protocol {
+            super::transport::Protocol::Tcp => match transport.connection_local_addr(&peer) {
+                Some(end) => end,
+                None => return false,
+            },
+            _ => transport.local_addr_for(peer.addr),
+        };
+        let registered = transport.contact_addr_for(&peer);
         let public = transport.public_addr(&peer);
         let seen = nat::top_via(&resp.headers).and_then(nat::observed);
         let addr = match nat::learn(local, public, seen, peer.protocol) {
@@ -304,7 +312,7 @@ impl Registrar {
             nat::Learned::Public { addr, .. } => Some(addr),
         };
         tracing::info!(account = %self.cfg.account, %local, public = ?addr, before = ?public, "registrar sees us at a new address; registering again");
-        self.stale_contact = Some(nat::contact_addr(local, public));
+        self.stale_contact = Some(registered);
         transport.set_public_addr(&peer, addr);
         true
     }

@@ -289,6 +289,25 @@ impl Transport {
         msg::Via::new(via(self.local_addr_for(peer.addr), peer.protocol, branch))
     }
 
+    /// Our end of the open TCP connection with `peer` (address and port it
+    /// leaves from): what a server that sees no NAT reports in
+    /// `received`/`rport`. `None` for UDP, TLS, or no connection.
+    pub fn connection_local_addr(&self, peer: &Peer) -> Option<SocketAddr> {
+        match (&self.inner.kind, peer.protocol) {
+            (Kind::Net { tcp, .. }, Protocol::Tcp) => tcp.local_of(peer.addr),
+            _ => None,
+        }
+    }
+
+    /// An RFC 5626 CRLF keep-alive on the open TCP connection with `peer`;
+    /// an error when there is none (it opens none) or for another protocol.
+    pub async fn ping(&self, peer: &Peer) -> Result<()> {
+        match (&self.inner.kind, peer.protocol) {
+            (Kind::Net { tcp, .. }, Protocol::Tcp) => tcp.ping(peer.addr).await,
+            _ => Err(SipError::Closed),
+        }
+    }
+
     /// The TLS connections (`None` on the in-memory transport): where the
     /// server names to check certificates against are given and why the
     /// last connection to a server failed.

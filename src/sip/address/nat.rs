@@ -92,12 +92,15 @@ pub enum Learned {
 }
 
 /// What a response whose top Via says `observed` means, for a request we
-/// sent from `local` (the address our Via named) over `protocol`, when
-/// `public` is the public address learned before.
+/// sent from `local` over `protocol`, when `public` is the public address
+/// learned before. Over UDP `local` is the address our Via named; over TCP
+/// it is our end of the connection (its own port, not the listening one).
 ///
-/// - Over TCP nothing is learned: the address a server sees is that of our
-///   outgoing connection, whose port no new connection reaches; the server
-///   answers over the connection we opened.
+/// - Over TCP a NAT is one that changes the address: then the server sees
+///   the NAT's mapping of our connection, which is where a request to us
+///   reaches us (the server sends it over that connection); the same
+///   address on another port is our own connection, no NAT.
+/// - Over TLS nothing is learned (the connection's end is not known here).
 /// - An address of another family than ours (a translator between them)
 ///   is not ours to advertise.
 pub fn learn(
@@ -109,10 +112,14 @@ pub fn learn(
     let Some(seen) = observed else {
         return Learned::Same;
     };
-    if protocol.is_reliable() || seen.is_ipv4() != local.is_ipv4() {
+    if protocol == Protocol::Tls || seen.is_ipv4() != local.is_ipv4() {
         return Learned::Same;
     }
-    if seen == local {
+    let own = match protocol {
+        Protocol::Tcp => seen.ip() == local.ip(),
+        _ => seen == local,
+    };
+    if own {
         return match public {
             Some(_) => Learned::NoNat,
             None => Learned::Same,
@@ -259,12 +266,64 @@ mod tests {
             ),
             // The NAT went away: back to our own address.
             (local, Some(public), Some(local), Udp, Learned::NoNat),
-            // TCP: the connection's address is not advertised.
+            // TCP behind a NAT: its mapping of our connection.
             (
-                local,
+                sa("203.0.113.10:41000"),
                 None,
                 Some(sa("198.51.100.1:40000")),
                 Tcp,
+                Learned::Public {
+                    addr: sa("198.51.100.1:40000"),
+                    previous: None,
+                },
+            ),
+            // … the same mapping again, a new one after a new connection.
+            (
+                sa("203.0.113.10:41000"),
+                Some(sa("198.51.100.1:40000")),
+                Some(sa("198.51.100.1:40000")),
+                Tcp,
+                Learned::Same,
+            ),
+            (
+                sa("203.0.113.10:41002"),
+                Some(sa("198.51.100.1:40000")),
+                Some(sa("198.51.100.1:40002")),
+                Tcp,
+                Learned::Public {
+                    addr: sa("198.51.100.1:40002"),
+                    previous: Some(sa("198.51.100.1:40000")),
+                },
+            ),
+            // TCP without a NAT: our own address, on the connection's port
+            // or (a server without rport) the listening one.
+            (
+                sa("203.0.113.10:41000"),
+                None,
+                Some(sa("203.0.113.10:41000")),
+                Tcp,
+                Learned::Same,
+            ),
+            (
+                sa("203.0.113.10:41000"),
+                None,
+                Some(local),
+                Tcp,
+                Learned::Same,
+            ),
+            (
+                sa("203.0.113.10:41000"),
+                Some(sa("198.51.100.1:40000")),
+                Some(sa("203.0.113.10:41000")),
+                Tcp,
+                Learned::NoNat,
+            ),
+            // TLS: nothing learned.
+            (
+                sa("203.0.113.10:41000"),
+                None,
+                Some(sa("198.51.100.1:40000")),
+                Protocol::Tls,
                 Learned::Same,
             ),
             // IPv6 without NAT, and behind a prefix translator.

@@ -1,12 +1,15 @@
-//! Keep-alives of a registration behind a NAT: between two REGISTERs, an
-//! OPTIONS to the registrar every `keepalive_s` seconds, which holds the
-//! NAT's binding open (common UDP bindings are forgotten after 30 s of
-//! silence) and whose answer tells again, in `received`/`rport`, where the
-//! registrar sees us. A new mapping or a registrar that stops answering
-//! ends the wait, so the registration runs again at once. Sent only over
-//! UDP and only while a NAT is seen ([`keepalive_interval`]); the decision
-//! about what an answer means is [`crate::sip::address::nat`]'s. Must not touch the
-//! registration's own exchange or its status reports.
+//! Keep-alives of a registration behind a NAT: between two REGISTERs,
+//! every `keepalive_s` seconds, over UDP an OPTIONS to the registrar, which
+//! holds the NAT's binding open (common UDP bindings are forgotten after
+//! 30 s of silence) and whose answer tells again, in `received`/`rport`,
+//! where the registrar sees us; over TCP an RFC 5626 CRLF ping on the
+//! registration's connection, which holds the NAT's binding of that
+//! connection (the registrar's requests to us come over it). A new
+//! mapping, a registrar that stops answering or a connection that is gone
+//! ends the wait, so the registration runs again at once. Sent only while
+//! a NAT is seen, never over TLS ([`keepalive_interval`]); the decision
+//! about what an answer means is [`crate::sip::address::nat`]'s. Must not
+//! touch the registration's own exchange or its status reports.
 
 use super::{Registrar, Response};
 use crate::sip::message::{self as m, add_header, set_body};
@@ -16,14 +19,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How often to send keep-alives on the path to the registrar:
-/// `keepalive_s` seconds when it is not 0, the path is UDP and a NAT is
-/// seen on it; else never (`None`).
+/// `keepalive_s` seconds when it is not 0, the path is UDP or TCP and a
+/// NAT is seen on it; else never (`None`).
 pub fn keepalive_interval(
     keepalive_s: u32,
     protocol: Protocol,
     behind_nat: bool,
 ) -> Option<Duration> {
-    (keepalive_s > 0 && protocol == Protocol::Udp && behind_nat)
+    (keepalive_s > 0 && protocol != Protocol::Tls && behind_nat)
         .then(|| Duration::from_secs(u64::from(keepalive_s)))
 }
 
@@ -49,6 +52,13 @@ impl Registrar {
                 return;
             }
             tokio::time::sleep_until(due).await;
+            if peer.protocol == Protocol::Tcp {
+                if let Err(e) = self.endpoint.transport().ping(&peer).await {
+                    tracing::info!(account = %self.cfg.account, peer = %peer.addr, error = %e, "keep-alive connection gone; registering again");
+                    return;
+                }
+                continue;
+            }
             match self.ping(peer).await {
                 Some(resp) => {
                     if self.learn(&resp, peer) {
@@ -98,14 +108,16 @@ mod tests {
 
     #[test]
     fn keepalives_only_over_udp_behind_a_nat_and_when_on() {
-        use Protocol::{Tcp, Udp};
+        use Protocol::{Tcp, Tls, Udp};
         // (keepalive_s, protocol, NAT seen, interval)
         let table = [
             (20, Udp, true, Some(20)),
             (5, Udp, true, Some(5)),
             (20, Udp, false, None),
             (0, Udp, true, None),
-            (20, Tcp, true, None),
+            (20, Tcp, true, Some(20)),
+            (20, Tcp, false, None),
+            (20, Tls, true, None),
         ];
         for (secs, proto, nat, want) in table {
             assert_eq!(

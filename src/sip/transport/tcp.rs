@@ -1,7 +1,8 @@
 //! TCP side of the transport: the accept loop, one reader task per
 //! connection (framing, ping answers, 400/close policy, the idle and read
-//! deadlines of [`limits`](super::limits)), and the table of open
-//! connections by peer address used to send.
+//! deadlines of [`limits`](super::limits)), the table of open
+//! connections by peer address used to send, and the RFC 5626 CRLF
+//! keep-alive sent on one of them.
 
 use super::framer::{Frame, Framer};
 use super::inspect::{inspect, reject_or_drop, Verdict};
@@ -28,6 +29,8 @@ type Writer = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
 struct Conn {
     id: u64,
     writer: Writer,
+    /// Our end of the connection (address and port it leaves from).
+    local: Option<SocketAddr>,
 }
 
 /// Open TCP connections by peer address (cheap to clone).
@@ -85,12 +88,14 @@ impl Connections {
     /// closes (none for a connection we opened).
     fn register(&self, stream: TcpStream, addr: SocketAddr, permit: Option<Permit>) -> Writer {
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let (read, write) = stream.into_split();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let writer: Writer = Arc::new(tokio::sync::Mutex::new(write));
         let conn = Conn {
             id,
             writer: writer.clone(),
+            local,
         };
         self.lock().insert(addr, conn);
         tokio::spawn(
@@ -127,6 +132,27 @@ impl Connections {
             if let Some(id) = id {
                 self.forget(addr, id);
             }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Our end of the open connection with `addr` (the address and port a
+    /// server sees it come from when no NAT is on the way).
+    pub fn local_of(&self, addr: SocketAddr) -> Option<SocketAddr> {
+        self.lock().get(&addr).and_then(|c| c.local)
+    }
+
+    /// An RFC 5626 CRLF keep-alive ("\r\n\r\n") on the open connection
+    /// with `addr`: keeps it, and a NAT's binding of it, alive. Never opens
+    /// a connection: an error when none is open or the write fails.
+    pub async fn ping(&self, addr: SocketAddr) -> Result<()> {
+        let Some(conn) = self.lock().get(&addr).cloned() else {
+            return Err(SipError::Closed);
+        };
+        let result = conn.writer.lock().await.write_all(b"\r\n\r\n").await;
+        if let Err(e) = result {
+            self.forget(addr, conn.id);
             return Err(e.into());
         }
         Ok(())
