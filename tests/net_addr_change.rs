@@ -7,6 +7,12 @@
 //! re-INVITEs the call with the new Contact and SDP address; the audio
 //! resumes both ways, `ctl status` names the new addresses, and a call to
 //! the phone after the change reaches it.
+//!
+//! With kamailio as presence server too, the phone's busy-lamp (dialog)
+//! and MWI (message-summary) subscriptions follow a move at once: within a
+//! few seconds kamailio receives SUBSCRIBEs naming the new Contact and
+//! sends its NOTIFYs there, long before the subscriptions' own refresh,
+//! and a lamp still lights after the move.
 
 mod support;
 
@@ -17,6 +23,7 @@ use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
 use support::netns::{Bed, Place};
+use support::pbx::wait_lamp;
 use support::phone::recorded_wav;
 use support::phone::{call_id_of, Phone};
 use support::{tone, TestDir};
@@ -212,4 +219,98 @@ fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
         tail >= 2.0,
         "baresip heard {tail} s of termphone in the last 3 s, after the move"
     );
+}
+
+/// The presence server's log of each SUBSCRIBE's Contact and of the
+/// NOTIFYs it sends (their request URI: where the watcher said it is).
+fn logging_presence(cfg: &str) -> String {
+    let cfg = cfg.replacen(
+        "request_route {\n",
+        "request_route {\n    if (is_method(\"SUBSCRIBE\")) { xlog(\"L_NOTICE\", \"SUBSCRIBED event=$hdr(Event) contact=$ct\\n\"); }\n",
+        1,
+    );
+    format!(
+        "{cfg}\nevent_route[tm:local-request] {{\n    xlog(\"L_NOTICE\", \"SENT $rm $ru event=$hdr(Event)\\n\");\n}}\n"
+    )
+}
+
+#[test]
+fn renumbered_office_host_subscribes_again_at_once_and_its_lamp_still_lights() {
+    let t = TestDir::new("net-addr-change-sub");
+    let mut bed = Bed::new();
+    let pbx = bed.host("pbx");
+    let office = bed.host("office");
+    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let at_pbx = Place::on(&pbx, PBX);
+    let k = Kamailio::start_presence_in(&t.sub("kamailio"), logging_presence, Some(5060), &at_pbx);
+    let mut b = Baresip::tone_callee_in(
+        &t.sub("baresip-1002"),
+        "1002",
+        k.addr(),
+        (BARESIP_HZ, 60.0),
+        &at_pbx,
+    );
+
+    let p_src = t.path().join("office-1000.wav");
+    tone::write_sine_wav(&p_src, PHONE_HZ, 8000, 60.0);
+    let config = Config::new()
+        .account(Account::registered("office", "1001", &k).mwi())
+        .blf("1002", None)
+        .audio(Audio::file(&p_src, &t.sub("office-rec")));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("office"), &config, &Place::on(&office, OLD), listen);
+
+    // Both subscriptions made from the old address, NOTIFYs sent there.
+    let subscribed_at = |k: &Kamailio, addr: &str| {
+        let log = k.log();
+        let contact = format!("contact=<sip:1001@{addr}:5060>");
+        let notify = format!("SENT NOTIFY sip:1001@{addr}:5060");
+        ["dialog", "message-summary"].iter().all(|event| {
+            log.lines().any(|l| {
+                l.contains("SUBSCRIBED")
+                    && l.contains(&format!("event={event}"))
+                    && l.contains(&contact)
+            }) && log
+                .lines()
+                .any(|l| l.contains(&notify) && l.contains(&format!("event={event}")))
+        })
+    };
+    assert!(
+        support::wait_until(Duration::from_secs(15), || subscribed_at(&k, OLD)),
+        "no subscriptions from {OLD}:\n{}\n{}",
+        k.log(),
+        p.log_tail()
+    );
+    let before = support::pbx::lamp(&mut p, "1002");
+    assert!(
+        before.as_ref().is_some_and(|l| l["state"] != "busy"),
+        "lamp of 1002 before the move: {before:?}"
+    );
+
+    office.replace_address("eth0", "198.51.100.20/24", "198.51.100.21/24");
+    let moved = Instant::now();
+    // Within a few seconds, not at the refresh (the subscriptions run for
+    // 600 s): SUBSCRIBEs naming the new Contact, NOTIFYs sent there.
+    assert!(
+        support::wait_until(Duration::from_secs(10), || subscribed_at(&k, NEW)),
+        "the subscriptions did not follow to {NEW}:\n{}\n{}",
+        k.log(),
+        p.log_tail()
+    );
+    assert!(moved.elapsed() < Duration::from_secs(10));
+
+    // The lamp still lights: NOTIFYs reach the new address.
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    p.wait_active(&id);
+    assert!(
+        wait_lamp(&mut p, "1002", "busy", Duration::from_secs(10)).is_some(),
+        "lamp of 1002 not busy after the move: {:?}\n{}",
+        p.events(),
+        k.log()
+    );
+    p.hang_up(&id);
+    assert!(b
+        .wait_event("CALL_CLOSED", Duration::from_secs(10))
+        .is_some());
+    b.stop();
 }

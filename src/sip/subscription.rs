@@ -13,6 +13,7 @@
 //! it (200, or 481 for a dialog it no longer has). When `notify` gives the
 //! transaction back, the task has ended: answer 481 yourself.
 
+mod addr_watch;
 pub mod dialog_info;
 pub mod message_summary;
 pub mod pidf;

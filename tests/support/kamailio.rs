@@ -51,6 +51,18 @@ impl Kamailio {
         edit: impl Fn(&str) -> String,
         port: Option<u16>,
     ) -> Kamailio {
+        Self::start_presence_in(dir, edit, port, &Place::loopback())
+    }
+
+    /// [`Kamailio::start_presence_custom`] in `place` (a host of a test
+    /// bed): listening on its address, and sending its own PUBLISHes and
+    /// NOTIFYs from there.
+    pub fn start_presence_in(
+        dir: &Path,
+        edit: impl Fn(&str) -> String,
+        port: Option<u16>,
+        place: &Place,
+    ) -> Kamailio {
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let db = dir.join("presence.db");
         let _ = std::fs::remove_file(&db);
@@ -65,7 +77,16 @@ impl Kamailio {
         conn.pragma_update(None, "journal_mode", "WAL")
             .expect("WAL journal mode");
         drop(conn);
-        Self::start_with_port(dir, &edit(PRESENCE_TEMPLATE), port)
+        // Its own address where the template names loopback: the presence
+        // server's address, pua's outbound proxy, its own requests' source.
+        let host = match place.ip {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        let template = edit(PRESENCE_TEMPLATE)
+            .replace("\"sip:127.0.0.1:", &format!("\"sip:{host}:"))
+            .replace("$si == \"127.0.0.1\"", &format!("$si == \"{}\"", place.ip));
+        Self::start_in(dir, &template, port, place)
     }
 
     /// Starts kamailio from a config template with @PORT@ and @RUNDIR@ placeholders.

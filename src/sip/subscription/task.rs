@@ -2,6 +2,7 @@
 //! behind [`super::spawn`] (one SUBSCRIBE in flight at a time, NOTIFYs
 //! answered as they come, a timer for refresh and retries).
 
+use super::addr_watch::{self, Named};
 use super::{
     dialog_info, message_summary, parse_sub_state, pidf, retry_after_termination, DialogInfo,
     EventPackage, Payload, SubscriptionConfig, SubscriptionEvent, SubscriptionState,
@@ -50,6 +51,8 @@ pub(super) struct Subscriber {
     dialog: Option<Dialog>,
     info: Option<DialogInfo>,
     last_state: Option<SubscriptionState>,
+    /// Where our last SUBSCRIBE said we are ([`addr_watch`]).
+    named: Option<Named>,
 }
 
 /// What a NOTIFY or response asks the main loop to do.
@@ -81,7 +84,21 @@ impl Subscriber {
             dialog: None,
             info: None,
             last_state: None,
+            named: None,
         }
+    }
+
+    /// Whether our address toward the notifier moved since the last
+    /// SUBSCRIBE of the established subscription ([`addr_watch::refresh_now`]).
+    fn address_moved(&self) -> bool {
+        let transport = self.endpoint.transport();
+        let sent = self.named.filter(|_| self.dialog.is_some());
+        addr_watch::refresh_now(
+            self.cfg.peer.addr,
+            sent,
+            transport.local_addr_for(self.cfg.peer.addr),
+            transport.contact_addr_for(&self.cfg.peer),
+        )
     }
 
     fn local_contact(&self) -> String {
@@ -102,6 +119,11 @@ impl Subscriber {
 
     /// A SUBSCRIBE: in the dialog when there is one, else a new one.
     fn build(&mut self, expires: u32) -> Result<Request, crate::sip::SipError> {
+        let transport = self.endpoint.transport();
+        self.named = Some(Named {
+            local: transport.local_addr_for(self.cfg.peer.addr),
+            contact: transport.contact_addr_for(&self.cfg.peer),
+        });
         let via = self.via();
         let contact = self.local_contact();
         let mut req = match self.dialog.as_mut() {
@@ -426,12 +448,15 @@ impl Subscriber {
         let mut wake: Option<Instant> = Some(Instant::now());
         let mut attempts = 0u32;
         let mut failures = 0u32;
+        let mut poll = tokio::time::interval(crate::sip::address::change::POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             enum Ev {
                 Cancel,
                 Notify(ServerTransaction),
                 Response(Option<Response>),
                 Wake,
+                Poll,
             }
             let idle = inflight.is_none();
             let ev = tokio::select! {
@@ -444,6 +469,7 @@ impl Subscriber {
                     }
                 } => Ev::Response(r),
                 _ = sleep_opt(wake.filter(|_| idle)) => Ev::Wake,
+                _ = poll.tick(), if idle => Ev::Poll,
             };
             let next = match ev {
                 Ev::Cancel => break,
@@ -459,6 +485,12 @@ impl Subscriber {
                     }
                     next
                 }
+                Ev::Poll if self.address_moved() => {
+                    tracing::info!(account = %self.cfg.account, target = %self.cfg.target,
+                        event = self.cfg.package.event(), "our address changed; subscribing again");
+                    Next::SubscribeIn(Duration::ZERO)
+                }
+                Ev::Poll => Next::Stay,
                 Ev::Wake => {
                     wake = None;
                     match self.build(self.expires) {
