@@ -25,7 +25,10 @@
 //!
 //! With `[sip] stun_server` naming a STUN server (coturn) on the PBX LAN and
 //! a kamailio that leaves the SDP alone, the phone's SDP itself names the
-//! public media address the STUN server saw, and audio flows both ways.
+//! public media address the STUN server saw, and audio flows both ways;
+//! when the home host is renumbered under such a call, the call asks the
+//! STUN server again and its re-INVITE names the public address, not the
+//! new private one.
 
 mod support;
 
@@ -515,4 +518,88 @@ fn stun_names_the_public_media_address_when_the_pbx_leaves_the_sdp_alone() {
     for wav in &got {
         tone::assert_tone(wav, 1000.0, 600.0);
     }
+}
+
+#[test]
+fn stun_is_asked_again_when_the_host_behind_the_nat_is_renumbered_under_a_call() {
+    let t = TestDir::new("net-nat-stun-move");
+    let cfg = include_str!("peers/kamailio-nat.cfg.in").replace(
+        "fix_nated_sdp(\"2\");",
+        "xlog(\"L_NOTICE\", \"SDP left as sent\\n\");",
+    );
+    let NatBed {
+        bed: _bed,
+        pbx,
+        home,
+        k,
+        mut b,
+        ..
+    } = nat_bed(&t, &cfg);
+    let _stun = Stun::start(&Place::on(&pbx, PBX), &t.sub("stun"));
+
+    let p_src = t.path().join("home-1000.wav");
+    tone::write_sine_wav(&p_src, 1000.0, 8000, 90.0);
+    let config = Config::new()
+        .account(Account::registered("home", "1001", &k))
+        .sip("stun_server", format!("{PBX}:3478"))
+        .audio(Audio::file(&p_src, &t.sub("home-rec")));
+    let listen: SocketAddr = "0.0.0.0:5060".parse().unwrap();
+    let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
+    let st = p.wait_status(Duration::from_secs(15), |s| {
+        s["accounts"][0]["registered"] == true
+            && s["accounts"][0]["public_sip"] == format!("{PUBLIC}:5060")
+    });
+    assert!(
+        st.is_some(),
+        "not registered behind the NAT: {}",
+        p.status()
+    );
+
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    p.wait_active(&id);
+    let live = p.call(&id).unwrap_or_default();
+    let public_media = format!("{PUBLIC}:");
+    assert!(
+        live["local_media"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&public_media),
+        "{live}"
+    );
+    // Longer than the router keeps the first STUN question's binding.
+    std::thread::sleep(Duration::from_secs(NAT_UDP_TIMEOUT_S + 1));
+
+    // The home host is renumbered under the call.
+    home.replace_address("eth0", "203.0.113.10/24", "203.0.113.11/24");
+    home.ip(&["route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
+    let mut live = serde_json::Value::Null;
+    let followed = wait_until(Duration::from_secs(10), || {
+        live = p.call(&id).unwrap_or_default();
+        live["local_sip"] == "203.0.113.11:5060"
+    });
+    assert!(
+        followed,
+        "the call did not follow: {live}\n{}",
+        p.log_tail()
+    );
+    // Its re-INVITE's SDP names what the STUN server sees now, not the
+    // new private address.
+    assert!(
+        live["local_media"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&public_media),
+        "the SDP after the move does not name the public media address: {live}\n{}",
+        p.log_tail()
+    );
+    let log = support::read_lossy(&t.path().join("home/termphone.log"));
+    assert!(
+        log.contains("STUN asked again after an address move"),
+        "STUN was not asked again:\n{}",
+        p.log_tail()
+    );
+    let invites = k.count_requests("INVITE", "1001");
+    assert!(invites >= 2, "no re-INVITE after the move:\n{}", k.log());
+    p.hang_up(&id);
+    b.stop();
 }

@@ -350,6 +350,17 @@ impl MediaSession {
         let _ = self.commands.send(session::Command::Record(rec));
         Ok(())
     }
+    /// Where a NAT maps the running session's RTP socket now, asked of
+    /// the STUN server `server` on that socket (three tries, as
+    /// [`RtpSockets::stun_mapped`]); `None` when it does not answer or the
+    /// session is gone. The answer never reaches the RTP receive path.
+    pub async fn stun_mapped(&self, server: SocketAddr) -> Option<SocketAddr> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(session::Command::Stun(server, tx))
+            .ok()?;
+        rx.await.ok().flatten()
+    }
     pub fn stats(&self) -> MediaStats {
         self.stats.borrow().clone()
     }

@@ -36,6 +36,7 @@
 pub mod recording;
 mod rtcp_io;
 mod secure;
+mod stun_probe;
 
 use super::audio::{Sink, Source};
 use super::conference::MemberPort;
@@ -83,6 +84,8 @@ pub enum Command {
     Conference(Option<MemberPort>),
     /// Start (or switch to) a recording, or stop recording with `None`.
     Record(Option<Recording>),
+    /// Ask this STUN server where a NAT maps the RTP socket now.
+    Stun(SocketAddr, oneshot::Sender<Option<SocketAddr>>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -148,6 +151,10 @@ pub struct Session {
     recording: Option<Recording>,
     /// SRTP: the contexts, and what failed authentication.
     secure: secure::Secure,
+    /// A STUN question on the RTP socket, while one is open.
+    stun: Option<stun_probe::StunProbe>,
+    /// Our RTP socket's address (for a STUN question's server family).
+    rtp_local: Option<SocketAddr>,
 }
 
 impl Session {
@@ -190,6 +197,8 @@ impl Session {
             conference: None,
             recording: None,
             secure: secure::Secure::default(),
+            stun: None,
+            rtp_local: None,
         }
     }
 
@@ -202,6 +211,7 @@ impl Session {
         options: Options,
     ) {
         self.symmetric = options.symmetric;
+        self.rtp_local = rtp.local_addr().ok();
         let mut clock = interval(TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let first_report = tokio::time::Instant::now() + options.rtcp_interval / 2;
@@ -212,8 +222,12 @@ impl Session {
         let mut reply = None;
         loop {
             tokio::select! {
-                _ = clock.tick() => self.on_tick(&rtp).await,
+                _ = clock.tick() => {
+                    self.stun_tick(&rtp).await;
+                    self.on_tick(&rtp).await
+                }
                 r = rtp.recv_from(&mut rtp_buf) => match r {
+                    Ok((n, from)) if self.stun_answered(&rtp_buf[..n], from) => {}
                     Ok((n, from)) => self.guarded("RTP", from, |s| s.on_rtp_datagram(&rtp_buf[..n], from)),
                     Err(e) => tracing::debug!("RTP receive: {e}"),
                 },
@@ -285,7 +299,52 @@ impl Session {
                     old.finish();
                 }
             }
+            Command::Stun(server, reply) => {
+                // A newer question replaces an open one (which gets `None`).
+                let probe =
+                    stun_probe::StunProbe::new(server, self.rtp_local, reply, Instant::now());
+                if let Some(old) = self.stun.replace(probe) {
+                    old.finish(None);
+                }
+            }
             Command::Stop(_) => {}
+        }
+    }
+
+    /// Sends the open STUN question's next try when it is due.
+    async fn stun_tick(&mut self, rtp: &UdpSocket) {
+        let Some(probe) = self.stun.as_mut() else {
+            return;
+        };
+        match probe.due(Instant::now()) {
+            stun_probe::Due::Send(request, server) => {
+                if let Err(e) = rtp.send_to(&request, server).await {
+                    tracing::debug!(%server, error = %e, "STUN request not sent");
+                }
+            }
+            stun_probe::Due::Wait => {}
+            stun_probe::Due::GaveUp => {
+                tracing::info!("no answer from the STUN server");
+                if let Some(p) = self.stun.take() {
+                    p.finish(None);
+                }
+            }
+        }
+    }
+
+    /// Whether `packet` is the answer to the open STUN question (then
+    /// taken here, never seen by the RTP checks).
+    fn stun_answered(&mut self, packet: &[u8], from: SocketAddr) -> bool {
+        let mapped = self.stun.as_ref().and_then(|p| p.answer(packet, from));
+        match (mapped, self.stun.take()) {
+            (Some(addr), Some(p)) => {
+                p.finish(Some(addr));
+                true
+            }
+            (_, open) => {
+                self.stun = open;
+                false
+            }
         }
     }
 

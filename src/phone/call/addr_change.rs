@@ -5,8 +5,9 @@
 //! `o=`) and sends them in a re-INVITE, so the peer's signalling and audio
 //! come to the new address. Whether the address moved and what the media
 //! must do are [`addr_change::sip_change`] and [`addr_change::media_move`]
-//! (pure, in `sip`); the re-INVITE is the one hold and resume send
-//! (`control.rs`). Must not touch the media session's sockets or receive
+//! (pure, in `sip`); behind a NAT with `[sip] stun_server` the SDP names
+//! what the STUN server sees of the RTP socket now (`stun.rs`); the
+//! re-INVITE is the one hold and resume send (`control.rs`). Must not touch the media session's sockets or receive
 //! path: the RTP socket of a call on the wildcard receives on any address.
 
 use super::*;
@@ -46,6 +47,10 @@ impl CallActor {
             addr_change::media_move(sip, bound, self.media.local.addr)
         {
             self.media.local.addr = addr;
+        }
+        // Behind a NAT with a STUN server: the NAT maps us anew, ask again.
+        if let Some(public) = self.stun_running_media_addr(peer.addr).await {
+            self.media.local.addr = public;
         }
         let contact = self.contact(&peer);
         if let Some(dialog) = self.sip.dialog.as_mut() {

@@ -3,9 +3,12 @@
 //! (the registration learned a public address from it), the RTP socket
 //! asks the STUN server where the NAT maps it, and the SDP names that.
 //! Without a STUN server, or when it does not answer, the SDP keeps the
-//! local address (the PBX's NAT helper or symmetric RTP fix it). Must not
-//! touch the media session or its receive path: the question is asked
-//! before the session takes the socket.
+//! local address (the PBX's NAT helper or symmetric RTP fix it). After
+//! the host's address moved (`addr_change.rs`) the NAT maps the socket
+//! anew, so the running session is asked again, on its own socket
+//! ([`MediaSession::stun_mapped`]). Must not touch the media session's
+//! receive path: the first question is asked before the session takes
+//! the socket, a later one through the session.
 
 use super::*;
 use crate::sip::transport::{Peer, Protocol};
@@ -26,6 +29,30 @@ impl CallActor {
         sockets: &RtpSockets,
         peer: std::net::SocketAddr,
     ) -> Option<std::net::SocketAddr> {
+        let target = self.stun_target(peer).await?;
+        let mapped = sockets.stun_mapped(target).await;
+        tracing::debug!(server = %target, ?mapped, "STUN: public media address");
+        mapped
+    }
+
+    /// [`Self::stun_media_addr`] for the running session, after our
+    /// address moved: `None` also when no session runs.
+    pub(super) async fn stun_running_media_addr(
+        &self,
+        peer: std::net::SocketAddr,
+    ) -> Option<std::net::SocketAddr> {
+        let Rtp::Running(session) = &self.media.rtp else {
+            return None;
+        };
+        let target = self.stun_target(peer).await?;
+        let mapped = session.stun_mapped(target).await;
+        tracing::info!(server = %target, ?mapped, "STUN asked again after an address move");
+        mapped
+    }
+
+    /// The STUN server's address to ask for a call to `peer`, when
+    /// [`wants_stun`]; `None` otherwise or when it cannot be found.
+    async fn stun_target(&self, peer: std::net::SocketAddr) -> Option<std::net::SocketAddr> {
         let server = self.env.stun_server.as_deref();
         let behind_nat = self
             .env
@@ -43,16 +70,13 @@ impl CallActor {
         // A server of the peer's family (an IPv4 peer seen through a
         // dual-stack socket is IPv4).
         let v4 = crate::sip::address::local_addr::route_target(peer).is_ipv4();
-        let target = match tokio::net::lookup_host(server).await {
-            Ok(mut addrs) => addrs.find(|a| a.is_ipv4() == v4)?,
+        match tokio::net::lookup_host(server).await {
+            Ok(mut addrs) => addrs.find(|a| a.is_ipv4() == v4),
             Err(e) => {
                 tracing::info!(%server, error = %e, "cannot resolve the STUN server");
-                return None;
+                None
             }
-        };
-        let mapped = sockets.stun_mapped(target).await;
-        tracing::debug!(%server, ?mapped, "STUN: public media address");
-        mapped
+        }
     }
 }
 
