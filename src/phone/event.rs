@@ -165,4 +165,17 @@ pub enum Event {
     Forward {
         rules: Vec<crate::phone::status::ForwardStatus>,
     },
+    /// A callback when free changed: `state` is `waiting`, `confirmed`,
+    /// `ringing` (the target is free), `dialed` (with `call`), or it is
+    /// gone: `cancelled`, `expired`, `failed` (with `error`).
+    Callback {
+        id: String,
+        target: String,
+        via: String,
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
