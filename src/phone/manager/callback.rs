@@ -38,6 +38,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// How long after the "free" NOTIFY the watch unsubscribes.
+const UNSUBSCRIBE_AFTER: Duration = Duration::from_millis(100);
+
 /// The longest the recall rings before it goes quiet (the callback stays
 /// `ringing` until accepted, cancelled or expired).
 const RING_FOR: Duration = Duration::from_secs(60);
@@ -597,7 +600,15 @@ impl CallManager {
         let calls_up = self.live_calls() > 0;
         let step = decide::on_free(self.config.phone.callback_auto_dial, calls_up);
         let p = &mut self.callbacks.pending[i];
-        p.watch = None;
+        if let Some(watch) = p.watch.take() {
+            // Unsubscribed a moment later, so that our 200 to the NOTIFY
+            // that said "free" leaves before the unsubscribing SUBSCRIBE
+            // (two transactions with no order of their own).
+            tokio::spawn(async move {
+                tokio::time::sleep(UNSUBSCRIBE_AFTER).await;
+                drop(watch);
+            });
+        }
         match step {
             OnFree::Dial => {
                 let p = self.callbacks.pending.remove(i);
