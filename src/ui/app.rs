@@ -565,6 +565,8 @@ impl App {
 }
 
 #[cfg(test)]
+mod callback_tests;
+#[cfg(test)]
 mod pbx_tests;
 #[cfg(test)]
 mod search_tests;
