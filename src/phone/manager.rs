@@ -29,6 +29,7 @@ mod callback;
 mod caller_names;
 mod calls;
 mod commands;
+mod conf_pending;
 mod conference;
 mod dial_plan;
 mod directory;
@@ -58,7 +59,7 @@ use anyhow::Context;
 use commands::Flow;
 use conference::ConferenceState;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -94,7 +95,7 @@ struct CallManager {
     /// The local conference, while there is one.
     conference: Option<ConferenceState>,
     /// Calls dialed by `conf_add to=…`: they join once answered.
-    conf_pending: HashSet<String>,
+    conf_pending: conf_pending::ConfPending,
     /// BLF, pickup, MWI, DND, forwarding.
     pbx: pbx::Pbx,
     /// Attended transfers under way: transferred call → consultation call.
@@ -178,7 +179,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         closed: closed_tx,
         refer_links: HashMap::new(),
         conference: None,
-        conf_pending: HashSet::new(),
+        conf_pending: Default::default(),
         attended: HashMap::new(),
         names: Default::default(),
         callbacks: Default::default(),

@@ -364,6 +364,9 @@ impl App {
                 error,
                 ..
             } => self.on_callback(id, target, state, error),
+            Event::ConfAddFailed { to, reason, .. } => {
+                self.error(format!("{to} did not join the conference: {reason}"))
+            }
         }
         effects
     }
