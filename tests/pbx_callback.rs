@@ -152,6 +152,7 @@ fn pbx_callback_code_is_confirmed_released_and_cancelled_by_its_off_code() {
     );
     let r = p.ok(json!({"cmd": "callback", "when": "free", "to": "1002"}));
     assert_eq!(r["callback"]["state"], "confirmed", "{r}");
+    assert_eq!(r["callback"]["via"], "feature_code", "{r}");
     let id = r["callback"]["id"].as_str().unwrap().to_string();
     let listed = pending(&mut p);
     assert_eq!(listed.len(), 1, "{listed:?}");

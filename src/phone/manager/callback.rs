@@ -121,7 +121,7 @@ struct Pending {
     /// The PBX code call, until the PBX answers it.
     code_call: Option<String>,
     /// The command waiting for the PBX's answer to the code.
-    reply: Option<oneshot::Sender<Result<(), String>>>,
+    reply: Option<oneshot::Sender<Result<CallbackStatus, String>>>,
     /// What to dial when free: the monitor's `cc-URI`, else the target.
     dial_to: String,
 }
@@ -457,10 +457,14 @@ impl CallManager {
     }
 
     /// Waits (at most [`WAIT`]) for the PBX's answer to a callback code.
-    fn wait_for_code(&self, rx: oneshot::Receiver<Result<(), String>>, id: String) -> Reply {
+    fn wait_for_code(
+        &self,
+        rx: oneshot::Receiver<Result<CallbackStatus, String>>,
+        id: String,
+    ) -> Reply {
         Reply::later(async move {
             match tokio::time::timeout(WAIT, rx).await {
-                Ok(Ok(Ok(()))) => Ok(json!({ "callback": { "id": id, "state": "confirmed" } })),
+                Ok(Ok(Ok(status))) => Ok(json!({ "callback": status })),
                 Ok(Ok(Err(reason))) => Err(CommandError::new(
                     "feature_code_refused",
                     format!("the PBX refused the callback code: {reason}"),
@@ -497,7 +501,7 @@ impl CallManager {
                 p.code_call = None;
                 p.state = State::Confirmed;
                 if let Some(r) = p.reply.take() {
-                    let _ = r.send(Ok(()));
+                    let _ = r.send(Ok(p.status()));
                 }
                 let _ = self.events.send(Arc::new(p.event("confirmed", None, None)));
                 if info.state != CallState::Ended {
@@ -720,7 +724,7 @@ impl CallManager {
 /// What arming did: done, or a PBX code whose answer the command awaits.
 enum Armed {
     Now(Value),
-    Code(oneshot::Receiver<Result<(), String>>, String),
+    Code(oneshot::Receiver<Result<CallbackStatus, String>>, String),
 }
 
 /// Whether two ways of writing a party name the same number or URI.
