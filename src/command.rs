@@ -30,6 +30,7 @@
 //!    in docs/control.md; `cargo test --lib command` checks the rest.
 
 mod args;
+mod callback;
 mod calls;
 mod conference;
 #[cfg(test)]
@@ -87,6 +88,16 @@ pub enum Command {
     Connect { call: String, consult: String },
     /// Dial the remote party of a history entry (default: last missed call).
     Callback { entry: Option<i64> },
+    /// `callback when=free`: arm a callback for when `to` (or the history
+    /// entry's party, or the last busy or unanswered target) is free.
+    CallbackFree {
+        entry: Option<i64>,
+        to: Option<String>,
+    },
+    /// Dial a callback whose target is free (default: the ringing one).
+    CallbackAccept { id: Option<String> },
+    /// Drop a pending callback when free.
+    CallbackCancel { id: String },
     /// Join calls (default: all live ones) into a local conference.
     Conference { calls: Option<Vec<String>> },
     /// Dial `to` straight into the conference, or bring `call` in.
@@ -172,8 +183,10 @@ impl CommandError {
 
 /// Lists every command's spec once, in the order lists and completion show
 /// them, and maps each [`Command`] variant to its spec.
+/// Variants after the `;` share a spec listed before it (a second form of
+/// one command, e.g. `callback when=free`).
 macro_rules! specs {
-    ($($variant:ident => $spec:path,)*) => {
+    ($($variant:ident => $spec:path,)* ; $($form:ident => $form_spec:path,)*) => {
         /// Every command's spec.
         pub static SPECS: &[&Spec] = &[$(&$spec),*];
 
@@ -182,6 +195,7 @@ macro_rules! specs {
             pub fn spec(&self) -> &'static Spec {
                 match self {
                     $(Command::$variant { .. } => &$spec,)*
+                    $(Command::$form { .. } => &$form_spec,)*
                 }
             }
         }
@@ -205,6 +219,8 @@ specs! {
     Consult => transfer::CONSULT,
     Connect => transfer::CONNECT,
     Callback => session::CALLBACK,
+    CallbackAccept => callback::CALLBACK_ACCEPT,
+    CallbackCancel => callback::CALLBACK_CANCEL,
     Conference => conference::CONFERENCE,
     ConfAdd => conference::CONF_ADD,
     ConfRemove => conference::CONF_REMOVE,
@@ -222,6 +238,8 @@ specs! {
     Quit => session::QUIT,
     Normalize => numbers::NORMALIZE,
     Search => numbers::SEARCH,
+    ;
+    CallbackFree => session::CALLBACK,
 }
 
 fn unknown(name: &str) -> CommandError {

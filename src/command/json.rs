@@ -78,6 +78,21 @@ impl Command {
                     put("entry", Value::from(*e));
                 }
             }
+            Command::CallbackFree { entry, to } => {
+                if let Some(e) = entry {
+                    put("entry", Value::from(*e));
+                }
+                put("when", text("free"));
+                if let Some(t) = to {
+                    put("to", text(t));
+                }
+            }
+            Command::CallbackAccept { id } => {
+                if let Some(i) = id {
+                    put("callback", text(i));
+                }
+            }
+            Command::CallbackCancel { id } => put("callback", text(id)),
             Command::Conference { calls } => {
                 if let Some(calls) = calls {
                     put("calls", Value::from(calls.clone()));

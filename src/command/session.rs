@@ -1,5 +1,5 @@
 //! Specs of the commands about the phone as a whole: status, history,
-//! callback, events, trace, detach, quit. Data only; the phone answers them.
+//! callback (now, or when free: `callback::*` for its other commands), events, trace, detach, quit. Data only; the phone answers them.
 
 use super::spec::{Arg, Spec, EVERYWHERE, SOCKET_ONLY};
 use super::Command;
@@ -30,15 +30,25 @@ pub static HISTORY: Spec = Spec {
 
 pub static CALLBACK: Spec = Spec {
     name: "callback",
-    args: &[Arg::whole("entry").optional()],
-    help: "call back a history entry (default: last missed)",
-    effect: "dials the remote party of a history entry (default: the last missed call).",
+    args: &[
+        Arg::whole("entry").optional(),
+        Arg::one_of("when", &["free"]).optional(),
+        Arg::text("to").optional(),
+    ],
+    help: "call back a history entry (default: last missed); when=free: once the busy party is free",
+    effect: "dials the remote party of a history entry (default: the last missed call). With `when=free`: arms a callback when free for `to` (default: the history entry's remote party, else the last outgoing call that met busy or no answer): `{callback:{id, target, via, state, reason, expires_at}}`; see \"Callback when free\".",
     surfaces: EVERYWHERE,
     example: "callback 7",
     build: |a| {
-        Ok(Command::Callback {
-            entry: a.get::<Option<u64>>("entry")?.map(|e| e as i64),
-        })
+        let entry = a.get::<Option<u64>>("entry")?.map(|e| e as i64);
+        let to: Option<String> = a.get("to")?;
+        match a.get::<Option<String>>("when")? {
+            Some(_) => Ok(Command::CallbackFree { entry, to }),
+            None if to.is_some() => Err(crate::command::CommandError::bad_argument(
+                "`to` goes with `when=free`; to call a number now use `dial`",
+            )),
+            None => Ok(Command::Callback { entry }),
+        }
     },
 };
 

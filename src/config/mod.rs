@@ -172,6 +172,12 @@ pub struct PhoneConfig {
     /// A connected call not on hold that receives no RTP or RTCP this many
     /// seconds is ended with BYE (the peer died); 0 turns the check off.
     pub rtp_timeout_s: u64,
+    /// How long a pending `callback when=free` waits for the target to be
+    /// free before it is dropped, in seconds (default 1800).
+    pub callback_expiry_s: u64,
+    /// When a watched callback target is free: dial at once instead of
+    /// ringing here first and waiting for `callback_accept`.
+    pub callback_auto_dial: bool,
 }
 
 /// `[phone] dnd_via`: who keeps callers out while Do Not Disturb is on
@@ -230,6 +236,8 @@ impl Default for PhoneConfig {
             min_se_s: 90,
             symmetric_rtp: true,
             rtp_timeout_s: 30,
+            callback_expiry_s: 1800,
+            callback_auto_dial: false,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! PBX profiles and call-policy settings: feature access codes as data
 //! (directed / group pickup, call forwarding on/off per condition, DND on/off,
-//! voicemail), the built-in profiles (the top-level `pbx/*.toml`, embedded in the
+//! voicemail, callback when free), the built-in profiles (the top-level `pbx/*.toml`, embedded in the
 //! binary: add a file there and a line to [`BUILTIN_PROFILES`]), a user profile file and per-key overrides from `[pbx]`; and the
 //! pattern that tells internal callers from external ones.
 
@@ -33,6 +33,11 @@ pub struct FeatureCodes {
     pub dnd_on: Option<String>,
     pub dnd_off: Option<String>,
     pub voicemail: Option<String>,
+    /// Callback when free ("Rückruf"): dialled with the busy or absent
+    /// party's number; the PBX rings us back when that party is free.
+    pub callback: Option<String>,
+    /// Cancels the PBX's pending callbacks.
+    pub callback_off: Option<String>,
 }
 
 impl FeatureCodes {
@@ -51,11 +56,13 @@ impl FeatureCodes {
             dnd_on: pick(&self.dnd_on, &over.dnd_on),
             dnd_off: pick(&self.dnd_off, &over.dnd_off),
             voicemail: pick(&self.voicemail, &over.voicemail),
+            callback: pick(&self.callback, &over.callback),
+            callback_off: pick(&self.callback_off, &over.callback_off),
         }
     }
 
     /// Every code with its key name, set or not.
-    pub fn named(&self) -> [(&'static str, &Option<String>); 11] {
+    pub fn named(&self) -> [(&'static str, &Option<String>); 13] {
         [
             ("directed_pickup", &self.directed_pickup),
             ("group_pickup", &self.group_pickup),
@@ -68,6 +75,8 @@ impl FeatureCodes {
             ("dnd_on", &self.dnd_on),
             ("dnd_off", &self.dnd_off),
             ("voicemail", &self.voicemail),
+            ("callback", &self.callback),
+            ("callback_off", &self.callback_off),
         ]
     }
 

@@ -164,6 +164,8 @@ struct RawPhone {
     session_expires_s: Option<Spanned<u32>>,
     min_se_s: Option<Spanned<u32>>,
     symmetric_rtp: Option<bool>,
+    callback_expiry_s: Option<Spanned<u64>>,
+    callback_auto_dial: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -598,6 +600,16 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             ));
         }
     }
+    let callback_expiry_s = match &raw.callback_expiry_s {
+        Some(t) if *t.get_ref() == 0 => {
+            return Err(src.at(
+                t.span(),
+                "key `phone.callback_expiry_s` must be at least 1 second".into(),
+            ))
+        }
+        Some(t) => *t.get_ref(),
+        None => d.callback_expiry_s,
+    };
     let dnd_code = match &raw.dnd_code {
         Some(c) if !(400..700).contains(c.get_ref()) => {
             return Err(src.at(
@@ -715,6 +727,8 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             .ring_timeout_s
             .map_or(d.ring_timeout_s, Spanned::into_inner),
         rtp_timeout_s: raw.rtp_timeout_s.unwrap_or(d.rtp_timeout_s),
+        callback_expiry_s,
+        callback_auto_dial: raw.callback_auto_dial.unwrap_or(d.callback_auto_dial),
     })
 }
 

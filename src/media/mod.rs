@@ -8,6 +8,7 @@
 //! - [`g711`]: PCMU/PCMA sample codecs.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
 //!   concealment.
+//! - [`ringer`]: a ring with no call (the callback-when-free recall).
 //! - [`rtcp_stats`]: RFC 3550 loss/jitter/RTT bookkeeping and the MOS
 //!   estimate; `session/rtcp_io.rs` builds and reads the RTCP packets.
 //! - [`dtmf`]: RFC 4733 telephone-event sender and receiver.
@@ -42,6 +43,7 @@ pub mod g711;
 pub mod inbound;
 pub mod jitter;
 pub mod plc;
+pub mod ringer;
 pub mod rtcp_stats;
 mod session;
 mod sockets;

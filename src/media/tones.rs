@@ -143,6 +143,23 @@ pub const RINGTONE: Pattern = Pattern {
     level: TONE_LEVEL,
 };
 
+const RECALL_HI: &[f64] = &[1400.0];
+const RECALL_LO: &[f64] = &[900.0];
+
+/// The recall ring of a callback when free (the called party is free now):
+/// three short rising 900/1400 Hz pairs, then two seconds of silence, so it
+/// is not mistaken for an incoming call's [`RINGTONE`].
+#[rustfmt::skip]
+pub const RECALL: Pattern = Pattern {
+    segments: &[
+        seg(RECALL_LO, 120), seg(RECALL_HI, 120), seg(PAUSE, 120),
+        seg(RECALL_LO, 120), seg(RECALL_HI, 120), seg(PAUSE, 120),
+        seg(RECALL_LO, 120), seg(RECALL_HI, 120),
+        seg(PAUSE, 2000),
+    ],
+    level: TONE_LEVEL,
+};
+
 /// Notes of the hold melody (C5, E5, G5, E5; then a rest): soft, slow,
 /// repeating every 2 s.
 pub const HOLD_NOTES: [f64; 3] = [523.25, 659.25, 783.99];

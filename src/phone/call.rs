@@ -13,6 +13,7 @@
 //! channels.
 
 mod addr_change;
+mod call_completion;
 mod control;
 mod echo_hold;
 mod encryption;

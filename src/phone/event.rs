@@ -165,4 +165,28 @@ pub enum Event {
     Forward {
         rules: Vec<crate::phone::status::ForwardStatus>,
     },
+    /// A call dialled by `conf_add to=…` ended without answering: it did
+    /// not join, the conference and the calls waiting for it stay as they
+    /// are; `released` are the connected calls that waited for it alone
+    /// (with no conference yet: the call we were in).
+    ConfAddFailed {
+        call: String,
+        to: String,
+        reason: String,
+        #[serde(default)]
+        released: Vec<String>,
+    },
+    /// A callback when free changed: `state` is `waiting`, `confirmed`,
+    /// `ringing` (the target is free), `dialed` (with `call`), or it is
+    /// gone: `cancelled`, `expired`, `failed` (with `error`).
+    Callback {
+        id: String,
+        target: String,
+        via: String,
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }

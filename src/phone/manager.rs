@@ -17,16 +17,19 @@
 //! - [`routing`]: SIP from the network and the incoming-call policy;
 //! - [`status`]: the `status` reply and the event snapshot;
 //! - [`pbx`]: BLF, pickup, MWI and the state of DND and forwarding;
-//! - [`dnd_forward`]: the DND and forwarding commands.
+//! - [`dnd_forward`]: the DND and forwarding commands;
+//! - [`callback`]: callbacks when free (watching a busy or absent party).
 //!
 //! It must not reach into a call actor's state: calls are driven through
 //! [`CallHandle`] and report back as [`ManagerMsg`].
 
 mod accounts;
 mod call_commands;
+mod callback;
 mod caller_names;
 mod calls;
 mod commands;
+mod conf_pending;
 mod conference;
 mod dial_plan;
 mod directory;
@@ -56,7 +59,7 @@ use anyhow::Context;
 use commands::Flow;
 use conference::ConferenceState;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -92,7 +95,7 @@ struct CallManager {
     /// The local conference, while there is one.
     conference: Option<ConferenceState>,
     /// Calls dialed by `conf_add to=…`: they join once answered.
-    conf_pending: HashSet<String>,
+    conf_pending: conf_pending::ConfPending,
     /// BLF, pickup, MWI, DND, forwarding.
     pbx: pbx::Pbx,
     /// Attended transfers under way: transferred call → consultation call.
@@ -100,6 +103,8 @@ struct CallManager {
     /// Directory names by number, for naming calls without IO (empty
     /// until the sources are read, `caller_names`).
     names: crate::store::directory::NameIndex,
+    /// Callbacks when free, and the calls they may follow.
+    callbacks: callback::Callbacks,
 }
 
 /// Starts the phone and returns its handle.
@@ -174,9 +179,10 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         closed: closed_tx,
         refer_links: HashMap::new(),
         conference: None,
-        conf_pending: HashSet::new(),
+        conf_pending: Default::default(),
         attended: HashMap::new(),
         names: Default::default(),
+        callbacks: Default::default(),
     };
     caller_names::load(&manager.config.directories, &manager.env.manager);
     let mut manager = manager;
@@ -232,6 +238,7 @@ impl CallManager {
                 Some(status) = reg_rx.recv() => self.on_registration(status),
                 Some(ev) = pbx_rx.subscriptions.recv() => self.on_subscription(ev),
                 Some(ev) = pbx_rx.publications.recv() => self.on_publication(ev),
+                _ = crate::timer::sleep_opt(self.callbacks.next_expiry()) => self.expire_callbacks(),
                 _ = crate::timer::sleep_opt(deadline) => {}
             }
         }
@@ -276,6 +283,9 @@ impl CallManager {
             ManagerMsg::ConferenceJoined(id, member) => self.conference_joined(id, member),
             ManagerMsg::CallGone(id) => self.call_gone(&id),
             ManagerMsg::DirectoryNames(index) => self.on_directory_names(*index),
+            ManagerMsg::CallCompletionOffered { call, monitor } => {
+                self.call_completion_offered(call, monitor)
+            }
         }
     }
 }

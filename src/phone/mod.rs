@@ -6,6 +6,7 @@
 
 mod blf;
 mod call;
+pub mod callback;
 mod caller_name;
 mod diversion;
 pub mod doctor;
@@ -22,8 +23,8 @@ pub use crate::sip::trace::{SipTrace, TraceDirection};
 pub use event::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState, Event};
 pub use link::{Feed, PhoneLink};
 pub use status::{
-    AccountStatus, BlfStatus, ConferenceStatus, DndKinds, ForwardStatus, ForwardVia, MixerStatus,
-    MwiStatus, PbxStatus, Status,
+    AccountStatus, BlfStatus, CallbackStatus, ConferenceStatus, DndKinds, ForwardStatus,
+    ForwardVia, MixerStatus, MwiStatus, PbxStatus, Status,
 };
 
 use crate::command::{Command, CommandError};
@@ -54,6 +55,12 @@ pub(crate) enum ManagerMsg {
         account: String,
         refer_to: String,
         referred_by: Option<String>,
+    },
+    /// The busy or unanswered final response to `call`'s INVITE offered
+    /// RFC 6910 call completion at this monitor URI.
+    CallCompletionOffered {
+        call: String,
+        monitor: String,
     },
 }
 

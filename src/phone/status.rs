@@ -31,6 +31,31 @@ pub struct Status {
     /// field; left out only by a status built without a phone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pbx: Option<PbxStatus>,
+    /// Pending callbacks when free (added field; left out while there
+    /// are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<CallbackStatus>,
+}
+
+/// One pending callback when free (`callback when=free`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallbackStatus {
+    /// `cb1`, `cb2`, …: what `callback_accept` and `callback_cancel` take.
+    pub id: String,
+    /// The party to call back (a number or SIP URI).
+    pub target: String,
+    /// How it is watched: `call_completion` (RFC 6910), `feature_code`
+    /// (the PBX rings back), `dialog` (the target's dialog state).
+    pub via: String,
+    /// `waiting` (for the target to be free, or for the PBX to confirm
+    /// its code), `confirmed` (the PBX took the code), `ringing` (the
+    /// target is free: accept to dial).
+    pub state: String,
+    /// Why the call did not get through: `busy` or `no_answer`.
+    pub reason: String,
+    /// When the callback is dropped unless it happened (RFC 3339).
+    pub expires_at: String,
 }
 
 /// `status.pbx`: the profile's name and whether its feature codes were
@@ -282,6 +307,7 @@ mod tests {
                 },
             ],
             pbx: None,
+            callbacks: Vec::new(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! SUBSCRIBE client (RFC 6665): one task per watched resource and event
 //! package (dialog for the busy lamp field, message-summary for MWI,
-//! presence). It subscribes with Event/Accept/Expires, answers digest
+//! presence, call-completion for callbacks). It subscribes with Event/Accept/Expires, answers digest
 //! challenges, refreshes before expiry, subscribes anew after 481, a
 //! timeout or a terminating NOTIFY, answers and parses the NOTIFYs routed
 //! to it, reports state and bodies on a channel, and unsubscribes
@@ -14,6 +14,7 @@
 //! transaction back, the task has ended: answer 481 yourself.
 
 mod addr_watch;
+pub mod call_completion;
 pub mod dialog_info;
 pub mod message_summary;
 pub mod pidf;
@@ -43,6 +44,8 @@ pub enum EventPackage {
     MessageSummary,
     /// RFC 3856 `presence` (PIDF).
     Presence,
+    /// RFC 6910 `call-completion` (callback when free).
+    CallCompletion,
 }
 
 impl EventPackage {
@@ -52,6 +55,7 @@ impl EventPackage {
             EventPackage::Dialog => "dialog",
             EventPackage::MessageSummary => "message-summary",
             EventPackage::Presence => "presence",
+            EventPackage::CallCompletion => "call-completion",
         }
     }
 
@@ -61,6 +65,7 @@ impl EventPackage {
             EventPackage::Dialog => "application/dialog-info+xml",
             EventPackage::MessageSummary => "application/simple-message-summary",
             EventPackage::Presence => "application/pidf+xml",
+            EventPackage::CallCompletion => call_completion::CONTENT_TYPE,
         }
     }
 }
@@ -107,6 +112,7 @@ pub enum Payload {
     DialogInfo(DialogInfo),
     MessageSummary(MessageSummary),
     Presence(Presence),
+    CallCompletion(call_completion::CallCompletion),
 }
 
 /// What the task reports.

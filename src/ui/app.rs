@@ -154,6 +154,9 @@ pub struct App {
     pub dnd_line: bool,
     pub dnd_presence: bool,
     pub forward_rules: usize,
+    /// Pending callbacks when free: id → (target, state), from `status`
+    /// and `callback` events.
+    pub callbacks: std::collections::BTreeMap<String, (String, String)>,
     pub listen: String,
     /// The PBX profile and whether its codes are verified (`status.pbx`).
     pub pbx: Option<crate::phone::PbxStatus>,
@@ -210,6 +213,7 @@ impl App {
             dnd_line: false,
             dnd_presence: false,
             forward_rules: 0,
+            callbacks: Default::default(),
             listen: String::new(),
             pbx: None,
             history: Vec::new(),
@@ -353,8 +357,39 @@ impl App {
             // Switched from here or from another pane: shown at once.
             Event::Dnd { on, line, presence } => self.set_dnd(on, line, presence),
             Event::Forward { rules } => self.forward_rules = rules.len(),
+            Event::Callback {
+                id,
+                target,
+                state,
+                error,
+                ..
+            } => self.on_callback(id, target, state, error),
+            Event::ConfAddFailed { to, reason, .. } => {
+                self.error(format!("{to} did not join the conference: {reason}"))
+            }
         }
         effects
+    }
+
+    /// A callback when free changed: kept while pending, told either way.
+    fn on_callback(&mut self, id: String, target: String, state: String, error: Option<String>) {
+        let text = match (state.as_str(), &error) {
+            ("waiting", _) => format!("callback {id}: waiting until {target} is free"),
+            ("confirmed", _) => format!("callback {id}: the PBX will call back {target}"),
+            ("ringing", _) => format!("{target} is free: c calls back ({id})"),
+            ("dialed", _) => format!("callback {id}: calling {target}"),
+            (_, Some(e)) => format!("callback {id} to {target} {state}: {e}"),
+            _ => format!("callback {id} to {target} {state}"),
+        };
+        if matches!(state.as_str(), "waiting" | "confirmed" | "ringing") {
+            self.callbacks.insert(id, (target, state));
+        } else {
+            self.callbacks.remove(&id);
+        }
+        match error {
+            Some(_) => self.error(text),
+            None => self.info(text),
+        }
     }
 
     /// The DND state; a phone that reports only `dnd` has it on the line.
@@ -451,6 +486,11 @@ impl App {
         self.accounts = status.accounts.into_iter().map(AccountRow::from).collect();
         self.set_dnd(status.dnd, status.dnd_kinds.line, status.dnd_kinds.presence);
         self.forward_rules = status.forward.len();
+        self.callbacks = status
+            .callbacks
+            .into_iter()
+            .map(|c| (c.id, (c.target, c.state)))
+            .collect();
         self.listen = status.listen;
         self.pbx = status.pbx;
         self.conference = ConferenceView::from_status(&status.conference);
@@ -527,6 +567,8 @@ impl App {
     }
 }
 
+#[cfg(test)]
+mod callback_tests;
 #[cfg(test)]
 mod pbx_tests;
 #[cfg(test)]

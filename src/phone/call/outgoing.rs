@@ -181,6 +181,9 @@ impl CallActor {
                 if code >= 300 && self.follow_redirect(&resp).await {
                     return;
                 }
+                if code >= 400 {
+                    self.note_call_completion(&resp);
+                }
                 let status = self
                     .tls_failure(&resp)
                     .unwrap_or_else(|| m::status_text(&resp));

@@ -204,6 +204,7 @@ impl CallManager {
         }
         self.conference_on_update(&info);
         self.forward_code_update(&info);
+        self.callback_call_update(&info);
         let _ = self.events.send(Arc::new(Event::Call {
             call: Box::new(info),
         }));

@@ -11,7 +11,7 @@ use crate::command::CommandError;
 use crate::config::ConferenceHangup;
 use crate::media::{Conference, MemberId};
 use crate::phone::call::CallHandle;
-use crate::phone::event::{CallInfo, CallState};
+use crate::phone::event::{CallInfo, CallState, Event};
 use crate::phone::status::{ConferenceStatus, MixerStatus};
 use crate::phone::ManagerMsg;
 use serde_json::{json, Value};
@@ -93,8 +93,7 @@ impl CallManager {
         if let Ok(v) = &dialed {
             if let Some(id) = v["call"].as_str() {
                 // Joins when answered (see conference_on_update).
-                self.conf_pending.insert(id.to_string());
-                self.conf_pending.extend(current);
+                self.conf_pending.add(id.to_string(), current);
             }
         }
         dialed.into()
@@ -164,33 +163,39 @@ impl CallManager {
     /// a call dialed by `conf_add to=…` joins once answered.
     pub(super) fn conference_on_update(&mut self, info: &CallInfo) {
         if info.state == CallState::Ended {
-            if self.conf_pending.remove(&info.id) {
-                // A dialled member that never answered: the connected calls
-                // waiting for it stay as they are.
-                let calls = &self.calls;
-                self.conf_pending.retain(|id| {
-                    calls.get(id.as_str()).is_some_and(|c| {
-                        !matches!(c.info.state, CallState::Active | CallState::Held)
-                    })
-                });
+            if let Some(released) = self.conf_pending.failed(&info.id) {
+                // A dialled member that never answered: the conference
+                // and the calls that waited for it stay as they are (those
+                // also waiting for another dialled call go on waiting).
+                let reason = info
+                    .end_reason
+                    .clone()
+                    .unwrap_or_else(|| "ended unanswered".into());
+                tracing::info!(call = %info.id, "conf_add: {} did not join: {reason}", info.remote);
+                let _ = self.events.send(Arc::new(Event::ConfAddFailed {
+                    call: info.id.clone(),
+                    to: info.remote.clone(),
+                    reason,
+                    released,
+                }));
+            } else {
+                self.conf_pending.gone(&info.id);
             }
             self.conference_member_gone(&info.id);
-        } else if info.state == CallState::Active && self.conf_pending.remove(&info.id) {
+        } else if info.state == CallState::Active && self.conf_pending.is_dialed(&info.id) {
             // The answered call, and the connected calls that waited for it
             // (`conf_add` with no conference yet).
             let waiting: Vec<String> = self
                 .conf_pending
-                .iter()
+                .answered(&info.id)
+                .unwrap_or_default()
+                .into_iter()
                 .filter(|id| {
                     self.calls.get(id.as_str()).is_some_and(|c| {
                         matches!(c.info.state, CallState::Active | CallState::Held)
                     })
                 })
-                .cloned()
                 .collect();
-            for id in &waiting {
-                self.conf_pending.remove(id);
-            }
             let Ok(conf) = self.ensure_conference() else {
                 return;
             };

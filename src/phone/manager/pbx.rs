@@ -43,7 +43,7 @@ pub(super) struct Pbx {
     /// Feature-code calls waiting for the PBX's answer (see [`super::forward_code`]).
     pub(super) pending_codes: Vec<PendingCode>,
     pub(super) cancel: CancellationToken,
-    sub_tx: mpsc::UnboundedSender<SubscriptionEvent>,
+    pub(super) sub_tx: mpsc::UnboundedSender<SubscriptionEvent>,
     pub(super) pub_tx: mpsc::UnboundedSender<PublicationEvent>,
 }
 
@@ -238,6 +238,7 @@ impl Pbx {
 
 impl CallManager {
     pub(super) fn on_subscription(&mut self, ev: SubscriptionEvent) {
+        self.callback_subscription(&ev);
         match ev {
             SubscriptionEvent::State {
                 target,
@@ -297,6 +298,11 @@ impl CallManager {
                     let _ = self.events.send(Arc::new(Event::Mwi { account, new, old }));
                 }
             }
+            // Callbacks when free read these (`super::callback`).
+            SubscriptionEvent::Notify {
+                payload: Payload::CallCompletion(_),
+                ..
+            } => {}
         }
     }
 

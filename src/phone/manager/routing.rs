@@ -61,7 +61,11 @@ impl CallManager {
             return;
         }
         let tx = if tx.request.method == Method::Notify {
-            match self.pbx.route_notify(tx) {
+            match self
+                .pbx
+                .route_notify(tx)
+                .and_then(|tx| self.callbacks.route_notify(tx))
+            {
                 Some(tx) => tx,
                 None => return,
             }

@@ -39,6 +39,7 @@ impl CallManager {
                 profile: self.config.pbx.profile.clone(),
                 verified: self.config.pbx.verified,
             }),
+            callbacks: self.callbacks.status(),
         }
     }
 

@@ -4,8 +4,8 @@
 
 use super::addr_watch::{self, Named};
 use super::{
-    dialog_info, message_summary, parse_sub_state, pidf, retry_after_termination, DialogInfo,
-    EventPackage, Payload, SubscriptionConfig, SubscriptionEvent, SubscriptionState,
+    call_completion, dialog_info, message_summary, parse_sub_state, pidf, retry_after_termination,
+    DialogInfo, EventPackage, Payload, SubscriptionConfig, SubscriptionEvent, SubscriptionState,
 };
 use crate::sip::auth::DigestState;
 use crate::sip::dialog::{Dialog, Role};
@@ -294,6 +294,9 @@ impl Subscriber {
                     None
                 }
             },
+            call_completion::CONTENT_TYPE => {
+                call_completion::parse(&body).map(Payload::CallCompletion)
+            }
             other => {
                 tracing::debug!(target = %self.cfg.target, "NOTIFY body {other} ignored");
                 None

@@ -329,12 +329,45 @@ impl App {
                 words.push(format!("call={}", c.id));
             }
         }
+        if name == "callback" && words.len() == 1 && self.view == View::Calls {
+            if let Some(line) = self.callback_in_the_moment() {
+                return line;
+            }
+        }
+        if name == "callback"
+            && has(&words, "when")
+            && !given(&words, "to")
+            && self.view == View::Calls
+        {
+            if let Some(c) = self.selected_call().filter(|c| c.state == CallState::Ended) {
+                words.push(format!("to={}", c.remote));
+            }
+        }
         if args.contains(&"entry") && !given(&words, "entry") && self.view == View::History {
             if let Some(row) = self.history.get(self.history_sel) {
                 words.push(format!("entry={}", row.id));
             }
         }
         words.join(" ")
+    }
+
+    /// What `callback` means in the Calls view right now: accept the
+    /// callback whose target is free, or arm one for the selected call
+    /// that just met busy or no answer; `None`: the last missed call.
+    fn callback_in_the_moment(&self) -> Option<String> {
+        if let Some((id, _)) = self.callbacks.iter().find(|(_, (_, s))| s == "ringing") {
+            return Some(format!("callback_accept {id}"));
+        }
+        let c = self
+            .selected_call()
+            .filter(|c| c.state == CallState::Ended)?;
+        crate::phone::callback::unreached(
+            c.direction,
+            c.answered_at.is_some(),
+            c.end_reason.as_deref().unwrap_or(""),
+            false,
+        )?;
+        Some(format!("callback when=free to={}", c.remote))
     }
 
     /// The member a conference key acts on: the selected call when it is a

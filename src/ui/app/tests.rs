@@ -69,7 +69,7 @@ fn ev(c: CallInfo) -> Event {
     Event::Call { call: Box::new(c) }
 }
 
-fn key(s: &str) -> KeyEvent {
+pub(super) fn key(s: &str) -> KeyEvent {
     let k = Key::parse(s).unwrap();
     let mut m = KeyModifiers::empty();
     if k.ctrl {

@@ -52,6 +52,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Span::styled(" fwd ", t.style("ui.dim").patch(bar))
     });
+    if !app.callbacks.is_empty() {
+        let ringing = app.callbacks.values().find(|(_, state)| state == "ringing");
+        let text = match ringing {
+            Some((target, _)) => format!(" CB {target} free "),
+            None => format!(" CB {} ", app.callbacks.len()),
+        };
+        right.push(Span::styled(text, t.style("status.forward")));
+    }
     if !app.listen.is_empty() {
         right.push(Span::styled(format!(" {} ", app.listen), bar));
     }
