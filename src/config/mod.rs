@@ -155,7 +155,8 @@ pub struct PhoneConfig {
     /// Which callers are internal, for forwarding rules with a scope
     /// (`internal_pattern = "3-5"` extension lengths, or domains).
     pub internal_pattern: InternalPattern,
-    /// What hanging up ourselves does to a local conference.
+    /// What hanging up ourselves does to a local conference
+    /// (`conference_hangup`, or `conference_leave` which overrides it).
     pub conference_hangup: ConferenceHangup,
     /// What `answer` does to a call already connected (on this line or
     /// another account's): hold it (default) or hang it up.
@@ -196,7 +197,8 @@ pub enum LineDnd {
     Both,
 }
 
-/// `[phone] conference_hangup`.
+/// `[phone] conference_leave` (or the older `conference_hangup`, which
+/// knows only `end` and `transfer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConferenceHangup {
     /// Every leg ends (default).
@@ -205,6 +207,34 @@ pub enum ConferenceHangup {
     /// With two members left, they are transferred to each other (REFER
     /// with Replaces) and keep talking; with more, every leg ends.
     Transfer,
+    /// The members keep talking, mixed here without our microphone and
+    /// speaker, until fewer than two remain.
+    Keep,
+    /// Two members are transferred to each other, three or more are kept
+    /// mixing without us.
+    Auto,
+}
+
+impl ConferenceHangup {
+    /// What leaving a conference of `members` calls does.
+    pub fn on_leave(self, members: usize) -> ConferenceLeave {
+        match (self, members) {
+            (Self::Transfer | Self::Auto, 2) => ConferenceLeave::Transfer,
+            (Self::Keep, n) | (Self::Auto, n) if n >= 2 => ConferenceLeave::Keep,
+            _ => ConferenceLeave::End,
+        }
+    }
+}
+
+/// What happens to the members when we leave a conference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConferenceLeave {
+    /// Every leg ends.
+    End,
+    /// The two members are connected to each other by REFER.
+    Transfer,
+    /// The mix goes on without us.
+    Keep,
 }
 
 /// `[phone] on_answer_other`: what answering a waiting call does to the

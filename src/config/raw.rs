@@ -159,6 +159,7 @@ struct RawPhone {
     #[serde(default)]
     external_prefixes: Vec<Spanned<String>>,
     conference_hangup: Option<Spanned<String>>,
+    conference_leave: Option<Spanned<String>>,
     on_answer_other: Option<Spanned<String>>,
     dnd_via: Option<Spanned<String>>,
     session_expires_s: Option<Spanned<u32>>,
@@ -627,6 +628,19 @@ fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigE
             return Err(src.at(
                 v.span(),
                 format!("invalid value `{other}` for key `phone.conference_hangup`, expected `end` or `transfer`"),
+            ))
+        }
+    };
+    let conference_hangup = match raw.conference_leave.as_ref().map(|v| (v, v.get_ref().as_str())) {
+        None => conference_hangup,
+        Some((_, "end")) => ConferenceHangup::End,
+        Some((_, "transfer")) => ConferenceHangup::Transfer,
+        Some((_, "keep")) => ConferenceHangup::Keep,
+        Some((_, "auto")) => ConferenceHangup::Auto,
+        Some((v, other)) => {
+            return Err(src.at(
+                v.span(),
+                format!("invalid value `{other}` for key `phone.conference_leave`, expected `end`, `transfer`, `keep` or `auto`"),
             ))
         }
     };

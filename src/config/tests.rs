@@ -826,3 +826,51 @@ fn directories_are_vcard_paths_beside_the_file() {
     }
     assert!(Config::direct_ip_default().directories.is_empty());
 }
+
+#[test]
+fn conference_leave_overrides_conference_hangup() {
+    let p = Path::new("/x/c.toml");
+    let get = |toml: &str| Config::parse(toml, p).unwrap().phone.conference_hangup;
+    assert_eq!(get(""), ConferenceHangup::End);
+    assert_eq!(
+        get("[phone]\nconference_hangup = \"transfer\""),
+        ConferenceHangup::Transfer
+    );
+    for (v, want) in [
+        ("end", ConferenceHangup::End),
+        ("transfer", ConferenceHangup::Transfer),
+        ("keep", ConferenceHangup::Keep),
+        ("auto", ConferenceHangup::Auto),
+    ] {
+        let toml = format!("[phone]\nconference_hangup = \"transfer\"\nconference_leave = \"{v}\"");
+        assert_eq!(get(&toml), want, "{v}");
+    }
+    let err = Config::parse("[phone]\nconference_leave = \"stay\"", p)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("phone.conference_leave"), "{err}");
+    // `conference_hangup` still knows only its two values.
+    assert!(Config::parse("[phone]\nconference_hangup = \"keep\"", p).is_err());
+}
+
+#[test]
+fn leaving_a_conference_by_members_and_setting() {
+    use ConferenceHangup::*;
+    use ConferenceLeave as L;
+    let table = [
+        (End, 2, L::End),
+        (End, 3, L::End),
+        (Transfer, 2, L::Transfer),
+        (Transfer, 3, L::End),
+        (Keep, 2, L::Keep),
+        (Keep, 4, L::Keep),
+        (Auto, 2, L::Transfer),
+        (Auto, 3, L::Keep),
+        (Auto, 5, L::Keep),
+        (Keep, 1, L::End),
+        (Auto, 1, L::End),
+    ];
+    for (setting, members, want) in table {
+        assert_eq!(setting.on_leave(members), want, "{setting:?} {members}");
+    }
+}

@@ -19,6 +19,9 @@
 //!   a member on hold (its direction does not receive) fades out of the
 //!   mix over 10 ms.
 //! - [`Conference::levels`]: speaking levels for a display.
+//! - [`Conference::bridge_without_us`]: we leave and the members keep
+//!   hearing each other; our microphone and speaker are out of the mix
+//!   from the next tick on (the speaker's recording is finished then).
 //!
 //! Timing and sharing: every party ticks on its own clock and nobody waits
 //! for anybody (see [`mixer`]). The mix state sits in one
@@ -40,7 +43,7 @@ use super::audio::{Sink, Source};
 use super::jitter::FRAME;
 use super::session::TICK;
 use super::{AudioSystem, MediaError, MediaSession, Result};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{interval, MissedTickBehavior};
@@ -61,6 +64,8 @@ pub struct Conference {
     name: String,
     mixer: Arc<Mutex<Mixer>>,
     next_id: AtomicU64,
+    /// Set once we left and the members talk on without us.
+    bridging: Arc<AtomicBool>,
     stop: mpsc::UnboundedSender<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -74,11 +79,19 @@ impl Conference {
         let (source, sink) = audio.open_call(name)?;
         let mixer = Arc::new(Mutex::new(Mixer::new()));
         let (stop, rx) = mpsc::unbounded_channel();
-        let task = runtime.spawn(run(Arc::clone(&mixer), source, sink, rx));
+        let bridging = Arc::new(AtomicBool::new(false));
+        let task = runtime.spawn(run(
+            Arc::clone(&mixer),
+            source,
+            sink,
+            Arc::clone(&bridging),
+            rx,
+        ));
         Ok(Conference {
             name: name.to_owned(),
             mixer,
             next_id: AtomicU64::new(mixer::LOCAL + 1),
+            bridging,
             stop,
             task,
         })
@@ -158,6 +171,23 @@ impl Conference {
         port::lock(&self.mixer).local_level()
     }
 
+    /// We leave, the members stay: a split ends, our microphone is muted
+    /// and from the next tick on neither read nor is our speaker written
+    /// (its recording is finished). There is no way back.
+    pub fn bridge_without_us(&self) {
+        {
+            let mut m = port::lock(&self.mixer);
+            m.rejoin();
+            m.set_muted(mixer::LOCAL, true);
+        }
+        self.bridging.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the members talk on without us.
+    pub fn is_bridging(&self) -> bool {
+        self.bridging.load(Ordering::Relaxed)
+    }
+
     /// Ends the conference: every member goes back to its own audio (the
     /// calls are not touched), our speaker's recording is finished.
     pub async fn stop(self) {
@@ -169,25 +199,36 @@ impl Conference {
     }
 }
 
-/// Our side's tick: microphone into the mix, the mix to the speaker. Ends
-/// on `stop` or when the handle is dropped; either way every member is
-/// released.
+/// Our side's tick: microphone into the mix, the mix to the speaker; once
+/// `bridging`, silence into the mix and nothing to the speaker (finished
+/// once). Ends on `stop` or when the handle is dropped; either way every
+/// member is released.
 async fn run(
     mixer: Arc<Mutex<Mixer>>,
     mut source: Box<dyn Source>,
     mut sink: Box<dyn Sink>,
+    bridging: Arc<AtomicBool>,
     mut stop: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
     let mut clock = interval(TICK);
     clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut finished = false;
     let reply = loop {
         tokio::select! {
             _ = clock.tick() => {
+                let without_us = bridging.load(Ordering::Relaxed);
                 let mut mic = [0i16; FRAME];
-                source.read(&mut mic);
+                if !without_us {
+                    source.read(&mut mic);
+                }
                 let mut speaker = [0i16; FRAME];
                 port::lock(&mixer).exchange(mixer::LOCAL, &mic, true, &mut speaker);
-                sink.write(&speaker);
+                if !without_us {
+                    sink.write(&speaker);
+                } else if !finished {
+                    sink.finish();
+                    finished = true;
+                }
             }
             r = stop.recv() => break r,
         }
@@ -198,7 +239,9 @@ async fn run(
             m.remove(id);
         }
     }
-    sink.finish();
+    if !finished {
+        sink.finish();
+    }
     if let Some(tx) = reply {
         let _ = tx.send(());
     }

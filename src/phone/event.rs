@@ -165,6 +165,12 @@ pub enum Event {
     Forward {
         rules: Vec<crate::phone::status::ForwardStatus>,
     },
+    /// We left the conference (`conference_leave` `keep` or `auto`):
+    /// `members` talk on, mixed here without our microphone and speaker,
+    /// until fewer than two remain.
+    ConferenceBridging {
+        members: Vec<String>,
+    },
     /// A call dialled by `conf_add to=…` ended without answering: it did
     /// not join, the conference and the calls waiting for it stay as they
     /// are; `released` are the connected calls that waited for it alone

@@ -149,6 +149,10 @@ pub struct MixerStatus {
     pub local_level: f32,
     /// The member we talk to privately (`null` when none).
     pub split: Option<String>,
+    /// True once we left and the members talk on, mixed here without us
+    /// (added field; left out while we are in the conference).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bridging: bool,
 }
 
 /// Waiting voice messages of one account.
@@ -281,6 +285,7 @@ mod tests {
                     levels: [("c1".to_string(), -23.4), ("c2".to_string(), -96.0)].into(),
                     local_level: -12.3,
                     split: Some("c2".into()),
+                    bridging: false,
                 }),
             },
             listen: "127.0.0.1:5062".into(),

@@ -364,6 +364,10 @@ impl App {
                 error,
                 ..
             } => self.on_callback(id, target, state, error),
+            Event::ConferenceBridging { members } => self.info(format!(
+                "conference bridging without us: {}",
+                members.join(", ")
+            )),
             Event::ConfAddFailed { to, reason, .. } => {
                 self.error(format!("{to} did not join the conference: {reason}"))
             }

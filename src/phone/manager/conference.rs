@@ -1,14 +1,15 @@
 //! The local conference: created on first use, calls joining (now, or once
 //! answered for `conf_add to=…`), leaving, split off and back, hanging up
-//! ourselves (every leg, or handing the two members over to each other), and
-//! the conference part of `status`. The mixing is `media::Conference`'s;
+//! ourselves (every leg, handing the two members over to each other, or
+//! leaving them mixed here without us until fewer than two remain), and the
+//! conference part of `status`. The mixing is `media::Conference`'s;
 //! each call joins through its own actor.
 
 use super::calls::no_call;
 use super::commands::Reply;
 use super::CallManager;
 use crate::command::CommandError;
-use crate::config::ConferenceHangup;
+use crate::config::ConferenceLeave;
 use crate::media::{Conference, MemberId};
 use crate::phone::call::CallHandle;
 use crate::phone::event::{CallInfo, CallState, Event};
@@ -104,15 +105,48 @@ impl CallManager {
         Self::call_command(self.conf_member(call), |h| async move { h.hangup().await })
     }
 
-    /// `hangup` without a call while there is a conference: with two members
-    /// and `conference_hangup = "transfer"` they are connected to each
-    /// other, else every leg ends. `None` without a conference.
+    /// `hangup` without a call while there is a conference, as
+    /// `conference_leave` says: the two members connected to each other,
+    /// the mix kept going without us, or every leg ended. Once the mix goes
+    /// on without us, it means our own calls beside it: the first of them,
+    /// else an error (the bridged legs end with `hangup call=…`). `None`
+    /// without a conference.
     pub(super) fn hangup_conference(&mut self) -> Option<Reply> {
         let c = self.conference.as_ref()?;
         let ids: Vec<String> = c.members.keys().cloned().collect();
-        if ids.len() == 2 && self.config.phone.conference_hangup == ConferenceHangup::Transfer {
+        if c.conf.is_bridging() {
+            let own = self
+                .calls
+                .values()
+                .filter(|k| k.info.state != CallState::Ended && !c.members.contains_key(&k.info.id))
+                .map(|k| k.info.id.clone())
+                .next();
+            return Some(match own {
+                Some(id) => {
+                    Self::call_command(self.select_call(Some(&id), false), |h| async move {
+                        h.hangup().await
+                    })
+                }
+                None => Reply::Now(Err(no_call(
+                    "the conference talks on without us; hangup call=… ends one of its legs",
+                ))),
+            });
+        }
+        match self.config.phone.conference_hangup.on_leave(ids.len()) {
             // Hand the conference over: the two members talk on.
-            return Some(self.connect(&ids[0], &ids[1]));
+            ConferenceLeave::Transfer => return Some(self.connect(&ids[0], &ids[1])),
+            ConferenceLeave::Keep => {
+                c.conf.bridge_without_us();
+                tracing::info!(
+                    "left the conference of {}: it goes on without us",
+                    ids.len()
+                );
+                let _ = self.events.send(Arc::new(Event::ConferenceBridging {
+                    members: ids.clone(),
+                }));
+                return Some(Reply::Now(Ok(json!({ "calls": ids, "bridging": true }))));
+            }
+            ConferenceLeave::End => {}
         }
         // Hanging up ourselves ends every leg of the conference.
         let members: Vec<CallHandle> = ids.iter().filter_map(|id| self.handle(id)).collect();
@@ -225,11 +259,17 @@ impl CallManager {
         };
         c.conf.leave(member);
         if c.members.len() <= 1 {
+            let bridging = c.conf.is_bridging();
             let last: Vec<String> = c.members.keys().cloned().collect();
             for id in last {
                 if let Some(h) = self.handle(&id) {
                     tokio::spawn(async move {
-                        let _ = h.conference(None).await;
+                        if bridging {
+                            // Without us, the last one would talk to nobody.
+                            let _ = h.hangup().await;
+                        } else {
+                            let _ = h.conference(None).await;
+                        }
                     });
                 }
             }
@@ -268,6 +308,7 @@ impl CallManager {
                 levels,
                 local_level: (c.conf.local_level() * 10.0).round() / 10.0,
                 split,
+                bridging: c.conf.is_bridging(),
             }),
         }
     }
