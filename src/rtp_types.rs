@@ -38,8 +38,24 @@ impl Codec {
             Codec::Pcma => "PCMA",
         }
     }
+    /// RTP clock rate: the rate of its RTP timestamps and the rate its
+    /// `a=rtpmap` names.
     pub fn clock_rate(self) -> u32 {
         8000
+    }
+    /// The rate of the audio it carries, at which a call's audio path
+    /// runs (jitter buffer, concealment, tones, recording, file backend).
+    /// The same as the clock rate for G.711.
+    pub fn sample_rate(self) -> u32 {
+        8000
+    }
+    /// RTP timestamp units per 20 ms frame.
+    pub fn frame_ticks(self) -> u32 {
+        self.clock_rate() / 50
+    }
+    /// Audio samples per 20 ms frame.
+    pub fn frame_samples(self) -> usize {
+        (self.sample_rate() / 50) as usize
     }
     /// By SDP encoding name (case-insensitive) and clock rate.
     pub fn from_name(name: &str, rate: u32) -> Option<Codec> {

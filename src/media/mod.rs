@@ -5,7 +5,8 @@
 //! [`crate::rtp_types`] (re-exported here), and which audio backend, in the
 //! `[audio]` settings of [`crate::config`].
 //!
-//! - [`g711`]: PCMU/PCMA sample codecs.
+//! - [`g711`]: PCMU/PCMA sample codecs; [`codec`]: the encoder and decoder
+//!   a session runs, whatever its codec.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
 //!   concealment.
 //! - [`rtcp_stats`]: RFC 3550 loss/jitter/RTT bookkeeping and the MOS
@@ -35,6 +36,7 @@
 //! A session task that panics is reported as [`MediaEvent::Failed`].
 
 pub mod audio;
+pub mod codec;
 pub mod conference;
 pub mod dtmf;
 mod echo;
