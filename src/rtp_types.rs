@@ -21,6 +21,9 @@ use std::net::SocketAddr;
 pub enum Codec {
     Pcmu,
     Pcma,
+    /// ITU-T G.722, 64 kbit/s: 16 kHz audio on an 8000 Hz RTP clock
+    /// (RFC 3551 §4.5.2).
+    G722,
 }
 
 impl Codec {
@@ -29,6 +32,7 @@ impl Codec {
         match self {
             Codec::Pcmu => 0,
             Codec::Pcma => 8,
+            Codec::G722 => 9,
         }
     }
     /// SDP encoding name.
@@ -36,18 +40,22 @@ impl Codec {
         match self {
             Codec::Pcmu => "PCMU",
             Codec::Pcma => "PCMA",
+            Codec::G722 => "G722",
         }
     }
     /// RTP clock rate: the rate of its RTP timestamps and the rate its
-    /// `a=rtpmap` names.
+    /// `a=rtpmap` names (8000 for G.722 too, by RFC 3551's rule).
     pub fn clock_rate(self) -> u32 {
         8000
     }
     /// The rate of the audio it carries, at which a call's audio path
     /// runs (jitter buffer, concealment, tones, recording, file backend).
-    /// The same as the clock rate for G.711.
+    /// The same as the clock rate for G.711; 16 kHz for G.722.
     pub fn sample_rate(self) -> u32 {
-        8000
+        match self {
+            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::G722 => 16_000,
+        }
     }
     /// RTP timestamp units per 20 ms frame.
     pub fn frame_ticks(self) -> u32 {
@@ -57,13 +65,32 @@ impl Codec {
     pub fn frame_samples(self) -> usize {
         (self.sample_rate() / 50) as usize
     }
-    /// By SDP encoding name (case-insensitive) and clock rate.
+    /// By SDP encoding name (case-insensitive) and clock rate. G.722 is
+    /// also taken at 16000, which some peers write against RFC 3551.
     pub fn from_name(name: &str, rate: u32) -> Option<Codec> {
         match (name.to_ascii_uppercase().as_str(), rate) {
             ("PCMU", 8000) => Some(Codec::Pcmu),
             ("PCMA", 8000) => Some(Codec::Pcma),
+            ("G722", 8000 | 16_000) => Some(Codec::G722),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod codec_tests {
+    use super::Codec;
+
+    #[test]
+    fn g722_has_an_8000_hz_clock_and_16_khz_audio() {
+        let c = Codec::from_name("g722", 8000).unwrap();
+        assert_eq!(c, Codec::G722);
+        assert_eq!(Codec::from_name("G722", 16_000), Some(Codec::G722));
+        assert_eq!((c.payload_type(), c.name()), (9, "G722"));
+        assert_eq!((c.clock_rate(), c.sample_rate()), (8000, 16_000));
+        assert_eq!((c.frame_ticks(), c.frame_samples()), (160, 320));
+        assert_eq!(Codec::Pcmu.frame_samples(), 160);
+        assert_eq!(Codec::from_name("PCMU", 16_000), None);
     }
 }
 

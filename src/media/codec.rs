@@ -5,17 +5,28 @@
 //! decoder for what it receives; stateless G.711 is [`super::g711`].
 //! Knows no RTP, sockets or SDP.
 
-use super::{g711, Codec};
+use super::{g711, g722, Codec};
 
 /// What a session encodes with.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     codec: Codec,
+    state: EncoderState,
+}
+
+#[derive(Debug, Clone)]
+enum EncoderState {
+    Stateless,
+    G722(Box<g722::Encoder>),
 }
 
 impl Encoder {
     pub fn new(codec: Codec) -> Encoder {
-        Encoder { codec }
+        let state = match codec {
+            Codec::Pcmu | Codec::Pcma => EncoderState::Stateless,
+            Codec::G722 => EncoderState::G722(Box::default()),
+        };
+        Encoder { codec, state }
     }
 
     pub fn codec(&self) -> Codec {
@@ -25,7 +36,10 @@ impl Encoder {
     /// Encodes one frame (`codec.frame_samples()` samples), appending the
     /// payload to `out`.
     pub fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) {
-        g711::encode(self.codec, pcm, out);
+        match &mut self.state {
+            EncoderState::Stateless => g711::encode(self.codec, pcm, out),
+            EncoderState::G722(e) => e.encode(pcm, out),
+        }
     }
 }
 
@@ -33,11 +47,22 @@ impl Encoder {
 #[derive(Debug, Clone)]
 pub struct Decoder {
     codec: Codec,
+    state: DecoderState,
+}
+
+#[derive(Debug, Clone)]
+enum DecoderState {
+    Stateless,
+    G722(Box<g722::Decoder>),
 }
 
 impl Decoder {
     pub fn new(codec: Codec) -> Decoder {
-        Decoder { codec }
+        let state = match codec {
+            Codec::Pcmu | Codec::Pcma => DecoderState::Stateless,
+            Codec::G722 => DecoderState::G722(Box::default()),
+        };
+        Decoder { codec, state }
     }
 
     pub fn codec(&self) -> Codec {
@@ -47,7 +72,10 @@ impl Decoder {
     /// Decodes one payload, appending samples at the codec's sample rate
     /// to `out`. Any bytes decode: a payload from the network never fails.
     pub fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) {
-        g711::decode(self.codec, payload, out);
+        match &mut self.state {
+            DecoderState::Stateless => g711::decode(self.codec, payload, out),
+            DecoderState::G722(d) => d.decode(payload, out),
+        }
     }
 }
 
@@ -69,5 +97,21 @@ mod tests {
                 assert!((a - b).abs() <= 8 + a.abs() / 16, "{a} {b}");
             }
         }
+    }
+
+    #[test]
+    fn g722_frames_are_160_bytes_of_320_samples_and_keep_state() {
+        let tone = crate::media::tone::sine(6000.0, 0.2, 16_000);
+        let (mut enc, mut dec) = (Encoder::new(Codec::G722), Decoder::new(Codec::G722));
+        let mut out = Vec::new();
+        for frame in tone.chunks(Codec::G722.frame_samples()) {
+            let mut payload = Vec::new();
+            enc.encode(frame, &mut payload);
+            assert_eq!(payload.len(), 160);
+            dec.decode(&payload, &mut out);
+        }
+        assert_eq!(out.len(), tone.len());
+        let p = crate::media::tone::goertzel_power(&out[640..], 16_000, 6000.0);
+        assert!(p > 0.1, "{p}");
     }
 }

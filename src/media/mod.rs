@@ -41,6 +41,7 @@ pub mod conference;
 pub mod dtmf;
 mod echo;
 pub mod g711;
+pub mod g722;
 pub mod inbound;
 pub mod jitter;
 pub mod plc;

@@ -420,7 +420,7 @@ impl CallActor {
         };
         let local = LocalMedia {
             addr: std::net::SocketAddr::new(env.media_ip, 0),
-            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            codecs: vec![Codec::Pcmu, Codec::Pcma, Codec::G722],
             dtmf_payload_type: 101,
             direction: Direction::SendRecv,
             session_id: rand::random::<u32>() as u64,

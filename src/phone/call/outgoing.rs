@@ -118,11 +118,20 @@ impl CallActor {
         let Some(sockets) = self.media.take_sockets() else {
             return;
         };
+        // The codec we prefer: the audio path (tones, a recording, the
+        // file backend's playout) starts at its rate.
+        let codec = self
+            .media
+            .local
+            .codecs
+            .first()
+            .copied()
+            .unwrap_or(Codec::Pcmu);
         let params = RtpParams {
             remote: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
             rtcp: None,
-            codec: Codec::Pcmu,
-            payload_type: Codec::Pcmu.payload_type(),
+            codec,
+            payload_type: codec.payload_type(),
             dtmf_payload_type: None,
             direction: Direction::Inactive,
         };
