@@ -72,6 +72,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         ended_at: None,
         end_reason: None,
         codec: None,
+        codec_rate: None,
         stats: None,
         transfer_status: None,
         recording: None,

@@ -205,6 +205,7 @@ mod tests {
                 ended_at: None,
                 end_reason: None,
                 codec: Some("PCMU".into()),
+                codec_rate: None,
                 stats: Some(MediaStats {
                     rx_packets: 250,
                     lost: 1,

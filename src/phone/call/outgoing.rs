@@ -28,6 +28,7 @@ impl CallActor {
         self.media.echo = Some(echo);
         self.media.rtp = Rtp::Running(media);
         self.info.codec = Some(Codec::Pcmu.name().to_string());
+        self.info.codec_rate = Some(Codec::Pcmu.sample_rate());
         self.info.media_encryption = Some(encryption::encryption_of(None));
         self.set_state(CallState::Active);
         Ok(())
@@ -353,6 +354,7 @@ impl CallActor {
 
     pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
         self.info.codec = Some(neg.params.codec.name().to_string());
+        self.info.codec_rate = Some(neg.params.codec.sample_rate());
         self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
         self.note_encryption(neg.srtp.as_ref());
