@@ -173,6 +173,7 @@ fn two_calls_one_held() {
         rtt_ms: Some(21.0),
         mos: None,
         srtp_dropped: 0,
+        fec_recovered: 0,
     });
     let mut active = call(
         "c2",
@@ -192,6 +193,7 @@ fn two_calls_one_held() {
         rtt_ms: None,
         mos: None,
         srtp_dropped: 0,
+        fec_recovered: 0,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -494,6 +496,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         rtt_ms: None,
         mos,
         srtp_dropped: 0,
+        fec_recovered: 0,
     })
 }
 

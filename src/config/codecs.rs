@@ -6,6 +6,8 @@
 /// A codec name the config takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioCodec {
+    /// Opus, 48 kHz fullband.
+    Opus,
     /// ITU-T G.722, 16 kHz wideband.
     G722,
     /// G.711 A-law.
@@ -20,11 +22,12 @@ impl AudioCodec {
     pub const DEFAULT: [AudioCodec; 3] = [AudioCodec::Pcmu, AudioCodec::Pcma, AudioCodec::G722];
 
     /// The values the config takes, as they are written there.
-    pub const VALUES: &'static str = "\"G722\", \"PCMA\" or \"PCMU\"";
+    pub const VALUES: &'static str = "\"opus\", \"G722\", \"PCMA\" or \"PCMU\"";
 
     /// Parses one name (case-insensitive).
     pub fn parse(value: &str) -> Option<Self> {
         match value.to_ascii_uppercase().as_str() {
+            "OPUS" => Some(Self::Opus),
             "G722" => Some(Self::G722),
             "PCMA" => Some(Self::Pcma),
             "PCMU" => Some(Self::Pcmu),
@@ -63,6 +66,7 @@ mod tests {
         use AudioCodec::*;
         assert_eq!(list(&["G722", "pcmu"]), Ok(vec![G722, Pcmu]));
         assert_eq!(list(&["PCMA"]), Ok(vec![Pcma]));
+        assert_eq!(list(&["opus", "G722"]), Ok(vec![Opus, G722]));
         assert!(list(&[]).unwrap_err().contains("at least one"));
         assert!(list(&["G729"])
             .unwrap_err()

@@ -5,19 +5,20 @@
 //! decoder for what it receives; stateless G.711 is [`super::g711`].
 //! Knows no RTP, sockets or SDP.
 
-use super::{g711, g722, Codec};
+use super::{g711, g722, opus, Codec};
 
 /// What a session encodes with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Encoder {
     codec: Codec,
     state: EncoderState,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum EncoderState {
     Stateless,
     G722(Box<g722::Encoder>),
+    Opus(opus::Encoder),
 }
 
 impl Encoder {
@@ -25,6 +26,7 @@ impl Encoder {
         let state = match codec {
             Codec::Pcmu | Codec::Pcma => EncoderState::Stateless,
             Codec::G722 => EncoderState::G722(Box::default()),
+            Codec::Opus => EncoderState::Opus(opus::Encoder::new()),
         };
         Encoder { codec, state }
     }
@@ -39,21 +41,23 @@ impl Encoder {
         match &mut self.state {
             EncoderState::Stateless => g711::encode(self.codec, pcm, out),
             EncoderState::G722(e) => e.encode(pcm, out),
+            EncoderState::Opus(e) => e.encode(pcm, out),
         }
     }
 }
 
 /// What a session decodes with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Decoder {
     codec: Codec,
     state: DecoderState,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum DecoderState {
     Stateless,
     G722(Box<g722::Decoder>),
+    Opus(opus::Decoder),
 }
 
 impl Decoder {
@@ -61,6 +65,7 @@ impl Decoder {
         let state = match codec {
             Codec::Pcmu | Codec::Pcma => DecoderState::Stateless,
             Codec::G722 => DecoderState::G722(Box::default()),
+            Codec::Opus => DecoderState::Opus(opus::Decoder::new()),
         };
         Decoder { codec, state }
     }
@@ -75,6 +80,17 @@ impl Decoder {
         match &mut self.state {
             DecoderState::Stateless => g711::decode(self.codec, payload, out),
             DecoderState::G722(d) => d.decode(payload, out),
+            DecoderState::Opus(d) => d.decode(payload, out),
+        }
+    }
+
+    /// The frame lost just before `next`, from the in-band FEC `next`
+    /// carries (Opus); `false` when the codec has none or `next` carries
+    /// none. Called before `next` itself is decoded.
+    pub fn recover(&mut self, next: &[u8], out: &mut Vec<i16>) -> bool {
+        match &mut self.state {
+            DecoderState::Opus(d) => d.recover(next, out),
+            _ => false,
         }
     }
 }

@@ -81,7 +81,7 @@ pub fn encode(codec: Codec, pcm: &[i16], out: &mut Vec<u8>) {
     match codec {
         Codec::Pcmu => out.extend(pcm.iter().map(|&s| linear_to_ulaw(s))),
         Codec::Pcma => out.extend(pcm.iter().map(|&s| linear_to_alaw(s))),
-        Codec::G722 => {}
+        Codec::G722 | Codec::Opus => {}
     }
 }
 
@@ -91,7 +91,7 @@ pub fn decode(codec: Codec, bytes: &[u8], out: &mut Vec<i16>) {
     match codec {
         Codec::Pcmu => out.extend(bytes.iter().map(|&b| ulaw_to_linear(b))),
         Codec::Pcma => out.extend(bytes.iter().map(|&b| alaw_to_linear(b))),
-        Codec::G722 => {}
+        Codec::G722 | Codec::Opus => {}
     }
 }
 

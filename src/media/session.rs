@@ -159,6 +159,10 @@ pub struct Session {
     recording: Option<Recording>,
     /// SRTP: the contexts, and what failed authentication.
     secure: secure::Secure,
+    /// Sequence number of the last audio packet decoded, and the frames
+    /// recovered by in-band FEC.
+    last_audio_seq: Option<u16>,
+    fec_recovered: u64,
 }
 
 impl Session {
@@ -203,6 +207,8 @@ impl Session {
             conference: None,
             recording: None,
             secure: secure::Secure::default(),
+            last_audio_seq: None,
+            fec_recovered: 0,
         }
     }
 
@@ -443,6 +449,7 @@ impl Session {
     fn restart_stream(&mut self) {
         self.jb = JitterBuffer::with_rate(self.params.codec.sample_rate());
         self.decoder = Decoder::new(self.decoder.codec());
+        self.last_audio_seq = None;
         self.dtmf_rx = DtmfReceiver::default();
         self.held.clear();
     }
@@ -559,7 +566,9 @@ impl Session {
             } else {
                 if codec != self.decoder.codec() {
                     self.decoder = Decoder::new(codec);
+                    self.last_audio_seq = None;
                 }
+                self.recover_one(packet);
                 let mut pcm = Vec::with_capacity(codec.frame_samples());
                 self.decoder.decode(packet.payload, &mut pcm);
                 pcm
@@ -568,6 +577,28 @@ impl Session {
             Vec::new()
         };
         self.jb.push(packet.ssrc, packet.sequence, samples);
+    }
+
+    /// When exactly one audio packet is missing before `packet` and the
+    /// codec carries in-band FEC (Opus), decodes the lost frame from it
+    /// into the jitter buffer in its place, before `packet` itself is
+    /// decoded (the order the decoder needs). A frame whose turn has
+    /// already passed is dropped there as late.
+    fn recover_one(&mut self, packet: &RtpView<'_>) {
+        let last = self.last_audio_seq.replace(packet.sequence);
+        let Some(last) = last else {
+            return;
+        };
+        if packet.sequence.wrapping_sub(last) != 2 {
+            return;
+        }
+        let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
+        if self.decoder.recover(packet.payload, &mut frame) {
+            let lost = packet.sequence.wrapping_sub(1);
+            if self.jb.push(packet.ssrc, lost, frame) == super::jitter::Pushed::Accepted {
+                self.fec_recovered += 1;
+            }
+        }
     }
 
     async fn send_report(&mut self, rtcp: &UdpSocket, bye: bool) {
@@ -610,6 +641,7 @@ impl Session {
             rtt_ms: rtt_ms.map(|r| (r * 10.0).round() / 10.0),
             mos,
             srtp_dropped: self.secure.dropped,
+            fec_recovered: self.fec_recovered,
         });
     }
 }

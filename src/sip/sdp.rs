@@ -468,11 +468,10 @@ fn render_audio(
         s.push_str(&format!("a=crypto:{}\r\n", sdp_crypto::format_crypto(attr)));
     }
     for (pt, c) in codecs {
-        s.push_str(&format!(
-            "a=rtpmap:{pt} {}/{}\r\n",
-            c.name(),
-            c.clock_rate()
-        ));
+        s.push_str(&format!("a=rtpmap:{pt} {}\r\n", c.rtpmap()));
+        if let Some(fmtp) = c.fmtp() {
+            s.push_str(&format!("a=fmtp:{pt} {fmtp}\r\n"));
+        }
     }
     if let Some(pt) = dtmf {
         s.push_str(&format!(

@@ -174,7 +174,7 @@ impl Baresip {
             snd = snd_dir.display(),
             wide = match &opts.wideband {
                 Some((_, rate)) => format!(
-                    "module g722.so\nmodule opus.so\nausrc_srate {rate}\nauplay_srate {rate}\n"
+                    "module g722.so\nmodule opus.so\nausrc_srate {rate}\nauplay_srate {rate}\nausrc_channels 1\nauplay_channels 1\n"
                 ),
                 None => String::new(),
             },

@@ -9,6 +9,7 @@ use crate::rtp_types::Codec;
 pub fn offered(list: &[AudioCodec]) -> Vec<Codec> {
     list.iter()
         .map(|c| match c {
+            AudioCodec::Opus => Codec::Opus,
             AudioCodec::G722 => Codec::G722,
             AudioCodec::Pcma => Codec::Pcma,
             AudioCodec::Pcmu => Codec::Pcmu,
