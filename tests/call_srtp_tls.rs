@@ -77,6 +77,7 @@ fn peer(t: &TestDir, ca: &TestCa, k: &Kamailio) -> Baresip {
             source_wav,
             auto_answer: true,
             mediaenc: Some("srtp-mand".into()),
+            wideband: None,
         },
         &ca.ca_file,
     );

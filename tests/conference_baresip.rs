@@ -277,6 +277,7 @@ impl Bed {
                         source_wav: src,
                         auto_answer: true,
                         mediaenc: None,
+                        wideband: None,
                     },
                 );
                 Peer {

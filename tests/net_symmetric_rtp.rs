@@ -58,6 +58,7 @@ fn call_across_the_nat(
             source_wav: b_src,
             auto_answer: false,
             mediaenc: None,
+            wideband: None,
         },
         &Place::on(&home, HOME),
     );

@@ -100,6 +100,7 @@ fn baresip_on(t: &TestDir, k: &Kamailio, user: &str, freq: f64) -> Baresip {
             source_wav: wav,
             auto_answer: true,
             mediaenc: None,
+            wideband: None,
         },
     );
     assert!(b.wait_registered(Duration::from_secs(10)), "{}", b.log());

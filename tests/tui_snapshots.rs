@@ -72,6 +72,7 @@ fn call(id: &str, dir: CallDirection, state: CallState, remote: &str) -> CallInf
         ended_at: None,
         end_reason: None,
         codec: None,
+        codec_rate: None,
         stats: None,
         transfer_status: None,
         recording: None,
@@ -172,6 +173,7 @@ fn two_calls_one_held() {
         rtt_ms: Some(21.0),
         mos: None,
         srtp_dropped: 0,
+        fec_recovered: 0,
     });
     let mut active = call(
         "c2",
@@ -191,6 +193,7 @@ fn two_calls_one_held() {
         rtt_ms: None,
         mos: None,
         srtp_dropped: 0,
+        fec_recovered: 0,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -493,6 +496,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         rtt_ms: None,
         mos,
         srtp_dropped: 0,
+        fec_recovered: 0,
     })
 }
 

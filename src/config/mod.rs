@@ -10,6 +10,7 @@
 //! the column and the key.
 
 mod audio;
+mod codecs;
 pub mod dial_plan;
 mod file_mode;
 mod limits;
@@ -22,6 +23,7 @@ mod raw;
 mod secret;
 
 pub use audio::{AudioConfig, BackendKind};
+pub use codecs::AudioCodec;
 pub use dial_plan::{DialPlan, DialPlanError, Normalized, Rule};
 pub use limits::SipLimits;
 pub use media_encryption::MediaEncryption;
@@ -100,6 +102,9 @@ pub struct Account {
     /// (`media_encryption`). Calls to a dialed SIP URI and incoming calls
     /// that name no account's user take the first account's.
     pub media_encryption: MediaEncryption,
+    /// The audio codecs its calls offer and accept, first preferred
+    /// (`codecs`; [`AudioCodec::DEFAULT`] when not set).
+    pub codecs: Vec<AudioCodec>,
     /// What typed numbers become before they are dialled; `None` (no dial
     /// plan key set): dialled as typed.
     pub dial_plan: Option<DialPlan>,
@@ -133,6 +138,7 @@ impl std::fmt::Debug for Account {
             .field("trust_asserted_identity", &self.trust_asserted_identity)
             .field("tls_cert", &self.tls_cert)
             .field("media_encryption", &self.media_encryption)
+            .field("codecs", &self.codecs)
             .field("dial_plan", &self.dial_plan)
             .finish()
     }
@@ -450,6 +456,7 @@ impl Account {
             tls_cert: None,
             tls_key: None,
             media_encryption: MediaEncryption::None,
+            codecs: AudioCodec::DEFAULT.to_vec(),
             dial_plan: None,
         }
     }

@@ -108,6 +108,7 @@ struct RawAccount {
     #[serde(default)]
     trust_asserted_identity: bool,
     media_encryption: Option<Spanned<String>>,
+    codecs: Option<Spanned<Vec<String>>>,
     country_code: Option<String>,
     area_code: Option<String>,
     international_prefix: Option<String>,
@@ -368,8 +369,18 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             })?,
             None => MediaEncryption::None,
         };
+        let codecs = match &a.codecs {
+            Some(v) => super::AudioCodec::parse_list(v.get_ref()).map_err(|why| {
+                src.at(
+                    v.span(),
+                    format!("account `{name}`: key `account.codecs` {why}"),
+                )
+            })?,
+            None => super::AudioCodec::DEFAULT.to_vec(),
+        };
         accounts.push(Account {
             media_encryption,
+            codecs,
             dial_plan,
             register: a.register.unwrap_or(a.proxy.is_some()),
             proxy: a.proxy.map(Spanned::into_inner),

@@ -874,3 +874,28 @@ fn leaving_a_conference_by_members_and_setting() {
         assert_eq!(setting.on_leave(members), want, "{setting:?} {members}");
     }
 }
+
+#[test]
+fn codecs_default_to_g711_first_and_bad_lists_name_the_line() {
+    use super::AudioCodec;
+    let path = Path::new("/x/c.toml");
+    let account = |key: &str| {
+        format!("[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test.local\"\n{key}\n")
+    };
+    let c = Config::parse(&account(""), path).unwrap();
+    assert_eq!(c.accounts[0].codecs, AudioCodec::DEFAULT.to_vec());
+    let c = Config::parse(&account("codecs = [\"G722\", \"PCMA\"]"), path).unwrap();
+    assert_eq!(
+        c.accounts[0].codecs,
+        vec![AudioCodec::G722, AudioCodec::Pcma]
+    );
+    let err = Config::parse(&account("codecs = [\"G722\", \"iLBC\"]"), path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/x/c.toml:5:") && err.contains("account.codecs") && err.contains("iLBC"),
+        "{err}"
+    );
+    assert!(Config::parse(&account("codecs = []"), path).is_err());
+    assert!(Config::parse(&account("codecs = \"PCMU\""), path).is_err());
+}

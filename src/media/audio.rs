@@ -1,5 +1,8 @@
 //! Audio backends behind one trait: each call gets a microphone [`Source`]
-//! and a speaker [`Sink`] of 20 ms, 8 kHz mono frames. The backends are
+//! and a speaker [`Sink`] of 20 ms, 8 kHz mono frames; a backend that can
+//! also take frames at the call's own rate (16 kHz G.722, 48 kHz Opus)
+//! says so through [`Source::read_at`] / [`Sink::write_at`], else the
+//! session converts. The backends are
 //! registered in [`open_backend`]: `null` (silence in, output discarded),
 //! `file` (a WAV as the microphone, each call's playout recorded to WAV) and
 //! `cpal` (the sound card, all calls mixed, falls back to `null`).
@@ -22,11 +25,24 @@ use std::sync::Arc;
 pub trait Source: Send {
     /// Fills `frame` with the next 20 ms (silence when nothing is there).
     fn read(&mut self, frame: &mut [i16; FRAME]);
+    /// Fills `frame` with the next 20 ms at `rate` Hz (`rate / 50`
+    /// samples) when the source delivers that rate itself; `false` (the
+    /// default) when it does not, and the caller converts from
+    /// [`Source::read`].
+    fn read_at(&mut self, _rate: u32, _frame: &mut [i16]) -> bool {
+        false
+    }
 }
 
 /// A call's speaker: 20 ms of 8 kHz mono audio per write.
 pub trait Sink: Send {
     fn write(&mut self, frame: &[i16; FRAME]);
+    /// Plays 20 ms at `rate` Hz when the sink takes that rate itself;
+    /// `false` (the default) when not, and the caller converts to
+    /// [`Sink::write`].
+    fn write_at(&mut self, _rate: u32, _frame: &[i16]) -> bool {
+        false
+    }
     /// Called once when the call's media stops (e.g. finalise a file).
     fn finish(&mut self) {}
 }

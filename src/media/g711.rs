@@ -75,19 +75,23 @@ pub fn alaw_to_linear(a: u8) -> i16 {
     }
 }
 
-/// Encodes `pcm` with `codec`, appending to `out`.
+/// Encodes `pcm` with `codec`, appending to `out`. A codec that is not
+/// G.711 appends nothing: those run through [`super::codec::Encoder`].
 pub fn encode(codec: Codec, pcm: &[i16], out: &mut Vec<u8>) {
     match codec {
         Codec::Pcmu => out.extend(pcm.iter().map(|&s| linear_to_ulaw(s))),
         Codec::Pcma => out.extend(pcm.iter().map(|&s| linear_to_alaw(s))),
+        Codec::G722 | Codec::Opus => {}
     }
 }
 
-/// Decodes `bytes` with `codec`, appending to `out`.
+/// Decodes `bytes` with `codec`, appending to `out`. A codec that is not
+/// G.711 appends nothing: those run through [`super::codec::Decoder`].
 pub fn decode(codec: Codec, bytes: &[u8], out: &mut Vec<i16>) {
     match codec {
         Codec::Pcmu => out.extend(bytes.iter().map(|&b| ulaw_to_linear(b))),
         Codec::Pcma => out.extend(bytes.iter().map(|&b| alaw_to_linear(b))),
+        Codec::G722 | Codec::Opus => {}
     }
 }
 

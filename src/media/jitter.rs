@@ -13,17 +13,19 @@
 use super::plc::Plc;
 use std::collections::{BTreeMap, VecDeque};
 
-/// Samples per 20 ms frame at 8 kHz.
+/// Samples per 20 ms frame at 8 kHz (G.711; a buffer at another rate
+/// scales every length here by its rate, see [`JitterBuffer::with_rate`]).
 pub const FRAME: usize = 160;
-const MIN_TARGET: usize = 2 * FRAME;
-const MAX_TARGET: usize = 6 * FRAME;
+/// Target delay bounds, in frames.
+const MIN_TARGET_FRAMES: usize = 2;
+const MAX_TARGET_FRAMES: usize = 6;
 /// Ticks of a measurement window (5 s).
 const WINDOW_TICKS: u32 = 250;
 /// A sequence jump this large is a restart of the stream, not loss.
 const MAX_JUMP: i64 = 1000;
-/// Concealment in a row (60 ms, the concealer's fade) after which an
-/// empty buffer means the stream paused: stop and re-buffer.
-const MAX_CONCEAL: usize = 3 * FRAME;
+/// Concealment in a row (60 ms, the concealer's fade), in frames, after
+/// which an empty buffer means the stream paused: stop and re-buffer.
+const MAX_CONCEAL_FRAMES: usize = 3;
 /// Ticks between two stretches of the playout.
 const STRETCH_COOLDOWN: u32 = 10;
 /// Ticks of concealment after an underrun before the output is silence
@@ -76,6 +78,8 @@ pub struct JitterBuffer {
     concealed_slots: VecDeque<i64>,
     last_len: usize,
     target: usize,
+    /// Samples per 20 ms at the stream's rate.
+    frame: usize,
     plc: Plc,
     window_ticks: u32,
     window_min: usize,
@@ -101,7 +105,16 @@ impl Default for JitterBuffer {
 }
 
 impl JitterBuffer {
+    /// A buffer for 8 kHz audio (G.711).
     pub fn new() -> JitterBuffer {
+        JitterBuffer::with_rate(8000)
+    }
+
+    /// A buffer for audio at `rate` Hz (the codec's sample rate): frames
+    /// of 20 ms are `rate / 50` samples, and the delays are the same in
+    /// milliseconds at every rate.
+    pub fn with_rate(rate: u32) -> JitterBuffer {
+        let frame = (rate.max(50) / 50) as usize;
         JitterBuffer {
             ssrc: None,
             max_ext: None,
@@ -115,9 +128,10 @@ impl JitterBuffer {
             gap_ticks: 0,
             stretch_cooldown: 0,
             concealed_slots: VecDeque::new(),
-            last_len: FRAME,
-            target: MIN_TARGET,
-            plc: Plc::new(),
+            last_len: frame,
+            target: MIN_TARGET_FRAMES * frame,
+            frame,
+            plc: Plc::with_rate(rate),
             window_ticks: 0,
             window_min: usize::MAX,
             calm_ticks: 0,
@@ -131,7 +145,7 @@ impl JitterBuffer {
 
     /// Current target delay in milliseconds.
     pub fn target_ms(&self) -> u32 {
-        (self.target / 8) as u32
+        (self.target * 20 / self.frame) as u32
     }
 
     /// Samples waiting in the buffer (packets plus ready samples).
@@ -164,7 +178,7 @@ impl JitterBuffer {
             self.stats.late += 1;
             if self.concealed_slots.contains(&ext) {
                 // Just missed its turn: the delay is too short for this jitter.
-                self.target = (self.target + FRAME).min(MAX_TARGET);
+                self.target = (self.target + self.frame).min(self.max_target());
                 self.calm_ticks = 0;
             }
             return Pushed::Late;
@@ -194,14 +208,24 @@ impl JitterBuffer {
         self.concealed_slots.clear();
     }
 
-    /// Takes the next 20 ms frame.
-    pub fn pop(&mut self, out: &mut [i16; FRAME]) -> Frame {
+    /// Samples per 20 ms frame at this buffer's rate.
+    pub fn frame_len(&self) -> usize {
+        self.frame
+    }
+
+    fn max_target(&self) -> usize {
+        MAX_TARGET_FRAMES * self.frame
+    }
+
+    /// Takes the next 20 ms frame ([`JitterBuffer::frame_len`] samples;
+    /// a longer `out` gets silence after them, a shorter one the start).
+    pub fn pop(&mut self, out: &mut [i16]) -> Frame {
         self.adapt();
         if !self.playing {
             if !self.packets.is_empty() && self.depth() >= self.target {
                 if self.started && self.gap_ticks <= SHORT_GAP_TICKS {
                     // The stream came back quickly: that was jitter, buffer more.
-                    self.target = (self.target + FRAME).min(MAX_TARGET);
+                    self.target = (self.target + self.frame).min(self.max_target());
                 }
                 self.playing = true;
                 self.started = true;
@@ -212,7 +236,9 @@ impl JitterBuffer {
             } else if self.started && self.gap_ticks < FADE_TICKS {
                 // Waiting to re-buffer after an underrun: let the concealer fade.
                 self.gap_ticks += 1;
-                self.plc.conceal(out);
+                let n = out.len().min(self.frame);
+                self.plc.conceal(&mut out[..n]);
+                out[n..].fill(0);
                 self.stats.concealed_frames += 1;
                 return Frame::Concealed;
             } else {
@@ -223,24 +249,27 @@ impl JitterBuffer {
         }
         let mut concealed = false;
         self.stretch_cooldown = self.stretch_cooldown.saturating_sub(1);
-        if self.stretch_cooldown == 0 && self.depth() > 0 && self.depth() + FRAME < self.target {
+        if self.stretch_cooldown == 0 && self.depth() > 0 && self.depth() + self.frame < self.target
+        {
             // Short of the target (it grew after late packets): add a frame
             // of concealment behind what is ready, which adds a frame of delay.
-            let mut fill = [0i16; FRAME];
+            let mut fill = vec![0i16; self.frame];
             self.plc.conceal(&mut fill);
             self.ready.extend(fill);
             self.stretch_cooldown = STRETCH_COOLDOWN;
             self.stats.stretched_frames += 1;
             concealed = true;
         }
-        while self.ready.len() < FRAME {
+        while self.ready.len() < self.frame {
             if !self.fill_one(&mut concealed) {
                 break;
             }
         }
-        for s in out.iter_mut() {
+        let n = out.len().min(self.frame);
+        for s in out[..n].iter_mut() {
             *s = self.ready.pop_front().unwrap_or(0);
         }
+        out[n..].fill(0);
         if concealed {
             self.stats.concealed_frames += 1;
             Frame::Concealed
@@ -265,7 +294,7 @@ impl JitterBuffer {
             }
             return true;
         }
-        if self.packets.is_empty() && self.concealed_run >= MAX_CONCEAL {
+        if self.packets.is_empty() && self.concealed_run >= MAX_CONCEAL_FRAMES * self.frame {
             return self.stop_playing(concealed);
         }
         // Its turn has come and it is not here: lost (or late, and then
@@ -286,7 +315,7 @@ impl JitterBuffer {
     /// The stream stopped (or paused): finish this frame with the faded
     /// concealment and wait to re-buffer to the target.
     fn stop_playing(&mut self, concealed: &mut bool) -> bool {
-        let missing = FRAME - self.ready.len().min(FRAME);
+        let missing = self.frame - self.ready.len().min(self.frame);
         let mut fill = vec![0i16; missing];
         self.plc.conceal(&mut fill);
         self.ready.extend(fill);
@@ -311,12 +340,12 @@ impl JitterBuffer {
         self.window_min = self.window_min.min(self.depth());
         self.window_ticks += 1;
         self.calm_ticks = self.calm_ticks.saturating_add(1);
-        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > MIN_TARGET {
-            self.target -= FRAME;
+        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > MIN_TARGET_FRAMES * self.frame {
+            self.target -= self.frame;
             self.calm_ticks = 0;
         }
         if self.window_ticks >= WINDOW_TICKS {
-            if self.window_min > self.target + FRAME {
+            if self.window_min > self.target + self.frame {
                 self.drop_frame();
             }
             self.window_ticks = 0;
@@ -327,7 +356,7 @@ impl JitterBuffer {
     /// Shortens the delay by one frame's worth of samples.
     fn drop_frame(&mut self) {
         let mut dropped = 0;
-        while dropped < FRAME {
+        while dropped < self.frame {
             if let Some(_s) = self.ready.pop_front() {
                 dropped += 1;
                 continue;
@@ -424,6 +453,32 @@ mod tests {
                 assert!(e > 0.5 * 160.0 * 16384.0f64.powi(2) / 2.0, "energy {e}");
             }
             kinds.push(k);
+        }
+        assert_eq!(kinds[3], Frame::Audio);
+        assert_eq!(kinds[4], Frame::Concealed);
+        assert_eq!(kinds[5], Frame::Audio);
+    }
+
+    #[test]
+    fn a_16_khz_stream_plays_320_sample_frames_and_conceals_a_gap() {
+        let mut jb = JitterBuffer::with_rate(16_000);
+        assert_eq!(jb.frame_len(), 320);
+        let sine = crate::media::tone::sine(3000.0, 0.2, 16_000);
+        for (i, f) in sine.chunks(320).enumerate() {
+            if i != 4 {
+                jb.push(3, i as u16, f.to_vec());
+            }
+        }
+        assert_eq!(jb.target_ms(), 40);
+        let mut kinds = Vec::new();
+        for _ in 0..8 {
+            let mut f = [0i16; 320];
+            kinds.push(jb.pop(&mut f));
+            if kinds.len() == 5 {
+                // The concealed frame carries the 3 kHz tone on.
+                let p = crate::media::tone::goertzel_power(&f, 16_000, 3000.0);
+                assert!(p > 0.05, "{p}");
+            }
         }
         assert_eq!(kinds[3], Frame::Audio);
         assert_eq!(kinds[4], Frame::Concealed);

@@ -5,7 +5,8 @@
 //! [`crate::rtp_types`] (re-exported here), and which audio backend, in the
 //! `[audio]` settings of [`crate::config`].
 //!
-//! - [`g711`]: PCMU/PCMA sample codecs.
+//! - [`g711`]: PCMU/PCMA sample codecs, [`g722`]: G.722, [`opus`]: Opus; [`codec`]: the encoder and decoder
+//!   a session runs, whatever its codec.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
 //!   concealment.
 //! - [`ringer`]: a ring with no call (the callback-when-free recall).
@@ -36,12 +37,15 @@
 //! A session task that panics is reported as [`MediaEvent::Failed`].
 
 pub mod audio;
+pub mod codec;
 pub mod conference;
 pub mod dtmf;
 mod echo;
 pub mod g711;
+pub mod g722;
 pub mod inbound;
 pub mod jitter;
+pub mod opus;
 pub mod plc;
 pub mod ringer;
 pub mod rtcp_stats;
@@ -92,6 +96,10 @@ pub struct MediaStats {
     /// while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub srtp_dropped: u64,
+    /// Lost Opus frames recovered from the in-band FEC of the packet after
+    /// them (left out while none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fec_recovered: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -19,9 +19,12 @@ const TEN_MS: usize = 80;
 /// After this many concealed samples the output is silent (60 ms).
 const FADE_END: usize = 6 * TEN_MS;
 
-/// Concealment state for one received stream (8 kHz).
+/// Concealment state for one received stream (8 kHz by default; at
+/// another rate every length above scales with it, [`Plc::with_rate`]).
 #[derive(Debug, Clone)]
 pub struct Plc {
+    /// Lengths at the stream's rate.
+    lens: Lens,
     history: Vec<f32>,
     /// Samples concealed in the current erasure; 0 when not concealing.
     erased: usize,
@@ -36,12 +39,46 @@ impl Default for Plc {
     }
 }
 
+/// The lengths of the 8 kHz constants at one rate.
+#[derive(Debug, Clone, Copy)]
+struct Lens {
+    hist: usize,
+    pitch_min: usize,
+    pitch_max: usize,
+    corr: usize,
+    ten_ms: usize,
+    fade_end: usize,
+}
+
+impl Lens {
+    fn at(rate: u32) -> Lens {
+        let k = |n: usize| (n * rate.max(8000) as usize / 8000).max(1);
+        Lens {
+            hist: k(HIST_LEN),
+            pitch_min: k(PITCH_MIN),
+            pitch_max: k(PITCH_MAX),
+            corr: k(CORR_LEN),
+            ten_ms: k(TEN_MS),
+            fade_end: k(FADE_END),
+        }
+    }
+}
+
 impl Plc {
+    /// A concealer for 8 kHz audio.
     pub fn new() -> Plc {
+        Plc::with_rate(8000)
+    }
+
+    /// A concealer for audio at `rate` Hz (8 kHz and up): the same
+    /// durations (pitch range, fades) in samples of that rate.
+    pub fn with_rate(rate: u32) -> Plc {
+        let lens = Lens::at(rate);
         Plc {
-            history: vec![0.0; HIST_LEN],
+            lens,
+            history: vec![0.0; lens.hist],
             erased: 0,
-            pitch: PITCH_MAX,
+            pitch: lens.pitch_max,
             pitch_buf: Vec::new(),
         }
     }
@@ -55,8 +92,9 @@ impl Plc {
     /// synthetic signal when an erasure just ended.
     pub fn good(&mut self, samples: &mut [i16]) {
         if self.erased > 0 {
-            let extra = (self.erased / TEN_MS).saturating_sub(1) * 32;
-            let ola = (self.pitch / 4 + extra).min(TEN_MS).min(samples.len());
+            let ten_ms = self.lens.ten_ms;
+            let extra = (self.erased / ten_ms).saturating_sub(1) * (ten_ms * 2 / 5);
+            let ola = (self.pitch / 4 + extra).min(ten_ms).min(samples.len());
             for (i, s) in samples.iter_mut().take(ola).enumerate() {
                 let w = (i + 1) as f32 / (ola + 1) as f32;
                 let synth = self.synth(self.erased + i);
@@ -80,14 +118,15 @@ impl Plc {
     }
 
     fn start_erasure(&mut self) {
-        self.pitch = find_pitch(&self.history);
-        let start = HIST_LEN - 3 * self.pitch;
+        self.pitch = find_pitch(&self.history, self.lens);
+        let start = self.lens.hist - 3 * self.pitch;
         self.pitch_buf = self.history[start..].to_vec();
     }
 
     /// Synthetic sample `k` samples into the erasure.
     fn synth(&self, k: usize) -> f32 {
-        if k >= FADE_END || self.pitch_buf.is_empty() {
+        let ten_ms = self.lens.ten_ms;
+        if k >= self.lens.fade_end || self.pitch_buf.is_empty() {
             return 0.0;
         }
         let p = self.pitch;
@@ -99,25 +138,25 @@ impl Plc {
         // One period for the first 10 ms, two up to 20 ms, then three; each
         // widening is cross-faded over a quarter period.
         let fade = (p / 4).max(1);
-        let v = if k < TEN_MS {
+        let v = if k < ten_ms {
             value(1)
-        } else if k < 2 * TEN_MS {
-            blend(value(1), value(2), k - TEN_MS, fade)
+        } else if k < 2 * ten_ms {
+            blend(value(1), value(2), k - ten_ms, fade)
         } else {
-            blend(value(2), value(3), k - 2 * TEN_MS, fade)
+            blend(value(2), value(3), k - 2 * ten_ms, fade)
         };
         // Full level for 10 ms, then down 20 % per 10 ms: silent at 60 ms.
-        let gain = if k < TEN_MS {
+        let gain = if k < ten_ms {
             1.0
         } else {
-            1.0 - 0.2 * (k - TEN_MS) as f32 / TEN_MS as f32
+            1.0 - 0.2 * (k - ten_ms) as f32 / ten_ms as f32
         };
         v * gain.max(0.0)
     }
 
     fn push_history(&mut self, samples: impl Iterator<Item = f32>) {
         self.history.extend(samples);
-        let excess = self.history.len().saturating_sub(HIST_LEN);
+        let excess = self.history.len().saturating_sub(self.lens.hist);
         self.history.drain(..excess);
     }
 }
@@ -135,15 +174,15 @@ fn clamp(v: f32) -> i16 {
     v.round().clamp(-32768.0, 32767.0) as i16
 }
 
-/// The lag in `PITCH_MIN..=PITCH_MAX` that best predicts the last 20 ms of
+/// The lag in the pitch range that best predicts the last 20 ms of
 /// `hist` (normalised cross-correlation).
-fn find_pitch(hist: &[f32]) -> usize {
+fn find_pitch(hist: &[f32], lens: Lens) -> usize {
     let end = hist.len();
-    let window = &hist[end - CORR_LEN..];
-    let mut best = PITCH_MAX;
+    let window = &hist[end - lens.corr..];
+    let mut best = lens.pitch_max;
     let mut best_score = f32::MIN;
-    for lag in PITCH_MIN..=PITCH_MAX {
-        let lagged = &hist[end - CORR_LEN - lag..end - lag];
+    for lag in lens.pitch_min..=lens.pitch_max {
+        let lagged = &hist[end - lens.corr - lag..end - lag];
         let (mut corr, mut energy) = (0.0f32, 0.0f32);
         for (a, b) in window.iter().zip(lagged) {
             corr += a * b;

@@ -27,27 +27,34 @@
 //! own speaker gets silence (plus the call-waiting beep).
 //! A recording (`recording.rs`), when set, gets each tick's sent audio
 //! (left) and the jitter buffer's output (right), before local sounds.
+//! All of this runs at the sample rate of the codec the session sends
+//! with (`Codec::sample_rate`: 8 kHz G.711, 16 kHz G.722): a frame is
+//! 20 ms at that rate, the jitter buffer is made anew when the rate
+//! changes, and `call_audio.rs` converts for a backend at 8 kHz.
 //! With SRTP keys (`secure.rs`) what is sent is protected and what is
 //! received is checked, authenticated and decrypted before all of this.
 //! The task never waits on anything but its sockets, its command channel
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
 
+mod call_audio;
 pub mod recording;
 mod rtcp_io;
 mod secure;
 mod stun_probe;
 
 use super::audio::{Sink, Source};
+use super::codec::{Decoder, Encoder};
 use super::conference::MemberPort;
 use super::dtmf::{DtmfReceiver, DtmfSender};
 use super::inbound::{self, source_verdict, Latch, RtpView, SsrcLock, SsrcVerdict};
-use super::jitter::{JitterBuffer, FRAME};
+use super::jitter::JitterBuffer;
 use super::rtcp_stats::{mos, ReceiverStats};
 use super::sockets::rtcp_of;
 use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
-use super::{g711, Codec, Direction, MediaEvent, MediaStats, RtpParams};
+use super::{Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
+use call_audio::CallAudio;
 use recording::Recording;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
@@ -68,6 +75,8 @@ pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const PT_CN: u8 = 13;
 /// Ticks between `stats()` updates.
 const STATS_EVERY: u32 = 5;
+/// Samples of the longest frame: 20 ms at 48 kHz.
+const MAX_FRAME: usize = 960;
 
 /// Commands from the handle to the task.
 #[derive(Debug)]
@@ -110,8 +119,10 @@ impl Default for Options {
 /// Everything the task owns besides its sockets.
 pub struct Session {
     params: RtpParams,
-    source: Box<dyn Source>,
-    sink: Box<dyn Sink>,
+    /// Microphone and speaker at the call's rate.
+    audio: CallAudio,
+    encoder: Encoder,
+    decoder: Decoder,
     events: mpsc::UnboundedSender<MediaEvent>,
     stats_tx: watch::Sender<MediaStats>,
     ssrc: u32,
@@ -155,6 +166,10 @@ pub struct Session {
     stun: Option<stun_probe::StunProbe>,
     /// Our RTP socket's address (for a STUN question's server family).
     rtp_local: Option<SocketAddr>,
+    /// Sequence number of the last audio packet decoded, and the frames
+    /// recovered by in-band FEC.
+    last_audio_seq: Option<u16>,
+    fec_recovered: u64,
 }
 
 impl Session {
@@ -165,10 +180,12 @@ impl Session {
         events: mpsc::UnboundedSender<MediaEvent>,
         stats_tx: watch::Sender<MediaStats>,
     ) -> Session {
+        let rate = params.codec.sample_rate();
         Session {
+            encoder: Encoder::new(params.codec),
+            decoder: Decoder::new(params.codec),
             params,
-            source,
-            sink,
+            audio: CallAudio::new(source, sink),
             events,
             stats_tx,
             ssrc: rand::random(),
@@ -179,7 +196,7 @@ impl Session {
             muted: false,
             dtmf_tx: DtmfSender::new(),
             dtmf_rx: DtmfReceiver::default(),
-            jb: JitterBuffer::new(),
+            jb: JitterBuffer::with_rate(rate),
             rx: ReceiverStats::default(),
             ssrc_lock: SsrcLock::default(),
             held: Vec::new(),
@@ -189,7 +206,7 @@ impl Session {
             rtcp: RtcpState::default(),
             epoch: Instant::now(),
             ticks: 0,
-            payload: Vec::with_capacity(FRAME),
+            payload: Vec::with_capacity(MAX_FRAME),
             tone: Layer::new(LayerMode::Replace),
             beep: Layer::new(LayerMode::Mix),
             hold_music: Layer::new(LayerMode::Replace),
@@ -199,6 +216,8 @@ impl Session {
             secure: secure::Secure::default(),
             stun: None,
             rtp_local: None,
+            last_audio_seq: None,
+            fec_recovered: 0,
         }
     }
 
@@ -247,7 +266,7 @@ impl Session {
             }
         }
         self.send_report(&rtcp, true).await;
-        self.sink.finish();
+        self.audio.finish();
         if let Some(mut r) = self.recording.take() {
             r.finish();
         }
@@ -273,6 +292,13 @@ impl Session {
                 }
                 if rtcp_negotiated(&params) != rtcp_negotiated(&self.params) {
                     self.rtcp_latch = Latch::Open;
+                }
+                if params.codec != self.encoder.codec() {
+                    self.encoder = Encoder::new(params.codec);
+                }
+                if params.codec.sample_rate() != self.params.codec.sample_rate() {
+                    // Audio at another rate: playout starts afresh at it.
+                    self.jb = JitterBuffer::with_rate(params.codec.sample_rate());
                 }
                 self.params = params;
             }
@@ -349,20 +375,29 @@ impl Session {
     }
 
     async fn on_tick(&mut self, rtp: &UdpSocket) {
-        let mut mic = [0i16; FRAME];
-        self.source.read(&mut mic);
-        let mut speaker = [0i16; FRAME];
-        self.jb.pop(&mut speaker);
+        let rate = self.params.codec.sample_rate();
+        let n = self.params.codec.frame_samples().min(MAX_FRAME);
+        self.tone.set_rate(rate);
+        self.beep.set_rate(rate);
+        self.hold_music.set_rate(rate);
+        let mut mic_buf = [0i16; MAX_FRAME];
+        let mic = &mut mic_buf[..n];
+        self.audio.read(rate, mic);
+        let mut speaker_buf = [0i16; MAX_FRAME];
+        let speaker = &mut speaker_buf[..n];
+        self.jb.pop(speaker);
         // The recording's right channel: the peer, before any local sound.
-        let received = speaker;
+        let received_buf = speaker_buf;
+        let received = &received_buf[..n];
+        let speaker = &mut speaker_buf[..n];
         if let Some(port) = &mut self.conference {
             // Our own microphone was read all the same (and is dropped),
             // so it is current when the call leaves the conference.
-            // At the codec's clock rate: the port converts to the mix rate.
-            let rate = self.params.codec.clock_rate();
-            let mut mix = [0i16; FRAME];
-            if port.exchange_at(rate, &speaker, receives(self.params.direction), &mut mix) {
-                mic = mix;
+            // At the codec's sample rate: the port converts to the mix rate.
+            let mut mix = [0i16; MAX_FRAME];
+            let mix = &mut mix[..n];
+            if port.exchange_at(rate, speaker, receives(self.params.direction), mix) {
+                mic.copy_from_slice(mix);
                 speaker.fill(0);
             } else {
                 self.conference = None;
@@ -373,13 +408,13 @@ impl Session {
         if music && self.muted {
             mic.fill(0);
         }
-        self.hold_music.apply(&mut mic);
-        self.tone.apply(&mut speaker);
-        self.beep.apply(&mut speaker);
-        self.sink.write(&speaker);
+        self.hold_music.apply(mic);
+        self.tone.apply(speaker);
+        self.beep.apply(speaker);
+        self.audio.write(rate, speaker);
 
         let ts = self.ts;
-        self.ts = self.ts.wrapping_add(FRAME as u32);
+        self.ts = self.ts.wrapping_add(self.params.codec.frame_ticks());
         let can_send = sends(self.params.direction) && routable(self.params.remote);
         let event = match self.params.dtmf_payload_type {
             Some(pt) if can_send => self.dtmf_tx.tick().map(|e| (pt, e)),
@@ -397,7 +432,7 @@ impl Session {
             self.marker_next = true;
         } else if audio_sent {
             self.payload.clear();
-            g711::encode(self.params.codec, &mic, &mut self.payload);
+            self.encoder.encode(mic, &mut self.payload);
             let marker = std::mem::take(&mut self.marker_next);
             self.send_rtp(rtp, self.params.payload_type, marker, ts)
                 .await;
@@ -410,7 +445,7 @@ impl Session {
             if !audio_sent {
                 mic.fill(0);
             }
-            r.write(&mic, &received);
+            r.write_at(rate, mic, received);
         }
 
         self.ticks = self.ticks.wrapping_add(1);
@@ -471,7 +506,9 @@ impl Session {
     /// counters `stats` reports stay (plain numbers, consistent whatever
     /// failed).
     fn restart_stream(&mut self) {
-        self.jb = JitterBuffer::new();
+        self.jb = JitterBuffer::with_rate(self.params.codec.sample_rate());
+        self.decoder = Decoder::new(self.decoder.codec());
+        self.last_audio_seq = None;
         self.dtmf_rx = DtmfReceiver::default();
         self.held.clear();
     }
@@ -570,7 +607,8 @@ impl Session {
     /// receiver or the jitter buffer.
     fn take(&mut self, packet: &RtpView<'_>, codec: Option<Codec>) {
         let now = Instant::now();
-        let arrival = (now.duration_since(self.epoch).as_secs_f64() * 8000.0) as u64 as u32;
+        let clock = f64::from(self.params.codec.clock_rate());
+        let arrival = (now.duration_since(self.epoch).as_secs_f64() * clock) as u64 as u32;
         self.rx
             .on_packet(packet.sequence, packet.timestamp, arrival);
         let is_event = self.params.dtmf_payload_type == Some(packet.payload_type);
@@ -580,13 +618,46 @@ impl Session {
             }
             Vec::new()
         } else if let Some(codec) = codec.filter(|_| receives(self.params.direction)) {
-            let mut pcm = Vec::with_capacity(packet.payload.len());
-            g711::decode(codec, packet.payload, &mut pcm);
-            pcm
+            if codec.sample_rate() != self.params.codec.sample_rate() {
+                // Not at the rate the call plays at (a codec of the offer
+                // the peer did not answer with): nothing to play.
+                Vec::new()
+            } else {
+                if codec != self.decoder.codec() {
+                    self.decoder = Decoder::new(codec);
+                    self.last_audio_seq = None;
+                }
+                self.recover_one(packet);
+                let mut pcm = Vec::with_capacity(codec.frame_samples());
+                self.decoder.decode(packet.payload, &mut pcm);
+                pcm
+            }
         } else {
             Vec::new()
         };
         self.jb.push(packet.ssrc, packet.sequence, samples);
+    }
+
+    /// When exactly one audio packet is missing before `packet` and the
+    /// codec carries in-band FEC (Opus), decodes the lost frame from it
+    /// into the jitter buffer in its place, before `packet` itself is
+    /// decoded (the order the decoder needs). A frame whose turn has
+    /// already passed is dropped there as late.
+    fn recover_one(&mut self, packet: &RtpView<'_>) {
+        let last = self.last_audio_seq.replace(packet.sequence);
+        let Some(last) = last else {
+            return;
+        };
+        if packet.sequence.wrapping_sub(last) != 2 {
+            return;
+        }
+        let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
+        if self.decoder.recover(packet.payload, &mut frame) {
+            let lost = packet.sequence.wrapping_sub(1);
+            if self.jb.push(packet.ssrc, lost, frame) == super::jitter::Pushed::Accepted {
+                self.fec_recovered += 1;
+            }
+        }
     }
 
     async fn send_report(&mut self, rtcp: &UdpSocket, bye: bool) {
@@ -625,10 +696,11 @@ impl Session {
         self.stats_tx.send_replace(MediaStats {
             rx_packets: received,
             lost,
-            jitter_ms: (self.rx.jitter_ms(8000) * 100.0).round() / 100.0,
+            jitter_ms: (self.rx.jitter_ms(self.params.codec.clock_rate()) * 100.0).round() / 100.0,
             rtt_ms: rtt_ms.map(|r| (r * 10.0).round() / 10.0),
             mos,
             srtp_dropped: self.secure.dropped,
+            fec_recovered: self.fec_recovered,
         });
     }
 }

@@ -14,6 +14,7 @@
 
 mod addr_change;
 mod call_completion;
+mod codecs;
 mod control;
 mod echo_hold;
 mod encryption;
@@ -421,7 +422,7 @@ impl CallActor {
         };
         let local = LocalMedia {
             addr: std::net::SocketAddr::new(env.media_ip, 0),
-            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            codecs: codecs::offered(&account.codecs),
             dtmf_payload_type: 101,
             direction: Direction::SendRecv,
             session_id: rand::random::<u32>() as u64,
@@ -717,6 +718,7 @@ fn base_info(
         ended_at: None,
         end_reason: None,
         codec: None,
+        codec_rate: None,
         stats: None,
         sip_call_id,
         transfer_status: None,

@@ -63,6 +63,10 @@ pub struct CallInfo {
     pub end_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codec: Option<String>,
+    /// The sample rate of the negotiated codec's audio in Hz (8000 for
+    /// G.711, 16000 for G.722), which the call's audio path runs at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec_rate: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<MediaStats>,
     /// The WAV file this call is being recorded to (`record`).

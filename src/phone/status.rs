@@ -234,6 +234,7 @@ mod tests {
                 ended_at: None,
                 end_reason: None,
                 codec: Some("PCMU".into()),
+                codec_rate: None,
                 stats: Some(MediaStats {
                     rx_packets: 250,
                     lost: 1,
@@ -241,6 +242,7 @@ mod tests {
                     rtt_ms: None,
                     mos: Some(4.3),
                     srtp_dropped: 0,
+                    fec_recovered: 0,
                 }),
                 recording: Some("/tmp/c1.wav".into()),
                 transfer_status: Some("180 Ringing".into()),

@@ -468,11 +468,10 @@ fn render_audio(
         s.push_str(&format!("a=crypto:{}\r\n", sdp_crypto::format_crypto(attr)));
     }
     for (pt, c) in codecs {
-        s.push_str(&format!(
-            "a=rtpmap:{pt} {}/{}\r\n",
-            c.name(),
-            c.clock_rate()
-        ));
+        s.push_str(&format!("a=rtpmap:{pt} {}\r\n", c.rtpmap()));
+        if let Some(fmtp) = c.fmtp() {
+            s.push_str(&format!("a=fmtp:{pt} {fmtp}\r\n"));
+        }
     }
     if let Some(pt) = dtmf {
         s.push_str(&format!(
@@ -748,6 +747,39 @@ m=audio 10000 RTP/AVP 9 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 
         assert!(!neg.remote_held);
         let ans = SessionDescription::parse(&text).unwrap();
         assert_eq!(ans.audio().unwrap().formats, vec![8, 96]);
+    }
+
+    #[test]
+    fn g722_is_offered_with_its_8000_clock_and_answered_in_the_offers_order() {
+        let mut ours = local();
+        ours.codecs.push(Codec::G722);
+        let text = offer(&ours);
+        assert!(
+            text.contains("m=audio 4000 RTP/AVP 0 8 9 101\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("a=rtpmap:9 G722/8000\r\n"), "{text}");
+        // baresip offers G.722 first: it is what we answer with.
+        let (text, neg) = answer(BARESIP_OFFER, &ours).unwrap();
+        assert_eq!(neg.params.codec, Codec::G722);
+        assert_eq!(neg.params.payload_type, 9);
+        assert_eq!(
+            SessionDescription::parse(&text)
+                .unwrap()
+                .audio()
+                .unwrap()
+                .formats,
+            vec![9, 96]
+        );
+        assert!(text.contains("a=rtpmap:9 G722/8000\r\n"), "{text}");
+        // Our offer answered with G.722 (a static type, no rtpmap needed).
+        let reply = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 10002 RTP/AVP 9\r\n";
+        assert_eq!(read_answer(reply, &ours).unwrap().params.codec, Codec::G722);
+        // Without G.722 among ours the offer gets G.711 as before.
+        assert_eq!(
+            answer(BARESIP_OFFER, &local()).unwrap().1.params.codec,
+            Codec::Pcma
+        );
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct BaresipOpts {
     /// The account's `mediaenc` (`srtp`: SRTP when the peer takes it,
     /// `srtp-mand`: SRTP only); `None`: plain RTP.
     pub mediaenc: Option<String>,
+    /// The account's `audio_codecs` (`G722`, `opus`): the wideband
+    /// modules are loaded and the audio runs at `rate` Hz; `None`: G.711
+    /// at 8 kHz only.
+    pub wideband: Option<(String, u32)>,
 }
 
 /// A running baresip, killed on drop.
@@ -106,6 +110,7 @@ impl Baresip {
                 source_wav,
                 auto_answer: true,
                 mediaenc: None,
+                wideband: None,
             },
             place,
         );
@@ -158,6 +163,7 @@ impl Baresip {
              module aubridge.so\n\
              module sndfile.so\n\
              module srtp.so\n\
+             {wide}\
              module ctrl_tcp.so\n\
              module_app account.so\n\
              module_app contact.so\n\
@@ -166,6 +172,12 @@ impl Baresip {
              snd_path {snd}\n{tls}",
             src = opts.source_wav.display(),
             snd = snd_dir.display(),
+            wide = match &opts.wideband {
+                Some((_, rate)) => format!(
+                    "module g722.so\nmodule opus.so\nausrc_srate {rate}\nauplay_srate {rate}\nausrc_channels 1\nauplay_channels 1\n"
+                ),
+                None => String::new(),
+            },
             tls = match tls_ca {
                 Some(ca) => format!("sip_cafile {}\n", ca.display()),
                 None => String::new(),
@@ -188,6 +200,9 @@ impl Baresip {
         };
         if let Some(enc) = &opts.mediaenc {
             answer.push_str(&format!(";mediaenc={enc}"));
+        }
+        if let Some((codecs, _)) = &opts.wideband {
+            answer.push_str(&format!(";audio_codecs={codecs}"));
         }
         let account = match opts.registrar {
             Some(reg) => format!(

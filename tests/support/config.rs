@@ -49,6 +49,9 @@ pub struct Account {
     /// `none`, `srtp` or `srtp-optional`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_encryption: Option<String>,
+    /// Audio codecs, first preferred (`G722`, `PCMA`, `PCMU`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codecs: Option<Vec<String>>,
     /// Dial plan keys (`country_code`, `outside_line`, …), if any.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub dial_plan: Option<DialPlan>,
@@ -90,6 +93,7 @@ impl Account {
             tls_key: None,
             trust_asserted_identity: None,
             media_encryption: None,
+            codecs: None,
             dial_plan: None,
         }
     }
@@ -143,6 +147,12 @@ impl Account {
     pub fn tls_identity(mut self, cert: &Path, key: &Path) -> Account {
         self.tls_cert = Some(cert.display().to_string());
         self.tls_key = Some(key.display().to_string());
+        self
+    }
+
+    /// The same account with the audio codecs `codecs`, first preferred.
+    pub fn codecs(mut self, codecs: &[&str]) -> Account {
+        self.codecs = Some(codecs.iter().map(|c| c.to_string()).collect());
         self
     }
 

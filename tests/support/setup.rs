@@ -46,6 +46,10 @@ pub struct PhoneOpts {
     pub config: Config,
     /// `media_encryption` of [`direct_phone`]'s account.
     pub media_encryption: Option<String>,
+    /// `codecs` of [`direct_phone`]'s account and the rate of the tone's
+    /// WAV (8000 unless set).
+    pub codecs: Option<Vec<String>>,
+    pub tone_rate: u32,
 }
 
 impl Default for PhoneOpts {
@@ -56,6 +60,8 @@ impl Default for PhoneOpts {
             tone_hz: None,
             config: Config::default(),
             media_encryption: None,
+            codecs: None,
+            tone_rate: 8000,
         }
     }
 }
@@ -74,6 +80,13 @@ impl PhoneOpts {
     }
     pub fn tone(mut self, hz: f64) -> PhoneOpts {
         self.tone_hz = Some(hz);
+        self
+    }
+    /// Only `codecs` for [`direct_phone`]'s account, the tone's WAV at
+    /// `rate` Hz.
+    pub fn codecs(mut self, codecs: &[&str], rate: u32) -> PhoneOpts {
+        self.codecs = Some(codecs.iter().map(|c| c.to_string()).collect());
+        self.tone_rate = rate;
         self
     }
     /// `media_encryption` (`none`, `srtp`, `srtp-optional`) of
@@ -119,7 +132,7 @@ impl PhoneOpts {
         let mut rec = PathBuf::new();
         if let Some(hz) = self.tone_hz {
             let src = t.path().join(format!("{}-{hz}.wav", self.dir));
-            tone::write_sine_wav(&src, hz, 8000, 30.0);
+            tone::write_sine_wav(&src, hz, self.tone_rate, 30.0);
             rec = t.sub(&format!("{}-rec", self.dir));
             config.audio = Audio::file(&src, &rec);
         }
@@ -135,6 +148,7 @@ impl PhoneOpts {
 pub fn direct_phone(t: &TestDir, mut opts: PhoneOpts) -> TestPhone {
     let mut account = Account::direct("direct", &opts.user);
     account.media_encryption = opts.media_encryption.clone();
+    account.codecs = opts.codecs.clone();
     opts.config.accounts.insert(0, account);
     opts.start(t)
 }
@@ -175,6 +189,8 @@ pub struct PeerOpts<'a> {
     pub auto_answer: bool,
     /// baresip's `mediaenc` (`srtp`, `srtp-mand`); `None`: plain RTP.
     pub mediaenc: Option<String>,
+    /// baresip's `audio_codecs` and audio rate (see `BaresipOpts`).
+    pub wideband: Option<(String, u32)>,
 }
 
 impl<'a> PeerOpts<'a> {
@@ -185,6 +201,7 @@ impl<'a> PeerOpts<'a> {
             registrar: None,
             auto_answer: true,
             mediaenc: None,
+            wideband: None,
         }
     }
     /// Playing `wav`, not answering by itself, not registered.
@@ -194,6 +211,7 @@ impl<'a> PeerOpts<'a> {
             registrar: None,
             auto_answer: false,
             mediaenc: None,
+            wideband: None,
         }
     }
     pub fn registered(mut self, k: &'a Kamailio) -> PeerOpts<'a> {
@@ -202,6 +220,12 @@ impl<'a> PeerOpts<'a> {
     }
     pub fn auto_answer(mut self, on: bool) -> PeerOpts<'a> {
         self.auto_answer = on;
+        self
+    }
+    /// Only the wideband codec `codecs` (`G722`, `opus`), its audio at
+    /// `rate` Hz; the tone it plays is written at that rate.
+    pub fn wideband(mut self, codecs: &str, rate: u32) -> PeerOpts<'a> {
+        self.wideband = Some((codecs.into(), rate));
         self
     }
     /// baresip's `mediaenc` account parameter (`srtp`, `srtp-mand`).
@@ -218,7 +242,8 @@ pub fn baresip(t: &TestDir, user: &str, opts: PeerOpts) -> Baresip {
         PeerSound::Wav(wav) => wav,
         PeerSound::Tone(hz) => {
             let src = t.path().join(format!("baresip-{user}.wav"));
-            tone::write_sine_wav(&src, hz, 8000, 60.0);
+            let rate = opts.wideband.as_ref().map_or(8000, |(_, r)| *r);
+            tone::write_sine_wav(&src, hz, rate, 60.0);
             src
         }
     };
@@ -231,6 +256,7 @@ pub fn baresip(t: &TestDir, user: &str, opts: PeerOpts) -> Baresip {
             source_wav,
             auto_answer: opts.auto_answer,
             mediaenc: opts.mediaenc,
+            wideband: opts.wideband,
         },
     );
     if opts.registrar.is_some() {

@@ -94,6 +94,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             ended_at: None,
             end_reason: None,
             codec: None,
+            codec_rate: None,
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
             local_sip: None,

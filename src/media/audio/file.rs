@@ -2,9 +2,13 @@
 //! every call's microphone, looped (silence without one), read from disk as
 //! the call plays so a long input costs no memory; each call's
 //! playout, exactly as a speaker would get it, is written to
-//! `output_dir/<call-id>.wav` (8 kHz, 16-bit, mono), one frame per tick.
+//! `output_dir/<call-id>.wav` (16-bit, mono), one frame per tick. Both run
+//! at the call's rate: the input is converted to the rate asked for, and
+//! the output file takes the rate of the first frame written to it (8 kHz
+//! for G.711, 16 kHz for G.722, 48 kHz for Opus); a call whose codec
+//! changes later is converted to the file's rate.
 
-use super::wav::{WavRecorder, WavStream};
+use super::wav::{Converter, WavRecorder, WavStream};
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
 use crate::media::{BackendKind, MediaError, Result};
@@ -79,7 +83,12 @@ impl AudioBackend for FileBackend {
             Some(path) => Some(WavRecorder::create(&path, 1, 1)?),
             None => None,
         };
-        Ok((Box::new(source), Box::new(RecordSink { rec: sink })))
+        let sink = RecordSink {
+            rec: sink,
+            conv: None,
+            scratch: Vec::new(),
+        };
+        Ok((Box::new(source), Box::new(sink)))
     }
 }
 
@@ -126,19 +135,45 @@ impl LoopSource {
     }
 }
 
-impl Source for LoopSource {
-    fn read(&mut self, frame: &mut [i16; FRAME]) {
+impl LoopSource {
+    /// Fills `frame` at the stream's current rate.
+    fn fill(&mut self, frame: &mut [i16]) {
         let mut i = 0;
-        while i < FRAME {
+        while i < frame.len() {
             if self.pos >= self.buf.len() && !self.refill() {
                 frame[i..].fill(0);
                 return;
             }
-            let n = (FRAME - i).min(self.buf.len() - self.pos);
+            let n = (frame.len() - i).min(self.buf.len() - self.pos);
             frame[i..i + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
             self.pos += n;
             i += n;
         }
+    }
+
+    /// Converts to `rate` from now on (samples converted at the old rate
+    /// and not played yet are dropped).
+    fn set_rate(&mut self, rate: u32) {
+        if let Some(stream) = self.stream.as_mut() {
+            if stream.rate() != rate {
+                stream.set_rate(rate);
+                self.buf.clear();
+                self.pos = 0;
+            }
+        }
+    }
+}
+
+impl Source for LoopSource {
+    fn read(&mut self, frame: &mut [i16; FRAME]) {
+        self.set_rate(8000);
+        self.fill(frame);
+    }
+
+    fn read_at(&mut self, rate: u32, frame: &mut [i16]) -> bool {
+        self.set_rate(rate);
+        self.fill(frame);
+        true
     }
 }
 
@@ -146,13 +181,34 @@ impl Source for LoopSource {
 #[derive(Debug)]
 struct RecordSink {
     rec: Option<WavRecorder>,
+    /// From the frames' rate to the file's, once they differ.
+    conv: Option<Converter>,
+    scratch: Vec<i16>,
 }
 
 impl Sink for RecordSink {
     fn write(&mut self, frame: &[i16; FRAME]) {
-        if let Some(r) = self.rec.as_mut() {
+        self.write_at(8000, frame);
+    }
+
+    fn write_at(&mut self, rate: u32, frame: &[i16]) -> bool {
+        let Some(r) = self.rec.as_mut() else {
+            return true;
+        };
+        if r.rate() == rate || r.restart_at(rate) {
+            self.conv = None;
             r.write(frame);
+            return true;
         }
+        if self.conv.as_ref().is_none_or(|c| c.from_rate() != rate) {
+            self.conv = None;
+        }
+        let to = r.rate();
+        let conv = self.conv.get_or_insert_with(|| Converter::new(rate, to));
+        self.scratch.clear();
+        conv.convert(frame, &mut self.scratch);
+        r.write(&self.scratch);
+        true
     }
 
     fn finish(&mut self) {
@@ -224,6 +280,36 @@ mod tests {
             .filter(|c| c.iter().all(|s| s.abs() < 500))
             .count();
         assert_eq!(quiet, 0);
+    }
+
+    #[test]
+    fn a_16_khz_call_reads_and_records_at_16_khz() {
+        use crate::media::tone::{goertzel_power, sine};
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.wav");
+        let mut w = hound::WavWriter::create(&input, super::super::wav::spec_at(1, 48000)).unwrap();
+        for s in sine(6000.0, 0.5, 48000) {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let b = FileBackend::open(Some(&input), Some(dir.path())).unwrap();
+        let (mut src, mut sink) = b.open_call("wide").unwrap();
+        let mut pcm = Vec::new();
+        for _ in 0..20 {
+            let mut f = [0i16; 320];
+            assert!(src.read_at(16_000, &mut f));
+            assert!(sink.write_at(16_000, &f));
+            pcm.extend_from_slice(&f);
+        }
+        // 6 kHz: only a wideband path carries it.
+        assert!(goertzel_power(&pcm[320..], 16_000, 6000.0) > 0.1);
+        // A later 8 kHz frame is converted to the file's rate.
+        sink.write(&[0; FRAME]);
+        sink.finish();
+        let r = hound::WavReader::open(dir.path().join("wide.wav")).unwrap();
+        assert_eq!(r.spec().sample_rate, 16_000);
+        let n = r.len() as usize;
+        assert!((20 * 320 + 300..=20 * 320 + 340).contains(&n), "{n}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! WAV helpers: reading any PCM/float WAV into 8 kHz mono samples, and the
-//! crash-tolerant 8 kHz 16-bit writer behind the file backend's playout
-//! files and call recordings.
+//! WAV helpers: reading any PCM/float WAV into mono samples at the rate a
+//! call wants (8 kHz unless told otherwise), the crash-tolerant 16-bit
+//! writer behind the file backend's playout files and call recordings (8
+//! kHz, or the rate of the call's codec), and [`Converter`] for audio that
+//! arrives at another rate than its file's.
 
 use super::resample::Resampler;
 use crate::media::{MediaError, Result};
@@ -17,6 +19,8 @@ pub struct WavStream {
     spec: hound::WavSpec,
     /// Integer samples times this are in [-1, 1).
     scale: f32,
+    /// The rate samples come out at.
+    rate: u32,
     resampler: Resampler,
     mono: Vec<f32>,
     converted: Vec<f32>,
@@ -42,10 +46,25 @@ impl WavStream {
             reader,
             spec,
             scale: 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
+            rate: 8000,
             resampler: Resampler::new(spec.sample_rate.max(1), 8000),
             mono: Vec::with_capacity(CHUNK),
             converted: Vec::with_capacity(CHUNK),
         })
+    }
+
+    /// The rate [`WavStream::next_chunk`] converts to.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Converts to `rate` Hz from the next chunk on.
+    pub fn set_rate(&mut self, rate: u32) {
+        let rate = rate.max(1);
+        if rate != self.rate {
+            self.rate = rate;
+            self.resampler = Resampler::new(self.spec.sample_rate.max(1), rate);
+        }
     }
 
     /// Frames (samples per channel) in the file.
@@ -85,7 +104,7 @@ impl WavStream {
     /// Back to the first sample.
     pub fn rewind(&mut self) -> std::result::Result<(), hound::Error> {
         self.reader.seek(0)?;
-        self.resampler = Resampler::new(self.spec.sample_rate.max(1), 8000);
+        self.resampler = Resampler::new(self.spec.sample_rate.max(1), self.rate);
         Ok(())
     }
 }
@@ -132,11 +151,54 @@ pub fn spec_8k_mono() -> hound::WavSpec {
 
 /// 8 kHz, 16-bit, `channels` channels.
 pub fn spec_8k(channels: u16) -> hound::WavSpec {
+    spec_at(channels, 8000)
+}
+
+/// `rate` Hz, 16-bit, `channels` channels.
+pub fn spec_at(channels: u16, rate: u32) -> hound::WavSpec {
     hound::WavSpec {
         channels,
-        sample_rate: 8000,
+        sample_rate: rate.max(1),
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
+    }
+}
+
+/// Converts one channel of 16-bit audio between two rates as it streams.
+#[derive(Debug, Clone)]
+pub struct Converter {
+    from: u32,
+    resampler: Resampler,
+    input: Vec<f32>,
+    output: Vec<f32>,
+}
+
+impl Converter {
+    pub fn new(from: u32, to: u32) -> Converter {
+        Converter {
+            from,
+            resampler: Resampler::new(from, to),
+            input: Vec::new(),
+            output: Vec::new(),
+        }
+    }
+
+    /// The rate it converts from.
+    pub fn from_rate(&self) -> u32 {
+        self.from
+    }
+
+    /// Converts `input`, appending the result to `out`.
+    pub fn convert(&mut self, input: &[i16], out: &mut Vec<i16>) {
+        self.input.clear();
+        self.input.extend(input.iter().map(|&s| f32::from(s)));
+        self.output.clear();
+        self.resampler.process(&self.input, &mut self.output);
+        out.extend(
+            self.output
+                .iter()
+                .map(|&x| x.round().clamp(-32768.0, 32767.0) as i16),
+        );
     }
 }
 
@@ -148,6 +210,10 @@ pub fn spec_8k(channels: u16) -> hound::WavSpec {
 pub struct WavRecorder {
     path: PathBuf,
     writer: Option<hound::WavWriter<BufWriter<File>>>,
+    channels: u16,
+    rate: u32,
+    /// Whether any sample went in.
+    written: bool,
     flush_every: u32,
     unflushed: u32,
 }
@@ -165,6 +231,16 @@ impl WavRecorder {
     /// Creates `path` (and its parent directories) with a valid, empty WAV
     /// of `channels` channels, flushed every `flush_every` frames (at least 1).
     pub fn create(path: &Path, channels: u16, flush_every: u32) -> Result<WavRecorder> {
+        WavRecorder::create_at(path, channels, 8000, flush_every)
+    }
+
+    /// [`WavRecorder::create`] at `rate` Hz.
+    pub fn create_at(
+        path: &Path,
+        channels: u16,
+        rate: u32,
+        flush_every: u32,
+    ) -> Result<WavRecorder> {
         let err = |e: &dyn std::fmt::Display| {
             MediaError::Audio(format!("recording {}: {e}", path.display()))
         };
@@ -184,15 +260,48 @@ impl WavRecorder {
             .mode(0o600)
             .open(path)
             .map_err(|e| err(&e))?;
-        let mut writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec_8k(channels))
-            .map_err(|e| err(&e))?;
+        let spec = spec_at(channels, rate);
+        let mut writer =
+            hound::WavWriter::new(std::io::BufWriter::new(file), spec).map_err(|e| err(&e))?;
         writer.flush().map_err(|e| err(&e))?;
         Ok(WavRecorder {
             path: path.to_path_buf(),
             writer: Some(writer),
+            channels,
+            rate: spec.sample_rate,
+            written: false,
             flush_every: flush_every.max(1),
             unflushed: 0,
         })
+    }
+
+    /// The file's rate.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Starts the file again at `rate` Hz if nothing has been written yet
+    /// (the call's codec is known only now); `false` when samples are
+    /// already in it (or it is closed) and it keeps its rate.
+    pub fn restart_at(&mut self, rate: u32) -> bool {
+        if self.written || self.writer.is_none() {
+            return false;
+        }
+        if rate == self.rate {
+            return true;
+        }
+        // Finalising an empty file first keeps it valid if creating fails.
+        self.finish();
+        match WavRecorder::create_at(&self.path, self.channels, rate, self.flush_every) {
+            Ok(fresh) => {
+                *self = fresh;
+                true
+            }
+            Err(e) => {
+                tracing::warn!("recording {} stopped: {e}", self.path.display());
+                false
+            }
+        }
     }
 
     /// Appends one frame of interleaved samples.
@@ -201,6 +310,7 @@ impl WavRecorder {
             return;
         };
         let mut res = samples.iter().try_for_each(|&s| w.write_sample(s));
+        self.written |= !samples.is_empty();
         self.unflushed += 1;
         if res.is_ok() && self.unflushed >= self.flush_every {
             self.unflushed = 0;

@@ -1,6 +1,9 @@
-//! A call recording (docs/control.md `record`): an 8 kHz, 16-bit, stereo WAV
+//! A call recording (docs/control.md `record`): a 16-bit, stereo WAV
 //! whose left channel is what the call sends and whose right channel is
-//! what it receives, one 20 ms frame per tick.
+//! what it receives, one 20 ms frame per tick, at the rate of the call's
+//! codec when the recording's first frame came (8 kHz for G.711, 16 kHz
+//! for G.722, 48 kHz for Opus); frames at another rate later (the codec
+//! changed) are converted to the file's rate.
 //!
 //! The file is opened by [`Recording::create`] on the caller's side (so a
 //! bad path is reported at once) and then handed to the media task, which
@@ -12,7 +15,8 @@
 //! clock's burst catch-up absorbs. A write error closes the recording
 //! (logged once) rather than disturbing the call.
 
-use crate::media::audio::wav::WavRecorder;
+use crate::media::audio::wav::{Converter, WavRecorder};
+#[cfg(test)]
 use crate::media::jitter::FRAME;
 use crate::media::Result;
 use std::path::Path;
@@ -24,6 +28,11 @@ pub const FLUSH_EVERY: u32 = 10;
 #[derive(Debug)]
 pub struct Recording {
     wav: WavRecorder,
+    /// Left and right from the frames' rate to the file's, once they differ.
+    conv: Option<Box<(Converter, Converter)>>,
+    left: Vec<i16>,
+    right: Vec<i16>,
+    frame: Vec<i16>,
 }
 
 impl Recording {
@@ -31,17 +40,50 @@ impl Recording {
     pub fn create(path: &Path) -> Result<Recording> {
         Ok(Recording {
             wav: WavRecorder::create(path, 2, FLUSH_EVERY)?,
+            conv: None,
+            left: Vec::new(),
+            right: Vec::new(),
+            frame: Vec::new(),
         })
     }
 
-    /// Appends one frame: `sent` on the left, `received` on the right.
+    /// Appends one 8 kHz frame: `sent` on the left, `received` on the right.
+    #[cfg(test)]
     pub fn write(&mut self, sent: &[i16; FRAME], received: &[i16; FRAME]) {
-        let mut frame = [0i16; 2 * FRAME];
-        for (pair, (&l, &r)) in frame.chunks_exact_mut(2).zip(sent.iter().zip(received)) {
-            pair[0] = l;
-            pair[1] = r;
+        self.write_at(8000, sent, received);
+    }
+
+    /// Appends one frame at `rate` Hz: `sent` on the left, `received` on
+    /// the right (the same length).
+    pub fn write_at(&mut self, rate: u32, sent: &[i16], received: &[i16]) {
+        self.left.clear();
+        self.right.clear();
+        if self.wav.rate() == rate || self.wav.restart_at(rate) {
+            self.conv = None;
+            self.left.extend_from_slice(sent);
+            self.right.extend_from_slice(received);
+        } else {
+            let to = self.wav.rate();
+            if self
+                .conv
+                .as_ref()
+                .is_none_or(|pair| pair.0.from_rate() != rate)
+            {
+                self.conv = None;
+            }
+            let pair = self.conv.get_or_insert_with(|| {
+                Box::new((Converter::new(rate, to), Converter::new(rate, to)))
+            });
+            let (l, r) = &mut **pair;
+            l.convert(sent, &mut self.left);
+            r.convert(received, &mut self.right);
         }
-        self.wav.write(&frame);
+        self.frame.clear();
+        for (&l, &r) in self.left.iter().zip(&self.right) {
+            self.frame.push(l);
+            self.frame.push(r);
+        }
+        self.wav.write(&self.frame);
     }
 
     /// Finalises the header and closes the file.
@@ -78,6 +120,27 @@ mod tests {
         assert_eq!(s.len(), 2 * (FLUSH_EVERY as usize + 1) * FRAME);
         assert_eq!(&s[..2], &[1, -2]);
         assert_eq!(&s[s.len() - 2..], &[3, 4]);
+    }
+
+    #[test]
+    fn a_wideband_call_records_at_its_rate_and_converts_later_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.wav");
+        let mut r = Recording::create(&path).unwrap();
+        r.write_at(16_000, &[7; 320], &[-7; 320]);
+        // The codec changed to G.711: 160 samples become about 320.
+        for _ in 0..10 {
+            r.write(&[1; FRAME], &[2; FRAME]);
+        }
+        r.finish();
+        let reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec().sample_rate, 16_000);
+        assert_eq!(reader.spec().channels, 2);
+        let n = reader.len() as usize / 2;
+        assert!(
+            (320 + 10 * 320 - 4..=320 + 10 * 320 + 4).contains(&n),
+            "{n}"
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! mixed on top of it (the call-waiting beep). Switching patterns releases
 //! the old one (it fades out) while the new one starts from its ramp.
 
-use super::player::{PatternPlayer, RAMP};
-use super::Pattern;
+use super::player::{ramp_at, PatternPlayer};
+use super::{Pattern, RATE};
 use crate::media::jitter::FRAME;
 
 /// How a layer combines with the audio under it.
@@ -27,6 +27,8 @@ pub struct Layer {
     /// Weight of the generated signal against the audio (Replace mode),
     /// moving by 1/RAMP per sample towards 1 when a pattern is set, 0 when not.
     weight: f32,
+    /// The sample rate of the frames it is applied to.
+    rate: u32,
 }
 
 impl Layer {
@@ -36,6 +38,22 @@ impl Layer {
             current: None,
             leaving: Vec::new(),
             weight: 0.0,
+            rate: RATE,
+        }
+    }
+
+    /// The frames from now on are at `rate` Hz (the call's codec changed):
+    /// a pattern that is set goes on at the new rate from the start of
+    /// its cadence, patterns fading out are dropped.
+    pub fn set_rate(&mut self, rate: u32) {
+        let rate = rate.max(1);
+        if rate == self.rate {
+            return;
+        }
+        self.rate = rate;
+        self.leaving.clear();
+        if let Some(p) = self.current.take() {
+            self.current = Some(PatternPlayer::at_rate(*p.pattern(), rate));
         }
     }
 
@@ -54,7 +72,8 @@ impl Layer {
             old.release();
             self.leaving.push(old);
         }
-        self.current = pattern.map(PatternPlayer::new);
+        let rate = self.rate;
+        self.current = pattern.map(|p| PatternPlayer::at_rate(p, rate));
     }
 
     /// A pattern is set.
@@ -87,7 +106,7 @@ impl Layer {
         for p in &mut self.leaving {
             p.add_to(generated);
         }
-        let step = 1.0 / RAMP as f32;
+        let step = 1.0 / ramp_at(self.rate) as f32;
         let target = if self.current.is_some() { 1.0 } else { 0.0 };
         for (s, &g) in frame.iter_mut().zip(generated.iter()) {
             let under = f32::from(*s);
@@ -107,7 +126,7 @@ impl Layer {
     }
 }
 
-/// Samples generated at a time (one frame), on the stack.
+/// Samples generated at a time (one 8 kHz frame), on the stack.
 const CHUNK: usize = FRAME;
 
 #[cfg(test)]
@@ -130,6 +149,23 @@ mod tests {
             layer.apply(chunk);
         }
         out
+    }
+
+    #[test]
+    fn a_16_khz_layer_plays_the_same_tone_and_cadence() {
+        let plan = TonePlan::ETSI;
+        let mut layer = Layer::new(LayerMode::Replace);
+        layer.set_rate(16_000);
+        layer.set(Some(plan.pattern(super::super::Tone::Busy)));
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let mut f = [0i16; 320];
+            layer.apply(&mut f);
+            out.extend_from_slice(&f);
+        }
+        // Busy: 425 Hz, 500 ms on then 500 ms off, at 16 kHz.
+        assert!(goertzel_power(&out[800..7200], 16_000, 425.0) > 0.02);
+        assert!(goertzel_power(&out[8800..15200], 16_000, 425.0) < 1e-4);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::{Pattern, RATE};
 
-/// Ramp length in samples (5 ms at 8 kHz).
+/// Ramp length in samples (5 ms at 8 kHz; the same 5 ms at other rates).
 pub const RAMP: u32 = 40;
 /// Most frequencies a segment can sum.
 const MAX_FREQS: usize = 2;
@@ -24,18 +24,35 @@ pub struct PatternPlayer {
     phases: [f64; MAX_FREQS],
     /// Samples left of the release ramp, once released.
     release: Option<u32>,
+    /// Output sample rate.
+    rate: u32,
+    /// [`RAMP`] at `rate`.
+    ramp: u32,
 }
 
 impl PatternPlayer {
     /// Starts `pattern` at the beginning of its first segment.
     pub fn new(pattern: Pattern) -> PatternPlayer {
+        PatternPlayer::at_rate(pattern, RATE)
+    }
+
+    /// Starts `pattern` rendered at `rate` Hz (the call's sample rate).
+    pub fn at_rate(pattern: Pattern, rate: u32) -> PatternPlayer {
+        let rate = rate.max(1);
         PatternPlayer {
             pattern,
             seg: 0,
             pos: 0,
             phases: [0.0; MAX_FREQS],
             release: None,
+            rate,
+            ramp: ramp_at(rate),
         }
+    }
+
+    /// The rate it renders at.
+    pub fn rate(&self) -> u32 {
+        self.rate
     }
 
     pub fn pattern(&self) -> &Pattern {
@@ -45,7 +62,7 @@ impl PatternPlayer {
     /// Fades out over [`RAMP`] samples; [`is_done`](Self::is_done) after.
     pub fn release(&mut self) {
         if self.release.is_none() {
-            self.release = Some(RAMP);
+            self.release = Some(self.ramp);
         }
     }
 
@@ -72,7 +89,7 @@ impl PatternPlayer {
         self.pattern
             .segments
             .get(i)
-            .map_or(0, |s| s.ms.saturating_mul(RATE) / 1000)
+            .map_or(0, |s| s.ms.saturating_mul(self.rate) / 1000)
     }
 
     fn next_sample(&mut self) -> f32 {
@@ -80,7 +97,7 @@ impl PatternPlayer {
             Some(0) => return 0.0,
             Some(left) => {
                 *left -= 1;
-                (*left + 1) as f32 / RAMP as f32
+                (*left + 1) as f32 / self.ramp as f32
             }
             None => 1.0,
         };
@@ -100,11 +117,11 @@ impl PatternPlayer {
         let mut value = 0.0f64;
         for (phase, &f) in self.phases.iter_mut().zip(freqs) {
             value += (*phase * std::f64::consts::TAU).sin();
-            *phase = (*phase + f / f64::from(RATE)).fract();
+            *phase = (*phase + f / f64::from(self.rate)).fract();
         }
         let to_end = len.saturating_sub(1).saturating_sub(self.pos);
         let edge = self.pos.min(to_end).saturating_add(1);
-        let envelope = (edge as f32 / RAMP as f32).min(1.0);
+        let envelope = (edge as f32 / self.ramp as f32).min(1.0);
         self.pos += 1;
         if freqs.is_empty() {
             return 0.0;
@@ -112,6 +129,11 @@ impl PatternPlayer {
         let amplitude = self.pattern.level * 32767.0 / freqs.len() as f32;
         value as f32 * amplitude * envelope * gain
     }
+}
+
+/// [`RAMP`] (5 ms) in samples at `rate`.
+pub fn ramp_at(rate: u32) -> u32 {
+    (u64::from(RAMP) * u64::from(rate) / u64::from(RATE)).max(1) as u32
 }
 
 #[cfg(test)]

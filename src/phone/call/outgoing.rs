@@ -28,6 +28,7 @@ impl CallActor {
         self.media.echo = Some(echo);
         self.media.rtp = Rtp::Running(media);
         self.info.codec = Some(Codec::Pcmu.name().to_string());
+        self.info.codec_rate = Some(Codec::Pcmu.sample_rate());
         self.info.media_encryption = Some(encryption::encryption_of(None));
         self.set_state(CallState::Active);
         Ok(())
@@ -118,11 +119,20 @@ impl CallActor {
         let Some(sockets) = self.media.take_sockets() else {
             return;
         };
+        // The codec we prefer: the audio path (tones, a recording, the
+        // file backend's playout) starts at its rate.
+        let codec = self
+            .media
+            .local
+            .codecs
+            .first()
+            .copied()
+            .unwrap_or(Codec::Pcmu);
         let params = RtpParams {
             remote: std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0),
             rtcp: None,
-            codec: Codec::Pcmu,
-            payload_type: Codec::Pcmu.payload_type(),
+            codec,
+            payload_type: codec.payload_type(),
             dtmf_payload_type: None,
             direction: Direction::Inactive,
         };
@@ -347,6 +357,7 @@ impl CallActor {
 
     pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
         self.info.codec = Some(neg.params.codec.name().to_string());
+        self.info.codec_rate = Some(neg.params.codec.sample_rate());
         self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
         self.note_encryption(neg.srtp.as_ref());

@@ -53,6 +53,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         ended_at: None,
         end_reason: None,
         codec: Some("PCMU".into()),
+        codec_rate: None,
         stats: None,
         transfer_status: None,
         recording: None,

@@ -89,6 +89,15 @@ const LOCK_MEDIA: &str = "🔒SRTP";
 /// Signalling over TLS, media in the clear.
 const LOCK_SIGNALLING: &str = "🔒TLS";
 
+/// The codec's name, with its rate when it is wideband ("G722 16kHz"):
+/// narrowband G.711 stays as it always read.
+fn codec_text(codec: &str, rate: Option<u32>) -> String {
+    match rate {
+        Some(r) if r > 8000 => format!("{codec} {}kHz", r / 1000),
+        _ => codec.to_string(),
+    }
+}
+
 /// Codec and quality; a conference member leads with its MOS and leaves
 /// the codec out (the line also carries its level).
 fn stats_text(call: &CallInfo, member: bool) -> String {
@@ -97,7 +106,7 @@ fn stats_text(call: &CallInfo, member: bool) -> String {
         parts.push(format!("transfer: {t}"));
     }
     if let Some(codec) = call.codec.as_ref().filter(|_| !member) {
-        parts.push(codec.clone());
+        parts.push(codec_text(codec, call.codec_rate));
     }
     if let Some(mos) = call.stats.as_ref().and_then(|s| s.mos).filter(|_| member) {
         parts.push(format!("MOS {mos:.1}"));
@@ -324,5 +333,17 @@ mod lock_tests {
             call.media_encryption = media;
             assert_eq!(lock(&call), want, "{signalling:?} {media:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod codec_tests {
+    use super::codec_text;
+
+    #[test]
+    fn wideband_codecs_show_their_rate_and_g711_reads_as_before() {
+        assert_eq!(codec_text("G722", Some(16_000)), "G722 16kHz");
+        assert_eq!(codec_text("PCMU", Some(8000)), "PCMU");
+        assert_eq!(codec_text("PCMA", None), "PCMA");
     }
 }
