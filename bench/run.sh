@@ -6,7 +6,10 @@
 #   (a) 20 concurrent PCMU calls, RTP both ways for 15 s (SIPp rtp_stream on one side, the
 #       phone's own stream on the other): idle RSS, peak RSS, CPU seconds used during the load;
 #   (b) call setup rate: 100 ms calls without media at 200/s and 400/s, about 5 s each:
-#       completed and failed calls, RSS after the load.
+#       completed and failed calls, RSS after the load;
+#   (c) memory after a burst: RSS after 20 warm-up calls (measured once their transactions
+#       have ended, before the loads above), then a burst of 3000 short calls at 150/s after
+#       the loads, and RSS a minute later, against the warm-up's.
 # Prints a table with both and the termphone/baresip ratios. Needs sipp, baresip, sox
 # (scripts/install-test-deps.sh). Builds the shipped binary first (scripts/dist.sh: the
 # release profile with its code laid out), or measures TERMPHONE_BIN when that is set.
@@ -157,6 +160,22 @@ stat_field() {
         c { v = $c } END { print (v == "" ? "?" : v) }' "$1"
 }
 
+# short_calls name port label calls rate -- `calls` 100 ms calls without media at `rate`/s;
+# records the completed ones as R[name.label_ok].
+short_calls() {
+    local name=$1 port=$2 label=$3 calls=$4 rate=$5 dir="$work/sipp-$1" sp mp spid
+    sp=$(free_port)
+    mp=$(free_port 4)
+    (cd "$dir" && exec sipp -sf "$root/tests/sipp/uac_nomedia.xml" "127.0.0.1:$port" -s bench \
+        -i 127.0.0.1 -mi 127.0.0.1 -p "$sp" -mp "$mp" -d 100 -r "$rate" -m "$calls" \
+        -l "$((rate * 2))" -nostdin -timeout "$((calls / rate + 30))s" -timeout_error \
+        -trace_stat -stf "$dir/$label.csv" -fd 1 >"$dir/$label.screen" 2>&1) &
+    spid=$!
+    pids+=("$spid")
+    wait "$spid" || true
+    R[$name.${label}_ok]=$(stat_field "$dir/$label.csv" "SuccessfulCall(C)")
+}
+
 declare -A R
 run_target() {
     local name=$1 pid=$2 port=$3
@@ -166,6 +185,11 @@ run_target() {
     wait_listen "$port" || { echo "$name did not start" >&2; tail -20 "$work/$name/"*.log >&2; exit 1; }
     sleep 2
     R[$name.idle]=$(rss_kb "$pid")
+
+    # (c), first part: a few warm-up calls, measured once their transactions are gone.
+    short_calls "$name" "$port" warmup 20 10
+    sleep 34
+    R[$name.warm]=$(rss_kb "$pid")
 
     # (a) concurrent media calls
     local mp t0 t1 peak=0 r sp
@@ -218,6 +242,14 @@ run_target() {
     # D, H, J, K and RFC 6026's Accepted state): measure again once they are gone.
     sleep "${BENCH_SETTLE_SECS:-40}"
     R[$name.settled]=$(rss_kb "$pid")
+
+    # (c), second part: the burst, and a minute later.
+    short_calls "$name" "$port" burst 3000 150
+    R[$name.burst_after]=$(rss_kb "$pid")
+    sleep 60
+    R[$name.burst_settled]=$(rss_kb "$pid")
+    R[$name.burst_pct]=$(awk -v a="${R[$name.burst_settled]}" -v w="${R[$name.warm]}" \
+        'BEGIN { if (w > 0) printf "%+.0f %%", (a - w) * 100 / w; else print "?" }')
     kill -0 "$pid" 2>/dev/null && R[$name.alive]=yes || R[$name.alive]=no
 }
 
@@ -256,4 +288,9 @@ for rate in "${rates[@]}"; do
 done
 row "RSS 1 s after the loads (KiB)" after
 row "RSS 40 s after the loads (KiB)" settled
+row "(c) RSS after 20 warm-up calls (KiB)" warm
+row "(c) 3000 calls at 150/s: completed" burst_ok
+row "(c) RSS right after the burst (KiB)" burst_after
+row "(c) RSS a minute after the burst (KiB)" burst_settled
+row "(c) ... against the warm-up's" burst_pct
 row "still running" alive

@@ -56,6 +56,11 @@ impl Tracer {
     }
 
     /// Publishes one message if anybody listens.
+    /// Whether anyone watches the ladder (else [`Self::record`] does nothing).
+    pub fn watched(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn record(&self, direction: TraceDirection, message: &SipMessage, peer: &Peer) {
         if self.tx.receiver_count() == 0 {
             return;

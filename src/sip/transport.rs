@@ -346,6 +346,36 @@ impl Transport {
             }
         }
     }
+
+    /// Sends a message already serialized (a server transaction's final
+    /// response, kept as bytes for its retransmissions): as [`Self::send`],
+    /// without parsing it again unless the SIP ladder is watched.
+    pub async fn send_bytes(&self, bytes: &[u8], peer: &Peer) -> Result<()> {
+        let parsed = || {
+            SipMessage::try_from(bytes)
+                .map_err(|e| SipError::Parse(format!("a serialized message does not parse: {e}")))
+        };
+        match &self.inner.kind {
+            Kind::Memory(tx) => tx.send((parsed()?, *peer)).map_err(|_| SipError::Closed),
+            Kind::Net { udp, tcp, tls } => {
+                if self.inner.tracer.watched() {
+                    if let Ok(message) = parsed() {
+                        self.inner
+                            .tracer
+                            .record(TraceDirection::Out, &message, peer);
+                    }
+                }
+                match peer.protocol {
+                    Protocol::Udp => {
+                        udp.send_to(bytes, peer.addr).await?;
+                        Ok(())
+                    }
+                    Protocol::Tcp => tcp.send(bytes, peer.addr).await,
+                    Protocol::Tls => tls.send(bytes, peer.addr).await,
+                }
+            }
+        }
+    }
 }
 
 /// The source address the OS would send from to reach `target`: a UDP

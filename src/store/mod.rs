@@ -146,6 +146,11 @@ impl History {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
+        // A page cache of 128 KiB, not SQLite's 2 MiB: the history is written
+        // a row at a time and read a page of entries at a time, and the
+        // cache (allocated outside jemalloc, never handed back) grew with
+        // every call of a burst.
+        conn.pragma_update(None, "cache_size", -128).map_err(db)?;
         schema::migrate(&mut conn).map_err(|e| db(format!("{}: {e}", path.display())))?;
         let history = History {
             conn: Mutex::new(conn),

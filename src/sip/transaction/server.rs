@@ -47,12 +47,28 @@ pub struct ServerCtx {
     pub handle: mpsc::WeakUnboundedSender<Box<Response>>,
 }
 
+/// The last response, kept to answer retransmitted requests and (UDP) to
+/// retransmit: a provisional one as it was sent, the final one serialized
+/// once. A final response is kept for 64·T1 after it was sent, so at a
+/// high call rate thousands are kept at once; as bytes each is one
+/// allocation instead of a parsed message's many.
+enum Last {
+    None,
+    Provisional(Response),
+    Final(Box<[u8]>),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Proceeding,
     Completed,
     Confirmed,
     Accepted,
+}
+
+/// The earliest of the timers that are set.
+fn earliest(timers: &[Option<Instant>]) -> Option<Instant> {
+    timers.iter().flatten().min().copied()
 }
 
 pub async fn run(mut ctx: ServerCtx) {
@@ -72,11 +88,42 @@ pub async fn run(mut ctx: ServerCtx) {
 }
 
 impl ServerCtx {
+    /// Sending is boxed: a transport's send future (TCP, TLS) is kilobytes,
+    /// and inline it would make every transaction task that large for its
+    /// whole life.
     async fn send(&self, response: &Response) {
         let message = SipMessage::Response(response.clone());
-        if let Err(e) = self.transport.send(&message, &self.peer).await {
+        if let Err(e) = Box::pin(self.transport.send(&message, &self.peer)).await {
             tracing::debug!(error = %e, peer = %self.peer.addr, "sending response failed");
         }
+    }
+
+    async fn send_last(&self, last: &Last) {
+        let sent = match last {
+            Last::None => return,
+            Last::Provisional(response) => return self.send(response).await,
+            Last::Final(bytes) => Box::pin(self.transport.send_bytes(bytes, &self.peer)).await,
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, peer = %self.peer.addr, "resending a response failed");
+        }
+    }
+
+    /// Keeps `response`, just sent, as the transaction's last one: a final
+    /// one serialized, and the request's headers and body let go (nothing
+    /// after the final response reads them).
+    fn keep(&mut self, response: Response) -> Last {
+        if response.status_code.code() < 200 {
+            return Last::Provisional(response);
+        }
+        self.request.headers = Default::default();
+        self.request.body = Vec::new();
+        Last::Final(
+            SipMessage::Response(response)
+                .to_bytes()
+                .to_vec()
+                .into_boxed_slice(),
+        )
     }
 
     fn reliable(&self) -> bool {
@@ -97,8 +144,11 @@ impl ServerCtx {
     async fn invite(&mut self) -> Option<AckKey> {
         let t = self.timers;
         let reliable = self.reliable();
-        let mut last = headers::response_to(&self.request, StatusCode::Trying, None);
-        self.send(&last).await;
+        // Kept for the 2xx's ACK timeout, after the request is let go.
+        let mut call_id = headers::call_id(&self.request).ok();
+        let trying = headers::response_to(&self.request, StatusCode::Trying, None);
+        self.send(&trying).await;
+        let mut last = Last::Provisional(trying);
         let mut state = State::Proceeding;
         let mut tu_open = true;
         let mut interval = t.t1;
@@ -135,7 +185,7 @@ impl ServerCtx {
                         ServerNet::Request(_) => {
                             // Retransmitted INVITE: repeat the last response.
                             if state != State::Confirmed {
-                                self.send(&last).await;
+                                self.send_last(&last).await;
                             }
                         }
                         ServerNet::Cancel { request, cancel } => {
@@ -163,23 +213,25 @@ impl ServerCtx {
                         self.abandoned()
                     }
                 },
-                _ = sleep_opt(retransmit) => {
-                    self.send(&last).await;
+                // One timer for the three (one sleep in the task, not three).
+                _ = sleep_opt(earliest(&[retransmit, give_up, end])) => {
+                    let now = Instant::now();
+                    if give_up.is_some_and(|at| at <= now) {
+                        tracing::debug!("timer H: no ACK for the final response");
+                        break;
+                    }
+                    if end.is_some_and(|at| at <= now) {
+                        if state == State::Accepted && !acked {
+                            if let Some(call_id) = call_id.take() {
+                                let _ = self.up.send(Incoming::AckTimeout { call_id });
+                            }
+                        }
+                        break;
+                    }
+                    self.send_last(&last).await;
                     interval = (interval * 2).min(t.t2);
                     retransmit = Some(Instant::now() + interval);
                     continue;
-                }
-                _ = sleep_opt(give_up) => {
-                    tracing::debug!("timer H: no ACK for the final response");
-                    break;
-                }
-                _ = sleep_opt(end) => {
-                    if state == State::Accepted && !acked {
-                        if let Ok(call_id) = headers::call_id(&self.request) {
-                            let _ = self.up.send(Incoming::AckTimeout { call_id });
-                        }
-                    }
-                    break;
                 }
             };
             if state != State::Proceeding {
@@ -190,7 +242,6 @@ impl ServerCtx {
                 continue;
             }
             let code = response.status_code.code();
-            last = response;
             if (200..300).contains(&code) && ack_key.is_none() {
                 // Registered before the 2xx leaves, so the ACK cannot overtake it.
                 if let Ok(key) = AckKey::of(&self.request) {
@@ -202,14 +253,17 @@ impl ServerCtx {
                     ack_key = Some(key);
                 }
             }
-            self.send(&last).await;
+            self.send(&response).await;
+            if (200..300).contains(&code) {
+                sent_to_tag = headers::to_tag(&response);
+            }
+            last = self.keep(response);
             if code < 200 {
                 continue;
             }
             interval = t.t1;
             if code < 300 {
                 state = State::Accepted;
-                sent_to_tag = headers::to_tag(&last);
                 retransmit = (!reliable).then(|| Instant::now() + interval);
                 end = Some(Instant::now() + t.t1 * 64);
             } else {
@@ -223,7 +277,7 @@ impl ServerCtx {
 
     async fn non_invite(&mut self) {
         let t = self.timers;
-        let mut last: Option<Response> = None;
+        let mut last = Last::None;
         let mut tu_open = true;
         let mut timer_j: Option<Instant> = None;
         loop {
@@ -231,11 +285,7 @@ impl ServerCtx {
                 msg = self.net.recv() => {
                     match msg {
                         None => break,
-                        Some(ServerNet::Request(_)) => {
-                            if let Some(last) = &last {
-                                self.send(last).await;
-                            }
-                        }
+                        Some(ServerNet::Request(_)) => self.send_last(&last).await,
                         Some(ServerNet::Cancel { cancel, request }) => {
                             // Not an INVITE: nothing to cancel.
                             let ok = headers::response_to(&request, StatusCode::OK, Some(&headers::new_tag()));
@@ -261,7 +311,7 @@ impl ServerCtx {
             }
             let code = response.status_code.code();
             self.send(&response).await;
-            last = Some(response);
+            last = self.keep(response);
             if code >= 200 {
                 let wait = if self.reliable() {
                     Duration::ZERO
