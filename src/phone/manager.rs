@@ -36,6 +36,7 @@ mod directory;
 mod dnd_forward;
 mod forward_code;
 mod history;
+mod ldap_names;
 mod limits;
 mod pbx;
 mod routing;
@@ -103,6 +104,8 @@ struct CallManager {
     /// Directory names by number, for naming calls without IO (empty
     /// until the sources are read, `caller_names`).
     names: crate::store::directory::NameIndex,
+    /// LDAP answers by remote party (`ldap_names`).
+    ldap_names: ldap_names::NameCache,
     /// Callbacks when free, and the calls they may follow.
     callbacks: callback::Callbacks,
 }
@@ -182,6 +185,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         conf_pending: Default::default(),
         attended: HashMap::new(),
         names: Default::default(),
+        ldap_names: Default::default(),
         callbacks: Default::default(),
     };
     caller_names::load(&manager.config.directories, &manager.env.manager);
@@ -283,6 +287,7 @@ impl CallManager {
             ManagerMsg::ConferenceJoined(id, member) => self.conference_joined(id, member),
             ManagerMsg::CallGone(id) => self.call_gone(&id),
             ManagerMsg::DirectoryNames(index) => self.on_directory_names(*index),
+            ManagerMsg::LdapName { remote, name } => self.on_ldap_name(remote, name),
             ManagerMsg::CallCompletionOffered { call, monitor } => {
                 self.call_completion_offered(call, monitor)
             }

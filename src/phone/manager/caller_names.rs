@@ -45,7 +45,7 @@ impl CallManager {
     /// the name the call's SIP gave.
     pub(super) fn name_call(&self, info: &mut CallInfo) {
         info.name = caller_name::shown(
-            self.names.lookup(&info.remote),
+            self.known_name(&info.remote),
             info.name.as_deref(),
             info.remote_name.as_deref(),
         );
@@ -81,6 +81,6 @@ impl CallManager {
 
     /// The directory's name for `remote`, for calls that never rang here.
     pub(super) fn directory_name(&self, remote: &str) -> Option<String> {
-        self.names.lookup(remote).map(str::to_string)
+        self.known_name(remote).map(str::to_string)
     }
 }

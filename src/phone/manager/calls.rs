@@ -190,6 +190,7 @@ impl CallManager {
         if !self.calls.contains_key(&info.id) {
             return;
         }
+        self.ask_ldap_name(&info.remote);
         self.name_call(&mut info);
         self.by_sip_call_id
             .insert(info.sip_call_id.clone(), info.id.clone());
