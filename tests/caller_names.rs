@@ -170,3 +170,27 @@ fn a_trusted_asserted_identity_names_the_caller() {
         );
     }
 }
+
+/// `status.blf` lamps carry the directory's name for their target, as the
+/// `blf` events do (the lamp is listed even while no server answers its
+/// subscription).
+#[test]
+fn blf_lamps_in_status_carry_the_directory_name() {
+    let t = TestDir::new("names-blf");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("desk.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Reception Desk\nTEL;TYPE=work:1002\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new().blf("1002", None).blf("1003", None);
+    opts.config = opts.config.vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let status = p
+        .wait_status(LONG, |s| s["blf"][0]["name"] == "Reception Desk")
+        .unwrap_or_else(|| panic!("no named lamp:\n{}", p.log_tail()));
+    assert_eq!(status["blf"][0]["target"], "1002", "{status}");
+    assert!(status["blf"][1].get("name").is_none(), "{status}");
+    let listed = p.ok(json!({"cmd": "blf"}));
+    assert_eq!(listed["blf"][0]["name"], "Reception Desk", "{listed}");
+}

@@ -79,6 +79,15 @@ impl CallManager {
         self.announce_named_lamps();
     }
 
+    /// The lamps of `status`, each with the directory's name for its target.
+    pub(super) fn named_blf_status(&self) -> Vec<crate::phone::status::BlfStatus> {
+        let mut lamps = self.pbx.blf_status();
+        for lamp in &mut lamps {
+            lamp.name = self.known_name(&lamp.uri).map(str::to_string);
+        }
+        lamps
+    }
+
     /// The directory's name for `remote`, for calls that never rang here.
     pub(super) fn directory_name(&self, remote: &str) -> Option<String> {
         self.known_name(remote).map(str::to_string)
