@@ -194,3 +194,31 @@ fn blf_lamps_in_status_carry_the_directory_name() {
     let listed = p.ok(json!({"cmd": "blf"}));
     assert_eq!(listed["blf"][0]["name"], "Reception Desk", "{listed}");
 }
+
+/// On an account that trusts its PBX, the directory is asked for the
+/// number P-Asserted-Identity gives (3301), not From's `sipp`: the
+/// contact's name wins over the asserted display name.
+#[test]
+fn the_directory_names_the_asserted_number_when_trusted() {
+    let t = TestDir::new("names-pai-dir");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("anna.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Directory Anna\nTEL;TYPE=work:3301\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new();
+    opts.user = "1099".into();
+    opts.config = opts
+        .config
+        .account(Account::direct("office", "1001").trusting_asserted_identity())
+        .vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let (id, caller) = ring_with(&t, &mut p, "uac_cancel_pai");
+    let c = named(&mut p, &id, "Directory Anna");
+    assert_eq!(c["remote_name"], "sipp", "{c}");
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(history_name(&mut p), "Directory Anna");
+}

@@ -106,6 +106,9 @@ struct CallManager {
     names: crate::store::directory::NameIndex,
     /// LDAP answers by remote party (`ldap_names`).
     ldap_names: ldap_names::NameCache,
+    /// The P-Asserted-Identity URI of incoming calls on accounts that
+    /// trust it, by call id: the number the directory is asked for first.
+    asserted_callers: HashMap<String, String>,
     /// Callbacks when free, and the calls they may follow.
     callbacks: callback::Callbacks,
 }
@@ -186,6 +189,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         attended: HashMap::new(),
         names: Default::default(),
         ldap_names: Default::default(),
+        asserted_callers: HashMap::new(),
         callbacks: Default::default(),
     };
     caller_names::load(&manager.config.directories, &manager.env.manager);

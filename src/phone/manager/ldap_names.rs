@@ -113,7 +113,10 @@ impl CallManager {
         let renamed: Vec<CallInfo> = self
             .calls
             .values()
-            .filter(|c| c.info.remote == remote && c.info.name.as_deref() != Some(name.as_str()))
+            .filter(|c| {
+                (c.info.remote == remote || self.asserted_callers.get(&c.info.id) == Some(&remote))
+                    && c.info.name.as_deref() != Some(name.as_str())
+            })
             .map(|c| {
                 let mut info = c.info.clone();
                 info.name = Some(name.clone());
