@@ -9,6 +9,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 TEST_PACKAGES=(kamailio kamailio-presence-modules kamailio-sqlite-modules kamailio-tls-modules sip-tester
     baresip baresip-core sox espeak-ng tmux procps iproute2 nftables dnsmasq-base coturn
-    man-db groff-base)
+    man-db groff-base slapd ldap-utils)
 
 install_packages "${BUILD_PACKAGES[@]}" "${C_COMPILER[@]}" "${TEST_PACKAGES[@]}"

@@ -170,3 +170,55 @@ fn a_trusted_asserted_identity_names_the_caller() {
         );
     }
 }
+
+/// `status.blf` lamps carry the directory's name for their target, as the
+/// `blf` events do (the lamp is listed even while no server answers its
+/// subscription).
+#[test]
+fn blf_lamps_in_status_carry_the_directory_name() {
+    let t = TestDir::new("names-blf");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("desk.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Reception Desk\nTEL;TYPE=work:1002\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new().blf("1002", None).blf("1003", None);
+    opts.config = opts.config.vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let status = p
+        .wait_status(LONG, |s| s["blf"][0]["name"] == "Reception Desk")
+        .unwrap_or_else(|| panic!("no named lamp:\n{}", p.log_tail()));
+    assert_eq!(status["blf"][0]["target"], "1002", "{status}");
+    assert!(status["blf"][1].get("name").is_none(), "{status}");
+    let listed = p.ok(json!({"cmd": "blf"}));
+    assert_eq!(listed["blf"][0]["name"], "Reception Desk", "{listed}");
+}
+
+/// On an account that trusts its PBX, the directory is asked for the
+/// number P-Asserted-Identity gives (3301), not From's `sipp`: the
+/// contact's name wins over the asserted display name.
+#[test]
+fn the_directory_names_the_asserted_number_when_trusted() {
+    let t = TestDir::new("names-pai-dir");
+    let cards = t.sub("contacts");
+    std::fs::write(
+        cards.join("anna.vcf"),
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Directory Anna\nTEL;TYPE=work:3301\nEND:VCARD\n",
+    )
+    .unwrap();
+    let mut opts = PhoneOpts::new();
+    opts.user = "1099".into();
+    opts.config = opts
+        .config
+        .account(Account::direct("office", "1001").trusting_asserted_identity())
+        .vcard_directory(&cards);
+    let mut p = direct_phone(&t, opts);
+    let (id, caller) = ring_with(&t, &mut p, "uac_cancel_pai");
+    let c = named(&mut p, &id, "Directory Anna");
+    assert_eq!(c["remote_name"], "sipp", "{c}");
+    let r = caller.wait(Duration::from_secs(20));
+    assert!(r.success(), "caller: {}\n{}", r.describe(), p.log_tail());
+    wait_state(&mut p, &id, "ended", 5);
+    assert_eq!(history_name(&mut p), "Directory Anna");
+}

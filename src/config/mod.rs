@@ -339,6 +339,53 @@ pub struct Config {
 pub enum DirectoryConfig {
     /// `kind = "vcard"`: a `.vcf` file, or a folder of them (a CardDAV sync folder).
     Vcard { path: PathBuf },
+    /// `kind = "ldap"`: an LDAP server or Active Directory, searched when asked.
+    Ldap(LdapDirectory),
+}
+
+/// A `[[directory]]` of `kind = "ldap"`, with the defaults filled in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LdapDirectory {
+    /// `ldap://host[:port]` or `ldaps://host[:port]`.
+    pub url: String,
+    /// The search base (`dc=example,dc=com`).
+    pub base: String,
+    /// Simple bind as this DN; anonymous without it.
+    pub bind_dn: Option<String>,
+    /// The bind password (from `password` or by running `password_cmd`).
+    pub password: Option<String>,
+    /// The search filter; `{q}` stands for the escaped query.
+    pub filter: String,
+    /// Attributes holding the name, the first present wins.
+    pub name_attributes: Vec<String>,
+    /// Attributes holding numbers, each value one entry.
+    pub number_attributes: Vec<String>,
+}
+
+impl std::fmt::Debug for LdapDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapDirectory")
+            .field("url", &self.url)
+            .field("base", &self.base)
+            .field("bind_dn", &self.bind_dn)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("filter", &self.filter)
+            .field("name_attributes", &self.name_attributes)
+            .field("number_attributes", &self.number_attributes)
+            .finish()
+    }
+}
+
+impl LdapDirectory {
+    /// The default `filter`: a name or a number containing the query, in
+    /// attributes both Active Directory and OpenLDAP have.
+    pub const DEFAULT_FILTER: &'static str =
+        "(|(cn=*{q}*)(displayName=*{q}*)(telephoneNumber=*{q}*)(mobile=*{q}*))";
+    /// The default `name_attributes`.
+    pub const DEFAULT_NAME_ATTRIBUTES: [&'static str; 2] = ["displayName", "cn"];
+    /// The default `number_attributes`.
+    pub const DEFAULT_NUMBER_ATTRIBUTES: [&'static str; 4] =
+        ["telephoneNumber", "mobile", "ipPhone", "homePhone"];
 }
 
 impl Config {

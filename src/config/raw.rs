@@ -2,6 +2,8 @@
 //! their resolution into the typed [`Config`]. Errors carry the file, line,
 //! column and key.
 
+mod ldap;
+
 use super::limits::RawSipLimits;
 use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
@@ -50,6 +52,14 @@ struct RawConfig {
 struct RawDirectory {
     kind: Spanned<String>,
     path: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    base: Option<String>,
+    bind_dn: Option<String>,
+    password: Option<String>,
+    password_cmd: Option<Spanned<String>>,
+    filter: Option<String>,
+    name_attributes: Option<Vec<String>>,
+    number_attributes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -444,23 +454,32 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
 
     let mut directories = Vec::new();
     for d in raw.directory {
-        match (d.kind.get_ref().trim(), d.path) {
-            ("vcard", Some(p)) if !p.get_ref().trim().is_empty() => {
-                directories.push(DirectoryConfig::Vcard {
-                    path: paths::resolve(path, p.get_ref().trim()),
-                });
-            }
-            ("vcard", _) => {
+        match d.kind.get_ref().trim() {
+            "vcard" => match d.path {
+                _ if ldap::has_ldap_keys(&d) => {
+                    return Err(src.at(
+                        d.kind.span(),
+                        "keys `url`, `base`, `bind_dn`, `password`, `password_cmd`, `filter` and the attribute lists are for kind \"ldap\"; a vCard source has only `path`".into(),
+                    ))
+                }
+                Some(p) if !p.get_ref().trim().is_empty() => {
+                    directories.push(DirectoryConfig::Vcard {
+                        path: paths::resolve(path, p.get_ref().trim()),
+                    });
+                }
+                _ => {
+                    return Err(src.at(
+                        d.kind.span(),
+                        "key `directory.path` is needed for kind \"vcard\" (a .vcf file or a folder of them)"
+                            .into(),
+                    ))
+                }
+            },
+            "ldap" => directories.push(DirectoryConfig::Ldap(ldap::ldap_directory(&src, d)?)),
+            other => {
                 return Err(src.at(
                     d.kind.span(),
-                    "key `directory.path` is needed for kind \"vcard\" (a .vcf file or a folder of them)"
-                        .into(),
-                ))
-            }
-            (other, _) => {
-                return Err(src.at(
-                    d.kind.span(),
-                    format!("key `directory.kind` is \"vcard\", not `{other}`"),
+                    format!("key `directory.kind` is \"vcard\" or \"ldap\", not `{other}`"),
                 ))
             }
         }

@@ -811,11 +811,39 @@ fn directories_are_vcard_paths_beside_the_file() {
         ),
         (
             "[[directory]]\nkind = \"ldap\"\n",
-            "`directory.kind` is \"vcard\", not `ldap`",
+            "`directory.url` is needed",
+        ),
+        (
+            "[[directory]]\nkind = \"carddav\"\n",
+            "`directory.kind` is \"vcard\" or \"ldap\", not `carddav`",
         ),
         (
             "[[directory]]\nkind = \"vcard\"\npath = \"x\"\nurl = \"y\"\n",
-            "unknown field `url`",
+            "are for kind \"ldap\"",
+        ),
+        (
+            "[[directory]]\nkind = \"vcard\"\npath = \"x\"\nuri = \"y\"\n",
+            "unknown field `uri`",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\nurl = \"http://x\"\nbase = \"dc=x\"\n",
+            "must start with ldap:// or ldaps://",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\nurl = \"ldap://x\"\n",
+            "`directory.base` is needed",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\nurl = \"ldap://x\"\nbase = \"dc=x\"\npassword = \"a\"\npassword_cmd = \"echo a\"\n",
+            "either `password` or `password_cmd`",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\nurl = \"ldap://x\"\nbase = \"dc=x\"\nfilter = \"(cn=x)\"\n",
+            "must hold `{q}`",
+        ),
+        (
+            "[[directory]]\nkind = \"ldap\"\nurl = \"ldap://x\"\nbase = \"dc=x\"\npassword_cmd = \"exit 3\"\n",
+            "password_cmd",
         ),
     ] {
         let err = Config::parse(bad, Path::new("/x/c.toml"))
@@ -898,4 +926,29 @@ fn codecs_default_to_g711_first_and_bad_lists_name_the_line() {
     );
     assert!(Config::parse(&account("codecs = []"), path).is_err());
     assert!(Config::parse(&account("codecs = \"PCMU\""), path).is_err());
+}
+
+#[test]
+fn ldap_directories_get_defaults_and_run_password_cmd() {
+    let text = "[[directory]]\nkind = \"ldap\"\nurl = \"ldaps://ad.example:636\"\nbase = \"dc=example,dc=com\"\nbind_dn = \"cn=phone,dc=example,dc=com\"\npassword_cmd = \"printf 's3cret'\"\n\n[[directory]]\nkind = \"ldap\"\nurl = \"ldap://127.0.0.1:3389\"\nbase = \"ou=people,dc=x\"\nfilter = \"(&(objectClass=person)(cn=*{q}*))\"\nname_attributes = [\"cn\"]\nnumber_attributes = [\"telephoneNumber\"]\n";
+    let c = Config::parse(text, Path::new("/x/c.toml")).unwrap();
+    let [DirectoryConfig::Ldap(ad), DirectoryConfig::Ldap(open)] = c.directories.as_slice() else {
+        panic!("{:?}", c.directories);
+    };
+    assert_eq!(ad.url, "ldaps://ad.example:636");
+    assert_eq!(ad.base, "dc=example,dc=com");
+    assert_eq!(ad.bind_dn.as_deref(), Some("cn=phone,dc=example,dc=com"));
+    assert_eq!(ad.password.as_deref(), Some("s3cret"));
+    assert_eq!(ad.filter, LdapDirectory::DEFAULT_FILTER);
+    assert_eq!(ad.name_attributes, ["displayName", "cn"]);
+    assert_eq!(
+        ad.number_attributes,
+        ["telephoneNumber", "mobile", "ipPhone", "homePhone"]
+    );
+    assert!(!format!("{ad:?}").contains("s3cret"));
+    assert_eq!(open.bind_dn, None);
+    assert_eq!(open.password, None);
+    assert_eq!(open.filter, "(&(objectClass=person)(cn=*{q}*))");
+    assert_eq!(open.name_attributes, ["cn"]);
+    assert_eq!(open.number_attributes, ["telephoneNumber"]);
 }

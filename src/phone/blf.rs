@@ -109,6 +109,7 @@ impl BlfEntry {
                 .as_ref()
                 .map(|p| p.availability.as_str().to_string()),
             note: self.presence.as_ref().and_then(|p| p.note.clone()),
+            name: None,
         }
     }
 

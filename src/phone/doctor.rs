@@ -2,11 +2,13 @@
 //! (ok, or the problem and its fix): each account's registrar resolves
 //! and answers OPTIONS (`doctor/probe.rs`), the audio backend opens, the
 //! control socket's directory is private, and the local address messages
-//! would name. The judgements are pure functions, table-tested beside
+//! would name, and each LDAP directory's bind (`doctor/directory.rs`).
+//! The judgements are pure functions, table-tested beside
 //! them; the IO (DNS, a socket per probe, the file system, the sound
 //! device) happens in [`run`]. It starts no phone, registers nothing and
 //! must not touch a running phone's socket or files.
 
+mod directory;
 mod probe;
 
 use crate::config::{Account, BackendKind, Config};
@@ -85,6 +87,7 @@ pub async fn run(config: &Config) -> Vec<Check> {
     checks.push(audio(config));
     checks.push(control_dir(&config.control_path()));
     checks.push(local_address(config.sip.listen, &peers));
+    checks.extend(directory::checks(&config.directories).await);
     checks
 }
 

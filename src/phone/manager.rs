@@ -36,6 +36,7 @@ mod directory;
 mod dnd_forward;
 mod forward_code;
 mod history;
+mod ldap_names;
 mod limits;
 mod pbx;
 mod routing;
@@ -103,6 +104,11 @@ struct CallManager {
     /// Directory names by number, for naming calls without IO (empty
     /// until the sources are read, `caller_names`).
     names: crate::store::directory::NameIndex,
+    /// LDAP answers by remote party (`ldap_names`).
+    ldap_names: ldap_names::NameCache,
+    /// The P-Asserted-Identity URI of incoming calls on accounts that
+    /// trust it, by call id: the number the directory is asked for first.
+    asserted_callers: HashMap<String, String>,
     /// Callbacks when free, and the calls they may follow.
     callbacks: callback::Callbacks,
 }
@@ -182,6 +188,8 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
         conf_pending: Default::default(),
         attended: HashMap::new(),
         names: Default::default(),
+        ldap_names: Default::default(),
+        asserted_callers: HashMap::new(),
         callbacks: Default::default(),
     };
     caller_names::load(&manager.config.directories, &manager.env.manager);
@@ -283,6 +291,7 @@ impl CallManager {
             ManagerMsg::ConferenceJoined(id, member) => self.conference_joined(id, member),
             ManagerMsg::CallGone(id) => self.call_gone(&id),
             ManagerMsg::DirectoryNames(index) => self.on_directory_names(*index),
+            ManagerMsg::LdapName { remote, name } => self.on_ldap_name(remote, name),
             ManagerMsg::CallCompletionOffered { call, monitor } => {
                 self.call_completion_offered(call, monitor)
             }

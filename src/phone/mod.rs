@@ -45,6 +45,11 @@ pub(crate) enum ManagerMsg {
     CallGone(String),
     /// The directory's names by number, read from the sources.
     DirectoryNames(Box<crate::store::directory::NameIndex>),
+    /// The LDAP sources' answer for a remote party's name.
+    LdapName {
+        remote: String,
+        name: Option<String>,
+    },
     /// An attended transfer of this call failed: its consultation stays.
     AttendedTransferFailed(String),
     /// A call joined the conference as this mixer member.

@@ -184,6 +184,9 @@ pub struct BlfStatus {
     /// The presence document's note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The `[[directory]]` name of the target, as `blf` events carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[cfg(test)]
@@ -305,6 +308,7 @@ mod tests {
                     remote: Some("sip:1003@test.local".into()),
                     presence: Some("dnd".into()),
                     note: Some("Do Not Disturb".into()),
+                    name: None,
                 },
                 BlfStatus {
                     target: "1004".into(),

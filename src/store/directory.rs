@@ -1,9 +1,11 @@
 //! The directory: contacts from `[[directory]]` sources (vCard files or
-//! folders, `directory/vcard.rs`) and the call history, one [`Entry`] per
-//! number, searched with fuzzy ranking (`directory/search.rs`). Reads
-//! files when asked ([`load`]); keeps no state and must not know SIP or
-//! calls: the phone makes a dialable URI of each number.
+//! folders, `directory/vcard.rs`; LDAP servers, `directory/ldap.rs`) and
+//! the call history, one [`Entry`] per number, searched with fuzzy ranking
+//! (`directory/search.rs`). Reads files and asks servers when asked
+//! ([`load`], [`search`], [`ldap_name`]); keeps no state and must not know
+//! SIP or calls: the phone makes a dialable URI of each number.
 
+pub mod ldap;
 mod names;
 mod search;
 mod vcard;
@@ -34,9 +36,70 @@ pub struct Entry {
 pub enum DirectoryError {
     #[error("{path}: {message}")]
     Read { path: PathBuf, message: String },
+    #[error("LDAP {url}: {message}")]
+    Ldap { url: String, message: String },
 }
 
-/// Every entry of the configured sources, in their order; a source that
+/// Objects an LDAP source is asked for at most per search.
+const LDAP_SEARCH_LIMIT: usize = 200;
+
+/// The entries for `query`: every entry of the file sources ([`load`])
+/// and what each LDAP source finds for it; a source that fails is
+/// reported beside what the others gave.
+pub fn search(sources: &[DirectoryConfig], query: &str) -> (Vec<Entry>, Vec<DirectoryError>) {
+    let (mut entries, mut errors) = load(sources);
+    if query.trim().is_empty() {
+        return (entries, errors);
+    }
+    for source in sources {
+        if let DirectoryConfig::Ldap(l) = source {
+            match ldap::query(l, &ldap::search_filter(&l.filter, query), LDAP_SEARCH_LIMIT) {
+                Ok(found) => entries.extend(found),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    (entries, errors)
+}
+
+/// The LDAP sources' name for `remote` (a URI or a number): the first
+/// source that names it, asked in file order. `Ok(None)` when none does;
+/// the first error when none names it and one failed.
+pub fn ldap_name(
+    sources: &[DirectoryConfig],
+    remote: &str,
+) -> Result<Option<String>, DirectoryError> {
+    let mut failed = None;
+    for source in sources {
+        let DirectoryConfig::Ldap(l) = source else {
+            continue;
+        };
+        let Some(filter) = ldap::reverse_filter(&l.number_attributes, remote) else {
+            return Ok(None);
+        };
+        match ldap::query(l, &filter, LDAP_SEARCH_LIMIT) {
+            Ok(found) => {
+                if let Some(name) = NameIndex::build(&found).lookup(remote) {
+                    return Ok(Some(name.to_string()));
+                }
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    failed.map_or(Ok(None), Err)
+}
+
+/// Whether any source is an LDAP server (asked per search and per caller).
+pub fn has_ldap(sources: &[DirectoryConfig]) -> bool {
+    sources
+        .iter()
+        .any(|s| matches!(s, DirectoryConfig::Ldap(_)))
+}
+
+/// Every entry of the configured file sources, in their order (LDAP
+/// sources are asked per query: [`search`], [`ldap_name`]); a source that
 /// cannot be read is reported beside what the others gave.
 pub fn load(sources: &[DirectoryConfig]) -> (Vec<Entry>, Vec<DirectoryError>) {
     let mut entries = Vec::new();
@@ -56,6 +119,7 @@ pub fn load(sources: &[DirectoryConfig]) -> (Vec<Entry>, Vec<DirectoryError>) {
                 }
                 Err(e) => errors.push(e),
             },
+            DirectoryConfig::Ldap(_) => {}
         }
     }
     (entries, errors)

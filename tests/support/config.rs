@@ -222,12 +222,8 @@ pub struct Config {
     pub directory: Vec<Directory>,
 }
 
-/// One `[[directory]]`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Directory {
-    pub kind: String,
-    pub path: PathBuf,
-}
+/// One `[[directory]]`: its keys as they are written.
+pub type Directory = Table;
 
 impl Config {
     pub fn new() -> Config {
@@ -268,10 +264,22 @@ impl Config {
 
     /// Adds a `[[directory]]` of vCards: a `.vcf` file or a folder of them.
     pub fn vcard_directory(mut self, path: &Path) -> Config {
-        self.directory.push(Directory {
-            kind: "vcard".into(),
-            path: path.to_path_buf(),
-        });
+        let mut d = Directory::new();
+        d.insert("kind".into(), "vcard".into());
+        d.insert("path".into(), path.display().to_string().into());
+        self.directory.push(d);
+        self
+    }
+
+    /// Adds a `[[directory]]` of `kind = "ldap"` with these keys besides
+    /// `kind` (`url`, `base`, `bind_dn`, `password`, …).
+    pub fn ldap_directory(mut self, keys: &[(&str, &str)]) -> Config {
+        let mut d = Directory::new();
+        d.insert("kind".into(), "ldap".into());
+        for (k, v) in keys {
+            d.insert((*k).into(), (*v).into());
+        }
+        self.directory.push(d);
         self
     }
 

@@ -21,6 +21,7 @@ pub mod router;
 pub mod setup;
 pub mod sip;
 pub mod sipp;
+pub mod slapd;
 pub mod srtp_call;
 pub mod tmux;
 pub mod tone;

@@ -41,11 +41,16 @@ pub(super) fn load(sources: &[DirectoryConfig], manager: &UnboundedSender<Manage
 }
 
 impl CallManager {
-    /// Sets `info.name`: the directory's name for the remote party, else
-    /// the name the call's SIP gave.
+    /// Sets `info.name`: the directory's name for the number the PBX
+    /// asserted (P-Asserted-Identity, when the account trusts it), else
+    /// for the remote party, else the name the call's SIP gave.
     pub(super) fn name_call(&self, info: &mut CallInfo) {
+        let asserted = self
+            .asserted_callers
+            .get(&info.id)
+            .and_then(|uri| self.known_name(uri));
         info.name = caller_name::shown(
-            self.names.lookup(&info.remote),
+            asserted.or_else(|| self.known_name(&info.remote)),
             info.name.as_deref(),
             info.remote_name.as_deref(),
         );
@@ -58,7 +63,11 @@ impl CallManager {
             .calls
             .values()
             .filter_map(|c| {
-                let name = self.names.lookup(&c.info.remote)?;
+                let name = self
+                    .asserted_callers
+                    .get(&c.info.id)
+                    .and_then(|uri| self.names.lookup(uri))
+                    .or_else(|| self.names.lookup(&c.info.remote))?;
                 (c.info.name.as_deref() != Some(name)).then(|| {
                     let mut info = c.info.clone();
                     info.name = Some(name.to_string());
@@ -79,8 +88,17 @@ impl CallManager {
         self.announce_named_lamps();
     }
 
+    /// The lamps of `status`, each with the directory's name for its target.
+    pub(super) fn named_blf_status(&self) -> Vec<crate::phone::status::BlfStatus> {
+        let mut lamps = self.pbx.blf_status();
+        for lamp in &mut lamps {
+            lamp.name = self.known_name(&lamp.uri).map(str::to_string);
+        }
+        lamps
+    }
+
     /// The directory's name for `remote`, for calls that never rang here.
     pub(super) fn directory_name(&self, remote: &str) -> Option<String> {
-        self.names.lookup(remote).map(str::to_string)
+        self.known_name(remote).map(str::to_string)
     }
 }

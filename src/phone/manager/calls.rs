@@ -190,6 +190,10 @@ impl CallManager {
         if !self.calls.contains_key(&info.id) {
             return;
         }
+        if let Some(asserted) = self.asserted_callers.get(&info.id).cloned() {
+            self.ask_ldap_name(&asserted);
+        }
+        self.ask_ldap_name(&info.remote);
         self.name_call(&mut info);
         self.by_sip_call_id
             .insert(info.sip_call_id.clone(), info.id.clone());
@@ -229,6 +233,7 @@ impl CallManager {
         if let Some(c) = self.calls.remove(id) {
             self.by_sip_call_id.remove(&c.info.sip_call_id);
         }
+        self.asserted_callers.remove(id);
     }
 
     /// The call-waiting beep plays in active calls while another call rings.

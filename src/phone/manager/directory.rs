@@ -1,6 +1,7 @@
 //! `search`: the `[[directory]]` sources and the call history searched
 //! with fuzzy ranking (`store::directory`), each result with the URI `dial`
-//! would call (after the account's dial plan). The files are read on a
+//! would call (after the account's dial plan); sources that failed (an
+//! LDAP bind refused) are named in `warnings`. The files are read on a
 //! thread of their own, so the manager never waits on them, and a source
 //! that does not answer within 5 s is an error; this module must not
 //! touch calls.
@@ -41,15 +42,16 @@ impl CallManager {
             std::thread::Builder::new()
                 .name("directory-search".into())
                 .spawn(move || {
-                    let (mut entries, errors) = directory::load(&sources);
-                    for e in errors {
+                    let (mut entries, errors) = directory::search(&sources, &q);
+                    for e in &errors {
                         tracing::warn!("directory: {e}");
                     }
+                    let warnings: Vec<String> = errors.iter().map(ToString::to_string).collect();
                     entries.extend(directory::from_history(&history));
-                    let _ = tx.send(directory::rank(&q, &entries, limit));
+                    let _ = tx.send((directory::rank(&q, &entries, limit), warnings));
                 })
                 .map_err(|e| CommandError::new("internal", format!("search failed: {e}")))?;
-            let found = tokio::time::timeout(SEARCH_TIMEOUT, rx)
+            let (found, warnings) = tokio::time::timeout(SEARCH_TIMEOUT, rx)
                 .await
                 .map_err(|_| {
                     CommandError::new(
@@ -82,7 +84,13 @@ impl CallManager {
                     })
                 })
                 .collect();
-            Ok(json!({ "results": results }))
+            // A source that failed (an LDAP bind refused, a server down)
+            // is named beside what the others found.
+            if warnings.is_empty() {
+                Ok(json!({ "results": results }))
+            } else {
+                Ok(json!({ "results": results, "warnings": warnings }))
+            }
         })
     }
 }

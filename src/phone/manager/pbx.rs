@@ -355,7 +355,7 @@ impl CallManager {
 
     /// `blf`: every lamp.
     pub(super) fn cmd_blf(&self) -> Result<Value, CommandError> {
-        Ok(json!({ "blf": self.pbx.blf_status() }))
+        Ok(json!({ "blf": self.named_blf_status() }))
     }
 
     /// Directed pickup: INVITE with Replaces to the caller of `target`'s

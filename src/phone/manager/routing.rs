@@ -145,6 +145,9 @@ impl CallManager {
         }
         let auto_answer = self.config.phone.auto_answer && replaces.is_none();
         let id = self.new_id();
+        if let Some(asserted) = asserted_caller(&tx.request.headers, &account) {
+            self.asserted_callers.insert(id.clone(), asserted);
+        }
         let (handle, info) = CallActor::incoming(self.env.clone(), id, account, tx, replaces);
         if auto_answer {
             let h = handle.clone();

@@ -34,7 +34,7 @@ impl CallManager {
             conference: self.conference_status(),
             listen: self.env.endpoint.transport().local_addr().to_string(),
             mwi: self.pbx.mwi_status(),
-            blf: self.pbx.blf_status(),
+            blf: self.named_blf_status(),
             pbx: Some(crate::phone::status::PbxStatus {
                 profile: self.config.pbx.profile.clone(),
                 verified: self.config.pbx.verified,
