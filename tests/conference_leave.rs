@@ -137,3 +137,75 @@ fn leaving_a_conference_of_three_keeps_the_others_talking() {
     let st = a.status();
     assert_eq!(st["conference"]["members"], json!([]), "{st}");
 }
+
+/// While the conference goes on without us, its legs are not ours: a new
+/// call answered with `on_answer_other = "hold"` (the default) holds none
+/// of them, and `conference` without calls does not pull the new call into
+/// their mix (an error saying so); the legs stay active and mixed.
+#[test]
+fn a_new_call_leaves_the_bridged_legs_alone() {
+    let t = TestDir::new("conf-leave-new-call");
+    let mut a = direct_phone(&t, phone("alice", 500.0).phone("conference_leave", "keep"));
+    let mut b = direct_phone(&t, phone("bob", 700.0));
+    let mut c = direct_phone(&t, phone("carol", 950.0));
+    let mut d = direct_phone(&t, phone("dave", 1250.0));
+    let mut e = direct_phone(&t, phone("erin", 1500.0));
+
+    let legs = [
+        dial_in(&mut a, "bob", b.sip_port(), &mut b).0,
+        dial_in(&mut a, "carol", c.sip_port(), &mut c).0,
+        dial_in(&mut a, "dave", d.sip_port(), &mut d).0,
+    ];
+    a.ok(json!({"cmd": "conference"}));
+    let left = a.ok(json!({"cmd": "hangup"}));
+    assert_eq!(left["bridging"], true, "{left}");
+
+    // Erin calls; we answer.
+    e.ok(json!({"cmd": "dial", "to": format!("sip:alice@127.0.0.1:{}", a.sip_port())}));
+    let (new_call, _) = answer_next(&mut a);
+    assert!(
+        a.wait_call_state(&new_call, "active", Duration::from_secs(5))
+            .is_some(),
+        "{:?}",
+        a.events()
+    );
+    let r = a.cmd(json!({"cmd": "conference"}));
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["error"]["code"], "bad_state", "{r}");
+
+    // Nothing held, nothing joined: the members are the three legs.
+    std::thread::sleep(Duration::from_secs(1));
+    let st = a.status();
+    for id in legs.iter().chain([&new_call]) {
+        let call = st["calls"]
+            .as_array()
+            .and_then(|v| v.iter().find(|c| c["id"] == id.as_str()).cloned())
+            .unwrap_or(Value::Null);
+        assert_eq!(call["state"], "active", "{id} {st}");
+        assert_eq!(call["held"], false, "{id} {st}");
+    }
+    let mut members: Vec<String> = st["conference"]["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    members.sort();
+    let mut want = legs.to_vec();
+    want.sort();
+    assert_eq!(members, want, "{st}");
+    assert_eq!(st["conference"]["bridging"], true, "{st}");
+    for leg in &legs {
+        assert!(
+            a.call_updates(leg).iter().all(|u| u["state"] != "held"),
+            "{leg} was held"
+        );
+    }
+    e.ok(json!({"cmd": "hangup"}));
+    // The last member's leg ends with the second-last's: no reply checked.
+    for p in [&mut b, &mut c, &mut d] {
+        p.cmd(json!({"cmd": "hangup"}));
+    }
+}

@@ -4,7 +4,10 @@
 //! (with the caller) → busy → idle, in `blf` and as `blf` events. A SIPp
 //! caller rings 1002 and `pickup target=1002` takes that call (dialog-info
 //! call-id and tags, INVITE with Replaces to the caller): 1002 stops ringing
-//! and termphone hears the caller's tone. Subscriptions are
+//! and termphone hears the caller's tone. Between three termphones (no
+//! PBX but kamailio, whose pua_dialoginfo publishes the dialog state of the
+//! calls it proxies): 1003 calls 1002, 1001 picks the ringing call up, 1003
+//! talks to 1001 and 1002's call ends answered elsewhere. Subscriptions are
 //! refreshed before they expire and renewed after the server lost them.
 
 mod support;
@@ -16,7 +19,7 @@ use support::callctl::tag_of;
 use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
 use support::pbx::{lamp, wait_lamp};
-use support::phone::{list_dir, wait_wav, Phone};
+use support::phone::{call_id_of, list_dir, wait_wav, Phone};
 use support::setup::{baresip, registered_phone, PeerOpts, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
@@ -305,6 +308,126 @@ fn pickup_takes_the_ringing_call_and_audio_flows() {
         list_dir(&rec)
     );
     tone::assert_tone(&out, 700.0, 400.0);
+}
+
+/// Three termphones on kamailio, each playing its own tone: A (1003, 700
+/// Hz) calls B (1002, 400 Hz), which rings; C (1001, 1000 Hz, a lamp on
+/// 1002) picks the call up. A takes C's INVITE with Replaces, CANCELs its
+/// ringing INVITE with "Call completed elsewhere" and ends that call as
+/// picked up; B's call ends answered elsewhere (not missed); A and C talk:
+/// each one's recording holds the other's tone and not B's.
+#[test]
+fn pickup_between_termphones_through_kamailio() {
+    let t = TestDir::new("pbx-pickup-termphones");
+    let k = Kamailio::start_presence(&t.sub("kamailio"));
+    let registered = |dir: &str, user: &str, hz: f64| {
+        PhoneOpts::new()
+            .dir(dir)
+            .tone(hz)
+            .account(Account::registered("office", user, &k))
+    };
+    let mut a = registered_phone(&t, registered("a", "1003", 700.0));
+    let mut b = registered_phone(&t, registered("b", "1002", 400.0));
+    let mut c = registered_phone(&t, registered("c", "1001", 1000.0).blf("1002", None));
+    wait_subscribed(&k, &c);
+
+    let a_out = call_id_of(&a.ok(json!({"cmd": "dial", "to": "sip:1002@test.local"})));
+    let b_ringing = b.wait_any_call_state("ringing", LONG);
+    let b_id = b_ringing
+        .as_ref()
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_else(|| panic!("B does not ring: {:?}\n{}", b.events(), k.log()))
+        .to_string();
+    assert!(
+        a.wait_call_state(&a_out, "alerting", LONG).is_some(),
+        "A hears no ringing: {:?}",
+        a.events()
+    );
+    let ringing = wait_lamp(&mut c, "1002", "ringing", LONG).unwrap_or_else(|| {
+        panic!(
+            "lamp not ringing: {:?}\n{}",
+            lamp(&mut c, "1002"),
+            c.log_tail()
+        )
+    });
+    assert!(
+        ringing["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1003")),
+        "{ringing}"
+    );
+
+    c.ok(json!({"cmd": "pickup", "target": "1002"}));
+    let picked = c.wait_any_call_state("active", LONG).unwrap_or_else(|| {
+        panic!(
+            "pickup gave no active call: {:?}\n{}\n{}",
+            c.events(),
+            c.log_tail(),
+            a.log_tail()
+        )
+    });
+    assert!(
+        picked["remote"]
+            .as_str()
+            .is_some_and(|r| r.contains("1003")),
+        "picked-up call is not with A: {picked}"
+    );
+    let c_id = picked["id"].as_str().unwrap_or_default().to_string();
+    let sip_call_id = picked["sip_call_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    // A: the ringing call ends picked up, the call from C is active.
+    let ended = a
+        .wait_call_state(&a_out, "ended", LONG)
+        .unwrap_or_else(|| panic!("A's ringing call did not end: {:?}", a.events()));
+    assert_eq!(ended["end_reason"], "picked up", "{ended}");
+    let from_c = a
+        .wait_event(LONG, |e| {
+            e["event"] == "call"
+                && e["call"]["sip_call_id"] == sip_call_id.as_str()
+                && e["call"]["state"] == "active"
+        })
+        .unwrap_or_else(|| panic!("A has no active call from C: {:?}", a.events()));
+    // B: answered elsewhere, by the CANCEL's Reason; not a missed call.
+    let b_end = b
+        .wait_call_state(&b_id, "ended", LONG)
+        .unwrap_or_else(|| panic!("B still rings: {:?}", b.events()));
+    assert_eq!(b_end["end_reason"], "answered elsewhere", "{b_end}");
+    let cancel = k
+        .log()
+        .lines()
+        .any(|l| l.contains("REQ CANCEL from=sip:1003@test.local"));
+    assert!(cancel, "A sent no CANCEL through kamailio:\n{}", k.log());
+    assert!(
+        wait_lamp(&mut c, "1002", "idle", LONG).is_some(),
+        "lamp of 1002 after the pickup: {:?}",
+        lamp(&mut c, "1002")
+    );
+
+    // A and C talk.
+    std::thread::sleep(Duration::from_secs(3));
+    c.ok(json!({"cmd": "hangup", "call": c_id}));
+    let a_call = from_c["call"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        a.wait_call_state(&a_call, "ended", LONG).is_some(),
+        "{:?}",
+        a.events()
+    );
+    for (who, rec, hears) in [("A", &a.rec, 1000.0), ("C", &c.rec, 700.0)] {
+        let out = rec.join(format!("{sip_call_id}.wav"));
+        assert!(
+            wait_wav(&out, 2.0, LONG),
+            "{who}: {} missing or short; holds {:?}",
+            out.display(),
+            list_dir(rec)
+        );
+        tone::assert_tone(&out, hears, 400.0);
+    }
 }
 
 /// kamailio granting dialog subscriptions for 10 s only.

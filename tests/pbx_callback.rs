@@ -10,7 +10,9 @@
 //!   `callback_cancel` dials the off code `#37`.
 //! - The target's dialog state (RFC 4235) when neither is offered: a SIPp
 //!   presence server says busy, then idle; with `callback_auto_dial` the
-//!   phone dials the target.
+//!   phone dials the target. After a call the target did not answer, an
+//!   idle NOTIFY is no recall: the target must have been in a call
+//!   (confirmed) and be idle again (terminated) before the recall rings.
 //!
 //! Also: a callback expires after `callback_expiry_s`, and `callback`
 //! without `when` still redials from history.
@@ -233,6 +235,55 @@ fn dialog_watch_sees_the_target_busy_then_idle_and_dials_it() {
     ok_server(notifier, &p);
     p.hang_up(&call);
     ok_server(target, &p);
+}
+
+#[test]
+fn after_no_answer_the_recall_waits_for_a_call_of_the_target_to_end() {
+    let t = TestDir::new("callback-no-answer");
+    let target = Sipp::new("uas_noanswer", &t.sub("target"))
+        .timeout(30)
+        .spawn();
+    let target_uri = format!("sip:1002@{}", target.addr());
+    let notifier = Sipp::new("dialog_notifier_no_answer", &t.sub("ps"))
+        .key("target", &target_uri)
+        .timeout(30)
+        .spawn();
+    let mut p = Phone::start(
+        &t.sub("phone"),
+        &Config::new()
+            .account(Account::direct("office", "1001"))
+            .account(Account::via("pbx", "1001", notifier.addr())),
+    );
+
+    // It rings there; we give up: no answer.
+    let r = p.ok(json!({"cmd": "dial", "to": target_uri}));
+    let call = r["call"].as_str().unwrap().to_string();
+    assert!(
+        p.wait_call_state(&call, "alerting", LONG).is_some(),
+        "{:?}",
+        p.events()
+    );
+    p.hang_up(&call);
+    ok_server(target, &p);
+
+    let r = p.ok(json!({"cmd": "callback", "when": "free"}));
+    assert_eq!(r["callback"]["via"], "dialog", "{r}");
+    assert_eq!(r["callback"]["reason"], "no_answer", "{r}");
+    let id = r["callback"]["id"].as_str().unwrap().to_string();
+    callback_event(&mut p, &id, "ringing");
+    // Not at the first (idle) NOTIFY, nor at the busy one: only once the
+    // call the target was in has ended.
+    let m = notifier.messages();
+    assert!(
+        m.contains("CSeq: 3 NOTIFY"),
+        "the recall rang before the target's call ended:\n{m}"
+    );
+    let listed = pending(&mut p);
+    assert_eq!(listed.first().map(|c| &c["state"]), Some(&json!("ringing")));
+    // The watch unsubscribed once the target was free.
+    ok_server(notifier, &p);
+    let r = p.ok(json!({"cmd": "callback_cancel", "callback": id}));
+    assert_eq!(r["callbacks"], json!([]), "{r}");
 }
 
 #[test]

@@ -668,8 +668,9 @@ impl CallActor {
                     self.end("replaced").await;
                 } else {
                     // Our early dialog, picked up where it rang: the
-                    // CANCEL ends it.
-                    self.hangup().await;
+                    // CANCEL ends it, telling the phones it still rings
+                    // at that it was answered elsewhere.
+                    self.cancel_picked_up().await;
                     self.end("picked up").await;
                 }
             }

@@ -3,6 +3,11 @@
 //! elsewhere"`, beside `Q.850;cause=16` and others). Pure; what a cause
 //! means for a call is the phone's question.
 
+/// The Reason value of a CANCEL for a call answered elsewhere (a pickup
+/// took it): the phones it still rings at end it as answered elsewhere,
+/// not as a missed call (RFC 3326).
+pub const COMPLETED_ELSEWHERE: &str = r#"SIP;cause=200;text="Call completed elsewhere""#;
+
 /// The `cause` of the `SIP` protocol value in a Reason header value, if
 /// there is one that reads as a status code.
 pub fn sip_cause(value: &str) -> Option<u16> {

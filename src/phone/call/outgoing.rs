@@ -383,6 +383,26 @@ impl CallActor {
     }
 
     pub(super) async fn send_cancel(&mut self) {
+        self.send_cancel_with(None).await;
+    }
+
+    /// Our ringing INVITE was picked up (an INVITE with Replaces took its
+    /// early dialog): CANCEL it with the reason "Call completed elsewhere"
+    /// (RFC 3326), or, before any provisional answer, as a hang-up does.
+    pub(super) async fn cancel_picked_up(&mut self) {
+        use super::step::Cancel;
+        let early = self.outgoing.invite.as_ref().is_some_and(|i| i.provisional);
+        if early && self.outgoing.cancel != Cancel::Sent {
+            self.outgoing.cancel = Cancel::Sent;
+            self.send_cancel_with(Some(crate::sip::reason::COMPLETED_ELSEWHERE))
+                .await;
+        } else {
+            self.hangup().await;
+        }
+    }
+
+    /// CANCEL, with an RFC 3326 `Reason` header when `reason` is given.
+    pub(super) async fn send_cancel_with(&mut self, reason: Option<&str>) {
         let Some(Sent {
             request: invite,
             peer,
@@ -408,6 +428,9 @@ impl CallActor {
         let n = m::cseq(&invite.headers).map(|c| c.0).unwrap_or(1);
         add_header(&mut cancel.headers, "CSeq", format!("{n} CANCEL"));
         add_header(&mut cancel.headers, "User-Agent", crate::sip::USER_AGENT);
+        if let Some(reason) = reason {
+            add_header(&mut cancel.headers, "Reason", reason);
+        }
         set_body(&mut cancel.headers, &mut cancel.body, None, Vec::new());
         match self.env.endpoint.send_request(cancel, peer).await {
             Ok(tx) => drain(tx),

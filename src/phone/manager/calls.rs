@@ -66,11 +66,14 @@ impl CallManager {
     }
 
     /// Handles of the active calls, but `except` (the call about to take over).
+    /// Legs of a conference that goes on without us (`conference_leave`
+    /// keep) are not ours to hold, hang up or join: they are left out.
     pub(super) fn active_calls_except(&self, except: Option<&str>) -> Vec<CallHandle> {
         self.calls
             .values()
             .filter(|c| c.info.state == CallState::Active)
             .filter(|c| Some(c.info.id.as_str()) != except)
+            .filter(|c| !self.is_bridged_leg(&c.info.id))
             .map(|c| c.handle.clone())
             .collect()
     }

@@ -32,6 +32,18 @@ impl CallManager {
     pub(super) fn conference(&mut self, calls: Option<Vec<String>>) -> Reply {
         let ids: Vec<String> = match calls {
             Some(ids) if !ids.is_empty() => ids,
+            // The conference goes on without us: our calls would join the
+            // members' mix, which only a named call does.
+            _ if self
+                .conference
+                .as_ref()
+                .is_some_and(|c| c.conf.is_bridging()) =>
+            {
+                return Reply::Now(Err(CommandError::new(
+                    "bad_state",
+                    "the conference goes on without us; name the calls to bring into it",
+                )));
+            }
             _ => self
                 .calls
                 .values()
@@ -72,6 +84,13 @@ impl CallManager {
                 _ => Ok(json!({ "conference": { "members": joined } })),
             }
         })
+    }
+
+    /// Whether call `id` is a leg of a conference that goes on without us.
+    pub(super) fn is_bridged_leg(&self, id: &str) -> bool {
+        self.conference
+            .as_ref()
+            .is_some_and(|c| c.conf.is_bridging() && c.members.contains_key(id))
     }
 
     /// `conf_add`: dial `to`, which joins once answered; else bring `call`
