@@ -100,6 +100,10 @@ pub struct MediaStats {
     /// them (left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fec_recovered: u64,
+    /// 20 ms frames the playout filled by concealment (a missing packet,
+    /// an underrun, a frame of added delay; left out while none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub concealed_frames: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

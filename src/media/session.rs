@@ -701,6 +701,7 @@ impl Session {
             mos,
             srtp_dropped: self.secure.dropped,
             fec_recovered: self.fec_recovered,
+            concealed_frames: self.jb.stats().concealed_frames,
         });
     }
 }
