@@ -6,7 +6,8 @@
 //! `[audio]` settings of [`crate::config`].
 //!
 //! - [`g711`]: PCMU/PCMA sample codecs, [`g722`]: G.722, [`opus`]: Opus; [`codec`]: the encoder and decoder
-//!   a session runs, whatever its codec.
+//!   a session runs, whatever its codec; [`opus_adapt`]: Opus FEC and
+//!   bitrate from the loss the peer's RTCP reports.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
 //!   concealment.
 //! - [`ringer`]: a ring with no call (the callback-when-free recall).
@@ -46,6 +47,7 @@ pub mod g722;
 pub mod inbound;
 pub mod jitter;
 pub mod opus;
+pub mod opus_adapt;
 pub mod plc;
 pub mod ringer;
 pub mod rtcp_stats;

@@ -541,6 +541,9 @@ impl Session {
         if self.rtcp.on_datagram(self.ssrc, data) {
             tracing::debug!("peer sent RTCP BYE");
         }
+        if let Some(fraction) = self.rtcp.peer_fraction_lost.take() {
+            self.encoder.on_peer_loss(fraction);
+        }
     }
 
     pub(super) fn on_rtp(&mut self, data: &[u8], from: SocketAddr) {
