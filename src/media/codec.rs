@@ -105,6 +105,16 @@ impl Decoder {
             _ => false,
         }
     }
+
+    /// One frame of the codec's own concealment for a frame that never
+    /// came (Opus: libopus's PLC, which keeps its state in step); `false`
+    /// when the codec has none (the playout's concealer covers it).
+    pub fn conceal(&mut self, out: &mut Vec<i16>) -> bool {
+        match &mut self.state {
+            DecoderState::Opus(d) => d.conceal(out),
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
