@@ -174,6 +174,7 @@ fn two_calls_one_held() {
         mos: None,
         srtp_dropped: 0,
         fec_recovered: 0,
+        concealed_frames: 0,
     });
     let mut active = call(
         "c2",
@@ -194,6 +195,7 @@ fn two_calls_one_held() {
         mos: None,
         srtp_dropped: 0,
         fec_recovered: 0,
+        concealed_frames: 0,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -497,6 +499,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         mos,
         srtp_dropped: 0,
         fec_recovered: 0,
+        concealed_frames: 0,
     })
 }
 

@@ -18,7 +18,7 @@ pub struct Encoder {
 enum EncoderState {
     Stateless,
     G722(Box<g722::Encoder>),
-    Opus(opus::Encoder),
+    Opus(opus::Encoder, super::opus_adapt::LossAdapter),
 }
 
 impl Encoder {
@@ -26,7 +26,7 @@ impl Encoder {
         let state = match codec {
             Codec::Pcmu | Codec::Pcma => EncoderState::Stateless,
             Codec::G722 => EncoderState::G722(Box::default()),
-            Codec::Opus => EncoderState::Opus(opus::Encoder::new()),
+            Codec::Opus => EncoderState::Opus(opus::Encoder::new(), Default::default()),
         };
         Encoder { codec, state }
     }
@@ -35,13 +35,25 @@ impl Encoder {
         self.codec
     }
 
+    /// The peer reported losing `fraction_lost` (RTCP's /256) of what we
+    /// send: Opus re-plans its FEC and bitrate (see
+    /// [`super::opus_adapt`]); the other codecs have nothing to adapt.
+    pub fn on_peer_loss(&mut self, fraction_lost: u8) {
+        if let EncoderState::Opus(e, adapter) = &mut self.state {
+            if let Some(t) = adapter.on_report(fraction_lost) {
+                tracing::debug!("opus: peer lost {fraction_lost}/256, now {t:?}");
+                e.tune(t);
+            }
+        }
+    }
+
     /// Encodes one frame (`codec.frame_samples()` samples), appending the
     /// payload to `out`.
     pub fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) {
         match &mut self.state {
             EncoderState::Stateless => g711::encode(self.codec, pcm, out),
             EncoderState::G722(e) => e.encode(pcm, out),
-            EncoderState::Opus(e) => e.encode(pcm, out),
+            EncoderState::Opus(e, _) => e.encode(pcm, out),
         }
     }
 }
@@ -90,6 +102,16 @@ impl Decoder {
     pub fn recover(&mut self, next: &[u8], out: &mut Vec<i16>) -> bool {
         match &mut self.state {
             DecoderState::Opus(d) => d.recover(next, out),
+            _ => false,
+        }
+    }
+
+    /// One frame of the codec's own concealment for a frame that never
+    /// came (Opus: libopus's PLC, which keeps its state in step); `false`
+    /// when the codec has none (the playout's concealer covers it).
+    pub fn conceal(&mut self, out: &mut Vec<i16>) -> bool {
+        match &mut self.state {
+            DecoderState::Opus(d) => d.conceal(out),
             _ => false,
         }
     }

@@ -6,7 +6,8 @@
 //! `[audio]` settings of [`crate::config`].
 //!
 //! - [`g711`]: PCMU/PCMA sample codecs, [`g722`]: G.722, [`opus`]: Opus; [`codec`]: the encoder and decoder
-//!   a session runs, whatever its codec.
+//!   a session runs, whatever its codec; [`opus_adapt`]: Opus FEC and
+//!   bitrate from the loss the peer's RTCP reports.
 //! - [`jitter`] + [`plc`]: playout buffer and G.711 Appendix I style
 //!   concealment.
 //! - [`ringer`]: a ring with no call (the callback-when-free recall).
@@ -46,6 +47,7 @@ pub mod g722;
 pub mod inbound;
 pub mod jitter;
 pub mod opus;
+pub mod opus_adapt;
 pub mod plc;
 pub mod ringer;
 pub mod rtcp_stats;
@@ -100,6 +102,10 @@ pub struct MediaStats {
     /// them (left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fec_recovered: u64,
+    /// 20 ms frames the playout filled by concealment (a missing packet,
+    /// an underrun, a frame of added delay; left out while none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub concealed_frames: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -6,6 +6,7 @@
 //! and conceals with libopus's own PLC ([`Decoder::conceal`]). Knows no
 //! RTP: the session decides when a frame is missing.
 
+use super::opus_adapt::{LossAdapter, Tuning};
 use opus::{Application, Bitrate, Channels, Signal};
 
 /// Audio rate and RTP clock.
@@ -16,10 +17,6 @@ pub const FRAME: usize = 960;
 const MAX_PACKET: usize = 1275;
 /// Samples of the longest packet a peer may send (120 ms).
 const MAX_DECODED: usize = 5760;
-/// The loss the encoder plans its FEC for, in percent.
-const EXPECTED_LOSS: i32 = 10;
-/// Bits per second: wideband speech with room for FEC.
-const BITRATE: i32 = 32_000;
 
 /// An Opus encoder set up for calls: VoIP mode, in-band FEC on.
 #[derive(Debug)]
@@ -39,9 +36,10 @@ impl Encoder {
         let inner = opus::Encoder::new(RATE, Channels::Mono, Application::Voip)
             .and_then(|mut e| {
                 e.set_signal(Signal::Voice)?;
-                e.set_bitrate(Bitrate::Bits(BITRATE))?;
+                let start = LossAdapter::initial();
+                e.set_bitrate(Bitrate::Bits(start.bitrate))?;
                 e.set_inband_fec(true)?;
-                e.set_packet_loss_perc(EXPECTED_LOSS)?;
+                e.set_packet_loss_perc(start.loss_perc)?;
                 Ok(e)
             })
             .inspect_err(|e| tracing::error!("opus encoder: {e}"))
@@ -49,6 +47,19 @@ impl Encoder {
         Encoder {
             inner,
             buf: Box::new([0; MAX_PACKET]),
+        }
+    }
+
+    /// Plans for `t`: the expected loss (FEC) and the bitrate.
+    pub fn tune(&mut self, t: Tuning) {
+        let Some(enc) = self.inner.as_mut() else {
+            return;
+        };
+        let set = enc
+            .set_bitrate(Bitrate::Bits(t.bitrate))
+            .and_then(|()| enc.set_packet_loss_perc(t.loss_perc));
+        if let Err(e) = set {
+            tracing::debug!("opus tuning {t:?}: {e}");
         }
     }
 

@@ -77,6 +77,9 @@ const PT_CN: u8 = 13;
 const STATS_EVERY: u32 = 5;
 /// Samples of the longest frame: 20 ms at 48 kHz.
 const MAX_FRAME: usize = 960;
+/// The most frames missing in a row that the decoder itself conceals
+/// (100 ms); longer gaps are left to the playout.
+const MAX_DECODER_GAP: u16 = 5;
 
 /// Commands from the handle to the task.
 #[derive(Debug)]
@@ -170,6 +173,8 @@ pub struct Session {
     /// recovered by in-band FEC.
     last_audio_seq: Option<u16>,
     fec_recovered: u64,
+    /// Frames filled by the decoder's own concealment (Opus).
+    decoder_concealed: u64,
 }
 
 impl Session {
@@ -218,6 +223,7 @@ impl Session {
             rtp_local: None,
             last_audio_seq: None,
             fec_recovered: 0,
+            decoder_concealed: 0,
         }
     }
 
@@ -541,6 +547,9 @@ impl Session {
         if self.rtcp.on_datagram(self.ssrc, data) {
             tracing::debug!("peer sent RTCP BYE");
         }
+        if let Some(fraction) = self.rtcp.peer_fraction_lost.take() {
+            self.encoder.on_peer_loss(fraction);
+        }
     }
 
     pub(super) fn on_rtp(&mut self, data: &[u8], from: SocketAddr) {
@@ -638,24 +647,36 @@ impl Session {
         self.jb.push(packet.ssrc, packet.sequence, samples);
     }
 
-    /// When exactly one audio packet is missing before `packet` and the
-    /// codec carries in-band FEC (Opus), decodes the lost frame from it
-    /// into the jitter buffer in its place, before `packet` itself is
-    /// decoded (the order the decoder needs). A frame whose turn has
-    /// already passed is dropped there as late.
+    /// When a few audio packets (up to [`MAX_DECODER_GAP`]) are missing
+    /// before `packet` and the codec conceals by itself (Opus), fills
+    /// their places in the jitter buffer before `packet` is decoded (the
+    /// order the decoder needs): the last one from the in-band FEC
+    /// `packet` carries when it has some, the others (and that one
+    /// without FEC) by the decoder's own concealment instead of the
+    /// playout's G.711 concealer. A frame whose turn has already passed
+    /// is dropped there as late (the playout has concealed it).
     fn recover_one(&mut self, packet: &RtpView<'_>) {
         let last = self.last_audio_seq.replace(packet.sequence);
         let Some(last) = last else {
             return;
         };
-        if packet.sequence.wrapping_sub(last) != 2 {
+        let missing = packet.sequence.wrapping_sub(last).wrapping_sub(1);
+        if missing == 0 || missing > MAX_DECODER_GAP {
             return;
         }
-        let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
-        if self.decoder.recover(packet.payload, &mut frame) {
-            let lost = packet.sequence.wrapping_sub(1);
+        for k in 1..=missing {
+            let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
+            let fec = k == missing && self.decoder.recover(packet.payload, &mut frame);
+            if !fec && !self.decoder.conceal(&mut frame) {
+                return;
+            }
+            let lost = last.wrapping_add(k);
             if self.jb.push(packet.ssrc, lost, frame) == super::jitter::Pushed::Accepted {
-                self.fec_recovered += 1;
+                if fec {
+                    self.fec_recovered += 1;
+                } else {
+                    self.decoder_concealed += 1;
+                }
             }
         }
     }
@@ -701,6 +722,7 @@ impl Session {
             mos,
             srtp_dropped: self.secure.dropped,
             fec_recovered: self.fec_recovered,
+            concealed_frames: self.jb.stats().concealed_frames + self.decoder_concealed,
         });
     }
 }

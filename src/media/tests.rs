@@ -430,3 +430,51 @@ async fn receive_path_counts_loss_and_conceals_it() {
         );
     }
 }
+
+/// Opus with two packets lost in a row: the second comes back from the
+/// FEC of the packet after the gap, the first from libopus's own
+/// concealment (both in the decoder's order, before that packet), and
+/// the call's stats count one of each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opus_gap_of_two_is_filled_by_the_decoder_and_its_fec() {
+    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let ours = s.rtp_addr();
+    let (ev, _r) = mpsc::unbounded_channel();
+    let mut p = params(peer_rtp.local_addr().unwrap());
+    p.codec = Codec::Opus;
+    p.payload_type = 111;
+    p.direction = Direction::RecvOnly;
+    let audio = null_audio();
+    let m = MediaSession::start(s, p, &audio, "opus-rx", ev).unwrap();
+    let tone = sine(1000.0, 1.0, opus::RATE);
+    let mut enc = opus::Encoder::new();
+    let mut clock = tokio::time::interval(Duration::from_millis(20));
+    for (i, frame) in tone.chunks(opus::FRAME).enumerate().take(40) {
+        let mut payload = Vec::new();
+        enc.encode(frame, &mut payload);
+        clock.tick().await;
+        if i == 20 || i == 21 {
+            continue; // lost
+        }
+        let pkt = rtp::packet::Packet {
+            header: rtp::header::Header {
+                version: 2,
+                payload_type: 111,
+                sequence_number: 1000 + i as u16,
+                timestamp: (i * opus::FRAME) as u32,
+                ssrc: 0x0F05,
+                ..Default::default()
+            },
+            payload: payload.into(),
+        };
+        let bytes = webrtc_util::marshal::Marshal::marshal(&pkt).unwrap();
+        peer_rtp.send_to(&bytes, ours).await.unwrap();
+    }
+    sleep(Duration::from_millis(150)).await;
+    let st = m.stats();
+    m.stop().await;
+    assert_eq!(st.lost, 2, "{st:?}");
+    assert_eq!(st.fec_recovered, 1, "{st:?}");
+    assert!(st.concealed_frames >= 1, "{st:?}");
+}

@@ -246,6 +246,7 @@ mod tests {
                     mos: Some(4.3),
                     srtp_dropped: 0,
                     fec_recovered: 0,
+                    concealed_frames: 0,
                 }),
                 recording: Some("/tmp/c1.wav".into()),
                 transfer_status: Some("180 Ringing".into()),

@@ -27,6 +27,9 @@ pub struct RtcpState {
     pub octets_sent: u32,
     /// Whether we sent RTP since the last report (SR instead of RR).
     pub sent_since_report: bool,
+    /// The fraction (/256) of our packets the peer's latest report about
+    /// us says it lost, until taken.
+    pub peer_fraction_lost: Option<u8>,
 }
 
 /// What we know of the stream we receive.
@@ -119,6 +122,7 @@ impl RtcpState {
         }
         let now = ntp_mid(ntp_now());
         for r in summary.reports.iter().filter(|r| r.ssrc == our_ssrc) {
+            self.peer_fraction_lost = Some(r.fraction_lost);
             if let Some(rtt) = rtt_ms(now, r.last_sender_report, r.delay) {
                 self.rtt_ms = Some(rtt);
             }
@@ -175,7 +179,9 @@ mod tests {
         let rtt = a.rtt_ms.unwrap_or(-1.0);
         // Held 30 ms at B, all else immediate: RTT close to 0.
         assert!((0.0..20.0).contains(&rtt), "{rtt}");
-        // Garbage is ignored.
+        // B lost one of A's three packets, and says so (for the encoder).
+        assert_eq!(a.peer_fraction_lost, Some(85)); // 256 / 3
+                                                    // Garbage is ignored.
         assert!(!a.on_datagram(0xA, &[0x80, 1, 2]));
     }
 }
