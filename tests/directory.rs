@@ -1,4 +1,5 @@
-//! `search` over a `[[directory]]` folder of vCards and the history: a
+//! `search` over a `[[directory]]` folder of vCards, the BLF lamps and the
+//! history: a
 //! contact with several numbers shows them all, a number finds its
 //! contact, the best match comes first and `limit` cuts; a party called
 //! (baresip) is found in the history; each result has the URI `dial`
@@ -48,8 +49,26 @@ fn search_finds_contacts_with_all_their_numbers_and_the_history() {
     )
     .unwrap();
     let mut opts = PhoneOpts::new();
-    opts.config = opts.config.vcard_directory(&cards);
+    opts.config = opts
+        .config
+        .vcard_directory(&cards)
+        .blf("2200", Some("Lager"))
+        .blf("3301", Some("Anna at the desk"));
     let mut p = direct_phone(&t, opts);
+
+    // The BLF lamps are searched by their labels; a lamp whose number a
+    // contact has is the contact's.
+    let reply = p.ok(json!({"cmd": "search", "q": "lager"}));
+    assert_eq!(
+        results(&reply),
+        [("Lager".into(), "2200".into(), "blf".into(), "blf".into())],
+        "{reply}"
+    );
+    let reply = p.ok(json!({"cmd": "search", "q": "desk"}));
+    assert!(
+        !results(&reply).iter().any(|r| r.3 == "blf"),
+        "a contact's number is not repeated as a lamp: {reply}"
+    );
 
     let reply = p.ok(json!({"cmd": "search", "q": "anna"}));
     let found = results(&reply);

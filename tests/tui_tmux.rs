@@ -35,12 +35,17 @@ impl Tui {
 
     /// Like [`Tui::start`], with `account` instead of the plain direct one.
     fn start_with(t: &TestDir, name: &str, account: Account) -> Tui {
+        Tui::start_configured(t, name, Config::new().account(account))
+    }
+
+    /// Like [`Tui::start`], with the accounts and settings of `config`.
+    fn start_configured(t: &TestDir, name: &str, config: Config) -> Tui {
         let home = t.sub("phone");
         let socket = home.join("control.sock");
+        let config_text = config;
         let config = home.join("config.toml");
         let sip_port = free_port();
-        let text = Config::new()
-            .account(account)
+        let text = config_text
             .ui("bell", true)
             .ui("notify", true)
             .render(&socket, SocketAddr::from(([127, 0, 0, 1], sip_port)));
@@ -206,6 +211,69 @@ fn keys_dial_answer_hang_up_and_quit_in_tmux() {
         !after.contains("┌ Calls") && !after.contains("dial"),
         "terminal restored (alternate screen left):\n{after}"
     );
+}
+
+/// The dial prompt searches the `[[directory]]` as you type: part of a
+/// name shows the contact's numbers, Tab picks one, Enter dials the pick
+/// (the peer is called at the picked SIP address, not at what was typed).
+#[test]
+fn dial_prompt_searches_the_directory_as_you_type() {
+    let t = TestDir::new("tui-tmux-search");
+    let sipp = Sipp::new("uas_answer", &t.sub("sipp")).timeout(40).spawn();
+    let cards = t.sub("contacts").join("office.vcf");
+    let alice = format!("sip:alice@{}", sipp.addr());
+    std::fs::write(
+        &cards,
+        format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice Smith\r\nTEL;TYPE=work:2001\r\n\
+             IMPP:{alice}\r\nEND:VCARD\r\n\
+             BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob Jones\r\nTEL;TYPE=cell:2002\r\nEND:VCARD\r\n"
+        ),
+    )
+    .expect("write the vCard");
+    let config = Config::new()
+        .account(Account::direct("direct", "1001"))
+        .vcard_directory(&cards);
+    let tui = Tui::start_configured(&t, "search", config);
+
+    tui.tmux.keys(&["d"]);
+    tui.tmux.type_text("alic");
+    let s = tui.wait_screen("Alice's numbers in the directory list", |s| {
+        s.contains("┌ directory") && s.contains("2001") && s.contains("sip:alice@")
+    });
+    assert!(s.contains("Alice Smith"), "{s}");
+    assert!(!s.contains("Bob Jones"), "only what matches:\n{s}");
+    // Tab until the SIP address is the pick (▸), then Enter dials it. (The
+    // list may shorten a long address: its start is enough.)
+    let picked = |s: &str| {
+        s.lines()
+            .any(|l| l.contains('▸') && l.contains("sip:alice@"))
+    };
+    for _ in 0..3 {
+        if picked(&tui.tmux.screen()) {
+            break;
+        }
+        tui.tmux.keys(&["Tab"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    tui.wait_screen("Alice's SIP address picked", picked);
+    tui.tmux.keys(&["Enter"]);
+    let s = tui.wait_screen("c1 active", |s| {
+        call_line(s, "c1").is_some_and(|l| l.contains("active"))
+    });
+    assert!(
+        call_line(&s, "c1").is_some_and(|l| l.contains("Alice") || l.contains("alice@")),
+        "the call names the picked contact:\n{s}"
+    );
+    tui.tmux.keys(&["x"]);
+    let r = sipp.wait(Duration::from_secs(15));
+    assert!(
+        r.success(),
+        "the picked address was called and hung up: {}",
+        r.describe()
+    );
+    tui.tmux.keys(&["q"]);
+    assert_eq!(tui.exit_status(), Some(0), "{}", tail(&tui.log, 40));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The directory: contacts from `[[directory]]` sources (vCard files or
-//! folders, `directory/vcard.rs`; LDAP servers, `directory/ldap.rs`) and
-//! the call history, one [`Entry`] per number, searched with fuzzy ranking
+//! folders, `directory/vcard.rs`; LDAP servers, `directory/ldap.rs`), the
+//! `[[blf]]` targets and the call history, one [`Entry`] per number, searched with fuzzy ranking
 //! (`directory/search.rs`). Reads files and asks servers when asked
 //! ([`load`], [`search`], [`ldap_name`]); keeps no state and must not know
 //! SIP or calls: the phone makes a dialable URI of each number.
@@ -14,7 +14,7 @@ pub use names::NameIndex;
 pub use search::rank;
 pub use vcard::parse as parse_vcards;
 
-use crate::config::DirectoryConfig;
+use crate::config::{BlfTarget, DirectoryConfig};
 use crate::store::HistoryEntry;
 use std::path::{Path, PathBuf};
 
@@ -178,6 +178,20 @@ pub fn from_history(rows: &[HistoryEntry]) -> Vec<Entry> {
             number: r.remote.clone(),
             source: "history".into(),
             kind: r.direction.clone(),
+        })
+        .collect()
+}
+
+/// The `[[blf]]` targets as entries (source `blf`, kind `blf`): the lamps'
+/// labels are the names operators know their colleagues by.
+pub fn from_blf(targets: &[BlfTarget]) -> Vec<Entry> {
+    targets
+        .iter()
+        .map(|t| Entry {
+            name: t.label.clone().unwrap_or_default(),
+            number: t.target.clone(),
+            source: "blf".into(),
+            kind: "blf".into(),
         })
         .collect()
 }

@@ -1,5 +1,5 @@
-//! `search`: the `[[directory]]` sources and the call history searched
-//! with fuzzy ranking (`store::directory`), each result with the URI `dial`
+//! `search`: the `[[directory]]` sources, the `[[blf]]` targets and the
+//! call history searched with fuzzy ranking (`store::directory`), each result with the URI `dial`
 //! would call (after the account's dial plan); sources that failed (an
 //! LDAP bind refused) are named in `warnings`. The files are read on a
 //! thread of their own, so the manager never waits on them, and a source
@@ -31,6 +31,7 @@ impl CallManager {
             }
         };
         let sources = self.config.directories.clone();
+        let lamps = directory::from_blf(&self.config.blf);
         let account = self.accounts.first().map(|a| a.account.clone());
         let q = q.to_string();
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
@@ -47,6 +48,7 @@ impl CallManager {
                         tracing::warn!("directory: {e}");
                     }
                     let warnings: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    entries.extend(lamps);
                     entries.extend(directory::from_history(&history));
                     let _ = tx.send((directory::rank(&q, &entries, limit), warnings));
                 })

@@ -17,26 +17,37 @@ fn digits(number: &str) -> String {
 
 /// The best `limit` entries for `query`, best first (equal scores keep the
 /// sources' order: the directory before the history). An empty query
-/// matches nothing. History entries whose number a contact has are left
-/// out: the contact names it.
+/// matches nothing. History entries whose number a contact or a BLF lamp
+/// has are left out, and lamps whose number a contact has: the contact
+/// names it.
 pub fn rank(query: &str, entries: &[Entry], limit: usize) -> Vec<Entry> {
     let query = query.trim();
     if query.is_empty() || limit == 0 {
         return Vec::new();
     }
-    let known: std::collections::HashSet<String> = entries
-        .iter()
-        .filter(|e| e.source != "history")
-        .map(|e| digits(&e.number))
-        .filter(|d| !d.is_empty())
-        .collect();
+    // Numbers named by the contacts, and by the contacts or the lamps.
+    let named_by = |skip: &[&str]| -> std::collections::HashSet<String> {
+        entries
+            .iter()
+            .filter(|e| !skip.contains(&e.source.as_str()))
+            .map(|e| digits(&e.number))
+            .filter(|d| !d.is_empty())
+            .collect()
+    };
+    let contacts = named_by(&["history", "blf"]);
+    let known = named_by(&["history"]);
+    let redundant = |e: &Entry| match e.source.as_str() {
+        "history" => known.contains(&digits(&e.number)),
+        "blf" => contacts.contains(&digits(&e.number)),
+        _ => false,
+    };
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
     let mut scored: Vec<(u32, usize)> = entries
         .iter()
         .enumerate()
-        .filter(|(_, e)| !(e.source == "history" && known.contains(&digits(&e.number))))
+        .filter(|(_, e)| !redundant(e))
         .filter_map(|(i, e)| {
             let haystacks = [format!("{} {}", e.name, e.number), digits(&e.number)];
             haystacks
@@ -74,6 +85,10 @@ mod tests {
             entry("Hannah Arendt", "3310", "a.vcf"),
             entry("Bernd Müller", "089/555", "b.vcf"),
             entry("Empfang", "1000", "b.vcf"),
+            // lamps: one a contact names, one it does not
+            entry("Reception desk", "sip:1000@pbx", "blf"),
+            entry("Lager", "sip:2200@pbx", "blf"),
+            entry("", "sip:2200@pbx", "history"),
             entry("", "sip:3301@pbx", "history"),
             entry("", "sip:4711@pbx", "history"),
             entry("", "+49 89 1234567", "history"),
@@ -112,6 +127,10 @@ mod tests {
             ("891234567", 10, &["Anna Schmidt|+49 89 1234-567"]),
             // history: what no contact names
             ("4711", 10, &["|sip:4711@pbx"]),
+            // a lamp: its label and number; a contact's number is the contact's
+            ("lager", 10, &["Lager|sip:2200@pbx"]),
+            ("2200", 10, &["Lager|sip:2200@pbx"]),
+            ("reception", 10, &[]),
             ("anna", 1, &["Anna Schmidt|+49 89 1234-567"]),
             ("", 10, &[]),
             ("zzz", 10, &[]),
