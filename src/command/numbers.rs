@@ -22,8 +22,8 @@ pub static NORMALIZE: Spec = Spec {
 pub static SEARCH: Spec = Spec {
     name: "search",
     args: &[Arg::text("q"), Arg::whole("limit").optional()],
-    help: "search the directory and the history",
-    effect: "`{results:[{name, number, uri, source, kind}]}` (and `warnings:[text]` when a source failed), best match first (fuzzy, at most `limit`, default 20): every number of the `[[directory]]` contacts (`kind` work, cell, home, fax, sip, ip or other; `source` the vCard file or the LDAP URL) and the history's remote parties no contact names (`source` `history`, `kind` in/out, `name` empty). `uri` is what `dial` would call.",
+    help: "search the directory, the BLF lamps and the history",
+    effect: "`{results:[{name, number, uri, source, kind}]}` (and `warnings:[text]` when a source failed), best match first (fuzzy, at most `limit`, default 20): every number of the `[[directory]]` contacts (`kind` work, cell, home, fax, sip, ip or other; `source` the vCard file or the LDAP URL), the `[[blf]]` targets (`source` and `kind` `blf`, `name` the lamp's `label` or empty) and the history's remote parties no contact names (`source` `history`, `kind` in/out, `name` empty). `uri` is what `dial` would call.",
     surfaces: EVERYWHERE,
     example: "search anna 5",
     build: |a| {
