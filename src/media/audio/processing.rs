@@ -163,7 +163,7 @@ fn config(settings: Settings) -> apm::Config {
             stream_delay_ms: None,
         }),
         noise_suppression: settings.noise_suppression.then_some(apm::NoiseSuppression {
-            suppression_level: apm::NoiseSuppressionLevel::Moderate,
+            suppression_level: apm::NoiseSuppressionLevel::Low,
         }),
         gain_control: settings.auto_gain.then_some(apm::GainControl {
             mode: apm::GainControlMode::AdaptiveDigital,
