@@ -3,7 +3,9 @@
 # Idempotent and quiet: does nothing when every package is already installed.
 set -euo pipefail
 
-BUILD_PACKAGES=(pkg-config libasound2-dev cmake make)
+# libwebrtc-audio-processing-dev: echo cancellation, noise suppression, AGC (the
+# webrtc-audio-processing crate links it; its binding is made by bindgen, hence libclang-dev).
+BUILD_PACKAGES=(pkg-config libasound2-dev cmake make libwebrtc-audio-processing-dev libclang-dev g++)
 
 # install_packages PKG... -- apt-get installs the packages dpkg does not report as installed.
 install_packages() {

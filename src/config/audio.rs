@@ -24,4 +24,38 @@ pub struct AudioConfig {
     pub input: Option<PathBuf>,
     /// file backend: each call's playout as `<call-id>.wav` here.
     pub output_dir: Option<PathBuf>,
+    /// Echo cancellation, noise suppression and automatic gain on the
+    /// microphone.
+    pub processing: VoiceProcessing,
+    /// file backend: the microphone also hears the playout, as in a room.
+    pub room_echo: Option<RoomEcho>,
+}
+
+/// A voice-processing stage's switch (docs/control.md `[audio]
+/// echo_cancel`, `noise_suppression`, `auto_gain`): `auto` is on for
+/// loudspeakers and off for a headset or the null and file backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+/// The microphone's voice processing, stage by stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VoiceProcessing {
+    pub echo_cancel: Switch,
+    pub noise_suppression: Switch,
+    pub auto_gain: Switch,
+}
+
+/// The file backend's simulated room (docs/control.md `[audio]
+/// room_echo_ms`, `room_echo_db`): what a call plays comes back into its
+/// microphone `delay_ms` later at `level_db` (negative: attenuated).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RoomEcho {
+    pub delay_ms: u32,
+    pub level_db: f32,
 }

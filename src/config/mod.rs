@@ -22,7 +22,7 @@ mod proxy;
 mod raw;
 mod secret;
 
-pub use audio::{AudioConfig, BackendKind};
+pub use audio::{AudioConfig, BackendKind, RoomEcho, Switch, VoiceProcessing};
 pub use codecs::AudioCodec;
 pub use dial_plan::{DialPlan, DialPlanError, Normalized, Rule};
 pub use limits::SipLimits;
@@ -452,8 +452,7 @@ impl Config {
             accounts: vec![Account::direct()],
             audio: AudioConfig {
                 backend: BackendKind::Cpal,
-                input: None,
-                output_dir: None,
+                ..AudioConfig::default()
             },
             phone: PhoneConfig::default(),
             history_path: paths::default_history_path(),

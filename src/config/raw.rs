@@ -9,7 +9,8 @@ use super::pbx::{self, FeatureCodes, InternalPattern, PbxConfig};
 use super::{paths, proxy, secret};
 use super::{
     Account, AudioConfig, BackendKind, BlfTarget, ConferenceHangup, Config, ConfigError, DialPlan,
-    DirectoryConfig, LineDnd, MediaEncryption, OnAnswerOther, PhoneConfig, SipConfig, UiConfig,
+    DirectoryConfig, LineDnd, MediaEncryption, OnAnswerOther, PhoneConfig, RoomEcho, SipConfig,
+    Switch, UiConfig, VoiceProcessing,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -150,6 +151,11 @@ struct RawAudio {
     backend: Option<BackendKind>,
     input: Option<String>,
     output_dir: Option<String>,
+    echo_cancel: Option<Switch>,
+    noise_suppression: Option<Switch>,
+    auto_gain: Option<Switch>,
+    room_echo_ms: Option<Spanned<u32>>,
+    room_echo_db: Option<Spanned<f32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -415,6 +421,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
 
     let phone = resolve_phone(&src, raw.phone)?;
+    let room_echo = room_echo(&src, &raw.audio)?;
     let ui = resolve_ui(&src, raw.ui)?;
     let pbx = match raw.pbx {
         Some(p) => resolve_pbx(&src, p)?,
@@ -501,6 +508,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             backend: raw.audio.backend.unwrap_or_default(),
             input: raw.audio.input.map(|p| paths::resolve(path, &p)),
             output_dir: raw.audio.output_dir.map(|p| paths::resolve(path, &p)),
+            processing: VoiceProcessing {
+                echo_cancel: raw.audio.echo_cancel.unwrap_or_default(),
+                noise_suppression: raw.audio.noise_suppression.unwrap_or_default(),
+                auto_gain: raw.audio.auto_gain.unwrap_or_default(),
+            },
+            room_echo,
         },
         phone,
         history_path: match raw.history {
@@ -614,6 +627,34 @@ fn resolve_ui(src: &Source<'_>, raw: RawUi) -> Result<UiConfig, ConfigError> {
     ui.bell = raw.bell.unwrap_or(ui.bell);
     ui.notify = raw.notify.unwrap_or(ui.notify);
     Ok(ui)
+}
+
+/// `[audio] room_echo_ms` / `room_echo_db`: a delay of 1 ms to 2 s, an
+/// attenuation (0 dB or less, default -10 dB); no delay, no room.
+fn room_echo(src: &Source<'_>, raw: &RawAudio) -> Result<Option<RoomEcho>, ConfigError> {
+    let level_db = match &raw.room_echo_db {
+        Some(db) if !(-120.0..=0.0).contains(db.get_ref()) => {
+            return Err(src.at(
+                db.span(),
+                "key `audio.room_echo_db` must be between -120 and 0".into(),
+            ))
+        }
+        Some(db) => *db.get_ref(),
+        None => -10.0,
+    };
+    let Some(ms) = &raw.room_echo_ms else {
+        return Ok(None);
+    };
+    if !(1..=2000).contains(ms.get_ref()) {
+        return Err(src.at(
+            ms.span(),
+            "key `audio.room_echo_ms` must be between 1 and 2000".into(),
+        ));
+    }
+    Ok(Some(RoomEcho {
+        delay_ms: *ms.get_ref(),
+        level_db,
+    }))
 }
 
 fn resolve_phone(src: &Source<'_>, raw: RawPhone) -> Result<PhoneConfig, ConfigError> {

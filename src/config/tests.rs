@@ -952,3 +952,45 @@ fn ldap_directories_get_defaults_and_run_password_cmd() {
     assert_eq!(open.name_attributes, ["cn"]);
     assert_eq!(open.number_attributes, ["telephoneNumber"]);
 }
+
+#[test]
+fn audio_processing_switches_and_the_room() {
+    let c = Config::parse("", Path::new("/etc/t/c.toml")).unwrap();
+    assert_eq!(c.audio.processing, VoiceProcessing::default());
+    assert_eq!(c.audio.processing.echo_cancel, Switch::Auto);
+    assert_eq!(c.audio.room_echo, None);
+    let text = "[audio]\necho_cancel = \"off\"\nnoise_suppression = \"on\"\nroom_echo_ms = 60\n";
+    let c = Config::parse(text, Path::new("/etc/t/c.toml")).unwrap();
+    assert_eq!(
+        c.audio.processing,
+        VoiceProcessing {
+            echo_cancel: Switch::Off,
+            noise_suppression: Switch::On,
+            auto_gain: Switch::Auto,
+        }
+    );
+    assert_eq!(
+        c.audio.room_echo,
+        Some(RoomEcho {
+            delay_ms: 60,
+            level_db: -10.0,
+        })
+    );
+    for (text, needle) in [
+        (
+            "[audio]\necho_cancel = \"maybe\"\n",
+            "unknown variant `maybe`",
+        ),
+        (
+            "[audio]\nroom_echo_ms = 0\n",
+            "room_echo_ms` must be between 1 and 2000",
+        ),
+        (
+            "[audio]\nroom_echo_ms = 60\nroom_echo_db = 3.0\n",
+            "room_echo_db` must be between -120 and 0",
+        ),
+    ] {
+        let err = Config::parse(text, Path::new("/etc/t/c.toml")).unwrap_err();
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
+}

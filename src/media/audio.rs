@@ -13,7 +13,9 @@
 pub mod cpal;
 pub mod file;
 pub mod null;
+pub mod processing;
 pub mod resample;
+pub mod room;
 pub mod wav;
 
 use super::jitter::FRAME;
@@ -52,11 +54,37 @@ pub trait AudioBackend: Send + Sync + Debug {
     fn kind(&self) -> BackendKind;
     /// The microphone and speaker for the call named `call_id`.
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)>;
+    /// The name of the device the calls are played on, when known: a
+    /// headset's name turns `auto` voice processing off
+    /// ([`processing::resolve`]).
+    fn output_device(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The backend registry: builds the backend `config` asks for. `cpal`
-/// falls back to `null` (with one warning) when no device works.
+/// falls back to `null` (with one warning) when no device works. The file
+/// backend gets its simulated room ([`room`]) when configured; then, when
+/// a voice-processing stage is on ([`processing::resolve`]), every call's
+/// pair is wrapped in the processing, so calls and conferences alike get it.
 pub fn open_backend(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
+    let mut backend = open_device(config)?;
+    if let (BackendKind::File, Some(r)) = (backend.kind(), config.room_echo) {
+        backend = Arc::new(room::RoomBackend::new(backend, r));
+    }
+    let settings = processing::resolve(
+        &config.processing,
+        backend.kind(),
+        backend.output_device().as_deref(),
+    );
+    if settings.any() {
+        backend = Arc::new(processing::ProcessedBackend::new(backend, settings));
+    }
+    Ok(backend)
+}
+
+/// The backend itself.
+fn open_device(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
     Ok(match config.backend {
         BackendKind::Null => Arc::new(null::NullBackend),
         BackendKind::File => Arc::new(file::FileBackend::open(

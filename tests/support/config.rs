@@ -185,6 +185,18 @@ pub enum Audio {
     Null,
     /// `input` played as microphone, calls recorded to `output_dir`.
     File { input: PathBuf, output_dir: PathBuf },
+    /// [`Audio::File`] in a simulated room (`room_echo_ms`, `room_echo_db`)
+    /// with the voice processing switched (`"auto"`, `"on"`, `"off"`).
+    #[serde(rename = "file")]
+    Room {
+        input: PathBuf,
+        output_dir: PathBuf,
+        room_echo_ms: u32,
+        room_echo_db: f32,
+        echo_cancel: String,
+        noise_suppression: String,
+        auto_gain: String,
+    },
 }
 
 impl Audio {

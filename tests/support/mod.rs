@@ -22,6 +22,7 @@ pub mod setup;
 pub mod sip;
 pub mod sipp;
 pub mod slapd;
+pub mod speech;
 pub mod srtp_call;
 pub mod tmux;
 pub mod tone;
