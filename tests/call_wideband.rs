@@ -107,6 +107,47 @@ fn call_from_baresip(name: &str, codec: Wide) {
     assert_wideband_both_ways(&p, &b, &active, codec);
 }
 
+/// An outgoing call offering G.722 first, answered by a narrowband
+/// baresip (G.711 only) after ringing for a while: the ringback played
+/// before the answer was at G.722's 16 kHz, but the call's recording is at
+/// the answer's codec rate, 8 kHz, with the peer's tone in it.
+#[test]
+fn recording_of_an_outgoing_call_follows_the_answered_codec() {
+    let t = TestDir::new("answer-rate");
+    let mut b = baresip(&t, "1002", PeerOpts::tone(1200.0).auto_answer(false));
+    let mut p = direct_phone(
+        &t,
+        PhoneOpts::new().tone(700.0).codecs(&["G722", "PCMU"], 8000),
+    );
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": b.direct_uri()})));
+    assert!(
+        b.wait_event("CALL_INCOMING", Duration::from_secs(10))
+            .is_some(),
+        "baresip not called:\n{}",
+        b.log()
+    );
+    let ringing = p
+        .wait_call_state(&id, "alerting", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no ringing: {:?}", p.events()));
+    // Ringback is recorded at the offer's first codec rate meanwhile.
+    let early = recorded_wav(&p.rec, &ringing, 0.5);
+    let rate = hound::WavReader::open(&early).map(|r| r.spec().sample_rate);
+    assert_eq!(rate.ok(), Some(16_000), "before the answer");
+    b.accept();
+    let active = p
+        .wait_call_state(&id, "active", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("call not active: {:?}\n{}", p.events(), b.log()));
+    assert_eq!(active["codec"], "PCMU", "{active}");
+    assert_eq!(active["codec_rate"], 8000, "{active}");
+    std::thread::sleep(Duration::from_secs(2));
+    p.hang_up(&id);
+    b.stop();
+    let ours = recorded_wav(&p.rec, &active, 2.0);
+    let rate = hound::WavReader::open(&ours).map(|r| r.spec().sample_rate);
+    assert_eq!(rate.ok(), Some(8000), "{}", ours.display());
+    tone::assert_tone(&ours, 1200.0, 700.0);
+}
+
 #[test]
 fn g722_call_to_baresip_carries_tones_above_4_khz_both_ways() {
     call_to_baresip("g722-out", G722);

@@ -45,6 +45,10 @@ pub trait Sink: Send {
     fn write_at(&mut self, _rate: u32, _frame: &[i16]) -> bool {
         false
     }
+    /// The call's rate is settled at `rate` Hz (an outgoing call's
+    /// answer): a sink that records brings what it has to that rate and
+    /// records at it from now on. Nothing by default.
+    fn convert_to(&mut self, _rate: u32) {}
     /// Called once when the call's media stops (e.g. finalise a file).
     fn finish(&mut self) {}
 }

@@ -23,6 +23,10 @@
 //!   hearing each other; our microphone and speaker are out of the mix
 //!   from the next tick on (the speaker's recording is finished then).
 //!
+//! Rates: the mix and our side of it run at [`MIX_RATE`] (48 kHz, see
+//! [`mixer`]); each member converts at its port, so calls of different
+//! codecs and rates share one wideband mix.
+//!
 //! Timing and sharing: every party ticks on its own clock and nobody waits
 //! for anybody (see [`mixer`]). The mix state sits in one
 //! `Arc<std::sync::Mutex<Mixer>>` shared by the member session tasks and
@@ -32,17 +36,18 @@
 //! A mixer task with channels would add a frame of latency per direction
 //! and a task hop per member tick for no gain at these sizes.
 
+mod fir;
+mod local;
 pub mod mixer;
 mod port;
 pub mod rate;
 
-pub use mixer::{Mixer, MIX_RATE};
+pub use mixer::{Mixer, MIX_FRAME, MIX_RATE};
 pub use port::MemberPort;
 
-use super::audio::{Sink, Source};
-use super::jitter::FRAME;
 use super::session::TICK;
 use super::{AudioSystem, MediaError, MediaSession, Result};
+use local::LocalAudio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -82,8 +87,7 @@ impl Conference {
         let bridging = Arc::new(AtomicBool::new(false));
         let task = runtime.spawn(run(
             Arc::clone(&mixer),
-            source,
-            sink,
+            LocalAudio::new(source, sink),
             Arc::clone(&bridging),
             rx,
         ));
@@ -205,8 +209,7 @@ impl Conference {
 /// member is released.
 async fn run(
     mixer: Arc<Mutex<Mixer>>,
-    mut source: Box<dyn Source>,
-    mut sink: Box<dyn Sink>,
+    mut audio: LocalAudio,
     bridging: Arc<AtomicBool>,
     mut stop: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
@@ -217,16 +220,16 @@ async fn run(
         tokio::select! {
             _ = clock.tick() => {
                 let without_us = bridging.load(Ordering::Relaxed);
-                let mut mic = [0i16; FRAME];
+                let mut mic = [0i16; MIX_FRAME];
                 if !without_us {
-                    source.read(&mut mic);
+                    audio.read(&mut mic);
                 }
-                let mut speaker = [0i16; FRAME];
+                let mut speaker = [0i16; MIX_FRAME];
                 port::lock(&mixer).exchange(mixer::LOCAL, &mic, true, &mut speaker);
                 if !without_us {
-                    sink.write(&speaker);
+                    audio.write(&speaker);
                 } else if !finished {
-                    sink.finish();
+                    audio.finish();
                     finished = true;
                 }
             }
@@ -240,7 +243,7 @@ async fn run(
         }
     }
     if !finished {
-        sink.finish();
+        audio.finish();
     }
     if let Some(tx) = reply {
         let _ = tx.send(());

@@ -49,6 +49,7 @@ pub mod jitter;
 pub mod opus;
 pub mod opus_adapt;
 pub mod plc;
+pub mod red;
 pub mod ringer;
 pub mod rtcp_stats;
 mod session;

@@ -37,6 +37,7 @@
 //! and the clock: the SIP side talks to it through [`MediaSession`]'s
 //! non-blocking methods.
 
+mod answer_rate;
 mod call_audio;
 pub mod recording;
 mod rtcp_io;
@@ -175,6 +176,8 @@ pub struct Session {
     fec_recovered: u64,
     /// Frames filled by the decoder's own concealment (Opus).
     decoder_concealed: u64,
+    /// Whether the call's rate is settled (see `answer_rate.rs`).
+    rate_settled: bool,
 }
 
 impl Session {
@@ -186,6 +189,7 @@ impl Session {
         stats_tx: watch::Sender<MediaStats>,
     ) -> Session {
         let rate = params.codec.sample_rate();
+        let rate_settled = answer_rate::has_peer(&params);
         Session {
             encoder: Encoder::new(params.codec),
             decoder: Decoder::new(params.codec),
@@ -224,6 +228,7 @@ impl Session {
             last_audio_seq: None,
             fec_recovered: 0,
             decoder_concealed: 0,
+            rate_settled,
         }
     }
 
@@ -302,6 +307,15 @@ impl Session {
                 if params.codec != self.encoder.codec() {
                     self.encoder = Encoder::new(params.codec);
                 }
+                if let Some(rate) = answer_rate::settle(&self.params, self.rate_settled, &params) {
+                    // The answer's rate, not our offer's guess: what was
+                    // recorded so far is brought to it.
+                    self.audio.convert_to(rate);
+                    if let Some(r) = &mut self.recording {
+                        r.convert_to(rate);
+                    }
+                }
+                self.rate_settled |= answer_rate::has_peer(&params);
                 if params.codec.sample_rate() != self.params.codec.sample_rate() {
                     // Audio at another rate: playout starts afresh at it.
                     self.jb = JitterBuffer::with_rate(params.codec.sample_rate());

@@ -211,6 +211,14 @@ impl Sink for RecordSink {
         true
     }
 
+    fn convert_to(&mut self, rate: u32) {
+        if let Some(r) = self.rec.as_mut() {
+            if r.convert_to(rate) {
+                self.conv = None;
+            }
+        }
+    }
+
     fn finish(&mut self) {
         if let Some(r) = self.rec.as_mut() {
             r.finish();

@@ -280,6 +280,57 @@ impl WavRecorder {
         self.rate
     }
 
+    /// Brings the whole file to `rate` Hz: what is in it is read back,
+    /// converted and written anew at `rate`, and later frames go in at
+    /// `rate`. For audio recorded before the call's codec was known (an
+    /// outgoing call's ringback, at the rate of the codec we offered
+    /// first): the answer decides the file's rate. `false` (the file keeps
+    /// its rate and content) when it is closed or cannot be rewritten.
+    pub fn convert_to(&mut self, rate: u32) -> bool {
+        if self.writer.is_none() {
+            return false;
+        }
+        if rate == self.rate {
+            return true;
+        }
+        if !self.written {
+            return self.restart_at(rate);
+        }
+        let from = self.rate;
+        self.finish();
+        let samples: Vec<i16> = match hound::WavReader::open(&self.path) {
+            Ok(mut r) => r.samples::<i16>().filter_map(|s| s.ok()).collect(),
+            Err(e) => {
+                tracing::warn!("recording {} stopped: {e}", self.path.display());
+                return false;
+            }
+        };
+        let channels = usize::from(self.channels.max(1));
+        let mut converted: Vec<Vec<i16>> = Vec::with_capacity(channels);
+        for c in 0..channels {
+            let one: Vec<i16> = samples.iter().skip(c).step_by(channels).copied().collect();
+            let mut out = Vec::new();
+            Converter::new(from, rate).convert(&one, &mut out);
+            converted.push(out);
+        }
+        let frames = converted.iter().map(Vec::len).min().unwrap_or(0);
+        match WavRecorder::create_at(&self.path, self.channels, rate, self.flush_every) {
+            Ok(mut fresh) => {
+                let mut interleaved = Vec::with_capacity(frames * channels);
+                for i in 0..frames {
+                    interleaved.extend(converted.iter().map(|ch| ch[i]));
+                }
+                fresh.write(&interleaved);
+                *self = fresh;
+                true
+            }
+            Err(e) => {
+                tracing::warn!("recording {} stopped: {e}", self.path.display());
+                false
+            }
+        }
+    }
+
     /// Starts the file again at `rate` Hz if nothing has been written yet
     /// (the call's codec is known only now); `false` when samples are
     /// already in it (or it is closed) and it keeps its rate.
@@ -342,6 +393,43 @@ impl Drop for WavRecorder {
 mod tests {
     use super::*;
     use crate::media::tone::{goertzel_power, sine};
+
+    #[test]
+    fn convert_to_rewrites_what_is_recorded_at_the_new_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.wav");
+        let mut w = WavRecorder::create_at(&path, 2, 16_000, 3).unwrap();
+        // 0.5 s of a 1 kHz tone left and 500 Hz right, at 16 kHz.
+        let (l, r) = (sine(1000.0, 0.5, 16_000), sine(500.0, 0.5, 16_000));
+        for (a, b) in l.chunks(320).zip(r.chunks(320)) {
+            let frame: Vec<i16> = a.iter().zip(b).flat_map(|(&x, &y)| [x, y]).collect();
+            w.write(&frame);
+        }
+        assert!(w.convert_to(8000));
+        assert_eq!(w.rate(), 8000);
+        // Later frames at 8 kHz go straight in.
+        w.write(&[0; 320]);
+        w.finish();
+        assert!(!w.convert_to(16_000), "closed");
+        let mut rd = hound::WavReader::open(&path).unwrap();
+        assert_eq!(rd.spec().sample_rate, 8000);
+        assert_eq!(rd.spec().channels, 2);
+        let s: Vec<i16> = rd.samples::<i16>().map(|s| s.unwrap()).collect();
+        // About 0.5 s at 8 kHz (the resampler may hold back a sample), plus 160.
+        assert!(
+            (2 * (4000 + 160) - 8..=2 * (4000 + 160)).contains(&s.len()),
+            "{}",
+            s.len()
+        );
+        let left: Vec<i16> = s.iter().step_by(2).take(4000).copied().collect();
+        let right: Vec<i16> = s.iter().skip(1).step_by(2).take(4000).copied().collect();
+        assert!(goertzel_power(&left[400..], 8000, 1000.0) > 0.05);
+        assert!(goertzel_power(&right[400..], 8000, 500.0) > 0.05);
+        assert!(goertzel_power(&left[400..], 8000, 500.0) < 1e-3);
+        // Nothing written yet: a plain restart at the new rate.
+        let mut e = WavRecorder::create_at(&path, 1, 8000, 3).unwrap();
+        assert!(e.convert_to(48_000) && e.rate() == 48_000 && e.convert_to(48_000));
+    }
 
     #[test]
     fn a_recording_is_private_to_us() {

@@ -28,15 +28,26 @@
 //!
 //! Mixing accumulates in `i32` and saturates to `i16`.
 //!
-//! Rates: the mix runs at 8 kHz now (all our codecs are 8 kHz). A member at
-//! another clock rate converts at its port (`super::port::MemberPort`) and
-//! nowhere else; changing [`MIX_RATE`] only changes [`FRAME`]-sized buffers
-//! here.
+//! Rates: the mix runs at 48 kHz, the highest clock of our codecs (Opus),
+//! so a conference of G.722 and Opus calls stays wideband: a G.722 member
+//! hears another G.722 or Opus member's 4-8 kHz band, and an Opus member
+//! hears another Opus member in full band. A member at another rate
+//! (G.711 at 8 kHz, G.722 at 16 kHz) converts at its port
+//! (`super::port::MemberPort`) and nowhere else; a narrowband member hears
+//! the mix low-passed to its band. Our own microphone and speaker for the
+//! conference run at the mix rate too (`super::local`). Why not 16 kHz:
+//! the cost. The mix itself is one add per sample and audible pair, 960
+//! samples a frame (six times the 8 kHz work, still a few microseconds per
+//! member and frame); a member's conversion at its port is a polyphase
+//! low-pass of 32 taps per output sample each way (about 30 000
+//! multiply-adds per 20 ms frame, tens of microseconds), the same order
+//! whichever of 16 or 48 kHz the mix runs at, and only 48 kHz keeps Opus
+//! members above 8 kHz. `bench/mixer.sh` measures both together.
 
-use crate::media::jitter::FRAME;
-
-/// The common mixing rate.
-pub const MIX_RATE: u32 = 8000;
+/// The common mixing rate (see the module doc for why 48 kHz).
+pub const MIX_RATE: u32 = 48_000;
+/// Samples of one 20 ms mix frame.
+pub const MIX_FRAME: usize = MIX_RATE as usize / 50;
 /// Frames kept per port.
 pub const RING: usize = 8;
 /// A new cursor starts this many frames behind its writer.
@@ -77,7 +88,7 @@ struct Port {
     group: Group,
     muted: bool,
     active: bool,
-    ring: Box<[[i16; FRAME]; RING]>,
+    ring: Box<[[i16; MIX_FRAME]; RING]>,
     /// Frames written so far (the next frame's number).
     written: u64,
     /// Smoothed RMS, full scale = 1.0.
@@ -92,7 +103,7 @@ impl Port {
             group,
             muted: false,
             active: true,
-            ring: Box::new([[0; FRAME]; RING]),
+            ring: Box::new([[0; MIX_FRAME]; RING]),
             written: 0,
             level: 0.0,
             inputs: Vec::new(),
@@ -231,9 +242,9 @@ impl Mixer {
     pub fn exchange(
         &mut self,
         id: u64,
-        input: &[i16; FRAME],
+        input: &[i16; MIX_FRAME],
         active: bool,
-        out: &mut [i16; FRAME],
+        out: &mut [i16; MIX_FRAME],
     ) -> bool {
         let Some(me) = self.index(id) else {
             out.fill(0);
@@ -247,7 +258,7 @@ impl Mixer {
             port.active = active;
             port.level = smooth_level(port.level, input);
         }
-        let mut acc = [0i32; FRAME];
+        let mut acc = [0i32; MIX_FRAME];
         // Take our inputs out while we read the other ports.
         let mut inputs = std::mem::take(&mut self.ports[me].inputs);
         let group = self.ports[me].group;
@@ -288,7 +299,7 @@ impl Mixer {
 }
 
 /// The next frame of `from` for the reader behind `inp`, if there is one.
-fn take_frame<'a>(inp: &mut Input, from: &'a Port) -> Option<&'a [i16; FRAME]> {
+fn take_frame<'a>(inp: &mut Input, from: &'a Port) -> Option<&'a [i16; MIX_FRAME]> {
     let avail = from.written;
     let next = match inp.next {
         Some(n) if avail.saturating_sub(n) > MAX_LAG => avail - LAG,
@@ -308,7 +319,12 @@ fn take_frame<'a>(inp: &mut Input, from: &'a Port) -> Option<&'a [i16; FRAME]> {
 /// `*gain` towards `target` by 1/[`FADE`] per sample.
 /// No frame (the writer is late or stalled) adds nothing and resets the
 /// gain, so its next frame fades in rather than starting with a step.
-fn add_faded(acc: &mut [i32; FRAME], frame: Option<&[i16; FRAME]>, gain: &mut f32, target: f32) {
+fn add_faded(
+    acc: &mut [i32; MIX_FRAME],
+    frame: Option<&[i16; MIX_FRAME]>,
+    gain: &mut f32,
+    target: f32,
+) {
     let Some(frame) = frame else {
         *gain = 0.0;
         return;
@@ -337,9 +353,9 @@ fn saturate(a: i32) -> i16 {
 }
 
 /// RMS of a frame (full scale 1.0) with a fast attack and a ~150 ms decay.
-fn smooth_level(prev: f32, frame: &[i16; FRAME]) -> f32 {
+fn smooth_level(prev: f32, frame: &[i16; MIX_FRAME]) -> f32 {
     let sum: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    let rms = ((sum / FRAME as f64).sqrt() / 32768.0) as f32;
+    let rms = ((sum / MIX_FRAME as f64).sqrt() / 32768.0) as f32;
     rms.max(prev * 0.85)
 }
 

@@ -1,23 +1,33 @@
-//! [`RateAdapter`]: converts one member's audio between its codec's clock
-//! rate and the mix rate ([`MIX_RATE`]), at the member's port. Frames of
+//! [`RateAdapter`]: converts one stream of 20 ms frames between a party's
+//! rate and a common one: a member's codec clock and the mix rate
+//! ([`super::MIX_RATE`]) at the member's port ([`RateAdapter::between`]),
+//! or a call's rate and the 8 kHz of a backend that speaks only that
+//! ([`RateAdapter::new`], used by the session's `call_audio`). Frames of
 //! 20 ms go in and out on both sides; small FIFOs absorb the resampler's
 //! output count varying by a sample from call to call (they start with a
-//! few samples of silence and are kept under two frames).
+//! few samples of silence and are kept under two frames). Rates that
+//! divide each other (all our codecs and the mix) go through
+//! [`IntegerResampler`], which keeps the wideband band clean; others (a
+//! device's 44.1 kHz) through the linear [`Resampler`]. It owns no audio
+//! and knows no codecs.
 
-use super::mixer::MIX_RATE;
+use super::fir::IntegerResampler;
 use crate::media::audio::resample::Resampler;
-use crate::media::jitter::FRAME;
 use std::collections::VecDeque;
+
+/// The rate [`RateAdapter::new`] converts to: what every backend speaks.
+pub const BACKEND_RATE: u32 = 8000;
 
 /// FIFO depth beyond which the oldest samples are dropped.
 const MAX_QUEUE: usize = 2;
 
-/// One member's converter to and from the mix rate.
+/// One party's converter to and from a common rate (the "mix" side).
 #[derive(Debug, Clone)]
 pub struct RateAdapter {
     rate: u32,
-    down: Resampler,
-    up: Resampler,
+    mix_rate: u32,
+    down: Converter,
+    up: Converter,
     to_mix: VecDeque<i16>,
     from_mix: VecDeque<i16>,
     scratch_in: Vec<f32>,
@@ -25,14 +35,23 @@ pub struct RateAdapter {
 }
 
 impl RateAdapter {
-    /// A converter for a member at `rate` Hz.
+    /// A converter between `rate` Hz and the backends' 8 kHz
+    /// ([`BACKEND_RATE`]).
     pub fn new(rate: u32) -> RateAdapter {
+        RateAdapter::between(rate, BACKEND_RATE)
+    }
+
+    /// A converter between a party at `rate` Hz and `mix_rate` Hz.
+    pub fn between(rate: u32, mix_rate: u32) -> RateAdapter {
         let rate = rate.max(1);
+        let mix_rate = mix_rate.max(1);
+        let mix_frame = mix_rate as usize / 50;
         RateAdapter {
             rate,
-            down: Resampler::new(rate, MIX_RATE),
-            up: Resampler::new(MIX_RATE, rate),
-            to_mix: VecDeque::with_capacity(MAX_QUEUE * FRAME + FRAME),
+            mix_rate,
+            down: Converter::new(rate, mix_rate),
+            up: Converter::new(mix_rate, rate),
+            to_mix: VecDeque::with_capacity(MAX_QUEUE * mix_frame + mix_frame),
             from_mix: VecDeque::new(),
             scratch_in: Vec::new(),
             scratch_out: Vec::new(),
@@ -44,22 +63,29 @@ impl RateAdapter {
         self.rate
     }
 
-    /// The member's samples (any count, normally 20 ms at its rate) in, one
-    /// mix frame out (silence where the converter has nothing yet).
-    pub fn to_mix(&mut self, member: &[i16], frame: &mut [i16; FRAME]) {
+    /// The common rate.
+    pub fn mix_rate(&self) -> u32 {
+        self.mix_rate
+    }
+
+    /// The party's samples (any count, normally 20 ms at its rate) in,
+    /// `frame.len()` samples at the common rate out (normally 20 ms;
+    /// silence where the converter has nothing yet).
+    pub fn to_mix(&mut self, member: &[i16], frame: &mut [i16]) {
         convert(
             &mut self.down,
             member,
             &mut self.to_mix,
             &mut self.scratch_in,
             &mut self.scratch_out,
-            MAX_QUEUE * FRAME,
+            MAX_QUEUE * frame.len().max(1),
         );
         pop_into(&mut self.to_mix, frame);
     }
 
-    /// One mix frame in, `member.len()` samples at the member's rate out.
-    pub fn from_mix(&mut self, frame: &[i16; FRAME], member: &mut [i16]) {
+    /// Samples at the common rate in, `member.len()` samples at the
+    /// party's rate out.
+    pub fn from_mix(&mut self, frame: &[i16], member: &mut [i16]) {
         let limit = MAX_QUEUE * member.len().max(1);
         convert(
             &mut self.up,
@@ -73,8 +99,31 @@ impl RateAdapter {
     }
 }
 
+/// Whichever resampler fits the two rates.
+#[derive(Debug, Clone)]
+enum Converter {
+    Whole(IntegerResampler),
+    Any(Resampler),
+}
+
+impl Converter {
+    fn new(from: u32, to: u32) -> Converter {
+        match IntegerResampler::new(from, to) {
+            Some(r) => Converter::Whole(r),
+            None => Converter::Any(Resampler::new(from, to)),
+        }
+    }
+
+    fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        match self {
+            Converter::Whole(r) => r.process(input, out),
+            Converter::Any(r) => r.process(input, out),
+        }
+    }
+}
+
 fn convert(
-    r: &mut Resampler,
+    r: &mut Converter,
     input: &[i16],
     queue: &mut VecDeque<i16>,
     scratch_in: &mut Vec<f32>,
@@ -120,33 +169,47 @@ mod tests {
     }
 
     #[test]
-    fn converts_both_ways_at_16_and_48_khz() {
-        for rate in [16_000u32, 48_000] {
+    fn converts_both_ways_between_call_rates_and_a_common_rate() {
+        // (party, common, tone sent by the party, tone from the common side)
+        let cases = [
+            (16_000u32, BACKEND_RATE, 1000.0, 600.0),
+            (48_000, BACKEND_RATE, 1000.0, 600.0),
+            (8000, 48_000, 1000.0, 600.0),
+            // Wideband through a 48 kHz mix: 6 kHz both ways.
+            (16_000, 48_000, 6000.0, 6500.0),
+        ];
+        for (rate, mix_rate, up_tone, down_tone) in cases {
             let per_frame = rate as usize / 50;
-            let mut a = RateAdapter::new(rate);
-            assert_eq!(a.rate(), rate);
+            let mix_frame = mix_rate as usize / 50;
+            let mut a = if mix_rate == BACKEND_RATE {
+                RateAdapter::new(rate)
+            } else {
+                RateAdapter::between(rate, mix_rate)
+            };
+            assert_eq!((a.rate(), a.mix_rate()), (rate, mix_rate));
             let mut mixed = Vec::new();
             let mut member = Vec::new();
             for n in 0..50 {
-                let mut frame = [0i16; FRAME];
-                a.to_mix(&sine(1000.0, rate, n * per_frame, per_frame), &mut frame);
+                let mut frame = vec![0i16; mix_frame];
+                a.to_mix(&sine(up_tone, rate, n * per_frame, per_frame), &mut frame);
                 mixed.extend_from_slice(&frame);
                 let mut out = vec![0i16; per_frame];
-                let mix = sine(600.0, MIX_RATE, n * FRAME, FRAME);
-                let mix: [i16; FRAME] = mix.try_into().unwrap_or([0; FRAME]);
-                a.from_mix(&mix, &mut out);
+                a.from_mix(
+                    &sine(down_tone, mix_rate, n * mix_frame, mix_frame),
+                    &mut out,
+                );
                 member.extend_from_slice(&out);
             }
-            assert_eq!(mixed.len(), 50 * FRAME);
+            assert_eq!(mixed.len(), 50 * mix_frame);
             assert_eq!(member.len(), 50 * per_frame);
             // 8000 of full scale: a sine's power is about 0.03.
-            let p = goertzel_power(&mixed[FRAME * 5..], MIX_RATE, 1000.0);
-            assert!(p > 0.025, "{rate}: to mix {p}");
-            let p = goertzel_power(&member[per_frame * 5..], rate, 600.0);
-            assert!(p > 0.025, "{rate}: from mix {p}");
+            let p = goertzel_power(&mixed[mix_frame * 5..], mix_rate, up_tone);
+            assert!(p > 0.02, "{rate}->{mix_rate}: to mix {p}");
+            let p = goertzel_power(&member[per_frame * 5..], rate, down_tone);
+            assert!(p > 0.02, "{mix_rate}->{rate}: from mix {p}");
             // No gaps once running: every frame carries the tone.
-            for f in mixed.chunks(FRAME).skip(2) {
-                assert!(goertzel_power(f, MIX_RATE, 1000.0) > 0.02, "{rate}");
+            for f in mixed.chunks(mix_frame).skip(2) {
+                assert!(goertzel_power(f, mix_rate, up_tone) > 0.015, "{rate}");
             }
         }
     }
@@ -154,11 +217,11 @@ mod tests {
     #[test]
     fn odd_frame_sizes_stay_bounded() {
         let mut a = RateAdapter::new(44_100);
-        let mut frame = [0i16; FRAME];
+        let mut frame = [0i16; 160];
         for _ in 0..100 {
             a.to_mix(&[100; 2000], &mut frame);
         }
-        assert!(a.to_mix.len() <= MAX_QUEUE * FRAME);
+        assert!(a.to_mix.len() <= MAX_QUEUE * 160);
         let mut out = [0i16; 3];
         a.from_mix(&frame, &mut out);
         assert!(a.from_mix.len() <= MAX_QUEUE * 3);

@@ -68,6 +68,12 @@ impl CallAudio {
         self.sink.write(&f);
     }
 
+    /// The call's rate is settled (see `answer_rate.rs`): a recording
+    /// sink converts to it.
+    pub fn convert_to(&mut self, rate: u32) {
+        self.sink.convert_to(rate);
+    }
+
     /// The call's media stopped (finalises a file sink).
     pub fn finish(&mut self) {
         self.sink.finish();

@@ -3,7 +3,9 @@
 //! what it receives, one 20 ms frame per tick, at the rate of the call's
 //! codec when the recording's first frame came (8 kHz for G.711, 16 kHz
 //! for G.722, 48 kHz for Opus); frames at another rate later (the codec
-//! changed) are converted to the file's rate.
+//! changed) are converted to the file's rate, except when an outgoing
+//! call's answer settles its rate ([`Recording::convert_to`]: the file so
+//! far is converted to the answer's rate).
 //!
 //! The file is opened by [`Recording::create`] on the caller's side (so a
 //! bad path is reported at once) and then handed to the media task, which
@@ -84,6 +86,14 @@ impl Recording {
             self.frame.push(r);
         }
         self.wav.write(&self.frame);
+    }
+
+    /// Brings what is recorded to `rate` Hz and records at it from now on
+    /// (the call's rate settled by the answer, see `answer_rate.rs`).
+    pub fn convert_to(&mut self, rate: u32) {
+        if self.wav.convert_to(rate) {
+            self.conv = None;
+        }
     }
 
     /// Finalises the header and closes the file.

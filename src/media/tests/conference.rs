@@ -50,6 +50,24 @@ fn heard(s: &[i16], what: &str) -> Vec<f64> {
     found
 }
 
+/// Our conference recording (`<conference>.wav`), which is at the mix
+/// rate, brought to 8 kHz for [`heard`] and [`window`].
+fn read_mix_wav(path: &Path) -> Vec<i16> {
+    use crate::media::conference::{rate::RateAdapter, MIX_FRAME, MIX_RATE};
+    let mut r = hound::WavReader::open(path).unwrap();
+    assert_eq!(r.spec().sample_rate, MIX_RATE);
+    assert_eq!(r.spec().channels, 1);
+    let wide: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    let mut to_8k = RateAdapter::new(MIX_RATE);
+    let mut out = Vec::new();
+    for chunk in wide.chunks(MIX_FRAME) {
+        let mut frame = vec![0i16; chunk.len() * 8000 / MIX_RATE as usize];
+        to_8k.to_mix(chunk, &mut frame);
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
 /// Samples of a recording between `from` and `to` seconds after `t0`.
 fn window(rec: &[i16], from: f64, to: f64) -> &[i16] {
     let a = ((from * 8000.0) as usize).min(rec.len());
@@ -106,7 +124,7 @@ async fn members_hear_everybody_but_themselves_and_leave_cleanly() {
     }
 
     let rec = |name: &str| read_wav(&dir.path().join(format!("out-{name}/{name}.wav")));
-    let conf_rec = read_wav(&dir.path().join("out-us/conf.wav"));
+    let conf_rec = read_mix_wav(&dir.path().join("out-us/conf.wav"));
     let [o, p0, p1, p2] = [OURS, PEERS[0], PEERS[1], PEERS[2]];
     // Settling margins: 300 ms after each change.
     let phases = [(0.3, t1), (t1 + 0.3, t2), (t2 + 0.3, t3 - 0.1)];
@@ -189,7 +207,7 @@ async fn split_rejoin_and_hold_with_real_sessions() {
 
     let rec = |name: &str| read_wav(&dir.path().join(format!("out-{name}/{name}.wav")));
     let (r0, r1) = (rec("p0"), rec("p1"));
-    let conf_rec = read_wav(&dir.path().join("out-us/conf.wav"));
+    let conf_rec = read_mix_wav(&dir.path().join("out-us/conf.wav"));
     let [o, p0, p1] = [OURS, PEERS[0], PEERS[1]];
     let phases = [
         (0.3, t1),
