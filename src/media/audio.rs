@@ -10,6 +10,7 @@
 //! Sources and sinks are called from the media task once per tick: they must
 //! not block for long (the file sink writes a frame to a buffered file).
 
+pub mod alsa_quiet;
 pub mod cpal;
 pub mod file;
 pub mod null;

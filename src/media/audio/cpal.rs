@@ -58,8 +58,12 @@ fn audio_err(what: &str, e: impl std::fmt::Display) -> MediaError {
 
 impl CpalBackend {
     /// Probes the default output (required) and input (optional) devices
-    /// and starts their streams.
+    /// and starts their streams; ALSA's complaints go to the log.
     pub fn open() -> Result<CpalBackend> {
+        super::alsa_quiet::quietly("sound card", Self::open_devices)
+    }
+
+    fn open_devices() -> Result<CpalBackend> {
         let host = cpal::default_host();
         let out_dev = host
             .default_output_device()
