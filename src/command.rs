@@ -148,6 +148,8 @@ pub enum Command {
     },
     /// The directory and history searched, best match first.
     Search { q: String, limit: Option<usize> },
+    /// The sound devices: inputs and outputs, the defaults marked.
+    Devices,
 }
 
 /// Where DND is set.
@@ -238,6 +240,7 @@ specs! {
     Quit => session::QUIT,
     Normalize => numbers::NORMALIZE,
     Search => numbers::SEARCH,
+    Devices => session::DEVICES,
     ;
     CallbackFree => session::CALLBACK,
 }

@@ -19,6 +19,7 @@ impl Command {
             Command::Status
             | Command::ForwardClear
             | Command::Blf
+            | Command::Devices
             | Command::Events
             | Command::Trace
             | Command::Detach

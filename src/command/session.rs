@@ -1,4 +1,4 @@
-//! Specs of the commands about the phone as a whole: status, history,
+//! Specs of the commands about the phone as a whole: status, history, devices,
 //! callback (now, or when free: `callback::*` for its other commands), events, trace, detach, quit. Data only; the phone answers them.
 
 use super::spec::{Arg, Spec, EVERYWHERE, SOCKET_ONLY};
@@ -50,6 +50,16 @@ pub static CALLBACK: Spec = Spec {
             None => Ok(Command::Callback { entry }),
         }
     },
+};
+
+pub static DEVICES: Spec = Spec {
+    name: "devices",
+    args: &[],
+    help: "sound devices: inputs and outputs, the defaults marked",
+    effect: "`{inputs:[{id, name, default}], outputs:[{id, name, default}]}`: the sound devices (cpal) whatever the backend, `default` on the system's default of each list; an `id` or `name` is what `[audio] input_device`, `output_device` and `ring_device` take.",
+    surfaces: EVERYWHERE,
+    example: "devices",
+    build: |_| Ok(Command::Devices),
 };
 
 pub static EVENTS: Spec = Spec {

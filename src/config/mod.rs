@@ -452,8 +452,7 @@ impl Config {
             accounts: vec![Account::direct()],
             audio: AudioConfig {
                 backend: BackendKind::Cpal,
-                input: None,
-                output_dir: None,
+                ..AudioConfig::default()
             },
             phone: PhoneConfig::default(),
             history_path: paths::default_history_path(),

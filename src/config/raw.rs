@@ -150,6 +150,9 @@ struct RawAudio {
     backend: Option<BackendKind>,
     input: Option<String>,
     output_dir: Option<String>,
+    input_device: Option<String>,
+    output_device: Option<String>,
+    ring_device: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -501,6 +504,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             backend: raw.audio.backend.unwrap_or_default(),
             input: raw.audio.input.map(|p| paths::resolve(path, &p)),
             output_dir: raw.audio.output_dir.map(|p| paths::resolve(path, &p)),
+            input_device: raw.audio.input_device,
+            output_device: raw.audio.output_device,
+            ring_device: raw.audio.ring_device,
         },
         phone,
         history_path: match raw.history {

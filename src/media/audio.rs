@@ -5,13 +5,15 @@
 //! session converts. The backends are
 //! registered in [`open_backend`]: `null` (silence in, output discarded),
 //! `file` (a WAV as the microphone, each call's playout recorded to WAV) and
-//! `cpal` (the sound card, all calls mixed, falls back to `null`).
+//! `cpal` (the sound card, all calls mixed, falls back to `null`; rings
+//! on a ring output of their own when configured: [`AudioBackend::open_ring`]).
 //!
 //! Sources and sinks are called from the media task once per tick: they must
 //! not block for long (the file sink writes a frame to a buffered file).
 
 pub mod alsa_quiet;
 pub mod cpal;
+pub mod devices;
 pub mod file;
 pub mod null;
 pub mod resample;
@@ -53,6 +55,11 @@ pub trait AudioBackend: Send + Sync + Debug {
     fn kind(&self) -> BackendKind;
     /// The microphone and speaker for the call named `call_id`.
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)>;
+    /// The speaker for a ring with no call named `name` (the ring output
+    /// when the backend has one; else a call's speaker).
+    fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        Ok(self.open_call(name)?.1)
+    }
 }
 
 /// The backend registry: builds the backend `config` asks for. `cpal`
@@ -64,7 +71,7 @@ pub fn open_backend(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
             config.input.as_deref(),
             config.output_dir.as_deref(),
         )?),
-        BackendKind::Cpal => match cpal::CpalBackend::open() {
+        BackendKind::Cpal => match cpal::CpalBackend::open_with(config) {
             Ok(b) => Arc::new(b),
             Err(e) => {
                 tracing::warn!(

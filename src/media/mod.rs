@@ -195,6 +195,10 @@ impl AudioSystem {
     pub fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
         self.backend.open_call(call_id)
     }
+    /// The speaker of a ring with no call (`[audio] ring_device`).
+    pub fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        self.backend.open_ring(name)
+    }
 }
 
 /// Handle to one call's running media task.

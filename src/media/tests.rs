@@ -54,6 +54,7 @@ fn file_audio(dir: &Path, name: &str, freq: f64, rate: u32) -> AudioSystem {
         backend: BackendKind::File,
         input: Some(input),
         output_dir: Some(dir.join(format!("out-{name}"))),
+        ..AudioConfig::default()
     })
     .unwrap()
 }
@@ -318,6 +319,7 @@ async fn missing_output_dir_records_nothing_and_dropping_stops() {
         backend: BackendKind::File,
         input: None,
         output_dir: None,
+        ..AudioConfig::default()
     })
     .unwrap();
     assert_eq!(audio.backend(), BackendKind::File);
@@ -332,6 +334,7 @@ async fn missing_output_dir_records_nothing_and_dropping_stops() {
         backend: BackendKind::File,
         input: Some(dir.path().join("nope.wav")),
         output_dir: None,
+        ..AudioConfig::default()
     });
     assert!(matches!(bad, Err(MediaError::Audio(_))));
 }
@@ -346,6 +349,7 @@ async fn receive_path_counts_loss_and_conceals_it() {
         backend: BackendKind::File,
         input: None,
         output_dir: Some(dir.path().to_path_buf()),
+        ..AudioConfig::default()
     })
     .unwrap();
     let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();

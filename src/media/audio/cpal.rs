@@ -1,15 +1,22 @@
-//! The sound-card backend (cpal): one input and one output stream for the
-//! whole process. The device callbacks only move samples through lock-free
-//! SPSC rings (`rtrb`), never allocating or locking. A pump thread converts
-//! between the device rate and 8 kHz, mixes every call's playout into the
-//! output and gives every call the microphone.
+//! The sound-card backend (cpal): one input and one call output stream for
+//! the whole process, plus a ring output of its own when `[audio]
+//! ring_device` names another device (ring on the loudspeaker, talk on the
+//! headset). The device callbacks only move samples through lock-free SPSC
+//! rings (`rtrb`), never allocating or locking. A pump thread converts
+//! between the device rates and 8 kHz, mixes every call's playout into the
+//! call output (rings into the ring output) and gives every call the
+//! microphone. A device that disappears is replaced by the default one
+//! with one warning; the calls' rings stay, so the calls go on. The
+//! devices are reached through [`host::DeviceHost`] (tests use a stub).
 
+pub mod host;
+
+use super::devices::{choose, Choice, DeviceList};
 use super::resample::Resampler;
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
-use crate::media::{BackendKind, MediaError, Result};
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
+use crate::media::{AudioConfig, BackendKind, MediaError, Result};
+use host::{CpalHost, DeviceHost, InPort, OutPort};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,25 +31,24 @@ const CALL_RING: usize = 1600;
 /// A call's queue beyond this many samples is trimmed (bounds latency).
 const CALL_MAX_QUEUE: usize = 800;
 
-/// The ports of one call, held by the pump.
+/// The ports of one call (or ring), held by the pump.
 struct CallPorts {
     mic: Producer<i16>,
     spk: Consumer<i16>,
+    /// A ring with no call: played on the ring output when there is one.
+    ring: bool,
 }
 
 /// The sound card, opened and running.
 pub struct CpalBackend {
     calls: Arc<Mutex<Vec<CallPorts>>>,
     stop: Arc<AtomicBool>,
-    _output: cpal::Stream,
-    _input: Option<cpal::Stream>,
+    host: Arc<dyn DeviceHost>,
 }
 
 impl std::fmt::Debug for CpalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CpalBackend")
-            .field("input", &self._input.is_some())
-            .finish()
+        f.debug_struct("CpalBackend").finish_non_exhaustive()
     }
 }
 
@@ -56,155 +62,54 @@ fn audio_err(what: &str, e: impl std::fmt::Display) -> MediaError {
     MediaError::Audio(format!("{what}: {e}"))
 }
 
+/// The device id to open for one role: the configured one when it is
+/// there, else the default (with one warning naming the missing device).
+fn pick(list: &[super::devices::DeviceInfo], wanted: Option<&str>, role: &str) -> Option<String> {
+    match choose(list, wanted) {
+        Choice::Default => None,
+        Choice::Named(id) => Some(id),
+        Choice::Missing(name) => {
+            tracing::warn!("{role} device {name:?} not found; the default device is used");
+            None
+        }
+    }
+}
+
 impl CpalBackend {
-    /// Probes the default output (required) and input (optional) devices
-    /// and starts their streams; ALSA's complaints go to the log.
+    /// Opens the default devices (`[audio]` keys unset): output required,
+    /// microphone optional; ALSA's complaints go to the log.
     pub fn open() -> Result<CpalBackend> {
-        super::alsa_quiet::quietly("sound card", Self::open_devices)
+        Self::open_with(&AudioConfig::default())
     }
 
-    fn open_devices() -> Result<CpalBackend> {
-        let host = cpal::default_host();
-        let out_dev = host
-            .default_output_device()
-            .ok_or_else(|| MediaError::Audio("no output device".into()))?;
-        let out_cfg = out_dev
-            .default_output_config()
-            .map_err(|e| audio_err("output device", e))?;
-        let out_rate = out_cfg.sample_rate();
-        let lead = (out_rate as usize * OUTPUT_LEAD_MS / 1000).max(1);
-        let (out_tx, out_rx) = RingBuffer::<f32>::new(lead * 4);
-        let output = build_output(&out_dev, out_cfg.sample_format(), out_cfg.config(), out_rx)?;
-        output.play().map_err(|e| audio_err("starting output", e))?;
+    /// Opens the devices `config` names (`input_device`, `output_device`,
+    /// `ring_device`), each falling back to the default when missing.
+    pub fn open_with(config: &AudioConfig) -> Result<CpalBackend> {
+        Self::open_on(Arc::new(CpalHost), config)
+    }
 
-        let (input, in_rx, in_rate) = match open_input(&host) {
-            Ok((stream, rx, rate)) => (Some(stream), Some(rx), rate),
-            Err(e) => {
-                tracing::warn!("no usable microphone ({e}); calls send silence");
-                (None, None, 8000)
-            }
-        };
-
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let pump = Pump {
-            calls: Arc::clone(&calls),
-            stop: Arc::clone(&stop),
-            out_tx,
-            out_lead: lead,
-            up: Resampler::new(8000, out_rate),
-            in_rx,
-            down: Resampler::new(in_rate, 8000),
-        };
+    /// [`CpalBackend::open_with`] on any device host.
+    pub fn open_on(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<CpalBackend> {
+        let pump = Pump::open(Arc::clone(&host), config)?;
+        let calls = Arc::clone(&pump.calls);
+        let stop = Arc::clone(&pump.stop);
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
             .map_err(|e| audio_err("audio thread", e))?;
-        Ok(CpalBackend {
-            calls,
-            stop,
-            _output: output,
-            _input: input,
-        })
+        Ok(CpalBackend { calls, stop, host })
+    }
+
+    /// The devices of the host this backend runs on.
+    pub fn devices(&self) -> DeviceList {
+        self.host.list()
     }
 }
 
-fn open_input(host: &cpal::Host) -> Result<(cpal::Stream, Consumer<f32>, u32)> {
-    let dev = host
-        .default_input_device()
-        .ok_or_else(|| MediaError::Audio("no input device".into()))?;
-    let cfg = dev
-        .default_input_config()
-        .map_err(|e| audio_err("input device", e))?;
-    let rate = cfg.sample_rate();
-    let (tx, rx) = RingBuffer::<f32>::new(rate as usize / 2);
-    let stream = build_input(&dev, cfg.sample_format(), cfg.config(), tx)?;
-    stream.play().map_err(|e| audio_err("starting input", e))?;
-    Ok((stream, rx, rate))
-}
-
-fn build_output(
-    dev: &cpal::Device,
-    format: SampleFormat,
-    config: StreamConfig,
-    rx: Consumer<f32>,
-) -> Result<cpal::Stream> {
-    match format {
-        SampleFormat::F32 => output_stream::<f32>(dev, config, rx),
-        SampleFormat::I16 => output_stream::<i16>(dev, config, rx),
-        SampleFormat::U16 => output_stream::<u16>(dev, config, rx),
-        SampleFormat::I32 => output_stream::<i32>(dev, config, rx),
-        other => Err(MediaError::Audio(format!(
-            "unsupported sample format {other}"
-        ))),
-    }
-}
-
-fn output_stream<T>(
-    dev: &cpal::Device,
-    config: StreamConfig,
-    mut rx: Consumer<f32>,
-) -> Result<cpal::Stream>
-where
-    T: SizedSample + FromSample<f32>,
-{
-    let channels = usize::from(config.channels.max(1));
-    dev.build_output_stream(
-        config,
-        move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
-            for frame in data.chunks_mut(channels) {
-                let v = rx.pop().unwrap_or(0.0);
-                for s in frame {
-                    *s = T::from_sample(v);
-                }
-            }
-        },
-        |e| tracing::warn!("audio output: {e}"),
-        None,
-    )
-    .map_err(|e| audio_err("output stream", e))
-}
-
-fn build_input(
-    dev: &cpal::Device,
-    format: SampleFormat,
-    config: StreamConfig,
-    tx: Producer<f32>,
-) -> Result<cpal::Stream> {
-    match format {
-        SampleFormat::F32 => input_stream::<f32>(dev, config, tx),
-        SampleFormat::I16 => input_stream::<i16>(dev, config, tx),
-        SampleFormat::U16 => input_stream::<u16>(dev, config, tx),
-        SampleFormat::I32 => input_stream::<i32>(dev, config, tx),
-        other => Err(MediaError::Audio(format!(
-            "unsupported sample format {other}"
-        ))),
-    }
-}
-
-fn input_stream<T>(
-    dev: &cpal::Device,
-    config: StreamConfig,
-    mut tx: Producer<f32>,
-) -> Result<cpal::Stream>
-where
-    T: SizedSample,
-    f32: FromSample<T>,
-{
-    let channels = usize::from(config.channels.max(1));
-    dev.build_input_stream(
-        config,
-        move |data: &[T], _: &cpal::InputCallbackInfo| {
-            for frame in data.chunks(channels) {
-                let sum: f32 = frame.iter().map(|&s| s.to_sample::<f32>()).sum();
-                // A full ring drops samples: the pump is behind.
-                let _ = tx.push(sum / channels as f32);
-            }
-        },
-        |e| tracing::warn!("audio input: {e}"),
-        None,
-    )
-    .map_err(|e| audio_err("input stream", e))
+/// The inputs and outputs of the system's sound host (`devices`); ALSA's
+/// complaints go to the log.
+pub fn list_devices() -> DeviceList {
+    CpalHost.list()
 }
 
 impl AudioBackend for CpalBackend {
@@ -213,7 +118,11 @@ impl AudioBackend for CpalBackend {
     }
 
     fn open_call(&self, _call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-        attach(&self.calls)
+        attach(&self.calls, false)
+    }
+
+    fn open_ring(&self, _name: &str) -> Result<Box<dyn Sink>> {
+        Ok(attach(&self.calls, true)?.1)
     }
 }
 
@@ -249,62 +158,35 @@ impl Sink for RingSink {
     }
 }
 
-/// Moves audio between the device rings and the calls' rings.
-struct Pump {
-    calls: Arc<Mutex<Vec<CallPorts>>>,
-    stop: Arc<AtomicBool>,
-    out_tx: Producer<f32>,
-    out_lead: usize,
+/// One output device as the pump drives it.
+struct Output {
+    port: OutPort,
+    lead: usize,
     up: Resampler,
-    in_rx: Option<Consumer<f32>>,
-    down: Resampler,
 }
 
-impl Pump {
-    fn run(mut self) {
-        let mut scratch = Scratch::default();
-        while !self.stop.load(Ordering::Relaxed) {
-            std::thread::sleep(PUMP);
-            if !self.step(&mut scratch) {
-                return;
-            }
-        }
+impl Output {
+    fn new(port: OutPort) -> Output {
+        let lead = (port.rate as usize * OUTPUT_LEAD_MS / 1000).max(1);
+        let up = Resampler::new(8000, port.rate);
+        Output { port, lead, up }
     }
 
-    /// One pass: microphone to every call, every call's playout mixed to
-    /// the output. False when the call list is unusable.
-    fn step(&mut self, sc: &mut Scratch) -> bool {
-        let Ok(mut calls) = self.calls.lock() else {
-            return false;
-        };
-        calls.retain(|c| !c.mic.is_abandoned() || !c.spk.is_abandoned());
-
-        // Microphone: device rate -> 8 kHz -> every call.
-        sc.raw.clear();
-        sc.mic.clear();
-        if let Some(rx) = self.in_rx.as_mut() {
-            while let Ok(s) = rx.pop() {
-                sc.raw.push(s);
-            }
-        }
-        self.down.process(&sc.raw, &mut sc.mic);
-        for c in calls.iter_mut() {
-            for &s in &sc.mic {
-                let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                if c.mic.push(v).is_err() {
-                    break;
-                }
-            }
-        }
-
-        // Speaker: mix the calls at 8 kHz, then up to the device rate,
-        // keeping about OUTPUT_LEAD_MS queued for the device.
-        let queued = self.out_tx.buffer().capacity() - self.out_tx.slots();
-        let want_dev = self.out_lead.saturating_sub(queued);
+    /// Mixes the calls `pick` selects at 8 kHz, then up to the device
+    /// rate, keeping about OUTPUT_LEAD_MS queued for the device.
+    fn fill(
+        &mut self,
+        calls: &mut [CallPorts],
+        pick: impl Fn(&CallPorts) -> bool,
+        sc: &mut Scratch,
+    ) {
+        let tx = &mut self.port.tx;
+        let queued = tx.buffer().capacity() - tx.slots();
+        let want_dev = self.lead.saturating_sub(queued);
         let want = (want_dev as f64 * self.up.step_ratio()).ceil() as usize;
         sc.mix.clear();
         sc.mix.resize(want, 0.0f32);
-        for c in calls.iter_mut() {
+        for c in calls.iter_mut().filter(|c| pick(c)) {
             while c.spk.slots() > CALL_MAX_QUEUE + want {
                 let _ = c.spk.pop();
             }
@@ -315,13 +197,187 @@ impl Pump {
                 }
             }
         }
-        drop(calls);
         sc.dev.clear();
         self.up.process(&sc.mix, &mut sc.dev);
         for &s in &sc.dev {
-            if self.out_tx.push(s.clamp(-1.0, 1.0)).is_err() {
+            if tx.push(s.clamp(-1.0, 1.0)).is_err() {
                 break;
             }
+        }
+    }
+}
+
+/// The microphone as the pump reads it.
+struct Input {
+    port: InPort,
+    down: Resampler,
+}
+
+impl Input {
+    fn new(port: InPort) -> Input {
+        let down = Resampler::new(port.rate, 8000);
+        Input { port, down }
+    }
+}
+
+/// Which device vanished and what took its place, for the one warning.
+fn replaced(role: &str, gone: &str, now: std::result::Result<&str, String>) -> String {
+    match now {
+        Ok(id) => format!("{role} device {gone:?} disappeared; {id:?} (the default) takes over"),
+        Err(e) => format!("{role} device {gone:?} disappeared and the default does not open ({e}); the calls go on without it"),
+    }
+}
+
+/// Moves audio between the device rings and the calls' rings.
+struct Pump {
+    calls: Arc<Mutex<Vec<CallPorts>>>,
+    stop: Arc<AtomicBool>,
+    host: Arc<dyn DeviceHost>,
+    out: Output,
+    /// The ring output when it is another device than `out`.
+    ring: Option<Output>,
+    input: Option<Input>,
+}
+
+impl Pump {
+    /// Opens the devices `config` names on `host`.
+    fn open(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<Pump> {
+        let wanted = [
+            &config.input_device,
+            &config.output_device,
+            &config.ring_device,
+        ];
+        let list = if wanted.iter().any(|w| w.is_some()) {
+            host.list()
+        } else {
+            DeviceList::default()
+        };
+        let out_id = pick(&list.outputs, config.output_device.as_deref(), "output");
+        let ring_id = pick(&list.outputs, config.ring_device.as_deref(), "ring output");
+        let in_id = pick(&list.inputs, config.input_device.as_deref(), "input");
+        let out = Output::new(host.open_output(out_id.as_deref())?);
+        let ring = match ring_id {
+            Some(id) if id != out.port.id => match host.open_output(Some(&id)) {
+                Ok(port) => Some(Output::new(port)),
+                Err(e) => {
+                    tracing::warn!(
+                        "ring output {id:?} does not open ({e}); rings play on the call output"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let input = match host.open_input(in_id.as_deref()) {
+            Ok(port) => Some(Input::new(port)),
+            Err(e) => {
+                tracing::warn!("no usable microphone ({e}); calls send silence");
+                None
+            }
+        };
+        Ok(Pump {
+            calls: Arc::new(Mutex::new(Vec::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+            host,
+            out,
+            ring,
+            input,
+        })
+    }
+
+    fn run(mut self) {
+        let mut scratch = Scratch::default();
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(PUMP);
+            if !self.step(&mut scratch) {
+                return;
+            }
+        }
+    }
+
+    /// Replaces a device that disappeared by the default one, with one
+    /// warning each; a device that cannot be replaced is left (silent).
+    fn recover(&mut self) {
+        if self.out.port.lost.swap(false, Ordering::Relaxed) {
+            let now = self.host.open_output(None);
+            tracing::warn!(
+                "{}",
+                replaced(
+                    "output",
+                    &self.out.port.id,
+                    now.as_ref()
+                        .map(|p| p.id.as_str())
+                        .map_err(|e| e.to_string())
+                )
+            );
+            if let Ok(port) = now {
+                self.out = Output::new(port);
+            }
+        }
+        if let Some(ring) = self.ring.as_mut() {
+            if ring.port.lost.swap(false, Ordering::Relaxed) {
+                tracing::warn!(
+                    "ring output device {:?} disappeared; rings play on the call output",
+                    ring.port.id
+                );
+                self.ring = None;
+            }
+        }
+        if let Some(input) = self.input.as_mut() {
+            if input.port.lost.swap(false, Ordering::Relaxed) {
+                let now = self.host.open_input(None);
+                tracing::warn!(
+                    "{}",
+                    replaced(
+                        "input",
+                        &input.port.id,
+                        now.as_ref()
+                            .map(|p| p.id.as_str())
+                            .map_err(|e| e.to_string())
+                    )
+                );
+                if let Ok(port) = now {
+                    *input = Input::new(port);
+                }
+            }
+        }
+    }
+
+    /// One pass: microphone to every call, every call's playout mixed to
+    /// its output. False when the call list is unusable.
+    fn step(&mut self, sc: &mut Scratch) -> bool {
+        self.recover();
+        let Ok(mut calls) = self.calls.lock() else {
+            return false;
+        };
+        calls.retain(|c| !c.mic.is_abandoned() || !c.spk.is_abandoned());
+
+        // Microphone: device rate -> 8 kHz -> every call.
+        sc.raw.clear();
+        sc.mic.clear();
+        if let Some(input) = self.input.as_mut() {
+            while let Ok(s) = input.port.rx.pop() {
+                sc.raw.push(s);
+            }
+            input.down.process(&sc.raw, &mut sc.mic);
+        }
+        for c in calls.iter_mut().filter(|c| !c.ring) {
+            for &s in &sc.mic {
+                let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                if c.mic.push(v).is_err() {
+                    break;
+                }
+            }
+        }
+
+        // Speaker: calls (and rings, without a ring output) on the call
+        // output; rings on the ring output.
+        match self.ring.as_mut() {
+            Some(ring) => {
+                self.out.fill(&mut calls, |c| !c.ring, sc);
+                ring.fill(&mut calls, |c| c.ring, sc);
+            }
+            None => self.out.fill(&mut calls, |_| true, sc),
         }
         true
     }
@@ -336,8 +392,8 @@ struct Scratch {
     dev: Vec<f32>,
 }
 
-/// Registers a call with the pump: its microphone and speaker rings.
-fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+/// Registers a call (or a ring) with the pump: its microphone and speaker rings.
+fn attach(calls: &Mutex<Vec<CallPorts>>, ring: bool) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
     let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
     let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
     calls
@@ -346,6 +402,7 @@ fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sin
         .push(CallPorts {
             mic: mic_tx,
             spk: spk_rx,
+            ring,
         });
     Ok((
         Box::new(RingSource { rx: mic_rx }),
@@ -355,41 +412,137 @@ fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sin
 
 #[cfg(test)]
 mod tests {
+    use super::super::devices::DeviceInfo;
     use super::*;
     use crate::media::{AudioConfig, AudioSystem, BackendKind};
 
-    /// The pump without a device: rings stand in for the callbacks.
+    /// The far ends of a stub device: what the "device" plays and the
+    /// microphone it records, and its lost flag.
+    struct StubEnd {
+        id: String,
+        played: Consumer<f32>,
+        mic: Producer<f32>,
+        lost: Arc<AtomicBool>,
+    }
+
+    /// A device host without devices: every open hands out rings; the test
+    /// keeps their far ends and can make a device vanish.
+    #[derive(Default)]
+    struct StubHost {
+        ends: Mutex<Vec<StubEnd>>,
+        rate: u32,
+    }
+
+    const DEVICES: [&str; 3] = ["default", "headset", "speakers"];
+
+    impl StubHost {
+        fn new(rate: u32) -> Arc<StubHost> {
+            Arc::new(StubHost {
+                ends: Mutex::new(Vec::new()),
+                rate,
+            })
+        }
+
+        /// The far end of the newest port opened on `id`.
+        fn take(&self, id: &str) -> StubEnd {
+            let mut ends = self.ends.lock().unwrap();
+            let at = ends.iter().rposition(|e| e.id == id).unwrap();
+            ends.remove(at)
+        }
+
+        fn opened(&self) -> Vec<String> {
+            self.ends
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e.id.clone())
+                .collect()
+        }
+    }
+
+    impl DeviceHost for StubHost {
+        fn list(&self) -> DeviceList {
+            let info = |id: &str| DeviceInfo {
+                id: id.into(),
+                name: format!("{id} device"),
+                default: id == "default",
+            };
+            DeviceList {
+                inputs: DEVICES.iter().map(|d| info(d)).collect(),
+                outputs: DEVICES.iter().map(|d| info(d)).collect(),
+            }
+        }
+
+        fn open_output(&self, id: Option<&str>) -> Result<OutPort> {
+            let id = id.unwrap_or("default").to_string();
+            let (tx, played) = RingBuffer::new(self.rate as usize);
+            let (mic, _) = RingBuffer::new(1);
+            let lost = Arc::new(AtomicBool::new(false));
+            self.ends.lock().unwrap().push(StubEnd {
+                id: id.clone(),
+                played,
+                mic,
+                lost: Arc::clone(&lost),
+            });
+            Ok(OutPort {
+                id,
+                rate: self.rate,
+                tx,
+                lost,
+                stream: None,
+            })
+        }
+
+        fn open_input(&self, id: Option<&str>) -> Result<InPort> {
+            let id = id.unwrap_or("default").to_string();
+            let (mic, rx) = RingBuffer::new(self.rate as usize);
+            let (_, played) = RingBuffer::new(1);
+            let lost = Arc::new(AtomicBool::new(false));
+            self.ends.lock().unwrap().push(StubEnd {
+                id: format!("in:{id}"),
+                played,
+                mic,
+                lost: Arc::clone(&lost),
+            });
+            Ok(InPort {
+                id,
+                rate: self.rate,
+                rx,
+                lost,
+                stream: None,
+            })
+        }
+    }
+
+    fn drain(rx: &mut Consumer<f32>) -> Vec<f32> {
+        let mut out = Vec::new();
+        while let Ok(s) = rx.pop() {
+            out.push(s);
+        }
+        out
+    }
+
+    /// The pump on a stub device: calls mixed, the microphone shared.
     #[test]
     fn pump_mixes_calls_and_shares_the_microphone() {
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let (out_tx, mut out_rx) = RingBuffer::<f32>::new(4000);
-        let (mut in_tx, in_rx) = RingBuffer::<f32>::new(4000);
-        let mut pump = Pump {
-            calls: Arc::clone(&calls),
-            stop: Arc::new(AtomicBool::new(false)),
-            out_tx,
-            out_lead: 480,
-            up: Resampler::new(8000, 48000),
-            in_rx: Some(in_rx),
-            down: Resampler::new(16000, 8000),
-        };
-        let (mut src1, mut sink1) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
-        let (mut src2, mut sink2) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
+        let host = StubHost::new(48000);
+        let mut pump = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        let mut spk = host.take("default");
+        let mut mic = host.take("in:default");
+        let (mut src1, mut sink1) = attach(&pump.calls, false).unwrap();
+        let (mut src2, mut sink2) = attach(&pump.calls, false).unwrap();
         sink1.write(&[1000; FRAME]);
         sink2.write(&[2000; FRAME]);
-        for _ in 0..640 {
-            let _ = in_tx.push(0.25);
+        for _ in 0..1920 {
+            let _ = mic.mic.push(0.25);
         }
         let mut sc = Scratch::default();
         assert!(pump.step(&mut sc));
         // Output: 60 ms at 48 kHz of the sum of both calls.
-        let mut out = Vec::new();
-        while let Ok(s) = out_rx.pop() {
-            out.push(s);
-        }
-        assert!((470..=490).contains(&out.len()), "{}", out.len());
+        let out = drain(&mut spk.played);
+        assert!((2870..=2890).contains(&out.len()), "{}", out.len());
         let expect = 3000.0 / 32768.0;
-        assert!(out[100..400].iter().all(|s| (s - expect).abs() < 1e-3));
+        assert!(out[100..800].iter().all(|s| (s - expect).abs() < 1e-3));
         // Both calls hear the microphone (past the filter's settling).
         let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
         src1.read(&mut f1);
@@ -399,7 +552,87 @@ mod tests {
         // A finished call is forgotten.
         drop((src2, sink2));
         assert!(pump.step(&mut sc));
-        assert_eq!(calls.lock().map(|c| c.len()).unwrap_or(0), 1);
+        assert_eq!(pump.calls.lock().map(|c| c.len()).unwrap_or(0), 1);
+    }
+
+    /// Configured devices are opened by id; a ring goes to the ring
+    /// output, the call to the call output; a missing name is the default.
+    #[test]
+    fn ring_on_the_loudspeaker_talk_on_the_headset() {
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ring_device: Some("speakers device".into()),
+            input_device: Some("no such mic".into()),
+            ..AudioConfig::default()
+        };
+        let mut pump = Pump::open(host.clone(), &config).unwrap();
+        assert_eq!(host.opened(), ["headset", "speakers", "in:default"]);
+        let mut headset = host.take("headset");
+        let mut speakers = host.take("speakers");
+        let (_src, mut call) = attach(&pump.calls, false).unwrap();
+        let (_ring_src, mut ring) = attach(&pump.calls, true).unwrap();
+        call.write(&[1000; FRAME]);
+        ring.write(&[-3000; FRAME]);
+        assert!(pump.step(&mut Scratch::default()));
+        let talk = drain(&mut headset.played);
+        let bell = drain(&mut speakers.played);
+        assert!(
+            talk[..FRAME]
+                .iter()
+                .all(|&s| (s - 1000.0 / 32768.0).abs() < 1e-3),
+            "{talk:?}"
+        );
+        assert!(
+            bell[..FRAME]
+                .iter()
+                .all(|&s| (s + 3000.0 / 32768.0).abs() < 1e-3),
+            "{bell:?}"
+        );
+    }
+
+    /// The headset is pulled mid-call: the default output takes over, the
+    /// call's audio goes on there, one warning says so.
+    #[test]
+    fn a_vanished_output_falls_back_to_the_default_and_the_call_goes_on() {
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ..AudioConfig::default()
+        };
+        let log = LogBuf::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let mut pump = Pump::open(host.clone(), &config).unwrap();
+            let headset = host.take("headset");
+            let (_src, mut call) = attach(&pump.calls, false).unwrap();
+            let mut sc = Scratch::default();
+            call.write(&[500; FRAME]);
+            assert!(pump.step(&mut sc));
+            headset.lost.store(true, Ordering::Relaxed);
+            drop(headset);
+            call.write(&[700; FRAME]);
+            assert!(pump.step(&mut sc));
+            assert!(pump.step(&mut sc));
+            let mut speaker = host.take("default");
+            let out = drain(&mut speaker.played);
+            assert!(
+                out.iter().any(|&s| (s - 700.0 / 32768.0).abs() < 1e-3),
+                "the call is not heard on the default: {out:?}"
+            );
+        });
+        let text = log
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap();
+        let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        assert!(warnings[0].contains("\"headset\" disappeared"), "{text}");
     }
 
     /// Collects log output for one test.

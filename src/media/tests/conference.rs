@@ -27,6 +27,7 @@ fn quiet_tone_audio(dir: &Path, name: &str, freq: f64) -> AudioSystem {
         backend: BackendKind::File,
         input: Some(input),
         output_dir: Some(dir.join(format!("out-{name}"))),
+        ..AudioConfig::default()
     })
     .unwrap()
 }

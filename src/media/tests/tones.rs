@@ -12,6 +12,7 @@ fn recorder(dir: &Path, name: &str) -> AudioSystem {
         backend: BackendKind::File,
         input: None,
         output_dir: Some(dir.join(format!("out-{name}"))),
+        ..AudioConfig::default()
     })
     .unwrap()
 }

@@ -3,7 +3,7 @@
 //! No command logic lives here; `quit` is handed back to the run loop
 //! ([`Flow::Quit`]), the only place that can stop taking commands.
 
-use super::CallManager;
+use super::{devices, CallManager};
 use crate::command::{Command, CommandError};
 use crate::phone::call::CallHandle;
 use serde_json::{json, Value};
@@ -108,6 +108,7 @@ impl CallManager {
                 self.normalize(&number, account.as_deref()).into()
             }
             Command::Search { q, limit } => self.search(&q, limit),
+            Command::Devices => devices::list(),
             Command::Quit => return Flow::Quit(reply),
         };
         answer.send(reply);
