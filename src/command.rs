@@ -150,6 +150,10 @@ pub enum Command {
     Search { q: String, limit: Option<usize> },
     /// The sound devices: inputs and outputs, the defaults marked.
     Devices,
+    /// Use the device `name` (an id or name from `devices`; default: the
+    /// system's) as the microphone (`input`), the call output (`output`)
+    /// or the ring output (`ring`).
+    Device { role: String, name: Option<String> },
 }
 
 /// Where DND is set.
@@ -241,6 +245,7 @@ specs! {
     Normalize => numbers::NORMALIZE,
     Search => numbers::SEARCH,
     Devices => session::DEVICES,
+    Device => session::DEVICE,
     ;
     CallbackFree => session::CALLBACK,
 }

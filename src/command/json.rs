@@ -149,6 +149,12 @@ impl Command {
                     put("path", text(p));
                 }
             }
+            Command::Device { role, name } => {
+                put("role", text(role));
+                if let Some(n) = name {
+                    put("name", text(n));
+                }
+            }
             Command::Search { q, limit } => {
                 put("q", text(q));
                 if let Some(l) = limit {

@@ -62,6 +62,24 @@ pub static DEVICES: Spec = Spec {
     build: |_| Ok(Command::Devices),
 };
 
+pub static DEVICE: Spec = Spec {
+    name: "device",
+    args: &[
+        Arg::one_of("role", &["input", "output", "ring"]),
+        Arg::text("name").optional(),
+    ],
+    help: "use a sound device for the microphone, the calls or the rings",
+    effect: "the cpal backend switches the microphone (`input`), the call output (`output`) or the output of rings with no call (`ring`) to the device `name` (an `id` or `name` from `devices`; absent: the system's default), running calls included: `{role, id}` with the id chosen (null: the default). Until the phone restarts; the `[audio]` keys set it at start. `bad_argument` for a device that is not there, `media_error` when the backend has no devices (null, file, or cpal fell back).",
+    surfaces: EVERYWHERE,
+    example: "device ring default",
+    build: |a| {
+        Ok(Command::Device {
+            role: a.get("role")?,
+            name: a.get("name")?,
+        })
+    },
+};
+
 pub static EVENTS: Spec = Spec {
     name: "events",
     args: &[],

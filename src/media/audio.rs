@@ -60,6 +60,14 @@ pub trait AudioBackend: Send + Sync + Debug {
     fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
         Ok(self.open_call(name)?.1)
     }
+    /// Uses the device `id` (`None`: the default) for `role` from now on;
+    /// the id the backend will open. Backends without devices refuse.
+    fn set_device(&self, _role: devices::DeviceRole, _id: Option<&str>) -> Result<Option<String>> {
+        Err(super::MediaError::Audio(format!(
+            "the {:?} backend has no sound devices to choose",
+            self.kind()
+        )))
+    }
 }
 
 /// The backend registry: builds the backend `config` asks for. `cpal`

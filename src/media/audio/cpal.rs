@@ -11,7 +11,7 @@
 
 pub mod host;
 
-use super::devices::{choose, Choice, DeviceList};
+use super::devices::{choose, Choice, DeviceList, DeviceRole};
 use super::resample::Resampler;
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
@@ -19,6 +19,7 @@ use crate::media::{AudioConfig, BackendKind, MediaError, Result};
 use host::{CpalHost, DeviceHost, InPort, OutPort};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,7 +45,12 @@ pub struct CpalBackend {
     calls: Arc<Mutex<Vec<CallPorts>>>,
     stop: Arc<AtomicBool>,
     host: Arc<dyn DeviceHost>,
+    /// Device changes (`device`) for the pump.
+    requests: Sender<Request>,
 }
+
+/// A device change for the pump: use `id` (or the default) for a role.
+type Request = (DeviceRole, Option<String>);
 
 impl std::fmt::Debug for CpalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,14 +96,19 @@ impl CpalBackend {
 
     /// [`CpalBackend::open_with`] on any device host.
     pub fn open_on(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<CpalBackend> {
-        let pump = Pump::open(Arc::clone(&host), config)?;
+        let (pump, requests) = Pump::open(Arc::clone(&host), config)?;
         let calls = Arc::clone(&pump.calls);
         let stop = Arc::clone(&pump.stop);
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
             .map_err(|e| audio_err("audio thread", e))?;
-        Ok(CpalBackend { calls, stop, host })
+        Ok(CpalBackend {
+            calls,
+            stop,
+            host,
+            requests,
+        })
     }
 
     /// The devices of the host this backend runs on.
@@ -123,6 +134,25 @@ impl AudioBackend for CpalBackend {
 
     fn open_ring(&self, _name: &str) -> Result<Box<dyn Sink>> {
         Ok(attach(&self.calls, true)?.1)
+    }
+
+    fn set_device(&self, role: DeviceRole, id: Option<&str>) -> Result<Option<String>> {
+        let list = self.host.list();
+        let devices = match role {
+            DeviceRole::Input => &list.inputs,
+            DeviceRole::Output | DeviceRole::Ring => &list.outputs,
+        };
+        let id = match choose(devices, id) {
+            Choice::Default => None,
+            Choice::Named(id) => Some(id),
+            Choice::Missing(name) => {
+                return Err(MediaError::Audio(format!("no such sound device: {name:?}")))
+            }
+        };
+        self.requests
+            .send((role, id.clone()))
+            .map_err(|_| MediaError::Audio("the audio thread stopped".into()))?;
+        Ok(id)
     }
 }
 
@@ -237,11 +267,13 @@ struct Pump {
     /// The ring output when it is another device than `out`.
     ring: Option<Output>,
     input: Option<Input>,
+    requests: Receiver<Request>,
 }
 
 impl Pump {
-    /// Opens the devices `config` names on `host`.
-    fn open(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<Pump> {
+    /// Opens the devices `config` names on `host`; the sender takes device
+    /// changes.
+    fn open(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<(Pump, Sender<Request>)> {
         let wanted = [
             &config.input_device,
             &config.output_device,
@@ -275,14 +307,43 @@ impl Pump {
                 None
             }
         };
-        Ok(Pump {
+        let (tx, requests) = channel();
+        let pump = Pump {
             calls: Arc::new(Mutex::new(Vec::new())),
             stop: Arc::new(AtomicBool::new(false)),
             host,
             out,
             ring,
             input,
-        })
+            requests,
+        };
+        Ok((pump, tx))
+    }
+
+    /// Carries out a device change; a device that does not open leaves
+    /// the old one in place, with a warning.
+    fn switch(&mut self, role: DeviceRole, id: Option<&str>) {
+        let failed = |e: MediaError| {
+            tracing::warn!("sound device {id:?} does not open ({e}); the {role:?} device stays");
+        };
+        match role {
+            DeviceRole::Output => match self.host.open_output(id) {
+                Ok(port) => self.out = Output::new(port),
+                Err(e) => failed(e),
+            },
+            DeviceRole::Ring => match id {
+                None => self.ring = None,
+                Some(id) if id == self.out.port.id => self.ring = None,
+                Some(_) => match self.host.open_output(id) {
+                    Ok(port) => self.ring = Some(Output::new(port)),
+                    Err(e) => failed(e),
+                },
+            },
+            DeviceRole::Input => match self.host.open_input(id) {
+                Ok(port) => self.input = Some(Input::new(port)),
+                Err(e) => failed(e),
+            },
+        }
     }
 
     fn run(mut self) {
@@ -346,6 +407,9 @@ impl Pump {
     /// One pass: microphone to every call, every call's playout mixed to
     /// its output. False when the call list is unusable.
     fn step(&mut self, sc: &mut Scratch) -> bool {
+        while let Ok((role, id)) = self.requests.try_recv() {
+            self.switch(role, id.as_deref());
+        }
         self.recover();
         let Ok(mut calls) = self.calls.lock() else {
             return false;
@@ -526,7 +590,7 @@ mod tests {
     #[test]
     fn pump_mixes_calls_and_shares_the_microphone() {
         let host = StubHost::new(48000);
-        let mut pump = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
         let mut spk = host.take("default");
         let mut mic = host.take("in:default");
         let (mut src1, mut sink1) = attach(&pump.calls, false).unwrap();
@@ -566,7 +630,7 @@ mod tests {
             input_device: Some("no such mic".into()),
             ..AudioConfig::default()
         };
-        let mut pump = Pump::open(host.clone(), &config).unwrap();
+        let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
         assert_eq!(host.opened(), ["headset", "speakers", "in:default"]);
         let mut headset = host.take("headset");
         let mut speakers = host.take("speakers");
@@ -607,7 +671,7 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            let mut pump = Pump::open(host.clone(), &config).unwrap();
+            let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
             let headset = host.take("headset");
             let (_src, mut call) = attach(&pump.calls, false).unwrap();
             let mut sc = Scratch::default();
@@ -633,6 +697,43 @@ mod tests {
         let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
         assert_eq!(warnings.len(), 1, "{text}");
         assert!(warnings[0].contains("\"headset\" disappeared"), "{text}");
+    }
+
+    /// `device output …` while a call runs: the call is heard on the new
+    /// device; a device that is not there is refused; the null-fallback
+    /// case is `without_a_device_cpal_falls_back_to_null`.
+    #[test]
+    fn a_call_moves_to_the_output_chosen_while_it_runs() {
+        let host = StubHost::new(8000);
+        let backend = CpalBackend::open_on(host.clone(), &AudioConfig::default()).unwrap();
+        let (_src, mut call) = backend.open_call("c1").unwrap();
+        assert_eq!(
+            backend
+                .set_device(DeviceRole::Output, Some("speakers device"))
+                .unwrap(),
+            Some("speakers".to_string())
+        );
+        assert!(backend.set_device(DeviceRole::Input, Some("nope")).is_err());
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while !host.opened().contains(&"speakers".to_string()) {
+            assert!(
+                std::time::Instant::now() < end,
+                "never opened: {:?}",
+                host.opened()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut speakers = host.take("speakers");
+        let mut heard = Vec::new();
+        while !heard
+            .iter()
+            .any(|&s: &f32| (s - 900.0 / 32768.0).abs() < 1e-3)
+        {
+            assert!(std::time::Instant::now() < end, "not heard: {heard:?}");
+            call.write(&[900; FRAME]);
+            std::thread::sleep(Duration::from_millis(20));
+            heard.extend(drain(&mut speakers.played));
+        }
     }
 
     /// Collects log output for one test.

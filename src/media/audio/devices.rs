@@ -24,6 +24,29 @@ pub struct DeviceList {
     pub outputs: Vec<DeviceInfo>,
 }
 
+/// What a device is used for (`device role=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceRole {
+    /// The microphone of every call.
+    Input,
+    /// Where calls play.
+    Output,
+    /// Where rings with no call play.
+    Ring,
+}
+
+impl DeviceRole {
+    /// `input`, `output` or `ring`.
+    pub fn parse(word: &str) -> Option<DeviceRole> {
+        match word {
+            "input" => Some(DeviceRole::Input),
+            "output" => Some(DeviceRole::Output),
+            "ring" => Some(DeviceRole::Ring),
+            _ => None,
+        }
+    }
+}
+
 /// Which device to open for one role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Choice {

@@ -109,6 +109,7 @@ impl CallManager {
             }
             Command::Search { q, limit } => self.search(&q, limit),
             Command::Devices => devices::list(),
+            Command::Device { role, name } => devices::choose(&self.env.audio, &role, name).into(),
             Command::Quit => return Flow::Quit(reply),
         };
         answer.send(reply);
