@@ -150,6 +150,12 @@ pub enum Command {
     Search { q: String, limit: Option<usize> },
     /// The sound devices: inputs and outputs, the defaults marked.
     Devices,
+    /// A call's microphone / speaker gain: `up`, `down` or dB.
+    Gain {
+        call: Option<String>,
+        mic: Option<String>,
+        speaker: Option<String>,
+    },
     /// Use the device `name` (an id or name from `devices`; default: the
     /// system's) as the microphone (`input`), the call output (`output`)
     /// or the ring output (`ring`).
@@ -246,6 +252,7 @@ specs! {
     Search => numbers::SEARCH,
     Devices => session::DEVICES,
     Device => session::DEVICE,
+    Gain => calls::GAIN,
     ;
     CallbackFree => session::CALLBACK,
 }

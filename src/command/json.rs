@@ -149,6 +149,13 @@ impl Command {
                     put("path", text(p));
                 }
             }
+            Command::Gain { call, mic, speaker } => {
+                for (k, v) in [("call", call), ("mic", mic), ("speaker", speaker)] {
+                    if let Some(v) = v {
+                        put(k, text(v));
+                    }
+                }
+            }
             Command::Device { role, name } => {
                 put("role", text(role));
                 if let Some(n) = name {

@@ -15,6 +15,7 @@ pub mod alsa_quiet;
 pub mod cpal;
 pub mod devices;
 pub mod file;
+pub mod gain;
 pub mod null;
 pub mod resample;
 pub mod wav;
@@ -59,6 +60,20 @@ pub trait AudioBackend: Send + Sync + Debug {
     /// when the backend has one; else a call's speaker).
     fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
         Ok(self.open_call(name)?.1)
+    }
+    /// Changes the microphone and speaker gain of the call named
+    /// `call_id`: the levels in dB after the change (mic, speaker).
+    /// Backends without a sound card refuse.
+    fn set_gain(
+        &self,
+        _call_id: &str,
+        _mic: Option<gain::GainChange>,
+        _speaker: Option<gain::GainChange>,
+    ) -> Result<(i32, i32)> {
+        Err(super::MediaError::Audio(format!(
+            "the {:?} backend has no gains to set",
+            self.kind()
+        )))
     }
     /// Uses the device `id` (`None`: the default) for `role` from now on;
     /// the id the backend will open. Backends without devices refuse.

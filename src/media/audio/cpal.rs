@@ -12,6 +12,7 @@
 pub mod host;
 
 use super::devices::{choose, Choice, DeviceList, DeviceRole};
+use super::gain::{self, GainChange};
 use super::resample::Resampler;
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
@@ -38,6 +39,13 @@ struct CallPorts {
     spk: Consumer<i16>,
     /// A ring with no call: played on the ring output when there is one.
     ring: bool,
+    /// The call's name (`open_call`), for `gain`.
+    name: String,
+    /// Gains in dB and their factors.
+    mic_db: i32,
+    spk_db: i32,
+    mic_gain: f32,
+    spk_gain: f32,
 }
 
 /// The sound card, opened and running.
@@ -128,12 +136,37 @@ impl AudioBackend for CpalBackend {
         BackendKind::Cpal
     }
 
-    fn open_call(&self, _call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-        attach(&self.calls, false)
+    fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+        attach(&self.calls, call_id, false)
     }
 
-    fn open_ring(&self, _name: &str) -> Result<Box<dyn Sink>> {
-        Ok(attach(&self.calls, true)?.1)
+    fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        Ok(attach(&self.calls, name, true)?.1)
+    }
+
+    fn set_gain(
+        &self,
+        call_id: &str,
+        mic: Option<GainChange>,
+        speaker: Option<GainChange>,
+    ) -> Result<(i32, i32)> {
+        let mut calls = self
+            .calls
+            .lock()
+            .map_err(|_| MediaError::Audio("audio thread failed".into()))?;
+        let mut levels = None;
+        for c in calls.iter_mut().filter(|c| c.name == call_id && !c.ring) {
+            if let Some(change) = mic {
+                c.mic_db = change.apply(c.mic_db);
+                c.mic_gain = gain::factor(c.mic_db);
+            }
+            if let Some(change) = speaker {
+                c.spk_db = change.apply(c.spk_db);
+                c.spk_gain = gain::factor(c.spk_db);
+            }
+            levels = Some((c.mic_db, c.spk_db));
+        }
+        levels.ok_or_else(|| MediaError::Audio(format!("no audio for call {call_id:?} yet")))
     }
 
     fn set_device(&self, role: DeviceRole, id: Option<&str>) -> Result<Option<String>> {
@@ -222,7 +255,7 @@ impl Output {
             }
             for m in sc.mix.iter_mut() {
                 match c.spk.pop() {
-                    Ok(s) => *m += f32::from(s) / 32768.0,
+                    Ok(s) => *m += f32::from(s) / 32768.0 * c.spk_gain,
                     Err(_) => break,
                 }
             }
@@ -427,7 +460,7 @@ impl Pump {
         }
         for c in calls.iter_mut().filter(|c| !c.ring) {
             for &s in &sc.mic {
-                let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                let v = (s * c.mic_gain * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
                 if c.mic.push(v).is_err() {
                     break;
                 }
@@ -457,7 +490,11 @@ struct Scratch {
 }
 
 /// Registers a call (or a ring) with the pump: its microphone and speaker rings.
-fn attach(calls: &Mutex<Vec<CallPorts>>, ring: bool) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+fn attach(
+    calls: &Mutex<Vec<CallPorts>>,
+    name: &str,
+    ring: bool,
+) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
     let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
     let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
     calls
@@ -467,6 +504,11 @@ fn attach(calls: &Mutex<Vec<CallPorts>>, ring: bool) -> Result<(Box<dyn Source>,
             mic: mic_tx,
             spk: spk_rx,
             ring,
+            name: name.to_string(),
+            mic_db: 0,
+            spk_db: 0,
+            mic_gain: 1.0,
+            spk_gain: 1.0,
         });
     Ok((
         Box::new(RingSource { rx: mic_rx }),
@@ -593,8 +635,8 @@ mod tests {
         let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
         let mut spk = host.take("default");
         let mut mic = host.take("in:default");
-        let (mut src1, mut sink1) = attach(&pump.calls, false).unwrap();
-        let (mut src2, mut sink2) = attach(&pump.calls, false).unwrap();
+        let (mut src1, mut sink1) = attach(&pump.calls, "c", false).unwrap();
+        let (mut src2, mut sink2) = attach(&pump.calls, "c", false).unwrap();
         sink1.write(&[1000; FRAME]);
         sink2.write(&[2000; FRAME]);
         for _ in 0..1920 {
@@ -634,8 +676,8 @@ mod tests {
         assert_eq!(host.opened(), ["headset", "speakers", "in:default"]);
         let mut headset = host.take("headset");
         let mut speakers = host.take("speakers");
-        let (_src, mut call) = attach(&pump.calls, false).unwrap();
-        let (_ring_src, mut ring) = attach(&pump.calls, true).unwrap();
+        let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
+        let (_ring_src, mut ring) = attach(&pump.calls, "r", true).unwrap();
         call.write(&[1000; FRAME]);
         ring.write(&[-3000; FRAME]);
         assert!(pump.step(&mut Scratch::default()));
@@ -673,7 +715,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
             let headset = host.take("headset");
-            let (_src, mut call) = attach(&pump.calls, false).unwrap();
+            let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
             let mut sc = Scratch::default();
             call.write(&[500; FRAME]);
             assert!(pump.step(&mut sc));
@@ -734,6 +776,47 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             heard.extend(drain(&mut speakers.played));
         }
+    }
+
+    /// `gain`: the speaker of one call turned down 6 dB, its microphone
+    /// up 6 dB; the other call keeps its levels; an unknown call is refused.
+    #[test]
+    fn gains_are_per_call() {
+        let host = StubHost::new(8000);
+        let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        let mut spk = host.take("default");
+        let mut mic = host.take("in:default");
+        let backend = CpalBackend {
+            calls: Arc::clone(&pump.calls),
+            stop: Arc::new(AtomicBool::new(false)),
+            host: host.clone(),
+            requests: channel().0,
+        };
+        let (mut src1, mut sink1) = backend.open_call("c1").unwrap();
+        let (mut src2, _sink2) = backend.open_call("c2").unwrap();
+        assert_eq!(
+            backend
+                .set_gain("c1", Some(GainChange::Db(6)), Some(GainChange::Db(-6)))
+                .unwrap(),
+            (6, -6)
+        );
+        assert!(backend.set_gain("c9", Some(GainChange::Up), None).is_err());
+        sink1.write(&[10000; FRAME]);
+        for _ in 0..FRAME {
+            let _ = mic.mic.push(0.125);
+        }
+        assert!(pump.step(&mut Scratch::default()));
+        let out = drain(&mut spk.played);
+        assert!(
+            (out[10] - 10000.0 / 32768.0 * 0.501).abs() < 1e-3,
+            "{}",
+            out[10]
+        );
+        let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
+        src1.read(&mut f1);
+        src2.read(&mut f2);
+        assert!((f1[100] - 8173).abs() < 100, "{}", f1[100]);
+        assert!((f2[100] - 4096).abs() < 100, "{}", f2[100]);
     }
 
     /// Collects log output for one test.

@@ -109,6 +109,7 @@ impl CallManager {
             }
             Command::Search { q, limit } => self.search(&q, limit),
             Command::Devices => devices::list(),
+            Command::Gain { call, mic, speaker } => self.gain(call.as_deref(), mic, speaker).into(),
             Command::Device { role, name } => devices::choose(&self.env.audio, &role, name).into(),
             Command::Quit => return Flow::Quit(reply),
         };
