@@ -148,6 +148,18 @@ pub enum Command {
     },
     /// The directory and history searched, best match first.
     Search { q: String, limit: Option<usize> },
+    /// The sound devices: inputs and outputs, the defaults marked.
+    Devices,
+    /// A call's microphone / speaker gain: `up`, `down` or dB.
+    Gain {
+        call: Option<String>,
+        mic: Option<String>,
+        speaker: Option<String>,
+    },
+    /// Use the device `name` (an id or name from `devices`; default: the
+    /// system's) as the microphone (`input`), the call output (`output`)
+    /// or the ring output (`ring`).
+    Device { role: String, name: Option<String> },
 }
 
 /// Where DND is set.
@@ -238,6 +250,9 @@ specs! {
     Quit => session::QUIT,
     Normalize => numbers::NORMALIZE,
     Search => numbers::SEARCH,
+    Devices => session::DEVICES,
+    Device => session::DEVICE,
+    Gain => calls::GAIN,
     ;
     CallbackFree => session::CALLBACK,
 }

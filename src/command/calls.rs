@@ -131,6 +131,33 @@ pub static MUTE: Spec = Spec {
     },
 };
 
+pub static GAIN: Spec = Spec {
+    name: "gain",
+    args: &[
+        Arg::text("mic").optional().suggest(&["up", "down", "0"]),
+        Arg::text("speaker").optional().suggest(&["up", "down", "0"]),
+        Arg::text("call").optional(),
+    ],
+    help: "turn a call's microphone or speaker up or down",
+    effect: "sets the call's microphone (what the peer hears) and speaker (what we hear) gain on the sound card: `up` / `down` move 3 dB, a whole number sets dB (-30 to +20; 0 = unchanged audio); `{call, mic_db, speaker_db}`. `bad_argument` without `mic` or `speaker` or with another value, `media_error` when the backend has no sound card or the call no audio yet.",
+    surfaces: EVERYWHERE,
+    example: "gain speaker=down c1",
+    build: |a| {
+        let mic: Option<String> = a.get("mic")?;
+        let speaker: Option<String> = a.get("speaker")?;
+        if mic.is_none() && speaker.is_none() {
+            return Err(crate::command::CommandError::bad_argument(
+                "name `mic` or `speaker` (up, down or dB)",
+            ));
+        }
+        Ok(Command::Gain {
+            call: a.get("call")?,
+            mic,
+            speaker,
+        })
+    },
+};
+
 pub static DTMF: Spec = Spec {
     name: "dtmf",
     args: &[Arg::text("digits"), Arg::text("call").optional()],

@@ -19,6 +19,7 @@ impl Command {
             Command::Status
             | Command::ForwardClear
             | Command::Blf
+            | Command::Devices
             | Command::Events
             | Command::Trace
             | Command::Detach
@@ -146,6 +147,19 @@ impl Command {
                 put("on", Value::from(*on));
                 if let Some(p) = path {
                     put("path", text(p));
+                }
+            }
+            Command::Gain { call, mic, speaker } => {
+                for (k, v) in [("call", call), ("mic", mic), ("speaker", speaker)] {
+                    if let Some(v) = v {
+                        put(k, text(v));
+                    }
+                }
+            }
+            Command::Device { role, name } => {
+                put("role", text(role));
+                if let Some(n) = name {
+                    put("name", text(n));
                 }
             }
             Command::Search { q, limit } => {

@@ -1,4 +1,4 @@
-//! Specs of the commands about the phone as a whole: status, history,
+//! Specs of the commands about the phone as a whole: status, history, devices,
 //! callback (now, or when free: `callback::*` for its other commands), events, trace, detach, quit. Data only; the phone answers them.
 
 use super::spec::{Arg, Spec, EVERYWHERE, SOCKET_ONLY};
@@ -49,6 +49,34 @@ pub static CALLBACK: Spec = Spec {
             )),
             None => Ok(Command::Callback { entry }),
         }
+    },
+};
+
+pub static DEVICES: Spec = Spec {
+    name: "devices",
+    args: &[],
+    help: "sound devices: inputs and outputs, the defaults marked",
+    effect: "`{inputs:[{id, name, default}], outputs:[{id, name, default}]}`: the sound devices (cpal) whatever the backend, `default` on the system's default of each list; an `id` or `name` is what `[audio] input_device`, `output_device` and `ring_device` take.",
+    surfaces: EVERYWHERE,
+    example: "devices",
+    build: |_| Ok(Command::Devices),
+};
+
+pub static DEVICE: Spec = Spec {
+    name: "device",
+    args: &[
+        Arg::one_of("role", &["input", "output", "ring"]),
+        Arg::text("name").optional(),
+    ],
+    help: "use a sound device for the microphone, the calls or the rings",
+    effect: "the cpal backend switches the microphone (`input`), the call output (`output`) or the output of rings with no call (`ring`) to the device `name` (an `id` or `name` from `devices`; absent: the system's default), running calls included: `{role, id}` with the id chosen (null: the default). Until the phone restarts; the `[audio]` keys set it at start. `bad_argument` for a device that is not there, `media_error` when the backend has no devices (null, file, or cpal fell back).",
+    surfaces: EVERYWHERE,
+    example: "device ring default",
+    build: |a| {
+        Ok(Command::Device {
+            role: a.get("role")?,
+            name: a.get("name")?,
+        })
     },
 };
 

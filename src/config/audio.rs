@@ -1,5 +1,6 @@
 //! The `[audio]` settings (docs/control.md): which backend carries the
-//! calls' sound and, for the file backend, where its WAVs are. Plain data
+//! calls' sound, for the file backend where its WAVs are, for the cpal
+//! backend which devices it opens. Plain data
 //! read from the config file; `media` opens the backend they name. Must not
 //! reach into `media` (config is a leaf).
 
@@ -24,6 +25,13 @@ pub struct AudioConfig {
     pub input: Option<PathBuf>,
     /// file backend: each call's playout as `<call-id>.wav` here.
     pub output_dir: Option<PathBuf>,
+    /// cpal backend: the microphone (a device id or name from `devices`;
+    /// unset: the default).
+    pub input_device: Option<String>,
+    /// cpal backend: where calls play (unset: the default).
+    pub output_device: Option<String>,
+    /// cpal backend: where rings with no call play (unset: the call output).
+    pub ring_device: Option<String>,
     /// Echo cancellation, noise suppression and automatic gain on the
     /// microphone.
     pub processing: VoiceProcessing,

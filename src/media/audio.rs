@@ -5,13 +5,52 @@
 //! session converts. The backends are
 //! registered in [`open_backend`]: `null` (silence in, output discarded),
 //! `file` (a WAV as the microphone, each call's playout recorded to WAV) and
-//! `cpal` (the sound card, all calls mixed, falls back to `null`).
+//! `cpal` (the sound card, all calls mixed, falls back to `null`; rings
+//! on a ring output of their own when configured: [`AudioBackend::open_ring`]).
 //!
 //! Sources and sinks are called from the media task once per tick: they must
 //! not block for long (the file sink writes a frame to a buffered file).
 
+/// The [`AudioBackend`] methods a wrapping backend (one with an `inner`
+/// backend: the room, the voice processing) hands on unchanged: the ring
+/// output, gains and device choice are the wrapped backend's.
+macro_rules! delegate_to_inner {
+    () => {
+        fn open_ring(
+            &self,
+            name: &str,
+        ) -> $crate::media::Result<Box<dyn $crate::media::audio::Sink>> {
+            self.inner.open_ring(name)
+        }
+
+        fn set_gain(
+            &self,
+            call_id: &str,
+            mic: Option<$crate::media::audio::gain::GainChange>,
+            speaker: Option<$crate::media::audio::gain::GainChange>,
+        ) -> $crate::media::Result<(i32, i32)> {
+            self.inner.set_gain(call_id, mic, speaker)
+        }
+
+        fn set_device(
+            &self,
+            role: $crate::media::audio::devices::DeviceRole,
+            id: Option<&str>,
+        ) -> $crate::media::Result<Option<String>> {
+            self.inner.set_device(role, id)
+        }
+
+        fn output_device(&self) -> Option<String> {
+            self.inner.output_device()
+        }
+    };
+}
+
+pub mod alsa_quiet;
 pub mod cpal;
+pub mod devices;
 pub mod file;
+pub mod gain;
 pub mod null;
 pub mod processing;
 pub mod resample;
@@ -58,6 +97,33 @@ pub trait AudioBackend: Send + Sync + Debug {
     fn kind(&self) -> BackendKind;
     /// The microphone and speaker for the call named `call_id`.
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)>;
+    /// The speaker for a ring with no call named `name` (the ring output
+    /// when the backend has one; else a call's speaker).
+    fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        Ok(self.open_call(name)?.1)
+    }
+    /// Changes the microphone and speaker gain of the call named
+    /// `call_id`: the levels in dB after the change (mic, speaker).
+    /// Backends without a sound card refuse.
+    fn set_gain(
+        &self,
+        _call_id: &str,
+        _mic: Option<gain::GainChange>,
+        _speaker: Option<gain::GainChange>,
+    ) -> Result<(i32, i32)> {
+        Err(super::MediaError::Audio(format!(
+            "the {:?} backend has no gains to set",
+            self.kind()
+        )))
+    }
+    /// Uses the device `id` (`None`: the default) for `role` from now on;
+    /// the id the backend will open. Backends without devices refuse.
+    fn set_device(&self, _role: devices::DeviceRole, _id: Option<&str>) -> Result<Option<String>> {
+        Err(super::MediaError::Audio(format!(
+            "the {:?} backend has no sound devices to choose",
+            self.kind()
+        )))
+    }
     /// The name of the device the calls are played on, when known: a
     /// headset's name turns `auto` voice processing off
     /// ([`processing::resolve`]).
@@ -95,7 +161,7 @@ fn open_device(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
             config.input.as_deref(),
             config.output_dir.as_deref(),
         )?),
-        BackendKind::Cpal => match cpal::CpalBackend::open() {
+        BackendKind::Cpal => match cpal::CpalBackend::open_with(config) {
             Ok(b) => Arc::new(b),
             Err(e) => {
                 tracing::warn!(

@@ -196,6 +196,29 @@ impl AudioSystem {
     pub fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
         self.backend.open_call(call_id)
     }
+    /// Uses device `id` (or the default) for `role` (`device`): the id
+    /// chosen; an error when it is not there or the backend has none.
+    pub fn set_device(
+        &self,
+        role: audio::devices::DeviceRole,
+        id: Option<&str>,
+    ) -> Result<Option<String>> {
+        self.backend.set_device(role, id)
+    }
+    /// Changes a call's microphone / speaker gain (`gain`): the levels
+    /// in dB after the change.
+    pub fn set_gain(
+        &self,
+        call_id: &str,
+        mic: Option<audio::gain::GainChange>,
+        speaker: Option<audio::gain::GainChange>,
+    ) -> Result<(i32, i32)> {
+        self.backend.set_gain(call_id, mic, speaker)
+    }
+    /// The speaker of a ring with no call (`[audio] ring_device`).
+    pub fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        self.backend.open_ring(name)
+    }
 }
 
 /// Handle to one call's running media task.

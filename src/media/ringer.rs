@@ -1,5 +1,6 @@
 //! A ring with no call: a [`Pattern`] played on the speaker of its own
-//! (the audio backend's stream named like a call, e.g. `callback-cb1`)
+//! (the audio backend's ring stream, named like a call, e.g.
+//! `callback-cb1`; on `[audio] ring_device` when one is set)
 //! for at most a given time, stopped when the [`Ringer`] is dropped. What
 //! the phone plays when something other than an incoming call wants the
 //! user (a callback whose target is free). It knows no SIP and no calls.
@@ -35,7 +36,7 @@ impl Ringer {
         pattern: Pattern,
         limit: Duration,
     ) -> super::Result<Ringer> {
-        let (_source, sink) = audio.open_call(name)?;
+        let sink = audio.open_ring(name)?;
         let stop = CancellationToken::new();
         tokio::spawn(ring(sink, PatternPlayer::new(pattern), limit, stop.clone()));
         Ok(Ringer { stop })

@@ -207,7 +207,7 @@ fn audio(config: &Config) -> Check {
                 ),
             }
         }
-        BackendKind::Cpal => match audio::cpal::CpalBackend::open() {
+        BackendKind::Cpal => match audio::cpal::CpalBackend::open_with(&config.audio) {
             Ok(_) => Check::ok(what, "sound card: the default input and output devices open"),
             Err(e) => Check::fail(
                 what,

@@ -31,6 +31,7 @@ mod calls;
 mod commands;
 mod conf_pending;
 mod conference;
+mod devices;
 mod dial_plan;
 mod directory;
 mod dnd_forward;

@@ -185,6 +185,8 @@ pub enum Audio {
     Null,
     /// `input` played as microphone, calls recorded to `output_dir`.
     File { input: PathBuf, output_dir: PathBuf },
+    /// The sound card (falls back to null on a machine without one).
+    Cpal,
     /// [`Audio::File`] in a simulated room (`room_echo_ms`, `room_echo_db`)
     /// with the voice processing switched (`"auto"`, `"on"`, `"off"`).
     #[serde(rename = "file")]

@@ -1,17 +1,26 @@
-//! The sound-card backend (cpal): one input and one output stream for the
-//! whole process. The device callbacks only move samples through lock-free
-//! SPSC rings (`rtrb`), never allocating or locking. A pump thread converts
-//! between the device rate and 8 kHz, mixes every call's playout into the
-//! output and gives every call the microphone.
+//! The sound-card backend (cpal): one input and one call output stream for
+//! the whole process, plus a ring output of its own when `[audio]
+//! ring_device` names another device (ring on the loudspeaker, talk on the
+//! headset). The device callbacks only move samples through lock-free SPSC
+//! rings (`rtrb`), never allocating or locking. A pump thread converts
+//! between the device rates and 8 kHz, mixes every call's playout into the
+//! call output (rings into the ring output) and gives every call the
+//! microphone. A device that disappears is replaced by the default one
+//! with one warning; the calls' rings stay, so the calls go on. The
+//! devices are reached through [`host::DeviceHost`] (tests use a stub).
 
+pub mod host;
+
+use super::devices::{choose, Choice, DeviceList, DeviceRole};
+use super::gain::{self, GainChange};
 use super::resample::Resampler;
 use super::{AudioBackend, Sink, Source};
 use crate::media::jitter::FRAME;
-use crate::media::{BackendKind, MediaError, Result};
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
+use crate::media::{AudioConfig, BackendKind, MediaError, Result};
+use host::{CpalHost, DeviceHost, InPort, OutPort};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,25 +33,39 @@ const CALL_RING: usize = 1600;
 /// A call's queue beyond this many samples is trimmed (bounds latency).
 const CALL_MAX_QUEUE: usize = 800;
 
-/// The ports of one call, held by the pump.
+/// The ports of one call (or ring), held by the pump.
 struct CallPorts {
     mic: Producer<i16>,
     spk: Consumer<i16>,
+    /// A ring with no call: played on the ring output when there is one.
+    ring: bool,
+    /// The call's name (`open_call`), for `gain`.
+    name: String,
+    /// Gains in dB and their factors.
+    mic_db: i32,
+    spk_db: i32,
+    mic_gain: f32,
+    spk_gain: f32,
 }
 
 /// The sound card, opened and running.
 pub struct CpalBackend {
     calls: Arc<Mutex<Vec<CallPorts>>>,
     stop: Arc<AtomicBool>,
-    _output: cpal::Stream,
-    _input: Option<cpal::Stream>,
+    host: Arc<dyn DeviceHost>,
+    /// Device changes (`device`) for the pump.
+    requests: Sender<Request>,
+    /// The name of the output calls play on when the backend opened (the
+    /// voice processing's `auto` looks for a headset in it).
+    output_name: Option<String>,
 }
+
+/// A device change for the pump: use `id` (or the default) for a role.
+type Request = (DeviceRole, Option<String>);
 
 impl std::fmt::Debug for CpalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CpalBackend")
-            .field("input", &self._input.is_some())
-            .finish()
+        f.debug_struct("CpalBackend").finish_non_exhaustive()
     }
 }
 
@@ -56,151 +79,66 @@ fn audio_err(what: &str, e: impl std::fmt::Display) -> MediaError {
     MediaError::Audio(format!("{what}: {e}"))
 }
 
+/// The device id to open for one role: the configured one when it is
+/// there, else the default (with one warning naming the missing device).
+fn pick(list: &[super::devices::DeviceInfo], wanted: Option<&str>, role: &str) -> Option<String> {
+    match choose(list, wanted) {
+        Choice::Default => None,
+        Choice::Named(id) => Some(id),
+        Choice::Missing(name) => {
+            tracing::warn!("{role} device {name:?} not found; the default device is used");
+            None
+        }
+    }
+}
+
 impl CpalBackend {
-    /// Probes the default output (required) and input (optional) devices
-    /// and starts their streams.
+    /// Opens the default devices (`[audio]` keys unset): output required,
+    /// microphone optional; ALSA's complaints go to the log.
     pub fn open() -> Result<CpalBackend> {
-        let host = cpal::default_host();
-        let out_dev = host
-            .default_output_device()
-            .ok_or_else(|| MediaError::Audio("no output device".into()))?;
-        let out_cfg = out_dev
-            .default_output_config()
-            .map_err(|e| audio_err("output device", e))?;
-        let out_rate = out_cfg.sample_rate();
-        let lead = (out_rate as usize * OUTPUT_LEAD_MS / 1000).max(1);
-        let (out_tx, out_rx) = RingBuffer::<f32>::new(lead * 4);
-        let output = build_output(&out_dev, out_cfg.sample_format(), out_cfg.config(), out_rx)?;
-        output.play().map_err(|e| audio_err("starting output", e))?;
+        Self::open_with(&AudioConfig::default())
+    }
 
-        let (input, in_rx, in_rate) = match open_input(&host) {
-            Ok((stream, rx, rate)) => (Some(stream), Some(rx), rate),
-            Err(e) => {
-                tracing::warn!("no usable microphone ({e}); calls send silence");
-                (None, None, 8000)
-            }
-        };
+    /// Opens the devices `config` names (`input_device`, `output_device`,
+    /// `ring_device`), each falling back to the default when missing.
+    pub fn open_with(config: &AudioConfig) -> Result<CpalBackend> {
+        Self::open_on(Arc::new(CpalHost), config)
+    }
 
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let pump = Pump {
-            calls: Arc::clone(&calls),
-            stop: Arc::clone(&stop),
-            out_tx,
-            out_lead: lead,
-            up: Resampler::new(8000, out_rate),
-            in_rx,
-            down: Resampler::new(in_rate, 8000),
-        };
+    /// [`CpalBackend::open_with`] on any device host.
+    pub fn open_on(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<CpalBackend> {
+        let (pump, requests) = Pump::open(Arc::clone(&host), config)?;
+        let calls = Arc::clone(&pump.calls);
+        let stop = Arc::clone(&pump.stop);
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
             .map_err(|e| audio_err("audio thread", e))?;
+        let outputs = host.list().outputs;
+        let output_name = match choose(&outputs, config.output_device.as_deref()) {
+            Choice::Named(id) => outputs.iter().find(|d| d.id == id),
+            Choice::Default | Choice::Missing(_) => outputs.iter().find(|d| d.default),
+        }
+        .map(|d| d.name.clone());
         Ok(CpalBackend {
             calls,
             stop,
-            _output: output,
-            _input: input,
+            host,
+            requests,
+            output_name,
         })
     }
-}
 
-fn open_input(host: &cpal::Host) -> Result<(cpal::Stream, Consumer<f32>, u32)> {
-    let dev = host
-        .default_input_device()
-        .ok_or_else(|| MediaError::Audio("no input device".into()))?;
-    let cfg = dev
-        .default_input_config()
-        .map_err(|e| audio_err("input device", e))?;
-    let rate = cfg.sample_rate();
-    let (tx, rx) = RingBuffer::<f32>::new(rate as usize / 2);
-    let stream = build_input(&dev, cfg.sample_format(), cfg.config(), tx)?;
-    stream.play().map_err(|e| audio_err("starting input", e))?;
-    Ok((stream, rx, rate))
-}
-
-fn build_output(
-    dev: &cpal::Device,
-    format: SampleFormat,
-    config: StreamConfig,
-    rx: Consumer<f32>,
-) -> Result<cpal::Stream> {
-    match format {
-        SampleFormat::F32 => output_stream::<f32>(dev, config, rx),
-        SampleFormat::I16 => output_stream::<i16>(dev, config, rx),
-        SampleFormat::U16 => output_stream::<u16>(dev, config, rx),
-        SampleFormat::I32 => output_stream::<i32>(dev, config, rx),
-        other => Err(MediaError::Audio(format!(
-            "unsupported sample format {other}"
-        ))),
+    /// The devices of the host this backend runs on.
+    pub fn devices(&self) -> DeviceList {
+        self.host.list()
     }
 }
 
-fn output_stream<T>(
-    dev: &cpal::Device,
-    config: StreamConfig,
-    mut rx: Consumer<f32>,
-) -> Result<cpal::Stream>
-where
-    T: SizedSample + FromSample<f32>,
-{
-    let channels = usize::from(config.channels.max(1));
-    dev.build_output_stream(
-        config,
-        move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
-            for frame in data.chunks_mut(channels) {
-                let v = rx.pop().unwrap_or(0.0);
-                for s in frame {
-                    *s = T::from_sample(v);
-                }
-            }
-        },
-        |e| tracing::warn!("audio output: {e}"),
-        None,
-    )
-    .map_err(|e| audio_err("output stream", e))
-}
-
-fn build_input(
-    dev: &cpal::Device,
-    format: SampleFormat,
-    config: StreamConfig,
-    tx: Producer<f32>,
-) -> Result<cpal::Stream> {
-    match format {
-        SampleFormat::F32 => input_stream::<f32>(dev, config, tx),
-        SampleFormat::I16 => input_stream::<i16>(dev, config, tx),
-        SampleFormat::U16 => input_stream::<u16>(dev, config, tx),
-        SampleFormat::I32 => input_stream::<i32>(dev, config, tx),
-        other => Err(MediaError::Audio(format!(
-            "unsupported sample format {other}"
-        ))),
-    }
-}
-
-fn input_stream<T>(
-    dev: &cpal::Device,
-    config: StreamConfig,
-    mut tx: Producer<f32>,
-) -> Result<cpal::Stream>
-where
-    T: SizedSample,
-    f32: FromSample<T>,
-{
-    let channels = usize::from(config.channels.max(1));
-    dev.build_input_stream(
-        config,
-        move |data: &[T], _: &cpal::InputCallbackInfo| {
-            for frame in data.chunks(channels) {
-                let sum: f32 = frame.iter().map(|&s| s.to_sample::<f32>()).sum();
-                // A full ring drops samples: the pump is behind.
-                let _ = tx.push(sum / channels as f32);
-            }
-        },
-        |e| tracing::warn!("audio input: {e}"),
-        None,
-    )
-    .map_err(|e| audio_err("input stream", e))
+/// The inputs and outputs of the system's sound host (`devices`); ALSA's
+/// complaints go to the log.
+pub fn list_devices() -> DeviceList {
+    CpalHost.list()
 }
 
 impl AudioBackend for CpalBackend {
@@ -208,8 +146,60 @@ impl AudioBackend for CpalBackend {
         BackendKind::Cpal
     }
 
-    fn open_call(&self, _call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-        attach(&self.calls)
+    fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+        attach(&self.calls, call_id, false)
+    }
+
+    fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
+        Ok(attach(&self.calls, name, true)?.1)
+    }
+
+    fn output_device(&self) -> Option<String> {
+        self.output_name.clone()
+    }
+
+    fn set_gain(
+        &self,
+        call_id: &str,
+        mic: Option<GainChange>,
+        speaker: Option<GainChange>,
+    ) -> Result<(i32, i32)> {
+        let mut calls = self
+            .calls
+            .lock()
+            .map_err(|_| MediaError::Audio("audio thread failed".into()))?;
+        let mut levels = None;
+        for c in calls.iter_mut().filter(|c| c.name == call_id && !c.ring) {
+            if let Some(change) = mic {
+                c.mic_db = change.apply(c.mic_db);
+                c.mic_gain = gain::factor(c.mic_db);
+            }
+            if let Some(change) = speaker {
+                c.spk_db = change.apply(c.spk_db);
+                c.spk_gain = gain::factor(c.spk_db);
+            }
+            levels = Some((c.mic_db, c.spk_db));
+        }
+        levels.ok_or_else(|| MediaError::Audio(format!("no audio for call {call_id:?} yet")))
+    }
+
+    fn set_device(&self, role: DeviceRole, id: Option<&str>) -> Result<Option<String>> {
+        let list = self.host.list();
+        let devices = match role {
+            DeviceRole::Input => &list.inputs,
+            DeviceRole::Output | DeviceRole::Ring => &list.outputs,
+        };
+        let id = match choose(devices, id) {
+            Choice::Default => None,
+            Choice::Named(id) => Some(id),
+            Choice::Missing(name) => {
+                return Err(MediaError::Audio(format!("no such sound device: {name:?}")))
+            }
+        };
+        self.requests
+            .send((role, id.clone()))
+            .map_err(|_| MediaError::Audio("the audio thread stopped".into()))?;
+        Ok(id)
     }
 }
 
@@ -245,18 +235,164 @@ impl Sink for RingSink {
     }
 }
 
+/// One output device as the pump drives it.
+struct Output {
+    port: OutPort,
+    lead: usize,
+    up: Resampler,
+}
+
+impl Output {
+    fn new(port: OutPort) -> Output {
+        let lead = (port.rate as usize * OUTPUT_LEAD_MS / 1000).max(1);
+        let up = Resampler::new(8000, port.rate);
+        Output { port, lead, up }
+    }
+
+    /// Mixes the calls `pick` selects at 8 kHz, then up to the device
+    /// rate, keeping about OUTPUT_LEAD_MS queued for the device.
+    fn fill(
+        &mut self,
+        calls: &mut [CallPorts],
+        pick: impl Fn(&CallPorts) -> bool,
+        sc: &mut Scratch,
+    ) {
+        let tx = &mut self.port.tx;
+        let queued = tx.buffer().capacity() - tx.slots();
+        let want_dev = self.lead.saturating_sub(queued);
+        let want = (want_dev as f64 * self.up.step_ratio()).ceil() as usize;
+        sc.mix.clear();
+        sc.mix.resize(want, 0.0f32);
+        for c in calls.iter_mut().filter(|c| pick(c)) {
+            while c.spk.slots() > CALL_MAX_QUEUE + want {
+                let _ = c.spk.pop();
+            }
+            for m in sc.mix.iter_mut() {
+                match c.spk.pop() {
+                    Ok(s) => *m += f32::from(s) / 32768.0 * c.spk_gain,
+                    Err(_) => break,
+                }
+            }
+        }
+        sc.dev.clear();
+        self.up.process(&sc.mix, &mut sc.dev);
+        for &s in &sc.dev {
+            if tx.push(s.clamp(-1.0, 1.0)).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// The microphone as the pump reads it.
+struct Input {
+    port: InPort,
+    down: Resampler,
+}
+
+impl Input {
+    fn new(port: InPort) -> Input {
+        let down = Resampler::new(port.rate, 8000);
+        Input { port, down }
+    }
+}
+
+/// Which device vanished and what took its place, for the one warning.
+fn replaced(role: &str, gone: &str, now: std::result::Result<&str, String>) -> String {
+    match now {
+        Ok(id) => format!("{role} device {gone:?} disappeared; {id:?} (the default) takes over"),
+        Err(e) => format!("{role} device {gone:?} disappeared and the default does not open ({e}); the calls go on without it"),
+    }
+}
+
 /// Moves audio between the device rings and the calls' rings.
 struct Pump {
     calls: Arc<Mutex<Vec<CallPorts>>>,
     stop: Arc<AtomicBool>,
-    out_tx: Producer<f32>,
-    out_lead: usize,
-    up: Resampler,
-    in_rx: Option<Consumer<f32>>,
-    down: Resampler,
+    host: Arc<dyn DeviceHost>,
+    out: Output,
+    /// The ring output when it is another device than `out`.
+    ring: Option<Output>,
+    input: Option<Input>,
+    requests: Receiver<Request>,
 }
 
 impl Pump {
+    /// Opens the devices `config` names on `host`; the sender takes device
+    /// changes.
+    fn open(host: Arc<dyn DeviceHost>, config: &AudioConfig) -> Result<(Pump, Sender<Request>)> {
+        let wanted = [
+            &config.input_device,
+            &config.output_device,
+            &config.ring_device,
+        ];
+        let list = if wanted.iter().any(|w| w.is_some()) {
+            host.list()
+        } else {
+            DeviceList::default()
+        };
+        let out_id = pick(&list.outputs, config.output_device.as_deref(), "output");
+        let ring_id = pick(&list.outputs, config.ring_device.as_deref(), "ring output");
+        let in_id = pick(&list.inputs, config.input_device.as_deref(), "input");
+        let out = Output::new(host.open_output(out_id.as_deref())?);
+        let ring = match ring_id {
+            Some(id) if id != out.port.id => match host.open_output(Some(&id)) {
+                Ok(port) => Some(Output::new(port)),
+                Err(e) => {
+                    tracing::warn!(
+                        "ring output {id:?} does not open ({e}); rings play on the call output"
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let input = match host.open_input(in_id.as_deref()) {
+            Ok(port) => Some(Input::new(port)),
+            Err(e) => {
+                tracing::warn!("no usable microphone ({e}); calls send silence");
+                None
+            }
+        };
+        let (tx, requests) = channel();
+        let pump = Pump {
+            calls: Arc::new(Mutex::new(Vec::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+            host,
+            out,
+            ring,
+            input,
+            requests,
+        };
+        Ok((pump, tx))
+    }
+
+    /// Carries out a device change; a device that does not open leaves
+    /// the old one in place, with a warning.
+    fn switch(&mut self, role: DeviceRole, id: Option<&str>) {
+        let failed = |e: MediaError| {
+            tracing::warn!("sound device {id:?} does not open ({e}); the {role:?} device stays");
+        };
+        match role {
+            DeviceRole::Output => match self.host.open_output(id) {
+                Ok(port) => self.out = Output::new(port),
+                Err(e) => failed(e),
+            },
+            DeviceRole::Ring => match id {
+                None => self.ring = None,
+                Some(id) if id == self.out.port.id => self.ring = None,
+                Some(_) => match self.host.open_output(id) {
+                    Ok(port) => self.ring = Some(Output::new(port)),
+                    Err(e) => failed(e),
+                },
+            },
+            DeviceRole::Input => match self.host.open_input(id) {
+                Ok(port) => self.input = Some(Input::new(port)),
+                Err(e) => failed(e),
+            },
+        }
+    }
+
     fn run(mut self) {
         let mut scratch = Scratch::default();
         while !self.stop.load(Ordering::Relaxed) {
@@ -267,9 +403,61 @@ impl Pump {
         }
     }
 
+    /// Replaces a device that disappeared by the default one, with one
+    /// warning each; a device that cannot be replaced is left (silent).
+    fn recover(&mut self) {
+        if self.out.port.lost.swap(false, Ordering::Relaxed) {
+            let now = self.host.open_output(None);
+            tracing::warn!(
+                "{}",
+                replaced(
+                    "output",
+                    &self.out.port.id,
+                    now.as_ref()
+                        .map(|p| p.id.as_str())
+                        .map_err(|e| e.to_string())
+                )
+            );
+            if let Ok(port) = now {
+                self.out = Output::new(port);
+            }
+        }
+        if let Some(ring) = self.ring.as_mut() {
+            if ring.port.lost.swap(false, Ordering::Relaxed) {
+                tracing::warn!(
+                    "ring output device {:?} disappeared; rings play on the call output",
+                    ring.port.id
+                );
+                self.ring = None;
+            }
+        }
+        if let Some(input) = self.input.as_mut() {
+            if input.port.lost.swap(false, Ordering::Relaxed) {
+                let now = self.host.open_input(None);
+                tracing::warn!(
+                    "{}",
+                    replaced(
+                        "input",
+                        &input.port.id,
+                        now.as_ref()
+                            .map(|p| p.id.as_str())
+                            .map_err(|e| e.to_string())
+                    )
+                );
+                if let Ok(port) = now {
+                    *input = Input::new(port);
+                }
+            }
+        }
+    }
+
     /// One pass: microphone to every call, every call's playout mixed to
-    /// the output. False when the call list is unusable.
+    /// its output. False when the call list is unusable.
     fn step(&mut self, sc: &mut Scratch) -> bool {
+        while let Ok((role, id)) = self.requests.try_recv() {
+            self.switch(role, id.as_deref());
+        }
+        self.recover();
         let Ok(mut calls) = self.calls.lock() else {
             return false;
         };
@@ -278,46 +466,29 @@ impl Pump {
         // Microphone: device rate -> 8 kHz -> every call.
         sc.raw.clear();
         sc.mic.clear();
-        if let Some(rx) = self.in_rx.as_mut() {
-            while let Ok(s) = rx.pop() {
+        if let Some(input) = self.input.as_mut() {
+            while let Ok(s) = input.port.rx.pop() {
                 sc.raw.push(s);
             }
+            input.down.process(&sc.raw, &mut sc.mic);
         }
-        self.down.process(&sc.raw, &mut sc.mic);
-        for c in calls.iter_mut() {
+        for c in calls.iter_mut().filter(|c| !c.ring) {
             for &s in &sc.mic {
-                let v = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                let v = (s * c.mic_gain * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
                 if c.mic.push(v).is_err() {
                     break;
                 }
             }
         }
 
-        // Speaker: mix the calls at 8 kHz, then up to the device rate,
-        // keeping about OUTPUT_LEAD_MS queued for the device.
-        let queued = self.out_tx.buffer().capacity() - self.out_tx.slots();
-        let want_dev = self.out_lead.saturating_sub(queued);
-        let want = (want_dev as f64 * self.up.step_ratio()).ceil() as usize;
-        sc.mix.clear();
-        sc.mix.resize(want, 0.0f32);
-        for c in calls.iter_mut() {
-            while c.spk.slots() > CALL_MAX_QUEUE + want {
-                let _ = c.spk.pop();
+        // Speaker: calls (and rings, without a ring output) on the call
+        // output; rings on the ring output.
+        match self.ring.as_mut() {
+            Some(ring) => {
+                self.out.fill(&mut calls, |c| !c.ring, sc);
+                ring.fill(&mut calls, |c| c.ring, sc);
             }
-            for m in sc.mix.iter_mut() {
-                match c.spk.pop() {
-                    Ok(s) => *m += f32::from(s) / 32768.0,
-                    Err(_) => break,
-                }
-            }
-        }
-        drop(calls);
-        sc.dev.clear();
-        self.up.process(&sc.mix, &mut sc.dev);
-        for &s in &sc.dev {
-            if self.out_tx.push(s.clamp(-1.0, 1.0)).is_err() {
-                break;
-            }
+            None => self.out.fill(&mut calls, |_| true, sc),
         }
         true
     }
@@ -332,8 +503,12 @@ struct Scratch {
     dev: Vec<f32>,
 }
 
-/// Registers a call with the pump: its microphone and speaker rings.
-fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
+/// Registers a call (or a ring) with the pump: its microphone and speaker rings.
+fn attach(
+    calls: &Mutex<Vec<CallPorts>>,
+    name: &str,
+    ring: bool,
+) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
     let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
     let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
     calls
@@ -342,6 +517,12 @@ fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sin
         .push(CallPorts {
             mic: mic_tx,
             spk: spk_rx,
+            ring,
+            name: name.to_string(),
+            mic_db: 0,
+            spk_db: 0,
+            mic_gain: 1.0,
+            spk_gain: 1.0,
         });
     Ok((
         Box::new(RingSource { rx: mic_rx }),
@@ -351,41 +532,137 @@ fn attach(calls: &Mutex<Vec<CallPorts>>) -> Result<(Box<dyn Source>, Box<dyn Sin
 
 #[cfg(test)]
 mod tests {
+    use super::super::devices::DeviceInfo;
     use super::*;
     use crate::media::{AudioConfig, AudioSystem, BackendKind};
 
-    /// The pump without a device: rings stand in for the callbacks.
+    /// The far ends of a stub device: what the "device" plays and the
+    /// microphone it records, and its lost flag.
+    struct StubEnd {
+        id: String,
+        played: Consumer<f32>,
+        mic: Producer<f32>,
+        lost: Arc<AtomicBool>,
+    }
+
+    /// A device host without devices: every open hands out rings; the test
+    /// keeps their far ends and can make a device vanish.
+    #[derive(Default)]
+    struct StubHost {
+        ends: Mutex<Vec<StubEnd>>,
+        rate: u32,
+    }
+
+    const DEVICES: [&str; 3] = ["default", "headset", "speakers"];
+
+    impl StubHost {
+        fn new(rate: u32) -> Arc<StubHost> {
+            Arc::new(StubHost {
+                ends: Mutex::new(Vec::new()),
+                rate,
+            })
+        }
+
+        /// The far end of the newest port opened on `id`.
+        fn take(&self, id: &str) -> StubEnd {
+            let mut ends = self.ends.lock().unwrap();
+            let at = ends.iter().rposition(|e| e.id == id).unwrap();
+            ends.remove(at)
+        }
+
+        fn opened(&self) -> Vec<String> {
+            self.ends
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e.id.clone())
+                .collect()
+        }
+    }
+
+    impl DeviceHost for StubHost {
+        fn list(&self) -> DeviceList {
+            let info = |id: &str| DeviceInfo {
+                id: id.into(),
+                name: format!("{id} device"),
+                default: id == "default",
+            };
+            DeviceList {
+                inputs: DEVICES.iter().map(|d| info(d)).collect(),
+                outputs: DEVICES.iter().map(|d| info(d)).collect(),
+            }
+        }
+
+        fn open_output(&self, id: Option<&str>) -> Result<OutPort> {
+            let id = id.unwrap_or("default").to_string();
+            let (tx, played) = RingBuffer::new(self.rate as usize);
+            let (mic, _) = RingBuffer::new(1);
+            let lost = Arc::new(AtomicBool::new(false));
+            self.ends.lock().unwrap().push(StubEnd {
+                id: id.clone(),
+                played,
+                mic,
+                lost: Arc::clone(&lost),
+            });
+            Ok(OutPort {
+                id,
+                rate: self.rate,
+                tx,
+                lost,
+                stream: None,
+            })
+        }
+
+        fn open_input(&self, id: Option<&str>) -> Result<InPort> {
+            let id = id.unwrap_or("default").to_string();
+            let (mic, rx) = RingBuffer::new(self.rate as usize);
+            let (_, played) = RingBuffer::new(1);
+            let lost = Arc::new(AtomicBool::new(false));
+            self.ends.lock().unwrap().push(StubEnd {
+                id: format!("in:{id}"),
+                played,
+                mic,
+                lost: Arc::clone(&lost),
+            });
+            Ok(InPort {
+                id,
+                rate: self.rate,
+                rx,
+                lost,
+                stream: None,
+            })
+        }
+    }
+
+    fn drain(rx: &mut Consumer<f32>) -> Vec<f32> {
+        let mut out = Vec::new();
+        while let Ok(s) = rx.pop() {
+            out.push(s);
+        }
+        out
+    }
+
+    /// The pump on a stub device: calls mixed, the microphone shared.
     #[test]
     fn pump_mixes_calls_and_shares_the_microphone() {
-        let calls = Arc::new(Mutex::new(Vec::new()));
-        let (out_tx, mut out_rx) = RingBuffer::<f32>::new(4000);
-        let (mut in_tx, in_rx) = RingBuffer::<f32>::new(4000);
-        let mut pump = Pump {
-            calls: Arc::clone(&calls),
-            stop: Arc::new(AtomicBool::new(false)),
-            out_tx,
-            out_lead: 480,
-            up: Resampler::new(8000, 48000),
-            in_rx: Some(in_rx),
-            down: Resampler::new(16000, 8000),
-        };
-        let (mut src1, mut sink1) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
-        let (mut src2, mut sink2) = attach(&calls).unwrap_or_else(|e| panic!("{e}"));
+        let host = StubHost::new(48000);
+        let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        let mut spk = host.take("default");
+        let mut mic = host.take("in:default");
+        let (mut src1, mut sink1) = attach(&pump.calls, "c", false).unwrap();
+        let (mut src2, mut sink2) = attach(&pump.calls, "c", false).unwrap();
         sink1.write(&[1000; FRAME]);
         sink2.write(&[2000; FRAME]);
-        for _ in 0..640 {
-            let _ = in_tx.push(0.25);
+        for _ in 0..1920 {
+            let _ = mic.mic.push(0.25);
         }
         let mut sc = Scratch::default();
         assert!(pump.step(&mut sc));
         // Output: 60 ms at 48 kHz of the sum of both calls.
-        let mut out = Vec::new();
-        while let Ok(s) = out_rx.pop() {
-            out.push(s);
-        }
-        assert!((470..=490).contains(&out.len()), "{}", out.len());
+        let out = drain(&mut spk.played);
+        assert!((2870..=2890).contains(&out.len()), "{}", out.len());
         let expect = 3000.0 / 32768.0;
-        assert!(out[100..400].iter().all(|s| (s - expect).abs() < 1e-3));
+        assert!(out[100..800].iter().all(|s| (s - expect).abs() < 1e-3));
         // Both calls hear the microphone (past the filter's settling).
         let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
         src1.read(&mut f1);
@@ -395,7 +672,188 @@ mod tests {
         // A finished call is forgotten.
         drop((src2, sink2));
         assert!(pump.step(&mut sc));
-        assert_eq!(calls.lock().map(|c| c.len()).unwrap_or(0), 1);
+        assert_eq!(pump.calls.lock().map(|c| c.len()).unwrap_or(0), 1);
+    }
+
+    /// Configured devices are opened by id; a ring goes to the ring
+    /// output, the call to the call output; a missing name is the default.
+    #[test]
+    fn ring_on_the_loudspeaker_talk_on_the_headset() {
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ring_device: Some("speakers device".into()),
+            input_device: Some("no such mic".into()),
+            ..AudioConfig::default()
+        };
+        let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
+        assert_eq!(host.opened(), ["headset", "speakers", "in:default"]);
+        let mut headset = host.take("headset");
+        let mut speakers = host.take("speakers");
+        let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
+        let (_ring_src, mut ring) = attach(&pump.calls, "r", true).unwrap();
+        call.write(&[1000; FRAME]);
+        ring.write(&[-3000; FRAME]);
+        assert!(pump.step(&mut Scratch::default()));
+        let talk = drain(&mut headset.played);
+        let bell = drain(&mut speakers.played);
+        assert!(
+            talk[..FRAME]
+                .iter()
+                .all(|&s| (s - 1000.0 / 32768.0).abs() < 1e-3),
+            "{talk:?}"
+        );
+        assert!(
+            bell[..FRAME]
+                .iter()
+                .all(|&s| (s + 3000.0 / 32768.0).abs() < 1e-3),
+            "{bell:?}"
+        );
+    }
+
+    /// The headset is pulled mid-call: the default output takes over, the
+    /// call's audio goes on there, one warning says so.
+    #[test]
+    fn a_vanished_output_falls_back_to_the_default_and_the_call_goes_on() {
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ..AudioConfig::default()
+        };
+        let log = LogBuf::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
+            let headset = host.take("headset");
+            let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
+            let mut sc = Scratch::default();
+            call.write(&[500; FRAME]);
+            assert!(pump.step(&mut sc));
+            headset.lost.store(true, Ordering::Relaxed);
+            drop(headset);
+            call.write(&[700; FRAME]);
+            assert!(pump.step(&mut sc));
+            assert!(pump.step(&mut sc));
+            let mut speaker = host.take("default");
+            let out = drain(&mut speaker.played);
+            assert!(
+                out.iter().any(|&s| (s - 700.0 / 32768.0).abs() < 1e-3),
+                "the call is not heard on the default: {out:?}"
+            );
+        });
+        let text = log
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap();
+        let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+        assert_eq!(warnings.len(), 1, "{text}");
+        assert!(warnings[0].contains("\"headset\" disappeared"), "{text}");
+    }
+
+    /// The output's name reaches the voice processing's `auto`: a headset
+    /// chosen as the output turns it off, the default (speakers) keeps it.
+    #[test]
+    fn the_chosen_output_decides_auto_voice_processing() {
+        use crate::config::VoiceProcessing;
+        use crate::media::audio::processing::resolve;
+        let host = StubHost::new(8000);
+        let headset = AudioConfig {
+            output_device: Some("headset".into()),
+            ..AudioConfig::default()
+        };
+        let on_head = CpalBackend::open_on(host.clone(), &headset).unwrap();
+        assert_eq!(on_head.output_device().as_deref(), Some("headset device"));
+        let auto = VoiceProcessing::default();
+        let name = on_head.output_device();
+        assert!(!resolve(&auto, BackendKind::Cpal, name.as_deref()).any());
+        let room = CpalBackend::open_on(host, &AudioConfig::default()).unwrap();
+        assert_eq!(room.output_device().as_deref(), Some("default device"));
+        let name = room.output_device();
+        assert!(resolve(&auto, BackendKind::Cpal, name.as_deref()).echo_cancel);
+    }
+
+    /// `device output …` while a call runs: the call is heard on the new
+    /// device; a device that is not there is refused; the null-fallback
+    /// case is `without_a_device_cpal_falls_back_to_null`.
+    #[test]
+    fn a_call_moves_to_the_output_chosen_while_it_runs() {
+        let host = StubHost::new(8000);
+        let backend = CpalBackend::open_on(host.clone(), &AudioConfig::default()).unwrap();
+        let (_src, mut call) = backend.open_call("c1").unwrap();
+        assert_eq!(
+            backend
+                .set_device(DeviceRole::Output, Some("speakers device"))
+                .unwrap(),
+            Some("speakers".to_string())
+        );
+        assert!(backend.set_device(DeviceRole::Input, Some("nope")).is_err());
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while !host.opened().contains(&"speakers".to_string()) {
+            assert!(
+                std::time::Instant::now() < end,
+                "never opened: {:?}",
+                host.opened()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut speakers = host.take("speakers");
+        let mut heard = Vec::new();
+        while !heard
+            .iter()
+            .any(|&s: &f32| (s - 900.0 / 32768.0).abs() < 1e-3)
+        {
+            assert!(std::time::Instant::now() < end, "not heard: {heard:?}");
+            call.write(&[900; FRAME]);
+            std::thread::sleep(Duration::from_millis(20));
+            heard.extend(drain(&mut speakers.played));
+        }
+    }
+
+    /// `gain`: the speaker of one call turned down 6 dB, its microphone
+    /// up 6 dB; the other call keeps its levels; an unknown call is refused.
+    #[test]
+    fn gains_are_per_call() {
+        let host = StubHost::new(8000);
+        let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        let mut spk = host.take("default");
+        let mut mic = host.take("in:default");
+        let backend = CpalBackend {
+            calls: Arc::clone(&pump.calls),
+            stop: Arc::new(AtomicBool::new(false)),
+            host: host.clone(),
+            requests: channel().0,
+            output_name: None,
+        };
+        let (mut src1, mut sink1) = backend.open_call("c1").unwrap();
+        let (mut src2, _sink2) = backend.open_call("c2").unwrap();
+        assert_eq!(
+            backend
+                .set_gain("c1", Some(GainChange::Db(6)), Some(GainChange::Db(-6)))
+                .unwrap(),
+            (6, -6)
+        );
+        assert!(backend.set_gain("c9", Some(GainChange::Up), None).is_err());
+        sink1.write(&[10000; FRAME]);
+        for _ in 0..FRAME {
+            let _ = mic.mic.push(0.125);
+        }
+        assert!(pump.step(&mut Scratch::default()));
+        let out = drain(&mut spk.played);
+        assert!(
+            (out[10] - 10000.0 / 32768.0 * 0.501).abs() < 1e-3,
+            "{}",
+            out[10]
+        );
+        let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
+        src1.read(&mut f1);
+        src2.read(&mut f2);
+        assert!((f1[100] - 8173).abs() < 100, "{}", f1[100]);
+        assert!((f2[100] - 4096).abs() < 100, "{}", f2[100]);
     }
 
     /// Collects log output for one test.

@@ -38,9 +38,7 @@ impl AudioBackend for RoomBackend {
         self.inner.kind()
     }
 
-    fn output_device(&self) -> Option<String> {
-        self.inner.output_device()
-    }
+    delegate_to_inner!();
 
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
         let (source, sink) = self.inner.open_call(call_id)?;

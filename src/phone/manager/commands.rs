@@ -3,7 +3,7 @@
 //! No command logic lives here; `quit` is handed back to the run loop
 //! ([`Flow::Quit`]), the only place that can stop taking commands.
 
-use super::CallManager;
+use super::{devices, CallManager};
 use crate::command::{Command, CommandError};
 use crate::phone::call::CallHandle;
 use serde_json::{json, Value};
@@ -108,6 +108,9 @@ impl CallManager {
                 self.normalize(&number, account.as_deref()).into()
             }
             Command::Search { q, limit } => self.search(&q, limit),
+            Command::Devices => devices::list(),
+            Command::Gain { call, mic, speaker } => self.gain(call.as_deref(), mic, speaker).into(),
+            Command::Device { role, name } => devices::choose(&self.env.audio, &role, name).into(),
             Command::Quit => return Flow::Quit(reply),
         };
         answer.send(reply);
