@@ -257,9 +257,14 @@ impl JitterBuffer {
             }
         }
         let mut concealed = false;
-        if self.depth() > 0 && self.depth() + self.frame < self.target {
+        if self.stretch.cooled_down() && self.depth() > 0 && self.depth() + self.frame < self.target
+        {
             // Short of the target (it grew after late packets): play a
-            // pitch period of what is ready once more, which adds delay.
+            // frame's worth more of what is ready, a pitch period a tick,
+            // which adds delay.
+            self.stretch.expand_pending = self.frame;
+        }
+        if self.stretch.expand_pending > 0 {
             self.expand_once();
         } else if self.trim_pending > 0 {
             // Standing above the target: play a pitch period fewer.

@@ -165,7 +165,8 @@ impl Plc {
 
     /// Bridges a gap of `gap` samples before `future` (the audio that
     /// follows it, already at hand): the continuation of the past
-    /// cross-fades into `future`'s first pitch period repeated backwards,
+    /// cross-fades into `future`'s first pitch period (at `future`'s own
+    /// pitch) repeated backwards,
     /// so the bridge starts where the past left off and ends where
     /// `future` begins. Returns the bridge, exactly `gap` samples (a
     /// bridge made longer or shorter to bring the two into phase measured
@@ -181,7 +182,9 @@ impl Plc {
             return out;
         }
         let forward: Vec<f32> = (0..gap).map(|k| self.synth(self.erased + k)).collect();
-        // `future` repeated backwards: `j` samples before its start.
+        // `future` repeated backwards at its own pitch (the voice may have
+        // moved during the gap): `j` samples before its start.
+        let p = timescale::period(future, self.lens.pitch_min, self.lens.pitch_max).unwrap_or(p);
         let back: Vec<f32> = (0..gap)
             .map(|k| f32::from(future[(p - (gap - k) % p) % p]))
             .collect();

@@ -123,6 +123,25 @@ pub fn accelerate(ahead: &[i16], lag: usize) -> Vec<i16> {
     out
 }
 
+/// The pitch period of `s` in `min..=max` (leaving at least `min`
+/// samples to compare): the lag at which `s` best repeats itself.
+pub fn period(s: &[i16], min: usize, max: usize) -> Option<usize> {
+    let max = max.min(s.len().saturating_sub(min));
+    if min == 0 || min > max {
+        return None;
+    }
+    let f = floats(s);
+    let mut best: Option<(usize, f32)> = None;
+    for lag in min..=max {
+        let sim = similarity(&f[..f.len() - lag], &f[lag..]);
+        // A multiple of the period repeats as well: keep the shortest.
+        if best.is_none_or(|b| sim > b.1 + 1e-4) {
+            best = Some((lag, sim));
+        }
+    }
+    best.map(|b| b.0)
+}
+
 /// Where a synthetic continuation and real audio line up best, within
 /// `span` samples either way, compared over `window` samples: `(extra,
 /// skip)`, with one of them 0: play `synth[..extra]` first, or skip
@@ -221,6 +240,14 @@ mod tests {
         // 6 samples ahead of it: skip 6 of the real audio.
         assert_eq!(best_shift(&src[26..], &src[20..], 10, 40), (0, 6));
         assert_eq!(best_shift(&[], &src, 10, 40), (0, 0));
+    }
+
+    #[test]
+    fn the_period_of_a_tone_is_found() {
+        // 8000 / 100 = 80 samples; 8000 / 160 = 50.
+        assert_eq!(period(&sine(100.0, 0.02, 8000), 40, 120), Some(80));
+        assert_eq!(period(&sine(160.0, 0.02, 8000), 40, 120), Some(50));
+        assert_eq!(period(&[1; 50], 40, 120), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The jitter buffer's time-scale steps: when the delay must grow, the
 //! playout plays one pitch period more ([`JitterBuffer::expand_once`],
 //! NetEQ's preemptive expand); when it stands too high, one fewer
-//! ([`JitterBuffer::accelerate_once`]). A step is taken where the audio
+//! ([`JitterBuffer::accelerate_once`]). An expand adds a frame's worth, a
+//! period a tick, then rests [`COOLDOWN_TICKS`]. A step is taken where the audio
 //! repeats well (or is quiet), else put off to a later tick; after
 //! [`MAX_TRIES`] ticks it is taken anyway. The arithmetic is
 //! `super::super::timescale`; this part only picks the samples and keeps
@@ -16,6 +17,9 @@ const MIN_SIMILARITY: f32 = 0.6;
 const QUIET_POWER: f32 = 10_000.0;
 /// Ticks a stretch waits for audio that repeats well (0.4 s).
 const MAX_TRIES: u32 = 20;
+/// Ticks between the end of one expand and the start of the next (0.2 s):
+/// a frame's worth at a time, as the delay grows by a frame at a time.
+const COOLDOWN_TICKS: u32 = 10;
 
 /// What the stretching remembers between ticks.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +32,10 @@ pub(super) struct State {
     removed: usize,
     /// Ticks a pending stretch has waited.
     tries: u32,
+    /// Samples still to add (expand), a pitch period a tick.
+    pub(super) expand_pending: usize,
+    /// Ticks before the next expand may start.
+    cooldown: u32,
 }
 
 impl State {
@@ -36,6 +44,13 @@ impl State {
         self.past.extend_from_slice(out);
         let excess = self.past.len().saturating_sub(frame);
         self.past.drain(..excess);
+    }
+
+    /// Counts a tick; true when no expand is under way and the last one
+    /// ended at least [`COOLDOWN_TICKS`] ago.
+    pub(super) fn cooled_down(&mut self) -> bool {
+        self.cooldown = self.cooldown.saturating_sub(1);
+        self.cooldown == 0 && self.expand_pending == 0
     }
 
     /// Whether a stretch at `lag` may go ahead now.
@@ -89,6 +104,10 @@ impl JitterBuffer {
         let extra = timescale::expand(&self.stretch.past, &ahead, lag.lag);
         for s in extra.into_iter().rev() {
             self.ready.push_front(s);
+        }
+        self.stretch.expand_pending = self.stretch.expand_pending.saturating_sub(lag.lag);
+        if self.stretch.expand_pending == 0 {
+            self.stretch.cooldown = COOLDOWN_TICKS;
         }
         self.stretch.added += lag.lag;
         if self.stretch.added >= self.frame {
