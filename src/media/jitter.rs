@@ -4,11 +4,17 @@
 //!
 //! Target delay starts fixed at 40 ms and adapts between 40 and 120 ms: a
 //! packet that just missed its turn, or a stream that came back soon after
-//! running dry, raises it by 20 ms (realised by playing one concealed frame
-//! more); a buffer that stays a frame above target for a 5 s window loses
-//! one frame, and 10 s without trouble lowers the target again. A missing
-//! packet is concealed when its turn comes; after 60 ms of nothing the
-//! stream counts as paused and playout waits to re-buffer. It knows nothing of sockets or codecs: it takes decoded samples.
+//! running dry, raises it by 20 ms (realised by stretching the playout a
+//! pitch period at a time, [`stretch`]); a buffer that stays a frame above
+//! target for a 5 s window is shortened by a frame the same way, and 10 s
+//! without trouble lowers the target again. A missing packet is concealed
+//! when its turn comes: bridged from both sides when the packet after it
+//! is already here, else continued from the past and merged back in phase
+//! when audio returns; after 60 ms of nothing the stream counts as paused
+//! and playout waits to re-buffer. It knows nothing of sockets or codecs:
+//! it takes decoded samples.
+
+mod stretch;
 
 use super::plc::Plc;
 use std::collections::{BTreeMap, VecDeque};
@@ -26,8 +32,6 @@ const MAX_JUMP: i64 = 1000;
 /// Concealment in a row (60 ms, the concealer's fade), in frames, after
 /// which an empty buffer means the stream paused: stop and re-buffer.
 const MAX_CONCEAL_FRAMES: usize = 3;
-/// Ticks between two stretches of the playout.
-const STRETCH_COOLDOWN: u32 = 10;
 /// Ticks of concealment after an underrun before the output is silence
 /// (the concealer has faded out by then).
 const FADE_TICKS: u32 = 3;
@@ -73,7 +77,11 @@ pub struct JitterBuffer {
     concealed_run: usize,
     /// Ticks since playing stopped on an underrun.
     gap_ticks: u32,
-    stretch_cooldown: u32,
+    /// Samples still to take out of the playout (accelerate).
+    trim_pending: usize,
+    /// Stretch bookkeeping: samples added or taken out since the last
+    /// whole frame was counted, the last samples played, failed tries.
+    stretch: stretch::State,
     /// Recent sequence numbers that were concealed because they were missing.
     concealed_slots: VecDeque<i64>,
     last_len: usize,
@@ -126,7 +134,8 @@ impl JitterBuffer {
             started: false,
             concealed_run: 0,
             gap_ticks: 0,
-            stretch_cooldown: 0,
+            trim_pending: 0,
+            stretch: stretch::State::default(),
             concealed_slots: VecDeque::new(),
             last_len: frame,
             target: MIN_TARGET_FRAMES * frame,
@@ -248,17 +257,18 @@ impl JitterBuffer {
             }
         }
         let mut concealed = false;
-        self.stretch_cooldown = self.stretch_cooldown.saturating_sub(1);
-        if self.stretch_cooldown == 0 && self.depth() > 0 && self.depth() + self.frame < self.target
+        if self.stretch.cooled_down() && self.depth() > 0 && self.depth() + self.frame < self.target
         {
-            // Short of the target (it grew after late packets): add a frame
-            // of concealment behind what is ready, which adds a frame of delay.
-            let mut fill = vec![0i16; self.frame];
-            self.plc.conceal(&mut fill);
-            self.ready.extend(fill);
-            self.stretch_cooldown = STRETCH_COOLDOWN;
-            self.stats.stretched_frames += 1;
-            concealed = true;
+            // Short of the target (it grew after late packets): play a
+            // frame's worth more of what is ready, a pitch period a tick,
+            // which adds delay.
+            self.stretch.expand_pending = self.frame;
+        }
+        if self.stretch.expand_pending > 0 {
+            self.expand_once();
+        } else if self.trim_pending > 0 {
+            // Standing above the target: play a pitch period fewer.
+            self.accelerate_once();
         }
         while self.ready.len() < self.frame {
             if !self.fill_one(&mut concealed) {
@@ -270,6 +280,7 @@ impl JitterBuffer {
             *s = self.ready.pop_front().unwrap_or(0);
         }
         out[n..].fill(0);
+        self.stretch.played(&out[..n], self.frame);
         if concealed {
             self.stats.concealed_frames += 1;
             Frame::Concealed
@@ -284,12 +295,12 @@ impl JitterBuffer {
         let Some(next) = self.next else {
             return self.stop_playing(concealed);
         };
-        if let Some(mut samples) = self.packets.remove(&next) {
+        if let Some(samples) = self.packets.remove(&next) {
             self.next = Some(next + 1);
             self.buffered -= samples.len();
             if !samples.is_empty() {
-                self.plc.good(&mut samples);
-                self.ready.extend(samples);
+                let joined = self.plc.merge(samples);
+                self.ready.extend(joined);
                 self.concealed_run = 0;
             }
             return true;
@@ -304,10 +315,17 @@ impl JitterBuffer {
             self.concealed_slots.pop_front();
         }
         self.concealed_slots.push_back(next);
-        let mut fill = vec![0i16; self.last_len];
-        self.plc.conceal(&mut fill);
+        let fill = match self.packets.get(&(next + 1)).filter(|p| !p.is_empty()) {
+            // The packet after it is here: bridge the gap from both sides.
+            Some(future) => self.plc.interpolate(self.last_len, future),
+            None => {
+                let mut fill = vec![0i16; self.last_len];
+                self.plc.conceal(&mut fill);
+                fill
+            }
+        };
+        self.concealed_run += fill.len();
         self.ready.extend(fill);
-        self.concealed_run += self.last_len;
         *concealed = true;
         true
     }
@@ -345,32 +363,11 @@ impl JitterBuffer {
             self.calm_ticks = 0;
         }
         if self.window_ticks >= WINDOW_TICKS {
-            if self.window_min > self.target + self.frame {
-                self.drop_frame();
+            if self.window_min > self.target + self.frame && self.trim_pending == 0 {
+                self.trim_pending = self.frame;
             }
             self.window_ticks = 0;
             self.window_min = usize::MAX;
-        }
-    }
-
-    /// Shortens the delay by one frame's worth of samples.
-    fn drop_frame(&mut self) {
-        let mut dropped = 0;
-        while dropped < self.frame {
-            if let Some(_s) = self.ready.pop_front() {
-                dropped += 1;
-                continue;
-            }
-            let Some(next) = self.next else { break };
-            let Some(samples) = self.packets.remove(&next) else {
-                break;
-            };
-            self.next = Some(next + 1);
-            self.buffered -= samples.len();
-            dropped += samples.len();
-        }
-        if dropped > 0 {
-            self.stats.dropped_frames += 1;
         }
     }
 }

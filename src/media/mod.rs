@@ -56,6 +56,7 @@ mod session;
 mod sockets;
 pub mod srtp;
 pub mod stun;
+pub mod timescale;
 #[cfg(test)]
 mod tone;
 pub mod tones;
