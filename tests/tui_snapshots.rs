@@ -175,6 +175,8 @@ fn two_calls_one_held() {
         srtp_dropped: 0,
         fec_recovered: 0,
         concealed_frames: 0,
+        mic_level: None,
+        speaker_level: None,
     });
     let mut active = call(
         "c2",
@@ -196,6 +198,8 @@ fn two_calls_one_held() {
         srtp_dropped: 0,
         fec_recovered: 0,
         concealed_frames: 0,
+        mic_level: None,
+        speaker_level: None,
     });
     a.on_phone_event(Event::Call {
         call: Box::new(held),
@@ -205,6 +209,48 @@ fn two_calls_one_held() {
     });
     press(&mut a, KeyCode::Down);
     insta::assert_snapshot!(screen(&a));
+}
+
+/// A talking call leads its second line with level meters: the
+/// microphone sent (loud) and the speaker played (quiet); a held call
+/// shows none.
+#[test]
+fn talking_call_shows_mic_and_speaker_levels() {
+    let mut a = app();
+    let mut talking = call(
+        "c1",
+        CallDirection::Out,
+        CallState::Active,
+        "sip:1002@test.local",
+    );
+    talking.answered_at = Some("2026-11-25T13:00:10Z".into());
+    talking.codec = Some("G722".into());
+    talking.codec_rate = Some(16_000);
+    talking.stats = Some(MediaStats {
+        mic_level: Some(-18.4),
+        speaker_level: Some(-41.0),
+        ..stats(0, 1.5, Some(4.4)).unwrap()
+    });
+    let mut held = call(
+        "c2",
+        CallDirection::In,
+        CallState::Held,
+        "sip:1003@test.local",
+    );
+    held.codec = Some("PCMA".into());
+    held.stats = Some(MediaStats {
+        mic_level: Some(-96.0),
+        speaker_level: Some(-96.0),
+        ..stats(0, 0.5, None).unwrap()
+    });
+    for c in [talking, held] {
+        a.on_phone_event(Event::Call { call: Box::new(c) });
+    }
+    let shown = screen(&a);
+    assert!(shown.contains("mic ▁▂▃▅· -18 dB"), "{shown}");
+    assert!(shown.contains("spk ▁···· -41 dB"), "{shown}");
+    assert_eq!(shown.matches("mic ").count(), 1, "{shown}");
+    insta::assert_snapshot!(shown);
 }
 
 /// An encrypted call shows a lock badge; a plain one does not.
@@ -500,6 +546,8 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         srtp_dropped: 0,
         fec_recovered: 0,
         concealed_frames: 0,
+        mic_level: None,
+        speaker_level: None,
     })
 }
 

@@ -46,6 +46,7 @@ pub mod g711;
 pub mod g722;
 pub mod inbound;
 pub mod jitter;
+pub mod level;
 pub mod opus;
 pub mod opus_adapt;
 pub mod plc;
@@ -108,6 +109,15 @@ pub struct MediaStats {
     /// an underrun, a frame of added delay; left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub concealed_frames: u64,
+    /// The level of the audio sent (the microphone, or what replaces it)
+    /// in dBFS, smoothed ([`level::LevelMeter`]); left out before the
+    /// media run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mic_level: Option<f64>,
+    /// The level of the audio played on the call's speaker in dBFS,
+    /// smoothed like `mic_level`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_level: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -50,6 +50,7 @@ use super::conference::MemberPort;
 use super::dtmf::{DtmfReceiver, DtmfSender};
 use super::inbound::{self, source_verdict, Latch, RtpView, SsrcLock, SsrcVerdict};
 use super::jitter::JitterBuffer;
+use super::level::LevelMeter;
 use super::rtcp_stats::{mos, ReceiverStats};
 use super::sockets::rtcp_of;
 use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
@@ -178,6 +179,9 @@ pub struct Session {
     decoder_concealed: u64,
     /// Whether the call's rate is settled (see `answer_rate.rs`).
     rate_settled: bool,
+    /// Levels of what is sent and what is played, for `stats`.
+    sent_level: LevelMeter,
+    played_level: LevelMeter,
 }
 
 impl Session {
@@ -229,6 +233,8 @@ impl Session {
             fec_recovered: 0,
             decoder_concealed: 0,
             rate_settled,
+            sent_level: LevelMeter::default(),
+            played_level: LevelMeter::default(),
         }
     }
 
@@ -432,6 +438,7 @@ impl Session {
         self.tone.apply(speaker);
         self.beep.apply(speaker);
         self.audio.write(rate, speaker);
+        self.played_level.feed(speaker);
 
         let ts = self.ts;
         self.ts = self.ts.wrapping_add(self.params.codec.frame_ticks());
@@ -459,6 +466,7 @@ impl Session {
         } else {
             self.marker_next = true;
         }
+        self.sent_level.feed(if audio_sent { mic } else { &[] });
         if let Some(r) = &mut self.recording {
             // The left channel is the audio actually sent: silence while
             // muted, on hold, without a remote address or during an event.
@@ -737,6 +745,8 @@ impl Session {
             srtp_dropped: self.secure.dropped,
             fec_recovered: self.fec_recovered,
             concealed_frames: self.jb.stats().concealed_frames + self.decoder_concealed,
+            mic_level: Some(self.sent_level.dbfs()),
+            speaker_level: Some(self.played_level.dbfs()),
         });
     }
 }

@@ -247,6 +247,8 @@ mod tests {
                     srtp_dropped: 0,
                     fec_recovered: 0,
                     concealed_frames: 0,
+                    mic_level: None,
+                    speaker_level: None,
                 }),
                 recording: Some("/tmp/c1.wav".into()),
                 transfer_status: Some("180 Ringing".into()),

@@ -3,6 +3,7 @@
 //! notification) come out. Pure: no terminal, no sockets, so views and keys
 //! are tested with fixed states.
 
+mod call_levels;
 mod complete;
 mod conf;
 mod connect_pair;
@@ -10,6 +11,7 @@ mod keys;
 mod pbx;
 mod search;
 
+pub use call_levels::call_levels;
 pub use conf::{level_text, meter, ConferenceView, SILENCE_DB};
 pub use search::{searchable, DialSearch, SearchHit, SEARCH_SHOWN};
 
@@ -498,6 +500,7 @@ impl App {
         self.listen = status.listen;
         self.pbx = status.pbx;
         self.conference = ConferenceView::from_status(&status.conference);
+        self.refresh_stats(status.calls);
         self.mwi = status
             .mwi
             .unwrap_or_default()
@@ -525,11 +528,11 @@ impl App {
         self.mwi.values().map(|(n, _)| *n).sum()
     }
 
-    /// The one-second tick: [`App::tick`], and while a conference is up a
-    /// `status` to refresh its speaking levels.
+    /// The one-second tick: [`App::tick`], and while a conference is up or
+    /// a call shows level meters a `status` to refresh the levels.
     pub fn on_tick(&mut self, now: i64) -> Vec<Effect> {
         self.tick(now);
-        if self.has_conference() {
+        if self.has_conference() || self.shows_call_levels() {
             vec![Effect::Execute(Command::Status)]
         } else {
             Vec::new()

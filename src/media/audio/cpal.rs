@@ -2,21 +2,25 @@
 //! the whole process, plus a ring output of its own when `[audio]
 //! ring_device` names another device (ring on the loudspeaker, talk on the
 //! headset). The device callbacks only move samples through lock-free SPSC
-//! rings (`rtrb`), never allocating or locking. A pump thread converts
-//! between the device rates and 8 kHz, mixes every call's playout into the
-//! call output (rings into the ring output) and gives every call the
-//! microphone. A device that disappears is replaced by the default one
+//! rings (`rtrb`), never allocating or locking. A pump thread mixes at
+//! the call output's rate (48 kHz on most cards): it converts the other
+//! devices to and from that rate, mixes every call's playout into the call
+//! output (rings into the ring output) and gives every call the
+//! microphone. A call's rings run at the mix rate and its ends convert to
+//! the call's own rate (`call_rings.rs`), so wideband calls keep their
+//! band. A device that disappears is replaced by the default one
 //! with one warning; the calls' rings stay, so the calls go on. The
 //! devices are reached through [`host::DeviceHost`] (tests use a stub).
 
+mod call_rings;
 pub mod host;
 
 use super::devices::{choose, Choice, DeviceList, DeviceRole};
 use super::gain::{self, GainChange};
 use super::resample::Resampler;
 use super::{AudioBackend, Sink, Source};
-use crate::media::jitter::FRAME;
 use crate::media::{AudioConfig, BackendKind, MediaError, Result};
+use call_rings::{RingSink, RingSource};
 use host::{CpalHost, DeviceHost, InPort, OutPort};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,10 +32,15 @@ use std::time::Duration;
 const PUMP: Duration = Duration::from_millis(10);
 /// Output kept queued for the device, in ms.
 const OUTPUT_LEAD_MS: usize = 60;
-/// Per-call rings at 8 kHz: 200 ms.
-const CALL_RING: usize = 1600;
-/// A call's queue beyond this many samples is trimmed (bounds latency).
-const CALL_MAX_QUEUE: usize = 800;
+/// Per-call rings hold this many ms at the mix rate.
+const CALL_RING_MS: usize = 200;
+/// A call's queue beyond this many ms is trimmed (bounds latency).
+const CALL_MAX_QUEUE_MS: usize = 100;
+
+/// Samples of `ms` at `rate`.
+fn samples(rate: u32, ms: usize) -> usize {
+    (rate as usize * ms / 1000).max(1)
+}
 
 /// The ports of one call (or ring), held by the pump.
 struct CallPorts {
@@ -58,6 +67,8 @@ pub struct CpalBackend {
     /// The name of the output calls play on when the backend opened (the
     /// voice processing's `auto` looks for a headset in it).
     output_name: Option<String>,
+    /// The pump's mix rate.
+    rate: u32,
 }
 
 /// A device change for the pump: use `id` (or the default) for a role.
@@ -110,6 +121,7 @@ impl CpalBackend {
         let (pump, requests) = Pump::open(Arc::clone(&host), config)?;
         let calls = Arc::clone(&pump.calls);
         let stop = Arc::clone(&pump.stop);
+        let rate = pump.rate;
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
@@ -126,6 +138,7 @@ impl CpalBackend {
             host,
             requests,
             output_name,
+            rate,
         })
     }
 
@@ -147,11 +160,11 @@ impl AudioBackend for CpalBackend {
     }
 
     fn open_call(&self, call_id: &str) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-        attach(&self.calls, call_id, false)
+        attach(&self.calls, call_id, false, self.rate)
     }
 
     fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
-        Ok(attach(&self.calls, name, true)?.1)
+        Ok(attach(&self.calls, name, true, self.rate)?.1)
     }
 
     fn output_device(&self) -> Option<String> {
@@ -203,54 +216,30 @@ impl AudioBackend for CpalBackend {
     }
 }
 
-/// A call's microphone fed by the pump.
-struct RingSource {
-    rx: Consumer<i16>,
-}
-
-impl Source for RingSource {
-    fn read(&mut self, frame: &mut [i16; FRAME]) {
-        // Keep latency bounded when the call fell behind the device.
-        while self.rx.slots() > CALL_MAX_QUEUE {
-            let _ = self.rx.pop();
-        }
-        for s in frame.iter_mut() {
-            *s = self.rx.pop().unwrap_or(0);
-        }
-    }
-}
-
-/// A call's speaker drained by the pump.
-struct RingSink {
-    tx: Producer<i16>,
-}
-
-impl Sink for RingSink {
-    fn write(&mut self, frame: &[i16; FRAME]) {
-        for &s in frame {
-            if self.tx.push(s).is_err() {
-                break;
-            }
-        }
-    }
-}
-
 /// One output device as the pump drives it.
 struct Output {
     port: OutPort,
     lead: usize,
     up: Resampler,
+    /// A call's queue (at the mix rate) beyond this is trimmed.
+    max_queue: usize,
 }
 
 impl Output {
-    fn new(port: OutPort) -> Output {
-        let lead = (port.rate as usize * OUTPUT_LEAD_MS / 1000).max(1);
-        let up = Resampler::new(8000, port.rate);
-        Output { port, lead, up }
+    fn new(port: OutPort, mix_rate: u32) -> Output {
+        let lead = samples(port.rate, OUTPUT_LEAD_MS);
+        let up = Resampler::new(mix_rate, port.rate);
+        let max_queue = samples(mix_rate, CALL_MAX_QUEUE_MS);
+        Output {
+            port,
+            lead,
+            up,
+            max_queue,
+        }
     }
 
-    /// Mixes the calls `pick` selects at 8 kHz, then up to the device
-    /// rate, keeping about OUTPUT_LEAD_MS queued for the device.
+    /// Mixes the calls `pick` selects at the mix rate, then converts to
+    /// the device rate, keeping about OUTPUT_LEAD_MS queued for the device.
     fn fill(
         &mut self,
         calls: &mut [CallPorts],
@@ -264,7 +253,7 @@ impl Output {
         sc.mix.clear();
         sc.mix.resize(want, 0.0f32);
         for c in calls.iter_mut().filter(|c| pick(c)) {
-            while c.spk.slots() > CALL_MAX_QUEUE + want {
+            while c.spk.slots() > self.max_queue + want {
                 let _ = c.spk.pop();
             }
             for m in sc.mix.iter_mut() {
@@ -291,8 +280,8 @@ struct Input {
 }
 
 impl Input {
-    fn new(port: InPort) -> Input {
-        let down = Resampler::new(port.rate, 8000);
+    fn new(port: InPort, mix_rate: u32) -> Input {
+        let down = Resampler::new(port.rate, mix_rate);
         Input { port, down }
     }
 }
@@ -315,6 +304,8 @@ struct Pump {
     ring: Option<Output>,
     input: Option<Input>,
     requests: Receiver<Request>,
+    /// The mix rate: every call's rings run at it.
+    rate: u32,
 }
 
 impl Pump {
@@ -334,10 +325,13 @@ impl Pump {
         let out_id = pick(&list.outputs, config.output_device.as_deref(), "output");
         let ring_id = pick(&list.outputs, config.ring_device.as_deref(), "ring output");
         let in_id = pick(&list.inputs, config.input_device.as_deref(), "input");
-        let out = Output::new(host.open_output(out_id.as_deref())?);
+        let port = host.open_output(out_id.as_deref())?;
+        // The mix runs at the call output's rate for the backend's life.
+        let rate = port.rate;
+        let out = Output::new(port, rate);
         let ring = match ring_id {
             Some(id) if id != out.port.id => match host.open_output(Some(&id)) {
-                Ok(port) => Some(Output::new(port)),
+                Ok(port) => Some(Output::new(port, rate)),
                 Err(e) => {
                     tracing::warn!(
                         "ring output {id:?} does not open ({e}); rings play on the call output"
@@ -348,7 +342,7 @@ impl Pump {
             _ => None,
         };
         let input = match host.open_input(in_id.as_deref()) {
-            Ok(port) => Some(Input::new(port)),
+            Ok(port) => Some(Input::new(port, rate)),
             Err(e) => {
                 tracing::warn!("no usable microphone ({e}); calls send silence");
                 None
@@ -363,6 +357,7 @@ impl Pump {
             ring,
             input,
             requests,
+            rate,
         };
         Ok((pump, tx))
     }
@@ -375,19 +370,19 @@ impl Pump {
         };
         match role {
             DeviceRole::Output => match self.host.open_output(id) {
-                Ok(port) => self.out = Output::new(port),
+                Ok(port) => self.out = Output::new(port, self.rate),
                 Err(e) => failed(e),
             },
             DeviceRole::Ring => match id {
                 None => self.ring = None,
                 Some(id) if id == self.out.port.id => self.ring = None,
                 Some(_) => match self.host.open_output(id) {
-                    Ok(port) => self.ring = Some(Output::new(port)),
+                    Ok(port) => self.ring = Some(Output::new(port, self.rate)),
                     Err(e) => failed(e),
                 },
             },
             DeviceRole::Input => match self.host.open_input(id) {
-                Ok(port) => self.input = Some(Input::new(port)),
+                Ok(port) => self.input = Some(Input::new(port, self.rate)),
                 Err(e) => failed(e),
             },
         }
@@ -419,7 +414,7 @@ impl Pump {
                 )
             );
             if let Ok(port) = now {
-                self.out = Output::new(port);
+                self.out = Output::new(port, self.rate);
             }
         }
         if let Some(ring) = self.ring.as_mut() {
@@ -445,7 +440,7 @@ impl Pump {
                     )
                 );
                 if let Ok(port) = now {
-                    *input = Input::new(port);
+                    *input = Input::new(port, self.rate);
                 }
             }
         }
@@ -508,9 +503,10 @@ fn attach(
     calls: &Mutex<Vec<CallPorts>>,
     name: &str,
     ring: bool,
+    rate: u32,
 ) -> Result<(Box<dyn Source>, Box<dyn Sink>)> {
-    let (mic_tx, mic_rx) = RingBuffer::new(CALL_RING);
-    let (spk_tx, spk_rx) = RingBuffer::new(CALL_RING);
+    let (mic_tx, mic_rx) = RingBuffer::new(samples(rate, CALL_RING_MS));
+    let (spk_tx, spk_rx) = RingBuffer::new(samples(rate, CALL_RING_MS));
     calls
         .lock()
         .map_err(|_| MediaError::Audio("audio thread failed".into()))?
@@ -525,8 +521,12 @@ fn attach(
             spk_gain: 1.0,
         });
     Ok((
-        Box::new(RingSource { rx: mic_rx }),
-        Box::new(RingSink { tx: spk_tx }),
+        Box::new(RingSource::new(
+            mic_rx,
+            rate,
+            samples(rate, CALL_MAX_QUEUE_MS),
+        )),
+        Box::new(RingSink::new(spk_tx, rate)),
     ))
 }
 
@@ -534,6 +534,8 @@ fn attach(
 mod tests {
     use super::super::devices::DeviceInfo;
     use super::*;
+    use crate::media::jitter::FRAME;
+    use crate::media::tone::{goertzel_power, sine};
     use crate::media::{AudioConfig, AudioSystem, BackendKind};
 
     /// The far ends of a stub device: what the "device" plays and the
@@ -649,8 +651,8 @@ mod tests {
         let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
         let mut spk = host.take("default");
         let mut mic = host.take("in:default");
-        let (mut src1, mut sink1) = attach(&pump.calls, "c", false).unwrap();
-        let (mut src2, mut sink2) = attach(&pump.calls, "c", false).unwrap();
+        let (mut src1, mut sink1) = attach(&pump.calls, "c", false, pump.rate).unwrap();
+        let (mut src2, mut sink2) = attach(&pump.calls, "c", false, pump.rate).unwrap();
         sink1.write(&[1000; FRAME]);
         sink2.write(&[2000; FRAME]);
         for _ in 0..1920 {
@@ -675,6 +677,50 @@ mod tests {
         assert_eq!(pump.calls.lock().map(|c| c.len()).unwrap_or(0), 1);
     }
 
+    /// A 16 kHz call on a 48 kHz card never passes through 8 kHz: a 6 kHz
+    /// tone it plays comes out of the device, and a 6 kHz tone on the
+    /// microphone reaches it (narrowband could carry neither).
+    #[test]
+    fn a_wideband_call_reaches_the_card_at_its_rate() {
+        let host = StubHost::new(48000);
+        let (mut pump, _tx) = Pump::open(host.clone(), &AudioConfig::default()).unwrap();
+        assert_eq!(pump.rate, 48000);
+        let mut spk = host.take("default");
+        let mut mic = host.take("in:default");
+        let (mut src, mut sink) = attach(&pump.calls, "c", false, pump.rate).unwrap();
+        let talk = sine(6000.0, 1.0, 16_000);
+        let card_mic = sine(6000.0, 1.0, 48_000);
+        let mut sc = Scratch::default();
+        let (mut played, mut heard) = (Vec::new(), Vec::new());
+        // Three 20 ms frames per pass keep the 60 ms the output wants.
+        for pass in 0..15 {
+            for f in 0..3 {
+                let at = (pass * 3 + f) * 320;
+                assert!(sink.write_at(16_000, &talk[at..at + 320]));
+            }
+            for &x in &card_mic[pass * 2880..(pass + 1) * 2880] {
+                let _ = mic.mic.push(f32::from(x) / 32768.0);
+            }
+            assert!(pump.step(&mut sc));
+            played.extend(
+                drain(&mut spk.played)
+                    .iter()
+                    .map(|&v| (v * 32768.0).round() as i16),
+            );
+            for _ in 0..3 {
+                let mut frame = [0i16; 320];
+                assert!(src.read_at(16_000, &mut frame));
+                heard.extend_from_slice(&frame);
+            }
+        }
+        assert!(played.len() >= 14 * 2880, "{}", played.len());
+        let out = goertzel_power(&played[2880..], 48_000, 6000.0);
+        assert!(out > 0.02, "6 kHz played at {out}");
+        assert!(heard.len() == 45 * 320);
+        let got = goertzel_power(&heard[960..], 16_000, 6000.0);
+        assert!(got > 0.05, "6 kHz heard at {got}");
+    }
+
     /// Configured devices are opened by id; a ring goes to the ring
     /// output, the call to the call output; a missing name is the default.
     #[test]
@@ -690,8 +736,8 @@ mod tests {
         assert_eq!(host.opened(), ["headset", "speakers", "in:default"]);
         let mut headset = host.take("headset");
         let mut speakers = host.take("speakers");
-        let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
-        let (_ring_src, mut ring) = attach(&pump.calls, "r", true).unwrap();
+        let (_src, mut call) = attach(&pump.calls, "c", false, pump.rate).unwrap();
+        let (_ring_src, mut ring) = attach(&pump.calls, "r", true, pump.rate).unwrap();
         call.write(&[1000; FRAME]);
         ring.write(&[-3000; FRAME]);
         assert!(pump.step(&mut Scratch::default()));
@@ -729,7 +775,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
             let headset = host.take("headset");
-            let (_src, mut call) = attach(&pump.calls, "c", false).unwrap();
+            let (_src, mut call) = attach(&pump.calls, "c", false, pump.rate).unwrap();
             let mut sc = Scratch::default();
             call.write(&[500; FRAME]);
             assert!(pump.step(&mut sc));
@@ -828,6 +874,7 @@ mod tests {
             host: host.clone(),
             requests: channel().0,
             output_name: None,
+            rate: pump.rate,
         };
         let (mut src1, mut sink1) = backend.open_call("c1").unwrap();
         let (mut src2, _sink2) = backend.open_call("c2").unwrap();

@@ -4,7 +4,7 @@
 //! recording) runs at the negotiated codec's sample rate
 //! ([`crate::rtp_types::Codec::sample_rate`]); a backend either takes
 //! frames at that rate itself ([`Source::read_at`], [`Sink::write_at`]:
-//! the file backend) or speaks 8 kHz frames, which are converted here
+//! the file and sound-card backends) or speaks 8 kHz frames, which are converted here
 //! (one [`RateAdapter`] each way, made when first needed and remade when
 //! the rate changes). It owns the backend's source and sink and nothing
 //! else; it must not know codecs or RTP.

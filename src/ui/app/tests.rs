@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const T0: &str = "2026-11-25T13:00:00Z";
 
-fn app() -> App {
+pub(super) fn app() -> App {
     let mut a = App::new(
         Keymap::defaults(),
         Theme::fallback(false),

@@ -1,12 +1,13 @@
 //! The call list: two lines per call. First: id, direction, remote with
 //! display name, state, ticking duration. Second: hold/mute/conference
 //! badges (a lock, `🔒SRTP`, when the media are encrypted), codec and live
-//! loss/jitter. A local conference comes first as a
+//! loss/jitter; a talking call leads it with level meters of the
+//! microphone sent and the speaker played. A local conference comes first as a
 //! group: a header with our own speaking level, then its members indented,
 //! each with its speaking level and a `[SPLIT]` badge on the split member.
 
 use crate::phone::{CallDirection, CallEncryption, CallInfo, CallSignalling, CallState};
-use crate::ui::app::{level_text, meter, App};
+use crate::ui::app::{call_levels, level_text, meter, App};
 use crate::ui::keymap::KeyMode;
 use crate::ui::view::fit;
 use ratatui::layout::Rect;
@@ -273,6 +274,20 @@ fn call_lines(
         if app.conference.split.as_deref() == Some(call.id.as_str()) {
             second.push(Span::styled("[SPLIT] ", t.style("conf.split").patch(base)));
             used += 8;
+        }
+    }
+    if let Some((mic, speaker)) = call_levels(call).filter(|_| !member) {
+        for (label, level) in [("mic ", mic), ("spk ", speaker)] {
+            second.push(Span::styled(label, t.style("ui.dim").patch(base)));
+            second.push(Span::styled(
+                meter(Some(level)),
+                t.style("conf.level").patch(base),
+            ));
+            second.push(Span::styled(
+                format!(" {:<7}", level_text(Some(level))),
+                t.style("ui.dim").patch(base),
+            ));
+            used += 4 + 5 + 8;
         }
     }
     for b in badges(call)
