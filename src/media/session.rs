@@ -678,8 +678,8 @@ impl Session {
     /// packet after it when that is here (Opus), else by the decoder's own
     /// concealment for up to [`MAX_DECODER_GAP`] in a row; G.722 (and
     /// longer gaps) are left to the playout's concealer. A fill whose
-    /// turn has already passed keeps the decoder in step and is dropped
-    /// there as late (the playout has concealed it).
+    /// turn has already passed only keeps the decoder in step (the
+    /// playout has concealed it).
     fn decode_in_order(&mut self) {
         let Some(ssrc) = self.order.ssrc() else {
             return;
@@ -697,6 +697,14 @@ impl Session {
                 Out::Gap { seq, next, run } => {
                     let fec = next.is_some_and(|n| self.decoder.recover(&n, &mut frame));
                     if !fec && (run > MAX_DECODER_GAP || !self.decoder.conceal(&mut frame)) {
+                        continue;
+                    }
+                    let passed = self
+                        .jb
+                        .next_to_play()
+                        .is_some_and(|t| t.wrapping_sub(seq) as i16 > 0);
+                    if passed {
+                        // Kept the decoder in step; the playout concealed it.
                         continue;
                     }
                     if self.jb.push(ssrc, seq, frame) == super::jitter::Pushed::Accepted {

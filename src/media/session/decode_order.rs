@@ -95,8 +95,9 @@ impl DecodeOrder {
         Taken::Held
     }
 
-    /// The next packet in order, or the gap in its place once it is due:
-    /// `turn` is the sequence number the playout plays next (`None` while
+    /// The next packet in order, or the gap in its place once it is due
+    /// (its turn, or the one after, has come): `turn` is the sequence
+    /// number the playout plays next (`None` while
     /// it is not playing, when a gap is given up only once `hold_limit`
     /// packets wait behind it, enough for the playout to start).
     pub fn pop(&mut self, turn: Option<u16>, hold_limit: usize) -> Option<Out> {
@@ -110,7 +111,9 @@ impl DecodeOrder {
             return None;
         }
         let due = match turn {
-            Some(t) => next.wrapping_sub(t) as i16 <= 0,
+            // One frame early: the playout may take two packets in one
+            // tick (after shortening), and a fill after its turn is wasted.
+            Some(t) => next.wrapping_sub(t) as i16 <= 1,
             None => self.held.len() >= hold_limit.max(1),
         };
         if !due {
@@ -156,7 +159,7 @@ mod tests {
         assert_eq!(o.push(7, 0, audio(2)), Taken::Held);
         // 65535 is late: nothing after the gap comes out before its turn.
         assert_eq!(drain(&mut o, None, 3), vec![Out::Packet(65534, audio(0))]);
-        assert_eq!(drain(&mut o, Some(65534), 3), vec![]);
+        assert_eq!(drain(&mut o, Some(65533), 3), vec![]);
         assert_eq!(o.push(7, 65535, audio(1)), Taken::Held);
         assert_eq!(o.push(7, 65535, audio(1)), Taken::Duplicate);
         assert_eq!(
@@ -172,14 +175,14 @@ mod tests {
         o.push(1, 10, audio(10));
         o.push(1, 12, audio(12));
         o.push(1, 13, audio(13));
-        assert_eq!(drain(&mut o, Some(10), 9), vec![Out::Packet(10, audio(10))]);
+        assert_eq!(drain(&mut o, Some(9), 9), vec![Out::Packet(10, audio(10))]);
         let gap = Out::Gap {
             seq: 11,
             next: Some(vec![12]),
             run: 1,
         };
         assert_eq!(
-            drain(&mut o, Some(11), 9),
+            drain(&mut o, Some(10), 9),
             vec![gap, Out::Packet(12, audio(12)), Out::Packet(13, audio(13))]
         );
         // Too late now.
@@ -194,7 +197,7 @@ mod tests {
                 audio: false,
             },
         );
-        let out = drain(&mut o, Some(15), 9);
+        let out = drain(&mut o, Some(14), 9);
         assert_eq!(
             out[..2],
             [
