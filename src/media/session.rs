@@ -685,7 +685,12 @@ impl Session {
             return;
         };
         let hold = (self.jb.target_ms() / 20) as usize;
-        while let Some(out) = self.order.pop(self.jb.next_to_play(), hold) {
+        // With in-band FEC (Opus) a gap is filled a frame before its turn
+        // (the playout may take two packets in one tick, and FEC after the
+        // turn is wasted); without (G.722) only at its turn, so a late
+        // packet still gets its place.
+        let early = i16::from(self.decoder.codec() == Codec::Opus);
+        while let Some(out) = self.order.pop(self.jb.next_to_play(), early, hold) {
             let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
             match out {
                 Out::Packet(seq, held) => {

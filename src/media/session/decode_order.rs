@@ -96,11 +96,11 @@ impl DecodeOrder {
     }
 
     /// The next packet in order, or the gap in its place once it is due
-    /// (its turn, or the one after, has come): `turn` is the sequence
+    /// (its turn has come, or is `early` frames away): `turn` is the sequence
     /// number the playout plays next (`None` while
     /// it is not playing, when a gap is given up only once `hold_limit`
     /// packets wait behind it, enough for the playout to start).
-    pub fn pop(&mut self, turn: Option<u16>, hold_limit: usize) -> Option<Out> {
+    pub fn pop(&mut self, turn: Option<u16>, early: i16, hold_limit: usize) -> Option<Out> {
         let next = self.next?;
         if let Some(packet) = self.held.remove(&next) {
             self.next = Some(next.wrapping_add(1));
@@ -111,9 +111,7 @@ impl DecodeOrder {
             return None;
         }
         let due = match turn {
-            // One frame early: the playout may take two packets in one
-            // tick (after shortening), and a fill after its turn is wasted.
-            Some(t) => next.wrapping_sub(t) as i16 <= 1,
+            Some(t) => next.wrapping_sub(t) as i16 <= early,
             None => self.held.len() >= hold_limit.max(1),
         };
         if !due {
@@ -149,7 +147,7 @@ mod tests {
     }
 
     fn drain(o: &mut DecodeOrder, turn: Option<u16>, limit: usize) -> Vec<Out> {
-        std::iter::from_fn(|| o.pop(turn, limit)).collect()
+        std::iter::from_fn(|| o.pop(turn, 1, limit)).collect()
     }
 
     #[test]
@@ -276,7 +274,7 @@ mod tests {
                 .get_mut(&first.wrapping_add(i as u16))
                 .unwrap()
                 .payload = packets[i].clone();
-            while let Some(out) = o.pop(None, usize::MAX) {
+            while let Some(out) = o.pop(None, 1, usize::MAX) {
                 match out {
                     Out::Packet(_, p) => dec.decode(&p.payload, &mut got),
                     Out::Gap { .. } => panic!("no packet is lost"),
