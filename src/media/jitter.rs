@@ -217,6 +217,13 @@ impl JitterBuffer {
         self.concealed_slots.clear();
     }
 
+    /// The sequence number whose turn to play comes next, while playing
+    /// (`None` while buffering or re-buffering): a packet held back before
+    /// decoding is due once this reaches it.
+    pub fn next_to_play(&self) -> Option<u16> {
+        self.next.filter(|_| self.playing).map(|n| n as u16)
+    }
+
     /// Samples per 20 ms frame at this buffer's rate.
     pub fn frame_len(&self) -> usize {
         self.frame

@@ -39,6 +39,7 @@
 
 mod answer_rate;
 mod call_audio;
+mod decode_order;
 pub mod recording;
 mod rtcp_io;
 mod secure;
@@ -57,6 +58,7 @@ use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
 use super::{Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
 use call_audio::CallAudio;
+use decode_order::{DecodeOrder, Held, Out};
 use recording::Recording;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
@@ -171,9 +173,9 @@ pub struct Session {
     stun: Option<stun_probe::StunProbe>,
     /// Our RTP socket's address (for a STUN question's server family).
     rtp_local: Option<SocketAddr>,
-    /// Sequence number of the last audio packet decoded, and the frames
-    /// recovered by in-band FEC.
-    last_audio_seq: Option<u16>,
+    /// Packets of a stateful codec waiting to be decoded in sequence
+    /// order, and the frames recovered by in-band FEC.
+    order: DecodeOrder,
     fec_recovered: u64,
     /// Frames filled by the decoder's own concealment (Opus).
     decoder_concealed: u64,
@@ -229,7 +231,7 @@ impl Session {
             secure: secure::Secure::default(),
             stun: None,
             rtp_local: None,
-            last_audio_seq: None,
+            order: DecodeOrder::default(),
             fec_recovered: 0,
             decoder_concealed: 0,
             rate_settled,
@@ -411,6 +413,7 @@ impl Session {
         self.audio.read(rate, mic);
         let mut speaker_buf = [0i16; MAX_FRAME];
         let speaker = &mut speaker_buf[..n];
+        self.decode_in_order();
         self.jb.pop(speaker);
         // The recording's right channel: the peer, before any local sound.
         let received_buf = speaker_buf;
@@ -536,7 +539,7 @@ impl Session {
     fn restart_stream(&mut self) {
         self.jb = JitterBuffer::with_rate(self.params.codec.sample_rate());
         self.decoder = Decoder::new(self.decoder.codec());
-        self.last_audio_seq = None;
+        self.order.reset();
         self.dtmf_rx = DtmfReceiver::default();
         self.held.clear();
     }
@@ -635,7 +638,8 @@ impl Session {
     }
 
     /// Takes a packet of the played stream: statistics, then the DTMF
-    /// receiver or the jitter buffer.
+    /// receiver, and the jitter buffer: directly for G.711, through the
+    /// reorder stage for a codec with state (decoded in sequence order).
     fn take(&mut self, packet: &RtpView<'_>, codec: Option<Codec>) {
         let now = Instant::now();
         let clock = f64::from(self.params.codec.clock_rate());
@@ -643,61 +647,86 @@ impl Session {
         self.rx
             .on_packet(packet.sequence, packet.timestamp, arrival);
         let is_event = self.params.dtmf_payload_type == Some(packet.payload_type);
-        let samples = if is_event {
+        let audio = if is_event {
             for digit in self.dtmf_rx.on_packet(packet.timestamp, packet.payload) {
                 let _ = self.events.send(MediaEvent::Dtmf(digit));
             }
-            Vec::new()
+            None
         } else if let Some(codec) = codec.filter(|_| receives(self.params.direction)) {
-            if codec.sample_rate() != self.params.codec.sample_rate() {
-                // Not at the rate the call plays at (a codec of the offer
-                // the peer did not answer with): nothing to play.
-                Vec::new()
-            } else {
-                if codec != self.decoder.codec() {
-                    self.decoder = Decoder::new(codec);
-                    self.last_audio_seq = None;
-                }
-                self.recover_one(packet);
-                let mut pcm = Vec::with_capacity(codec.frame_samples());
-                self.decoder.decode(packet.payload, &mut pcm);
-                pcm
-            }
+            // Not at the rate the call plays at (a codec of the offer the
+            // peer did not answer with): nothing to play.
+            (codec.sample_rate() == self.params.codec.sample_rate()).then_some(codec)
         } else {
-            Vec::new()
+            None
         };
+        if let Some(codec) = audio.filter(|&c| c != self.decoder.codec()) {
+            self.decoder = Decoder::new(codec);
+            self.order.reset();
+        }
+        if stateful(self.decoder.codec()) {
+            let held = Held {
+                payload: audio.map_or_else(Vec::new, |_| packet.payload.to_vec()),
+                audio: audio.is_some(),
+            };
+            self.order.push(packet.ssrc, packet.sequence, held);
+            self.decode_in_order();
+            return;
+        }
+        let mut samples = Vec::new();
+        if let Some(codec) = audio {
+            samples.reserve(codec.frame_samples());
+            self.decoder.decode(packet.payload, &mut samples);
+        }
         self.jb.push(packet.ssrc, packet.sequence, samples);
     }
 
-    /// When a few audio packets (up to [`MAX_DECODER_GAP`]) are missing
-    /// before `packet` and the codec conceals by itself (Opus), fills
-    /// their places in the jitter buffer before `packet` is decoded (the
-    /// order the decoder needs): the last one from the in-band FEC
-    /// `packet` carries when it has some, the others (and that one
-    /// without FEC) by the decoder's own concealment instead of the
-    /// playout's G.711 concealer. A frame whose turn has already passed
-    /// is dropped there as late (the playout has concealed it).
-    fn recover_one(&mut self, packet: &RtpView<'_>) {
-        let last = self.last_audio_seq.replace(packet.sequence);
-        let Some(last) = last else {
+    /// Decodes what waits in the reorder stage, in sequence order, into
+    /// the jitter buffer. A packet still missing when its playout turn
+    /// comes is filled for the decoder's sake: from the in-band FEC of the
+    /// packet after it when that is here (Opus), else by the decoder's own
+    /// concealment for up to [`MAX_DECODER_GAP`] in a row; G.722 (and
+    /// longer gaps) are left to the playout's concealer. A fill whose
+    /// turn has already passed only keeps the decoder in step (the
+    /// playout has concealed it).
+    fn decode_in_order(&mut self) {
+        let Some(ssrc) = self.order.ssrc() else {
             return;
         };
-        let missing = packet.sequence.wrapping_sub(last).wrapping_sub(1);
-        if missing == 0 || missing > MAX_DECODER_GAP {
-            return;
-        }
-        for k in 1..=missing {
+        let hold = (self.jb.target_ms() / 20) as usize;
+        // With in-band FEC (Opus) a gap is filled a frame before its turn
+        // (the playout may take two packets in one tick, and FEC after the
+        // turn is wasted); without (G.722) only at its turn, so a late
+        // packet still gets its place.
+        let early = i16::from(self.decoder.codec() == Codec::Opus);
+        while let Some(out) = self.order.pop(self.jb.next_to_play(), early, hold) {
             let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
-            let fec = k == missing && self.decoder.recover(packet.payload, &mut frame);
-            if !fec && !self.decoder.conceal(&mut frame) {
-                return;
-            }
-            let lost = last.wrapping_add(k);
-            if self.jb.push(packet.ssrc, lost, frame) == super::jitter::Pushed::Accepted {
-                if fec {
-                    self.fec_recovered += 1;
-                } else {
-                    self.decoder_concealed += 1;
+            match out {
+                Out::Packet(seq, held) => {
+                    if held.audio {
+                        self.decoder.decode(&held.payload, &mut frame);
+                    }
+                    self.jb.push(ssrc, seq, frame);
+                }
+                Out::Gap { seq, next, run } => {
+                    let fec = next.is_some_and(|n| self.decoder.recover(&n, &mut frame));
+                    if !fec && (run > MAX_DECODER_GAP || !self.decoder.conceal(&mut frame)) {
+                        continue;
+                    }
+                    let passed = self
+                        .jb
+                        .next_to_play()
+                        .is_some_and(|t| t.wrapping_sub(seq) as i16 > 0);
+                    if passed {
+                        // Kept the decoder in step; the playout concealed it.
+                        continue;
+                    }
+                    if self.jb.push(ssrc, seq, frame) == super::jitter::Pushed::Accepted {
+                        if fec {
+                            self.fec_recovered += 1;
+                        } else {
+                            self.decoder_concealed += 1;
+                        }
+                    }
                 }
             }
         }
@@ -761,6 +790,12 @@ pub(super) fn rtcp_negotiated(params: &RtpParams) -> SocketAddr {
 /// RTCP goes out at all.
 fn routable(addr: SocketAddr) -> bool {
     !addr.ip().is_unspecified() && addr.port() != 0
+}
+
+/// Whether a codec's decoder has state (its packets are decoded in
+/// sequence order, see `decode_order.rs`).
+fn stateful(codec: Codec) -> bool {
+    matches!(codec, Codec::G722 | Codec::Opus)
 }
 
 fn sends(d: Direction) -> bool {
