@@ -475,8 +475,16 @@ async fn opus_gap_of_two_is_filled_by_the_decoder_and_its_fec() {
         let bytes = webrtc_util::marshal::Marshal::marshal(&pkt).unwrap();
         peer_rtp.send_to(&bytes, ours).await.unwrap();
     }
-    sleep(Duration::from_millis(150)).await;
-    let st = m.stats();
+    // The gap is filled at its playout turn and the stats published on
+    // the session's own schedule: wait for them (a loaded machine is slow).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut st = m.stats();
+    while (st.fec_recovered == 0 || st.concealed_frames == 0)
+        && std::time::Instant::now() < deadline
+    {
+        sleep(Duration::from_millis(50)).await;
+        st = m.stats();
+    }
     m.stop().await;
     assert_eq!(st.lost, 2, "{st:?}");
     assert_eq!(st.fec_recovered, 1, "{st:?}");
