@@ -24,7 +24,7 @@ use std::time::Duration;
 use support::baresip::{Baresip, BaresipOpts};
 use support::config::{Account, Audio};
 use support::kamailio::Kamailio;
-use support::phone::{call_id_of, list_dir, Phone};
+use support::phone::{call_id_of, conference_wav, list_dir, Phone};
 use support::setup::{registered_phone, PhoneOpts};
 use support::{tone, wait_for, TestDir};
 
@@ -90,22 +90,6 @@ struct Expect {
     from: usize,
     hears: Vec<f64>,
     not: Vec<f64>,
-}
-
-/// The conference recording `<rec>/conference-*.wav`.
-fn conference_wav(rec: &Path) -> Option<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(rec)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("conference-") && n.ends_with(".wav"))
-        })
-        .collect();
-    v.sort();
-    v.pop()
 }
 
 /// Waits for the change to settle, marks every recording, records a window,

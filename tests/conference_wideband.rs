@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::baresip::Baresip;
 use support::config::Account;
-use support::phone::call_id_of;
+use support::phone::{call_id_of, conference_wav};
 use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
 use support::{tone, wait_for, TestDir};
 
@@ -41,22 +41,6 @@ fn members_of(st: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// The conference recording `<rec>/conference-*.wav`.
-fn conference_wav(rec: &Path) -> Option<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(rec)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("conference-") && n.ends_with(".wav"))
-        })
-        .collect();
-    v.sort();
-    v.pop()
 }
 
 /// Samples (and rate) a growing WAV holds now.

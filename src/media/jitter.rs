@@ -296,20 +296,30 @@ impl JitterBuffer {
         }
     }
 
+    /// Moves packet `next` into `ready` when it is here (merged with any
+    /// concealment before it) and advances to the one after; false when
+    /// it is missing.
+    fn play_present(&mut self, next: i64) -> bool {
+        let Some(samples) = self.packets.remove(&next) else {
+            return false;
+        };
+        self.next = Some(next + 1);
+        self.buffered -= samples.len();
+        if !samples.is_empty() {
+            let joined = self.plc.merge(samples);
+            self.ready.extend(joined);
+            self.concealed_run = 0;
+        }
+        true
+    }
+
     /// Moves one packet (or its concealment) into `ready`. False when the
     /// stream has been missing for so long that playing stopped.
     fn fill_one(&mut self, concealed: &mut bool) -> bool {
         let Some(next) = self.next else {
             return self.stop_playing(concealed);
         };
-        if let Some(samples) = self.packets.remove(&next) {
-            self.next = Some(next + 1);
-            self.buffered -= samples.len();
-            if !samples.is_empty() {
-                let joined = self.plc.merge(samples);
-                self.ready.extend(joined);
-                self.concealed_run = 0;
-            }
+        if self.play_present(next) {
             return true;
         }
         if self.packets.is_empty() && self.concealed_run >= MAX_CONCEAL_FRAMES * self.frame {

@@ -283,17 +283,11 @@ fn find_pitch(hist: &[f32], lens: Lens) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::tone::max_step;
     use crate::media::tone::sine;
 
     fn energy(s: &[i16]) -> f64 {
         s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64
-    }
-
-    fn max_step(s: &[i16]) -> i32 {
-        s.windows(2)
-            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
-            .max()
-            .unwrap_or(0)
     }
 
     /// Runs a sine through the concealer with `lost` frames missing.

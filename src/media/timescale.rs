@@ -166,14 +166,7 @@ pub fn best_shift(synth: &[f32], real: &[f32], span: usize, window: usize) -> (u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::tone::{goertzel_power, sine};
-
-    fn max_step(s: &[i16]) -> i32 {
-        s.windows(2)
-            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::media::tone::{goertzel_power, max_step, sine};
 
     /// Zero crossings per second of `s` at 8 kHz, halved: its frequency.
     fn frequency(s: &[i16]) -> f64 {

@@ -1,5 +1,7 @@
-//! Test tones and tone detection for the media unit tests: a sine generator
-//! and a Goertzel filter, to check which tone a buffer contains. Compiled
+//! Test tones and tone detection for the media unit tests: a sine generator,
+//! a Goertzel filter (which tone a buffer contains), the largest step
+//! between neighbouring samples (a click), and an 8 kHz tone source and a
+//! sink that keeps what it is given, for the audio path's tests. Compiled
 //! only with `cfg(test)`; the integration tests have their WAV-level
 //! counterparts in `tests/support/tone.rs`.
 
@@ -30,6 +32,37 @@ pub fn goertzel_power(samples: &[i16], rate: u32, freq: f64) -> f64 {
     }
     let mag2 = s1 * s1 + s2 * s2 - coeff * s1 * s2;
     2.0 * mag2 / (n as f64 * n as f64)
+}
+
+/// The largest step between two neighbouring samples: a click shows as a
+/// step far above what the signal's own slope gives.
+pub fn max_step(s: &[i16]) -> i32 {
+    s.windows(2)
+        .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
+        .max()
+        .unwrap_or(0)
+}
+
+/// An 8 kHz-only microphone playing samples in order.
+pub struct ToneSource(pub Vec<i16>, pub usize);
+
+impl super::audio::Source for ToneSource {
+    fn read(&mut self, frame: &mut [i16; super::jitter::FRAME]) {
+        frame.copy_from_slice(&self.0[self.1..self.1 + super::jitter::FRAME]);
+        self.1 += super::jitter::FRAME;
+    }
+}
+
+/// An 8 kHz-only speaker keeping what it is given.
+pub struct Keep(pub std::sync::Arc<std::sync::Mutex<Vec<i16>>>);
+
+impl super::audio::Sink for Keep {
+    fn write(&mut self, frame: &[i16; super::jitter::FRAME]) {
+        self.0
+            .lock()
+            .expect("kept samples")
+            .extend_from_slice(frame);
+    }
 }
 
 #[cfg(test)]

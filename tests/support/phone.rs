@@ -523,6 +523,23 @@ pub fn wait_wav(path: &Path, min_secs: f64, timeout: Duration) -> bool {
     })
 }
 
+/// The newest conference recording `<rec>/conference-*.wav` (the file
+/// backend names it after the conference).
+pub fn conference_wav(rec: &Path) -> Option<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(rec)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("conference-") && n.ends_with(".wav"))
+        })
+        .collect();
+    v.sort();
+    v.pop()
+}
+
 /// Names of the files in a directory, for assertion messages.
 pub fn list_dir(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)

@@ -62,23 +62,8 @@ impl LocalAudio {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::tone::{goertzel_power, sine};
+    use crate::media::tone::{goertzel_power, sine, Keep, ToneSource as Narrow};
     use std::sync::{Arc, Mutex};
-
-    /// An 8 kHz-only source of a tone and sink that keeps what it gets.
-    struct Narrow(Vec<i16>, usize);
-    impl Source for Narrow {
-        fn read(&mut self, frame: &mut [i16; FRAME]) {
-            frame.copy_from_slice(&self.0[self.1..self.1 + FRAME]);
-            self.1 += FRAME;
-        }
-    }
-    struct Keep(Arc<Mutex<Vec<i16>>>);
-    impl Sink for Keep {
-        fn write(&mut self, frame: &[i16; FRAME]) {
-            self.0.lock().unwrap().extend_from_slice(frame);
-        }
-    }
     /// A source and sink at any rate.
     struct Wide(Vec<i16>, usize, Arc<Mutex<Vec<(u32, usize)>>>);
     impl Source for Wide {

@@ -76,15 +76,8 @@ impl JitterBuffer {
     fn pull_present(&mut self, want: usize) {
         while self.ready.len() < want {
             let Some(next) = self.next else { return };
-            let Some(samples) = self.packets.remove(&next) else {
+            if !self.play_present(next) {
                 return;
-            };
-            self.next = Some(next + 1);
-            self.buffered -= samples.len();
-            if !samples.is_empty() {
-                let joined = self.plc.merge(samples);
-                self.ready.extend(joined);
-                self.concealed_run = 0;
             }
         }
     }

@@ -91,23 +91,8 @@ fn adapter(slot: &mut Option<RateAdapter>, rate: u32) -> &mut RateAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::tone::{goertzel_power, sine};
+    use crate::media::tone::{goertzel_power, sine, Keep, ToneSource};
     use std::sync::{Arc, Mutex};
-
-    /// An 8 kHz source of a tone and a sink that keeps what it gets.
-    struct ToneSource(Vec<i16>, usize);
-    impl Source for ToneSource {
-        fn read(&mut self, frame: &mut [i16; FRAME]) {
-            frame.copy_from_slice(&self.0[self.1..self.1 + FRAME]);
-            self.1 += FRAME;
-        }
-    }
-    struct Keep(Arc<Mutex<Vec<i16>>>);
-    impl Sink for Keep {
-        fn write(&mut self, frame: &[i16; FRAME]) {
-            self.0.lock().unwrap().extend_from_slice(frame);
-        }
-    }
 
     #[test]
     fn an_8_khz_backend_serves_a_16_khz_call() {

@@ -133,14 +133,7 @@ const CHUNK: usize = FRAME;
 mod tests {
     use super::super::{TonePlan, HOLD_MELODY};
     use super::*;
-    use crate::media::tone::{goertzel_power, sine};
-
-    fn max_step(s: &[i16]) -> i32 {
-        s.windows(2)
-            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::media::tone::{goertzel_power, max_step, sine};
 
     /// Runs `frames` 160-sample frames of `audio` through the layer.
     fn run(layer: &mut Layer, audio: &[i16]) -> Vec<i16> {

@@ -141,18 +141,12 @@ mod tests {
     use super::super::{Segment, Tone, TonePlan};
     use super::*;
     use crate::media::tone::goertzel_power;
+    use crate::media::tone::max_step;
 
     fn render(p: &mut PatternPlayer, n: usize) -> Vec<i16> {
         let mut buf = vec![0.0f32; n];
         p.add_to(&mut buf);
         buf.iter().map(|&x| x.round() as i16).collect()
-    }
-
-    fn max_step(s: &[i16]) -> i32 {
-        s.windows(2)
-            .map(|w| (i32::from(w[1]) - i32::from(w[0])).abs())
-            .max()
-            .unwrap_or(0)
     }
 
     #[test]
