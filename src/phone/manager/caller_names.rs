@@ -75,6 +75,15 @@ impl CallManager {
                 })
             })
             .collect();
+        self.apply_names(renamed);
+        // Lamps lit before the directory was read get their names.
+        self.announce_named_lamps();
+    }
+
+    /// Gives calls the names found for them (`renamed`: each call's info
+    /// with its new name): the call, its history row and an updated
+    /// `call` event.
+    pub(super) fn apply_names(&mut self, renamed: Vec<CallInfo>) {
         for info in renamed {
             if let Some(c) = self.calls.get_mut(&info.id) {
                 c.info.name = info.name.clone();
@@ -84,8 +93,6 @@ impl CallManager {
                 call: Box::new(info),
             }));
         }
-        // Lamps lit before the directory was read get their names.
-        self.announce_named_lamps();
     }
 
     /// The lamps of `status`, each with the directory's name for its target.

@@ -6,11 +6,10 @@
 //! number and never a delay. This module must not drive calls.
 
 use super::CallManager;
-use crate::phone::event::{CallInfo, Event};
+use crate::phone::event::CallInfo;
 use crate::phone::ManagerMsg;
 use crate::store::directory;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a name found stays cached.
@@ -123,15 +122,7 @@ impl CallManager {
                 info
             })
             .collect();
-        for info in renamed {
-            if let Some(c) = self.calls.get_mut(&info.id) {
-                c.info.name = info.name.clone();
-            }
-            self.record_in_history(&info);
-            let _ = self.events.send(Arc::new(Event::Call {
-                call: Box::new(info),
-            }));
-        }
+        self.apply_names(renamed);
     }
 }
 
