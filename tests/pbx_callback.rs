@@ -55,6 +55,36 @@ fn ok_server(server: SippRun, p: &Phone) {
     assert!(r.success(), "server: {}\n{}", r.describe(), p.log_tail());
 }
 
+/// A SIPp target answering with `target_scenario`, and a SIPp dialog
+/// notifier (`notifier_scenario`) reporting on it; returns the target,
+/// its URI and the notifier.
+fn target_and_notifier(
+    t: &TestDir,
+    target_scenario: &str,
+    notifier_scenario: &str,
+) -> (SippRun, String, SippRun) {
+    let target = Sipp::new(target_scenario, &t.sub("target"))
+        .timeout(30)
+        .spawn();
+    let target_uri = format!("sip:1002@{}", target.addr());
+    let notifier = Sipp::new(notifier_scenario, &t.sub("ps"))
+        .key("target", &target_uri)
+        .timeout(30)
+        .spawn();
+    (target, target_uri, notifier)
+}
+
+/// A phone with a direct account and one through `notifier`, the dialog
+/// watch's server.
+fn phone_watching(t: &TestDir, notifier: &SippRun, config: Config) -> Phone {
+    Phone::start(
+        &t.sub("phone"),
+        &config
+            .account(Account::direct("office", "1001"))
+            .account(Account::via("pbx", "1001", notifier.addr())),
+    )
+}
+
 #[test]
 fn call_completion_offered_in_the_486_rings_here_and_calls_the_cc_uri() {
     let t = TestDir::new("callback-cc");
@@ -204,20 +234,11 @@ fn pbx_callback_code_refused_is_an_error_and_nothing_pending() {
 #[test]
 fn dialog_watch_sees_the_target_busy_then_idle_and_dials_it() {
     let t = TestDir::new("callback-dialog");
-    let target = Sipp::new("uas_answer", &t.sub("target"))
-        .timeout(30)
-        .spawn();
-    let target_uri = format!("sip:1002@{}", target.addr());
-    let notifier = Sipp::new("dialog_notifier", &t.sub("ps"))
-        .key("target", &target_uri)
-        .timeout(30)
-        .spawn();
-    let mut p = Phone::start(
-        &t.sub("phone"),
-        &Config::new()
-            .account(Account::direct("office", "1001"))
-            .account(Account::via("pbx", "1001", notifier.addr()))
-            .phone("callback_auto_dial", true),
+    let (target, target_uri, notifier) = target_and_notifier(&t, "uas_answer", "dialog_notifier");
+    let mut p = phone_watching(
+        &t,
+        &notifier,
+        Config::new().phone("callback_auto_dial", true),
     );
     let r = p.ok(json!({"cmd": "callback", "when": "free", "to": target_uri}));
     assert_eq!(r["callback"]["via"], "dialog", "{r}");
@@ -240,20 +261,9 @@ fn dialog_watch_sees_the_target_busy_then_idle_and_dials_it() {
 #[test]
 fn after_no_answer_the_recall_waits_for_a_call_of_the_target_to_end() {
     let t = TestDir::new("callback-no-answer");
-    let target = Sipp::new("uas_noanswer", &t.sub("target"))
-        .timeout(30)
-        .spawn();
-    let target_uri = format!("sip:1002@{}", target.addr());
-    let notifier = Sipp::new("dialog_notifier_no_answer", &t.sub("ps"))
-        .key("target", &target_uri)
-        .timeout(30)
-        .spawn();
-    let mut p = Phone::start(
-        &t.sub("phone"),
-        &Config::new()
-            .account(Account::direct("office", "1001"))
-            .account(Account::via("pbx", "1001", notifier.addr())),
-    );
+    let (target, target_uri, notifier) =
+        target_and_notifier(&t, "uas_noanswer", "dialog_notifier_no_answer");
+    let mut p = phone_watching(&t, &notifier, Config::new());
 
     // It rings there; we give up: no answer.
     let r = p.ok(json!({"cmd": "dial", "to": target_uri}));
