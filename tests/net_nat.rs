@@ -45,7 +45,7 @@ use support::netns::{Bed, Netns, Place};
 use support::phone::recorded_wav;
 use support::phone::{call_id_of, Phone};
 use support::router::Router;
-use support::{tone, TestDir};
+use support::{tone, wait_until, TestDir};
 
 const PBX: &str = "198.51.100.10";
 const HOME: &str = "203.0.113.10";
@@ -74,17 +74,52 @@ fn contacts_of_1001(kamailio_dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if ok() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// Waits until the phone's first account is registered with a public
+/// address `public` accepts, and its local address is home's; returns the
+/// status.
+fn wait_registered_public(
+    p: &mut Phone,
+    k: &Kamailio,
+    what: &str,
+    public: impl Fn(&str) -> bool,
+) -> Value {
+    let st = p.wait_status(Duration::from_secs(20), |s| {
+        s["accounts"][0]["registered"] == true
+            && s["accounts"][0]["public_sip"].as_str().is_some_and(&public)
+    });
+    let Some(st) = st else {
+        panic!(
+            "not registered with {what}: {}\n{}\n{}",
+            p.status(),
+            p.log_tail(),
+            k.log()
+        );
+    };
+    st
+}
+
+/// Asserts that kamailio's location comes to hold one Contact of 1001,
+/// one that `want` accepts.
+fn assert_only_contact(kamailio_dir: &Path, what: &str, want: impl Fn(&str) -> bool) {
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let contacts = contacts_of_1001(kamailio_dir);
+            contacts.len() == 1 && contacts.iter().all(|c| want(c))
+        }),
+        "kamailio's location does not hold {what} alone: {:?}\n{}",
+        contacts_of_1001(kamailio_dir),
+        location(kamailio_dir)
+    );
+}
+
+/// termphone dials 1002 (baresip) through the NAT, hears its tone and
+/// hangs up; returns the call as it was when active.
+fn call_baresip(p: &mut Phone, b: &mut Baresip, rec: &Path) -> Value {
+    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
+    let out_call = p.wait_active(&id);
+    talk_then_hang_up(p, b, &id);
+    tone::assert_tone(&recorded_wav(rec, &out_call, 2.0), 600.0, 1000.0);
+    out_call
 }
 
 /// baresip calls 1001; termphone answers, hears baresip's tone and hangs up.
@@ -202,29 +237,13 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
 
     // Registered with the public address it learned.
     let public = format!("{PUBLIC}:5060");
-    let st = p.wait_status(Duration::from_secs(15), |s| {
-        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == public
-    });
-    assert!(
-        st.is_some(),
-        "not registered with a learned public address: {}\n{}\n{}",
-        p.status(),
-        p.log_tail(),
-        k.log()
-    );
-    let st = st.unwrap_or_default();
+    let st = wait_registered_public(&mut p, &k, "a learned public address", |a| a == public);
     assert_eq!(
         st["accounts"][0]["local_sip"],
         format!("{HOME}:5060"),
         "{st}"
     );
-    assert!(
-        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
-            == vec![public.clone()]),
-        "kamailio's location does not hold the public Contact alone: {:?}\n{}",
-        contacts_of_1001(&kdir),
-        location(&kdir)
-    );
+    assert_only_contact(&kdir, "the public Contact", |c| c == public);
     assert!(
         k.log().contains(&format!(
             "REGISTERED sip:1001@test.local contact=<sip:1001@{public}>"
@@ -234,10 +253,7 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     );
 
     // termphone → baresip through the NAT, audio both ways.
-    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let out_call = p.wait_active(&id);
-    talk_then_hang_up(&mut p, &mut b, &id);
-    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
+    call_baresip(&mut p, &mut b, &rec);
 
     // A quiet spell longer than the router keeps a binding: only the
     // keep-alives (OPTIONS, counted at kamailio) hold it open.
@@ -264,23 +280,13 @@ fn behind_a_nat_registers_its_public_address_keeps_it_and_follows_a_new_mapping(
     wan.ip(&["addr", "del", "198.51.100.1/24", "dev", "eth0"]);
     wan.ip(&["addr", "add", "198.51.100.2/24", "dev", "eth0"]);
     let moved = format!("{PUBLIC_NEW}:5060");
-    let st = p.wait_status(Duration::from_secs(20), |s| {
-        s["accounts"][0]["registered"] == true && s["accounts"][0]["public_sip"] == moved
-    });
-    assert!(
-        st.is_some(),
-        "no new public address after the NAT changed: {}\n{}\n{}",
-        p.status(),
-        p.log_tail(),
-        k.log()
+    wait_registered_public(
+        &mut p,
+        &k,
+        "the new public address after the NAT changed",
+        |a| a == moved,
     );
-    assert!(
-        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
-            == vec![moved.clone()]),
-        "kamailio's location does not hold the new Contact alone: {:?}\n{}",
-        contacts_of_1001(&kdir),
-        location(&kdir)
-    );
+    assert_only_contact(&kdir, "the new Contact", |c| c == moved);
 
     // Called at the new address, audio both ways.
     called_by_baresip(&mut p, &mut b, &k, &rec);
@@ -323,20 +329,9 @@ fn behind_a_nat_over_tcp_registers_its_mapped_connection_keeps_it_and_is_called(
     let mut p = Phone::start_in(&t.sub("home"), &config, &Place::on(&home, HOME), listen);
 
     // Registered over TCP with the NAT's mapping of its connection.
-    let st = p.wait_status(Duration::from_secs(15), |s| {
-        s["accounts"][0]["registered"] == true
-            && s["accounts"][0]["public_sip"]
-                .as_str()
-                .is_some_and(|a| a.starts_with(&format!("{PUBLIC}:")))
+    let st = wait_registered_public(&mut p, &k, "a learned public address over TCP", |a| {
+        a.starts_with(&format!("{PUBLIC}:"))
     });
-    assert!(
-        st.is_some(),
-        "not registered over TCP with a learned public address: {}\n{}\n{}",
-        p.status(),
-        p.log_tail(),
-        k.log()
-    );
-    let st = st.unwrap_or_default();
     assert_eq!(st["accounts"][0]["transport"], "tcp", "{st}");
     assert_eq!(
         st["accounts"][0]["local_sip"],
@@ -348,15 +343,7 @@ fn behind_a_nat_over_tcp_registers_its_mapped_connection_keeps_it_and_is_called(
         .unwrap_or_default()
         .to_string();
     let want = format!("{public};transport=tcp");
-    assert!(
-        wait_until(Duration::from_secs(5), || contacts_of_1001(&kdir)
-            .iter()
-            .any(|c| c.starts_with(&want))
-            && contacts_of_1001(&kdir).len() == 1),
-        "kamailio's location does not hold the TCP mapping alone: {:?}\n{}",
-        contacts_of_1001(&kdir),
-        location(&kdir)
-    );
+    assert_only_contact(&kdir, "the TCP mapping", |c| c.starts_with(&want));
     assert!(
         k.log().contains(&format!(
             "REGISTERED sip:1001@test.local contact=<sip:1001@{public};transport=tcp>"
@@ -366,11 +353,8 @@ fn behind_a_nat_over_tcp_registers_its_mapped_connection_keeps_it_and_is_called(
     );
 
     // termphone → baresip, the signalling over TCP through the NAT.
-    let id = call_id_of(&p.ok(json!({"cmd": "dial", "to": "1002"})));
-    let out_call = p.wait_active(&id);
+    let out_call = call_baresip(&mut p, &mut b, &rec);
     assert_eq!(out_call["signalling"], "tcp", "{out_call}");
-    talk_then_hang_up(&mut p, &mut b, &id);
-    tone::assert_tone(&recorded_wav(&rec, &out_call, 2.0), 600.0, 1000.0);
 
     // A quiet spell longer than the router keeps a quiet connection: only
     // the CRLF keep-alives hold it, or the INVITE below never gets in.
