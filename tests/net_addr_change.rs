@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use support::baresip::Baresip;
 use support::config::{Account, Audio, Config};
 use support::kamailio::{logging_registrar, Kamailio};
-use support::netns::{Bed, Place};
+use support::netns::Place;
+use support::office::{office_lan, pbx_peers};
 use support::pbx::wait_lamp;
 use support::phone::recorded_wav;
 use support::phone::{call_id_of, Phone};
@@ -45,25 +46,9 @@ fn tone_in_tail(wav: &std::path::Path, freq: f64, secs: f64) -> f64 {
 #[test]
 fn renumbered_office_host_registers_again_and_keeps_its_call_with_audio() {
     let t = TestDir::new("net-addr-change");
-    let mut bed = Bed::new();
-    let pbx = bed.host("pbx");
-    let office = bed.host("office");
-    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let (_bed, pbx, office) = office_lan("198.51.100.10/24", "198.51.100.20/24");
     let at_pbx = Place::on(&pbx, PBX);
-    let k = Kamailio::start_in(
-        &t.sub("kamailio"),
-        &logging_registrar(false),
-        Some(5060),
-        &at_pbx,
-    );
-
-    let mut b = Baresip::tone_callee_in(
-        &t.sub("baresip-1002"),
-        "1002",
-        k.addr(),
-        (BARESIP_HZ, 90.0),
-        &at_pbx,
-    );
+    let (k, mut b) = pbx_peers(&t, &logging_registrar(false), &at_pbx, (BARESIP_HZ, 90.0));
 
     let p_src = t.path().join("office-1000.wav");
     tone::write_sine_wav(&p_src, PHONE_HZ, 8000, 90.0);
@@ -237,10 +222,7 @@ fn logging_presence(cfg: &str) -> String {
 #[test]
 fn renumbered_office_host_subscribes_again_at_once_and_its_lamp_still_lights() {
     let t = TestDir::new("net-addr-change-sub");
-    let mut bed = Bed::new();
-    let pbx = bed.host("pbx");
-    let office = bed.host("office");
-    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let (_bed, pbx, office) = office_lan("198.51.100.10/24", "198.51.100.20/24");
     let at_pbx = Place::on(&pbx, PBX);
     let k = Kamailio::start_presence_in(&t.sub("kamailio"), logging_presence, Some(5060), &at_pbx);
     let mut b = Baresip::tone_callee_in(

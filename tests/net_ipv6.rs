@@ -16,12 +16,12 @@ mod support;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
-use support::baresip::Baresip;
 use support::callctl::talk_then_hang_up;
 use support::config::{Account, Audio, Config};
 use support::dnsmasq::Dnsmasq;
-use support::kamailio::{logging_registrar, Kamailio};
-use support::netns::{Bed, Place};
+use support::kamailio::logging_registrar;
+use support::netns::Place;
+use support::office::{address_lines, office_lan, pbx_peers};
 use support::phone::{call_id_of, recorded_wav, Phone};
 use support::{tone, TestDir};
 
@@ -40,26 +40,10 @@ fn records() -> Vec<String> {
     ]
 }
 
-/// The lines of `msg` that carry an address we advertise.
-fn address_lines(msg: &str) -> Vec<&str> {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| {
-            let lower = l.to_ascii_lowercase();
-            ["via:", "v:", "contact:", "m:", "c=", "o="]
-                .iter()
-                .any(|p| lower.starts_with(p))
-        })
-        .collect()
-}
-
 #[test]
 fn ipv6_only_office_finds_the_pbx_by_aaaa_registers_calls_and_is_called_with_audio() {
     let t = TestDir::new("net-ipv6");
-    let mut bed = Bed::new();
-    let pbx = bed.host("pbx");
-    let office = bed.host("office");
-    bed.lan(&[(&pbx, "2001:db8::10/64"), (&office, "2001:db8::20/64")]);
+    let (_bed, pbx, office) = office_lan("2001:db8::10/64", "2001:db8::20/64");
     let v4 = office.ip(&["-4", "addr", "show"]);
     assert!(
         !v4.contains("inet ")
@@ -75,15 +59,8 @@ fn ipv6_only_office_finds_the_pbx_by_aaaa_registers_calls_and_is_called_with_aud
         "alias=\"test.local\"",
         "alias=\"test.local\"\nalias=\"pbx.test\"",
     );
-    let k = Kamailio::start_in(&t.sub("kamailio"), &cfg, Some(5060), &at_pbx);
+    let (k, mut b) = pbx_peers(&t, &cfg, &at_pbx, (BARESIP_HZ, 60.0));
     let dns = Dnsmasq::start_in(&t.sub("dns"), &at_pbx, 53, &records());
-    let mut b = Baresip::tone_callee_in(
-        &t.sub("baresip-1002"),
-        "1002",
-        k.addr(),
-        (BARESIP_HZ, 60.0),
-        &at_pbx,
-    );
 
     let src = t.path().join("office-1000.wav");
     tone::write_sine_wav(&src, PHONE_HZ, 8000, 60.0);

@@ -20,7 +20,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use support::callctl::{wait_state, PHONE_HZ, SIPP_HZ};
 use support::config::{Account, Audio, Config};
-use support::netns::{Bed, Netns, Place};
+use support::netns::{Netns, Place};
+use support::office::office_lan;
 use support::phone::{call_id_of, recorded_wav, remote_held_changes, Phone};
 use support::sipp::Sipp;
 use support::sipp::{SippResult, TracedMessage};
@@ -112,10 +113,7 @@ fn names_the_office(r: &SippResult) {
 #[test]
 fn sipp_on_the_pbx_host_proves_100rel_update_and_session_timers_across_the_lan() {
     let t = TestDir::new("net-sip-ext");
-    let mut bed = Bed::new();
-    let pbx = bed.host("pbx");
-    let office = bed.host("office");
-    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let (_bed, pbx, office) = office_lan("198.51.100.10/24", "198.51.100.20/24");
     let at_pbx = Place::on(&pbx, PBX);
     let office_uri = format!("{OFFICE}:5060").parse::<SocketAddr>().unwrap();
 

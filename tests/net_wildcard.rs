@@ -15,11 +15,11 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
-use support::baresip::Baresip;
 use support::callctl::talk_then_hang_up;
 use support::config::{Account, Audio, Config};
-use support::kamailio::{logging_registrar, Kamailio};
+use support::kamailio::logging_registrar;
 use support::netns::{Bed, Place};
+use support::office::{address_lines, office_lan, pbx_peers};
 use support::phone::recorded_wav;
 use support::phone::{call_id_of, Phone};
 use support::{tone, TestDir};
@@ -91,42 +91,12 @@ fn bed_is_removed_on_drop_and_stale_beds_at_the_next_start() {
     );
 }
 
-/// The lines of `msg` that carry an address we advertise.
-fn address_lines(msg: &str) -> Vec<&str> {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| {
-            let lower = l.to_ascii_lowercase();
-            ["via:", "v:", "contact:", "m:", "c=", "o="]
-                .iter()
-                .any(|p| lower.starts_with(p))
-        })
-        .collect()
-}
-
 #[test]
 fn wildcard_listen_on_the_office_lan_calls_and_is_called_with_audio() {
     let t = TestDir::new("net-wildcard");
-    let mut bed = Bed::new();
-    let pbx = bed.host("pbx");
-    let office = bed.host("office");
-    bed.lan(&[(&pbx, "198.51.100.10/24"), (&office, "198.51.100.20/24")]);
+    let (_bed, pbx, office) = office_lan("198.51.100.10/24", "198.51.100.20/24");
     let at_pbx = Place::on(&pbx, PBX);
-
-    let k = Kamailio::start_in(
-        &t.sub("kamailio"),
-        &logging_registrar(true),
-        Some(5060),
-        &at_pbx,
-    );
-
-    let mut b = Baresip::tone_callee_in(
-        &t.sub("baresip-1002"),
-        "1002",
-        k.addr(),
-        (600.0, 60.0),
-        &at_pbx,
-    );
+    let (k, mut b) = pbx_peers(&t, &logging_registrar(true), &at_pbx, (600.0, 60.0));
 
     let p_src = t.path().join("office-1000.wav");
     tone::write_sine_wav(&p_src, 1000.0, 8000, 30.0);

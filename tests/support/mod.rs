@@ -13,6 +13,7 @@ pub mod config;
 pub mod dnsmasq;
 pub mod kamailio;
 pub mod netns;
+pub mod office;
 pub mod pbx;
 pub mod phone;
 pub mod pki;
