@@ -13,7 +13,9 @@ use support::callctl::{
     call_wav, dial_active, last_received, wait_next, wait_state, A_HZ, PHONE_HZ,
 };
 use support::phone::remote_held_changes;
-use support::setup::{baresip, direct_phone, PeerOpts, PhoneOpts};
+use support::setup::{
+    baresip, called_by_sipp_auto_answered, direct_phone, ended_call_updates, PeerOpts, PhoneOpts,
+};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
 
@@ -156,20 +158,8 @@ fn held_baresip_hears_no_microphone() {
 #[test]
 fn remote_hold_shows_remote_held() {
     let t = TestDir::new("cc-remote-hold");
-    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
-    let sipp = Sipp::new("uac_remote_hold", &t.sub("sipp"))
-        .target(p.sip_addr())
-        .service("1001")
-        .timeout(25)
-        .spawn();
-    let r = sipp.wait(Duration::from_secs(35));
-    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
-
-    let call = p
-        .wait_any_call_state("ended", Duration::from_secs(5))
-        .unwrap_or_default();
-    let id = call["id"].as_str().unwrap_or_default().to_string();
-    let updates = p.call_updates(&id);
+    let (mut p, _) = called_by_sipp_auto_answered(&t, "uac_remote_hold", 25);
+    let updates = ended_call_updates(&mut p);
     for c in updates.iter().filter(|c| c["state"] != "ended") {
         assert_eq!(c["held"], false, "we never held: {c}");
     }

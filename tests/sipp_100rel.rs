@@ -13,7 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 use support::callctl::{call_wav, wait_state, PHONE_HZ, SIPP_HZ};
 use support::phone::{call_id_of, remote_held_changes};
-use support::setup::{direct_phone, PhoneOpts};
+use support::setup::{called_by_sipp_auto_answered, direct_phone, ended_call_updates, PhoneOpts};
 use support::sipp::Sipp;
 use support::{tone, TestDir};
 
@@ -65,14 +65,7 @@ fn reliable_183_and_180_are_pracked_and_early_media_heard() {
 #[test]
 fn caller_requiring_100rel_gets_a_reliable_180_then_the_200() {
     let t = TestDir::new("rel-uas");
-    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
-    let sipp = Sipp::new("uac_100rel", &t.sub("sipp"))
-        .target(p.sip_addr())
-        .service("1001")
-        .timeout(20)
-        .spawn();
-    let r = sipp.wait(Duration::from_secs(30));
-    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    let (mut p, r) = called_by_sipp_auto_answered(&t, "uac_100rel", 20);
 
     let msgs = r.traced();
     let ringing = msgs
@@ -101,20 +94,8 @@ fn caller_requiring_100rel_gets_a_reliable_180_then_the_200() {
 #[test]
 fn update_in_a_confirmed_dialog_refreshes_and_holds() {
     let t = TestDir::new("rel-update");
-    let mut p = direct_phone(&t, PhoneOpts::new().phone("auto_answer", true));
-    let sipp = Sipp::new("uac_update", &t.sub("sipp"))
-        .target(p.sip_addr())
-        .service("1001")
-        .timeout(20)
-        .spawn();
-    let r = sipp.wait(Duration::from_secs(30));
-    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
-
-    let call = p
-        .wait_any_call_state("ended", Duration::from_secs(5))
-        .unwrap_or_default();
-    let id = call["id"].as_str().unwrap_or_default().to_string();
-    let updates = p.call_updates(&id);
+    let (mut p, _) = called_by_sipp_auto_answered(&t, "uac_update", 20);
+    let updates = ended_call_updates(&mut p);
     let seq = remote_held_changes(&updates);
     // Not held, held by the sendonly UPDATE, resumed by the sendrecv one.
     assert_eq!(seq, [false, true, false], "{updates:?}");

@@ -268,3 +268,31 @@ pub fn baresip(t: &TestDir, user: &str, opts: PeerOpts) -> Baresip {
     }
     b
 }
+
+/// A direct phone that answers by itself, called as 1001 by the SIPp
+/// scenario `scenario` (SIPp gives up after `timeout_s`); returns once
+/// the scenario has ended, having asserted it succeeded.
+pub fn called_by_sipp_auto_answered(
+    t: &TestDir,
+    scenario: &str,
+    timeout_s: u64,
+) -> (TestPhone, super::sipp::SippResult) {
+    let p = direct_phone(t, PhoneOpts::new().phone("auto_answer", true));
+    let sipp = super::sipp::Sipp::new(scenario, &t.sub("sipp"))
+        .target(p.sip_addr())
+        .service("1001")
+        .timeout(timeout_s)
+        .spawn();
+    let r = sipp.wait(Duration::from_secs(timeout_s + 10));
+    assert!(r.success(), "{}\n{}", r.describe(), p.log_tail());
+    (p, r)
+}
+
+/// The updates of the first call to end (within 5 s), in order.
+pub fn ended_call_updates(p: &mut Phone) -> Vec<serde_json::Value> {
+    let call = p
+        .wait_any_call_state("ended", Duration::from_secs(5))
+        .unwrap_or_default();
+    let id = call["id"].as_str().unwrap_or_default().to_string();
+    p.call_updates(&id)
+}
