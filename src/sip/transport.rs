@@ -26,6 +26,7 @@ pub use framer::{Frame, FrameError, Framer};
 mod inspect;
 pub mod limits;
 mod start_line;
+mod stream_frames;
 mod tcp;
 pub mod tls;
 

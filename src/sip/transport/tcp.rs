@@ -4,9 +4,9 @@
 //! connections by peer address used to send, and the RFC 5626 CRLF
 //! keep-alive sent on one of them.
 
-use super::framer::{Frame, Framer};
-use super::inspect::{inspect, reject_or_drop, Verdict};
+use super::framer::Framer;
 use super::limits::{read_deadline, ConnTable, Permit};
+use super::stream_frames::handle_frames;
 use super::{Inbound, Peer, Protocol};
 use crate::sip::{Result, SipError};
 use std::collections::HashMap;
@@ -202,54 +202,15 @@ impl Connections {
                 pending_since = Some(last_activity);
             }
             framer.push(&buf[..n]);
-            let mut completed = false;
-            loop {
-                match framer.next_frame() {
-                    Ok(None) => {
-                        // What is left is the start of the next message.
-                        if !framer.pending() {
-                            pending_since = None;
-                        } else if completed {
-                            pending_since = Some(last_activity);
-                        }
-                        break;
-                    }
-                    Ok(Some(Frame::Ping)) => {
-                        completed = true;
-                        if writer.lock().await.write_all(b"\r\n").await.is_err() {
-                            break 'conn;
-                        }
-                    }
-                    Ok(Some(Frame::Message(bytes))) => {
-                        completed = true;
-                        match inspect(&bytes, &peer) {
-                            Verdict::Deliver(message) => {
-                                if self.inbound.send(Inbound { message, peer }).is_err() {
-                                    break 'conn;
-                                }
-                            }
-                            Verdict::Reject(answer) => {
-                                tracing::debug!(%addr, "answering 400 to a malformed request");
-                                if writer.lock().await.write_all(&answer).await.is_err() {
-                                    break 'conn;
-                                }
-                            }
-                            Verdict::Drop(reason) => {
-                                tracing::debug!(%addr, %reason, "dropped TCP message")
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::debug!(%addr, reason = e.reason, "closing unframeable TCP connection");
-                        if let Some(head) = e.head {
-                            if let Verdict::Reject(answer) = reject_or_drop(&head, e.reason, &peer)
-                            {
-                                let _ = writer.lock().await.write_all(&answer).await;
-                            }
-                        }
-                        break 'conn;
-                    }
-                }
+            let handled = handle_frames(&mut framer, &writer, &self.inbound, peer, "TCP").await;
+            if handled.close {
+                break 'conn;
+            }
+            // What is left is the start of the next message.
+            if !framer.pending() {
+                pending_since = None;
+            } else if handled.completed {
+                pending_since = Some(last_activity);
             }
         }
         self.forget(addr, id);

@@ -15,8 +15,8 @@ mod client;
 
 pub use client::{describe, ClientIdentity, TlsClient, TlsConfigError, TlsSettings};
 
-use super::framer::{Frame, Framer};
-use super::inspect::{inspect, reject_or_drop, Verdict};
+use super::framer::Framer;
+use super::stream_frames::handle_frames;
 use super::{Inbound, Peer, Protocol};
 use crate::sip::{Result, SipError};
 use std::collections::HashMap;
@@ -302,41 +302,11 @@ impl TlsConnections {
                 },
             };
             framer.push(&buf[..n]);
-            loop {
-                match framer.next_frame() {
-                    Ok(None) => break,
-                    Ok(Some(Frame::Ping)) => {
-                        if writer.lock().await.write_all(b"\r\n").await.is_err() {
-                            break 'conn;
-                        }
-                    }
-                    Ok(Some(Frame::Message(bytes))) => match inspect(&bytes, &peer) {
-                        Verdict::Deliver(message) => {
-                            if self.inbound.send(Inbound { message, peer }).is_err() {
-                                break 'conn;
-                            }
-                        }
-                        Verdict::Reject(answer) => {
-                            tracing::debug!(%addr, "answering 400 to a malformed request");
-                            if writer.lock().await.write_all(&answer).await.is_err() {
-                                break 'conn;
-                            }
-                        }
-                        Verdict::Drop(reason) => {
-                            tracing::debug!(%addr, %reason, "dropped TLS message")
-                        }
-                    },
-                    Err(e) => {
-                        tracing::debug!(%addr, reason = e.reason, "closing unframeable TLS connection");
-                        if let Some(head) = e.head {
-                            if let Verdict::Reject(answer) = reject_or_drop(&head, e.reason, &peer)
-                            {
-                                let _ = writer.lock().await.write_all(&answer).await;
-                            }
-                        }
-                        break 'conn;
-                    }
-                }
+            if handle_frames(&mut framer, &writer, &self.inbound, peer, "TLS")
+                .await
+                .close
+            {
+                break 'conn;
             }
         }
         self.forget(addr, id);
