@@ -30,6 +30,7 @@ fn params(remote: SocketAddr) -> RtpParams {
         payload_type: 0,
         dtmf_payload_type: Some(101),
         direction: Direction::SendRecv,
+        red_payload_type: None,
     }
 }
 
