@@ -156,4 +156,7 @@ pub struct RtpParams {
     /// RFC 4733 telephone-event payload type, when the peer takes it.
     pub dtmf_payload_type: Option<u8>,
     pub direction: Direction,
+    /// RFC 2198 redundancy (RED) payload type, when both sides take it:
+    /// each packet then carries the previous frame of `codec` too.
+    pub red_payload_type: Option<u8>,
 }

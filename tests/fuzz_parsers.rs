@@ -248,6 +248,8 @@ fn exercise_sdp(bytes: &[u8]) {
         crypto: termphone::sip::sdp_crypto::LocalCrypto::new(
             termphone::sip::sdp_crypto::MediaEncryption::SrtpOptional,
         ),
+        // RED too: its rtpmap and fmtp lines are read.
+        red: true,
     };
     if let Ok(s) = sdp::SessionDescription::parse(&text) {
         let _ = s.audio_addr();

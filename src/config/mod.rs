@@ -105,6 +105,10 @@ pub struct Account {
     /// The audio codecs its calls offer and accept, first preferred
     /// (`codecs`; [`AudioCodec::DEFAULT`] when not set).
     pub codecs: Vec<AudioCodec>,
+    /// Whether its calls offer RFC 2198 redundancy (RED) and use it when
+    /// the peer accepts it (`red`; off by default: a PBX may mishandle a
+    /// payload type it does not know).
+    pub red: bool,
     /// What typed numbers become before they are dialled; `None` (no dial
     /// plan key set): dialled as typed.
     pub dial_plan: Option<DialPlan>,
@@ -139,6 +143,7 @@ impl std::fmt::Debug for Account {
             .field("tls_cert", &self.tls_cert)
             .field("media_encryption", &self.media_encryption)
             .field("codecs", &self.codecs)
+            .field("red", &self.red)
             .field("dial_plan", &self.dial_plan)
             .finish()
     }
@@ -503,6 +508,7 @@ impl Account {
             tls_key: None,
             media_encryption: MediaEncryption::None,
             codecs: AudioCodec::DEFAULT.to_vec(),
+            red: false,
             dial_plan: None,
         }
     }

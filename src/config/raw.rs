@@ -120,6 +120,8 @@ struct RawAccount {
     trust_asserted_identity: bool,
     media_encryption: Option<Spanned<String>>,
     codecs: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    red: bool,
     country_code: Option<String>,
     area_code: Option<String>,
     international_prefix: Option<String>,
@@ -400,6 +402,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         accounts.push(Account {
             media_encryption,
             codecs,
+            red: a.red,
             dial_plan,
             register: a.register.unwrap_or(a.proxy.is_some()),
             proxy: a.proxy.map(Spanned::into_inner),

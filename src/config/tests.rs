@@ -994,3 +994,25 @@ fn audio_processing_switches_and_the_room() {
         assert!(err.to_string().contains(needle), "{text}: {err}");
     }
 }
+
+#[test]
+fn red_is_off_unless_the_account_turns_it_on() {
+    let path = Path::new("/x/c.toml");
+    let account = |key: &str| {
+        format!("[[account]]\nname = \"a\"\nuser = \"1001\"\ndomain = \"test.local\"\n{key}\n")
+    };
+    assert!(!Config::parse(&account(""), path).unwrap().accounts[0].red);
+    assert!(
+        Config::parse(&account("red = true"), path)
+            .unwrap()
+            .accounts[0]
+            .red
+    );
+    assert!(
+        !Config::parse(&account("red = false"), path)
+            .unwrap()
+            .accounts[0]
+            .red
+    );
+    assert!(Config::parse(&account("red = \"yes\""), path).is_err());
+}

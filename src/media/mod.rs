@@ -105,6 +105,10 @@ pub struct MediaStats {
     /// them (left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fec_recovered: u64,
+    /// Lost packets filled from an RFC 2198 redundant block of a later
+    /// packet (left out while none were).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub red_recovered: u64,
     /// 20 ms frames the playout filled by concealment (a missing packet,
     /// an underrun, a frame of added delay; left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]

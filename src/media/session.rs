@@ -31,6 +31,9 @@
 //! with (`Codec::sample_rate`: 8 kHz G.711, 16 kHz G.722): a frame is
 //! 20 ms at that rate, the jitter buffer is made anew when the rate
 //! changes, and `call_audio.rs` converts for a backend at 8 kHz.
+//! With RFC 2198 redundancy negotiated, each audio packet also carries
+//! the frame before it (`red_send.rs`) and a received packet's redundant
+//! blocks fill the places of packets that never came (`red_recv.rs`).
 //! With SRTP keys (`secure.rs`) what is sent is protected and what is
 //! received is checked, authenticated and decrypted before all of this.
 //! The task never waits on anything but its sockets, its command channel
@@ -41,6 +44,8 @@ mod answer_rate;
 mod call_audio;
 mod decode_order;
 pub mod recording;
+mod red_recv;
+mod red_send;
 mod rtcp_io;
 mod secure;
 mod stun_probe;
@@ -177,6 +182,11 @@ pub struct Session {
     /// order, and the frames recovered by in-band FEC.
     order: DecodeOrder,
     fec_recovered: u64,
+    /// RED: the last frame sent, the packets received lately, and the
+    /// missing packets a redundant block filled.
+    red_tx: red_send::RedSend,
+    red_rx: red_recv::Received,
+    red_recovered: u64,
     /// Frames filled by the decoder's own concealment (Opus).
     decoder_concealed: u64,
     /// Whether the call's rate is settled (see `answer_rate.rs`).
@@ -233,6 +243,9 @@ impl Session {
             rtp_local: None,
             order: DecodeOrder::default(),
             fec_recovered: 0,
+            red_tx: red_send::RedSend::default(),
+            red_rx: red_recv::Received::default(),
+            red_recovered: 0,
             decoder_concealed: 0,
             rate_settled,
             sent_level: LevelMeter::default(),
@@ -464,8 +477,16 @@ impl Session {
             self.payload.clear();
             self.encoder.encode(mic, &mut self.payload);
             let marker = std::mem::take(&mut self.marker_next);
-            self.send_rtp(rtp, self.params.payload_type, marker, ts)
-                .await;
+            let pt = match self.params.red_payload_type {
+                Some(red) => {
+                    let at = (self.seq, ts, self.params.codec.frame_ticks());
+                    self.red_tx
+                        .wrap(self.params.payload_type, at, &mut self.payload);
+                    red
+                }
+                None => self.params.payload_type,
+            };
+            self.send_rtp(rtp, pt, marker, ts).await;
         } else {
             self.marker_next = true;
         }
@@ -585,6 +606,13 @@ impl Session {
                 return;
             }
         };
+        let (packet, redundant) = match red_recv::split(packet, self.params.red_payload_type) {
+            Ok(split) => split,
+            Err(e) => {
+                tracing::trace!("RED from {from} dropped: {e}");
+                return;
+            }
+        };
         let Some(codec) = self.payload_kind(packet.payload_type) else {
             return;
         };
@@ -596,6 +624,7 @@ impl Session {
         match self.ssrc_lock.step(packet.ssrc, packet.sequence) {
             SsrcVerdict::Accept => {
                 self.held.clear();
+                self.take_redundant(&packet, &redundant);
                 self.take(&packet, codec);
             }
             SsrcVerdict::Probation { restart } => {
@@ -609,12 +638,19 @@ impl Session {
                 self.rx.reset();
                 self.dtmf_rx = DtmfReceiver::default();
                 for held in std::mem::take(&mut self.held) {
-                    if let Ok(p) = inbound::rtp(&held) {
-                        if let Some(c) = self.payload_kind(p.payload_type) {
-                            self.take(&p, c);
-                        }
+                    let red = self.params.red_payload_type;
+                    let Some((p, blocks)) = inbound::rtp(&held)
+                        .ok()
+                        .and_then(|p| red_recv::split(p, red).ok())
+                    else {
+                        continue;
+                    };
+                    if let Some(c) = self.payload_kind(p.payload_type) {
+                        self.take_redundant(&p, &blocks);
+                        self.take(&p, c);
                     }
                 }
+                self.take_redundant(&packet, &redundant);
                 self.take(&packet, codec);
             }
         }
@@ -773,6 +809,7 @@ impl Session {
             mos,
             srtp_dropped: self.secure.dropped,
             fec_recovered: self.fec_recovered,
+            red_recovered: self.red_recovered,
             concealed_frames: self.jb.stats().concealed_frames + self.decoder_concealed,
             mic_level: Some(self.sent_level.dbfs()),
             speaker_level: Some(self.played_level.dbfs()),

@@ -1,7 +1,8 @@
 //! Session tests over loopback: two sessions talking through the file
 //! backend, DTMF between sessions, the echo reflector, RTCP, mute and the
 //! packets on the wire; `conference.rs`: a conference with real member
-//! sessions; `recording.rs`: stereo call recording.
+//! sessions; `recording.rs`: stereo call recording; `red.rs`: RFC 2198
+//! redundancy received.
 
 use super::tone::{goertzel_power, sine};
 use super::*;
@@ -13,6 +14,7 @@ use webrtc_util::marshal::Unmarshal;
 mod conference;
 mod hardening;
 mod recording;
+mod red;
 mod secure;
 mod tones;
 
@@ -30,6 +32,7 @@ fn params(remote: SocketAddr) -> RtpParams {
         payload_type: 0,
         dtmf_payload_type: Some(101),
         direction: Direction::SendRecv,
+        red_payload_type: None,
     }
 }
 

@@ -428,6 +428,7 @@ impl CallActor {
             session_id: rand::random::<u32>() as u64,
             session_version: 1,
             crypto: crate::sip::sdp_crypto::LocalCrypto::new(account.media_encryption),
+            red: account.red,
         };
         let actor = CallActor {
             info,
@@ -720,6 +721,7 @@ fn base_info(
         end_reason: None,
         codec: None,
         codec_rate: None,
+        red: false,
         stats: None,
         sip_call_id,
         transfer_status: None,

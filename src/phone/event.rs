@@ -67,6 +67,10 @@ pub struct CallInfo {
     /// G.711, 16000 for G.722), which the call's audio path runs at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codec_rate: Option<u32>,
+    /// Whether RFC 2198 redundancy (RED) is in use: both sides took it
+    /// (left out while not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub red: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<MediaStats>,
     /// The WAV file this call is being recorded to (`record`).

@@ -238,6 +238,7 @@ mod tests {
                 end_reason: None,
                 codec: Some("PCMU".into()),
                 codec_rate: None,
+                red: false,
                 stats: Some(MediaStats {
                     rx_packets: 250,
                     lost: 1,
@@ -246,6 +247,7 @@ mod tests {
                     mos: Some(4.3),
                     srtp_dropped: 0,
                     fec_recovered: 0,
+                    red_recovered: 0,
                     concealed_frames: 0,
                     mic_level: None,
                     speaker_level: None,

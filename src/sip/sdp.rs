@@ -7,11 +7,13 @@
 //! ([`connection_hosts`]) and replaced by the addresses the caller resolved
 //! ([`with_resolved_hosts`]). SRTP (SDES): the audio line's profile
 //! (`RTP/SAVP`) and `a=crypto` lines as [`LocalMedia::crypto`] decides,
-//! through [`super::sdp_crypto`]. Pure: no IO; its result is in the
+//! through [`super::sdp_crypto`]. RFC 2198 redundancy (`red`) offered and
+//! taken as [`super::sdp_red`] decides. Pure: no IO; its result is in the
 //! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
 //! never in `media`'s.
 
 use super::sdp_crypto::{self, AnswerMedia, CryptoAttr, EncryptionMismatch, LocalCrypto};
+use super::sdp_red::{self, Red};
 use crate::rtp_types::{Codec, Direction, RtpParams, SrtpKeys};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -429,6 +431,8 @@ pub struct LocalMedia {
     pub session_version: u64,
     /// The media encryption policy and the keys our offers carry.
     pub crypto: LocalCrypto,
+    /// Whether RFC 2198 redundancy is offered and taken (the account's `red`).
+    pub red: bool,
 }
 
 /// The session part: v=, o=, s=, c=, t=.
@@ -447,15 +451,21 @@ fn render_session(local: &LocalMedia) -> String {
     s
 }
 
+/// The formats of our audio line: codecs, RED and telephone-event.
+type Formats<'a> = (&'a [(u8, Codec)], Option<Red>, Option<u8>);
+
 /// Our audio `m=` line and its attributes.
 fn render_audio(
     s: &mut String,
     local: &LocalMedia,
-    (codecs, dtmf): (&[(u8, Codec)], Option<u8>),
+    (codecs, red, dtmf): Formats<'_>,
     direction: Direction,
     (proto, crypto): (&str, &[CryptoAttr]),
 ) {
     let mut fmts: Vec<String> = codecs.iter().map(|(pt, _)| pt.to_string()).collect();
+    if let Some(red) = red {
+        fmts.push(red.payload_type.to_string());
+    }
     if let Some(pt) = dtmf {
         fmts.push(pt.to_string());
     }
@@ -473,6 +483,13 @@ fn render_audio(
             s.push_str(&format!("a=fmtp:{pt} {fmtp}\r\n"));
         }
     }
+    if let Some(red) = red {
+        s.push_str(&format!(
+            "a=rtpmap:{}\r\na=fmtp:{}\r\n",
+            red.rtpmap(),
+            red.fmtp()
+        ));
+    }
     if let Some(pt) = dtmf {
         s.push_str(&format!(
             "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"
@@ -482,18 +499,13 @@ fn render_audio(
     s.push_str(&format!("a={}\r\n", direction_attr(direction)));
 }
 
-fn render(
-    local: &LocalMedia,
-    codecs: &[(u8, Codec)],
-    dtmf: Option<u8>,
-    direction: Direction,
-) -> String {
+fn render(local: &LocalMedia, formats: Formats<'_>, direction: Direction) -> String {
     let mut s = render_session(local);
     let offer = &local.crypto.offer;
     render_audio(
         &mut s,
         local,
-        (codecs, dtmf),
+        formats,
         direction,
         (offer.proto, &offer.crypto),
     );
@@ -506,8 +518,7 @@ fn render_answer(
     local: &LocalMedia,
     offer: &SessionDescription,
     taken: usize,
-    codecs: &[(u8, Codec)],
-    dtmf: Option<u8>,
+    formats: Formats<'_>,
     direction: Direction,
     encryption: &AnswerMedia,
 ) -> String {
@@ -519,7 +530,7 @@ fn render_answer(
     let crypto: Vec<CryptoAttr> = crypto.into_iter().collect();
     for (i, m) in offer.media.iter().enumerate() {
         if i == taken {
-            render_audio(&mut s, local, (codecs, dtmf), direction, (proto, &crypto));
+            render_audio(&mut s, local, formats, direction, (proto, &crypto));
         } else {
             let fmts = if m.format_text.is_empty() {
                 "0".to_string()
@@ -539,10 +550,10 @@ pub fn offer(local: &LocalMedia) -> String {
         .iter()
         .map(|c| (c.payload_type(), *c))
         .collect();
+    let red = sdp_red::offered(local.red, &codecs);
     render(
         local,
-        &codecs,
-        Some(local.dtmf_payload_type),
+        (&codecs, red, Some(local.dtmf_payload_type)),
         local.direction,
     )
 }
@@ -638,6 +649,7 @@ fn negotiated(
             payload_type: pt,
             dtmf_payload_type: telephone_event(audio),
             direction,
+            red_payload_type: None,
         },
         remote_held: matches!(peer_dir, Direction::SendOnly | Direction::Inactive),
     })
@@ -667,13 +679,14 @@ pub fn answer(remote_offer: &str, local: &LocalMedia) -> Result<(String, Negotia
     if let AnswerMedia::Srtp { keys, .. } = &encryption {
         neg.srtp = Some(keys.clone());
     }
+    let red = sdp_red::accepted(local.red, audio, pt, codec);
+    neg.params.red_payload_type = red.map(|r| r.payload_type);
     let dtmf = neg.params.dtmf_payload_type;
     let sdp = render_answer(
         local,
         &remote,
         taken,
-        &[(pt, codec)],
-        dtmf,
+        (&[(pt, codec)], red, dtmf),
         neg.params.direction,
         &encryption,
     );
@@ -688,6 +701,8 @@ pub fn read_answer(remote_answer: &str, local: &LocalMedia) -> Result<Negotiated
     let srtp = local.crypto.accept(&audio.crypto())?;
     let mut neg = negotiated(&remote, audio, pt, codec, local.direction)?;
     neg.srtp = srtp;
+    neg.params.red_payload_type =
+        sdp_red::accepted(local.red, audio, pt, codec).map(|r| r.payload_type);
     Ok(neg)
 }
 
@@ -719,6 +734,7 @@ mod tests {
             session_id: 1,
             session_version: 1,
             crypto: LocalCrypto::default(),
+            red: false,
         }
     }
 

@@ -52,6 +52,9 @@ pub struct Account {
     /// Audio codecs, first preferred (`G722`, `PCMA`, `PCMU`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codecs: Option<Vec<String>>,
+    /// RFC 2198 redundancy (`red`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub red: Option<bool>,
     /// Dial plan keys (`country_code`, `outside_line`, …), if any.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub dial_plan: Option<DialPlan>,
@@ -94,6 +97,7 @@ impl Account {
             trust_asserted_identity: None,
             media_encryption: None,
             codecs: None,
+            red: None,
             dial_plan: None,
         }
     }
@@ -153,6 +157,12 @@ impl Account {
     /// The same account with the audio codecs `codecs`, first preferred.
     pub fn codecs(mut self, codecs: &[&str]) -> Account {
         self.codecs = Some(codecs.iter().map(|c| c.to_string()).collect());
+        self
+    }
+
+    /// The same account with RFC 2198 redundancy (`red`) on or off.
+    pub fn red(mut self, on: bool) -> Account {
+        self.red = Some(on);
         self
     }
 

@@ -95,6 +95,7 @@ pub(crate) fn call_event(id: &str, state: CallState) -> Event {
             end_reason: None,
             codec: None,
             codec_rate: None,
+            red: false,
             stats: None,
             sip_call_id: "abc@127.0.0.1".into(),
             local_sip: None,

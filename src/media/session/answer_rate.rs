@@ -46,6 +46,7 @@ mod tests {
             payload_type: codec.payload_type(),
             dtmf_payload_type: None,
             direction: Direction::SendRecv,
+            red_payload_type: None,
         }
     }
 

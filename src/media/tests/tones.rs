@@ -20,6 +20,7 @@ fn recorder(dir: &Path, name: &str) -> AudioSystem {
 fn unknown_remote() -> RtpParams {
     RtpParams {
         direction: Direction::Inactive,
+        red_payload_type: None,
         ..params("0.0.0.0:0".parse().unwrap())
     }
 }

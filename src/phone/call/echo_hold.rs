@@ -18,6 +18,7 @@ pub(super) fn echo_params(remote: std::net::SocketAddr, direction: Direction) ->
         payload_type: Codec::Pcmu.payload_type(),
         dtmf_payload_type: Some(101),
         direction,
+        red_payload_type: None,
     }
 }
 

@@ -135,6 +135,7 @@ impl CallActor {
             payload_type: codec.payload_type(),
             dtmf_payload_type: None,
             direction: Direction::Inactive,
+            red_payload_type: None,
         };
         match MediaSession::start(
             sockets,
@@ -358,6 +359,7 @@ impl CallActor {
     pub(super) async fn apply_negotiated(&mut self, neg: Negotiated) {
         self.info.codec = Some(neg.params.codec.name().to_string());
         self.info.codec_rate = Some(neg.params.codec.sample_rate());
+        self.info.red = neg.params.red_payload_type.is_some();
         self.media.dtmf_pt = neg.params.dtmf_payload_type;
         let remote_held = neg.remote_held;
         self.note_encryption(neg.srtp.as_ref());

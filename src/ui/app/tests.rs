@@ -54,6 +54,7 @@ pub(super) fn call(id: &str, dir: CallDirection, state: CallState) -> CallInfo {
         end_reason: None,
         codec: Some("PCMU".into()),
         codec_rate: None,
+        red: false,
         stats: None,
         transfer_status: None,
         recording: None,
