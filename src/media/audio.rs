@@ -43,6 +43,12 @@ macro_rules! delegate_to_inner {
         fn output_device(&self) -> Option<String> {
             self.inner.output_device()
         }
+
+        fn device_fallbacks(
+            &self,
+        ) -> Option<tokio::sync::broadcast::Receiver<$crate::media::audio::devices::Fallback>> {
+            self.inner.device_fallbacks()
+        }
     };
 }
 
@@ -128,6 +134,12 @@ pub trait AudioBackend: Send + Sync + Debug {
     /// headset's name turns `auto` voice processing off
     /// ([`processing::resolve`]).
     fn output_device(&self) -> Option<String> {
+        None
+    }
+    /// Each device in use that disappeared and what took its place, once
+    /// per disappearance, from now on; `None` for a backend without
+    /// devices.
+    fn device_fallbacks(&self) -> Option<tokio::sync::broadcast::Receiver<devices::Fallback>> {
         None
     }
 }
