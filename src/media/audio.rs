@@ -53,6 +53,7 @@ macro_rules! delegate_to_inner {
 }
 
 pub mod alsa_quiet;
+pub mod call_gain;
 pub mod cpal;
 pub mod devices;
 pub mod file;
@@ -146,11 +147,15 @@ pub trait AudioBackend: Send + Sync + Debug {
 
 /// The backend registry: builds the backend `config` asks for. `cpal`
 /// falls back to `null` (with one warning) when no device works. The file
-/// backend gets its simulated room ([`room`]) when configured; then, when
+/// backend gets per-call gains ([`call_gain`]; the sound card has its
+/// own) and its simulated room ([`room`]) when configured; then, when
 /// a voice-processing stage is on ([`processing::resolve`]), every call's
 /// pair is wrapped in the processing, so calls and conferences alike get it.
 pub fn open_backend(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
     let mut backend = open_device(config)?;
+    if backend.kind() == BackendKind::File {
+        backend = Arc::new(call_gain::GainBackend::new(backend));
+    }
     if let (BackendKind::File, Some(r)) = (backend.kind(), config.room_echo) {
         backend = Arc::new(room::RoomBackend::new(backend, r));
     }
