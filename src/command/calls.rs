@@ -139,7 +139,7 @@ pub static GAIN: Spec = Spec {
         Arg::text("call").optional(),
     ],
     help: "turn a call's microphone or speaker up or down",
-    effect: "sets the call's microphone (what the peer hears) and speaker (what we hear) gain on the sound card: `up` / `down` move 3 dB, a whole number sets dB (-30 to +20; 0 = unchanged audio); `{call, mic_db, speaker_db}`. `bad_argument` without `mic` or `speaker` or with another value, `media_error` when the backend has no sound card or the call no audio yet.",
+    effect: "sets the call's microphone (what the peer hears) and speaker (what we hear) gain on the sound card, or with the file backend on the WAV it plays and the recording (what the peer and we hear there): `up` / `down` move 3 dB, a whole number sets dB (-30 to +20; 0 = unchanged audio); `{call, mic_db, speaker_db}`. `bad_argument` without `mic` or `speaker` or with another value, `media_error` when the backend is null (or cpal fell back to it) or the call has no audio yet.",
     surfaces: EVERYWHERE,
     example: "gain speaker=down c1",
     build: |a| {

@@ -43,10 +43,17 @@ macro_rules! delegate_to_inner {
         fn output_device(&self) -> Option<String> {
             self.inner.output_device()
         }
+
+        fn device_fallbacks(
+            &self,
+        ) -> Option<tokio::sync::broadcast::Receiver<$crate::media::audio::devices::Fallback>> {
+            self.inner.device_fallbacks()
+        }
     };
 }
 
 pub mod alsa_quiet;
+pub mod call_gain;
 pub mod cpal;
 pub mod devices;
 pub mod file;
@@ -130,15 +137,25 @@ pub trait AudioBackend: Send + Sync + Debug {
     fn output_device(&self) -> Option<String> {
         None
     }
+    /// Each device in use that disappeared and what took its place, once
+    /// per disappearance, from now on; `None` for a backend without
+    /// devices.
+    fn device_fallbacks(&self) -> Option<tokio::sync::broadcast::Receiver<devices::Fallback>> {
+        None
+    }
 }
 
 /// The backend registry: builds the backend `config` asks for. `cpal`
 /// falls back to `null` (with one warning) when no device works. The file
-/// backend gets its simulated room ([`room`]) when configured; then, when
+/// backend gets per-call gains ([`call_gain`]; the sound card has its
+/// own) and its simulated room ([`room`]) when configured; then, when
 /// a voice-processing stage is on ([`processing::resolve`]), every call's
 /// pair is wrapped in the processing, so calls and conferences alike get it.
 pub fn open_backend(config: &AudioConfig) -> Result<Arc<dyn AudioBackend>> {
     let mut backend = open_device(config)?;
+    if backend.kind() == BackendKind::File {
+        backend = Arc::new(call_gain::GainBackend::new(backend));
+    }
     if let (BackendKind::File, Some(r)) = (backend.kind(), config.room_echo) {
         backend = Arc::new(room::RoomBackend::new(backend, r));
     }

@@ -36,7 +36,7 @@
 //! A mixer task with channels would add a frame of latency per direction
 //! and a task hop per member tick for no gain at these sizes.
 
-mod fir;
+pub mod fir;
 mod local;
 pub mod mixer;
 mod port;

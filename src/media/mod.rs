@@ -230,6 +230,13 @@ impl AudioSystem {
     ) -> Result<(i32, i32)> {
         self.backend.set_gain(call_id, mic, speaker)
     }
+    /// Each sound device that disappears and what took its place
+    /// (`device_fallback`); `None` without a sound card.
+    pub fn device_fallbacks(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<audio::devices::Fallback>> {
+        self.backend.device_fallbacks()
+    }
     /// The speaker of a ring with no call (`[audio] ring_device`).
     pub fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
         self.backend.open_ring(name)

@@ -203,4 +203,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A sound device in use disappeared (`role`: `input`, `output` or
+    /// `ring`) and `to` took its place (the default; for `ring` the call
+    /// output), once per disappearance; no `to` when none opened and the
+    /// calls go on without that device.
+    DeviceFallback {
+        role: String,
+        from: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+    },
 }

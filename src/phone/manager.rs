@@ -145,6 +145,7 @@ pub(super) async fn start(config: Config) -> anyhow::Result<PhoneHandle> {
     let (manager_tx, manager_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(1024);
+    devices::forward_fallbacks(&audio, &events);
     let (closed_tx, closed_rx) = watch::channel(false);
     let (reg_tx, reg_rx) = mpsc::unbounded_channel();
     let mut resolver = Resolver::new(&config.sip.dns_servers);

@@ -373,6 +373,10 @@ impl App {
             Event::ConfAddFailed { to, reason, .. } => {
                 self.error(format!("{to} did not join the conference: {reason}"))
             }
+            Event::DeviceFallback { role, from, to } => self.error(match to {
+                Some(to) => format!("{role} device {from} disappeared: now on {to}"),
+                None => format!("{role} device {from} disappeared: no {role} device left"),
+            }),
         }
         effects
     }

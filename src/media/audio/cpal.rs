@@ -4,20 +4,21 @@
 //! headset). The device callbacks only move samples through lock-free SPSC
 //! rings (`rtrb`), never allocating or locking. A pump thread mixes at
 //! the call output's rate (48 kHz on most cards): it converts the other
-//! devices to and from that rate, mixes every call's playout into the call
-//! output (rings into the ring output) and gives every call the
-//! microphone. A call's rings run at the mix rate and its ends convert to
+//! devices to and from that rate (band-limited, `resample::BandLimited`),
+//! mixes every call's playout into the call output (rings into the ring
+//! output) and gives every call the microphone. A call's rings run at the mix rate and its ends convert to
 //! the call's own rate (`call_rings.rs`), so wideband calls keep their
 //! band. A device that disappears is replaced by the default one
-//! with one warning; the calls' rings stay, so the calls go on. The
+//! with one warning and one [`Fallback`] (the phone's `device_fallback`
+//! event); the calls' rings stay, so the calls go on. The
 //! devices are reached through [`host::DeviceHost`] (tests use a stub).
 
 mod call_rings;
 pub mod host;
 
-use super::devices::{choose, Choice, DeviceList, DeviceRole};
+use super::devices::{choose, Choice, DeviceList, DeviceRole, Fallback};
 use super::gain::{self, GainChange};
-use super::resample::Resampler;
+use super::resample::BandLimited;
 use super::{AudioBackend, Sink, Source};
 use crate::media::{AudioConfig, BackendKind, MediaError, Result};
 use call_rings::{RingSink, RingSource};
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// Pump period.
 const PUMP: Duration = Duration::from_millis(10);
@@ -36,6 +38,8 @@ const OUTPUT_LEAD_MS: usize = 60;
 const CALL_RING_MS: usize = 200;
 /// A call's queue beyond this many ms is trimmed (bounds latency).
 const CALL_MAX_QUEUE_MS: usize = 100;
+/// Fallbacks kept for a slow listener.
+const FALLBACKS_KEPT: usize = 16;
 
 /// Samples of `ms` at `rate`.
 fn samples(rate: u32, ms: usize) -> usize {
@@ -69,6 +73,8 @@ pub struct CpalBackend {
     output_name: Option<String>,
     /// The pump's mix rate.
     rate: u32,
+    /// The pump's fallbacks, for [`AudioBackend::device_fallbacks`].
+    fallbacks: broadcast::Sender<Fallback>,
 }
 
 /// A device change for the pump: use `id` (or the default) for a role.
@@ -122,6 +128,7 @@ impl CpalBackend {
         let calls = Arc::clone(&pump.calls);
         let stop = Arc::clone(&pump.stop);
         let rate = pump.rate;
+        let fallbacks = pump.fallbacks.clone();
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
@@ -139,6 +146,7 @@ impl CpalBackend {
             requests,
             output_name,
             rate,
+            fallbacks,
         })
     }
 
@@ -169,6 +177,10 @@ impl AudioBackend for CpalBackend {
 
     fn output_device(&self) -> Option<String> {
         self.output_name.clone()
+    }
+
+    fn device_fallbacks(&self) -> Option<broadcast::Receiver<Fallback>> {
+        Some(self.fallbacks.subscribe())
     }
 
     fn set_gain(
@@ -220,7 +232,7 @@ impl AudioBackend for CpalBackend {
 struct Output {
     port: OutPort,
     lead: usize,
-    up: Resampler,
+    up: BandLimited,
     /// A call's queue (at the mix rate) beyond this is trimmed.
     max_queue: usize,
 }
@@ -228,7 +240,7 @@ struct Output {
 impl Output {
     fn new(port: OutPort, mix_rate: u32) -> Output {
         let lead = samples(port.rate, OUTPUT_LEAD_MS);
-        let up = Resampler::new(mix_rate, port.rate);
+        let up = BandLimited::new(mix_rate, port.rate);
         let max_queue = samples(mix_rate, CALL_MAX_QUEUE_MS);
         Output {
             port,
@@ -276,12 +288,12 @@ impl Output {
 /// The microphone as the pump reads it.
 struct Input {
     port: InPort,
-    down: Resampler,
+    down: BandLimited,
 }
 
 impl Input {
     fn new(port: InPort, mix_rate: u32) -> Input {
-        let down = Resampler::new(port.rate, mix_rate);
+        let down = BandLimited::new(port.rate, mix_rate);
         Input { port, down }
     }
 }
@@ -306,6 +318,8 @@ struct Pump {
     requests: Receiver<Request>,
     /// The mix rate: every call's rings run at it.
     rate: u32,
+    /// One message per device that disappeared.
+    fallbacks: broadcast::Sender<Fallback>,
 }
 
 impl Pump {
@@ -358,6 +372,7 @@ impl Pump {
             input,
             requests,
             rate,
+            fallbacks: broadcast::channel(FALLBACKS_KEPT).0,
         };
         Ok((pump, tx))
     }
@@ -399,51 +414,76 @@ impl Pump {
     }
 
     /// Replaces a device that disappeared by the default one, with one
-    /// warning each; a device that cannot be replaced is left (silent).
+    /// warning and one [`Fallback`] each; a device that cannot be replaced
+    /// is left (silent).
     fn recover(&mut self) {
         if self.out.port.lost.swap(false, Ordering::Relaxed) {
             let now = self.host.open_output(None);
-            tracing::warn!(
-                "{}",
-                replaced(
-                    "output",
-                    &self.out.port.id,
-                    now.as_ref()
-                        .map(|p| p.id.as_str())
-                        .map_err(|e| e.to_string())
-                )
+            let gone = (self.out.port.id.clone(), self.out.port.name.clone());
+            let to = now.as_ref().ok().map(|p| p.name.clone());
+            self.tell(
+                DeviceRole::Output,
+                gone,
+                now.as_ref().map(|p| p.id.as_str()),
+                to,
             );
             if let Ok(port) = now {
                 self.out = Output::new(port, self.rate);
             }
         }
-        if let Some(ring) = self.ring.as_mut() {
+        if let Some(ring) = self.ring.as_ref() {
             if ring.port.lost.swap(false, Ordering::Relaxed) {
                 tracing::warn!(
                     "ring output device {:?} disappeared; rings play on the call output",
                     ring.port.id
                 );
+                let _ = self.fallbacks.send(Fallback {
+                    role: DeviceRole::Ring,
+                    from: ring.port.name.clone(),
+                    to: Some(self.out.port.name.clone()),
+                });
                 self.ring = None;
             }
         }
-        if let Some(input) = self.input.as_mut() {
-            if input.port.lost.swap(false, Ordering::Relaxed) {
-                let now = self.host.open_input(None);
-                tracing::warn!(
-                    "{}",
-                    replaced(
-                        "input",
-                        &input.port.id,
-                        now.as_ref()
-                            .map(|p| p.id.as_str())
-                            .map_err(|e| e.to_string())
-                    )
-                );
-                if let Ok(port) = now {
-                    *input = Input::new(port, self.rate);
-                }
+        let lost_input = self
+            .input
+            .as_ref()
+            .is_some_and(|i| i.port.lost.swap(false, Ordering::Relaxed));
+        if let (true, Some(input)) = (lost_input, self.input.as_ref()) {
+            let now = self.host.open_input(None);
+            let gone = (input.port.id.clone(), input.port.name.clone());
+            let to = now.as_ref().ok().map(|p| p.name.clone());
+            self.tell(
+                DeviceRole::Input,
+                gone,
+                now.as_ref().map(|p| p.id.as_str()),
+                to,
+            );
+            if let Ok(port) = now {
+                self.input = Some(Input::new(port, self.rate));
             }
         }
+    }
+
+    /// The one warning and the one [`Fallback`] of a device (`gone`: its
+    /// id and name) replaced by the default (`now`: its id, or why it did
+    /// not open; `to`: its name).
+    fn tell(
+        &self,
+        role: DeviceRole,
+        gone: (String, String),
+        now: std::result::Result<&str, &MediaError>,
+        to: Option<String>,
+    ) {
+        tracing::warn!(
+            "{}",
+            replaced(role.as_str(), &gone.0, now.map_err(|e| e.to_string()))
+        );
+        let _ = self.fallbacks.send(Fallback {
+            role,
+            from: gone.1,
+            to,
+        });
     }
 
     /// One pass: microphone to every call, every call's playout mixed to
@@ -607,6 +647,7 @@ mod tests {
                 lost: Arc::clone(&lost),
             });
             Ok(OutPort {
+                name: format!("{id} device"),
                 id,
                 rate: self.rate,
                 tx,
@@ -627,6 +668,7 @@ mod tests {
                 lost: Arc::clone(&lost),
             });
             Ok(InPort {
+                name: format!("{id} device"),
                 id,
                 rate: self.rate,
                 rx,
@@ -663,8 +705,10 @@ mod tests {
         // Output: 60 ms at 48 kHz of the sum of both calls.
         let out = drain(&mut spk.played);
         assert!((2870..=2890).contains(&out.len()), "{}", out.len());
+        // Between the band-limited up-conversion's ringing (8 -> 48 kHz,
+        // about 200 samples) at the frame's start and end.
         let expect = 3000.0 / 32768.0;
-        assert!(out[100..800].iter().all(|s| (s - expect).abs() < 1e-3));
+        assert!(out[300..900].iter().all(|s| (s - expect).abs() < 1e-3));
         // Both calls hear the microphone (past the filter's settling).
         let (mut f1, mut f2) = ([0i16; FRAME], [0i16; FRAME]);
         src1.read(&mut f1);
@@ -801,6 +845,82 @@ mod tests {
         assert!(warnings[0].contains("\"headset\" disappeared"), "{text}");
     }
 
+    /// Each device that disappears is told once (the `device_fallback`
+    /// event), naming it and what took its place; nothing while the
+    /// devices stay.
+    #[test]
+    fn one_fallback_per_vanished_device() {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ring_device: Some("speakers".into()),
+            ..AudioConfig::default()
+        };
+        let backend = CpalBackend::open_on(host.clone(), &config).unwrap();
+        let mut told = backend.device_fallbacks().unwrap();
+        let (mut pump, _tx) = Pump::open(host.clone(), &config).unwrap();
+        let mut heard = pump.fallbacks.subscribe();
+        let mut sc = Scratch::default();
+        for _ in 0..5 {
+            assert!(pump.step(&mut sc));
+        }
+        assert_eq!(heard.try_recv(), Err(TryRecvError::Empty));
+        let headset = host.take("headset");
+        headset.lost.store(true, Ordering::Relaxed);
+        for _ in 0..5 {
+            assert!(pump.step(&mut sc));
+        }
+        assert_eq!(
+            heard.try_recv(),
+            Ok(Fallback {
+                role: DeviceRole::Output,
+                from: "headset device".into(),
+                to: Some("default device".into()),
+            })
+        );
+        assert_eq!(heard.try_recv(), Err(TryRecvError::Empty));
+        let speakers = host.take("speakers");
+        let mic = host.take("in:default");
+        speakers.lost.store(true, Ordering::Relaxed);
+        mic.lost.store(true, Ordering::Relaxed);
+        for _ in 0..5 {
+            assert!(pump.step(&mut sc));
+        }
+        let mut got = vec![heard.try_recv().unwrap(), heard.try_recv().unwrap()];
+        got.sort_by_key(|f| f.role.as_str());
+        assert_eq!(
+            got,
+            [
+                Fallback {
+                    role: DeviceRole::Input,
+                    from: "default device".into(),
+                    to: Some("default device".into()),
+                },
+                Fallback {
+                    role: DeviceRole::Ring,
+                    from: "speakers device".into(),
+                    to: Some("default device".into()),
+                },
+            ]
+        );
+        assert_eq!(heard.try_recv(), Err(TryRecvError::Empty));
+        // The backend's own pump (on its thread) tells its listeners.
+        host.take("headset").lost.store(true, Ordering::Relaxed);
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        let got = loop {
+            match told.try_recv() {
+                Ok(f) => break f,
+                Err(TryRecvError::Empty) if std::time::Instant::now() < end => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                Err(e) => panic!("no fallback from the backend: {e:?}"),
+            }
+        };
+        assert_eq!(got.role, DeviceRole::Output);
+        assert_eq!(got.from, "headset device");
+    }
+
     /// The output's name reaches the voice processing's `auto`: a headset
     /// chosen as the output turns it off, the default (speakers) keeps it.
     #[test]
@@ -875,6 +995,7 @@ mod tests {
             requests: channel().0,
             output_name: None,
             rate: pump.rate,
+            fallbacks: pump.fallbacks.clone(),
         };
         let (mut src1, mut sink1) = backend.open_call("c1").unwrap();
         let (mut src2, _sink2) = backend.open_call("c2").unwrap();

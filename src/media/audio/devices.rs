@@ -2,7 +2,9 @@
 //! (inputs and outputs, the default marked) and the pure choice of a
 //! device from `[audio] input_device` / `output_device` / `ring_device`
 //! ([`choose`]): the named one when it is there, else the default with the
-//! reason. It opens no stream (that is `cpal/host.rs`) and knows no calls.
+//! reason; and what is told when a device in use disappears
+//! ([`Fallback`], the `device_fallback` event). It opens no stream (that is
+//! `cpal/host.rs`) and knows no calls.
 
 use serde::Serialize;
 
@@ -45,6 +47,28 @@ impl DeviceRole {
             _ => None,
         }
     }
+
+    /// The word `parse` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceRole::Input => "input",
+            DeviceRole::Output => "output",
+            DeviceRole::Ring => "ring",
+        }
+    }
+}
+
+/// A device in use disappeared and another took its place: sent once per
+/// disappearance by the backend ([`super::AudioBackend::device_fallbacks`])
+/// for the phone's `device_fallback` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    pub role: DeviceRole,
+    /// The name of the device that disappeared.
+    pub from: String,
+    /// The name of the device used instead (the default; for `ring`, the
+    /// call output); `None` when none opened and the role goes without.
+    pub to: Option<String>,
 }
 
 /// Which device to open for one role.

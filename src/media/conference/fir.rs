@@ -1,37 +1,58 @@
-//! [`IntegerResampler`]: converts a stream of samples by a whole factor up
-//! (8 → 16 or 48 kHz, 16 → 48 kHz) or down (the reverse) with one
-//! windowed-sinc low-pass of [`TAPS_PER_PHASE`] taps per phase, in
-//! polyphase form (only the taps that meet a sample are computed). It
-//! keeps a wideband member's 4-7 kHz band within a decibel or so and
-//! stops the images and aliases a linear interpolator lets through (an
-//! 8 kHz member's 1 kHz reappearing at 7 kHz for a G.722 member, a G.722
-//! member's 6 kHz at 10 kHz for an Opus one). Plain arithmetic on `f32`
-//! samples: no audio, rates or frames of its own.
+//! [`Polyphase`]: converts a stream of samples from one rate to another
+//! by a ratio `L/M` of whole numbers (up by `L`, low-pass, down by `M`),
+//! in polyphase form: only the taps that meet a sample are computed. Two
+//! designs share the one filter loop ([`Polyphase::process`]):
+//!
+//! - [`Polyphase::new`], the conference's, for rates that divide each
+//!   other (8 → 16 or 48 kHz, 16 → 48 kHz and back): one Blackman
+//!   windowed-sinc of [`TAPS_PER_PHASE`] taps per phase. It keeps a
+//!   wideband member's 4-7 kHz band within a decibel or so and stops the
+//!   images and aliases a linear interpolator lets through (an 8 kHz
+//!   member's 1 kHz reappearing at 7 kHz for a G.722 member, a G.722
+//!   member's 6 kHz at 10 kHz for an Opus one).
+//! - [`Polyphase::band_limited`], the sound card's, for any two rates (a
+//!   call's 8/16/48 kHz and a device's 44.1 or 48 kHz): a Kaiser-windowed
+//!   sinc flat to 7/16 of the lower rate (7 kHz of a 16 kHz call) and
+//!   about [`STOP_DB`] down from half the lower rate on, so neither images
+//!   nor aliases reach the band (a few ms of delay at 8 kHz).
+//!
+//! Plain arithmetic on `f32` samples: no audio, rates or frames of its own.
 
-/// Taps per phase: the transition band is about a sixth of the lower
-/// rate wide (at 16 kHz: flat to ~6.5 kHz, stopped from ~8.5 kHz).
+/// Taps per phase of the conference's filter: the transition band is
+/// about a sixth of the lower rate wide (at 16 kHz: flat to ~6.5 kHz,
+/// stopped from ~8.5 kHz).
 pub const TAPS_PER_PHASE: usize = 32;
 
-/// A polyphase up- or down-sampler by a whole factor.
+/// How far [`Polyphase::band_limited`] stops images and aliases, in dB.
+pub const STOP_DB: f64 = 70.0;
+
+/// Where [`Polyphase::band_limited`]'s pass band ends, as a fraction of
+/// the lower rate (its stop band starts at half of it).
+const PASS_EDGE: f64 = 0.4375;
+
+/// A polyphase resampler by `up / down`.
 #[derive(Debug, Clone)]
-pub struct IntegerResampler {
-    /// `true`: `factor` outputs per input; `false`: one per `factor` inputs.
-    up: bool,
-    factor: usize,
-    /// The low-pass at the higher rate, `factor * TAPS_PER_PHASE` long.
+pub struct Polyphase {
+    /// Outputs are taken at `down` steps of the input made `up` times
+    /// denser.
+    up: usize,
+    down: usize,
+    /// The low-pass at `up` times the input rate, `up * window` long,
+    /// scaled by `up`.
     taps: Vec<f32>,
     /// The last inputs, newest last (twice the window, compacted in place).
     hist: Vec<f32>,
-    /// Window length in input samples.
+    /// Window length in input samples (taps per phase).
     window: usize,
-    /// Inputs since the last output (down).
-    phase: usize,
+    /// Where the next output lies past the newest input, in steps of the
+    /// denser rate (an output is due while it is below `up`).
+    next: usize,
 }
 
-impl IntegerResampler {
-    /// The converter from `from` Hz to `to` Hz when one divides the other
-    /// (and they differ); `None` otherwise.
-    pub fn new(from: u32, to: u32) -> Option<IntegerResampler> {
+impl Polyphase {
+    /// The conference's converter from `from` Hz to `to` Hz when one
+    /// divides the other (and they differ); `None` otherwise.
+    pub fn new(from: u32, to: u32) -> Option<Polyphase> {
         let (up, factor) = match (from, to) {
             (0, _) | (_, 0) => return None,
             (f, t) if t > f && t % f == 0 => (true, (t / f) as usize),
@@ -40,20 +61,51 @@ impl IntegerResampler {
         };
         let len = factor * TAPS_PER_PHASE;
         // Cut-off just under the lower rate's Nyquist, at the higher rate.
-        let fc = 0.46 / factor as f64;
-        let taps = windowed_sinc(fc, len);
-        let window = if up { TAPS_PER_PHASE } else { len };
-        Some(IntegerResampler {
+        let taps = windowed_sinc(0.46 / factor as f64, len);
+        let (l, m) = if up { (factor, 1) } else { (1, factor) };
+        Some(Polyphase::with_taps(l, m, taps))
+    }
+
+    /// A band-limited converter from `from` Hz to `to` Hz, any two rates
+    /// (`None` when one is zero). Equal rates still go through the
+    /// low-pass: callers pass samples on unchanged themselves.
+    pub fn band_limited(from: u32, to: u32) -> Option<Polyphase> {
+        if from == 0 || to == 0 {
+            return None;
+        }
+        let g = gcd(from, to);
+        let (l, m) = ((to / g) as usize, (from / g) as usize);
+        // The filter runs at `l * from` Hz; the lower rate is
+        // `max(l, m)` times slower.
+        let dense = l.max(m) as f64;
+        let pass = PASS_EDGE / dense;
+        let stop = 0.5 / dense;
+        // Kaiser's estimate of the length for STOP_DB over the transition.
+        let len = ((STOP_DB - 8.0) / (2.285 * 2.0 * std::f64::consts::PI * (stop - pass))).ceil()
+            as usize
+            + 1;
+        let window = len.div_ceil(l);
+        let taps = kaiser_sinc((pass + stop) / 2.0, l * window, kaiser_beta(STOP_DB));
+        Some(Polyphase::with_taps(l, m, taps))
+    }
+
+    /// The converter by `up / down` with the low-pass `taps` (unity gain
+    /// at DC, `up * window` long).
+    fn with_taps(up: usize, down: usize, taps: Vec<f64>) -> Polyphase {
+        let window = taps.len().div_ceil(up).max(1);
+        Polyphase {
             up,
-            factor,
-            taps: taps
-                .into_iter()
-                .map(|t| (t * if up { factor as f64 } else { 1.0 }) as f32)
-                .collect(),
+            down,
+            taps: taps.into_iter().map(|t| (t * up as f64) as f32).collect(),
             hist: vec![0.0; window],
             window,
-            phase: 0,
-        })
+            next: down - 1,
+        }
+    }
+
+    /// Input samples per output sample.
+    pub fn step_ratio(&self) -> f64 {
+        self.down as f64 / self.up as f64
     }
 
     /// Converts `input`, appending the output samples to `out`.
@@ -64,33 +116,80 @@ impl IntegerResampler {
             }
             self.hist.push(x);
             let recent = &self.hist[self.hist.len() - self.window..];
-            if self.up {
-                // Output p of this input: taps p, p + L, ... against the
-                // inputs newest first.
-                for p in 0..self.factor {
-                    let y: f32 = recent
-                        .iter()
-                        .rev()
-                        .zip(self.taps[p..].iter().step_by(self.factor))
-                        .map(|(s, t)| s * t)
-                        .sum();
-                    out.push(y);
-                }
-            } else {
-                self.phase += 1;
-                if self.phase == self.factor {
-                    self.phase = 0;
-                    let y: f32 = recent
-                        .iter()
-                        .rev()
-                        .zip(&self.taps)
-                        .map(|(s, t)| s * t)
-                        .sum();
-                    out.push(y);
-                }
+            // Output at phase p of this input: taps p, p + up, ...
+            // against the inputs newest first.
+            while self.next < self.up {
+                let y: f32 = recent
+                    .iter()
+                    .rev()
+                    .zip(self.taps[self.next..].iter().step_by(self.up))
+                    .map(|(s, t)| s * t)
+                    .sum();
+                out.push(y);
+                self.next += self.down;
             }
+            self.next -= self.up;
         }
     }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Kaiser's β for a stop band `db` down.
+fn kaiser_beta(db: f64) -> f64 {
+    if db > 50.0 {
+        0.1102 * (db - 8.7)
+    } else if db > 21.0 {
+        0.5842 * (db - 21.0).powf(0.4) + 0.07886 * (db - 21.0)
+    } else {
+        0.0
+    }
+}
+
+/// The modified Bessel function I₀ (its series; converges fast for the
+/// β of a Kaiser window).
+fn bessel_i0(x: f64) -> f64 {
+    let (mut sum, mut term) = (1.0, 1.0);
+    for k in 1..50 {
+        let f = x / (2.0 * k as f64);
+        term *= f * f;
+        sum += term;
+        if term < sum * 1e-12 {
+            break;
+        }
+    }
+    sum
+}
+
+/// A Kaiser-windowed (β) sinc low-pass at `fc` (cycles per sample),
+/// `len` taps, unity gain at DC.
+fn kaiser_sinc(fc: f64, len: usize, beta: f64) -> Vec<f64> {
+    use std::f64::consts::PI;
+    let m = (len.max(2) - 1) as f64;
+    let norm = bessel_i0(beta);
+    let mut taps: Vec<f64> = (0..len)
+        .map(|i| {
+            let x = i as f64 - m / 2.0;
+            let sinc = if x == 0.0 {
+                2.0 * fc
+            } else {
+                (2.0 * PI * fc * x).sin() / (PI * x)
+            };
+            let r = 2.0 * i as f64 / m - 1.0;
+            sinc * bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / norm
+        })
+        .collect();
+    let sum: f64 = taps.iter().sum();
+    if sum != 0.0 {
+        taps.iter_mut().for_each(|t| *t /= sum);
+    }
+    taps
 }
 
 /// A Blackman-windowed sinc low-pass at `fc` (cycles per sample), `len`
@@ -124,7 +223,7 @@ mod tests {
     use crate::media::tone::{goertzel_power, sine};
 
     fn run(from: u32, to: u32, freq: f64) -> Vec<i16> {
-        let mut r = IntegerResampler::new(from, to).unwrap();
+        let mut r = Polyphase::new(from, to).unwrap();
         let input: Vec<f32> = sine(freq, 0.5, from)
             .iter()
             .map(|&s| f32::from(s))
@@ -140,11 +239,12 @@ mod tests {
 
     #[test]
     fn only_whole_factors() {
-        assert!(IntegerResampler::new(16_000, 48_000).is_some());
-        assert!(IntegerResampler::new(48_000, 8000).is_some());
-        assert!(IntegerResampler::new(44_100, 48_000).is_none());
-        assert!(IntegerResampler::new(8000, 8000).is_none());
-        assert!(IntegerResampler::new(0, 8000).is_none());
+        assert!(Polyphase::new(16_000, 48_000).is_some());
+        assert!(Polyphase::new(48_000, 8000).is_some());
+        assert!(Polyphase::new(44_100, 48_000).is_none());
+        assert!(Polyphase::new(8000, 8000).is_none());
+        assert!(Polyphase::new(0, 8000).is_none());
+        assert!(Polyphase::band_limited(0, 8000).is_none());
     }
 
     #[test]

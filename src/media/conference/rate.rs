@@ -7,11 +7,11 @@
 //! output count varying by a sample from call to call (they start with a
 //! few samples of silence and are kept under two frames). Rates that
 //! divide each other (all our codecs and the mix) go through
-//! [`IntegerResampler`], which keeps the wideband band clean; others (a
+//! [`Polyphase`] (the conference's design), which keeps the wideband band clean; others (a
 //! device's 44.1 kHz) through the linear [`Resampler`]. It owns no audio
 //! and knows no codecs.
 
-use super::fir::IntegerResampler;
+use super::fir::Polyphase;
 use crate::media::audio::resample::Resampler;
 use std::collections::VecDeque;
 
@@ -102,13 +102,13 @@ impl RateAdapter {
 /// Whichever resampler fits the two rates.
 #[derive(Debug, Clone)]
 enum Converter {
-    Whole(IntegerResampler),
+    Whole(Polyphase),
     Any(Resampler),
 }
 
 impl Converter {
     fn new(from: u32, to: u32) -> Converter {
-        match IntegerResampler::new(from, to) {
+        match Polyphase::new(from, to) {
             Some(r) => Converter::Whole(r),
             None => Converter::Any(Resampler::new(from, to)),
         }

@@ -527,3 +527,20 @@ fn c_connects_the_held_call_with_its_consultation_without_asking() {
         })]
     );
 }
+
+#[test]
+fn a_vanished_device_is_shown_on_the_message_line() {
+    let mut a = app();
+    let effects = a.on_phone_event(Event::DeviceFallback {
+        role: "output".into(),
+        from: "USB Headset".into(),
+        to: Some("Default Audio Device".into()),
+    });
+    assert!(effects.is_empty());
+    let (level, text) = a.message.clone().unwrap();
+    assert_eq!(level, Level::Error);
+    assert_eq!(
+        text,
+        "output device USB Headset disappeared: now on Default Audio Device"
+    );
+}

@@ -3,10 +3,12 @@
 //! call output's rate); each end converts between that and the rate the
 //! call asks for (8 kHz through `read` / `write`, the codec's rate through
 //! `read_at` / `write_at`), so a G.722 or Opus call reaches the sound card
-//! without passing through 8 kHz. They own the converters and nothing
+//! without passing through 8 kHz. The converters are band-limited
+//! (`resample::BandLimited`): a 16 kHz call keeps its band to 7 kHz and
+//! the card plays no image of it. They own the converters and nothing
 //! else; they must not touch the devices or the mix.
 
-use super::super::resample::Resampler;
+use super::super::resample::BandLimited;
 use super::super::{Sink, Source};
 use crate::media::jitter::FRAME;
 use rtrb::{Consumer, Producer};
@@ -18,17 +20,17 @@ const NARROW: u32 = 8000;
 /// call's rate changes.
 struct Conv {
     rate: u32,
-    r: Resampler,
+    r: BandLimited,
 }
 
-fn conv(slot: &mut Option<Conv>, from: u32, to: u32, rate: u32) -> &mut Resampler {
+fn conv(slot: &mut Option<Conv>, from: u32, to: u32, rate: u32) -> &mut BandLimited {
     if slot.as_ref().is_none_or(|c| c.rate != rate) {
         *slot = None;
     }
     &mut slot
         .get_or_insert_with(|| Conv {
             rate,
-            r: Resampler::new(from, to),
+            r: BandLimited::new(from, to),
         })
         .r
 }

@@ -22,6 +22,8 @@ const OUTPUT_RING_MS: usize = 240;
 pub struct OutPort {
     /// The device's id (`devices`), for the log.
     pub id: String,
+    /// Its human-readable name (`devices`), for the `device_fallback` event.
+    pub name: String,
     pub rate: u32,
     pub tx: Producer<f32>,
     /// Raised when the device is gone.
@@ -33,6 +35,7 @@ pub struct OutPort {
 /// An open input: the pump pops samples at `rate` from `rx`.
 pub struct InPort {
     pub id: String,
+    pub name: String,
     pub rate: u32,
     pub rx: Consumer<f32>,
     pub lost: Arc<AtomicBool>,
@@ -79,6 +82,13 @@ fn id_of(d: &cpal::Device) -> String {
     d.id().map(|i| i.id().to_string()).unwrap_or_default()
 }
 
+/// The device's human-readable name, else its id.
+fn name_of(d: &cpal::Device) -> String {
+    d.description()
+        .map(|n| n.name().to_string())
+        .unwrap_or_else(|_| id_of(d))
+}
+
 impl DeviceHost for CpalHost {
     fn list(&self) -> DeviceList {
         quietly("listing sound devices", || {
@@ -91,10 +101,7 @@ impl DeviceHost for CpalHost {
             };
             for d in devices {
                 let id = id_of(&d);
-                let name = d
-                    .description()
-                    .map(|n| n.name().to_string())
-                    .unwrap_or_else(|_| id.clone());
+                let name = name_of(&d);
                 let info = |default: &Option<String>| DeviceInfo {
                     id: id.clone(),
                     name: name.clone(),
@@ -125,6 +132,7 @@ impl DeviceHost for CpalHost {
             stream.play().map_err(|e| audio_err("starting output", e))?;
             Ok(OutPort {
                 id: id_of(&dev),
+                name: name_of(&dev),
                 rate,
                 tx,
                 lost,
@@ -147,6 +155,7 @@ impl DeviceHost for CpalHost {
             stream.play().map_err(|e| audio_err("starting input", e))?;
             Ok(InPort {
                 id: id_of(&dev),
+                name: name_of(&dev),
                 rate,
                 rx,
                 lost,
