@@ -184,12 +184,7 @@ impl JitterBuffer {
             }
         }
         if self.next.is_some_and(|n| ext < n) {
-            self.stats.late += 1;
-            if self.concealed_slots.contains(&ext) {
-                // Just missed its turn: the delay is too short for this jitter.
-                self.target = (self.target + self.frame).min(self.max_target());
-                self.calm_ticks = 0;
-            }
+            self.count_late(ext);
             return Pushed::Late;
         }
         if self.packets.contains_key(&ext) {
@@ -203,6 +198,35 @@ impl JitterBuffer {
         self.buffered += samples.len();
         self.packets.insert(ext, samples);
         Pushed::Accepted
+    }
+
+    /// A packet whose turn has passed: counted, and when its slot was
+    /// concealed (it just missed its turn) the delay is too short for
+    /// this jitter, so the target grows.
+    fn count_late(&mut self, ext: i64) {
+        self.stats.late += 1;
+        if self.concealed_slots.contains(&ext) {
+            self.target = (self.target + self.frame).min(self.max_target());
+            self.calm_ticks = 0;
+        }
+    }
+
+    /// A packet of this stream that arrived after its turn but never
+    /// reached [`JitterBuffer::push`] (the reorder stage in front of a
+    /// stateful decoder had already given its place up): counted as late
+    /// exactly as a pushed one would be, so a packet that missed its turn
+    /// raises the target for every codec. Nothing is played. False when
+    /// its turn has not passed (or the stream is another).
+    pub fn arrived_late(&mut self, ssrc: u32, seq: u16) -> bool {
+        let Some(next) = self.next.filter(|_| self.ssrc == Some(ssrc)) else {
+            return false;
+        };
+        let ext = next + i64::from(seq.wrapping_sub(next as u16) as i16);
+        if ext >= next {
+            return false;
+        }
+        self.count_late(ext);
+        true
     }
 
     /// Forgets the stream (new SSRC or renumbered); keeps the concealer so
@@ -545,6 +569,34 @@ mod tests {
         assert_eq!((k, f[120]), (Frame::Audio, 5));
         // Two frames buffered against a 60 ms target: no stretch yet.
         assert_eq!(jb.stats().stretched_frames, 0);
+    }
+
+    #[test]
+    fn a_packet_late_before_the_buffer_raises_the_target_as_a_pushed_one() {
+        // A stateful codec's reorder stage drops a packet whose place it
+        // gave up; the buffer must still learn that it missed its turn,
+        // else the delay never grows and every jittery packet is concealed.
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 1, pkt(1));
+        jb.push(1, 2, pkt(2));
+        pop(&mut jb);
+        pop(&mut jb);
+        jb.push(1, 4, pkt(4));
+        // Packet 3's turn: it is not here, concealed.
+        assert_eq!(pop(&mut jb).0, Frame::Concealed);
+        assert_eq!(jb.target_ms(), 40);
+        // Not yet played, or another stream: no late packet.
+        assert!(!jb.arrived_late(1, 4));
+        assert!(!jb.arrived_late(2, 3));
+        assert!(jb.arrived_late(1, 3));
+        assert_eq!(jb.stats().late, 1);
+        assert_eq!(jb.target_ms(), 60);
+        // An old packet whose slot played normally is late but no reason to grow.
+        assert!(jb.arrived_late(1, 2));
+        assert_eq!(jb.target_ms(), 60);
+        assert_eq!(jb.stats().late, 2);
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[159]), (Frame::Audio, 4));
     }
 
     #[test]

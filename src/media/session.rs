@@ -63,7 +63,7 @@ use super::tones::{Layer, LayerMode, Tone, TonePlan, HOLD_MELODY};
 use super::{Codec, Direction, MediaEvent, MediaStats, RtpParams};
 use bytes::Bytes;
 use call_audio::CallAudio;
-use decode_order::{DecodeOrder, Held, Out};
+use decode_order::{DecodeOrder, Held, Out, Taken};
 use recording::Recording;
 use rtcp_io::{Reception, RtcpState};
 use rtp::header::Header;
@@ -426,7 +426,7 @@ impl Session {
         self.audio.read(rate, mic);
         let mut speaker_buf = [0i16; MAX_FRAME];
         let speaker = &mut speaker_buf[..n];
-        self.decode_in_order();
+        self.decode_in_order(true);
         self.jb.pop(speaker);
         // The recording's right channel: the peer, before any local sound.
         let received_buf = speaker_buf;
@@ -704,8 +704,14 @@ impl Session {
                 payload: audio.map_or_else(Vec::new, |_| packet.payload.to_vec()),
                 audio: audio.is_some(),
             };
-            self.order.push(packet.ssrc, packet.sequence, held);
-            self.decode_in_order();
+            if self.order.push(packet.ssrc, packet.sequence, held) == Taken::Late {
+                // Its place was given up: the playout concealed it, and
+                // must hear that it came late, as for a stateless codec.
+                self.jb.arrived_late(packet.ssrc, packet.sequence);
+            }
+            // Only what follows in order: a gap is given up at the tick
+            // that plays it, as the packet may still come before then.
+            self.decode_in_order(false);
             return;
         }
         let mut samples = Vec::new();
@@ -723,18 +729,24 @@ impl Session {
     /// concealment for up to [`MAX_DECODER_GAP`] in a row; G.722 (and
     /// longer gaps) are left to the playout's concealer. A fill whose
     /// turn has already passed only keeps the decoder in step (the
-    /// playout has concealed it).
-    fn decode_in_order(&mut self) {
+    /// playout has concealed it). Gaps are given up only when `at_tick`
+    /// (just before the playout takes its frame): between ticks a missing
+    /// packet may still arrive in time.
+    fn decode_in_order(&mut self, at_tick: bool) {
         let Some(ssrc) = self.order.ssrc() else {
             return;
         };
-        let hold = (self.jb.target_ms() / 20) as usize;
         // With in-band FEC (Opus) a gap is filled a frame before its turn
         // (the playout may take two packets in one tick, and FEC after the
         // turn is wasted); without (G.722) only at its turn, so a late
         // packet still gets its place.
         let early = i16::from(self.decoder.codec() == Codec::Opus);
-        while let Some(out) = self.order.pop(self.jb.next_to_play(), early, hold) {
+        let hold = (self.jb.target_ms() / 20) as usize;
+        while let Some(out) = if at_tick {
+            self.order.pop(self.jb.next_to_play(), early, hold)
+        } else {
+            self.order.pop_in_order()
+        } {
             let mut frame = Vec::with_capacity(self.decoder.codec().frame_samples());
             match out {
                 Out::Packet(seq, held) => {

@@ -95,6 +95,16 @@ impl DecodeOrder {
         Taken::Held
     }
 
+    /// The next packet in order when it is here; never a gap (between
+    /// playout ticks, when a missing packet may still come in time).
+    pub fn pop_in_order(&mut self) -> Option<Out> {
+        let next = self.next?;
+        let packet = self.held.remove(&next)?;
+        self.next = Some(next.wrapping_add(1));
+        self.run = 0;
+        Some(Out::Packet(next, packet))
+    }
+
     /// The next packet in order, or the gap in its place once it is due
     /// (its turn has come, or is `early` frames away): `turn` is the sequence
     /// number the playout plays next (`None` while
@@ -209,6 +219,29 @@ mod tests {
                     next: None,
                     run: 2
                 }
+            ]
+        );
+    }
+
+    #[test]
+    fn between_ticks_only_packets_in_order_come_out_never_a_gap() {
+        let mut o = DecodeOrder::default();
+        o.push(1, 10, audio(10));
+        o.push(1, 12, audio(12));
+        o.push(1, 13, audio(13));
+        let got: Vec<Out> = std::iter::from_fn(|| o.pop_in_order()).collect();
+        assert_eq!(got, vec![Out::Packet(10, audio(10))]);
+        // 11 is overdue for the playout, but a packet arriving between two
+        // ticks gives nothing up: 11 may still come before its tick.
+        assert_eq!(o.pop_in_order(), None);
+        assert_eq!(o.push(1, 11, audio(11)), Taken::Held);
+        let got: Vec<Out> = std::iter::from_fn(|| o.pop_in_order()).collect();
+        assert_eq!(
+            got,
+            vec![
+                Out::Packet(11, audio(11)),
+                Out::Packet(12, audio(12)),
+                Out::Packet(13, audio(13))
             ]
         );
     }
