@@ -152,10 +152,19 @@ fn processor(settings: Settings) -> std::result::Result<apm::Processor, apm::Err
 /// The module's configuration for `settings`. The echo path's delay is
 /// not known (sound card buffers, a room): the canceller finds it itself
 /// (delay-agnostic, extended filter).
+///
+/// The suppressor runs at the library's lowest level: it keeps more of
+/// the near end while both talk (tests/echo_cancel.rs, double talk) and
+/// takes as much echo out while only the far end talks. The binding's
+/// level is cast as a number onto the library's three levels (low,
+/// moderate, high), so its `Lowest` is the library's low, its `Lower` the
+/// library's moderate, its `Low` the library's high, and its `Moderate`
+/// and `High` name no level at all (the library keeps its default,
+/// moderate).
 fn config(settings: Settings) -> apm::Config {
     apm::Config {
         echo_cancellation: settings.echo_cancel.then_some(apm::EchoCancellation {
-            suppression_level: apm::EchoCancellationSuppressionLevel::Moderate,
+            suppression_level: apm::EchoCancellationSuppressionLevel::Lowest,
             enable_extended_filter: true,
             enable_delay_agnostic: true,
             stream_delay_ms: None,
