@@ -6,12 +6,20 @@
 //! RED packets whose redundant block is the previous packet's frame; a
 //! peer answering without it (`uas_answer_plain.xml`) gets plain PCMU.
 //!
-//! Between two termphones with PCMU under seeded, deterministic loss (a
-//! network namespace's loopback, as in `call_opus_fec.rs`; needs root):
-//! every tenth RTP packet to the callee is dropped; with RED on both the
-//! callee fills (nearly) every loss from the next packet's redundant
-//! block (`stats.red_recovered`) and conceals far fewer frames than were
-//! lost; with RED off, the control, it conceals them.
+//! A SIPp UAS that takes RED also sends it: the test's socket, the media
+//! address SIPp's SDP named, sends termphone hand-made RFC 2198 packets
+//! (each carrying the frame before it) with two primaries missing, and
+//! termphone fills both from the redundant blocks that follow.
+//!
+//! Between two termphones under seeded, deterministic loss
+//! ([`support::lossy`]: every tenth RTP packet to the callee dropped, in a
+//! network namespace; needs root): with RED on both the callee fills
+//! (nearly) every loss from the next packet's redundant block
+//! (`stats.red_recovered`) and conceals far fewer frames than were lost;
+//! with RED off, the control, it conceals them. RED also fills the losses
+//! of an SRTP call (the RED packet is what SRTP protects; nothing fails
+//! to decrypt), of G.722 and of Opus (where RED, taken first, leaves the
+//! in-band FEC nothing to recover), and the callee hears the caller.
 
 mod support;
 
@@ -19,8 +27,8 @@ use serde_json::{json, Value};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use support::config::{Account, Audio, Config};
-use support::netns::{Bed, Netns, Place};
-use support::phone::{call_id_of, Phone};
+use support::lossy::{stat, LossyCall};
+use support::phone::{call_id_of, recorded_wav, Phone};
 use support::sipp::{Sipp, SippRun};
 use support::{tone, wait_for, TestDir};
 use termphone::media::red;
@@ -138,105 +146,178 @@ fn a_peer_without_red_gets_plain_pcmu() {
     }
 }
 
-const CALLER_SIP: u16 = 5071;
-const CALLEE_SIP: u16 = 5073;
-/// Losses the callee must have seen before the call is judged.
-const LOSSES: u64 = 20;
-
-fn phone(t: &TestDir, ns: &Netns, name: &str, user: &str, ip: &str, red: bool) -> Phone {
-    let src = t.path().join(format!("{name}.wav"));
-    tone::write_sine_wav(&src, 440.0, 8000, 30.0);
-    let config = Config::new()
-        .account(Account::direct("direct", user).codecs(&["PCMU"]).red(red))
-        .audio(Audio::file(&src, &t.sub(&format!("{name}-rec"))))
-        .phone("auto_answer", name == "callee");
-    let port = if name == "callee" {
-        CALLEE_SIP
-    } else {
-        CALLER_SIP
-    };
-    let listen: SocketAddr = format!("{ip}:{port}").parse().expect("listen address");
-    Phone::start_in(&t.sub(name), &config, &Place::on(ns, ip), listen)
+/// A PCMU frame (20 ms) of a 700 Hz tone, the `n`th of the stream.
+fn tone_frame(n: u32) -> Vec<u8> {
+    (0..160u32)
+        .map(|i| {
+            let t = f64::from(n * 160 + i) / 8000.0;
+            let s = (2.0 * std::f64::consts::PI * 700.0 * t).sin() * 8000.0;
+            tone::linear_to_ulaw(s as i16)
+        })
+        .collect()
 }
 
-/// Drops every tenth RTP packet to 127.0.0.2 (even ports).
-fn drop_every_tenth_rtp(t: &TestDir, ns: &Netns) {
-    let rules = "table inet loss {\n\
-        \tchain out {\n\
-        \t\ttype filter hook output priority 0; policy accept;\n\
-        \t\tip daddr 127.0.0.2 udp dport & 1 == 0 numgen inc mod 10 == 5 counter drop\n\
-        \t}\n\
-        }\n";
-    let file = t.path().join("loss.nft");
-    std::fs::write(&file, rules).expect("write the loss rules");
-    ns.run("nft", &["-f", &file.display().to_string()]);
+/// An RTP packet of payload type 122 whose RFC 2198 payload (written out
+/// here byte by byte, not by the code under test) carries PCMU `primary`
+/// after `previous` as one redundant block 160 ticks back.
+fn red_packet(seq: u16, ts: u32, previous: Option<&[u8]>, primary: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, 122];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&0x2198_0001u32.to_be_bytes());
+    if let Some(prev) = previous {
+        // F=1, block PT 0, 14-bit offset 160, 10-bit length.
+        let word: u32 = (1 << 31) | (160 << 10) | prev.len() as u32;
+        p.extend_from_slice(&word.to_be_bytes());
+    }
+    p.push(0); // F=0, primary PT 0.
+    if let Some(prev) = previous {
+        p.extend_from_slice(prev);
+    }
+    p.extend_from_slice(primary);
+    p
 }
 
-fn stats_of(call: &Value) -> (u64, u64, u64) {
-    let n = |k: &str| call["stats"][k].as_u64().unwrap_or(0);
-    (n("lost"), n("red_recovered"), n("concealed_frames"))
-}
-
-/// A PCMU call between two termphones under the seeded loss; the callee's
-/// call once it has seen [`LOSSES`] losses and `done` holds.
-fn lossy_call(name: &str, red: bool, done: impl Fn(u64, u64) -> bool) -> Value {
-    let t = TestDir::new(name);
-    let mut bed = Bed::new();
-    let ns = bed.host("lan");
-    drop_every_tenth_rtp(&t, &ns);
-    let mut callee = phone(&t, &ns, "callee", "1002", "127.0.0.2", red);
-    let mut caller = phone(&t, &ns, "caller", "1001", "127.0.0.1", red);
-    let to = format!("sip:1002@127.0.0.2:{CALLEE_SIP}");
-    let id = call_id_of(&caller.ok(json!({"cmd": "dial", "to": to})));
-    caller
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("call not active: {}", caller.log_tail()));
-    let incoming = callee
-        .wait_any_call_state("active", Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("callee not active: {}", callee.log_tail()));
-    assert_eq!(incoming["codec"], "PCMU", "{incoming}");
-    let in_id = incoming["id"].as_str().unwrap_or_default().to_string();
-    let judged = wait_for(Duration::from_secs(30), || {
-        let call = callee.call(&in_id)?;
-        let (lost, recovered, _) = stats_of(&call);
-        (lost >= LOSSES && done(lost, recovered)).then_some(call)
+#[test]
+fn red_from_a_sipp_peer_fills_its_missing_packets() {
+    let t = TestDir::new("red-sipp-in");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("media socket");
+    let (mut phone, id, call, sipp) = call_sipp(&t, "uas_answer_red", &socket);
+    assert_eq!(call["red"], true, "{call}");
+    let ours: SocketAddr = call["local_media"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no local_media in {call}"));
+    // Three seconds of RED from the address SIPp's SDP named, paced as a
+    // phone would; the packets of 40 and 90 never go out, their frames
+    // only as the redundant block of the packet after.
+    let missing = [40u32, 90];
+    let start = Instant::now();
+    for n in 0..150u32 {
+        let due = start + Duration::from_millis(u64::from(n) * 20);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        if missing.contains(&n) {
+            continue;
+        }
+        let previous = (n > 0).then(|| tone_frame(n - 1));
+        let packet = red_packet(
+            1000 + n as u16,
+            n * 160,
+            previous.as_deref(),
+            &tone_frame(n),
+        );
+        socket.send_to(&packet, ours).expect("send RTP");
+    }
+    let filled = wait_for(Duration::from_secs(5), || {
+        let c = phone.call(&id)?;
+        (stat(&c, "red_recovered") >= 2).then_some(c)
     });
-    let last = callee.call(&in_id).unwrap_or(Value::Null);
-    caller.hang_up(&id);
-    let call = judged.unwrap_or_else(|| panic!("not judged in time: {last}"));
-    // The losses were ours (the nft counter), not the loopback's.
-    let rules = ns.run("nft", &["list", "table", "inet", "loss"]);
-    assert!(rules.contains("counter packets"), "{rules}");
-    call
+    let last = phone.call(&id).unwrap_or(Value::Null);
+    hang_up(&mut phone, &id, sipp);
+    let filled = filled.unwrap_or_else(|| panic!("the missing packets were not filled: {last}"));
+    assert_eq!(stat(&filled, "red_recovered"), 2, "{filled}");
+    tone::assert_tone(&recorded_wav(&t.sub("rec"), &call, 2.0), 700.0, 440.0);
+}
+
+/// Waits for the callee's call to be judged by `done`, hangs up and
+/// checks the losses were the test's own; the judged call.
+fn judged(call: &mut LossyCall, done: impl Fn(&Value) -> bool) -> Value {
+    let judged = call.judge(done);
+    call.hang_up();
+    let judged = judged.unwrap_or_else(|last| panic!("not judged in time: {last}"));
+    call.assert_losses_were_ours();
+    judged
+}
+
+/// RED filled every loss but the latest (whose next packet may be on its
+/// way).
+fn all_filled(call: &Value) -> bool {
+    stat(call, "red_recovered") + 1 >= stat(call, "lost")
+}
+
+/// (lost, red_recovered, concealed_frames) of a judged call.
+fn stats_of(call: &Value) -> (u64, u64, u64) {
+    (
+        stat(call, "lost"),
+        stat(call, "red_recovered"),
+        stat(call, "concealed_frames"),
+    )
+}
+
+/// A RED call of `codec` (at `rate` Hz) under the seeded loss, with
+/// `more` of the account, judged once RED filled all losses.
+fn red_call(
+    name: &str,
+    codec: &str,
+    rate: u32,
+    more: impl Fn(Account) -> Account,
+) -> (LossyCall, Value) {
+    let t = TestDir::new(name);
+    let mut call = LossyCall::start(&t, rate, |a| more(a.codecs(&[codec]).red(true)));
+    assert_eq!(call.incoming["codec"], codec, "{}", call.incoming);
+    assert_eq!(call.incoming["red"], true, "{}", call.incoming);
+    let done = judged(&mut call, all_filled);
+    let (lost, recovered, concealed) = stats_of(&done);
+    eprintln!("{codec}: lost {lost}, filled by RED {recovered}, concealed {concealed}");
+    assert!(recovered > 0 && all_filled(&done), "{done}");
+    call.assert_callee_heard_the_caller();
+    (call, done)
 }
 
 #[test]
 fn red_fills_single_lost_pcmu_packets_between_termphones() {
-    let call = lossy_call("red-loss", true, |lost, recovered| recovered + 1 >= lost);
-    assert_eq!(call["red"], true, "{call}");
-    let (lost, recovered, concealed) = stats_of(&call);
-    eprintln!("lost {lost}, filled by RED {recovered}, concealed {concealed}");
+    let (_call, done) = red_call("red-loss", "PCMU", 8000, |a| a);
+    let (lost, recovered, concealed) = stats_of(&done);
     // Each loss is a single packet and the next one carries its frame:
-    // all but the latest (whose next packet may be on its way) filled,
-    // and a filled frame is played, never concealed; what is concealed is
-    // only the scheduling jitter of a loaded host, far fewer.
-    assert!(recovered > 0 && recovered + 1 >= lost, "{call}");
+    // all but the latest filled, and a filled frame is played, never
+    // concealed; what is concealed is only the scheduling jitter of a
+    // loaded host, far fewer.
     assert!(
         concealed < lost - recovered + lost / 2,
-        "concealed {concealed} frames where RED had {recovered} of {lost} losses: {call}"
+        "concealed {concealed} frames where RED had {recovered} of {lost} losses: {done}"
     );
 }
 
 #[test]
 fn without_red_the_same_losses_are_concealed() {
     // The control: the same loss with RED off on both.
-    let call = lossy_call("red-off-loss", false, |_, _| true);
-    assert!(call.get("red").is_none(), "{call}");
-    let (lost, recovered, concealed) = stats_of(&call);
+    let t = TestDir::new("red-off-loss");
+    let mut call = LossyCall::start(&t, 8000, |a| a.codecs(&["PCMU"]).red(false));
+    assert_eq!(call.incoming["codec"], "PCMU", "{}", call.incoming);
+    let done = judged(&mut call, |_| true);
+    assert!(done.get("red").is_none(), "{done}");
+    let (lost, recovered, concealed) = stats_of(&done);
     eprintln!("lost {lost}, concealed {concealed}");
-    assert_eq!(recovered, 0, "{call}");
+    assert_eq!(recovered, 0, "{done}");
     assert!(
         concealed + 2 >= lost,
-        "concealed {concealed} frames of {lost} losses without RED: {call}"
+        "concealed {concealed} frames of {lost} losses without RED: {done}"
     );
+}
+
+#[test]
+fn red_fills_losses_of_an_srtp_call() {
+    let (call, done) = red_call("red-srtp", "PCMU", 8000, |a| a.media_encryption("srtp"));
+    assert_eq!(
+        call.incoming["media_encryption"], "srtp",
+        "{}",
+        call.incoming
+    );
+    // Every RED packet that arrived was authenticated and decrypted.
+    assert_eq!(stat(&done, "srtp_dropped"), 0, "{done}");
+    assert!(stat(&done, "rx_packets") > 100, "{done}");
+}
+
+#[test]
+fn red_fills_losses_of_a_g722_call() {
+    red_call("red-g722", "G722", 16_000, |a| a);
+}
+
+#[test]
+fn red_fills_opus_losses_before_fec_would() {
+    let (_call, done) = red_call("red-opus", "opus", 48_000, |a| a);
+    // The packet after a loss carries the lost frame twice, as RED's
+    // block and as Opus FEC; RED's block is taken first and fills the
+    // slot, so the decoder's FEC never recovers a frame.
+    assert_eq!(stat(&done, "fec_recovered"), 0, "{done}");
 }

@@ -12,6 +12,7 @@ pub mod capture;
 pub mod config;
 pub mod dnsmasq;
 pub mod kamailio;
+pub mod lossy;
 pub mod netns;
 pub mod office;
 pub mod pbx;
