@@ -49,6 +49,10 @@ macro_rules! delegate_to_inner {
         ) -> Option<tokio::sync::broadcast::Receiver<$crate::media::audio::devices::Fallback>> {
             self.inner.device_fallbacks()
         }
+
+        fn startup_fallbacks(&self) -> Vec<$crate::media::audio::devices::Fallback> {
+            self.inner.startup_fallbacks()
+        }
     };
 }
 
@@ -142,6 +146,13 @@ pub trait AudioBackend: Send + Sync + Debug {
     /// devices.
     fn device_fallbacks(&self) -> Option<tokio::sync::broadcast::Receiver<devices::Fallback>> {
         None
+    }
+    /// Each configured device that was not there when the backend opened
+    /// and what took its place (told before anyone could subscribe to
+    /// [`AudioBackend::device_fallbacks`]); empty for a backend without
+    /// devices.
+    fn startup_fallbacks(&self) -> Vec<devices::Fallback> {
+        Vec::new()
     }
 }
 

@@ -237,6 +237,12 @@ impl AudioSystem {
     ) -> Option<tokio::sync::broadcast::Receiver<audio::devices::Fallback>> {
         self.backend.device_fallbacks()
     }
+    /// The configured sound devices missing when the phone started and
+    /// what took their place (`device_fallback`, replayed to each
+    /// `events` subscriber); empty without a sound card.
+    pub fn startup_fallbacks(&self) -> Vec<audio::devices::Fallback> {
+        self.backend.startup_fallbacks()
+    }
     /// The speaker of a ring with no call (`[audio] ring_device`).
     pub fn open_ring(&self, name: &str) -> Result<Box<dyn Sink>> {
         self.backend.open_ring(name)

@@ -321,6 +321,34 @@ async fn events_stream_until_the_client_closes() {
     assert_eq!(tx.receiver_count(), 0, "connection task ended");
 }
 
+/// A sound device missing when the phone started is in the phone's
+/// current state: each `events` subscriber, the first and a later one,
+/// gets its `device_fallback` line after the ok.
+#[tokio::test]
+async fn each_events_subscriber_is_told_of_a_device_missing_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = socket_in(&dir);
+    let (fake, _tx) = FakePhone::new(4);
+    *fake.state.lock().unwrap() = vec![Event::DeviceFallback {
+        role: "output".into(),
+        from: "USB Headset".into(),
+        to: Some("Default Audio Device".into()),
+    }];
+    let _server = serve(&path, fake.clone()).await.unwrap();
+    for id in [1, 2] {
+        let mut c = Client::connect(&path).await;
+        c.send(&format!("{{\"id\":{id},\"cmd\":\"events\"}}\n"))
+            .await;
+        assert_eq!(c.line().await, Some(format!(r#"{{"id":{id},"ok":true}}"#)));
+        assert_eq!(
+            c.line().await.as_deref(),
+            Some(
+                r#"{"event":"device_fallback","role":"output","from":"USB Headset","to":"Default Audio Device"}"#
+            )
+        );
+    }
+}
+
 #[tokio::test]
 async fn events_end_when_the_phone_stops() {
     let dir = tempfile::tempdir().unwrap();

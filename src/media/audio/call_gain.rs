@@ -116,6 +116,10 @@ impl AudioBackend for GainBackend {
     ) -> Option<tokio::sync::broadcast::Receiver<super::devices::Fallback>> {
         self.inner.device_fallbacks()
     }
+
+    fn startup_fallbacks(&self) -> Vec<super::devices::Fallback> {
+        self.inner.startup_fallbacks()
+    }
 }
 
 /// Scales `samples` by `db` in place (nothing at 0 dB).

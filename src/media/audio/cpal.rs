@@ -75,6 +75,9 @@ pub struct CpalBackend {
     rate: u32,
     /// The pump's fallbacks, for [`AudioBackend::device_fallbacks`].
     fallbacks: broadcast::Sender<Fallback>,
+    /// The configured devices missing at the start, for
+    /// [`AudioBackend::startup_fallbacks`].
+    startup: Vec<Fallback>,
 }
 
 /// A device change for the pump: use `id` (or the default) for a role.
@@ -97,13 +100,24 @@ fn audio_err(what: &str, e: impl std::fmt::Display) -> MediaError {
 }
 
 /// The device id to open for one role: the configured one when it is
-/// there, else the default (with one warning naming the missing device).
-fn pick(list: &[super::devices::DeviceInfo], wanted: Option<&str>, role: &str) -> Option<String> {
+/// there, else the default (with one warning naming the missing device,
+/// and the role and name noted in `missing`).
+fn pick(
+    list: &[super::devices::DeviceInfo],
+    wanted: Option<&str>,
+    role: DeviceRole,
+    missing: &mut Vec<(DeviceRole, String)>,
+) -> Option<String> {
     match choose(list, wanted) {
         Choice::Default => None,
         Choice::Named(id) => Some(id),
         Choice::Missing(name) => {
-            tracing::warn!("{role} device {name:?} not found; the default device is used");
+            let label = match role {
+                DeviceRole::Ring => "ring output",
+                r => r.as_str(),
+            };
+            tracing::warn!("{label} device {name:?} not found; the default device is used");
+            missing.push((role, name));
             None
         }
     }
@@ -129,6 +143,7 @@ impl CpalBackend {
         let stop = Arc::clone(&pump.stop);
         let rate = pump.rate;
         let fallbacks = pump.fallbacks.clone();
+        let startup = pump.startup.clone();
         std::thread::Builder::new()
             .name("audio-pump".into())
             .spawn(move || pump.run())
@@ -147,6 +162,7 @@ impl CpalBackend {
             output_name,
             rate,
             fallbacks,
+            startup,
         })
     }
 
@@ -181,6 +197,10 @@ impl AudioBackend for CpalBackend {
 
     fn device_fallbacks(&self) -> Option<broadcast::Receiver<Fallback>> {
         Some(self.fallbacks.subscribe())
+    }
+
+    fn startup_fallbacks(&self) -> Vec<Fallback> {
+        self.startup.clone()
     }
 
     fn set_gain(
@@ -320,6 +340,9 @@ struct Pump {
     rate: u32,
     /// One message per device that disappeared.
     fallbacks: broadcast::Sender<Fallback>,
+    /// The configured devices missing when it opened, and what took
+    /// their place.
+    startup: Vec<Fallback>,
 }
 
 impl Pump {
@@ -336,9 +359,26 @@ impl Pump {
         } else {
             DeviceList::default()
         };
-        let out_id = pick(&list.outputs, config.output_device.as_deref(), "output");
-        let ring_id = pick(&list.outputs, config.ring_device.as_deref(), "ring output");
-        let in_id = pick(&list.inputs, config.input_device.as_deref(), "input");
+        let mut missing = Vec::new();
+        let (outputs, inputs) = (&list.outputs, &list.inputs);
+        let out_id = pick(
+            outputs,
+            config.output_device.as_deref(),
+            DeviceRole::Output,
+            &mut missing,
+        );
+        let ring_id = pick(
+            outputs,
+            config.ring_device.as_deref(),
+            DeviceRole::Ring,
+            &mut missing,
+        );
+        let in_id = pick(
+            inputs,
+            config.input_device.as_deref(),
+            DeviceRole::Input,
+            &mut missing,
+        );
         let port = host.open_output(out_id.as_deref())?;
         // The mix runs at the call output's rate for the backend's life.
         let rate = port.rate;
@@ -362,6 +402,20 @@ impl Pump {
                 None
             }
         };
+        // What took each missing device's place: the default (the call
+        // output for the ring), or nothing for a microphone that did not
+        // open.
+        let startup = missing
+            .into_iter()
+            .map(|(role, from)| Fallback {
+                role,
+                from,
+                to: match role {
+                    DeviceRole::Output | DeviceRole::Ring => Some(out.port.name.clone()),
+                    DeviceRole::Input => input.as_ref().map(|i| i.port.name.clone()),
+                },
+            })
+            .collect();
         let (tx, requests) = channel();
         let pump = Pump {
             calls: Arc::new(Mutex::new(Vec::new())),
@@ -373,6 +427,7 @@ impl Pump {
             requests,
             rate,
             fallbacks: broadcast::channel(FALLBACKS_KEPT).0,
+            startup,
         };
         Ok((pump, tx))
     }
@@ -921,6 +976,62 @@ mod tests {
         assert_eq!(got.from, "headset device");
     }
 
+    /// Configured devices that are not there when the backend opens are
+    /// kept as fallbacks for the phone to tell each `events` subscriber
+    /// (no one listens to the pump yet): the name as configured and what
+    /// took its place; devices that are there are not told.
+    #[test]
+    fn devices_missing_at_start_are_kept_as_fallbacks() {
+        let host = StubHost::new(8000);
+        let config = AudioConfig {
+            output_device: Some("headset".into()),
+            ring_device: Some("USB Speaker".into()),
+            input_device: Some("USB Mic".into()),
+            ..AudioConfig::default()
+        };
+        let audio = AudioSystem {
+            backend: Arc::new(CpalBackend::open_on(host.clone(), &config).unwrap()),
+        };
+        assert_eq!(
+            audio.startup_fallbacks(),
+            [
+                Fallback {
+                    role: DeviceRole::Ring,
+                    from: "USB Speaker".into(),
+                    to: Some("headset device".into()),
+                },
+                Fallback {
+                    role: DeviceRole::Input,
+                    from: "USB Mic".into(),
+                    to: Some("default device".into()),
+                },
+            ]
+        );
+        // Asked again (a second subscriber), the same.
+        assert_eq!(audio.startup_fallbacks().len(), 2);
+        let missing_output = AudioConfig {
+            output_device: Some("Bluetooth Headset".into()),
+            ..AudioConfig::default()
+        };
+        let backend = CpalBackend::open_on(host.clone(), &missing_output).unwrap();
+        assert_eq!(
+            backend.startup_fallbacks(),
+            [Fallback {
+                role: DeviceRole::Output,
+                from: "Bluetooth Headset".into(),
+                to: Some("default device".into()),
+            }]
+        );
+        let all_there = AudioConfig {
+            output_device: Some("speakers device".into()),
+            ring_device: Some("headset".into()),
+            input_device: Some("headset".into()),
+            ..AudioConfig::default()
+        };
+        let backend = CpalBackend::open_on(host, &all_there).unwrap();
+        assert!(backend.startup_fallbacks().is_empty());
+    }
+
     /// The output's name reaches the voice processing's `auto`: a headset
     /// chosen as the output turns it off, the default (speakers) keeps it.
     #[test]
@@ -996,6 +1107,7 @@ mod tests {
             output_name: None,
             rate: pump.rate,
             fallbacks: pump.fallbacks.clone(),
+            startup: Vec::new(),
         };
         let (mut src1, mut sink1) = backend.open_call("c1").unwrap();
         let (mut src2, _sink2) = backend.open_call("c2").unwrap();

@@ -2,7 +2,9 @@
 //! the sound host may block); `device`: a device chosen for a role;
 //! `gain`: a call's microphone and speaker gain; and the
 //! `device_fallback` event when a device in use disappears
-//! ([`forward_fallbacks`]). The listing, the switch and the fallback are
+//! ([`forward_fallbacks`]), or was missing when the phone started
+//! (replayed to each `events` subscriber with the current state:
+//! [`super::CallManager::snapshot`]). The listing, the switch and the fallback are
 //! the media layer's (`media::audio::cpal::list_devices`,
 //! `AudioSystem::set_device`, `AudioSystem::device_fallbacks`); this only
 //! answers the commands and passes the fallbacks on as events.
@@ -53,7 +55,7 @@ pub(super) fn choose(
 }
 
 /// The event of one fallback.
-fn fallback_event(f: Fallback) -> Event {
+pub(super) fn fallback_event(f: Fallback) -> Event {
     Event::DeviceFallback {
         role: f.role.as_str().to_string(),
         from: f.from,

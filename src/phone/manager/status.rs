@@ -50,7 +50,9 @@ impl CallManager {
     }
 
     /// The current state as events: one `registration` per account whose
-    /// state is known, one `call` per live call.
+    /// state is known, one `call` per live call, and one `device_fallback`
+    /// per configured sound device that was missing when the phone
+    /// started (told when nobody could listen yet).
     pub(super) fn snapshot(&self) -> Vec<Event> {
         let registrations = self.accounts.iter().filter_map(|a| {
             a.status.as_ref().map(|s| Event::Registration {
@@ -66,6 +68,10 @@ impl CallManager {
             .map(|c| Event::Call {
                 call: Box::new(c.info.clone()),
             });
-        registrations.chain(calls).collect()
+        let missing = self.env.audio.startup_fallbacks().into_iter();
+        registrations
+            .chain(calls)
+            .chain(missing.map(super::devices::fallback_event))
+            .collect()
     }
 }
