@@ -8,8 +8,12 @@ use std::path::Path;
 use tokio::net::{UnixListener, UnixStream};
 
 /// Binds the socket at `path` with the process umask set to 0177, so it is
-/// created 0600; the umask is put back at once.
+/// created 0600; the umask is put back at once. One bind at a time: two
+/// interleaved (servers started on two threads) would put back each
+/// other's 0177 and leave it as the process's umask for good.
 pub(super) fn bind_private(path: &Path) -> io::Result<UnixListener> {
+    static UMASK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = UMASK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
     let bound = UnixListener::bind(path);
     rustix::process::umask(old);
