@@ -1,8 +1,9 @@
 //! Packet loss concealment in the spirit of ITU-T G.711 Appendix I: on a
 //! missing stretch, repeat the last pitch period(s) found by autocorrelation,
-//! widen to two and three periods as the loss goes on, attenuate after 10 ms
-//! and fade to silence at 60 ms; when real audio returns, overlap-add it with
-//! the synthetic continuation so neither edge clicks.
+//! widen to two and three periods as the loss goes on (after 30 and 40
+//! ms), attenuate after 10 ms and fade to silence at 60 ms; when real
+//! audio returns, overlap-add it with the synthetic continuation so
+//! neither edge clicks.
 //!
 //! When the audio after a gap is already at hand (the jitter buffer holds
 //! the next packet), [`Plc::interpolate`] bridges the gap from both sides
@@ -28,6 +29,9 @@ const PITCH_MAX: usize = 120;
 const CORR_LEN: usize = 160;
 /// Samples per 10 ms.
 const TEN_MS: usize = 80;
+/// The repeated stretch widens from one pitch period to two after this
+/// many 10 ms steps of an erasure, and to three 10 ms later.
+const ONE_PERIOD_UNTIL: usize = 3;
 /// After this many concealed samples the output is silent (60 ms).
 const FADE_END: usize = 6 * TEN_MS;
 
@@ -260,15 +264,23 @@ impl Plc {
             let base = self.pitch_buf.len() - span;
             self.pitch_buf[base + k % span]
         };
-        // One period for the first 10 ms, two up to 20 ms, then three; each
-        // widening is cross-faded over a quarter period.
+        // One period for the first 30 ms, two up to 40 ms, then three; each
+        // widening is cross-faded over a quarter period. (G.711 Appendix I
+        // widens at 10 and 20 ms; holding one period longer keeps the
+        // voice steadier through bursts of two and three frames, and by
+        // 30 ms the level is already falling.)
         let fade = (p / 4).max(1);
-        let v = if k < ten_ms {
+        let v = if k < ONE_PERIOD_UNTIL * ten_ms {
             value(1)
-        } else if k < 2 * ten_ms {
-            blend(value(1), value(2), k - ten_ms, fade)
+        } else if k < (ONE_PERIOD_UNTIL + 1) * ten_ms {
+            blend(value(1), value(2), k - ONE_PERIOD_UNTIL * ten_ms, fade)
         } else {
-            blend(value(2), value(3), k - 2 * ten_ms, fade)
+            blend(
+                value(2),
+                value(3),
+                k - (ONE_PERIOD_UNTIL + 1) * ten_ms,
+                fade,
+            )
         };
         // Full level for 10 ms, then down 20 % per 10 ms: silent at 60 ms.
         let gain = if k < ten_ms {
