@@ -233,13 +233,19 @@ impl Plc {
 
     /// Freezes the pitch and the periods to repeat. A `bridge` (one gap
     /// with the audio after it at hand) takes the lag that best predicts
-    /// the last 20 ms, which the future's side then meets half way; an
+    /// the last 10 ms, the pitch right where the past ends (the future's
+    /// side, at its own pitch, meets it half way); an
     /// extrapolation, which may run on for several frames, takes the
     /// period at which the recent audio best repeats itself (normalised
     /// on both sides), which holds the voice's pitch better.
     fn start_erasure(&mut self, bridge: bool) {
         self.pitch = if bridge {
-            find_pitch(&self.history, self.lens)
+            // Over the last 10 ms only: the pitch where the past ends.
+            let lens = Lens {
+                corr: self.lens.ten_ms,
+                ..self.lens
+            };
+            find_pitch(&self.history, lens)
         } else {
             let l = self.lens;
             let recent: Vec<i16> = self.history[l.hist - l.corr - l.pitch_max..]
@@ -416,6 +422,31 @@ mod tests {
         assert_eq!(timescale::period(concealed, PITCH_MIN, PITCH_MAX), Some(64));
         let f: Vec<f32> = concealed.iter().map(|&s| f32::from(s)).collect();
         assert!(timescale::similarity(&f[64..], &f[..96]) > 0.95);
+    }
+
+    #[test]
+    fn a_bridge_keeps_the_pitch_the_voice_has_where_the_gap_begins() {
+        // A voice-like tone gliding from 100 Hz (an 80-sample period) to
+        // 125 Hz (64 samples) 12.5 ms before a gap at sample 1600.
+        let mut phase = 0.0f64;
+        let src: Vec<i16> = (0..3200)
+            .map(|i| {
+                let f0 = if i < 1500 { 100.0 } else { 125.0 };
+                phase += 2.0 * std::f64::consts::PI * f0 / 8000.0;
+                let v: f64 = (1..=6)
+                    .map(|h| (phase * f64::from(h)).sin() / f64::from(h))
+                    .sum();
+                (v * 6000.0) as i16
+            })
+            .collect();
+        let mut plc = Plc::new();
+        for f in src[..1600].chunks(160) {
+            plc.merge(f.to_vec());
+        }
+        let bridge = plc.interpolate(160, &src[1760..1920]);
+        assert_eq!(timescale::period(&bridge, PITCH_MIN, PITCH_MAX), Some(64));
+        let f: Vec<f32> = bridge.iter().map(|&s| f32::from(s)).collect();
+        assert!(timescale::similarity(&f[64..], &f[..96]) > 0.9);
     }
 
     #[test]
