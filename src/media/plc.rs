@@ -1,13 +1,15 @@
 //! Packet loss concealment in the spirit of ITU-T G.711 Appendix I: on a
 //! missing stretch, repeat the last pitch period(s) found by autocorrelation,
-//! widen to two and three periods as the loss goes on, attenuate after 10 ms
-//! and fade to silence at 60 ms; when real audio returns, overlap-add it with
-//! the synthetic continuation so neither edge clicks.
+//! widen to two and three periods as the loss goes on (after 30 and 40
+//! ms), attenuate after 10 ms and fade to silence at 60 ms; when real
+//! audio returns, overlap-add it with the synthetic continuation so
+//! neither edge clicks.
 //!
 //! When the audio after a gap is already at hand (the jitter buffer holds
 //! the next packet), [`Plc::interpolate`] bridges the gap from both sides
 //! instead: the continuation of the past cross-fades into the future's
-//! first period repeated backwards. [`Plc::merge`] joins real audio after
+//! first period repeated backwards, each side fading towards the other's
+//! level where that is lower. [`Plc::merge`] joins real audio after
 //! an extrapolated gap where the continuation lines up with it
 //! (`super::timescale::best_shift`), so the join neither clicks nor
 //! cancels.
@@ -27,6 +29,9 @@ const PITCH_MAX: usize = 120;
 const CORR_LEN: usize = 160;
 /// Samples per 10 ms.
 const TEN_MS: usize = 80;
+/// The repeated stretch widens from one pitch period to two after this
+/// many 10 ms steps of an erasure, and to three 10 ms later.
+const ONE_PERIOD_UNTIL: usize = 3;
 /// After this many concealed samples the output is silent (60 ms).
 const FADE_END: usize = 6 * TEN_MS;
 
@@ -119,7 +124,7 @@ impl Plc {
     /// Fills `out` with the concealment continuation of the signal.
     pub fn conceal(&mut self, out: &mut [i16]) {
         if self.erased == 0 {
-            self.start_erasure();
+            self.start_erasure(false);
         }
         for s in out.iter_mut() {
             *s = clamp(self.synth(self.erased));
@@ -172,8 +177,9 @@ impl Plc {
     /// bridge made longer or shorter to bring the two into phase measured
     /// worse: a listener, and PESQ, mind the shifted timing more).
     pub fn interpolate(&mut self, gap: usize, future: &[i16]) -> Vec<i16> {
-        if self.erased == 0 {
-            self.start_erasure();
+        let fresh = self.erased == 0;
+        if fresh {
+            self.start_erasure(true);
         }
         let p = self.pitch;
         if future.len() < p {
@@ -188,6 +194,34 @@ impl Plc {
         let back: Vec<f32> = (0..gap)
             .map(|k| f32::from(future[(p - (gap - k) % p) % p]))
             .collect();
+        // Each side fades towards the other's level (linearly over the
+        // gap) where the other is quieter: a word that ends or starts in
+        // the gap is not carried across it at full level.
+        let rms = |s: &[f32]| (s.iter().map(|v| v * v).sum::<f32>() / s.len().max(1) as f32).sqrt();
+        let past_rms = rms(&self.history[self.lens.hist - self.pitch..]);
+        let future_rms = rms(&back[gap - p.min(gap)..]);
+        let ratio = |to: f32, from: f32| {
+            if from <= 1.0 {
+                1.0
+            } else {
+                (to.max(1.0) / from).min(1.0)
+            }
+        };
+        let (down, up) = if fresh {
+            (ratio(future_rms, past_rms), ratio(past_rms, future_rms))
+        } else {
+            (1.0, 1.0)
+        };
+        let forward: Vec<f32> = forward
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v * (1.0 + (down - 1.0) * (k + 1) as f32 / gap as f32))
+            .collect();
+        let back: Vec<f32> = back
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v * (1.0 + (up - 1.0) * (gap - k) as f32 / gap as f32))
+            .collect();
         let out: Vec<i16> = timescale::crossfade(&forward, &back)
             .into_iter()
             .map(clamp)
@@ -197,8 +231,29 @@ impl Plc {
         out
     }
 
-    fn start_erasure(&mut self) {
-        self.pitch = find_pitch(&self.history, self.lens);
+    /// Freezes the pitch and the periods to repeat. A `bridge` (one gap
+    /// with the audio after it at hand) takes the lag that best predicts
+    /// the last 10 ms, the pitch right where the past ends (the future's
+    /// side, at its own pitch, meets it half way); an
+    /// extrapolation, which may run on for several frames, takes the
+    /// period at which the recent audio best repeats itself (normalised
+    /// on both sides), which holds the voice's pitch better.
+    fn start_erasure(&mut self, bridge: bool) {
+        self.pitch = if bridge {
+            // Over the last 10 ms only: the pitch where the past ends.
+            let lens = Lens {
+                corr: self.lens.ten_ms,
+                ..self.lens
+            };
+            find_pitch(&self.history, lens)
+        } else {
+            let l = self.lens;
+            let recent: Vec<i16> = self.history[l.hist - l.corr - l.pitch_max..]
+                .iter()
+                .map(|&v| clamp(v))
+                .collect();
+            timescale::period(&recent, l.pitch_min, l.pitch_max).unwrap_or(l.pitch_max)
+        };
         let start = self.lens.hist - 3 * self.pitch;
         self.pitch_buf = self.history[start..].to_vec();
     }
@@ -215,15 +270,23 @@ impl Plc {
             let base = self.pitch_buf.len() - span;
             self.pitch_buf[base + k % span]
         };
-        // One period for the first 10 ms, two up to 20 ms, then three; each
-        // widening is cross-faded over a quarter period.
+        // One period for the first 30 ms, two up to 40 ms, then three; each
+        // widening is cross-faded over a quarter period. (G.711 Appendix I
+        // widens at 10 and 20 ms; holding one period longer keeps the
+        // voice steadier through bursts of two and three frames, and by
+        // 30 ms the level is already falling.)
         let fade = (p / 4).max(1);
-        let v = if k < ten_ms {
+        let v = if k < ONE_PERIOD_UNTIL * ten_ms {
             value(1)
-        } else if k < 2 * ten_ms {
-            blend(value(1), value(2), k - ten_ms, fade)
+        } else if k < (ONE_PERIOD_UNTIL + 1) * ten_ms {
+            blend(value(1), value(2), k - ONE_PERIOD_UNTIL * ten_ms, fade)
         } else {
-            blend(value(2), value(3), k - 2 * ten_ms, fade)
+            blend(
+                value(2),
+                value(3),
+                k - (ONE_PERIOD_UNTIL + 1) * ten_ms,
+                fade,
+            )
         };
         // Full level for 10 ms, then down 20 % per 10 ms: silent at 60 ms.
         let gain = if k < ten_ms {
@@ -330,6 +393,63 @@ mod tests {
     }
 
     #[test]
+    fn a_voice_concealed_over_several_frames_keeps_its_pitch() {
+        // A voice-like tone: 125 Hz (a 64-sample period) with harmonics.
+        let src: Vec<i16> = (0..3200)
+            .map(|i| {
+                let t = i as f64 / 8000.0;
+                let v: f64 = (1..=6)
+                    .map(|h| {
+                        (2.0 * std::f64::consts::PI * 125.0 * f64::from(h) * t).sin() / f64::from(h)
+                    })
+                    .sum();
+                (v * 6000.0) as i16
+            })
+            .collect();
+        let mut plc = Plc::new();
+        let mut out = Vec::new();
+        for (i, frame) in src.chunks(160).enumerate() {
+            let mut f = frame.to_vec();
+            if (10..13).contains(&i) {
+                plc.conceal(&mut f);
+            } else {
+                plc.good(&mut f);
+            }
+            out.extend(f);
+        }
+        // The second lost frame still repeats at the voice's period.
+        let concealed = &out[1760..1920];
+        assert_eq!(timescale::period(concealed, PITCH_MIN, PITCH_MAX), Some(64));
+        let f: Vec<f32> = concealed.iter().map(|&s| f32::from(s)).collect();
+        assert!(timescale::similarity(&f[64..], &f[..96]) > 0.95);
+    }
+
+    #[test]
+    fn a_bridge_keeps_the_pitch_the_voice_has_where_the_gap_begins() {
+        // A voice-like tone gliding from 100 Hz (an 80-sample period) to
+        // 125 Hz (64 samples) 12.5 ms before a gap at sample 1600.
+        let mut phase = 0.0f64;
+        let src: Vec<i16> = (0..3200)
+            .map(|i| {
+                let f0 = if i < 1500 { 100.0 } else { 125.0 };
+                phase += 2.0 * std::f64::consts::PI * f0 / 8000.0;
+                let v: f64 = (1..=6)
+                    .map(|h| (phase * f64::from(h)).sin() / f64::from(h))
+                    .sum();
+                (v * 6000.0) as i16
+            })
+            .collect();
+        let mut plc = Plc::new();
+        for f in src[..1600].chunks(160) {
+            plc.merge(f.to_vec());
+        }
+        let bridge = plc.interpolate(160, &src[1760..1920]);
+        assert_eq!(timescale::period(&bridge, PITCH_MIN, PITCH_MAX), Some(64));
+        let f: Vec<f32> = bridge.iter().map(|&s| f32::from(s)).collect();
+        assert!(timescale::similarity(&f[64..], &f[..96]) > 0.9);
+    }
+
+    #[test]
     fn long_loss_fades_to_silence() {
         let (_, out) = run(500.0, &[5, 6, 7, 8, 9]);
         // 60 ms into the erasure the output is silent.
@@ -379,6 +499,35 @@ mod tests {
             let p = crate::media::tone::goertzel_power(&out[1600..1760], 8000, freq);
             assert!(p > 0.05, "{freq}: {p}");
         }
+    }
+
+    #[test]
+    fn a_word_that_ends_in_a_bridged_gap_is_not_carried_across_it() {
+        // Loud tone up to the gap, a far quieter one after it.
+        let loud = sine(440.0, 0.2, 8000);
+        let quiet: Vec<i16> = sine(440.0, 0.2, 8000).iter().map(|&s| s / 30).collect();
+        let mut plc = Plc::new();
+        for f in loud.chunks(160) {
+            plc.merge(f.to_vec());
+        }
+        let bridge = plc.interpolate(160, &quiet[..160]);
+        let before = energy(&loud[loud.len() - 160..]);
+        // Fading towards the quiet side: the second half is well below the past.
+        assert!(
+            energy(&bridge[80..]) < 0.2 * before,
+            "{}",
+            energy(&bridge[80..]) / before
+        );
+        // Yet the bridge starts where the past left off (no drop to silence).
+        assert!(energy(&bridge[..40]) > 0.5 * before);
+        // The other way round: a word starting in the gap fades in.
+        let mut plc = Plc::new();
+        for f in quiet.chunks(160) {
+            plc.merge(f.to_vec());
+        }
+        let bridge = plc.interpolate(160, &loud[..160]);
+        assert!(energy(&bridge[..80]) < 0.2 * before);
+        assert!(energy(&bridge[120..]) > 0.5 * before);
     }
 
     #[test]
