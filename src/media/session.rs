@@ -727,7 +727,8 @@ impl Session {
     /// comes is filled for the decoder's sake: from the in-band FEC of the
     /// packet after it when that is here (Opus), else by the decoder's own
     /// concealment for up to [`MAX_DECODER_GAP`] in a row; G.722 (and
-    /// longer gaps) are left to the playout's concealer. A fill whose
+    /// longer gaps) are left to the playout's concealer, the decoder only
+    /// keeping its state in step over them. A fill whose
     /// turn has already passed only keeps the decoder in step (the
     /// playout has concealed it). Gaps are given up only when `at_tick`
     /// (just before the playout takes its frame): between ticks a missing
@@ -758,6 +759,9 @@ impl Session {
                 Out::Gap { seq, next, run } => {
                     let fec = next.is_some_and(|n| self.decoder.recover(&n, &mut frame));
                     if !fec && (run > MAX_DECODER_GAP || !self.decoder.conceal(&mut frame)) {
+                        // The playout conceals it; the decoder's state
+                        // still moves on over it (G.722).
+                        self.decoder.skip_frame();
                         continue;
                     }
                     let passed = self
