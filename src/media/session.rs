@@ -737,14 +737,12 @@ impl Session {
         let Some(ssrc) = self.order.ssrc() else {
             return;
         };
-        // With in-band FEC (Opus) a gap is filled a frame before its turn
-        // (the playout may take two packets in one tick, and FEC after the
-        // turn is wasted); without (G.722) only at its turn, so a late
-        // packet still gets its place.
-        let early = i16::from(self.decoder.codec() == Codec::Opus);
+        // A gap is filled only at its turn, for every codec: a packet
+        // that comes in the tick before it still gets its place (and one
+        // that misses it reaches `arrived_late`, which grows the delay).
         let hold = (self.jb.target_ms() / 20) as usize;
         while let Some(out) = if at_tick {
-            self.order.pop(self.jb.next_to_play(), early, hold)
+            self.order.pop(self.jb.next_to_play(), hold)
         } else {
             self.order.pop_in_order()
         } {
