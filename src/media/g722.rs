@@ -10,8 +10,12 @@
 //! arithmetic throughout, as the Recommendation specifies, so what we
 //! encode decodes the same in any conforming decoder. Any byte string
 //! decodes: nothing here can fail or panic on input from the network.
+//! A frame that never came is bridged by `g722/bridge.rs`
+//! ([`Decoder::bridge`]), which keeps the decoder's state moving with the
+//! encoder's over the gap.
 
 mod band;
+mod bridge;
 
 use band::{saturate, Band, Kind, IHN, IHP, ILN, ILP, Q6, QM2, QM4, QM6, QMF};
 
@@ -97,6 +101,10 @@ pub struct Decoder {
     high: Band,
     /// Receive QMF delay line.
     x: [i32; 24],
+    /// The latest output, for [`Decoder::bridge`] (oldest first).
+    history: Vec<i16>,
+    /// Samples bridged since the last frame decoded.
+    bridged: usize,
 }
 
 impl Default for Decoder {
@@ -111,17 +119,27 @@ impl Decoder {
             low: Band::new(Kind::Low),
             high: Band::new(Kind::High),
             x: [0; 24],
+            history: Vec::new(),
+            bridged: 0,
         }
     }
 
     /// Decodes `bytes`, appending two 16 kHz samples per byte to `out`.
     pub fn decode(&mut self, bytes: &[u8], out: &mut Vec<i16>) {
+        self.bridged = 0;
+        self.decode_codes(bytes, out);
+    }
+
+    /// Decodes without ending a bridged stretch (see `g722/bridge.rs`).
+    fn decode_codes(&mut self, bytes: &[u8], out: &mut Vec<i16>) {
+        let start = out.len();
         out.reserve(2 * bytes.len());
         for &code in bytes {
             let (a, b) = self.decode_byte(code);
             out.push(a);
             out.push(b);
         }
+        self.remember(&out[start..]);
     }
 
     fn decode_byte(&mut self, code: u8) -> (i16, i16) {

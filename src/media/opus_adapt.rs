@@ -4,6 +4,15 @@
 //! and its bitrate (room for that FEC), with hysteresis so one report
 //! does not flip it back and forth. Pure: no RTCP parsing, no libopus;
 //! the session feeds it reports and applies what it returns.
+//!
+//! The rates: a step's FEC is paid out of its bitrate, and calls used to
+//! start at 32 kbit/s with 10 % FEC, which cost a clean line much of its
+//! quality (`bench/quality.sh`, seed 1, PESQ-WB: 3.68 clean; baresip
+//! hearing termphone 3.63 where termphone heard baresip at 4.40). One
+//! step up, starting at 40 kbit/s, scores 3.92 clean and 3.26 under 5 %
+//! random loss (3.34 before). Starting at 48 kbit/s scored
+//! 4.10 clean but 2.39 under 5 % loss, so the start stays at 40. The
+//! peer's SDP sets no cap here (`maxaveragebitrate` is not read).
 
 /// One step of protection: the encoder's expected loss and bitrate, and
 /// the reported loss (percent) above which the next step is taken.
@@ -21,28 +30,28 @@ const STEPS: [(Tuning, u32); 4] = [
     (
         Tuning {
             loss_perc: 3,
-            bitrate: 24_000,
+            bitrate: 32_000,
         },
         3,
     ),
     (
         Tuning {
             loss_perc: 10,
-            bitrate: 32_000,
+            bitrate: 40_000,
         },
         10,
     ),
     (
         Tuning {
             loss_perc: 20,
-            bitrate: 40_000,
+            bitrate: 48_000,
         },
         20,
     ),
     (
         Tuning {
             loss_perc: 35,
-            bitrate: 48_000,
+            bitrate: 56_000,
         },
         u32::MAX,
     ),
@@ -119,20 +128,20 @@ mod tests {
     fn reports_step_up_at_once_and_down_after_calm() {
         // (reported loss %, (expected loss %, bitrate) after it)
         let table: &[(u32, (i32, i32))] = &[
-            (0, (10, 32_000)),  // calm 1
-            (0, (10, 32_000)),  // calm 2
-            (0, (3, 24_000)),   // calm 3: down one step
-            (2, (3, 24_000)),   // covered
-            (5, (10, 32_000)),  // up at once
-            (15, (20, 40_000)), // up at once
-            (12, (20, 40_000)), // not low enough to count as calm
-            (4, (20, 40_000)),  // calm 1 (<= 10 / 2)
-            (12, (20, 40_000)), // resets the calm
-            (4, (20, 40_000)),
-            (4, (20, 40_000)),
-            (4, (10, 32_000)),  // three calm in a row: down one step only
-            (50, (35, 48_000)), // straight to the top
-            (100, (35, 48_000)),
+            (0, (10, 40_000)),  // calm 1
+            (0, (10, 40_000)),  // calm 2
+            (0, (3, 32_000)),   // calm 3: down one step
+            (2, (3, 32_000)),   // covered
+            (5, (10, 40_000)),  // up at once
+            (15, (20, 48_000)), // up at once
+            (12, (20, 48_000)), // not low enough to count as calm
+            (4, (20, 48_000)),  // calm 1 (<= 10 / 2)
+            (12, (20, 48_000)), // resets the calm
+            (4, (20, 48_000)),
+            (4, (20, 48_000)),
+            (4, (10, 40_000)),  // three calm in a row: down one step only
+            (50, (35, 56_000)), // straight to the top
+            (100, (35, 56_000)),
         ];
         let mut a = LossAdapter::default();
         assert_eq!(a.tuning(), LossAdapter::initial());
@@ -155,7 +164,7 @@ mod tests {
             LossAdapter::initial(),
             Tuning {
                 loss_perc: 10,
-                bitrate: 32_000
+                bitrate: 40_000
             }
         );
     }

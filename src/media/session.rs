@@ -727,7 +727,8 @@ impl Session {
     /// comes is filled for the decoder's sake: from the in-band FEC of the
     /// packet after it when that is here (Opus), else by the decoder's own
     /// concealment for up to [`MAX_DECODER_GAP`] in a row; G.722 (and
-    /// longer gaps) are left to the playout's concealer. A fill whose
+    /// longer gaps) are left to the playout's concealer, the decoder only
+    /// keeping its state in step over them. A fill whose
     /// turn has already passed only keeps the decoder in step (the
     /// playout has concealed it). Gaps are given up only when `at_tick`
     /// (just before the playout takes its frame): between ticks a missing
@@ -736,14 +737,12 @@ impl Session {
         let Some(ssrc) = self.order.ssrc() else {
             return;
         };
-        // With in-band FEC (Opus) a gap is filled a frame before its turn
-        // (the playout may take two packets in one tick, and FEC after the
-        // turn is wasted); without (G.722) only at its turn, so a late
-        // packet still gets its place.
-        let early = i16::from(self.decoder.codec() == Codec::Opus);
+        // A gap is filled only at its turn, for every codec: a packet
+        // that comes in the tick before it still gets its place (and one
+        // that misses it reaches `arrived_late`, which grows the delay).
         let hold = (self.jb.target_ms() / 20) as usize;
         while let Some(out) = if at_tick {
-            self.order.pop(self.jb.next_to_play(), early, hold)
+            self.order.pop(self.jb.next_to_play(), hold)
         } else {
             self.order.pop_in_order()
         } {
@@ -758,6 +757,9 @@ impl Session {
                 Out::Gap { seq, next, run } => {
                     let fec = next.is_some_and(|n| self.decoder.recover(&n, &mut frame));
                     if !fec && (run > MAX_DECODER_GAP || !self.decoder.conceal(&mut frame)) {
+                        // The playout conceals it; the decoder's state
+                        // still moves on over it (G.722).
+                        self.decoder.skip_frame();
                         continue;
                     }
                     let passed = self

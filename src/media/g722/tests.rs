@@ -134,3 +134,107 @@ fn a_tone_round_trips_with_good_snr() {
         assert!(p > 0.1, "{freq} Hz: power {p}");
     }
 }
+
+/// 1 s of a voiced sound: harmonics of a pitch gliding 110 → 190 Hz
+/// (each to 7 kHz, falling 6 dB per octave) under a slow swell.
+fn voiced() -> Vec<i16> {
+    let mut phase = 0.0f64;
+    (0..16_000)
+        .map(|i| {
+            let t = f64::from(i) / 16_000.0;
+            let f0 = 110.0 + 80.0 * t;
+            phase += std::f64::consts::TAU * f0 / 16_000.0;
+            let harmonics = (1..)
+                .take_while(|&k| f64::from(k) * f0 < 7000.0)
+                .map(|k| (f64::from(k) * phase).sin() / f64::from(k))
+                .sum::<f64>();
+            let swell = 0.6 + 0.4 * (std::f64::consts::TAU * 3.0 * t).sin();
+            (6000.0 * swell * harmonics) as i16
+        })
+        .collect()
+}
+
+/// SNR in dB of `got` against `want`, sample for sample.
+fn snr_same_time(want: &[i16], got: &[i16]) -> f64 {
+    let (mut sig, mut err) = (0.0f64, 0.0f64);
+    for (a, b) in want.iter().zip(got) {
+        sig += f64::from(*a).powi(2);
+        err += (f64::from(*a) - f64::from(*b)).powi(2);
+    }
+    10.0 * (sig / err.max(1.0)).log10()
+}
+
+/// Decodes 20 ms packets with packet `lost` missing, bridged or skipped;
+/// returns the two frames after the gap.
+fn after_gap(packets: &[Vec<u8>], lost: usize, bridge: bool) -> Vec<i16> {
+    let mut dec = Decoder::new();
+    let mut out = Vec::new();
+    for (i, p) in packets.iter().enumerate().take(lost + 3) {
+        if i != lost {
+            dec.decode(p, &mut out);
+        } else if bridge {
+            dec.bridge(320, &mut out);
+        } else {
+            out.extend([0; 320]);
+        }
+    }
+    out[320 * (lost + 1)..320 * (lost + 3)].to_vec()
+}
+
+#[test]
+fn a_bridged_gap_decodes_the_frames_after_it_closer_to_the_lossless_decode() {
+    let src = voiced();
+    let mut enc = Encoder::new();
+    let packets: Vec<Vec<u8>> = src
+        .chunks(320)
+        .map(|f| {
+            let mut p = Vec::new();
+            enc.encode(f, &mut p);
+            p
+        })
+        .collect();
+    let mut clean = Vec::new();
+    let mut dec = Decoder::new();
+    for p in &packets {
+        dec.decode(p, &mut clean);
+    }
+    let (mut skipped, mut bridged) = (0.0, 0.0);
+    let losses = [5, 11, 17, 23, 29, 35, 41, 47];
+    for lost in losses {
+        let want = &clean[320 * (lost + 1)..320 * (lost + 3)];
+        let s = snr_same_time(want, &after_gap(&packets, lost, false));
+        let b = snr_same_time(want, &after_gap(&packets, lost, true));
+        eprintln!("lost {lost}: skipped {s:.1} dB, bridged {b:.1} dB");
+        skipped += s;
+        bridged += b;
+    }
+    let n = losses.len() as f64;
+    let (skipped, bridged) = (skipped / n, bridged / n);
+    eprintln!("mean: skipped {skipped:.1} dB, bridged {bridged:.1} dB");
+    assert!(
+        bridged > skipped + 3.0,
+        "bridged {bridged:.1} dB, skipped {skipped:.1} dB"
+    );
+}
+
+#[test]
+fn bridging_fades_to_silence_and_a_decode_ends_it() {
+    let src = voiced();
+    let mut enc = Encoder::new();
+    let mut codes = Vec::new();
+    enc.encode(&src[..3200], &mut codes);
+    let mut dec = Decoder::new();
+    let mut out = Vec::new();
+    dec.decode(&codes, &mut out);
+    let mut gap = Vec::new();
+    for _ in 0..5 {
+        dec.bridge(320, &mut gap);
+    }
+    let rms =
+        |s: &[i16]| (s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / s.len() as f64).sqrt();
+    assert!(rms(&gap[..320]) > 500.0, "{}", rms(&gap[..320]));
+    assert!(rms(&gap[1280..]) < rms(&gap[..320]) / 4.0);
+    assert_eq!(dec.bridged, 1600);
+    dec.decode(&codes[..160], &mut out);
+    assert_eq!(dec.bridged, 0);
+}

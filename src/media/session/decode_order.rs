@@ -105,12 +105,13 @@ impl DecodeOrder {
         Some(Out::Packet(next, packet))
     }
 
-    /// The next packet in order, or the gap in its place once it is due
-    /// (its turn has come, or is `early` frames away): `turn` is the sequence
-    /// number the playout plays next (`None` while
-    /// it is not playing, when a gap is given up only once `hold_limit`
-    /// packets wait behind it, enough for the playout to start).
-    pub fn pop(&mut self, turn: Option<u16>, early: i16, hold_limit: usize) -> Option<Out> {
+    /// The next packet in order, or the gap in its place once it is due:
+    /// `turn` is the sequence number the playout plays next, and a gap is
+    /// due when it is that one (never earlier: a packet that comes in the
+    /// tick before its turn is still decoded in its place). `None` while
+    /// the playout is not playing, when a gap is given up only once
+    /// `hold_limit` packets wait behind it, enough for it to start.
+    pub fn pop(&mut self, turn: Option<u16>, hold_limit: usize) -> Option<Out> {
         let next = self.next?;
         if let Some(packet) = self.held.remove(&next) {
             self.next = Some(next.wrapping_add(1));
@@ -121,7 +122,7 @@ impl DecodeOrder {
             return None;
         }
         let due = match turn {
-            Some(t) => next.wrapping_sub(t) as i16 <= early,
+            Some(t) => next.wrapping_sub(t) as i16 <= 0,
             None => self.held.len() >= hold_limit.max(1),
         };
         if !due {
@@ -157,7 +158,7 @@ mod tests {
     }
 
     fn drain(o: &mut DecodeOrder, turn: Option<u16>, limit: usize) -> Vec<Out> {
-        std::iter::from_fn(|| o.pop(turn, 1, limit)).collect()
+        std::iter::from_fn(|| o.pop(turn, limit)).collect()
     }
 
     #[test]
@@ -184,13 +185,14 @@ mod tests {
         o.push(1, 12, audio(12));
         o.push(1, 13, audio(13));
         assert_eq!(drain(&mut o, Some(9), 9), vec![Out::Packet(10, audio(10))]);
+        assert_eq!(drain(&mut o, Some(10), 9), vec![]);
         let gap = Out::Gap {
             seq: 11,
             next: Some(vec![12]),
             run: 1,
         };
         assert_eq!(
-            drain(&mut o, Some(10), 9),
+            drain(&mut o, Some(11), 9),
             vec![gap, Out::Packet(12, audio(12)), Out::Packet(13, audio(13))]
         );
         // Too late now.
@@ -205,7 +207,7 @@ mod tests {
                 audio: false,
             },
         );
-        let out = drain(&mut o, Some(14), 9);
+        let out = drain(&mut o, Some(15), 9);
         assert_eq!(
             out[..2],
             [
@@ -219,6 +221,35 @@ mod tests {
                     next: None,
                     run: 2
                 }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_packet_coming_the_tick_before_its_turn_is_decoded_not_given_up() {
+        let mut o = DecodeOrder::default();
+        o.push(1, 10, audio(10));
+        o.push(1, 12, audio(12));
+        // The playout plays 10 next: 11 is a tick away and not yet due,
+        // even with the packet after it (and its FEC) here.
+        assert_eq!(drain(&mut o, Some(10), 9), vec![Out::Packet(10, audio(10))]);
+        assert_eq!(o.push(1, 11, audio(11)), Taken::Held);
+        assert_eq!(
+            drain(&mut o, Some(11), 9),
+            vec![Out::Packet(11, audio(11)), Out::Packet(12, audio(12))]
+        );
+        // Not here at its turn: given up then, with the FEC carrier.
+        o.push(1, 14, audio(14));
+        assert_eq!(drain(&mut o, Some(12), 9), vec![]);
+        assert_eq!(
+            drain(&mut o, Some(13), 9),
+            vec![
+                Out::Gap {
+                    seq: 13,
+                    next: Some(vec![14]),
+                    run: 1
+                },
+                Out::Packet(14, audio(14))
             ]
         );
     }
@@ -307,7 +338,7 @@ mod tests {
                 .get_mut(&first.wrapping_add(i as u16))
                 .unwrap()
                 .payload = packets[i].clone();
-            while let Some(out) = o.pop(None, 1, usize::MAX) {
+            while let Some(out) = o.pop(None, usize::MAX) {
                 match out {
                     Out::Packet(_, p) => dec.decode(&p.payload, &mut got),
                     Out::Gap { .. } => panic!("no packet is lost"),
