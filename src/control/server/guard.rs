@@ -13,7 +13,9 @@ use tokio::net::{UnixListener, UnixStream};
 /// other's 0177 and leave it as the process's umask for good.
 pub(super) fn bind_private(path: &Path) -> io::Result<UnixListener> {
     static UMASK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = UMASK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = UMASK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
     let bound = UnixListener::bind(path);
     rustix::process::umask(old);
