@@ -26,23 +26,8 @@ if ! "$venv/bin/python" -c 'import pesq, numpy' 2>/dev/null; then
     "$venv/bin/pip" install --quiet pesq numpy
 fi
 cargo build --quiet --bin termphone
-work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-interop.XXXXXX")
-pid=""
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-# Its own process group, so the trap ends the peers it starts too.
-set -m
-"$venv/bin/python" bench/interop/run.py target/debug/termphone "$work" \
-    --codecs "${INTEROP_CODECS:-g722,opus}" &
-pid=$!
-set +m
-status=0
-wait "$pid" || status=$?
-pid=""
-exit "$status"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_work interop
+bench_run "$venv/bin/python" bench/interop/run.py target/debug/termphone "$work" \
+    --codecs "${INTEROP_CODECS:-g722,opus}"

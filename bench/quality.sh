@@ -26,23 +26,8 @@ if ! "$venv/bin/python" -c 'import pesq, numpy, pjsua2' 2>/dev/null; then
     "$venv/bin/pip" install --quiet pesq numpy pjsua2-python
 fi
 cargo build --quiet --bin termphone --example quality_encode
-work=$(mktemp -d "${TMPDIR:-/tmp}/termphone-quality.XXXXXX")
-pid=""
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-# Its own process group, so the trap ends the receivers it starts too.
-set -m
-"$venv/bin/python" bench/quality/run.py target/debug/termphone target/debug/examples/quality_encode "$work" \
-    --seed "${QUALITY_SEED:-1}" --codecs "${QUALITY_CODECS:-pcmu,g722,opus}" &
-pid=$!
-set +m
-status=0
-wait "$pid" || status=$?
-pid=""
-exit "$status"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_work quality
+bench_run "$venv/bin/python" bench/quality/run.py target/debug/termphone target/debug/examples/quality_encode "$work" \
+    --seed "${QUALITY_SEED:-1}" --codecs "${QUALITY_CODECS:-pcmu,g722,opus}"

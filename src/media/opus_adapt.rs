@@ -9,10 +9,12 @@
 //! start at 32 kbit/s with 10 % FEC, which cost a clean line much of its
 //! quality (`bench/quality.sh`, seed 1, PESQ-WB: 3.68 clean; baresip
 //! hearing termphone 3.63 where termphone heard baresip at 4.40). One
-//! step up, starting at 40 kbit/s, scores 3.92 clean and 3.26 under 5 %
-//! random loss (3.34 before). Starting at 48 kbit/s scored
-//! 4.10 clean but 2.39 under 5 % loss, so the start stays at 40. The
-//! peer's SDP sets no cap here (`maxaveragebitrate` is not read).
+//! step up, starting at 40 kbit/s, scores 3.96 clean and 3.66 under 5 %
+//! random loss (a run on an idle machine; 3.92 and 3.26 on a busy one,
+//! where 32 kbit/s had scored 3.34 under loss). Starting at 48 kbit/s
+//! scored 4.10 clean but 2.39 under 5 % loss (busy machine), so the start
+//! stays at 40. The peer's SDP sets no cap here (`maxaveragebitrate` is
+//! not read).
 
 /// One step of protection: the encoder's expected loss and bitrate, and
 /// the reported loss (percent) above which the next step is taken.
