@@ -6,7 +6,7 @@
 //! filter of `conference/fir.rs` (one filter loop for both), which keeps a
 //! wideband call's band up to 7 kHz and lets no image or alias through.
 
-use crate::media::conference::fir::Polyphase;
+use crate::media::conference::fir::{windowed_sinc, Polyphase};
 
 /// A band-limited converter from one rate to another ([`Polyphase::band_limited`]);
 /// samples pass unchanged between equal rates.
@@ -108,27 +108,13 @@ impl Resampler {
     }
 }
 
-/// Windowed-sinc (Blackman) low-pass with cutoff `fc` in cycles per sample.
+/// Windowed-sinc (Blackman) low-pass with cutoff `fc` in cycles per
+/// sample: the conference filters' design, in `f32`.
 fn lowpass(fc: f64, len: usize) -> Vec<f32> {
-    let m = (len - 1) as f64;
-    let mut taps: Vec<f64> = (0..len)
-        .map(|i| {
-            let x = i as f64 - m / 2.0;
-            let sinc = if x == 0.0 {
-                2.0 * fc
-            } else {
-                (2.0 * std::f64::consts::PI * fc * x).sin() / (std::f64::consts::PI * x)
-            };
-            let w = 0.42 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / m).cos()
-                + 0.08 * (4.0 * std::f64::consts::PI * i as f64 / m).cos();
-            sinc * w
-        })
-        .collect();
-    let sum: f64 = taps.iter().sum();
-    if sum != 0.0 {
-        taps.iter_mut().for_each(|t| *t /= sum);
-    }
-    taps.into_iter().map(|t| t as f32).collect()
+    windowed_sinc(fc, len)
+        .into_iter()
+        .map(|t| t as f32)
+        .collect()
 }
 
 #[cfg(test)]
