@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/replay.sh -- bench/quality.sh's PCMU streams replayed offline through
+# termphone's playout (jitter buffer and concealment) on a virtual clock, for
+# several seeds: PESQ-NB per seed and the mean, the same on every run of a
+# build. For judging a change to the concealment or the jitter buffer; the
+# live bench/quality.sh remains what the README quotes. Not a test.
+#
+# Environment: REPLAY_SEEDS (default 1,2,3), REPLAY_STREAMS (default all),
+# QUALITY_VENV as for bench/quality.sh (pesq, numpy; made on first use).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+venv=${QUALITY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/termphone/quality-venv}
+if ! "$venv/bin/python" -c 'import pesq, numpy' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet pesq numpy pjsua2-python
+fi
+cargo build --quiet --example quality_encode --example playout_replay
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_work replay
+bench_run "$venv/bin/python" bench/quality/replay.py target/debug/examples/playout_replay \
+    target/debug/examples/quality_encode "$work" \
+    --seeds "${REPLAY_SEEDS:-1,2,3}" --streams "${REPLAY_STREAMS:-clean,jitter,loss,bursts}"
