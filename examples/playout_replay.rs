@@ -22,6 +22,7 @@ use termphone::media::jitter::JitterBuffer;
 use termphone::media::Codec;
 
 const SSRC: u32 = 0x5eed;
+const USAGE: &str = "usage: playout_replay pcmu|pcma PAYLOADS [TICK_PHASE_MS] < SCHEDULE";
 
 fn main() -> ExitCode {
     match run() {
@@ -38,9 +39,7 @@ fn run() -> Result<(), String> {
     let codec = match args.first().map(String::as_str) {
         Some("pcmu") => Codec::Pcmu,
         Some("pcma") => Codec::Pcma,
-        other => return Err(format!(
-            "usage: playout_replay pcmu|pcma PAYLOADS [TICK_PHASE_MS] < SCHEDULE (got {other:?})"
-        )),
+        other => return Err(format!("{USAGE} (got {other:?})")),
     };
     let path = args.get(1).ok_or("missing PAYLOADS")?;
     let phase_ms: f64 = match args.get(2) {
