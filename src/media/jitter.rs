@@ -200,6 +200,30 @@ impl JitterBuffer {
         Pushed::Accepted
     }
 
+    /// Adds audio made for a packet still missing at its turn (a
+    /// stateful decoder's concealment, or the in-band FEC of the packet
+    /// after it): played as that packet, and its slot remembered as
+    /// filled, so that the packet itself coming afterwards raises the
+    /// target exactly as one whose slot the playout concealed.
+    pub fn push_filled(&mut self, ssrc: u32, seq: u16, samples: Vec<i16>) -> Pushed {
+        let pushed = self.push(ssrc, seq, samples);
+        if pushed == Pushed::Accepted {
+            if let Some(max) = self.max_ext {
+                let ext = max + i64::from(seq.wrapping_sub(max as u16) as i16);
+                self.remember_filled(ext);
+            }
+        }
+        pushed
+    }
+
+    /// Remembers a slot that was played without its packet (the last 8).
+    fn remember_filled(&mut self, ext: i64) {
+        if self.concealed_slots.len() >= 8 {
+            self.concealed_slots.pop_front();
+        }
+        self.concealed_slots.push_back(ext);
+    }
+
     /// A packet whose turn has passed: counted, and when its slot was
     /// concealed (it just missed its turn) the delay is too short for
     /// this jitter, so the target grows.
@@ -352,10 +376,7 @@ impl JitterBuffer {
         // Its turn has come and it is not here: lost (or late, and then
         // dropped when it comes). Conceal one packet's worth.
         self.next = Some(next + 1);
-        if self.concealed_slots.len() >= 8 {
-            self.concealed_slots.pop_front();
-        }
-        self.concealed_slots.push_back(next);
+        self.remember_filled(next);
         let fill = match self.packets.get(&(next + 1)).filter(|p| !p.is_empty()) {
             // The packet after it is here: bridge the gap from both sides.
             Some(future) => self.plc.interpolate(self.last_len, future),
@@ -597,6 +618,31 @@ mod tests {
         assert_eq!(jb.stats().late, 2);
         let (k, f) = pop(&mut jb);
         assert_eq!((k, f[159]), (Frame::Audio, 4));
+    }
+
+    #[test]
+    fn a_packet_late_for_a_slot_the_decoder_filled_raises_the_target() {
+        // Opus: the session fills a missing packet at its turn from the
+        // decoder (concealment or FEC); when the packet itself comes after
+        // that, the delay was too short, as for a concealed slot.
+        let mut jb = JitterBuffer::new();
+        jb.push(1, 1, pkt(1));
+        jb.push(1, 2, pkt(2));
+        pop(&mut jb);
+        pop(&mut jb);
+        assert_eq!(jb.push_filled(1, 3, pkt(33)), Pushed::Accepted);
+        let (k, f) = pop(&mut jb);
+        assert_eq!((k, f[0]), (Frame::Audio, 33));
+        assert_eq!(jb.target_ms(), 40);
+        assert!(jb.arrived_late(1, 3));
+        assert_eq!(jb.target_ms(), 60);
+        // A packet whose slot held its own audio is late, no reason to grow.
+        jb.push(1, 4, pkt(4));
+        pop(&mut jb);
+        assert!(jb.arrived_late(1, 4));
+        assert_eq!(jb.target_ms(), 60);
+        // Filling a slot whose turn has passed changes nothing.
+        assert_eq!(jb.push_filled(1, 2, pkt(2)), Pushed::Late);
     }
 
     #[test]

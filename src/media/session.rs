@@ -770,7 +770,7 @@ impl Session {
                         // Kept the decoder in step; the playout concealed it.
                         continue;
                     }
-                    if self.jb.push(ssrc, seq, frame) == super::jitter::Pushed::Accepted {
+                    if self.jb.push_filled(ssrc, seq, frame) == super::jitter::Pushed::Accepted {
                         if fec {
                             self.fec_recovered += 1;
                         } else {
