@@ -20,14 +20,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 command -v baresip >/dev/null || { echo "bench/interop.sh: baresip is not installed (scripts/install-test-deps.sh)" >&2; exit 1; }
-venv=${QUALITY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/termphone/quality-venv}
-if ! "$venv/bin/python" -c 'import pesq, numpy' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet pesq numpy
-fi
-cargo build --quiet --bin termphone
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_venv "pesq, numpy" pesq numpy
+cargo build --quiet --bin termphone
 bench_work interop
 bench_run "$venv/bin/python" bench/interop/run.py target/debug/termphone "$work" \
     --codecs "${INTEROP_CODECS:-g722,opus}"

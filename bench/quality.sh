@@ -20,14 +20,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-venv=${QUALITY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/termphone/quality-venv}
-if ! "$venv/bin/python" -c 'import pesq, numpy, pjsua2' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet pesq numpy pjsua2-python
-fi
-cargo build --quiet --bin termphone --example quality_encode
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_venv "pesq, numpy, pjsua2" pesq numpy pjsua2-python
+cargo build --quiet --bin termphone --example quality_encode
 bench_work quality
 bench_run "$venv/bin/python" bench/quality/run.py target/debug/termphone target/debug/examples/quality_encode "$work" \
     --seed "${QUALITY_SEED:-1}" --codecs "${QUALITY_CODECS:-pcmu,g722,opus}"

@@ -11,14 +11,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-venv=${QUALITY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/termphone/quality-venv}
-if ! "$venv/bin/python" -c 'import pesq, numpy' 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet pesq numpy pjsua2-python
-fi
-cargo build --quiet --example quality_encode --example playout_replay
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+bench_venv "pesq, numpy" pesq numpy
+cargo build --quiet --example quality_encode --example playout_replay
 bench_work replay
 bench_run "$venv/bin/python" bench/quality/replay.py target/debug/examples/playout_replay \
     target/debug/examples/quality_encode "$work" \

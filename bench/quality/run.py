@@ -60,7 +60,7 @@ def make_reference(work):
     refs = {}
     for rate in (8000, 16000, 48000):
         path = os.path.join(work, f"ref{rate}.wav")
-        sox(raw, "-r", str(rate), "-b", "16", "-c", "1", path, "pad", "0.5", "0.5", "norm", "-3")
+        sox("-D", raw, "-r", str(rate), "-b", "16", "-c", "1", path, "pad", "0.5", "0.5", "norm", "-3")
         refs[rate] = path
     return refs
 
@@ -112,7 +112,7 @@ def score(codec, refs, played, work, tag):
     mode, rate = PESQ_MODE[codec]
     _, ref = read_wav(refs[rate])
     conv = os.path.join(work, f"{tag}.{rate}.wav")
-    sox(played, "-r", str(rate), "-b", "16", "-c", "1", conv)
+    sox("-D", played, "-r", str(rate), "-b", "16", "-c", "1", conv)
     _, deg = read_wav(conv)
     return pesq(rate, ref.astype(np.float32), align(ref, deg).astype(np.float32), mode)
 
