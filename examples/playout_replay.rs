@@ -1,19 +1,23 @@
-//! Replays an impaired G.711 stream through termphone's playout (the
-//! jitter buffer and its loss concealment, `media::jitter`) on a virtual
-//! clock, for `bench/replay.sh`: the same figures as the live bench's
-//! PCMU rows, but deterministic (no sockets, no real-time scheduling) and
-//! in seconds, so a change to the concealment can be judged on several
-//! seeds at once.
+//! Replays an impaired stream through termphone's playout (the jitter
+//! buffer and its loss concealment, `media::jitter`) on a virtual clock,
+//! for `bench/replay.sh`: the same figures as the live bench's rows, but
+//! deterministic (no sockets, no real-time scheduling) and in seconds, so
+//! a change to the concealment can be judged on several seeds at once.
 //!
-//! Usage: `playout_replay pcmu|pcma PAYLOADS [TICK_PHASE_MS] < SCHEDULE > PCM`.
+//! Usage: `playout_replay pcmu|pcma|g722 PAYLOADS [TICK_PHASE_MS] < SCHEDULE > PCM`.
 //! PAYLOADS is `quality_encode`'s output (one 20 ms payload per frame,
 //! each behind its big-endian u16 length); SCHEDULE has a line per sent
 //! packet, "send offset in seconds, packet index" (what
 //! `bench/quality/streams.py` makes); the playout ticks every 20 ms,
 //! TICK_PHASE_MS (default 5) after the first packet's send time. Writes
-//! raw 16-bit little-endian 8 kHz PCM and, on stderr, the buffer's stats.
-//! G.711 only: for G.722 and Opus the session's reorder stage and the
-//! decoders' own concealment take part, which this does not replay.
+//! raw 16-bit little-endian PCM at the codec's rate and, on stderr, the
+//! buffer's stats. G.722's decoder keeps state: before a packet that
+//! follows missing ones it is moved on over them
+//! (`Decoder::skip_frame`), as the session does when packets come in
+//! order, so the clean and random-loss streams replay faithfully; under
+//! jitter the session's reorder stage would decode in sequence order,
+//! which this (decoding in arrival order) does not. Opus is not replayed
+//! (its decoder's own concealment and FEC run in the session).
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -22,7 +26,7 @@ use termphone::media::jitter::JitterBuffer;
 use termphone::media::Codec;
 
 const SSRC: u32 = 0x5eed;
-const USAGE: &str = "usage: playout_replay pcmu|pcma PAYLOADS [TICK_PHASE_MS] < SCHEDULE";
+const USAGE: &str = "usage: playout_replay pcmu|pcma|g722 PAYLOADS [TICK_PHASE_MS] < SCHEDULE";
 
 fn main() -> ExitCode {
     match run() {
@@ -39,6 +43,7 @@ fn run() -> Result<(), String> {
     let codec = match args.first().map(String::as_str) {
         Some("pcmu") => Codec::Pcmu,
         Some("pcma") => Codec::Pcma,
+        Some("g722") => Codec::G722,
         other => return Err(format!("{USAGE} (got {other:?})")),
     };
     let path = args.get(1).ok_or("missing PAYLOADS")?;
@@ -55,7 +60,8 @@ fn run() -> Result<(), String> {
     let schedule = parse_schedule(&text, payloads.len())?;
 
     let mut decoder = Decoder::new(codec);
-    let mut jb = JitterBuffer::new();
+    let mut jb = JitterBuffer::with_rate(codec.sample_rate());
+    let mut last: Option<usize> = None;
     let mut frame = vec![0i16; jb.frame_len()];
     let mut out = Vec::with_capacity((payloads.len() + 20) * frame.len());
     let mut next = schedule.iter().peekable();
@@ -63,6 +69,10 @@ fn run() -> Result<(), String> {
     for tick in 0..payloads.len() + 20 {
         let now = phase_ms / 1000.0 + tick as f64 * 0.020;
         while let Some(&&(_, index)) = next.peek().filter(|(at, _)| *at <= now) {
+            for _ in last.map_or(index, |l| l + 1)..index {
+                decoder.skip_frame();
+            }
+            last = Some(last.map_or(index, |l| l.max(index)));
             let mut samples = Vec::new();
             decoder.decode(payloads[index], &mut samples);
             jb.push(SSRC, index as u16, samples);

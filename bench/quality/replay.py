@@ -1,11 +1,11 @@
-"""bench/replay: the PCMU rows of bench/quality replayed offline through
-termphone's playout (examples/playout_replay.rs) for several seeds, PESQ-NB
-of each and their mean. Deterministic: the same build gives the same
+"""bench/replay: the PCMU (or G.722) rows of bench/quality replayed offline
+through termphone's playout (examples/playout_replay.rs) for several seeds,
+PESQ of each (NB for PCMU, WB for G.722) and their mean. Deterministic: the same build gives the same
 figures on a busy or an idle machine, so a change to the concealment or
 the jitter buffer can be judged in seconds. The live bench (quality.sh)
 stays the reference for the README: it runs the whole phone.
 
-Run by bench/replay.sh. Usage: replay.py REPLAY ENCODER WORK_DIR [--seeds 1,2,3] [--streams ...]
+Run by bench/replay.sh. Usage: replay.py REPLAY ENCODER WORK_DIR [--codec pcmu|g722] [--seeds 1,2,3] [--streams ...]
 """
 
 import argparse
@@ -27,14 +27,16 @@ def main():
     ap.add_argument("replay")
     ap.add_argument("encoder")
     ap.add_argument("work")
+    ap.add_argument("--codec", choices=["pcmu", "g722"], default="pcmu")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--streams", default=",".join(streams.STREAMS))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    ref_path = run.make_reference(args.work)[8000]
+    mode, rate = run.PESQ_MODE[args.codec]
+    ref_path = run.make_reference(args.work)[rate]
     _, ref = run.read_wav(ref_path)
-    payloads = run.encode(args.encoder, "pcmu", ref_path)
-    payloads_path = os.path.join(args.work, "pcmu.payloads")
+    payloads = run.encode(args.encoder, args.codec, ref_path)
+    payloads_path = os.path.join(args.work, f"{args.codec}.payloads")
     with open(payloads_path, "wb") as f:
         f.write(b"".join(struct.pack("!H", len(p)) + p for p in payloads))
     count = len(payloads)
@@ -47,10 +49,10 @@ def main():
             sched, _ = streams.schedule(name, count, seed)
             lines = "".join(f"{at:.6f} {i}\n" for at, i in sched)
             out = subprocess.run(
-                [args.replay, "pcmu", payloads_path], input=lines.encode(), capture_output=True, check=True
+                [args.replay, args.codec, payloads_path], input=lines.encode(), capture_output=True, check=True
             ).stdout
             deg = np.frombuffer(out, dtype="<i2")
-            scores.append(pesq(8000, ref.astype(np.float32), run.align(ref, deg).astype(np.float32), "nb"))
+            scores.append(pesq(rate, ref.astype(np.float32), run.align(ref, deg).astype(np.float32), mode))
         cells = " | ".join(f"{s:.3f}" for s in scores)
         print(f"| {streams.STREAMS[name]} | {cells} | {sum(scores) / len(scores):.3f} |", flush=True)
 
