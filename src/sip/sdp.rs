@@ -77,6 +77,17 @@ impl MediaDescription {
         sdp_crypto::crypto_attrs(&self.other)
     }
 
+    /// The value of this section's first `a=fmtp` for payload type `pt`
+    /// (what follows `fmtp:<pt>` and white space, trimmed), if any.
+    pub fn fmtp(&self, pt: u8) -> Option<&str> {
+        let pt = pt.to_string();
+        self.other.iter().find_map(|a| {
+            let rest = a.strip_prefix("fmtp:")?;
+            let (num, value) = rest.split_once(|c: char| c.is_ascii_whitespace())?;
+            (num == pt).then_some(value.trim())
+        })
+    }
+
     pub fn encoding(&self, pt: u8) -> Option<(String, u32)> {
         if let Some(m) = self.rtpmaps.iter().find(|m| m.payload_type == pt) {
             return Some((m.name.clone(), m.clock_rate));
