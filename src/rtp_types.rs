@@ -162,4 +162,8 @@ pub struct RtpParams {
     /// RFC 2198 redundancy (RED) payload type, when both sides take it:
     /// each packet then carries the previous frame of `codec` too.
     pub red_payload_type: Option<u8>,
+    /// The peer's Opus receive parameters (its `a=fmtp` for `codec` when
+    /// that is Opus; the RFC's defaults otherwise): what our encoder may
+    /// send it.
+    pub opus: OpusPeerParams,
 }

@@ -8,11 +8,13 @@
 //! ([`with_resolved_hosts`]). SRTP (SDES): the audio line's profile
 //! (`RTP/SAVP`) and `a=crypto` lines as [`LocalMedia::crypto`] decides,
 //! through [`super::sdp_crypto`]. RFC 2198 redundancy (`red`) offered and
-//! taken as [`super::sdp_red`] decides. Pure: no IO; its result is in the
+//! taken as [`super::sdp_red`] decides; the peer's Opus receive
+//! parameters read by [`super::sdp_opus`]. Pure: no IO; its result is in the
 //! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
 //! never in `media`'s.
 
 use super::sdp_crypto::{self, AnswerMedia, CryptoAttr, EncryptionMismatch, LocalCrypto};
+use super::sdp_opus;
 use super::sdp_red::{self, Red};
 use crate::rtp_types::{Codec, Direction, RtpParams, SrtpKeys};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -661,6 +663,10 @@ fn negotiated(
             dtmf_payload_type: telephone_event(audio),
             direction,
             red_payload_type: None,
+            opus: match codec {
+                Codec::Opus => sdp_opus::peer_params(audio, pt),
+                _ => Default::default(),
+            },
         },
         remote_held: matches!(peer_dir, Direction::SendOnly | Direction::Inactive),
     })

@@ -153,4 +153,43 @@ mod tests {
         let remote = line("a=fmtp:111\r\n");
         assert_eq!(peer_params(&remote, 111), OpusPeerParams::default());
     }
+
+    #[test]
+    fn an_answer_and_an_offer_carry_the_peers_parameters() {
+        use crate::rtp_types::{Codec, Direction};
+        use crate::sip::sdp::{answer, read_answer, LocalMedia};
+        use crate::sip::sdp_crypto::LocalCrypto;
+        let local = LocalMedia {
+            addr: "127.0.0.1:4000".parse().unwrap(),
+            codecs: vec![Codec::Opus, Codec::Pcmu],
+            dtmf_payload_type: 101,
+            direction: Direction::SendRecv,
+            session_id: 1,
+            session_version: 1,
+            crypto: LocalCrypto::default(),
+            red: false,
+        };
+        let sdp = |m: &str, attrs: &str| {
+            format!("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP {m}\r\n{attrs}")
+        };
+        let capped = sdp(
+            "96",
+            "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 maxaveragebitrate=12000;useinbandfec=0;maxplaybackrate=16000\r\n",
+        );
+        let want = params(Some(12_000), 16_000, false, false, false);
+        let neg = read_answer(&capped, &local).unwrap();
+        assert_eq!((neg.params.codec, neg.params.opus), (Codec::Opus, want));
+        let (_, neg) = answer(&capped, &local).unwrap();
+        assert_eq!(neg.params.opus, want);
+        // Opus without an fmtp: the RFC's defaults; another codec: the same.
+        let bare = sdp("111", "a=rtpmap:111 opus/48000/2\r\n");
+        let neg = read_answer(&bare, &local).unwrap();
+        assert_eq!(neg.params.opus, OpusPeerParams::default());
+        let pcmu = sdp("0", "a=fmtp:0 maxaveragebitrate=12000\r\n");
+        let neg = read_answer(&pcmu, &local).unwrap();
+        assert_eq!(
+            (neg.params.codec, neg.params.opus),
+            (Codec::Pcmu, OpusPeerParams::default())
+        );
+    }
 }
