@@ -14,6 +14,12 @@
 //! band above wideband and FEC, so the same checks would catch a
 //! termphone that ignored the answer.
 //!
+//! Against baresip 1.0, whose opus module names its `opus_bitrate` as
+//! `maxaveragebitrate` in its SDP: set to 12000 (and `opus_inbandfec
+//! no`), what termphone sends it, captured on the wire (a packet socket:
+//! root, as in CI), stays under 12 kbit/s and carries no FEC (the same
+//! call without `opus_bitrate` takes about 30 kbit/s).
+//!
 //! Also without a peer: an SDP answer read by `sip::sdp` and its
 //! parameters applied to the session's encoder (`media::codec`), the
 //! path a call takes.
@@ -24,6 +30,8 @@ use serde_json::json;
 use std::net::UdpSocket;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::baresip::{Baresip, BaresipOpts};
+use support::capture::{rtp_of, Capture};
 use support::config::{Account, Audio, Config};
 use support::phone::{call_id_of, Phone};
 use support::sipp::{Sipp, SippRun};
@@ -209,6 +217,63 @@ fn a_peer_capping_opus_gets_at_most_its_rate_and_band_without_fec() {
         open.fec > 0,
         "no FEC to a peer with useinbandfec=1: {open:?}"
     );
+}
+
+#[test]
+fn baresip_with_opus_bitrate_gets_no_more_from_termphone() {
+    let t = TestDir::new("opus-peer-params-baresip");
+    let mic = t.path().join("mic.wav");
+    write_wav(&mic, 48_000, &speechlike(30));
+    let peer_wav = t.path().join("baresip.wav");
+    support::tone::write_sine_wav(&peer_wav, 1000.0, 48_000, 30.0);
+    let mut b = Baresip::start_with_config(
+        &t.sub("baresip"),
+        BaresipOpts {
+            user: "1002".into(),
+            registrar: None,
+            password: None,
+            source_wav: peer_wav,
+            auto_answer: true,
+            mediaenc: None,
+            wideband: Some(("opus".into(), 48_000)),
+        },
+        "opus_bitrate 12000\nopus_inbandfec no\n",
+    );
+    let config = Config::new()
+        .account(Account::direct("direct", "1001").codecs(&["opus"]))
+        .audio(Audio::file(&mic, &t.sub("rec")));
+    let mut phone = Phone::start(&t.sub("phone"), &config);
+    let cap = Capture::start();
+    let reply = phone.ok(json!({"cmd": "dial", "to": b.direct_uri()}));
+    let id = call_id_of(&reply);
+    let call = phone
+        .wait_call_state(&id, "active", Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("call not active: {}\n{}", phone.log_tail(), b.log()));
+    assert_eq!(call["codec"], "opus", "{call}");
+    let ours: std::net::SocketAddr = call["local_media"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no local_media in {call}"));
+    std::thread::sleep(Duration::from_secs(6));
+    phone.hang_up(&id);
+    let captured = cap.stop();
+    b.stop();
+    let sent = rtp_of(&captured, Some(ours), None);
+    assert!(
+        sent.len() >= 250,
+        "{} RTP packets captured from {ours}",
+        sent.len()
+    );
+    // Version 2, no CSRC, no extension: the payload after 12 bytes.
+    let payloads: Vec<Vec<u8>> = sent[50..].iter().map(|p| p[12..].to_vec()).collect();
+    let got = Sent::of(&payloads);
+    eprintln!("to baresip: {got:?} ({:.1} kbit/s)", got.kbits());
+    assert!(
+        got.kbits() <= 13.2,
+        "{:.1} kbit/s of payload to a baresip with opus_bitrate 12000: {got:?}",
+        got.kbits()
+    );
+    assert_eq!(got.fec, 0, "FEC to a baresip with opus_inbandfec no");
 }
 
 /// An answer's `a=fmtp` as `sip::sdp` reads it, applied to the encoder
