@@ -1,8 +1,9 @@
 //! The RTP stream both sides of the SDP/media boundary speak of: the codecs
 //! we negotiate ([`Codec`]: payload type, SDP encoding name, clock rate), the
 //! media [`Direction`], the negotiated [`RtpParams`] (where to send, with
-//! which codec and payload types, in which direction) and the SRTP keys of
-//! SDES ([`SrtpKeys`], `srtp_keys.rs`).
+//! which codec and payload types, in which direction), the SRTP keys of
+//! SDES ([`SrtpKeys`], `srtp_keys.rs`) and the peer's Opus receive
+//! parameters ([`OpusPeerParams`], `opus_peer.rs`).
 //!
 //! `sip::sdp` produces these from an offer/answer and `media` runs a session
 //! on them; neither may depend on the other (`sip` knows no media, `media`
@@ -11,8 +12,10 @@
 //! a conversion. A leaf: plain data and its small lookups, no IO, nothing
 //! else of the crate; `media` re-exports them for its users.
 
+mod opus_peer;
 mod srtp_keys;
 
+pub use opus_peer::OpusPeerParams;
 pub use srtp_keys::{CryptoSuite, KeySalt, SrtpKeys, KEY_LEN, SALT_LEN};
 use std::net::SocketAddr;
 
@@ -159,4 +162,8 @@ pub struct RtpParams {
     /// RFC 2198 redundancy (RED) payload type, when both sides take it:
     /// each packet then carries the previous frame of `codec` too.
     pub red_payload_type: Option<u8>,
+    /// The peer's Opus receive parameters (its `a=fmtp` for `codec` when
+    /// that is Opus; the RFC's defaults otherwise): what our encoder may
+    /// send it.
+    pub opus: OpusPeerParams,
 }

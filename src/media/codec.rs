@@ -5,7 +5,9 @@
 //! decoder for what it receives; stateless G.711 is [`super::g711`].
 //! Knows no RTP, sockets or SDP.
 
+use super::opus_adapt::{self, LossAdapter};
 use super::{g711, g722, opus, Codec};
+use crate::rtp_types::OpusPeerParams;
 
 /// What a session encodes with.
 #[derive(Debug)]
@@ -18,7 +20,7 @@ pub struct Encoder {
 enum EncoderState {
     Stateless,
     G722(Box<g722::Encoder>),
-    Opus(opus::Encoder, super::opus_adapt::LossAdapter),
+    Opus(opus::Encoder, LossAdapter),
 }
 
 impl Encoder {
@@ -26,9 +28,37 @@ impl Encoder {
         let state = match codec {
             Codec::Pcmu | Codec::Pcma => EncoderState::Stateless,
             Codec::G722 => EncoderState::G722(Box::default()),
-            Codec::Opus => EncoderState::Opus(opus::Encoder::new(), Default::default()),
+            Codec::Opus => {
+                let peer = OpusPeerParams::default();
+                let mut e = opus::Encoder::new();
+                let adapter = LossAdapter::new(peer);
+                e.configure(opus_adapt::peer_setup(&peer), adapter.tuning());
+                EncoderState::Opus(e, adapter)
+            }
         };
         Encoder { codec, state }
+    }
+
+    /// An encoder for `codec` set up for a peer receiving `peer` (see
+    /// [`Encoder::set_peer`]).
+    pub fn for_peer(codec: Codec, peer: OpusPeerParams) -> Encoder {
+        let mut e = Encoder::new(codec);
+        e.set_peer(peer);
+        e
+    }
+
+    /// Sets Opus up for what the peer receives (its SDP's receive
+    /// parameters, RFC 7587): FEC, band, VBR and the bitrate cap, the
+    /// loss adaptation started afresh when they changed. The other codecs
+    /// have nothing to set.
+    pub fn set_peer(&mut self, peer: OpusPeerParams) {
+        if let EncoderState::Opus(e, adapter) = &mut self.state {
+            if *adapter.peer() != peer {
+                *adapter = LossAdapter::new(peer);
+                tracing::debug!("opus: peer receives {peer:?}");
+                e.configure(opus_adapt::peer_setup(&peer), adapter.tuning());
+            }
+        }
     }
 
     pub fn codec(&self) -> Codec {
@@ -162,5 +192,98 @@ mod tests {
         assert_eq!(out.len(), tone.len());
         let p = crate::media::tone::goertzel_power(&out[640..], 16_000, 6000.0);
         assert!(p > 0.1, "{p}");
+    }
+
+    /// Speech-like sound at 48 kHz: syllables (a 3 Hz envelope) of a
+    /// voiced buzz whose pitch glides 120-200 Hz, harmonics up to 20 kHz,
+    /// with a little hiss; loud, wide band, many bits.
+    fn speechlike(secs: usize) -> Vec<i16> {
+        use std::f64::consts::PI;
+        let mut x: u32 = 0x1234_5678;
+        let mut phase = 0.0f64;
+        (0..secs * 48_000)
+            .map(|i| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let t = i as f64 / 48_000.0;
+                let pitch = 160.0 + 40.0 * (2.0 * PI * 0.7 * t).sin();
+                phase += 2.0 * PI * pitch / 48_000.0;
+                let harmonics = (20_000.0 / pitch) as u32;
+                let buzz: f64 = (1..=harmonics)
+                    .map(|k| (phase * f64::from(k)).sin() / f64::from(k).sqrt())
+                    .sum();
+                let envelope = (2.0 * PI * 3.0 * t).sin().max(0.0);
+                let hiss = f64::from((x >> 16) as i16) / 16.0;
+                ((buzz * 1500.0 + hiss) * envelope).clamp(-32_000.0, 32_000.0) as i16
+            })
+            .collect()
+    }
+
+    /// The audio band of an Opus packet's TOC (RFC 6716 §3.1): 0 NB,
+    /// 1 MB, 2 WB, 3 SWB, 4 FB.
+    fn toc_band(toc: u8) -> u8 {
+        match toc >> 3 {
+            c @ 0..12 => c / 4,
+            c @ 12..16 => 3 + (c - 12) / 2,
+            c => [0, 2, 3, 4][usize::from((c - 16) / 4)],
+        }
+    }
+
+    /// (mean payload bytes, widest band, packets with FEC) of 3 s of
+    /// [`speechlike`] through an encoder set up for `peer`, the first second left
+    /// out (the encoder settles).
+    fn opus_for(peer: OpusPeerParams) -> (usize, u8, usize) {
+        let mut enc = Encoder::for_peer(Codec::Opus, peer);
+        let packets: Vec<Vec<u8>> = speechlike(3)
+            .chunks(Codec::Opus.frame_samples())
+            .map(|f| {
+                let mut p = Vec::new();
+                enc.encode(f, &mut p);
+                p
+            })
+            .skip(50)
+            .collect();
+        assert_eq!(packets.len(), 100);
+        let bytes = packets.iter().map(Vec::len).sum::<usize>() / packets.len();
+        let band = packets.iter().map(|p| toc_band(p[0])).max().unwrap();
+        let fec = packets.iter().filter(|p| opus::fec_in(p)).count();
+        (bytes, band, fec)
+    }
+
+    #[test]
+    fn opus_keeps_to_what_the_peer_receives() {
+        // The peer's cap, band and FEC (12 kbit/s is 30 bytes a packet).
+        let capped = OpusPeerParams {
+            max_average_bitrate: Some(12_000),
+            max_playback_rate: 16_000,
+            inband_fec: false,
+            ..Default::default()
+        };
+        let (bytes, band, fec) = opus_for(capped);
+        assert!(bytes <= 33, "{bytes} bytes a packet over a 12 kbit/s cap");
+        assert!(band <= 2, "band {band} over wideband");
+        assert_eq!(fec, 0, "FEC for a peer that does not use it");
+        // Without the cap (the start's 40 kbit/s, room for FEC), FEC as
+        // the peer asks: in nearly every packet, or none.
+        let wide = OpusPeerParams {
+            max_average_bitrate: None,
+            ..capped
+        };
+        let (_, band, fec) = opus_for(OpusPeerParams {
+            inband_fec: true,
+            ..wide
+        });
+        assert!(band <= 2 && fec > 30, "band {band}, {fec} packets with FEC");
+        let (_, _, fec) = opus_for(wide);
+        assert_eq!(fec, 0, "FEC for a peer that does not use it");
+        // A narrowband player gets narrowband.
+        let (_, band, _) = opus_for(OpusPeerParams {
+            max_playback_rate: 8000,
+            ..capped
+        });
+        assert_eq!(band, 0);
+        // No limits named: the start's 40 kbit/s, full band.
+        let (bytes, band, _) = opus_for(OpusPeerParams::default());
+        assert!(bytes >= 45, "{bytes} bytes a packet uncapped");
+        assert!(band > 2, "band {band} uncapped");
     }
 }

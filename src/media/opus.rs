@@ -1,13 +1,15 @@
 //! Opus (RFC 7587) through the `opus` crate (libopus 1.6, built from the
 //! sources `opusic-sys` vendors): one encoder and one decoder per session,
-//! 48 kHz mono, 20 ms frames. The encoder puts in-band FEC (a coarse copy
-//! of each frame in the next packet) into what it sends; the decoder
+//! 48 kHz mono, 20 ms frames. The encoder is set up for what the peer
+//! receives ([`Encoder::configure`], as `opus_adapt` decides from its
+//! SDP): in-band FEC (a coarse copy of each frame in the next packet)
+//! when the peer uses it, its band and bitrate limits; the decoder
 //! recovers a lost frame from the packet after it ([`Decoder::recover`])
 //! and conceals with libopus's own PLC ([`Decoder::conceal`]). Knows no
 //! RTP: the session decides when a frame is missing.
 
-use super::opus_adapt::{LossAdapter, Tuning};
-use opus::{Application, Bitrate, Channels, Signal};
+use super::opus_adapt::{LossAdapter, MaxBand, PeerSetup, Tuning};
+use opus::{Application, Bandwidth, Bitrate, Channels, Signal};
 
 /// Audio rate and RTP clock.
 pub const RATE: u32 = 48_000;
@@ -18,7 +20,8 @@ const MAX_PACKET: usize = 1275;
 /// Samples of the longest packet a peer may send (120 ms).
 const MAX_DECODED: usize = 5760;
 
-/// An Opus encoder set up for calls: VoIP mode, in-band FEC on.
+/// An Opus encoder set up for calls: VoIP mode, in-band FEC on until
+/// [`Encoder::configure`] sets it up for a peer.
 #[derive(Debug)]
 pub struct Encoder {
     inner: Option<opus::Encoder>,
@@ -50,6 +53,22 @@ impl Encoder {
         }
     }
 
+    /// Sets the encoder up for a peer: FEC, band and VBR as `setup`
+    /// says, then the tuning `t`.
+    pub fn configure(&mut self, setup: PeerSetup, t: Tuning) {
+        let Some(enc) = self.inner.as_mut() else {
+            return;
+        };
+        let set = enc
+            .set_inband_fec(setup.fec)
+            .and_then(|()| enc.set_max_bandwidth(bandwidth(setup.max_band)))
+            .and_then(|()| enc.set_vbr(setup.vbr));
+        if let Err(e) = set {
+            tracing::debug!("opus setup {setup:?}: {e}");
+        }
+        self.tune(t);
+    }
+
     /// Plans for `t`: the expected loss (FEC) and the bitrate.
     pub fn tune(&mut self, t: Tuning) {
         let Some(enc) = self.inner.as_mut() else {
@@ -73,6 +92,17 @@ impl Encoder {
             Ok(n) => out.extend_from_slice(&self.buf[..n]),
             Err(e) => tracing::debug!("opus encode: {e}"),
         }
+    }
+}
+
+/// libopus's name for a band.
+fn bandwidth(band: MaxBand) -> Bandwidth {
+    match band {
+        MaxBand::Narrow => Bandwidth::Narrowband,
+        MaxBand::Medium => Bandwidth::Mediumband,
+        MaxBand::Wide => Bandwidth::Wideband,
+        MaxBand::SuperWide => Bandwidth::Superwideband,
+        MaxBand::Full => Bandwidth::Fullband,
     }
 }
 
@@ -140,7 +170,7 @@ impl Decoder {
 /// 1/2 from a fresh range coder, so they are the leading bits of the
 /// byte after the TOC (RFC 6716 §4.2.3 and §4.1). Packets of several
 /// frames (codes 1-3) are not read here: `false`.
-fn fec_in(packet: &[u8]) -> bool {
+pub(super) fn fec_in(packet: &[u8]) -> bool {
     let Some(&toc) = packet.first() else {
         return false;
     };

@@ -207,7 +207,7 @@ impl Session {
         let rate = params.codec.sample_rate();
         let rate_settled = answer_rate::has_peer(&params);
         Session {
-            encoder: Encoder::new(params.codec),
+            encoder: Encoder::for_peer(params.codec, params.opus),
             decoder: Decoder::new(params.codec),
             params,
             audio: CallAudio::new(source, sink),
@@ -328,6 +328,8 @@ impl Session {
                 if params.codec != self.encoder.codec() {
                     self.encoder = Encoder::new(params.codec);
                 }
+                // An answer or re-INVITE may change what the peer receives.
+                self.encoder.set_peer(params.opus);
                 if let Some(rate) = answer_rate::settle(&self.params, self.rate_settled, &params) {
                     // The answer's rate, not our offer's guess: what was
                     // recorded so far is brought to it.

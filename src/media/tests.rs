@@ -33,6 +33,7 @@ fn params(remote: SocketAddr) -> RtpParams {
         dtmf_payload_type: Some(101),
         direction: Direction::SendRecv,
         red_payload_type: None,
+        opus: Default::default(),
     }
 }
 

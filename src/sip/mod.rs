@@ -47,6 +47,7 @@ pub mod require;
 pub mod route;
 pub mod sdp;
 pub mod sdp_crypto;
+pub mod sdp_opus;
 pub mod sdp_red;
 pub mod session_timer;
 pub mod subscription;

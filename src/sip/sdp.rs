@@ -8,11 +8,13 @@
 //! ([`with_resolved_hosts`]). SRTP (SDES): the audio line's profile
 //! (`RTP/SAVP`) and `a=crypto` lines as [`LocalMedia::crypto`] decides,
 //! through [`super::sdp_crypto`]. RFC 2198 redundancy (`red`) offered and
-//! taken as [`super::sdp_red`] decides. Pure: no IO; its result is in the
+//! taken as [`super::sdp_red`] decides; the peer's Opus receive
+//! parameters read by [`super::sdp_opus`]. Pure: no IO; its result is in the
 //! neutral types of [`crate::rtp_types`] (codec, direction, RTP parameters),
 //! never in `media`'s.
 
 use super::sdp_crypto::{self, AnswerMedia, CryptoAttr, EncryptionMismatch, LocalCrypto};
+use super::sdp_opus;
 use super::sdp_red::{self, Red};
 use crate::rtp_types::{Codec, Direction, RtpParams, SrtpKeys};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -75,6 +77,17 @@ impl MediaDescription {
     /// The supported `a=crypto` lines of this section, in order.
     pub fn crypto(&self) -> Vec<CryptoAttr> {
         sdp_crypto::crypto_attrs(&self.other)
+    }
+
+    /// The value of this section's first `a=fmtp` for payload type `pt`
+    /// (what follows `fmtp:<pt>` and white space, trimmed), if any.
+    pub fn fmtp(&self, pt: u8) -> Option<&str> {
+        let pt = pt.to_string();
+        self.other.iter().find_map(|a| {
+            let rest = a.strip_prefix("fmtp:")?;
+            let (num, value) = rest.split_once(|c: char| c.is_ascii_whitespace())?;
+            (num == pt).then_some(value.trim())
+        })
     }
 
     pub fn encoding(&self, pt: u8) -> Option<(String, u32)> {
@@ -650,6 +663,10 @@ fn negotiated(
             dtmf_payload_type: telephone_event(audio),
             direction,
             red_payload_type: None,
+            opus: match codec {
+                Codec::Opus => sdp_opus::peer_params(audio, pt),
+                _ => Default::default(),
+            },
         },
         remote_held: matches!(peer_dir, Direction::SendOnly | Direction::Inactive),
     })

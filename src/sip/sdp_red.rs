@@ -76,12 +76,10 @@ pub fn accepted(
 /// Whether the `a=fmtp` of `red_pt` (when there is one) names only
 /// `primary_type`, one to five times.
 fn fmtp_fits(remote: &MediaDescription, red_pt: u8, primary_type: u8) -> bool {
-    let prefix = format!("fmtp:{red_pt} ");
-    let Some(value) = remote.other.iter().find_map(|a| a.strip_prefix(&prefix)) else {
+    let Some(value) = remote.fmtp(red_pt) else {
         return true;
     };
     let pts: Vec<Option<u8>> = value
-        .trim()
         .split('/')
         .map(|p| p.trim().parse::<u8>().ok())
         .collect();

@@ -88,6 +88,12 @@ impl Baresip {
         Self::start_in(dir, opts, &Place::loopback())
     }
 
+    /// [`Baresip::start`] with `extra` lines appended to its config (e.g.
+    /// the opus module's `opus_bitrate 12000`).
+    pub fn start_with_config(dir: &Path, opts: BaresipOpts, extra: &str) -> Baresip {
+        Self::launch(dir, opts, &Place::loopback(), None, extra)
+    }
+
     /// An auto-answering baresip `user` in `place`, registered at
     /// `registrar` and playing a `hz` tone of `secs` seconds (the WAV is
     /// written in `dir`). Panics when it is not registered within 10 s.
@@ -126,7 +132,7 @@ impl Baresip {
     /// [`Baresip::start`] in `place` (a host of a test bed): SIP and RTP on
     /// its address, ctrl_tcp on the host's loopback.
     pub fn start_in(dir: &Path, opts: BaresipOpts, place: &Place) -> Baresip {
-        Self::launch(dir, opts, place, None)
+        Self::launch(dir, opts, place, None, "")
     }
 
     /// [`Baresip::start`] with SIP over TLS: the account's AOR and its
@@ -135,10 +141,16 @@ impl Baresip {
     /// (libre) listens for TLS on `sip_port + 1`, which `free_port_range`
     /// keeps free.
     pub fn start_tls(dir: &Path, opts: BaresipOpts, ca_file: &Path) -> Baresip {
-        Self::launch(dir, opts, &Place::loopback(), Some(ca_file))
+        Self::launch(dir, opts, &Place::loopback(), Some(ca_file), "")
     }
 
-    fn launch(dir: &Path, opts: BaresipOpts, place: &Place, tls_ca: Option<&Path>) -> Baresip {
+    fn launch(
+        dir: &Path,
+        opts: BaresipOpts,
+        place: &Place,
+        tls_ca: Option<&Path>,
+        extra: &str,
+    ) -> Baresip {
         let ip = place.ip;
         let sip_host = match ip {
             IpAddr::V4(v4) => v4.to_string(),
@@ -169,7 +181,7 @@ impl Baresip {
              module_app contact.so\n\
              module_app menu.so\n\
              ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n\
-             snd_path {snd}\n{tls}",
+             snd_path {snd}\n{tls}{extra}",
             src = opts.source_wav.display(),
             snd = snd_dir.display(),
             wide = match &opts.wideband {

@@ -47,6 +47,7 @@ mod tests {
             dtmf_payload_type: None,
             direction: Direction::SendRecv,
             red_payload_type: None,
+            opus: Default::default(),
         }
     }
 

@@ -19,6 +19,7 @@ pub(super) fn echo_params(remote: std::net::SocketAddr, direction: Direction) ->
         dtmf_payload_type: Some(101),
         direction,
         red_payload_type: None,
+        opus: Default::default(),
     }
 }
 

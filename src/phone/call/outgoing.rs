@@ -136,6 +136,7 @@ impl CallActor {
             dtmf_payload_type: None,
             direction: Direction::Inactive,
             red_payload_type: None,
+            opus: Default::default(),
         };
         match MediaSession::start(
             sockets,
