@@ -215,8 +215,8 @@ fn kaiser_sinc(fc: f64, len: usize, beta: f64) -> Vec<f64> {
 }
 
 /// A Blackman-windowed sinc low-pass at `fc` (cycles per sample), `len`
-/// taps, unity gain at DC. Also the linear resampler's anti-alias filter.
-pub(crate) fn windowed_sinc(fc: f64, len: usize) -> Vec<f64> {
+/// taps, unity gain at DC.
+fn windowed_sinc(fc: f64, len: usize) -> Vec<f64> {
     use std::f64::consts::PI;
     let m = (len.max(2) - 1) as f64;
     let mut taps: Vec<f64> = (0..len)
