@@ -5,13 +5,16 @@
 //! What the sink is given to play is the far-end reference, exactly as
 //! played; what the source reads comes out processed. The module runs on
 //! 10 ms frames at 48 kHz: frames at 8 and 16 kHz are converted on the way
-//! in and back on the way out.
+//! in (microphone and reference alike) and the microphone's back on the
+//! way out, by the band-limited converter (`resample::BandLimited`): a
+//! wideband call keeps its band to 7 kHz and the processor sees no images
+//! of it above.
 //!
 //! Owns the per-call processor, its framing and the `auto` decision
 //! ([`resolve`], pure). Must not touch the backends' internals: it only
 //! wraps what [`AudioBackend::open_call`] returns.
 
-use super::resample::Resampler;
+use super::resample::BandLimited;
 use super::{AudioBackend, Sink, Source};
 use crate::config::{Switch, VoiceProcessing};
 use crate::media::jitter::FRAME;
@@ -187,8 +190,8 @@ fn config(settings: Settings) -> apm::Config {
 /// frames at 48 kHz to the processor and (capture) back to `rate`.
 struct Lane {
     rate: u32,
-    up: Resampler,
-    down: Resampler,
+    up: BandLimited,
+    down: BandLimited,
     /// 48 kHz samples waiting for a whole processor frame.
     pending: Vec<f32>,
     /// Processed samples at `rate`, waiting to be read.
@@ -201,6 +204,9 @@ impl Lane {
         // Converted frames arrive in whole 10 ms processor frames, so the
         // output runs up to 10 ms (and a sample of rounding) behind; a
         // 48 kHz call's 20 ms frames are two processor frames exactly.
+        // The converters' own delay (a few ms) shifts the samples, not
+        // their count, and the far-end reference goes through the same
+        // conversion up as the microphone, so the two stay aligned.
         let lead = if rate == APM_RATE {
             0
         } else {
@@ -208,8 +214,8 @@ impl Lane {
         };
         Lane {
             rate,
-            up: Resampler::new(rate, APM_RATE),
-            down: Resampler::new(APM_RATE, rate),
+            up: BandLimited::new(rate, APM_RATE),
+            down: BandLimited::new(APM_RATE, rate),
             pending: Vec::with_capacity(3 * APM_FRAME),
             out: std::iter::repeat_n(0.0, lead).collect(),
             scratch: Vec::with_capacity(2 * APM_FRAME),
@@ -454,6 +460,35 @@ mod tests {
         let mut f = [0i16; FRAME];
         source.read(&mut f);
         sink.write(&f);
+    }
+
+    /// The lane's conversions to the processor's 48 kHz and back: a
+    /// 6.5 kHz tone of a 16 kHz call reaches the processor with no image
+    /// (at 16 - 6.5 = 9.5 kHz) above -40 dB, and comes back within 1 dB.
+    #[test]
+    fn a_wideband_tone_crosses_the_processors_rate_cleanly() {
+        use crate::media::tone::{goertzel_power, sine};
+        let call = sine(6500.0, 1.0, 16_000);
+        let mut lane = Lane::new(16_000);
+        let (mut at_48k, mut back) = (Vec::new(), Vec::new());
+        for frame in call.chunks(320) {
+            let whole = lane.feed(frame, |_| {});
+            let done: Vec<f32> = lane.pending.drain(..whole * APM_FRAME).collect();
+            at_48k.extend_from_slice(&done);
+            lane.down.process(&done, &mut back);
+        }
+        let pcm = |x: &[f32]| -> Vec<i16> { x.iter().map(|&s| to_i16(s)).collect() };
+        let (at_48k, back) = (pcm(&at_48k), pcm(&back));
+        let db = |p: f64, q: f64| 10.0 * (p / q).log10();
+        // Past the filters' start.
+        let steady = &at_48k[4800..];
+        let tone = goertzel_power(steady, APM_RATE, 6500.0);
+        let image = goertzel_power(steady, APM_RATE, 9500.0);
+        let image = db(image, tone);
+        // Half full scale: 0.125.
+        let level = db(goertzel_power(&back[1600..], 16_000, 6500.0), 0.125);
+        let figures = format!("image at {image:.1} dB, back at {level:.2} dB");
+        assert!(image < -40.0 && level.abs() < 1.0, "{figures}");
     }
 
     #[test]

@@ -2,16 +2,22 @@
 //! call wants (8 kHz unless told otherwise), the crash-tolerant 16-bit
 //! writer behind the file backend's playout files and call recordings (8
 //! kHz, or the rate of the call's codec), and [`Converter`] for audio that
-//! arrives at another rate than its file's.
+//! arrives at another rate than its file's. Every rate conversion here (a
+//! 44.1 kHz WAV into a 16 kHz call, a recording brought to the answered
+//! codec's rate, frames at another rate than the file's) goes through the
+//! band-limited converter (`resample::BandLimited`): a wideband band is
+//! kept to 7 kHz and nothing folds into it. Must not touch the backends'
+//! framing or the calls: it reads, writes and converts samples only.
 
-use super::resample::Resampler;
+use super::resample::BandLimited;
 use crate::media::{MediaError, Result};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 /// A WAV file read as it plays: any rate, any channel count, 8–32-bit
-/// integer or 32-bit float, converted chunk by chunk to 8 kHz mono 16-bit.
+/// integer or 32-bit float, converted chunk by chunk to mono 16-bit at
+/// [`WavStream::rate`] (8 kHz until [`WavStream::set_rate`]).
 /// Memory does not grow with the file's length (an hour of hold music costs
 /// the same as a second), and [`WavStream::rewind`] starts it again.
 pub struct WavStream {
@@ -21,7 +27,7 @@ pub struct WavStream {
     scale: f32,
     /// The rate samples come out at.
     rate: u32,
-    resampler: Resampler,
+    resampler: BandLimited,
     mono: Vec<f32>,
     converted: Vec<f32>,
 }
@@ -47,7 +53,7 @@ impl WavStream {
             spec,
             scale: 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32,
             rate: 8000,
-            resampler: Resampler::new(spec.sample_rate.max(1), 8000),
+            resampler: BandLimited::new(spec.sample_rate.max(1), 8000),
             mono: Vec::with_capacity(CHUNK),
             converted: Vec::with_capacity(CHUNK),
         })
@@ -63,7 +69,7 @@ impl WavStream {
         let rate = rate.max(1);
         if rate != self.rate {
             self.rate = rate;
-            self.resampler = Resampler::new(self.spec.sample_rate.max(1), rate);
+            self.resampler = BandLimited::new(self.spec.sample_rate.max(1), rate);
         }
     }
 
@@ -104,7 +110,7 @@ impl WavStream {
     /// Back to the first sample.
     pub fn rewind(&mut self) -> std::result::Result<(), hound::Error> {
         self.reader.seek(0)?;
-        self.resampler = Resampler::new(self.spec.sample_rate.max(1), self.rate);
+        self.resampler = BandLimited::new(self.spec.sample_rate.max(1), self.rate);
         Ok(())
     }
 }
@@ -164,11 +170,12 @@ pub fn spec_at(channels: u16, rate: u32) -> hound::WavSpec {
     }
 }
 
-/// Converts one channel of 16-bit audio between two rates as it streams.
+/// Converts one channel of 16-bit audio between two rates as it streams
+/// (band-limited; samples pass unchanged between equal rates).
 #[derive(Debug, Clone)]
 pub struct Converter {
     from: u32,
-    resampler: Resampler,
+    resampler: BandLimited,
     input: Vec<f32>,
     output: Vec<f32>,
 }
@@ -177,7 +184,7 @@ impl Converter {
     pub fn new(from: u32, to: u32) -> Converter {
         Converter {
             from,
-            resampler: Resampler::new(from, to),
+            resampler: BandLimited::new(from, to),
             input: Vec::new(),
             output: Vec::new(),
         }
@@ -463,6 +470,35 @@ mod tests {
         let pcm = read_8k_mono(&path).unwrap();
         assert!((pcm.len() as i64 - 4000).abs() <= 2);
         assert!(goertzel_power(&pcm[100..], 8000, 700.0) > 0.1);
+    }
+
+    /// A 44.1 kHz WAV read at a wideband call's 16 kHz: a 7 kHz tone
+    /// keeps its level within 1 dB, and nothing folds into the band (the
+    /// converter's products of 44.1 ± 7 kHz land at 3.1 and 5.1 kHz).
+    #[test]
+    fn reads_44k1_at_16k_keeping_7_khz_without_aliases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.wav");
+        let mut w = hound::WavWriter::create(&path, spec_at(1, 44_100)).unwrap();
+        for s in sine(7000.0, 1.0, 44_100) {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut stream = WavStream::open(&path).unwrap();
+        stream.set_rate(16_000);
+        let mut pcm = Vec::new();
+        while stream.next_chunk(&mut pcm).unwrap() {}
+        assert!(pcm.len().abs_diff(16_000) <= 2, "{}", pcm.len());
+        let steady = &pcm[1600..15_000];
+        let tone = goertzel_power(steady, 16_000, 7000.0);
+        // Half full scale: 0.125.
+        let level = 10.0 * (tone / 0.125).log10();
+        let alias =
+            [3100.0, 5100.0].map(|f| 10.0 * (goertzel_power(steady, 16_000, f) / tone).log10());
+        assert!(
+            level.abs() < 1.0 && alias.iter().all(|&a| a < -40.0),
+            "7 kHz at {level:.2} dB, 3.1 and 5.1 kHz at {alias:.1?} dB"
+        );
     }
 
     #[test]

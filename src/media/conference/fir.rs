@@ -37,8 +37,10 @@ pub struct Polyphase {
     /// denser.
     up: usize,
     down: usize,
-    /// The low-pass at `up` times the input rate, `up * window` long,
-    /// scaled by `up`.
+    /// The low-pass at `up` times the input rate, scaled by `up`, laid
+    /// out phase by phase: phase `p`'s `window` taps (`p`, `p + up`, ...
+    /// of the filter) at `p * window`, in reverse, so that each lines up
+    /// with the last `window` inputs oldest first.
     taps: Vec<f32>,
     /// The last inputs, newest last (twice the window, compacted in place).
     hist: Vec<f32>,
@@ -93,10 +95,15 @@ impl Polyphase {
     /// at DC, `up * window` long).
     fn with_taps(up: usize, down: usize, taps: Vec<f64>) -> Polyphase {
         let window = taps.len().div_ceil(up).max(1);
+        let mut phases = vec![0.0; up * window];
+        for (i, t) in taps.iter().enumerate() {
+            let (p, k) = (i % up, i / up);
+            phases[p * window + window - 1 - k] = (t * up as f64) as f32;
+        }
         Polyphase {
             up,
             down,
-            taps: taps.into_iter().map(|t| (t * up as f64) as f32).collect(),
+            taps: phases,
             hist: vec![0.0; window],
             window,
             next: down - 1,
@@ -119,18 +126,33 @@ impl Polyphase {
             // Output at phase p of this input: taps p, p + up, ...
             // against the inputs newest first.
             while self.next < self.up {
-                let y: f32 = recent
-                    .iter()
-                    .rev()
-                    .zip(self.taps[self.next..].iter().step_by(self.up))
-                    .map(|(s, t)| s * t)
-                    .sum();
-                out.push(y);
+                let at = self.next * self.window;
+                out.push(dot(recent, &self.taps[at..at + self.window]));
                 self.next += self.down;
             }
             self.next -= self.up;
         }
     }
+}
+
+/// The sum of `a[i] * b[i]`, in four running sums (which the compiler
+/// can keep in vector registers).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f32 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -193,8 +215,8 @@ fn kaiser_sinc(fc: f64, len: usize, beta: f64) -> Vec<f64> {
 }
 
 /// A Blackman-windowed sinc low-pass at `fc` (cycles per sample), `len`
-/// taps, unity gain at DC. Also the linear resampler's anti-alias filter.
-pub(crate) fn windowed_sinc(fc: f64, len: usize) -> Vec<f64> {
+/// taps, unity gain at DC.
+fn windowed_sinc(fc: f64, len: usize) -> Vec<f64> {
     use std::f64::consts::PI;
     let m = (len.max(2) - 1) as f64;
     let mut taps: Vec<f64> = (0..len)
