@@ -28,7 +28,7 @@ use super::{Result, SipError};
 pub use admission::ServerLimits;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// RFC 3261 timer base values.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,15 @@ pub struct ServerTransaction {
 /// Answers a server transaction (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct ServerTxHandle {
-    tx: mpsc::UnboundedSender<Box<Response>>,
+    tx: mpsc::UnboundedSender<Box<Reply>>,
+}
+
+/// A response from the transaction user to its server transaction, and
+/// who waits to hear that it has been handed to the transport.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) response: Response,
+    pub(crate) sent: Option<oneshot::Sender<()>>,
 }
 
 impl ServerTxHandle {
@@ -88,8 +96,28 @@ impl ServerTxHandle {
     /// answers `500` itself.
     pub fn respond(&self, response: Response) -> Result<()> {
         self.tx
-            .send(Box::new(response))
+            .send(Box::new(Reply {
+                response,
+                sent: None,
+            }))
             .map_err(|_| SipError::Closed)
+    }
+
+    /// [`ServerTxHandle::respond`], resolving once the transaction has
+    /// handed the response to the transport: a response of another
+    /// transaction sent after this returns leaves after it (each
+    /// transaction is a task of its own, so two responses given one after
+    /// the other may otherwise leave in either order). Errors with
+    /// [`SipError::Closed`] when the transaction ended without sending it.
+    pub async fn respond_in_order(&self, response: Response) -> Result<()> {
+        let (sent, done) = oneshot::channel();
+        self.tx
+            .send(Box::new(Reply {
+                response,
+                sent: Some(sent),
+            }))
+            .map_err(|_| SipError::Closed)?;
+        done.await.map_err(|_| SipError::Closed)
     }
 
     /// Whether the transaction has ended.

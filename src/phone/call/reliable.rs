@@ -15,6 +15,10 @@ use super::*;
 use crate::sip::reliable::{self as rel, RAck, OPTION_100REL};
 use tokio::time::Instant;
 
+/// How long the answer after a PRACK waits for the PRACK's 200 to leave
+/// (it takes microseconds; this only bounds a stuck stream transport).
+const PRACK_OK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl CallActor {
     // ------------------------------------------------------------- caller
 
@@ -205,8 +209,15 @@ impl CallActor {
                 let _ = tx.handle.respond(bodiless_response(req, 481));
             }
             PrackStep::Acknowledged { answer } => {
-                let _ = tx.handle.respond(bodiless_response(req, 200));
-                if answer {
+                let ok = bodiless_response(req, 200);
+                if !answer {
+                    let _ = tx.handle.respond(ok);
+                } else {
+                    // The PRACK's 200 leaves before the INVITE's 200 the
+                    // answer sends (peers such as SIPp expect that order;
+                    // the two transactions' tasks would not keep it).
+                    let sent = tx.handle.respond_in_order(ok);
+                    let _ = tokio::time::timeout(PRACK_OK_WAIT, sent).await;
                     let replies = std::mem::take(&mut self.reliable.answer_waiting);
                     let r = self.answer().await;
                     for reply in replies {

@@ -5,7 +5,7 @@
 
 use super::dispatch::Cmd;
 use super::key::{AckKey, ServerKey};
-use super::{Incoming, ServerTxHandle, Timers};
+use super::{Incoming, Reply, ServerTxHandle, Timers};
 use crate::sip::headers;
 use crate::sip::msg::{Method, Request, Response, SipMessage, StatusCode};
 use crate::sip::transport::{Peer, Transport};
@@ -42,9 +42,9 @@ pub struct ServerCtx {
     pub id: u64,
     pub net: mpsc::UnboundedReceiver<ServerNet>,
     pub net_tx: mpsc::UnboundedSender<ServerNet>,
-    pub responses: mpsc::UnboundedReceiver<Box<Response>>,
+    pub responses: mpsc::UnboundedReceiver<Box<Reply>>,
     /// Weak, so that the TU dropping every handle is noticed.
-    pub handle: mpsc::WeakUnboundedSender<Box<Response>>,
+    pub handle: mpsc::WeakUnboundedSender<Box<Reply>>,
 }
 
 /// The last response, kept to answer retransmitted requests and (UDP) to
@@ -159,6 +159,8 @@ impl ServerCtx {
         let mut ack_key = None;
         let mut sent_to_tag: Option<String> = None;
         loop {
+            // Told once this response is handed to the transport.
+            let mut on_sent = None;
             let response = tokio::select! {
                 msg = self.net.recv() => {
                     let Some(msg) = msg else { break };
@@ -204,7 +206,11 @@ impl ServerCtx {
                     continue;
                 }
                 r = self.responses.recv(), if tu_open => match r {
-                    Some(r) => *r,
+                    Some(r) => {
+                        let Reply { response, sent } = *r;
+                        on_sent = sent;
+                        response
+                    }
                     None => {
                         tu_open = false;
                         if state != State::Proceeding {
@@ -254,6 +260,9 @@ impl ServerCtx {
                 }
             }
             self.send(&response).await;
+            if let Some(sent) = on_sent.take() {
+                let _ = sent.send(());
+            }
             if (200..300).contains(&code) {
                 sent_to_tag = headers::to_tag(&response);
             }
@@ -281,6 +290,8 @@ impl ServerCtx {
         let mut tu_open = true;
         let mut timer_j: Option<Instant> = None;
         loop {
+            // Told once this response is handed to the transport.
+            let mut on_sent = None;
             let response = tokio::select! {
                 msg = self.net.recv() => {
                     match msg {
@@ -295,7 +306,11 @@ impl ServerCtx {
                     continue;
                 }
                 r = self.responses.recv(), if tu_open => match r {
-                    Some(r) => *r,
+                    Some(r) => {
+                        let Reply { response, sent } = *r;
+                        on_sent = sent;
+                        response
+                    }
                     None => {
                         tu_open = false;
                         if timer_j.is_some() {
@@ -311,6 +326,9 @@ impl ServerCtx {
             }
             let code = response.status_code.code();
             self.send(&response).await;
+            if let Some(sent) = on_sent.take() {
+                let _ = sent.send(());
+            }
             last = self.keep(response);
             if code >= 200 {
                 let wait = if self.reliable() {

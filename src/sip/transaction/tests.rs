@@ -531,3 +531,25 @@ async fn timer_j_is_zero_over_tcp() {
     h.feed(req);
     incoming_request(&mut h).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn respond_in_order_returns_once_the_response_is_on_the_wire() {
+    let mut h = harness(Protocol::Udp);
+    let req = request(Method::PRack, "z9hG4bKpr", 2);
+    h.feed(req.clone());
+    let st = incoming_request(&mut h).await;
+    assert!(h.wire.try_recv().is_err());
+    st.handle
+        .respond_in_order(reply(&req, StatusCode::OK))
+        .await
+        .unwrap();
+    // Already handed to the transport: nothing more to wait for.
+    assert_eq!(h.wire.try_recv().unwrap().0.start_line(), "SIP/2.0 200 OK");
+    // A second final response is ignored by the transaction, and the
+    // caller hears that it was never sent.
+    let again = st
+        .handle
+        .respond_in_order(reply(&req, StatusCode::OK))
+        .await;
+    assert!(again.is_err());
+}
