@@ -2,11 +2,13 @@
 //! little-endian mono PCM at the codec's sample rate on stdin and writes
 //! one 20 ms RTP payload per frame on stdout, each behind its length as a
 //! big-endian u16. The bench sends these same payloads, impaired, to
-//! termphone and to pjsua2. Usage: `quality_encode pcmu|pcma|g722|opus`.
+//! termphone and to pjsua2. Opus is encoded for a peer with termphone's
+//! own receive parameters (in-band FEC asked for). Usage: `quality_encode pcmu|pcma|g722|opus`.
 
 use std::io::{Read, Write};
 use termphone::media::codec::Encoder;
 use termphone::media::Codec;
+use termphone::sip::sdp_opus;
 
 fn main() -> std::process::ExitCode {
     let codec = match std::env::args().nth(1).as_deref() {
@@ -29,7 +31,11 @@ fn main() -> std::process::ExitCode {
         .map(|b| i16::from_le_bytes([b[0], b[1]]))
         .collect();
     let n = codec.frame_samples();
-    let mut enc = Encoder::new(codec);
+    // As termphone sends to a peer that asks what termphone's own SDP asks
+    // (for Opus `useinbandfec=1`: a termphone receiving this stream would
+    // have asked for in-band FEC).
+    let ours = sdp_opus::parse(codec.fmtp().unwrap_or_default());
+    let mut enc = Encoder::for_peer(codec, ours);
     let mut out = Vec::new();
     let mut payload = Vec::new();
     for frame in pcm.chunks(n) {
