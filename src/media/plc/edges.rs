@@ -116,7 +116,7 @@ impl Edges {
     /// `gap`: evenly across the gap, over the first 5 ms (`ten_ms / 2`)
     /// after an onset, over the last 5 ms before an offset.
     pub fn future_share(&self, k: usize, gap: usize, ten_ms: usize) -> f32 {
-        let short = (ten_ms / 2).clamp(1, gap);
+        let short = (ten_ms / 2).max(1).min(gap.max(1));
         let (start, span) = if self.onset {
             (0, short)
         } else if self.offset {
