@@ -47,7 +47,11 @@ fn two_accounts_register_dial_and_receive_separately() {
             ),
             "{name}: {st}"
         );
-        assert!(k.registered(user), "{}", k.log());
+        assert!(
+            k.wait_registered(user, Duration::from_secs(5)),
+            "{}",
+            k.log()
+        );
     }
 
     // Outgoing from the second account: the callee sees 1011.
@@ -152,7 +156,11 @@ fn accounts_keep_their_own_registration_state() {
     });
     let st = st.unwrap_or_else(|| panic!("{}\n{}", p.status(), p.log_tail()));
     assert_eq!(account(&st, "broken")["registered"], false, "{st}");
-    assert!(k.registered("1001") && !k.registered("1021"), "{}", k.log());
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(5)) && !k.registered("1021"),
+        "{}",
+        k.log()
+    );
     let ev = p.wait_event(LONG, |e| {
         e["event"] == "registration" && e["account"] == "office" && e["registered"] == true
     });

@@ -44,7 +44,11 @@ fn registers_with_digest_auth() {
     });
     assert!(ev.is_some(), "no registration event: {:?}", p.events());
     assert_eq!(ev.unwrap_or_default()["account"], "office");
-    assert!(k.registered("1001"), "{}", k.log());
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(5)),
+        "{}",
+        k.log()
+    );
 }
 
 #[test]

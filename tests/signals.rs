@@ -96,7 +96,11 @@ fn sigterm_unregisters_the_accounts() {
         &t,
         PhoneOpts::new().account(Account::registered("office", "1001", &k)),
     );
-    assert!(k.registered("1001"), "{}", k.log());
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(5)),
+        "{}",
+        k.log()
+    );
     let before = k.count_requests("REGISTER", "1001");
     signal(p.pid(), "TERM");
     assert!(

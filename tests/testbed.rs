@@ -29,7 +29,11 @@ fn kamailio_registers_with_digest_auth() {
     assert!(ok.success(), "{}", ok.describe());
     assert_eq!(ok.stat("SuccessfulCall(C)"), Some(1), "{}", ok.stats);
     assert_eq!(ok.stat("FailedCall(C)"), Some(0), "{}", ok.stats);
-    assert!(k.registered("1001"), "{}", k.log());
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(5)),
+        "{}",
+        k.log()
+    );
     assert_eq!(k.count_requests("REGISTER", "1001"), 2);
 
     let bad = Sipp::new("register", &t.sub("sipp-bad"))

@@ -264,7 +264,11 @@ fn a_client_certificate_is_shown_to_a_server_that_asks_for_one() {
             .sip("tls_ca_file", ca.ca_file.display().to_string()),
     );
     assert_eq!(p.status()["accounts"][0]["transport"], "tls");
-    assert!(k.registered("1001"), "{}", k.log());
+    assert!(
+        k.wait_registered("1001", Duration::from_secs(5)),
+        "{}",
+        k.log()
+    );
     // Without the certificate kamailio refuses the phone.
     let mut bare = support::phone::Phone::start(
         &t.sub("bare"),
