@@ -192,44 +192,37 @@ fn bessel_i0(x: f64) -> f64 {
 /// A Kaiser-windowed (β) sinc low-pass at `fc` (cycles per sample),
 /// `len` taps, unity gain at DC.
 fn kaiser_sinc(fc: f64, len: usize, beta: f64) -> Vec<f64> {
-    use std::f64::consts::PI;
-    let m = (len.max(2) - 1) as f64;
     let norm = bessel_i0(beta);
-    let mut taps: Vec<f64> = (0..len)
-        .map(|i| {
-            let x = i as f64 - m / 2.0;
-            let sinc = if x == 0.0 {
-                2.0 * fc
-            } else {
-                (2.0 * PI * fc * x).sin() / (PI * x)
-            };
-            let r = 2.0 * i as f64 / m - 1.0;
-            sinc * bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / norm
-        })
-        .collect();
-    let sum: f64 = taps.iter().sum();
-    if sum != 0.0 {
-        taps.iter_mut().for_each(|t| *t /= sum);
-    }
-    taps
+    windowed(fc, len, |i, m| {
+        let r = 2.0 * i / m - 1.0;
+        bessel_i0(beta * (1.0 - r * r).max(0.0).sqrt()) / norm
+    })
 }
 
 /// A Blackman-windowed sinc low-pass at `fc` (cycles per sample), `len`
 /// taps, unity gain at DC.
 fn windowed_sinc(fc: f64, len: usize) -> Vec<f64> {
     use std::f64::consts::PI;
+    windowed(fc, len, |i, m| {
+        0.42 - 0.5 * (2.0 * PI * i / m).cos() + 0.08 * (4.0 * PI * i / m).cos()
+    })
+}
+
+/// The ideal low-pass at `fc` (cycles per sample), `len` taps centred,
+/// times `window(i, len - 1)`, scaled to unity gain at DC.
+fn windowed(fc: f64, len: usize, window: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    use std::f64::consts::PI;
     let m = (len.max(2) - 1) as f64;
     let mut taps: Vec<f64> = (0..len)
         .map(|i| {
-            let x = i as f64 - m / 2.0;
+            let i = i as f64;
+            let x = i - m / 2.0;
             let sinc = if x == 0.0 {
                 2.0 * fc
             } else {
                 (2.0 * PI * fc * x).sin() / (PI * x)
             };
-            let w = 0.42 - 0.5 * (2.0 * PI * i as f64 / m).cos()
-                + 0.08 * (4.0 * PI * i as f64 / m).cos();
-            sinc * w
+            sinc * window(i, m)
         })
         .collect();
     let sum: f64 = taps.iter().sum();
