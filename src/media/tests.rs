@@ -368,18 +368,7 @@ async fn receive_path_counts_loss_and_conceals_it() {
     let packet = |ssrc: u32, seq: u16, i: usize| {
         let mut payload = Vec::new();
         g711::encode(Codec::Pcmu, &tone[i * 160..(i + 1) * 160], &mut payload);
-        let pkt = rtp::packet::Packet {
-            header: rtp::header::Header {
-                version: 2,
-                payload_type: 0,
-                sequence_number: seq,
-                timestamp: (i * 160) as u32,
-                ssrc,
-                ..Default::default()
-            },
-            payload: payload.into(),
-        };
-        webrtc_util::marshal::Marshal::marshal(&pkt).unwrap()
+        rtp_bytes(0, seq, (i * 160) as u32, ssrc, payload)
     };
     let mut clock = tokio::time::interval(Duration::from_millis(20));
     let mut held = None;
@@ -439,22 +428,57 @@ async fn receive_path_counts_loss_and_conceals_it() {
     }
 }
 
+/// A receive-only Opus session (payload type 111; RED on `red` when
+/// given) named `name`, and the socket that plays its peer: `(peer, our
+/// RTP address, session, what must outlive the session)`.
+async fn opus_receiver(
+    name: &str,
+    red: Option<u8>,
+) -> (
+    tokio::net::UdpSocket,
+    SocketAddr,
+    MediaSession,
+    (mpsc::UnboundedReceiver<MediaEvent>, AudioSystem),
+) {
+    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
+    let s = RtpSockets::bind(ip()).await.unwrap();
+    let ours = s.rtp_addr();
+    let (ev, events) = mpsc::unbounded_channel();
+    let mut p = params(peer_rtp.local_addr().unwrap());
+    p.codec = Codec::Opus;
+    p.payload_type = 111;
+    p.red_payload_type = red;
+    p.direction = Direction::RecvOnly;
+    let audio = null_audio();
+    let m = MediaSession::start(s, p, &audio, name, ev).unwrap();
+    (peer_rtp, ours, m, (events, audio))
+}
+
+/// One RTP packet, marshalled.
+fn rtp_bytes(payload_type: u8, seq: u16, ts: u32, ssrc: u32, payload: Vec<u8>) -> Vec<u8> {
+    let pkt = rtp::packet::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            payload_type,
+            sequence_number: seq,
+            timestamp: ts,
+            ssrc,
+            ..Default::default()
+        },
+        payload: payload.into(),
+    };
+    webrtc_util::marshal::Marshal::marshal(&pkt)
+        .unwrap()
+        .to_vec()
+}
+
 /// Opus with two packets lost in a row: the second comes back from the
 /// FEC of the packet after the gap, the first from libopus's own
 /// concealment (both in the decoder's order, before that packet), and
 /// the call's stats count one of each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opus_gap_of_two_is_filled_by_the_decoder_and_its_fec() {
-    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
-    let s = RtpSockets::bind(ip()).await.unwrap();
-    let ours = s.rtp_addr();
-    let (ev, _r) = mpsc::unbounded_channel();
-    let mut p = params(peer_rtp.local_addr().unwrap());
-    p.codec = Codec::Opus;
-    p.payload_type = 111;
-    p.direction = Direction::RecvOnly;
-    let audio = null_audio();
-    let m = MediaSession::start(s, p, &audio, "opus-rx", ev).unwrap();
+    let (peer_rtp, ours, m, _keep) = opus_receiver("opus-rx", None).await;
     let tone = sine(1000.0, 1.0, opus::RATE);
     let mut enc = opus::Encoder::new();
     let mut clock = tokio::time::interval(Duration::from_millis(20));
@@ -465,18 +489,13 @@ async fn opus_gap_of_two_is_filled_by_the_decoder_and_its_fec() {
         if i == 20 || i == 21 {
             continue; // lost
         }
-        let pkt = rtp::packet::Packet {
-            header: rtp::header::Header {
-                version: 2,
-                payload_type: 111,
-                sequence_number: 1000 + i as u16,
-                timestamp: (i * opus::FRAME) as u32,
-                ssrc: 0x0F05,
-                ..Default::default()
-            },
-            payload: payload.into(),
-        };
-        let bytes = webrtc_util::marshal::Marshal::marshal(&pkt).unwrap();
+        let bytes = rtp_bytes(
+            111,
+            1000 + i as u16,
+            (i * opus::FRAME) as u32,
+            0x0F05,
+            payload,
+        );
         peer_rtp.send_to(&bytes, ours).await.unwrap();
     }
     // The gap is filled at its playout turn and the stats published on

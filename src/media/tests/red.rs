@@ -6,35 +6,12 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_opus_packet_is_played_from_the_next_ones_red_block() {
-    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
-    let s = RtpSockets::bind(ip()).await.unwrap();
-    let ours = s.rtp_addr();
-    let (ev, _r) = mpsc::unbounded_channel();
-    let mut p = params(peer_rtp.local_addr().unwrap());
-    p.codec = Codec::Opus;
-    p.payload_type = 111;
-    p.red_payload_type = Some(122);
-    p.direction = Direction::RecvOnly;
-    let audio = null_audio();
-    let m = MediaSession::start(s, p, &audio, "red-rx", ev).unwrap();
+    let (peer_rtp, ours, m, _keep) = opus_receiver("red-rx", Some(122)).await;
     let tone = sine(1000.0, 1.0, opus::RATE);
     let mut enc = opus::Encoder::new();
     let mut clock = tokio::time::interval(Duration::from_millis(20));
     let mut previous: Vec<u8> = Vec::new();
-    let packet = |seq: u16, ts: u32, payload: Vec<u8>| {
-        let pkt = rtp::packet::Packet {
-            header: rtp::header::Header {
-                version: 2,
-                payload_type: 122,
-                sequence_number: seq,
-                timestamp: ts,
-                ssrc: 0x2198,
-                ..Default::default()
-            },
-            payload: payload.into(),
-        };
-        webrtc_util::marshal::Marshal::marshal(&pkt).unwrap()
-    };
+    let packet = |seq: u16, ts: u32, payload: Vec<u8>| rtp_bytes(122, seq, ts, 0x2198, payload);
     for (i, frame) in tone.chunks(opus::FRAME).enumerate().take(40) {
         let mut frame_bytes = Vec::new();
         enc.encode(frame, &mut frame_bytes);
