@@ -2,9 +2,11 @@
 //! and duplicate packets, survives sequence wrap and SSRC changes, and hands
 //! out one 20 ms frame per tick, concealing gaps through [`Plc`].
 //!
-//! Target delay starts fixed at 40 ms and adapts between 40 and 120 ms: a
-//! packet that just missed its turn, or a stream that came back soon after
-//! running dry, raises it by 20 ms (realised by stretching the playout a
+//! Target delay starts fixed at 40 ms (60 ms when losses are recovered
+//! from the next packet's redundant copy, which must arrive before the
+//! slot's turn) and adapts up to 120 ms: a packet (or copy) that just
+//! missed its turn, or a stream that came back soon after running dry,
+//! raises it by 20 ms (realised by stretching the playout a
 //! pitch period at a time, [`stretch`]); a buffer that stays a frame above
 //! target for a 5 s window is shortened by a frame the same way, and 10 s
 //! without trouble lowers the target again. A missing packet is concealed
@@ -86,6 +88,10 @@ pub struct JitterBuffer {
     concealed_slots: VecDeque<i64>,
     last_len: usize,
     target: usize,
+    /// The lowest target (samples): [`MIN_TARGET_FRAMES`], plus the
+    /// frames a loss waits for its redundant copy
+    /// ([`JitterBuffer::set_recovery_frames`]).
+    floor: usize,
     /// Samples per 20 ms at the stream's rate.
     frame: usize,
     plc: Plc,
@@ -139,6 +145,7 @@ impl JitterBuffer {
             concealed_slots: VecDeque::new(),
             last_len: frame,
             target: MIN_TARGET_FRAMES * frame,
+            floor: MIN_TARGET_FRAMES * frame,
             frame,
             plc: Plc::with_rate(rate),
             window_ticks: 0,
@@ -229,10 +236,46 @@ impl JitterBuffer {
     /// this jitter, so the target grows.
     fn count_late(&mut self, ext: i64) {
         self.stats.late += 1;
+        self.raise_if_concealed(ext);
+    }
+
+    /// Slot `ext` came too late (its packet, or a copy of it): when the
+    /// playout concealed it, the delay is too short, and the target grows.
+    fn raise_if_concealed(&mut self, ext: i64) {
         if self.concealed_slots.contains(&ext) {
             self.target = (self.target + self.frame).min(self.max_target());
             self.calm_ticks = 0;
         }
+    }
+
+    /// Losses are recovered from packets up to `frames` later (RFC 2198
+    /// redundancy one frame back: 1; 0: none): such a copy arrives that
+    /// much after the slot's own packet would have, so the target never
+    /// goes below [`MIN_TARGET_FRAMES`] plus `frames`, or the copy would
+    /// come after the slot was concealed.
+    pub fn set_recovery_frames(&mut self, frames: usize) {
+        let extra = frames.min(MAX_TARGET_FRAMES - MIN_TARGET_FRAMES);
+        self.floor = (MIN_TARGET_FRAMES + extra) * self.frame;
+        self.target = self.target.max(self.floor);
+    }
+
+    /// A redundant copy of packet `seq` came after its turn: no packet and
+    /// not counted as late, but when its slot was concealed the delay is
+    /// raised as for the packet itself. False when its turn has not passed.
+    pub fn copy_missed_turn(&mut self, ssrc: u32, seq: u16) -> bool {
+        let passed = self.turn_passed(ssrc, seq);
+        if let Some(ext) = passed {
+            self.raise_if_concealed(ext);
+        }
+        passed.is_some()
+    }
+
+    /// Packet `seq`'s extended number when its turn has passed in this
+    /// stream's playout.
+    fn turn_passed(&self, ssrc: u32, seq: u16) -> Option<i64> {
+        let next = self.next.filter(|_| self.ssrc == Some(ssrc))?;
+        let ext = next + i64::from(seq.wrapping_sub(next as u16) as i16);
+        (ext < next).then_some(ext)
     }
 
     /// A packet of this stream that arrived after its turn but never
@@ -242,15 +285,11 @@ impl JitterBuffer {
     /// raises the target for every codec. Nothing is played. False when
     /// its turn has not passed (or the stream is another).
     pub fn arrived_late(&mut self, ssrc: u32, seq: u16) -> bool {
-        let Some(next) = self.next.filter(|_| self.ssrc == Some(ssrc)) else {
-            return false;
-        };
-        let ext = next + i64::from(seq.wrapping_sub(next as u16) as i16);
-        if ext >= next {
-            return false;
+        let passed = self.turn_passed(ssrc, seq);
+        if let Some(ext) = passed {
+            self.count_late(ext);
         }
-        self.count_late(ext);
-        true
+        passed.is_some()
     }
 
     /// Forgets the stream (new SSRC or renumbered); keeps the concealer so
@@ -420,7 +459,7 @@ impl JitterBuffer {
         self.window_min = self.window_min.min(self.depth());
         self.window_ticks += 1;
         self.calm_ticks = self.calm_ticks.saturating_add(1);
-        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > MIN_TARGET_FRAMES * self.frame {
+        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > self.floor {
             self.target -= self.frame;
             self.calm_ticks = 0;
         }
@@ -643,6 +682,41 @@ mod tests {
         assert_eq!(jb.target_ms(), 60);
         // Filling a slot whose turn has passed changes nothing.
         assert_eq!(jb.push_filled(1, 2, pkt(2)), Pushed::Late);
+    }
+
+    #[test]
+    fn redundancy_keeps_the_delay_a_frame_longer_and_a_late_copy_raises_it() {
+        let mut jb = JitterBuffer::new();
+        jb.set_recovery_frames(1);
+        assert_eq!(jb.target_ms(), 60);
+        // Playout starts only with three frames buffered.
+        jb.push(1, 1, pkt(1));
+        jb.push(1, 2, pkt(2));
+        assert_eq!(pop(&mut jb).0, Frame::Silence);
+        jb.push(1, 3, pkt(3));
+        assert_eq!(pop(&mut jb), (Frame::Audio, [1; FRAME]));
+        // Packet 5 is lost and its copy (with 6) only comes after 5's
+        // turn: concealed, and the copy coming late raises the delay,
+        // without counting as a late packet.
+        jb.push(1, 4, pkt(4));
+        for _ in 2..=4 {
+            pop(&mut jb);
+        }
+        assert_eq!(pop(&mut jb).0, Frame::Concealed);
+        assert!(!jb.copy_missed_turn(1, 6), "6's turn has not come");
+        assert!(jb.copy_missed_turn(1, 5));
+        assert_eq!((jb.target_ms(), jb.stats().late), (80, 0));
+        // A copy for a slot that played its own packet changes nothing.
+        assert!(jb.copy_missed_turn(1, 4));
+        assert_eq!(jb.target_ms(), 80);
+        // Ten calm seconds lower the target, never below the floor.
+        let mut jb = JitterBuffer::new();
+        jb.set_recovery_frames(1);
+        for seq in 0..2000u16 {
+            jb.push(1, seq, pkt(1));
+            pop(&mut jb);
+        }
+        assert_eq!(jb.target_ms(), 60);
     }
 
     #[test]

@@ -204,7 +204,7 @@ impl Session {
         events: mpsc::UnboundedSender<MediaEvent>,
         stats_tx: watch::Sender<MediaStats>,
     ) -> Session {
-        let rate = params.codec.sample_rate();
+        let jb = playout(&params);
         let rate_settled = answer_rate::has_peer(&params);
         Session {
             encoder: Encoder::for_peer(params.codec, params.opus),
@@ -221,7 +221,7 @@ impl Session {
             muted: false,
             dtmf_tx: DtmfSender::new(),
             dtmf_rx: DtmfReceiver::default(),
-            jb: JitterBuffer::with_rate(rate),
+            jb,
             rx: ReceiverStats::default(),
             ssrc_lock: SsrcLock::default(),
             held: Vec::new(),
@@ -341,8 +341,9 @@ impl Session {
                 self.rate_settled |= answer_rate::has_peer(&params);
                 if params.codec.sample_rate() != self.params.codec.sample_rate() {
                     // Audio at another rate: playout starts afresh at it.
-                    self.jb = JitterBuffer::with_rate(params.codec.sample_rate());
+                    self.jb = playout(&params);
                 }
+                self.jb.set_recovery_frames(recovery_frames(&params));
                 self.params = params;
             }
             Command::Mute(on) => {
@@ -560,7 +561,7 @@ impl Session {
     /// counters `stats` reports stay (plain numbers, consistent whatever
     /// failed).
     fn restart_stream(&mut self) {
-        self.jb = JitterBuffer::with_rate(self.params.codec.sample_rate());
+        self.jb = playout(&self.params);
         self.decoder = Decoder::new(self.decoder.codec());
         self.order.reset();
         self.dtmf_rx = DtmfReceiver::default();
@@ -847,6 +848,20 @@ fn routable(addr: SocketAddr) -> bool {
 
 /// Whether a codec's decoder has state (its packets are decoded in
 /// sequence order, see `decode_order.rs`).
+/// A fresh playout for the call's codec and loss recovery.
+fn playout(params: &RtpParams) -> JitterBuffer {
+    let mut jb = JitterBuffer::with_rate(params.codec.sample_rate());
+    jb.set_recovery_frames(recovery_frames(params));
+    jb
+}
+
+/// How many frames after its own a lost packet's copy arrives: one with
+/// RFC 2198 redundancy (each packet carries the frame before it), else
+/// none.
+fn recovery_frames(params: &RtpParams) -> usize {
+    usize::from(params.red_payload_type.is_some())
+}
+
 fn stateful(codec: Codec) -> bool {
     matches!(codec, Codec::G722 | Codec::Opus)
 }

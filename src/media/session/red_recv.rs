@@ -6,7 +6,9 @@
 //! place: through the reorder stage for a stateful codec (G.722, Opus),
 //! else decoded into the jitter buffer (G.711), either of which still
 //! refuses it when it is too late or already there. Each block taken
-//! counts in `stats.red_recovered`. A malformed RED payload is dropped
+//! counts in `stats.red_recovered`; a copy that came after its slot was
+//! concealed raises the playout delay as a late packet would (the
+//! playout also keeps a frame more from the start, `recovery_frames`). A malformed RED payload is dropped
 //! whole (before it can latch a source or count anywhere).
 //!
 //! The block's offset names its packet by counting frames back
@@ -147,9 +149,13 @@ impl Session {
                 continue;
             };
             let ts = packet.timestamp.wrapping_sub(u32::from(block.ts_offset));
-            if !wanted(&self.red_rx, packet.ssrc, seq, self.jb.next_to_play())
-                || !self.red_rx.fits(packet.ssrc, seq, ts, ticks)
-            {
+            if self.red_rx.has(packet.ssrc, seq) || !self.red_rx.fits(packet.ssrc, seq, ts, ticks) {
+                continue;
+            }
+            if !wanted(&self.red_rx, packet.ssrc, seq, self.jb.next_to_play()) {
+                // The copy of a missing packet came after its turn: the
+                // playout concealed it, and waits longer from now on.
+                self.jb.copy_missed_turn(packet.ssrc, seq);
                 continue;
             }
             let filled = if stateful(codec) {
