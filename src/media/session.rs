@@ -703,6 +703,13 @@ impl Session {
             self.order.reset();
         }
         if stateful(self.decoder.codec()) {
+            if audio == Some(Codec::Opus) && crate::media::opus::fec_in(packet.payload) {
+                // It carries the frame before it as FEC: when that one's
+                // turn has passed (concealed without it), the delay is too
+                // short for FEC to help, as for a late RED copy.
+                let previous = packet.sequence.wrapping_sub(1);
+                self.jb.copy_missed_turn(packet.ssrc, previous);
+            }
             let held = Held {
                 payload: audio.map_or_else(Vec::new, |_| packet.payload.to_vec()),
                 audio: audio.is_some(),

@@ -124,6 +124,24 @@ impl LossyCall {
         judged.ok_or_else(|| self.callee.call(&in_id).unwrap_or(Value::Null))
     }
 
+    /// The callee's call once `recovered` (a `stats` counter) has filled
+    /// every loss but the latest (whose next packet may be on its way)
+    /// over [`LOSSES`] losses, counted after a first [`LOSSES`] in which
+    /// the playout settles (a copy that came after its slot's turn on a
+    /// loaded host raises the delay, as a late packet does); with the
+    /// (lost, `recovered`) it settled at. If that never came, the last
+    /// call seen as the error.
+    pub fn judge_settled(&mut self, recovered: &str) -> Result<(Value, (u64, u64)), Value> {
+        let counts = |c: &Value| (stat(c, "lost"), stat(c, recovered));
+        let settled = counts(&self.judge(|_| true)?);
+        let filled_since = |c: &Value| {
+            let (lost, filled) = counts(c);
+            let lost_since = lost.saturating_sub(settled.0);
+            lost_since >= LOSSES && filled.saturating_sub(settled.1) + 1 >= lost_since
+        };
+        Ok((self.judge(filled_since)?, settled))
+    }
+
     /// Hangs up from the caller.
     pub fn hang_up(&mut self) {
         let id = self.id.clone();
