@@ -71,6 +71,8 @@ pub struct JitterBuffer {
     /// Received packets not yet played: samples (empty for non-audio).
     packets: BTreeMap<i64, Vec<i16>>,
     buffered: usize,
+    /// Samples held before the buffer ([`JitterBuffer::set_upstream`]).
+    upstream: usize,
     /// Samples ready to play (already through the concealer).
     ready: VecDeque<i16>,
     playing: bool,
@@ -135,6 +137,7 @@ impl JitterBuffer {
             next: None,
             packets: BTreeMap::new(),
             buffered: 0,
+            upstream: 0,
             ready: VecDeque::new(),
             playing: false,
             started: false,
@@ -164,9 +167,29 @@ impl JitterBuffer {
         (self.target * 20 / self.frame) as u32
     }
 
-    /// Samples waiting in the buffer (packets plus ready samples).
+    /// The delay the playout stands at in milliseconds ([`depth`]), while
+    /// it plays.
+    ///
+    /// [`depth`]: JitterBuffer::depth
+    pub fn playout_ms(&self) -> Option<u32> {
+        self.playing
+            .then(|| (self.depth() * 20 / self.frame) as u32)
+    }
+
+    /// Samples waiting in the buffer (packets plus ready samples), and
+    /// those held before it ([`JitterBuffer::set_upstream`]).
     pub fn depth(&self) -> usize {
-        self.buffered + self.ready.len()
+        self.buffered + self.ready.len() + self.upstream
+    }
+
+    /// Samples of received packets held back before this buffer (a
+    /// stateful decoder's reorder stage keeps those behind a missing one
+    /// until its turn): they count in the delay the playout stands at,
+    /// or a gap would look like a short buffer and be stretched over, and
+    /// the delay grow with every loss. Set before each
+    /// [`JitterBuffer::pop`].
+    pub fn set_upstream(&mut self, samples: usize) {
+        self.upstream = samples;
     }
 
     /// Adds a packet's decoded samples. `samples` may be empty for packets
@@ -351,8 +374,8 @@ impl JitterBuffer {
             }
         }
         let mut concealed = false;
-        if self.stretch.cooled_down() && self.depth() > 0 && self.depth() + self.frame < self.target
-        {
+        let here = self.buffered + self.ready.len();
+        if self.stretch.cooled_down() && here > 0 && self.depth() + self.frame < self.target {
             // Short of the target (it grew after late packets): play a
             // frame's worth more of what is ready, a pitch period a tick,
             // which adds delay.
@@ -682,6 +705,34 @@ mod tests {
         assert_eq!(jb.target_ms(), 60);
         // Filling a slot whose turn has passed changes nothing.
         assert_eq!(jb.push_filled(1, 2, pkt(2)), Pushed::Late);
+    }
+
+    #[test]
+    fn packets_held_upstream_count_in_the_depth_and_are_not_stretched_over() {
+        // A stateful codec's packets wait behind a missing one before
+        // they reach the buffer: with them counted, the buffer is at its
+        // target and plays on; without, it would stretch.
+        let run = |upstream_counted: bool| {
+            let mut jb = JitterBuffer::new();
+            jb.set_recovery_frames(1);
+            for seq in 0..3 {
+                jb.push(1, seq, pkt(1));
+            }
+            // From here each packet reaches the buffer two ticks after
+            // it came: two frames always wait upstream.
+            for seq in 3..40u16 {
+                jb.set_upstream(if upstream_counted { 2 * FRAME } else { 0 });
+                pop(&mut jb);
+                if seq >= 5 {
+                    jb.push(1, seq - 2, pkt(1));
+                }
+            }
+            (jb.stats().stretched_frames, jb.playout_ms())
+        };
+        let (stretched, playout) = run(true);
+        assert_eq!(stretched, 0);
+        assert_eq!(playout, Some(60));
+        assert!(run(false).0 > 0, "the control stretches");
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub struct MediaStats {
     /// an underrun, a frame of added delay; left out while none were).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub concealed_frames: u64,
+    /// How long received audio waits before it is played, in ms: the
+    /// playout's depth (packets buffered or held for reordering, and
+    /// samples ready) when the statistics were taken; left out while
+    /// nothing is played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playout_ms: Option<u32>,
     /// The level of the audio sent (the microphone, or what replaces it)
     /// in dBFS, smoothed ([`level::LevelMeter`]); left out before the
     /// media run.

@@ -430,6 +430,10 @@ impl Session {
         let mut speaker_buf = [0i16; MAX_FRAME];
         let speaker = &mut speaker_buf[..n];
         self.decode_in_order(true);
+        // Packets held back behind a missing one are part of the delay
+        // the playout stands at, though not decoded yet.
+        let waiting = self.order.waiting() * self.jb.frame_len();
+        self.jb.set_upstream(waiting);
         self.jb.pop(speaker);
         // The recording's right channel: the peer, before any local sound.
         let received_buf = speaker_buf;
@@ -835,6 +839,7 @@ impl Session {
             fec_recovered: self.fec_recovered,
             red_recovered: self.red_recovered,
             concealed_frames: self.jb.stats().concealed_frames + self.decoder_concealed,
+            playout_ms: self.jb.playout_ms(),
             mic_level: Some(self.sent_level.dbfs()),
             speaker_level: Some(self.played_level.dbfs()),
         });
@@ -853,8 +858,6 @@ fn routable(addr: SocketAddr) -> bool {
     !addr.ip().is_unspecified() && addr.port() != 0
 }
 
-/// Whether a codec's decoder has state (its packets are decoded in
-/// sequence order, see `decode_order.rs`).
 /// A fresh playout for the call's codec and loss recovery.
 fn playout(params: &RtpParams) -> JitterBuffer {
     let mut jb = JitterBuffer::with_rate(params.codec.sample_rate());
@@ -869,6 +872,8 @@ fn recovery_frames(params: &RtpParams) -> usize {
     usize::from(params.red_payload_type.is_some())
 }
 
+/// Whether a codec's decoder has state (its packets are decoded in
+/// sequence order, see `decode_order.rs`).
 fn stateful(codec: Codec) -> bool {
     matches!(codec, Codec::G722 | Codec::Opus)
 }

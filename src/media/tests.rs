@@ -2,7 +2,8 @@
 //! backend, DTMF between sessions, the echo reflector, RTCP, mute and the
 //! packets on the wire; `conference.rs`: a conference with real member
 //! sessions; `recording.rs`: stereo call recording; `red.rs`: RFC 2198
-//! redundancy received.
+//! redundancy received; `playout_delay.rs`: the delay a stateful codec's
+//! playout stands at under loss and jitter.
 
 use super::tone::{goertzel_power, sine};
 use super::*;
@@ -13,6 +14,7 @@ use webrtc_util::marshal::Unmarshal;
 
 mod conference;
 mod hardening;
+mod playout_delay;
 mod recording;
 mod red;
 mod secure;
@@ -431,22 +433,29 @@ async fn receive_path_counts_loss_and_conceals_it() {
 /// A receive-only Opus session (payload type 111; RED on `red` when
 /// given) named `name`, and the socket that plays its peer: `(peer, our
 /// RTP address, session, what must outlive the session)`.
-async fn opus_receiver(
-    name: &str,
-    red: Option<u8>,
-) -> (
+async fn opus_receiver(name: &str, red: Option<u8>) -> Receiver {
+    receiver(name, (Codec::Opus, 111), red).await
+}
+
+/// What [`receiver`] gives: the peer's RTP socket, our RTP address, the
+/// receiving session, and what must live as long as it.
+type Receiver = (
     tokio::net::UdpSocket,
     SocketAddr,
     MediaSession,
     (mpsc::UnboundedReceiver<MediaEvent>, AudioSystem),
-) {
+);
+
+/// A receive-only session of `codec` (with its payload type) and `red`,
+/// on the null audio backend.
+async fn receiver(name: &str, (codec, payload_type): (Codec, u8), red: Option<u8>) -> Receiver {
     let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
     let s = RtpSockets::bind(ip()).await.unwrap();
     let ours = s.rtp_addr();
     let (ev, events) = mpsc::unbounded_channel();
     let mut p = params(peer_rtp.local_addr().unwrap());
-    p.codec = Codec::Opus;
-    p.payload_type = 111;
+    p.codec = codec;
+    p.payload_type = payload_type;
     p.red_payload_type = red;
     p.direction = Direction::RecvOnly;
     let audio = null_audio();

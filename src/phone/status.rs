@@ -249,6 +249,7 @@ mod tests {
                     fec_recovered: 0,
                     red_recovered: 0,
                     concealed_frames: 0,
+                    playout_ms: None,
                     mic_level: None,
                     speaker_level: None,
                 }),

@@ -95,6 +95,11 @@ impl DecodeOrder {
         Taken::Held
     }
 
+    /// Audio packets held, waiting for one before them (each a frame).
+    pub fn waiting(&self) -> usize {
+        self.held.values().filter(|p| p.audio).count()
+    }
+
     /// The next packet in order when it is here; never a gap (between
     /// playout ticks, when a missing packet may still come in time).
     pub fn pop_in_order(&mut self) -> Option<Out> {
