@@ -177,6 +177,7 @@ fn two_calls_one_held() {
         fec_recovered: 0,
         red_recovered: 0,
         concealed_frames: 0,
+        playout_ms: None,
         mic_level: None,
         speaker_level: None,
     });
@@ -201,6 +202,7 @@ fn two_calls_one_held() {
         fec_recovered: 0,
         red_recovered: 0,
         concealed_frames: 0,
+        playout_ms: None,
         mic_level: None,
         speaker_level: None,
     });
@@ -550,6 +552,7 @@ fn stats(lost: u64, jitter_ms: f64, mos: Option<f64>) -> Option<MediaStats> {
         fec_recovered: 0,
         red_recovered: 0,
         concealed_frames: 0,
+        playout_ms: None,
         mic_level: None,
         speaker_level: None,
     })
