@@ -8,8 +8,10 @@
 //! missed its turn, or a stream that came back soon after running dry,
 //! raises it by 20 ms (realised by stretching the playout a
 //! pitch period at a time, [`stretch`]); a buffer that stays a frame above
-//! target for a 5 s window is shortened by a frame the same way, and 10 s
-//! without trouble lowers the target again. A missing packet is concealed
+//! target for a 5 s window is shortened by a frame the same way, one that
+//! stood more than three frames above it for a second (a backlog after a
+//! network stall) is brought back to a frame above it, a pitch period
+//! fewer each tick, and 10 s without trouble lowers the target again. A missing packet is concealed
 //! when its turn comes: bridged from both sides when the packet after it
 //! is already here, else continued from the past and merged back in phase
 //! when audio returns; after 60 ms of nothing the stream counts as paused
@@ -27,8 +29,17 @@ pub const FRAME: usize = 160;
 /// Target delay bounds, in frames.
 const MIN_TARGET_FRAMES: usize = 2;
 const MAX_TARGET_FRAMES: usize = 6;
-/// Ticks of a measurement window (5 s).
+/// Ticks of a measurement window (5 s): a buffer whose lowest depth in
+/// one stood more than a frame above the target is shortened a frame.
 const WINDOW_TICKS: u32 = 250;
+/// Ticks of the short window (1 s), and the frames above the target its
+/// lowest depth must exceed to count as a backlog (more than jitter of
+/// 40 ms leaves standing), which is then taken out down to a frame above
+/// the target.
+const BACKLOG_TICKS: u32 = 50;
+const BACKLOG_FRAMES: usize = 3;
+/// Ticks without trouble (10 s) after which the target is lowered a frame.
+const CALM_TICKS: u32 = 500;
 /// A sequence jump this large is a restart of the stream, not loss.
 const MAX_JUMP: i64 = 1000;
 /// Concealment in a row (60 ms, the concealer's fade), in frames, after
@@ -99,6 +110,8 @@ pub struct JitterBuffer {
     plc: Plc,
     window_ticks: u32,
     window_min: usize,
+    /// The lowest depth in the current short window.
+    backlog_min: usize,
     calm_ticks: u32,
     stats: JitterStats,
 }
@@ -153,6 +166,7 @@ impl JitterBuffer {
             plc: Plc::with_rate(rate),
             window_ticks: 0,
             window_min: usize::MAX,
+            backlog_min: usize::MAX,
             calm_ticks: 0,
             stats: JitterStats::default(),
         }
@@ -477,14 +491,25 @@ impl JitterBuffer {
         if !self.playing {
             self.window_ticks = 0;
             self.window_min = usize::MAX;
+            self.backlog_min = usize::MAX;
             return;
         }
         self.window_min = self.window_min.min(self.depth());
+        self.backlog_min = self.backlog_min.min(self.depth());
         self.window_ticks += 1;
         self.calm_ticks = self.calm_ticks.saturating_add(1);
-        if self.calm_ticks >= 2 * WINDOW_TICKS && self.target > self.floor {
+        if self.calm_ticks >= CALM_TICKS && self.target > self.floor {
             self.target -= self.frame;
             self.calm_ticks = 0;
+        }
+        if self.window_ticks.is_multiple_of(BACKLOG_TICKS) {
+            let slack = self.target + self.frame;
+            if self.backlog_min > self.target + BACKLOG_FRAMES * self.frame {
+                // A backlog (after a stall the network hands over all it
+                // held at once): all of it, a pitch period a tick.
+                self.trim_pending = self.trim_pending.max(self.backlog_min - slack);
+            }
+            self.backlog_min = usize::MAX;
         }
         if self.window_ticks >= WINDOW_TICKS {
             if self.window_min > self.target + self.frame && self.trim_pending == 0 {
@@ -841,6 +866,39 @@ mod tests {
         }
         assert!(jb.stats().dropped_frames >= 1);
         assert!(jb.depth() <= 5 * FRAME, "depth {}", jb.depth());
+    }
+
+    #[test]
+    fn a_backlog_after_a_network_stall_is_played_off_within_seconds() {
+        // Half a second of nothing, then everything the network held
+        // arrives at once: the call must not stay half a second behind.
+        let mut jb = JitterBuffer::new();
+        let mut seq = 0u16;
+        let mut arrive = |jb: &mut JitterBuffer| {
+            jb.push(1, seq, pkt(1));
+            seq += 1;
+        };
+        for _ in 0..100 {
+            arrive(&mut jb);
+            pop(&mut jb);
+        }
+        for _ in 0..25 {
+            pop(&mut jb);
+        }
+        for _ in 0..25 {
+            arrive(&mut jb);
+        }
+        let depth_ms = |jb: &JitterBuffer| jb.depth() * 20 / FRAME;
+        assert!(depth_ms(&jb) >= 480, "{}", depth_ms(&jb));
+        for _ in 0..150 {
+            arrive(&mut jb);
+            pop(&mut jb);
+        }
+        // Three seconds on: back to a frame above the target (the depth
+        // measured after a pop, a frame under that), the backlog taken out
+        // by shortening.
+        assert!(depth_ms(&jb) <= 60, "{} ms behind", depth_ms(&jb));
+        assert!(jb.stats().dropped_frames >= 20, "{:?}", jb.stats());
     }
 
     proptest::proptest! {
