@@ -245,10 +245,24 @@ fn dialog_watch_sees_the_target_busy_then_idle_and_dials_it() {
     let id = r["callback"]["id"].as_str().unwrap().to_string();
     let dialed = callback_event(&mut p, &id, "dialed");
     let call = dialed["call"].as_str().unwrap().to_string();
-    // Free only after the busy NOTIFY and then the idle one.
+    // Free only after the busy NOTIFY and then the idle one (a second
+    // later): SIPp logs a moment after the fact, so the order is read
+    // from the logs' time stamps once both are written.
+    let stamps = || {
+        Some((
+            notifier.logged_at("CSeq: 2 NOTIFY")?,
+            target.logged_at("INVITE sip:")?,
+        ))
+    };
     assert!(
-        notifier.messages().contains("CSeq: 2 NOTIFY"),
-        "dialled before the idle NOTIFY:\n{}",
+        support::wait_until(LONG, || stamps().is_some()),
+        "no idle NOTIFY or no INVITE at the target:\n{}",
+        notifier.messages()
+    );
+    let (idle, invite) = stamps().unwrap_or_default();
+    assert!(
+        idle < invite,
+        "dialled ({invite}) before the idle NOTIFY ({idle}):\n{}",
         notifier.messages()
     );
     let active = p.wait_active(&call);

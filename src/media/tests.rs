@@ -351,20 +351,7 @@ async fn missing_output_dir_records_nothing_and_dropping_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_path_counts_loss_and_conceals_it() {
     let dir = tempfile::tempdir().unwrap();
-    let audio = AudioSystem::open(&AudioConfig {
-        backend: BackendKind::File,
-        input: None,
-        output_dir: Some(dir.path().to_path_buf()),
-        ..AudioConfig::default()
-    })
-    .unwrap();
-    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
-    let s = RtpSockets::bind(ip()).await.unwrap();
-    let ours = s.rtp_addr();
-    let (ev, _r) = mpsc::unbounded_channel();
-    let mut p = params(peer_rtp.local_addr().unwrap());
-    p.direction = Direction::RecvOnly;
-    let m = MediaSession::start(s, p, &audio, "rx", ev).unwrap();
+    let (peer_rtp, ours, m, _keep) = recording_receiver(dir.path(), "rx", (Codec::Pcmu, 0)).await;
 
     let tone = sine(500.0, 2.0, 8000);
     let packet = |ssrc: u32, seq: u16, i: usize| {
@@ -448,7 +435,29 @@ type Receiver = (
 
 /// A receive-only session of `codec` (with its payload type) and `red`,
 /// on the null audio backend.
-async fn receiver(name: &str, (codec, payload_type): (Codec, u8), red: Option<u8>) -> Receiver {
+async fn receiver(name: &str, codec: (Codec, u8), red: Option<u8>) -> Receiver {
+    receiver_on(null_audio(), name, codec, red).await
+}
+
+/// A receive-only session on the file backend, writing what it plays to
+/// `<dir>/<name>.wav`.
+async fn recording_receiver(dir: &Path, name: &str, codec: (Codec, u8)) -> Receiver {
+    let audio = AudioSystem::open(&AudioConfig {
+        backend: BackendKind::File,
+        input: None,
+        output_dir: Some(dir.to_path_buf()),
+        ..AudioConfig::default()
+    })
+    .unwrap();
+    receiver_on(audio, name, codec, None).await
+}
+
+async fn receiver_on(
+    audio: AudioSystem,
+    name: &str,
+    (codec, payload_type): (Codec, u8),
+    red: Option<u8>,
+) -> Receiver {
     let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
     let s = RtpSockets::bind(ip()).await.unwrap();
     let ours = s.rtp_addr();
@@ -458,7 +467,6 @@ async fn receiver(name: &str, (codec, payload_type): (Codec, u8), red: Option<u8
     p.payload_type = payload_type;
     p.red_payload_type = red;
     p.direction = Direction::RecvOnly;
-    let audio = null_audio();
     let m = MediaSession::start(s, p, &audio, name, ev).unwrap();
     (peer_rtp, ours, m, (events, audio))
 }

@@ -244,6 +244,21 @@ impl SippRun {
         read_lossy(&self.dir.join(format!("{}.messages.log", self.name)))
     }
 
+    /// When SIPp logged the first message containing `needle`: the
+    /// time stamp (`2026-12-07 20:43:10.168924`, comparable as text
+    /// between SIPp runs on one host) of its block in the message log.
+    pub fn logged_at(&self, needle: &str) -> Option<String> {
+        let mut stamp = None;
+        for line in self.messages().lines() {
+            if let Some(rest) = line.strip_prefix("-----") {
+                stamp = Some(rest.trim_start_matches('-').trim().to_string());
+            } else if line.contains(needle) {
+                return stamp;
+            }
+        }
+        None
+    }
+
     /// Waits up to `timeout` for sipp to exit (else kills it) and collects its logs.
     pub fn wait(mut self, timeout: Duration) -> SippResult {
         let status = match self.guard.wait_timeout(timeout) {

@@ -8,8 +8,9 @@
 //! refuses it when it is too late or already there. Each block taken
 //! counts in `stats.red_recovered`; a copy that came after its slot was
 //! concealed raises the playout delay as a late packet would (the
-//! playout also keeps a frame more from the start, `recovery_frames`). A malformed RED payload is dropped
-//! whole (before it can latch a source or count anywhere).
+//! playout also keeps a frame more from the start, `recovery_frames`).
+//! A malformed RED payload is dropped whole (before it can latch a
+//! source or count anywhere).
 //!
 //! The block's offset names its packet by counting frames back
 //! ([`red::redundant_sequence`]), which assumes one sequence number per

@@ -54,20 +54,8 @@ fn onsets_ms(played: &[i16]) -> Vec<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_g722_playout_does_not_drift_under_bursts_and_jitter() {
     let dir = tempfile::tempdir().unwrap();
-    let audio = AudioSystem::open(&AudioConfig {
-        backend: BackendKind::File,
-        input: None,
-        output_dir: Some(dir.path().to_path_buf()),
-        ..AudioConfig::default()
-    })
-    .unwrap();
-    let (peer_rtp, _peer_rtcp) = sockets::bind_pair(ip()).await.unwrap();
-    let s = RtpSockets::bind(ip()).await.unwrap();
-    let ours = s.rtp_addr();
-    let (ev, _events) = mpsc::unbounded_channel();
-    let mut p = params(peer_rtp.local_addr().unwrap());
-    (p.codec, p.payload_type, p.direction) = (Codec::G722, 9, Direction::RecvOnly);
-    let m = MediaSession::start(s, p, &audio, "delay", ev).unwrap();
+    let (peer_rtp, ours, m, _keep) =
+        recording_receiver(dir.path(), "delay", (Codec::G722, 9)).await;
 
     let beep = sine(1000.0, 0.02, 16_000);
     let silence = vec![0i16; 320];
