@@ -11,12 +11,14 @@
 //! target for a 5 s window is shortened by a frame the same way, one that
 //! stood more than six frames above it for a second (a backlog after a
 //! network stall) is brought back to a frame above it, a pitch period
-//! fewer each tick, and 10 s without trouble lowers the target again. A missing packet is concealed
-//! when its turn comes: bridged from both sides when the packet after it
-//! is already here, else continued from the past and merged back in phase
-//! when audio returns; after 60 ms of nothing the stream counts as paused
-//! and playout waits to re-buffer. It knows nothing of sockets or codecs:
-//! it takes decoded samples.
+//! fewer each tick, and 10 s without trouble lowers the target again.
+//!
+//! A missing packet is concealed when its turn comes: bridged from both
+//! sides when the packet after it is already here, else continued from
+//! the past and merged back in phase when audio returns; after 60 ms of
+//! nothing the stream counts as paused and playout waits to re-buffer. It
+//! knows nothing of sockets or codecs: it takes decoded samples (and, from
+//! a stateful decoder's reorder stage, how many wait there).
 
 mod stretch;
 
