@@ -34,7 +34,7 @@ use support::baresip::{Baresip, BaresipOpts};
 use support::capture::{rtp_of, Capture};
 use support::config::{Account, Audio, Config};
 use support::phone::{call_id_of, Phone};
-use support::sipp::{Sipp, SippRun};
+use support::sipp::Sipp;
 use support::speech::write_wav;
 use support::TestDir;
 use termphone::media::codec::Encoder;
@@ -169,20 +169,11 @@ fn call_sipp(t: &TestDir, mic: &Path, fmtp: &str) -> Vec<Vec<u8>> {
         .spawn();
     let reply = phone.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
     let id = call_id_of(&reply);
-    let call = phone
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("call not active: {}", phone.log_tail()));
+    let call = phone.wait_active(&id);
     assert_eq!(call["codec"], "opus", "{call}");
     let payloads = receive(&socket, 300);
-    hang_up(&mut phone, &id, sipp);
+    sipp.ended_by_hang_up(&mut phone, &id);
     payloads[50..].to_vec()
-}
-
-/// The hang-up's BYE ends the SIPp scenario successfully.
-fn hang_up(phone: &mut Phone, id: &str, sipp: SippRun) {
-    phone.hang_up(id);
-    let result = sipp.wait(Duration::from_secs(10));
-    assert!(result.success(), "{}", result.describe());
 }
 
 #[test]

@@ -85,17 +85,8 @@ fn call_sipp(t: &TestDir, scenario: &str, socket: &UdpSocket) -> (Phone, String,
         .spawn();
     let reply = phone.ok(json!({"cmd": "dial", "to": format!("sip:uas@{}", sipp.addr())}));
     let id = call_id_of(&reply);
-    let call = phone
-        .wait_call_state(&id, "active", Duration::from_secs(15))
-        .unwrap_or_else(|| panic!("call not active: {}", phone.log_tail()));
+    let call = phone.wait_active(&id);
     (phone, id, call, sipp)
-}
-
-/// The hang-up's BYE ends the SIPp scenario successfully.
-fn hang_up(phone: &mut Phone, id: &str, sipp: SippRun) {
-    phone.hang_up(id);
-    let result = sipp.wait(Duration::from_secs(10));
-    assert!(result.success(), "{}", result.describe());
 }
 
 #[test]
@@ -106,7 +97,7 @@ fn a_peer_that_takes_red_gets_the_previous_frame_in_each_packet() {
     assert_eq!(call["red"], true, "{call}");
     assert_eq!(call["codec"], "PCMU", "{call}");
     let packets = receive(&socket, 30);
-    hang_up(&mut phone, &id, sipp);
+    sipp.ended_by_hang_up(&mut phone, &id);
     let mut carried = 0;
     for pair in packets.windows(2) {
         let (before, p) = (&pair[0], &pair[1]);
@@ -139,7 +130,7 @@ fn a_peer_without_red_gets_plain_pcmu() {
     let (mut phone, id, call, sipp) = call_sipp(&t, "uas_answer_plain", &socket);
     assert!(call.get("red").is_none(), "no red field: {call}");
     let packets = receive(&socket, 20);
-    hang_up(&mut phone, &id, sipp);
+    sipp.ended_by_hang_up(&mut phone, &id);
     for p in &packets {
         assert_eq!(p.pt, 0, "plain PCMU");
         assert_eq!(p.payload.len(), 160, "a bare 20 ms frame");
@@ -213,7 +204,7 @@ fn red_from_a_sipp_peer_fills_its_missing_packets() {
         (stat(&c, "red_recovered") >= 2).then_some(c)
     });
     let last = phone.call(&id).unwrap_or(Value::Null);
-    hang_up(&mut phone, &id, sipp);
+    sipp.ended_by_hang_up(&mut phone, &id);
     let filled = filled.unwrap_or_else(|| panic!("the missing packets were not filled: {last}"));
     assert_eq!(stat(&filled, "red_recovered"), 2, "{filled}");
     tone::assert_tone(&recorded_wav(&t.sub("rec"), &call, 2.0), 700.0, 440.0);

@@ -4,6 +4,7 @@
 //! On loopback by default, or in a host of a test bed ([`Sipp::at`]).
 
 use super::netns::Place;
+use super::phone::Phone;
 use super::proc::ProcGuard;
 use super::{free_port, free_port_range, read_lossy, tests_path};
 use std::net::SocketAddr;
@@ -257,6 +258,14 @@ impl SippRun {
             }
         }
         None
+    }
+
+    /// Hangs `phone`'s call `id` up; its BYE must end this scenario
+    /// successfully (within 10 s).
+    pub fn ended_by_hang_up(self, phone: &mut Phone, id: &str) {
+        phone.hang_up(id);
+        let result = self.wait(Duration::from_secs(10));
+        assert!(result.success(), "{}", result.describe());
     }
 
     /// Waits up to `timeout` for sipp to exit (else kills it) and collects its logs.
