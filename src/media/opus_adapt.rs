@@ -219,6 +219,18 @@ mod tests {
         (pct * 256 / 100).min(255) as u8
     }
 
+    /// Feeds one report of `pct` % loss and checks the tuning after it
+    /// is `(loss_perc, bitrate)` and that a change was reported exactly
+    /// when there was one; the tuning.
+    fn report(a: &mut LossAdapter, pct: u32, (perc, rate): (i32, i32), what: &str) -> Tuning {
+        let before = a.tuning();
+        let changed = a.on_report(frac(pct));
+        let now = a.tuning();
+        assert_eq!((now.loss_perc, now.bitrate), (perc, rate), "{what}: {pct}%");
+        assert_eq!(changed, (now != before).then_some(now), "{what}: {pct}%");
+        now
+    }
+
     #[test]
     fn reports_step_up_at_once_and_down_after_calm() {
         // (reported loss %, (expected loss %, bitrate) after it)
@@ -240,16 +252,8 @@ mod tests {
         ];
         let mut a = LossAdapter::new(fec_peer());
         assert_eq!(a.tuning(), LossAdapter::initial());
-        for (i, &(pct, (perc, rate))) in table.iter().enumerate() {
-            let before = a.tuning();
-            let changed = a.on_report(frac(pct));
-            let now = a.tuning();
-            assert_eq!(
-                (now.loss_perc, now.bitrate),
-                (perc, rate),
-                "report {i}: {pct}%"
-            );
-            assert_eq!(changed, (now != before).then_some(now), "report {i}");
+        for (i, &(pct, want)) in table.iter().enumerate() {
+            report(&mut a, pct, want, &format!("report {i}"));
         }
     }
 
@@ -299,16 +303,8 @@ mod tests {
                 ..Default::default()
             };
             let mut a = LossAdapter::new(peer);
-            for &(pct, (perc, rate)) in reports {
-                let before = a.tuning();
-                let changed = a.on_report(frac(pct));
-                let now = a.tuning();
-                assert_eq!(
-                    (now.loss_perc, now.bitrate),
-                    (perc, rate),
-                    "case {i}: {pct}%"
-                );
-                assert_eq!(changed, (now != before).then_some(now), "case {i}: {pct}%");
+            for &(pct, want) in reports {
+                let now = report(&mut a, pct, want, &format!("case {i}"));
                 assert!(cap.is_none_or(|c| now.bitrate as u32 <= c), "case {i}");
             }
         }

@@ -739,10 +739,11 @@ pub fn check_offer_encryption(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn local() -> LocalMedia {
+    /// Our media on 127.0.0.1:4000, PCMU then PCMA, no crypto or RED.
+    pub(in crate::sip) fn local() -> LocalMedia {
         LocalMedia {
             addr: "127.0.0.1:4000".parse().unwrap(),
             codecs: vec![Codec::Pcmu, Codec::Pcma],

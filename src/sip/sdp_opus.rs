@@ -156,18 +156,11 @@ mod tests {
 
     #[test]
     fn an_answer_and_an_offer_carry_the_peers_parameters() {
-        use crate::rtp_types::{Codec, Direction};
+        use crate::rtp_types::Codec;
         use crate::sip::sdp::{answer, read_answer, LocalMedia};
-        use crate::sip::sdp_crypto::LocalCrypto;
         let local = LocalMedia {
-            addr: "127.0.0.1:4000".parse().unwrap(),
             codecs: vec![Codec::Opus, Codec::Pcmu],
-            dtmf_payload_type: 101,
-            direction: Direction::SendRecv,
-            session_id: 1,
-            session_version: 1,
-            crypto: LocalCrypto::default(),
-            red: false,
+            ..crate::sip::sdp::tests::local()
         };
         let sdp = |m: &str, attrs: &str| {
             format!("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP {m}\r\n{attrs}")

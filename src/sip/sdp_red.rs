@@ -210,18 +210,10 @@ mod tests {
 
     #[test]
     fn offer_and_answer_carry_red_only_when_on() {
-        use crate::rtp_types::Direction;
         use crate::sip::sdp::{answer, offer, read_answer, LocalMedia};
-        use crate::sip::sdp_crypto::LocalCrypto;
         let local = |red: bool| LocalMedia {
-            addr: "127.0.0.1:4000".parse().unwrap(),
-            codecs: vec![Codec::Pcmu, Codec::Pcma],
-            dtmf_payload_type: 101,
-            direction: Direction::SendRecv,
-            session_id: 1,
-            session_version: 1,
-            crypto: LocalCrypto::default(),
             red,
+            ..crate::sip::sdp::tests::local()
         };
         let ours = offer(&local(true));
         assert!(
